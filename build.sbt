@@ -1,0 +1,71 @@
+// sparkdl: Scala/JVM core. Spark is "provided" (the cluster brings it); TensorFlow
+// Java and its linux-x86_64 native library travel inside the assembly jar.
+
+val sparkVersion = settingKey[String]("Spark version; must equal the pyspark pinned in setup.py")
+val tfJavaVersion = "1.1.0"
+
+ThisBuild / organization := "io.sparkdl"
+ThisBuild / version := "0.1.0"
+ThisBuild / scalaVersion := "2.13.17"
+
+// JVM flags Spark needs on Java 17 (the same list spark-submit adds itself).
+lazy val sparkJavaOptions = Seq(
+  "-XX:+IgnoreUnrecognizedVMOptions",
+  "--add-opens=java.base/java.lang=ALL-UNNAMED",
+  "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
+  "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+  "--add-opens=java.base/java.io=ALL-UNNAMED",
+  "--add-opens=java.base/java.net=ALL-UNNAMED",
+  "--add-opens=java.base/java.nio=ALL-UNNAMED",
+  "--add-opens=java.base/java.util=ALL-UNNAMED",
+  "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+  "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+  "--add-opens=java.base/jdk.internal.ref=ALL-UNNAMED",
+  "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+  "--add-opens=java.base/sun.nio.cs=ALL-UNNAMED",
+  "--add-opens=java.base/sun.security.action=ALL-UNNAMED",
+  "--add-opens=java.base/sun.util.calendar=ALL-UNNAMED",
+  "-Djdk.reflect.useDirectMethodHandle=false",
+  "-Dio.netty.tryReflectionSetAccessible=true"
+)
+
+lazy val root = (project in file("."))
+  .settings(
+    name := "sparkdl",
+    sparkVersion := "4.2.0",
+    Compile / scalaSource := baseDirectory.value / "scala" / "src" / "main" / "scala",
+    Compile / resourceDirectory := baseDirectory.value / "scala" / "src" / "main" / "resources",
+    Test / scalaSource := baseDirectory.value / "scala" / "src" / "test" / "scala",
+    Test / resourceDirectory := baseDirectory.value / "scala" / "src" / "test" / "resources",
+    scalacOptions ++= Seq("-deprecation", "-feature", "-unchecked", "-release", "17"),
+    javacOptions ++= Seq("--release", "17"),
+    libraryDependencies ++= Seq(
+      "org.apache.spark" %% "spark-core" % sparkVersion.value % "provided",
+      "org.apache.spark" %% "spark-sql" % sparkVersion.value % "provided",
+      "org.apache.spark" %% "spark-mllib" % sparkVersion.value % "provided",
+      "org.tensorflow" % "tensorflow-core-api" % tfJavaVersion,
+      "org.tensorflow" % "tensorflow-core-native" % tfJavaVersion classifier "linux-x86_64",
+      "org.scalatest" %% "scalatest" % "3.2.19" % Test
+    ),
+    Test / fork := true,
+    Test / javaOptions ++= sparkJavaOptions ++ Seq("-Xmx3g"),
+    Test / parallelExecution := false,
+    Test / testOptions += Tests.Argument(TestFrameworks.ScalaTest, "-oD"),
+    // The assembly: sparkdl + TensorFlow Java (+ natives). Spark and Scala come
+    // from the cluster and stay out.
+    assembly / assemblyJarName := s"sparkdl-assembly-${version.value}.jar",
+    assembly / assemblyOption ~= { _.withIncludeScala(false) },
+    assembly / test := {},
+    assembly / assemblyShadeRules := Seq(
+      ShadeRule.rename("com.google.protobuf.**" -> "sparkdl.shaded.protobuf.@1").inAll
+    ),
+    assembly / assemblyMergeStrategy := {
+      case PathList("META-INF", "versions", _, "module-info.class") => MergeStrategy.discard
+      case "module-info.class" => MergeStrategy.discard
+      case PathList("META-INF", "MANIFEST.MF") => MergeStrategy.discard
+      case PathList("META-INF", xs @ _*) if xs.lastOption.exists(n => n.endsWith(".SF") || n.endsWith(".DSA") || n.endsWith(".RSA")) => MergeStrategy.discard
+      case PathList("META-INF", "services", _*) => MergeStrategy.concat
+      case PathList("META-INF", _*) => MergeStrategy.first
+      case _ => MergeStrategy.first
+    }
+  )

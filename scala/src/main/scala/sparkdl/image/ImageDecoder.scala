@@ -1,0 +1,96 @@
+package sparkdl.image
+
+import java.awt.color.ColorSpace
+import java.awt.image.BufferedImage
+import java.io.ByteArrayInputStream
+import javax.imageio.ImageIO
+
+import scala.util.control.NonFatal
+
+/** An 8-bit image as Spark stores it: row-major, channels interleaved in BGR(A) order. */
+final case class DecodedImage(height: Int, width: Int, nChannels: Int, data: Array[Byte])
+
+/**
+ * Decodes compressed image bytes (JPEG, PNG, BMP, GIF...) into Spark's image layout.
+ * Grayscale stays 1 channel (16-bit gray is scaled to 8 bits), images with alpha
+ * become BGRA, everything else BGR. Failures are returned as a reason, not thrown,
+ * so one bad file never fails a job.
+ */
+object ImageDecoder {
+
+  /** Default limit on declared pixels; larger images are refused before decoding. */
+  val DefaultMaxPixels: Long = 100L * 1000 * 1000
+
+  def decode(bytes: Array[Byte], maxPixels: Long = DefaultMaxPixels): Either[String, DecodedImage] = {
+    if (bytes == null || bytes.isEmpty) return Left("empty file")
+    try {
+      val in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))
+      if (in == null) return Left("cannot open image stream")
+      try {
+        val readers = ImageIO.getImageReaders(in)
+        if (!readers.hasNext) return Left("not a recognized image format")
+        val reader = readers.next()
+        try {
+          reader.setInput(in, true, true)
+          val w = reader.getWidth(0).toLong
+          val h = reader.getHeight(0).toLong
+          if (w <= 0 || h <= 0) return Left(s"image declares an empty size ${w}x$h")
+          if (w * h > maxPixels)
+            return Left(s"image declares ${w}x$h = ${w * h} pixels, more than the limit of $maxPixels")
+          val img = reader.read(0)
+          Right(toSparkLayout(img))
+        } finally reader.dispose()
+      } finally in.close()
+    } catch {
+      case NonFatal(e) => Left(s"cannot decode image (${e.getClass.getSimpleName}: ${e.getMessage})")
+    }
+  }
+
+  /** Converts a decoded AWT image into Spark's byte layout. */
+  def toSparkLayout(img: BufferedImage): DecodedImage = {
+    val h = img.getHeight
+    val w = img.getWidth
+    val cm = img.getColorModel
+    val isGray = cm.getColorSpace.getType == ColorSpace.TYPE_GRAY && cm.getNumComponents == 1
+    if (isGray) {
+      val raster = img.getRaster
+      val bits = cm.getComponentSize(0)
+      val out = new Array[Byte](h * w)
+      val row = new Array[Int](w)
+      var y = 0
+      while (y < h) {
+        raster.getSamples(0, y, w, 1, 0, row)
+        var x = 0
+        while (x < w) {
+          val v = if (bits > 8) row(x) >>> (bits - 8) else if (bits < 8) row(x) * 255 / ((1 << bits) - 1) else row(x)
+          out(y * w + x) = v.toByte
+          x += 1
+        }
+        y += 1
+      }
+      DecodedImage(h, w, 1, out)
+    } else {
+      val alpha = cm.hasAlpha
+      val c = if (alpha) 4 else 3
+      val out = new Array[Byte](h * w * c)
+      val argb = new Array[Int](w)
+      var y = 0
+      while (y < h) {
+        img.getRGB(0, y, w, 1, argb, 0, w)
+        var x = 0
+        var o = y * w * c
+        while (x < w) {
+          val p = argb(x)
+          out(o) = (p & 0xff).toByte // B
+          out(o + 1) = ((p >> 8) & 0xff).toByte // G
+          out(o + 2) = ((p >> 16) & 0xff).toByte // R
+          if (alpha) out(o + 3) = ((p >>> 24) & 0xff).toByte
+          o += c
+          x += 1
+        }
+        y += 1
+      }
+      DecodedImage(h, w, c, out)
+    }
+  }
+}

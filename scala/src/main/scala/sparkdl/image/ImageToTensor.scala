@@ -1,0 +1,112 @@
+package sparkdl.image
+
+/**
+ * How a model wants its image input: a fixed height x width x channels tensor of
+ * float pixel values 0-255, channels in `channelOrder` ("RGB" or "BGR"; 1-channel
+ * models take "L").
+ */
+final case class ImageInputSpec(height: Int, width: Int, channels: Int, channelOrder: String) {
+  require(height > 0 && width > 0, s"Model input size must be positive, got ${height}x$width")
+  require(channels == 1 || channels == 3, s"Models must take 1 or 3 channels, got $channels")
+  require(ImageInputSpec.ChannelOrders.contains(channelOrder),
+    s"channelOrder must be one of ${ImageInputSpec.ChannelOrders.mkString(", ")}, got '$channelOrder'")
+  require(channels == 1 || channelOrder != "L", "channelOrder 'L' needs a 1-channel model input")
+  require(channels == 3 || channelOrder == "L" , s"A 1-channel model input needs channelOrder 'L', got '$channelOrder'")
+
+  /** Floats per image. */
+  val size: Int = height * width * channels
+}
+
+object ImageInputSpec {
+  val ChannelOrders: Seq[String] = Seq("RGB", "BGR", "L")
+}
+
+/**
+ * Writes one Spark image (8-bit BGR/BGRA/gray bytes) into a float buffer as a
+ * model input: bilinear resize with half-pixel centres and no antialiasing (the
+ * arithmetic of `tf.image.resize(method="bilinear", antialias=False)`), channel
+ * reordering, grayscale replicated to 3 channels, alpha dropped.
+ */
+object ImageToTensor {
+
+  /** Why an image cannot feed `spec`, or None when it can. */
+  def incompatibility(height: Int, width: Int, nChannels: Int, dataLength: Int, spec: ImageInputSpec): Option[String] = {
+    if (height < 1 || width < 1) Some(s"image has no pixels (${height}x$width)")
+    else if (!Seq(1, 3, 4).contains(nChannels)) Some(s"unsupported channel count $nChannels (expected 1, 3 or 4)")
+    else if (dataLength.toLong != height.toLong * width * nChannels)
+      Some(s"image data has $dataLength bytes, but ${height}x${width}x$nChannels needs ${height.toLong * width * nChannels}")
+    else if (spec.channels == 1 && nChannels != 1)
+      Some(s"model takes 1 channel (grayscale) but the image has $nChannels")
+    else None
+  }
+
+  /**
+   * Fills `dst(offset until offset + spec.size)` from the image. The caller checked
+   * [[incompatibility]] first.
+   */
+  def write(height: Int, width: Int, nChannels: Int, data: Array[Byte],
+            spec: ImageInputSpec, dst: Array[Float], offset: Int): Unit = {
+    val outH = spec.height
+    val outW = spec.width
+    val outC = spec.channels
+    // Source channel for each destination channel (image bytes are BGR(A) or gray).
+    val srcChannel: Array[Int] =
+      if (nChannels == 1) Array.fill(outC)(0)
+      else if (spec.channelOrder == "RGB") Array(2, 1, 0)
+      else Array(0, 1, 2)
+
+    val (x0, x1, xl) = axis(width, outW)
+    val (y0, y1, yl) = axis(height, outH)
+    val rowStride = width * nChannels
+    var o = offset
+    var y = 0
+    while (y < outH) {
+      val top = y0(y) * rowStride
+      val bottom = y1(y) * rowStride
+      val ly = yl(y)
+      var x = 0
+      while (x < outW) {
+        val left = x0(x) * nChannels
+        val right = x1(x) * nChannels
+        val lx = xl(x)
+        var c = 0
+        while (c < outC) {
+          val s = srcChannel(c)
+          val tl = (data(top + left + s) & 0xff).toFloat
+          val tr = (data(top + right + s) & 0xff).toFloat
+          val bl = (data(bottom + left + s) & 0xff).toFloat
+          val br = (data(bottom + right + s) & 0xff).toFloat
+          val t = tl + (tr - tl) * lx
+          val b = bl + (br - bl) * lx
+          dst(o) = t + (b - t) * ly
+          o += 1
+          c += 1
+        }
+        x += 1
+      }
+      y += 1
+    }
+  }
+
+  /**
+   * Interpolation along one axis, as TensorFlow computes it for half-pixel centres:
+   * source = (i + 0.5) * in / out - 0.5; lower = max(floor, 0); upper = min(ceil, in - 1);
+   * weight = source - floor(source).
+   */
+  private[image] def axis(in: Int, out: Int): (Array[Int], Array[Int], Array[Float]) = {
+    val scale = in.toFloat / out.toFloat
+    val lower = new Array[Int](out)
+    val upper = new Array[Int](out)
+    val lerp = new Array[Float](out)
+    var i = 0
+    while (i < out) {
+      val src = (i.toFloat + 0.5f) * scale - 0.5f
+      val f = math.floor(src.toDouble).toFloat
+      lower(i) = math.max(f.toInt, 0)
+      upper(i) = math.min(math.ceil(src.toDouble).toInt, in - 1)
+      lerp(i) = src - f
+      i += 1
+    }
+    (lower, upper, lerp)
+  }
+}

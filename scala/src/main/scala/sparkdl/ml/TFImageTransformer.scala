@@ -1,0 +1,189 @@
+package sparkdl.ml
+
+import org.apache.hadoop.fs.Path
+import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
+import org.apache.spark.ml.param._
+import org.apache.spark.ml.sparkdl.StageMetadata
+import org.apache.spark.ml.util._
+import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.sql.types.{ArrayType, FloatType, StructField, StructType}
+import org.json4s.{JObject, JString, JArray}
+import org.json4s.JsonAST.JValue
+
+import sparkdl.image.{ImageFields, ImageInputSpec}
+import sparkdl.tf.{FrozenGraph, GraphException, SessionCache}
+
+/** Params of [[TFImageTransformer]]. */
+trait TFImageTransformerParams extends Params {
+
+  final val inputCol: Param[String] = new Param[String](this, "inputCol",
+    "input column of Spark image structs. Default: image")
+
+  final val outputCol: Param[String] = new Param[String](this, "outputCol", "output column name")
+
+  final val graph: Param[FrozenGraph] = new Param[FrozenGraph](this, "graph",
+    "frozen TensorFlow graph (GraphDef bytes with its input and output tensor names); no default") {
+    override def jsonEncode(value: FrozenGraph): String =
+      throw new UnsupportedOperationException("graph is persisted as a separate file, not as JSON")
+  }
+
+  final val inputTensor: Param[String] = new Param[String](this, "inputTensor",
+    "name of the graph's image placeholder, shape [batch, height, width, channels]. Default: the graph's first input")
+
+  final val outputTensor: Param[String] = new Param[String](this, "outputTensor",
+    "name of the graph tensor to output, first dimension the batch. Default: the graph's first output")
+
+  final val channelOrder: Param[String] = new Param[String](this, "channelOrder",
+    "channel order the graph expects: RGB, BGR, or L for 1-channel graphs. Default: RGB",
+    ParamValidators.inArray(ImageInputSpec.ChannelOrders.toArray))
+
+  final val outputMode: Param[String] = new Param[String](this, "outputMode",
+    "output column type: vector (MLlib DenseVector) or array (array<float>). Default: vector",
+    ParamValidators.inArray(Array("vector", "array")))
+
+  final val batchSize: IntParam = new IntParam(this, "batchSize",
+    "rows fed to TensorFlow per run; memory per task is bounded by one batch. Default: 32",
+    ParamValidators.gtEq(1))
+
+  final val handleInvalid: Param[String] = new Param[String](this, "handleInvalid",
+    "what to do with an image the model cannot take (no pixels, unsupported channels): " +
+      "error (fail), keep (null output) or skip (drop the row). Null images always give null. Default: error",
+    ParamValidators.inArray(Array("error", "keep", "skip")))
+
+  setDefault(inputCol -> "image", channelOrder -> "RGB", outputMode -> "vector", batchSize -> 32,
+    handleInvalid -> "error")
+
+  def getInputCol: String = $(inputCol)
+  def getOutputCol: String = $(outputCol)
+  def getGraph: FrozenGraph = $(graph)
+  def getInputTensor: String = get(inputTensor).orElse(get(graph).flatMap(_.inputs.headOption)).getOrElse("input:0")
+  def getOutputTensor: String = get(outputTensor).orElse(get(graph).flatMap(_.outputs.headOption)).getOrElse("output:0")
+  def getChannelOrder: String = $(channelOrder)
+  def getOutputMode: String = $(outputMode)
+  def getBatchSize: Int = $(batchSize)
+  def getHandleInvalid: String = $(handleInvalid)
+}
+
+/**
+ * Applies a frozen TensorFlow graph to a column of images. Each image is resized
+ * bilinearly (as `tf.image.resize`) to the graph's input size, put in the graph's
+ * channel order as float values 0-255, and fed in batches; the output tensor's row
+ * for each image becomes the output column (MLlib Vector or array<float>).
+ *
+ * The graph travels to executors once per transform (broadcast) and is loaded once
+ * per executor JVM ([[SessionCache]]).
+ */
+class TFImageTransformer(override val uid: String)
+  extends Transformer with TFImageTransformerParams with MLWritable {
+
+  def this() = this(Identifiable.randomUID("TFImageTransformer"))
+
+  def setInputCol(value: String): this.type = set(inputCol, value)
+  def setOutputCol(value: String): this.type = set(outputCol, value)
+  def setGraph(value: FrozenGraph): this.type = set(graph, value)
+  /** py4j-friendly: the graph as bytes and tensor names. */
+  def setGraph(graphDef: Array[Byte], inputs: java.util.List[String], outputs: java.util.List[String]): this.type = {
+    import scala.jdk.CollectionConverters._
+    set(graph, FrozenGraph(graphDef, inputs.asScala.toSeq, outputs.asScala.toSeq))
+  }
+  def setInputTensor(value: String): this.type = set(inputTensor, value)
+  def setOutputTensor(value: String): this.type = set(outputTensor, value)
+  def setChannelOrder(value: String): this.type = set(channelOrder, value)
+  def setOutputMode(value: String): this.type = set(outputMode, value)
+  def setBatchSize(value: Int): this.type = set(batchSize, value)
+  def setHandleInvalid(value: String): this.type = set(handleInvalid, value)
+
+  /** The model's input as the graph declares it; checked on the driver. */
+  private[ml] def inputSpec: ImageInputSpec = {
+    if (!isDefined(graph)) throw new IllegalArgumentException(s"$uid: param 'graph' is not set")
+    val session = SessionCache.get($(graph))
+    val in = session.inputInfo(getInputTensor)
+    session.outputInfo(getOutputTensor)
+    if (in.dtype != "float") {
+      throw new GraphException(s"Input tensor '${in.name}' is ${in.dtype}; TFImageTransformer feeds float32")
+    }
+    in.shape match {
+      case Some(Seq(_, h, w, c)) if h > 0 && w > 0 && (c == 1 || c == 3) =>
+        val order = if (c == 1) "L" else $(channelOrder)
+        if (c == 3 && order == "L") {
+          throw new GraphException(s"channelOrder is L but input tensor '${in.name}' takes 3 channels")
+        }
+        ImageInputSpec(h.toInt, w.toInt, c.toInt, order)
+      case _ =>
+        throw new GraphException(
+          s"Input tensor '${in.name}' has shape ${in.shapeString}; TFImageTransformer needs " +
+            "[batch, height, width, channels] with a fixed height and width and 1 or 3 channels")
+    }
+  }
+
+  override def transformSchema(schema: StructType): StructType = {
+    val in = $(inputCol)
+    if (!isDefined(outputCol)) throw new IllegalArgumentException(s"$uid: param 'outputCol' is not set")
+    val out = $(outputCol)
+    val field = schema.fields.find(_.name == in).getOrElse(throw new IllegalArgumentException(
+      s"Input column '$in' does not exist. Available columns: ${schema.fieldNames.mkString(", ")}"))
+    if (!ImageFields.isImageStruct(field.dataType)) {
+      throw new IllegalArgumentException(
+        s"Input column '$in' must be an image struct ${ImageFields.schema.simpleString} " +
+          s"but is ${field.dataType.simpleString}")
+    }
+    if (schema.fieldNames.contains(out)) {
+      throw new IllegalArgumentException(s"Output column '$out' already exists")
+    }
+    inputSpec
+    val outType = if ($(outputMode) == "vector") VectorType else ArrayType(FloatType, containsNull = false)
+    StructType(schema.fields :+ StructField(out, outType, nullable = true))
+  }
+
+  override def transform(dataset: Dataset[_]): DataFrame = {
+    val outSchema = transformSchema(dataset.schema, logging = true)
+    val df = dataset.toDF()
+    val spark = df.sparkSession
+    val run = ImageBatchInference(
+      graph = spark.sparkContext.broadcast($(graph)),
+      inputTensor = getInputTensor,
+      outputTensor = getOutputTensor,
+      spec = inputSpec,
+      imageIndex = df.schema.fieldIndex($(inputCol)),
+      inputCol = $(inputCol),
+      vectorOutput = $(outputMode) == "vector",
+      batchSize = $(batchSize),
+      handleInvalid = $(handleInvalid))
+    spark.createDataFrame(df.rdd.mapPartitions(run.apply), outSchema)
+  }
+
+  override def copy(extra: ParamMap): TFImageTransformer = defaultCopy(extra)
+
+  override def write: MLWriter = new TFImageTransformer.Writer(this)
+}
+
+object TFImageTransformer extends MLReadable[TFImageTransformer] {
+
+  override def read: MLReader[TFImageTransformer] = new Reader
+
+  override def load(path: String): TFImageTransformer = super.load(path)
+
+  private[ml] class Writer(stage: TFImageTransformer) extends MLWriter {
+    override protected def saveImpl(path: String): Unit = {
+      val g = stage.getGraph
+      val extra = JObject(
+        "graphInputs" -> JArray(g.inputs.map(JString(_)).toList),
+        "graphOutputs" -> JArray(g.outputs.map(JString(_)).toList))
+      StageMetadata.save(stage, path, sparkSession, exclude = Set("graph"), extra = Some(extra))
+      FrozenGraphFile.write(g.graphDef, new Path(path, "graph.pb"), sparkSession)
+    }
+  }
+
+  private class Reader extends MLReader[TFImageTransformer] {
+    override def load(path: String): TFImageTransformer = {
+      val (stage, md) = StageMetadata.load(path, sparkSession, classOf[TFImageTransformer].getName,
+        new TFImageTransformer(_), exclude = Set("graph"))
+      implicit val formats: org.json4s.Formats = org.json4s.DefaultFormats
+      val inputs = (md \ "graphInputs").extract[Seq[String]]
+      val outputs = (md \ "graphOutputs").extract[Seq[String]]
+      val bytes = FrozenGraphFile.read(new Path(path, "graph.pb"), sparkSession)
+      stage.setGraph(FrozenGraph(bytes, inputs, outputs))
+    }
+  }
+}

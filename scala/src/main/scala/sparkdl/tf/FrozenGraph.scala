@@ -1,0 +1,54 @@
+package sparkdl.tf
+
+import java.security.MessageDigest
+
+/**
+ * A TensorFlow graph with every variable folded into a constant (a "frozen"
+ * GraphDef), plus the names of the tensors a caller feeds and fetches.
+ *
+ * Instances are immutable and serializable, so they travel to executors by
+ * broadcast. Equality and the session cache key are the SHA-256 of the bytes.
+ *
+ * @param graphDef serialized `tensorflow.GraphDef`
+ * @param inputs   names of the tensors fed (e.g. `input:0`)
+ * @param outputs  names of the tensors fetched (e.g. `output:0`)
+ */
+final class FrozenGraph(
+    val graphDef: Array[Byte],
+    val inputs: Seq[String],
+    val outputs: Seq[String]) extends Serializable {
+
+  require(graphDef != null && graphDef.nonEmpty, "FrozenGraph: the GraphDef bytes are empty")
+
+  /** Hex SHA-256 of the GraphDef bytes: identifies the graph in every JVM. */
+  lazy val hash: String =
+    MessageDigest.getInstance("SHA-256").digest(graphDef).map(b => f"$b%02x").mkString
+
+  override def equals(other: Any): Boolean = other match {
+    case g: FrozenGraph => g.hash == hash && g.inputs == inputs && g.outputs == outputs
+    case _ => false
+  }
+
+  override def hashCode(): Int = hash.hashCode
+
+  override def toString: String =
+    s"FrozenGraph(${graphDef.length} bytes, sha256=${hash.take(12)}, " +
+      s"inputs=${inputs.mkString("[", ",", "]")}, outputs=${outputs.mkString("[", ",", "]")})"
+}
+
+object FrozenGraph {
+  def apply(graphDef: Array[Byte], inputs: Seq[String], outputs: Seq[String]): FrozenGraph =
+    new FrozenGraph(graphDef, inputs, outputs)
+
+  /** Normalises `name` to `op:index` form (`input` -> `input:0`). */
+  def tensorName(name: String): String = if (name.contains(":")) name else s"$name:0"
+
+  /** Splits a tensor name into its operation name and output index. */
+  def splitTensorName(name: String): (String, Int) = {
+    val full = tensorName(name)
+    val i = full.lastIndexOf(':')
+    val idx = full.substring(i + 1)
+    require(idx.nonEmpty && idx.forall(_.isDigit), s"'$name' is not a tensor name of the form op:index")
+    (full.substring(0, i), idx.toInt)
+  }
+}

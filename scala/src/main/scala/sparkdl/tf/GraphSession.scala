@@ -1,0 +1,116 @@
+package sparkdl.tf
+
+import scala.jdk.CollectionConverters._
+import scala.util.Using
+
+import org.tensorflow.{Graph, GraphOperation, Session}
+import org.tensorflow.ndarray.Shape
+import org.tensorflow.ndarray.buffer.DataBuffers
+import org.tensorflow.proto.{ConfigProto, GraphDef}
+import org.tensorflow.types.TFloat32
+
+/**
+ * One frozen graph loaded into one TensorFlow session. Thread-safe: TensorFlow's
+ * `Session.run` may be called concurrently, so every task of a JVM shares one.
+ * Obtain instances through [[SessionCache]], which owns their lifetime.
+ */
+final class GraphSession private[tf] (val frozen: FrozenGraph, threads: Int) extends AutoCloseable {
+
+  private val graph = new Graph()
+  private val session: Session =
+    try {
+      graph.importGraphDef(GraphDef.parseFrom(frozen.graphDef))
+      val config = ConfigProto.newBuilder()
+        .setIntraOpParallelismThreads(threads)
+        .setInterOpParallelismThreads(1)
+        .build()
+      new Session(graph, config)
+    } catch {
+      case e: Exception =>
+        graph.close()
+        throw new GraphException(s"Could not load $frozen into TensorFlow: ${e.getMessage}", e)
+    }
+
+  @volatile private var closed = false
+
+  /** The graph's placeholders: the tensors it can be fed. */
+  lazy val placeholders: Seq[TensorInfo] =
+    graph.operations().asScala.filter(_.`type`() == "Placeholder").map(op => info(op, 0)).toSeq.sortBy(_.name)
+
+  private def info(op: GraphOperation, index: Int): TensorInfo = {
+    val out = op.output[org.tensorflow.types.family.TType](index)
+    val shape = out.shape()
+    val dims = if (shape.isUnknown) None else Some(shape.asArray().toSeq)
+    TensorInfo(s"${op.name()}:$index", out.dataType().name().stripPrefix("DT_").toLowerCase, dims)
+  }
+
+  /** Describes the input tensor `name`, or fails naming it and listing the graph's placeholders. */
+  def inputInfo(name: String): TensorInfo = {
+    val (opName, index) = FrozenGraph.splitTensorName(name)
+    Option(graph.operation(opName)).filter(op => op.`type`() == "Placeholder" && index == 0)
+      .map(info(_, index))
+      .getOrElse(throw new GraphException(
+        s"Input tensor '$name' is not a placeholder of the graph. " +
+          s"The graph's placeholders are: ${placeholders.mkString(", ")}"))
+  }
+
+  /** Describes the output tensor `name`, or fails naming it and listing candidate outputs. */
+  def outputInfo(name: String): TensorInfo = {
+    val (opName, index) = FrozenGraph.splitTensorName(name)
+    Option(graph.operation(opName)).filter(op => index < op.numOutputs())
+      .map(info(_, index))
+      .getOrElse(throw new GraphException(
+        s"Output tensor '$name' is not in the graph. Its declared outputs are " +
+          s"${frozen.outputs.mkString("[", ", ", "]")}; its terminal operations are " +
+          s"${terminalOps.mkString("[", ", ", "]")}"))
+  }
+
+  /** Operations whose outputs nobody consumes: the usual candidates for outputs. */
+  private def terminalOps: Seq[String] =
+    graph.operations().asScala
+      .filter(op => op.numOutputs() > 0 && op.numConsumers() == 0 && op.`type`() != "NoOp")
+      .map(op => s"${op.name()}:0").toSeq.sorted.take(20)
+
+  /**
+   * Runs the graph once: feeds `data` (row-major, `shape`) to `input` and fetches
+   * `outputs`. Returns one flat float array per output together with its shape.
+   * Every native tensor is closed before this returns, also on failure.
+   */
+  def run(input: String, shape: Array[Long], data: Array[Float], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {
+    if (closed) throw new IllegalStateException(s"Session for $frozen is closed")
+    val expected = shape.product
+    require(expected == data.length.toLong,
+      s"Batch for '$input' has ${data.length} floats but shape ${shape.mkString("[", ",", "]")} needs $expected")
+    Using.resource(TFloat32.tensorOf(Shape.of(shape: _*), DataBuffers.of(data, true, false))) { in =>
+      val runner = session.runner().feed(FrozenGraph.tensorName(input), in)
+      outputs.foreach(o => runner.fetch(FrozenGraph.tensorName(o)))
+      val result = try runner.run() catch {
+        case e: Exception =>
+          throw new GraphException(
+            s"TensorFlow failed running $frozen on a batch of shape ${shape.mkString("[", ",", "]")} " +
+              s"fed to '$input', fetching ${outputs.mkString("[", ", ", "]")}: ${e.getMessage}", e)
+      }
+      Using.resource(result) { r =>
+        outputs.indices.map { i =>
+          r.get(i) match {
+            case t: TFloat32 =>
+              val out = new Array[Float](t.size().toInt)
+              t.copyTo(DataBuffers.of(out, false, false))
+              (t.shape().asArray(), out)
+            case t =>
+              throw new GraphException(
+                s"Output '${outputs(i)}' of $frozen is ${t.dataType()}, only float32 outputs are supported")
+          }
+        }
+      }
+    }
+  }
+
+  override def close(): Unit = synchronized {
+    if (!closed) {
+      closed = true
+      session.close()
+      graph.close()
+    }
+  }
+}

@@ -1,0 +1,58 @@
+package sparkdl.tf
+
+import java.util.concurrent.atomic.AtomicLong
+
+import scala.collection.mutable
+
+/**
+ * The JVM-wide cache of loaded graphs: one [[GraphSession]] per graph hash, shared
+ * by every task and thread of the JVM (driver or executor). Bounded: the least
+ * recently used session is closed when more than `capacity` graphs are live, and
+ * every session is closed when the JVM shuts down.
+ */
+object SessionCache {
+
+  /** Graphs kept loaded at once; overridable with `-Dsparkdl.sessionCache.capacity=N`. */
+  val capacity: Int = Integer.getInteger("sparkdl.sessionCache.capacity", 4)
+
+  private val sessions = new mutable.LinkedHashMap[String, GraphSession]()
+  private val loads = new AtomicLong(0)
+
+  sys.addShutdownHook(clear())
+
+  /** TensorFlow intra-op threads for a session: the cores this JVM may use for a task. */
+  def defaultThreads: Int =
+    Option(System.getProperty("sparkdl.tf.threads")).map(_.toInt)
+      .getOrElse(math.max(1, Runtime.getRuntime.availableProcessors()))
+
+  /** The session for `graph`, loading it on first use in this JVM. */
+  def get(graph: FrozenGraph): GraphSession = synchronized {
+    sessions.remove(graph.hash) match {
+      case Some(s) =>
+        sessions.put(graph.hash, s) // move to most-recent
+        s
+      case None =>
+        val s = new GraphSession(graph, defaultThreads)
+        loads.incrementAndGet()
+        sessions.put(graph.hash, s)
+        while (sessions.size > capacity) {
+          val (oldest, evicted) = sessions.head
+          sessions.remove(oldest)
+          evicted.close()
+        }
+        s
+    }
+  }
+
+  /** How many graphs this JVM has loaded since it started (for tests and benchmarks). */
+  def loadCount: Long = loads.get()
+
+  /** Hashes of the graphs loaded now. */
+  def loaded: Seq[String] = synchronized(sessions.keys.toSeq)
+
+  /** Closes and forgets every session. */
+  def clear(): Unit = synchronized {
+    sessions.values.foreach(_.close())
+    sessions.clear()
+  }
+}
