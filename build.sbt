@@ -3,6 +3,8 @@
 
 val sparkVersion = settingKey[String]("Spark version; must equal the pyspark pinned in setup.py")
 val tfJavaVersion = "1.1.0"
+// The protobuf-java TensorFlow Java 1.1.0 is built against (Spark brings a 4.x of its own).
+val protobufVersion = "3.21.9"
 
 ThisBuild / organization := "io.sparkdl"
 ThisBuild / version := "0.1.0"
@@ -45,10 +47,13 @@ lazy val root = (project in file("."))
       "org.apache.spark" %% "spark-mllib" % sparkVersion.value % "provided",
       "org.tensorflow" % "tensorflow-core-api" % tfJavaVersion,
       "org.tensorflow" % "tensorflow-core-native" % tfJavaVersion classifier "linux-x86_64",
+      "com.google.protobuf" % "protobuf-java" % protobufVersion,
       "org.scalatest" %% "scalatest" % "3.2.19" % Test
     ),
+    // Spark's provided protobuf 4.x must not replace TensorFlow's 3.21 at run time.
+    dependencyOverrides += "com.google.protobuf" % "protobuf-java" % protobufVersion,
     Test / fork := true,
-    Test / javaOptions ++= sparkJavaOptions ++ Seq("-Xmx3g"),
+    Test / javaOptions ++= sparkJavaOptions ++ Seq("-Xms2g", "-Xmx3g", "-XX:+AlwaysPreTouch"),
     Test / parallelExecution := false,
     Test / testOptions += Tests.Argument(TestFrameworks.ScalaTest, "-oD"),
     // The assembly: sparkdl + TensorFlow Java (+ natives). Spark and Scala come
@@ -56,9 +61,9 @@ lazy val root = (project in file("."))
     assembly / assemblyJarName := s"sparkdl-assembly-${version.value}.jar",
     assembly / assemblyOption ~= { _.withIncludeScala(false) },
     assembly / test := {},
-    assembly / assemblyShadeRules := Seq(
-      ShadeRule.rename("com.google.protobuf.**" -> "sparkdl.shaded.protobuf.@1").inAll
-    ),
+    // protobuf-java 3.21 (TensorFlow Java's) travels unshaded: Spark 4.2 ships no unshaded
+    // protobuf-java of its own. Shading is not an option here: sbt-assembly's shader
+    // loads every entry of a shaded jar into memory, and TF's native jar holds a 630 MB .so.
     assembly / assemblyMergeStrategy := {
       case PathList("META-INF", "versions", _, "module-info.class") => MergeStrategy.discard
       case "module-info.class" => MergeStrategy.discard

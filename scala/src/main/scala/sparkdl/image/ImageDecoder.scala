@@ -32,13 +32,18 @@ object ImageDecoder {
         val reader = readers.next()
         try {
           reader.setInput(in, true, true)
+          // A truncated or damaged file often decodes "successfully" with a warning and
+          // grey filler pixels: treat any warning as a failure, never as an image.
+          val warnings = scala.collection.mutable.ArrayBuffer.empty[String]
+          reader.addIIOReadWarningListener((_: javax.imageio.ImageReader, warning: String) => warnings += warning)
           val w = reader.getWidth(0).toLong
           val h = reader.getHeight(0).toLong
-          if (w <= 0 || h <= 0) return Left(s"image declares an empty size ${w}x$h")
+          if (w <= 0 || h <= 0) return Left(s"image declares an empty size, $w wide x $h high")
           if (w * h > maxPixels)
-            return Left(s"image declares ${w}x$h = ${w * h} pixels, more than the limit of $maxPixels")
+            return Left(s"image declares $w wide x $h high = ${w * h} pixels, more than the limit of $maxPixels")
           val img = reader.read(0)
-          Right(toSparkLayout(img))
+          if (warnings.nonEmpty) Left(s"damaged image: ${warnings.mkString("; ")}")
+          else Right(toSparkLayout(img))
         } finally reader.dispose()
       } finally in.close()
     } catch {

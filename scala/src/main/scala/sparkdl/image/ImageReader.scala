@@ -1,12 +1,20 @@
 package sparkdl.image
 
+import java.io.{ObjectInputStream, ObjectOutputStream}
+
+import scala.collection.mutable.ArrayBuffer
+
+import org.apache.commons.io.IOUtils
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.{FileStatus, Path}
 import org.apache.spark.sql.{DataFrame, Row, SparkSession}
 import org.apache.spark.sql.types.{StringType, StructField, StructType}
 
 /**
  * Reads image files into a DataFrame of `filePath: string, image: <Spark image struct>,
- * imageError: string`. A file that cannot be decoded keeps its row: `image` is null and
- * `imageError` says why. Decoding happens on the executors.
+ * imageError: string`. Every file listed gives exactly one row (empty files included):
+ * a file that cannot be read or decoded has a null `image` and the reason in
+ * `imageError`. Files are listed on the driver and read and decoded on executors.
  */
 object ImageReader {
 
@@ -19,28 +27,27 @@ object ImageReader {
     StructField(ImageCol, ImageFields.schema, nullable = true),
     StructField(ErrorCol, StringType, nullable = true)))
 
+  /** Files per partition when the caller does not choose the partition count. */
+  private val FilesPerPartition = 1000
+
   /**
    * @param path          a file, a directory or a glob (any Hadoop file system)
    * @param recursive     also read sub-directories
-   * @param numPartitions repartition the files to this many partitions (<= 0: leave as listed)
+   * @param numPartitions partitions of the result (<= 0: about one per 1,000 files, at least
+   *                      the default parallelism)
    * @param maxPixels     images declaring more pixels are not decoded (null + reason)
    */
   def readImages(spark: SparkSession, path: String, recursive: Boolean,
                  numPartitions: Int, maxPixels: Long): DataFrame = {
-    val files = spark.read.format("binaryFile")
-      .option("recursiveFileLookup", recursive.toString)
-      .load(path)
-      .select("path", "content")
-    val parts = if (numPartitions > 0) files.repartition(numPartitions) else files
+    val sc = spark.sparkContext
+    val files = listFiles(new Path(path), sc.hadoopConfiguration, recursive)
+    val parts =
+      if (numPartitions > 0) numPartitions
+      else math.max(1, math.min(files.size, math.max(sc.defaultParallelism, files.size / FilesPerPartition + 1)))
+    val conf = sc.broadcast(new SerializableHadoopConf(sc.hadoopConfiguration))
     val limit = maxPixels
-    val rows = parts.rdd.mapPartitions { it =>
-      it.map { r =>
-        val origin = r.getString(0)
-        ImageDecoder.decode(r.getAs[Array[Byte]](1), limit) match {
-          case Right(img) => Row(origin, ImageFields.row(origin, img.height, img.width, img.nChannels, img.data), null)
-          case Left(reason) => Row(origin, null, reason)
-        }
-      }
+    val rows = sc.parallelize(files, parts).mapPartitions { it =>
+      it.map(file => readOne(file, conf.value.value, limit))
     }
     spark.createDataFrame(rows, schema)
   }
@@ -50,4 +57,52 @@ object ImageReader {
 
   def readImages(spark: SparkSession, path: String): DataFrame =
     readImages(spark, path, recursive = false, numPartitions = 0)
+
+  private def readOne(file: String, conf: Configuration, maxPixels: Long): Row = {
+    val bytes: Either[String, Array[Byte]] =
+      try {
+        val p = new Path(file)
+        val in = p.getFileSystem(conf).open(p)
+        try Right(IOUtils.toByteArray(in)) finally in.close()
+      } catch {
+        case e: java.io.IOException => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
+      }
+    bytes.flatMap(b => ImageDecoder.decode(b, maxPixels)) match {
+      case Right(img) => Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), null)
+      case Left(reason) => Row(file, null, reason)
+    }
+  }
+
+  /** Qualified paths of the files at `path` (glob allowed), hidden files (`.x`, `_x`) skipped, sorted. */
+  private[image] def listFiles(path: Path, conf: Configuration, recursive: Boolean): Seq[String] = {
+    val fs = path.getFileSystem(conf)
+    val matched: Array[FileStatus] = Option(fs.globStatus(path)).getOrElse(Array.empty)
+    if (matched.isEmpty) {
+      throw new IllegalArgumentException(s"readImages: path does not exist: $path")
+    }
+    def hidden(p: Path): Boolean = p.getName.startsWith(".") || p.getName.startsWith("_")
+    val out = ArrayBuffer.empty[String]
+    def visit(status: FileStatus, top: Boolean): Unit = {
+      if (status.isDirectory) {
+        if (top || recursive) fs.listStatus(status.getPath).filterNot(s => hidden(s.getPath)).foreach(visit(_, top = false))
+      } else if (top || !hidden(status.getPath)) {
+        out += status.getPath.makeQualified(fs.getUri, fs.getWorkingDirectory).toString
+      }
+    }
+    matched.foreach(visit(_, top = true))
+    out.sorted.toSeq
+  }
+}
+
+/** A Hadoop Configuration that can be broadcast (Configuration is Writable, not Serializable). */
+final class SerializableHadoopConf(@transient var value: Configuration) extends Serializable {
+  private def writeObject(out: ObjectOutputStream): Unit = {
+    out.defaultWriteObject()
+    value.write(out)
+  }
+
+  private def readObject(in: ObjectInputStream): Unit = {
+    value = new Configuration(false)
+    value.readFields(in)
+  }
 }

@@ -1,0 +1,53 @@
+# sparkdl: `make demo` and `make test` build what they need from nothing.
+SHELL := /bin/bash
+VERSION := 0.1.0
+VENV := .venv
+PY := $(VENV)/bin/python
+SBT := build/sbt
+JAR := target/scala-2.13/sparkdl-assembly-$(VERSION).jar
+PKG_JAR := python/sparkdl/jars/sparkdl-assembly-$(VERSION).jar
+SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard project/*.sbt) project/build.properties
+export PYTHONUNBUFFERED := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: all venv jar test test-scala test-python test-cluster demo clean
+
+all: jar venv
+
+$(VENV)/.installed: requirements.txt setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	SPARKDL_ALLOW_NO_JAR=1 $(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(JAR): $(SCALA_SOURCES)
+	$(SBT) assembly < /dev/null
+	touch $@
+
+$(PKG_JAR): $(JAR)
+	mkdir -p $(dir $@)
+	rm -f $(dir $@)sparkdl-assembly-*.jar
+	cp $(JAR) $@
+
+jar: $(PKG_JAR)
+
+test-scala:
+	$(SBT) test < /dev/null
+
+test-python: venv jar
+	$(PY) -m pytest tests -m "not cluster" -q -p no:cacheprovider
+
+# Separate executor JVMs, the jar shipped to them.
+test-cluster: venv jar
+	SPARKDL_TEST_MASTER="local-cluster[2,1,2048]" $(PY) -m pytest tests -m cluster -q -p no:cacheprovider
+
+test: venv jar test-scala test-python test-cluster
+
+demo: venv jar
+	$(PY) examples/demo.py
+
+clean:
+	rm -rf target project/target project/project python/sparkdl/jars/*.jar .pytest_cache

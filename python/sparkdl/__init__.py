@@ -1,0 +1,12 @@
+"""Deep Learning Pipelines for Apache Spark: TensorFlow models as Spark ML stages.
+
+Importing sparkdl is cheap: TensorFlow is imported only by :mod:`sparkdl.graph`,
+when a Keras model or a ``tf.function`` is exported.
+"""
+from sparkdl._jvm import jar_path, spark_session, SparkdlJarMissingError
+from sparkdl.image.imageIO import readImages
+from sparkdl.ml import TFImageTransformer
+
+__version__ = "0.1.0"
+
+__all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", "TFImageTransformer"]

@@ -1,0 +1,100 @@
+"""Where the sparkdl jar lives and how a SparkSession gets it.
+
+Everything that runs models lives in the JVM (the assembly jar). This module finds
+the jar, builds sessions with it attached, and gives a clear error when a session
+lacks it.
+"""
+import glob
+import os
+
+__all__ = ["jar_path", "spark_session", "SparkdlJarMissingError"]
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_JAR_GLOB = "sparkdl-assembly-*.jar"
+
+
+class SparkdlJarMissingError(RuntimeError):
+    """The active SparkSession cannot see sparkdl's JVM classes."""
+
+
+def jar_path():
+    """Path of the sparkdl assembly jar, for ``spark-submit --jars`` or ``spark.jars``.
+
+    Looks at ``$SPARKDL_JAR``, then the jar packaged inside this Python package, then
+    the sbt build output of a source checkout.
+    """
+    env = os.environ.get("SPARKDL_JAR")
+    if env:
+        if not os.path.isfile(env):
+            raise SparkdlJarMissingError("SPARKDL_JAR=%s does not exist" % env)
+        return env
+    candidates = sorted(glob.glob(os.path.join(_HERE, "jars", _JAR_GLOB)))
+    root = os.path.dirname(os.path.dirname(_HERE))
+    candidates += sorted(glob.glob(os.path.join(root, "target", "scala-2.13", _JAR_GLOB)))
+    if not candidates:
+        raise SparkdlJarMissingError(
+            "The sparkdl assembly jar was not found (looked in %s and the sbt target folder). "
+            "Build it with `make jar` in the source tree, or set SPARKDL_JAR to its path."
+            % os.path.join(_HERE, "jars"))
+    return candidates[-1]
+
+
+def spark_session(master="local[*]", app_name="sparkdl", **conf):
+    """A SparkSession with the sparkdl jar on the driver and executor classpaths.
+
+    Extra Spark settings go in ``conf``, e.g.
+    ``spark_session("local[2]", **{"spark.sql.shuffle.partitions": "4"})``.
+    If a session already runs in this process it is returned only when it has the jar.
+    """
+    from pyspark.sql import SparkSession
+
+    jar = jar_path()
+    builder = SparkSession.builder.master(master).appName(app_name)
+    jars = [j for j in str(conf.pop("spark.jars", "")).split(",") if j]
+    builder = builder.config("spark.jars", ",".join([jar] + jars))
+    extra_cp = conf.pop("spark.driver.extraClassPath", None)
+    builder = builder.config("spark.driver.extraClassPath", jar + (os.pathsep + extra_cp if extra_cp else ""))
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    require_jar(spark.sparkContext)
+    return spark
+
+
+def require_jar(sc=None):
+    """Fails with instructions when the session's JVM lacks sparkdl's classes."""
+    from pyspark import SparkContext
+
+    sc = sc or SparkContext._active_spark_context
+    if sc is None:
+        raise SparkdlJarMissingError(
+            "No active SparkSession. Create one with sparkdl.spark_session(master=...), "
+            "which attaches the sparkdl jar.")
+    try:
+        loader = sc._jvm.java.lang.Thread.currentThread().getContextClassLoader()
+        sc._jvm.java.lang.Class.forName("sparkdl.ml.TFImageTransformer", False, loader)
+    except Exception:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
+        try:
+            path = jar_path()
+        except SparkdlJarMissingError:
+            path = "<path to sparkdl-assembly jar>"
+        raise SparkdlJarMissingError(
+            "This SparkSession does not have the sparkdl jar on its classpath. Either create the "
+            "session with sparkdl.spark_session(master=...), or start Spark with "
+            "`--jars %s` (pyspark/spark-submit), or set .config('spark.jars', '%s') and "
+            ".config('spark.driver.extraClassPath', '%s') on the builder before the first session "
+            "of the process is created." % (path, path, path))
+    return sc
+
+
+def jvm():
+    """The py4j JVM view of the active session, checked to contain sparkdl."""
+    return require_jar()._jvm
+
+
+def new_java_obj(class_name, *args):
+    """Instantiates a sparkdl JVM class after checking the jar is present."""
+    obj = jvm()
+    for part in class_name.split("."):
+        obj = getattr(obj, part)
+    return obj(*args)

@@ -1,0 +1,9 @@
+"""Keras / TensorFlow -> frozen GraphDef export (the only part of sparkdl importing TensorFlow).
+
+The JVM runs frozen graphs: variables folded into constants, with stable tensor
+names. ``FrozenGraph`` is what a Keras model or a ``tf.function`` becomes.
+"""
+from sparkdl.graph.frozen import FrozenGraph
+from sparkdl.graph.export import freeze_function, freeze_keras
+
+__all__ = ["FrozenGraph", "freeze_keras", "freeze_function"]

@@ -1,0 +1,74 @@
+"""FrozenGraph: GraphDef bytes plus the tensor names a caller feeds and fetches."""
+import hashlib
+import json
+import os
+
+__all__ = ["FrozenGraph"]
+
+
+class FrozenGraph(object):
+    """A frozen TensorFlow graph, ready for the JVM.
+
+    :param graph_def: serialized ``GraphDef`` (bytes)
+    :param inputs: names of the input tensors (``"input:0"``)
+    :param outputs: names of the output tensors (``"output:0"``)
+    """
+
+    def __init__(self, graph_def, inputs, outputs):
+        if not graph_def:
+            raise ValueError("FrozenGraph needs non-empty GraphDef bytes")
+        self.graph_def = bytes(graph_def)
+        self.inputs = [_tensor_name(n) for n in inputs]
+        self.outputs = [_tensor_name(n) for n in outputs]
+
+    @property
+    def sha256(self):
+        return hashlib.sha256(self.graph_def).hexdigest()
+
+    def save(self, directory):
+        """Writes ``graph.pb`` and ``graph.json`` (tensor names) into ``directory``."""
+        os.makedirs(directory, exist_ok=True)
+        with open(os.path.join(directory, "graph.pb"), "wb") as f:
+            f.write(self.graph_def)
+        with open(os.path.join(directory, "graph.json"), "w") as f:
+            json.dump({"inputs": self.inputs, "outputs": self.outputs, "sha256": self.sha256}, f, indent=2)
+
+    @classmethod
+    def load(cls, directory):
+        with open(os.path.join(directory, "graph.json")) as f:
+            meta = json.load(f)
+        with open(os.path.join(directory, "graph.pb"), "rb") as f:
+            return cls(f.read(), meta["inputs"], meta["outputs"])
+
+    def _to_java(self, jvm):
+        return jvm.sparkdl.tf.FrozenGraph.apply(
+            bytearray(self.graph_def), _seq(jvm, self.inputs), _seq(jvm, self.outputs))
+
+    @classmethod
+    def _from_java(cls, jgraph):
+        return cls(bytes(jgraph.graphDef()), list(_list(jgraph.inputs())), list(_list(jgraph.outputs())))
+
+    def __eq__(self, other):
+        return (isinstance(other, FrozenGraph) and self.graph_def == other.graph_def
+                and self.inputs == other.inputs and self.outputs == other.outputs)
+
+    def __repr__(self):
+        return "FrozenGraph(%d bytes, sha256=%s, inputs=%s, outputs=%s)" % (
+            len(self.graph_def), self.sha256[:12], self.inputs, self.outputs)
+
+
+def _tensor_name(name):
+    return name if ":" in name else name + ":0"
+
+
+def _seq(jvm, items):
+    jlist = jvm.java.util.ArrayList()
+    for item in items:
+        jlist.add(item)
+    return jvm.scala.jdk.javaapi.CollectionConverters.asScala(jlist).toSeq()
+
+
+def _list(jseq):
+    it = jseq.iterator()
+    while it.hasNext():
+        yield it.next()

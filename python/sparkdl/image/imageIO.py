@@ -1,0 +1,108 @@
+"""Spark image structs, numpy arrays and PIL images, and reading files into DataFrames.
+
+A Spark image struct (``pyspark.ml.image.ImageSchema.columnSchema``) holds ``origin,
+height, width, nChannels, mode, data``; ``data`` is row-major bytes with channels in
+OpenCV order: BGR, BGRA, or one gray channel. Arrays here keep that order, so
+``imageStructToArray(imageArrayToStruct(a))`` is ``a`` exactly.
+"""
+import numpy as np
+from pyspark.sql import Row
+from pyspark.sql.types import BinaryType, IntegerType, StringType, StructField, StructType
+
+__all__ = [
+    "imageSchema", "imageArrayToStruct", "imageStructToArray", "imageStructToPIL",
+    "PIL_to_imageStruct", "readImages",
+]
+
+#: Spark's image struct type (same as ``ImageSchema.columnSchema``).
+imageSchema = StructType([
+    StructField("origin", StringType(), True),
+    StructField("height", IntegerType(), True),
+    StructField("width", IntegerType(), True),
+    StructField("nChannels", IntegerType(), True),
+    StructField("mode", IntegerType(), True),
+    StructField("data", BinaryType(), True),
+])
+
+# OpenCV type codes of 8-bit images by channel count, as Spark's ImageSchema uses them.
+_MODES = {1: 0, 3: 16, 4: 24}
+
+
+def imageArrayToStruct(imgArray, origin=""):
+    """Spark image struct (a Row) from a uint8 array H x W (gray) or H x W x C, C in 1, 3, 4.
+
+    Channels are taken as already in Spark's order (BGR / BGRA).
+    """
+    arr = np.asarray(imgArray)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.ndim != 3 or arr.shape[2] not in _MODES:
+        raise ValueError("imageArrayToStruct expects an H x W or H x W x C array with C in (1, 3, 4), "
+                         "got shape %s" % (arr.shape,))
+    if arr.dtype != np.uint8:
+        raise ValueError("imageArrayToStruct expects dtype uint8, got %s" % arr.dtype)
+    h, w, c = arr.shape
+    return Row(origin=origin, height=h, width=w, nChannels=c, mode=_MODES[c],
+               data=bytearray(np.ascontiguousarray(arr).tobytes()))
+
+
+def imageStructToArray(imageRow):
+    """uint8 array H x W x C from a Spark image struct, channels in the struct's (BGR) order."""
+    if imageRow is None:
+        raise ValueError("imageStructToArray got a null image")
+    h, w, c = imageRow.height, imageRow.width, imageRow.nChannels
+    if imageRow.mode not in _MODES.values():
+        raise ValueError("Unsupported image mode %s (only 8-bit images with 1, 3 or 4 channels)"
+                         % imageRow.mode)
+    return np.frombuffer(bytes(imageRow.data), dtype=np.uint8).reshape(h, w, c)
+
+
+def imageStructToPIL(imageRow):
+    """PIL image (L, RGB or RGBA) from a Spark image struct."""
+    from PIL import Image
+
+    arr = imageStructToArray(imageRow)
+    c = arr.shape[2]
+    if c == 1:
+        return Image.fromarray(arr[:, :, 0], mode="L")
+    if c == 3:
+        return Image.fromarray(np.ascontiguousarray(arr[:, :, ::-1]), mode="RGB")
+    rgba = np.ascontiguousarray(arr[:, :, [2, 1, 0, 3]])
+    return Image.fromarray(rgba, mode="RGBA")
+
+
+def PIL_to_imageStruct(img, origin=""):
+    """Spark image struct from a PIL image; modes other than L/RGB/RGBA are converted to RGB."""
+    if img.mode not in ("L", "RGB", "RGBA"):
+        img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+    arr = np.asarray(img)
+    if img.mode == "RGB":
+        arr = arr[:, :, ::-1]
+    elif img.mode == "RGBA":
+        arr = arr[:, :, [2, 1, 0, 3]]
+    return imageArrayToStruct(arr, origin=origin)
+
+
+def readImages(path, recursive=False, numPartitions=0, maxPixels=100_000_000, spark=None):
+    """DataFrame ``filePath: string, image: <image struct>, imageError: string`` of the files at ``path``.
+
+    Files are decoded on the executors. A file that cannot be decoded (corrupt,
+    truncated, empty, not an image, or declaring more than ``maxPixels`` pixels) keeps
+    its row with a null ``image`` and the reason in ``imageError``.
+
+    :param path: file, directory or glob, on any Hadoop file system
+    :param recursive: also read sub-directories
+    :param numPartitions: repartition the files into this many partitions (0: as listed)
+    :param spark: SparkSession (default: the active one)
+    """
+    from pyspark.sql import DataFrame, SparkSession
+
+    from sparkdl._jvm import require_jar
+
+    spark = spark or SparkSession.getActiveSession()
+    if spark is None:
+        raise RuntimeError("readImages needs a SparkSession: create one with sparkdl.spark_session()")
+    sc = require_jar(spark.sparkContext)
+    jdf = sc._jvm.sparkdl.image.ImageReader.readImages(
+        spark._jsparkSession, str(path), bool(recursive), int(numPartitions), int(maxPixels))
+    return DataFrame(jdf, spark)

@@ -1,0 +1,134 @@
+"""TFImageTransformer: any frozen graph over an image column, run in the JVM."""
+from pyspark import keyword_only
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.wrapper import JavaTransformer
+
+from sparkdl.ml._base import SparkdlJavaStage
+
+__all__ = ["TFImageTransformer"]
+
+
+class TFImageTransformer(JavaTransformer, SparkdlJavaStage):
+    """Applies a TensorFlow graph to a column of Spark images.
+
+    Each image is resized bilinearly (as ``tf.image.resize``) to the graph's input
+    size, converted to float pixel values 0-255 in ``channelOrder`` and fed in batches
+    of ``batchSize``; the output tensor's row for the image fills ``outputCol`` (an
+    MLlib ``DenseVector``, or ``array<float>`` with ``outputMode="array"``). The graph
+    runs in the executors' JVMs (TensorFlow Java), loaded once per JVM.
+
+    ``graph`` is a Keras model, a :class:`sparkdl.graph.FrozenGraph`, or None (set it
+    later with :py:meth:`setGraph`). Tensor names default to the graph's first input
+    and output.
+
+    >>> import keras, sparkdl
+    >>> model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3),
+    ...                           keras.layers.GlobalAveragePooling2D()])
+    >>> t = sparkdl.TFImageTransformer(inputCol="image", outputCol="features", graph=model)
+    >>> t.transform(sparkdl.readImages("/data/images")).select("filePath", "features")  # doctest: +SKIP
+    """
+
+    inputCol = Param(Params._dummy(), "inputCol", "input column of Spark image structs",
+                     typeConverter=TypeConverters.toString)
+    outputCol = Param(Params._dummy(), "outputCol", "output column name",
+                      typeConverter=TypeConverters.toString)
+    inputTensor = Param(Params._dummy(), "inputTensor",
+                        "name of the graph's image placeholder [batch, height, width, channels]",
+                        typeConverter=TypeConverters.toString)
+    outputTensor = Param(Params._dummy(), "outputTensor", "name of the graph tensor to output",
+                         typeConverter=TypeConverters.toString)
+    channelOrder = Param(Params._dummy(), "channelOrder",
+                         "channel order the graph expects: RGB, BGR, or L for 1-channel graphs",
+                         typeConverter=TypeConverters.toString)
+    outputMode = Param(Params._dummy(), "outputMode", "output column type: vector or array",
+                       typeConverter=TypeConverters.toString)
+    batchSize = Param(Params._dummy(), "batchSize", "rows fed to TensorFlow per run",
+                      typeConverter=TypeConverters.toInt)
+    handleInvalid = Param(Params._dummy(), "handleInvalid",
+                          "what to do with an image the model cannot take: error, keep (null) or skip",
+                          typeConverter=TypeConverters.toString)
+
+    @keyword_only
+    def __init__(self, inputCol="image", outputCol=None, graph=None, inputTensor=None, outputTensor=None,
+                 channelOrder="RGB", outputMode="vector", batchSize=32, handleInvalid="error"):
+        super(TFImageTransformer, self).__init__()
+        self._java_obj = self._new_stage()
+        self._setDefault(inputCol="image", channelOrder="RGB", outputMode="vector", batchSize=32,
+                         handleInvalid="error")
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, inputCol="image", outputCol=None, graph=None, inputTensor=None, outputTensor=None,
+                  channelOrder="RGB", outputMode="vector", batchSize=32, handleInvalid="error"):
+        kwargs = dict(self._input_kwargs)
+        graph = kwargs.pop("graph", None)
+        if graph is not None:
+            self.setGraph(graph)
+        return self._set(**kwargs)
+
+    def setGraph(self, graph):
+        """Sets the graph: a Keras model or a :class:`sparkdl.graph.FrozenGraph`."""
+        from sparkdl.graph.frozen import FrozenGraph
+
+        if not isinstance(graph, FrozenGraph):
+            from sparkdl.graph.export import freeze_keras
+
+            graph = freeze_keras(graph)
+        self._java_obj.setGraph(bytearray(graph.graph_def), graph.inputs, graph.outputs)
+        return self
+
+    def getGraph(self):
+        """The :class:`sparkdl.graph.FrozenGraph` this stage runs."""
+        from sparkdl.graph.frozen import FrozenGraph
+
+        return FrozenGraph._from_java(self._java_obj.getGraph())
+
+    def setInputCol(self, value):
+        return self._set(inputCol=value)
+
+    def getInputCol(self):
+        return self.getOrDefault(self.inputCol)
+
+    def setOutputCol(self, value):
+        return self._set(outputCol=value)
+
+    def getOutputCol(self):
+        return self.getOrDefault(self.outputCol)
+
+    def setInputTensor(self, value):
+        return self._set(inputTensor=value)
+
+    def getInputTensor(self):
+        self._transfer_params_to_java()
+        return self._java_obj.getInputTensor()
+
+    def setOutputTensor(self, value):
+        return self._set(outputTensor=value)
+
+    def getOutputTensor(self):
+        self._transfer_params_to_java()
+        return self._java_obj.getOutputTensor()
+
+    def setChannelOrder(self, value):
+        return self._set(channelOrder=value)
+
+    def getChannelOrder(self):
+        return self.getOrDefault(self.channelOrder)
+
+    def setOutputMode(self, value):
+        return self._set(outputMode=value)
+
+    def getOutputMode(self):
+        return self.getOrDefault(self.outputMode)
+
+    def setBatchSize(self, value):
+        return self._set(batchSize=value)
+
+    def getBatchSize(self):
+        return self.getOrDefault(self.batchSize)
+
+    def setHandleInvalid(self, value):
+        return self._set(handleInvalid=value)
+
+    def getHandleInvalid(self):
+        return self.getOrDefault(self.handleInvalid)

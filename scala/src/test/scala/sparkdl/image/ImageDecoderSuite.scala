@@ -1,0 +1,68 @@
+package sparkdl.image
+
+import java.awt.image.BufferedImage
+import java.io.ByteArrayOutputStream
+import java.nio.ByteBuffer
+import java.util.zip.CRC32
+import javax.imageio.ImageIO
+
+import org.scalatest.funsuite.AnyFunSuite
+
+class ImageDecoderSuite extends AnyFunSuite {
+
+  private def png(img: BufferedImage): Array[Byte] = {
+    val out = new ByteArrayOutputStream()
+    assert(ImageIO.write(img, "png", out))
+    out.toByteArray
+  }
+
+  test("RGB PNG decodes to BGR bytes, row-major") {
+    val img = new BufferedImage(2, 1, BufferedImage.TYPE_INT_RGB)
+    img.setRGB(0, 0, 0x0a141e) // R=10 G=20 B=30
+    img.setRGB(1, 0, 0xff8001) // R=255 G=128 B=1
+    val d = ImageDecoder.decode(png(img)).toOption.get
+    assert((d.height, d.width, d.nChannels) == (1, 2, 3))
+    assert(d.data.map(_ & 0xff).toSeq == Seq(30, 20, 10, 1, 128, 255))
+  }
+
+  test("RGBA PNG keeps alpha as a 4th channel (BGRA)") {
+    val img = new BufferedImage(1, 1, BufferedImage.TYPE_INT_ARGB)
+    img.setRGB(0, 0, 0x800a141e)
+    val d = ImageDecoder.decode(png(img)).toOption.get
+    assert(d.nChannels == 4)
+    assert(d.data.map(_ & 0xff).toSeq == Seq(30, 20, 10, 128))
+  }
+
+  test("8-bit and 16-bit grayscale PNG decode to one channel, exact") {
+    val g8 = new BufferedImage(2, 1, BufferedImage.TYPE_BYTE_GRAY)
+    g8.getRaster.setSamples(0, 0, 2, 1, 0, Array(7, 250))
+    val d8 = ImageDecoder.decode(png(g8)).toOption.get
+    assert(d8.nChannels == 1 && d8.data.map(_ & 0xff).toSeq == Seq(7, 250))
+    val g16 = new BufferedImage(2, 1, BufferedImage.TYPE_USHORT_GRAY)
+    g16.getRaster.setSamples(0, 0, 2, 1, 0, Array(7 << 8, 65535))
+    val d16 = ImageDecoder.decode(png(g16)).toOption.get
+    assert(d16.nChannels == 1 && d16.data.map(_ & 0xff).toSeq == Seq(7, 255))
+  }
+
+  test("bad bytes give a reason, never an exception") {
+    assert(ImageDecoder.decode(Array.emptyByteArray).left.toOption.get.contains("empty"))
+    assert(ImageDecoder.decode("not an image at all".getBytes).left.toOption.get.contains("not a recognized"))
+    val good = png(new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB))
+    val truncated = java.util.Arrays.copyOf(good, good.length / 2)
+    assert(ImageDecoder.decode(truncated).isLeft)
+  }
+
+  test("an image declaring more pixels than the limit is not decoded") {
+    // A PNG header that declares 60000 x 60000 pixels, with no pixel data behind it.
+    val ihdr = ByteBuffer.allocate(17).put("IHDR".getBytes).putInt(60000).putInt(60000)
+      .put(Array[Byte](8, 2, 0, 0, 0)).array()
+    val crc = new CRC32(); crc.update(ihdr)
+    val bytes = ByteBuffer.allocate(8 + 4 + 17 + 4)
+      .put(Array(0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a).map(_.toByte))
+      .putInt(13).put(ihdr).putInt(crc.getValue.toInt).array()
+    val reason = ImageDecoder.decode(bytes).left.toOption.get
+    assert(reason.contains("60000 wide x 60000 high") && reason.contains("limit"), reason)
+    assert(ImageDecoder.decode(png(new BufferedImage(20, 10, BufferedImage.TYPE_INT_RGB)), maxPixels = 100)
+      .left.toOption.get.contains("20 wide x 10 high"))
+  }
+}

@@ -1,0 +1,50 @@
+"""Shared fixtures: one SparkSession with the sparkdl jar, real sample images on disk."""
+import os
+
+import numpy as np
+import pytest
+
+from tests import fixtures
+
+MASTER = os.environ.get("SPARKDL_TEST_MASTER", "local[2]")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    import sparkdl
+
+    session = sparkdl.spark_session(
+        MASTER, app_name="sparkdl-tests",
+        **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4",
+           "spark.executor.memory": "1g" if MASTER.startswith("local-cluster") else "1g"})
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def image_dir(tmp_path_factory):
+    """Real photos as JPEG and PNG (RGB, gray, RGBA; several sizes) plus broken files."""
+    return fixtures.write_sample_images(str(tmp_path_factory.mktemp("images")))
+
+
+@pytest.fixture(scope="session")
+def cnn():
+    """A small Keras CNN with random (seeded) weights, input 48x64x3."""
+    import keras
+
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([
+        keras.Input((48, 64, 3)),
+        keras.layers.Rescaling(1.0 / 255),
+        keras.layers.Conv2D(8, 3, strides=2, activation="relu"),
+        keras.layers.BatchNormalization(),
+        keras.layers.Conv2D(16, 3, activation="relu"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(10, activation="softmax"),
+    ])
+    # Non-trivial BatchNorm statistics, so training=False matters.
+    bn = model.layers[2]
+    bn.moving_mean.assign(np.linspace(-0.2, 0.3, 8).astype("float32"))
+    bn.moving_variance.assign(np.linspace(0.5, 2.0, 8).astype("float32"))
+    return model

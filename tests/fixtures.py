@@ -1,0 +1,42 @@
+"""Test images: real photos that ship inside scikit-image and scikit-learn, written as
+JPEG and PNG files of several sizes and channel layouts, plus broken files."""
+import os
+
+import numpy as np
+from PIL import Image
+
+#: files readImages must decode, with the channel count Spark should give them
+GOOD = {
+    "chelsea.jpg": 3, "coffee.png": 3, "astronaut_small.jpg": 3, "china.jpg": 3,
+    "camera_gray.png": 1, "moon_gray.jpg": 1, "logo_rgba.png": 4, "rocket_tall.png": 3,
+}
+#: files that must come back as null images with a reason
+BAD = ["zero_bytes.jpg", "truncated.jpg", "corrupt.png", "notes.txt"]
+
+
+def write_sample_images(directory):
+    import skimage.data as data
+    from sklearn.datasets import load_sample_images
+
+    def save(name, arr, **kw):
+        Image.fromarray(arr).save(os.path.join(directory, name), **kw)
+
+    save("chelsea.jpg", data.chelsea(), quality=92)
+    save("coffee.png", data.coffee())
+    save("astronaut_small.jpg", np.asarray(Image.fromarray(data.astronaut()).resize((97, 131))), quality=90)
+    save("china.jpg", load_sample_images().images[0], quality=90)
+    save("camera_gray.png", data.camera())
+    save("moon_gray.jpg", data.moon(), quality=95)
+    save("logo_rgba.png", data.logo())
+    save("rocket_tall.png", np.ascontiguousarray(data.rocket().transpose(1, 0, 2)[::2, ::2]))
+
+    open(os.path.join(directory, "zero_bytes.jpg"), "wb").close()
+    with open(os.path.join(directory, "chelsea.jpg"), "rb") as f:
+        jpeg = f.read()
+    with open(os.path.join(directory, "truncated.jpg"), "wb") as f:
+        f.write(jpeg[:200])
+    with open(os.path.join(directory, "corrupt.png"), "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    with open(os.path.join(directory, "notes.txt"), "w") as f:
+        f.write("not an image\n")
+    return directory

@@ -1,0 +1,79 @@
+"""readImages and the image struct helpers, against Pillow's decoding of the same files."""
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sparkdl.image import imageIO
+from tests import fixtures
+
+
+def _pil_bgr(path):
+    """Pixels of a file as decoded by Pillow, in Spark's channel order."""
+    img = Image.open(path)
+    if img.mode == "L":
+        return np.asarray(img)[:, :, None]
+    if img.mode == "RGBA":
+        return np.asarray(img)[:, :, [2, 1, 0, 3]]
+    return np.asarray(img.convert("RGB"))[:, :, ::-1]
+
+
+def test_array_struct_round_trip_is_exact():
+    rng = np.random.default_rng(0)
+    for shape in [(5, 7, 3), (4, 3, 1), (2, 9, 4), (6, 6)]:
+        arr = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        row = imageIO.imageArrayToStruct(arr, origin="x")
+        back = imageIO.imageStructToArray(row)
+        assert back.shape == (arr.shape + (1,) if arr.ndim == 2 else arr.shape)
+        assert np.array_equal(back.reshape(arr.shape), arr)
+        assert row.mode == {1: 0, 3: 16, 4: 24}[back.shape[2]]
+
+
+def test_pil_round_trip_is_exact():
+    rng = np.random.default_rng(1)
+    for mode, shape in [("RGB", (5, 4, 3)), ("L", (3, 8)), ("RGBA", (4, 4, 4))]:
+        img = Image.fromarray(rng.integers(0, 256, size=shape, dtype=np.uint8), mode=mode)
+        row = imageIO.PIL_to_imageStruct(img)
+        assert np.array_equal(np.asarray(imageIO.imageStructToPIL(row)), np.asarray(img))
+    # struct order is BGR: a pure-red pixel is stored as (0, 0, 255)
+    red = imageIO.PIL_to_imageStruct(Image.new("RGB", (1, 1), (255, 0, 0)))
+    assert list(imageIO.imageStructToArray(red)[0, 0]) == [0, 0, 255]
+
+
+def test_bad_arrays_are_refused():
+    with pytest.raises(ValueError, match="C in"):
+        imageIO.imageArrayToStruct(np.zeros((2, 2, 2), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        imageIO.imageArrayToStruct(np.zeros((2, 2, 3), np.float32))
+
+
+def test_read_images_decodes_like_pillow_and_keeps_bad_files(spark, image_dir):
+    df = imageIO.readImages(image_dir, numPartitions=3)
+    assert df.columns == ["filePath", "image", "imageError"]
+    rows = {os.path.basename(r.filePath): r for r in df.collect()}
+    assert set(rows) == set(fixtures.GOOD) | set(fixtures.BAD), "a file was lost"
+    for name, channels in fixtures.GOOD.items():
+        r = rows[name]
+        assert r.imageError is None, (name, r.imageError)
+        assert r.image.origin == r.filePath and r.filePath.startswith("file:")
+        arr = imageIO.imageStructToArray(r.image)
+        expected = _pil_bgr(os.path.join(image_dir, name))
+        assert arr.shape == expected.shape and arr.shape[2] == channels, name
+        diff = np.abs(arr.astype(int) - expected.astype(int))
+        if name.endswith(".png"):
+            assert diff.max() == 0, name  # lossless: identical pixels
+        else:
+            # two JPEG decoders (Java ImageIO, libjpeg in Pillow) may round IDCT differently
+            assert diff.mean() < 1.0 and np.percentile(diff, 99) <= 3, (name, diff.mean())
+    for name in fixtures.BAD:
+        assert rows[name].image is None, name
+        assert rows[name].imageError, name
+    assert "empty" in rows["zero_bytes.jpg"].imageError
+    assert "not a recognized image format" in rows["notes.txt"].imageError
+
+
+def test_read_images_max_pixels_guard(spark, image_dir):
+    df = imageIO.readImages(os.path.join(image_dir, "coffee.png"), maxPixels=1000)
+    (row,) = df.collect()
+    assert row.image is None and "600 wide x 400 high" in row.imageError and "limit" in row.imageError

@@ -1,0 +1,118 @@
+"""TFImageTransformer end to end: real image files -> readImages -> JVM TensorFlow, against
+Keras predict on the same pixels (same resize, same channel order)."""
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from sparkdl import TFImageTransformer, readImages
+from sparkdl.image.imageIO import imageStructToArray
+from tests import fixtures
+
+
+def keras_inputs(image_rows, height, width):
+    """What a Keras user feeds: RGB float 0-255, tf.image.resize bilinear, no antialias."""
+    import tensorflow as tf
+
+    batch = []
+    for row in image_rows:
+        arr = imageStructToArray(row)
+        rgb = np.repeat(arr, 3, axis=2) if arr.shape[2] == 1 else arr[:, :, [2, 1, 0]]
+        batch.append(tf.image.resize(rgb.astype(np.float32), (height, width), method="bilinear",
+                                     antialias=False).numpy())
+    return np.stack(batch)
+
+
+@pytest.mark.cluster
+def test_parity_with_keras_predict_on_real_images(spark, image_dir, cnn):
+    images = readImages(image_dir, numPartitions=3).filter("image IS NOT NULL")
+    t = TFImageTransformer(inputCol="image", outputCol="probs", graph=cnn, batchSize=3)
+    rows = t.transform(images).orderBy("filePath").collect()
+    assert len(rows) == len(fixtures.GOOD)
+    assert {r.image.nChannels for r in rows} == {1, 3, 4}
+    got = np.array([r.probs.toArray() for r in rows])
+    expected = cnn.predict(keras_inputs([r.image for r in rows], 48, 64), verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+    assert np.abs(expected - expected.mean(axis=0)).max() > 1e-3, "inputs too alike to test anything"
+
+
+@pytest.mark.cluster
+def test_resize_matches_tf_image_resize(spark, image_dir):
+    import tensorflow as tf
+
+    from sparkdl.graph import freeze_function
+
+    identity = freeze_function(lambda x: tf.identity(x), [tf.TensorSpec([None, 37, 53, 3], tf.float32,
+                                                                         name="input")])
+    t = TFImageTransformer(outputCol="pixels", graph=identity, outputMode="array", channelOrder="BGR")
+    rows = t.transform(readImages(image_dir).filter("image IS NOT NULL")).collect()
+    for r in rows:
+        arr = imageStructToArray(r.image).astype(np.float32)
+        bgr = np.repeat(arr, 3, axis=2) if arr.shape[2] == 1 else arr[:, :, :3]
+        expected = tf.image.resize(bgr, (37, 53), method="bilinear", antialias=False).numpy()
+        got = np.array(r.pixels, dtype=np.float32).reshape(37, 53, 3)
+        assert np.abs(got - expected).max() < 1e-3, r.filePath  # spec: within 1/255 per channel
+
+
+def test_null_images_give_null_outputs_and_rows_survive(spark, image_dir, cnn):
+    t = TFImageTransformer(outputCol="probs", graph=cnn)
+    rows = t.transform(readImages(image_dir)).collect()
+    assert len(rows) == len(fixtures.GOOD) + len(fixtures.BAD)
+    for r in rows:
+        assert (r.probs is None) == (r.image is None), r.filePath
+
+
+def test_python_save_load_and_pipeline_round_trip(spark, image_dir, cnn, tmp_path):
+    from pyspark.ml import Pipeline, PipelineModel
+
+    images = readImages(image_dir).filter("image IS NOT NULL")
+    t = TFImageTransformer(outputCol="probs", graph=cnn, outputMode="array", batchSize=5)
+    path = str(tmp_path / "stage")
+    t.save(path)
+    loaded = TFImageTransformer.load(path)
+    assert isinstance(loaded, TFImageTransformer)
+    assert loaded.getBatchSize() == 5 and loaded.getOutputMode() == "array"
+    assert loaded.getGraph() == t.getGraph()
+    expected = [r.probs for r in t.transform(images).orderBy("filePath").collect()]
+    assert [r.probs for r in loaded.transform(images).orderBy("filePath").collect()] == expected
+
+    model = Pipeline(stages=[t]).fit(images)
+    model.write().overwrite().save(str(tmp_path / "pipeline"))
+    reloaded = PipelineModel.load(str(tmp_path / "pipeline"))
+    assert type(reloaded.stages[0]) is TFImageTransformer
+    assert [r.probs for r in reloaded.transform(images).orderBy("filePath").collect()] == expected
+
+
+def test_wrong_input_tensor_names_it_and_lists_placeholders(spark, image_dir, cnn):
+    t = TFImageTransformer(outputCol="probs", graph=cnn, inputTensor="images:0")
+    with pytest.raises(Exception) as e:
+        t.transform(readImages(image_dir))
+    assert "'images:0'" in str(e.value) and "input:0 float [?,48,64,3]" in str(e.value)
+
+
+def test_non_image_input_column_is_rejected_before_any_job(spark, cnn):
+    df = spark.createDataFrame([("a",)], ["image"])
+    t = TFImageTransformer(outputCol="probs", graph=cnn)
+    with pytest.raises(Exception) as e:
+        t.transform(df)
+    msg = str(e.value)
+    assert "'image'" in msg and "string" in msg and "struct<origin:string" in msg
+
+
+def test_session_without_jar_gets_instructions(tmp_path):
+    code = textwrap.dedent("""
+        from pyspark.sql import SparkSession
+        SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
+        import sparkdl
+        try:
+            sparkdl.TFImageTransformer(outputCol="x")
+        except sparkdl.SparkdlJarMissingError as e:
+            print("MESSAGE:", e)
+    """)
+    env = dict(os.environ)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert "MESSAGE:" in out.stdout, out.stderr[-3000:]
+    assert "sparkdl.spark_session" in out.stdout and "--jars" in out.stdout and ".jar" in out.stdout
