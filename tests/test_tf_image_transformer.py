@@ -116,3 +116,13 @@ def test_session_without_jar_gets_instructions(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert "MESSAGE:" in out.stdout, out.stderr[-3000:]
     assert "sparkdl.spark_session" in out.stdout and "--jars" in out.stdout and ".jar" in out.stdout
+
+
+@pytest.mark.cluster
+def test_cluster_master_really_has_separate_executors(spark):
+    """Under `make test-cluster` the parity tests above ran in two executor JVMs."""
+    master = spark.sparkContext.master
+    if not master.startswith("local-cluster"):
+        pytest.skip("runs under local-cluster only (make test-cluster)")
+    status = spark.sparkContext._jsc.sc().getExecutorMemoryStatus()
+    assert status.size() == 3, "expected the driver and 2 executors, got %d" % status.size()
