@@ -1,0 +1,33 @@
+"""Command line: ``python -m sparkdl.models export --model NAME --out DIR [--weights FILE]``."""
+import argparse
+import sys
+
+from sparkdl.models.export import WeightsUnavailableError, export_model
+from sparkdl.models.registry import model_names
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sparkdl.models")
+    sub = parser.add_subparsers(dest="command", required=True)
+    exp = sub.add_parser("export", help="write a named model's frozen graph + metadata for modelDir")
+    exp.add_argument("--model", required=True, action="append", choices=model_names(),
+                     help="model name (repeat for several)")
+    exp.add_argument("--out", required=True, help="export directory (the modelDir of the Scala stages)")
+    exp.add_argument("--weights", default=None,
+                     help="local Keras weights file for the architecture (default: Keras' ImageNet weights)")
+    sub.add_parser("list", help="print the model names")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        print("\n".join(model_names()))
+        return 0
+    for name in args.model:
+        try:
+            print(export_model(name, args.out, args.weights))
+        except WeightsUnavailableError as e:
+            print("error: %s" % e, file=sys.stderr)
+            return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Building named Keras models and exporting them as frozen graphs for the JVM.
+
+An export directory holds, per model, ``<ModelName>/graph.pb`` (one frozen graph with
+two outputs: ``features:0``, the featurizer cut, and ``predictions:0``, the 1000
+ImageNet probabilities; input ``input:0`` takes RGB pixels 0-255 at the model's input
+size, Keras' ``preprocess_input`` is inside the graph) and ``<ModelName>/model.json``.
+"""
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+
+from sparkdl.models.registry import get_spec, load_symbol
+
+__all__ = ["build_keras_model", "export_model", "cached_model_dir", "weights_key", "WeightsUnavailableError"]
+
+INPUT = "input"
+FEATURES = "features"
+PREDICTIONS = "predictions"
+
+
+class WeightsUnavailableError(RuntimeError):
+    """A named model's weights cannot be found or downloaded."""
+
+
+def weights_key(weights_path):
+    """Short stable key for a weights choice: ``imagenet`` or a digest of the file's identity."""
+    if not weights_path:
+        return "imagenet"
+    st = os.stat(weights_path)
+    ident = "%s|%d|%d" % (os.path.abspath(weights_path), st.st_size, int(st.st_mtime))
+    return "file-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def build_keras_model(model_name, weights_path=None):
+    """The full Keras classifier for ``model_name`` with ImageNet weights or ``weights_path``."""
+    spec = get_spec(model_name)
+    builder = load_symbol(spec.builder)
+    if weights_path:
+        if not os.path.isfile(weights_path):
+            raise WeightsUnavailableError("weightsPath '%s' for %s does not exist" % (weights_path, model_name))
+        return builder(weights=weights_path, include_top=True)
+    try:
+        return builder(weights="imagenet", include_top=True)
+    except WeightsUnavailableError:
+        raise
+    except Exception as e:  # Keras raises whatever its download raised
+        cache = os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")), "models")
+        raise WeightsUnavailableError(
+            "Cannot get the ImageNet weights of %s: Keras looks for %s and downloads it when missing, "
+            "and that failed (%s: %s). Either (1) put that file there (e.g. copied from a machine with "
+            "network access, where keras.applications builds %s once), or (2) pass a local Keras weights "
+            "file for this architecture as weightsPath=..." % (
+                model_name, os.path.join(cache, spec.keras_weights_file or "?"), type(e).__name__,
+                str(e).splitlines()[0][:200] if str(e) else "", model_name)) from e
+
+
+def cut_models(model):
+    """(features model, full model): features are the input of the ``predictions`` layer."""
+    import keras
+
+    head = model.get_layer(PREDICTIONS)
+    return keras.Model(model.inputs, head.input, name=model.name + "_features"), model
+
+
+def export_model(model_name, out_dir, weights_path=None):
+    """Exports ``model_name`` into ``out_dir/<model_name>/``; returns that directory."""
+    import tensorflow as tf
+
+    from sparkdl.graph.export import freeze_function
+
+    spec = get_spec(model_name)
+    model = build_keras_model(model_name, weights_path)
+    features_model, _ = cut_models(model)
+    preprocess = load_symbol(spec.preprocessor)
+
+    def fn(x):
+        pre = preprocess(x)
+        return {FEATURES: features_model(pre, training=False), PREDICTIONS: model(pre, training=False)}
+
+    graph = freeze_function(fn, [tf.TensorSpec([None, spec.height, spec.width, 3], tf.float32, name=INPUT)])
+    target = os.path.join(out_dir, model_name)
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="." + model_name + "-", dir=out_dir)
+    try:
+        with open(os.path.join(tmp, "graph.pb"), "wb") as f:
+            f.write(graph.graph_def)
+        meta = {
+            "modelName": model_name, "height": spec.height, "width": spec.width,
+            "featureSize": spec.feature_size, "numClasses": 1000,
+            "inputTensor": INPUT + ":0", "featuresTensor": FEATURES + ":0",
+            "predictionsTensor": PREDICTIONS + ":0", "graphSha256": graph.sha256,
+            "weights": os.path.abspath(weights_path) if weights_path else "imagenet",
+            "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+        with open(os.path.join(tmp, "model.json"), "w") as f:
+            json.dump(meta, f, indent=2)
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp)
+    return target
+
+
+def cache_root():
+    return os.environ.get("SPARKDL_MODEL_CACHE",
+                          os.path.join(os.path.expanduser("~"), ".cache", "sparkdl", "models"))
+
+
+def cached_model_dir(model_name, weights_path=None):
+    """An export directory holding ``model_name`` for these weights; exports once, then reuses.
+
+    Returns the directory to give as ``modelDir`` (it contains ``<model_name>/``).
+    """
+    get_spec(model_name)
+    root = os.path.join(cache_root(), weights_key(weights_path))
+    if not os.path.isfile(os.path.join(root, model_name, "model.json")):
+        export_model(model_name, root, weights_path)
+    return root

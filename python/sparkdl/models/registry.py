@@ -1,0 +1,60 @@
+"""The named image models: one entry per model, everything sparkdl needs to know about it.
+
+Each entry says how Keras builds the model, its input size, the exact Keras
+``preprocess_input`` it needs (folded into the exported graph, so the JVM feeds RGB
+pixels 0-255), where the featurizer cuts (the input of the classifier layer
+``predictions``: pooled features, or ``fc2`` for VGG), and the file name Keras caches
+its ImageNet weights under.
+"""
+import collections
+
+__all__ = ["ModelSpec", "MODELS", "model_names", "get_spec"]
+
+ModelSpec = collections.namedtuple("ModelSpec", [
+    "name",             # public name, as in modelName="ResNet50"
+    "builder",          # "module:function" building the Keras model with (weights=..., include_top=True)
+    "preprocessor",     # "module:function", Keras' preprocess_input for the model
+    "height", "width",  # input size
+    "feature_size",     # values per image from DeepImageFeaturizer
+    "keras_weights_file",  # file Keras looks for in ~/.keras/models (None: not a Keras application)
+])
+
+_APPS = "keras.applications."
+
+MODELS = collections.OrderedDict((spec.name, spec) for spec in [
+    ModelSpec("InceptionV3", _APPS + "inception_v3:InceptionV3", _APPS + "inception_v3:preprocess_input",
+              299, 299, 2048, "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"),
+    ModelSpec("Xception", _APPS + "xception:Xception", _APPS + "xception:preprocess_input",
+              299, 299, 2048, "xception_weights_tf_dim_ordering_tf_kernels.h5"),
+    ModelSpec("ResNet50", _APPS + "resnet50:ResNet50", _APPS + "resnet50:preprocess_input",
+              224, 224, 2048, "resnet50_weights_tf_dim_ordering_tf_kernels.h5"),
+    ModelSpec("VGG16", _APPS + "vgg16:VGG16", _APPS + "vgg16:preprocess_input",
+              224, 224, 4096, "vgg16_weights_tf_dim_ordering_tf_kernels.h5"),
+    ModelSpec("VGG19", _APPS + "vgg19:VGG19", _APPS + "vgg19:preprocess_input",
+              224, 224, 4096, "vgg19_weights_tf_dim_ordering_tf_kernels.h5"),
+    ModelSpec("MobileNetV2", _APPS + "mobilenet_v2:MobileNetV2", _APPS + "mobilenet_v2:preprocess_input",
+              224, 224, 1280, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"),
+    ModelSpec("EfficientNetB0", _APPS + "efficientnet:EfficientNetB0", _APPS + "efficientnet:preprocess_input",
+              224, 224, 1280, "efficientnetb0.h5"),
+    ModelSpec("EfficientNetLite0", "sparkdl.models.efficientnet_lite0:efficientnet_lite0",
+              "sparkdl.models.efficientnet_lite0:preprocess_input", 224, 224, 1280, None),
+])
+
+
+def model_names():
+    return list(MODELS)
+
+
+def get_spec(name):
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise ValueError("Unknown modelName '%s'. Valid names: %s" % (name, ", ".join(MODELS)))
+
+
+def load_symbol(path):
+    """Imports ``"module:attribute"``."""
+    import importlib
+
+    module, attr = path.split(":")
+    return getattr(importlib.import_module(module), attr)
