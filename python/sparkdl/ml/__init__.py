@@ -1,4 +1,5 @@
 """Spark ML stages; each wraps the Scala class of the same name in ``sparkdl.ml``."""
+from sparkdl.ml.named_image import DeepImageFeaturizer, DeepImagePredictor
 from sparkdl.ml.tf_image import TFImageTransformer
 
-__all__ = ["TFImageTransformer"]
+__all__ = ["TFImageTransformer", "DeepImageFeaturizer", "DeepImagePredictor"]

@@ -106,8 +106,9 @@ def _read_legacy_storages(f, unpickler):
         raise ValueError("Storage keys list does not match the storages named in the checkpoint")
     for key in map(str, keys):
         storage = unpickler.storages[key]
-        numel = int(np.frombuffer(f.read(8), "<i8")[0])
-        raw = f.read(numel * storage.dtype.itemsize)
+        count = f.read(8)
+        numel = int(np.frombuffer(count, "<i8")[0]) if len(count) == 8 else -1
+        raw = f.read(max(numel, 0) * storage.dtype.itemsize)
         if numel != storage.numel or len(raw) != numel * storage.dtype.itemsize:
             raise ValueError("Storage %s is truncated or has an unexpected size" % key)
         storage.data = np.frombuffer(raw, storage.dtype)
@@ -118,7 +119,7 @@ def _load_legacy(path):
         header = [_StateDictUnpickler(f).load() for _ in range(3)]
         if header[0] != _LEGACY_MAGIC or header[1] != _LEGACY_PROTOCOL:
             raise ValueError("%s is not a PyTorch checkpoint (bad magic number or protocol)" % path)
-        if not header[2].get("little_endian", False):
+        if not (isinstance(header[2], dict) and header[2].get("little_endian")):
             raise ValueError("Big-endian PyTorch checkpoints are not supported")
         unpickler = _StateDictUnpickler(f)
         result = unpickler.load()
@@ -158,7 +159,10 @@ def _materialise(tensor):
 
 def read_torch_state_dict(path):
     """Reads a PyTorch state dict (.pth) as ``OrderedDict[str, numpy.ndarray]``, without torch."""
-    result = _load_zip(path) if zipfile.is_zipfile(path) else _load_legacy(path)
+    try:
+        result = _load_zip(path) if zipfile.is_zipfile(path) else _load_legacy(path)
+    except (pickle.UnpicklingError, EOFError, KeyError) as e:
+        raise ValueError("%s is not a readable PyTorch checkpoint: %r" % (path, e))
     if not isinstance(result, dict) or not all(isinstance(t, _LazyTensor) for t in result.values()):
         raise ValueError("%s does not hold a state dict of tensors" % path)
     return collections.OrderedDict((str(k), _materialise(t)) for k, t in result.items())
@@ -285,8 +289,8 @@ def load_imagenet_weights(model, path=None):
             raise ValueError("Layer %s expects weights of shapes %s, checkpoint has %s"
                              % (layer.name, expected, [w.shape for w in weights]))
         layer.set_weights(weights)
-    unused = [k for k in state if k not in used and not (k.startswith("_fc.") and "predictions" not in
-                                                         [layer.name for layer in model.layers])]
+    has_top = any(layer.name == "predictions" for layer in model.layers)
+    unused = [k for k in state if k not in used and (has_top or not k.startswith("_fc."))]
     if unused:
         raise ValueError("Checkpoint tensors not used by the model: %s" % ", ".join(unused))
     return model

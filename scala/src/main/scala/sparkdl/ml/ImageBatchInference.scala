@@ -1,7 +1,6 @@
 package sparkdl.ml
 
 import org.apache.spark.broadcast.Broadcast
-import org.apache.spark.ml.linalg.Vectors
 import org.apache.spark.sql.Row
 
 import sparkdl.image.{ImageFields, ImageInputSpec, ImageToTensor}
@@ -24,7 +23,7 @@ final case class ImageBatchInference(
     spec: ImageInputSpec,
     imageIndex: Int,
     inputCol: String,
-    vectorOutput: Boolean,
+    output: OutputFormat,
     batchSize: Int,
     handleInvalid: String) {
 
@@ -82,7 +81,7 @@ final case class ImageBatchInference(
       val per = out.length / nValid
       j = 0
       while (j < nValid) {
-        outputs(valid(j)) = BatchOutputs.slice(out, j * per, per, vectorOutput)
+        outputs(valid(j)) = output.cell(out, j * per, per)
         j += 1
       }
     }
@@ -93,19 +92,5 @@ final case class ImageBatchInference(
       i += 1
     }
     result.result()
-  }
-}
-
-/** Turns a slice of a flat output buffer into an output cell. */
-object BatchOutputs {
-  def slice(out: Array[Float], from: Int, len: Int, vector: Boolean): Any = {
-    if (vector) {
-      val d = new Array[Double](len)
-      var k = 0
-      while (k < len) { d(k) = out(from + k).toDouble; k += 1 }
-      Vectors.dense(d)
-    } else {
-      java.util.Arrays.copyOfRange(out, from, from + len).toSeq
-    }
   }
 }

@@ -2,12 +2,11 @@ package sparkdl.ml
 
 import org.apache.hadoop.fs.Path
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.sparkdl.StageMetadata
 import org.apache.spark.ml.util._
 import org.apache.spark.sql.{DataFrame, Dataset}
-import org.apache.spark.sql.types.{ArrayType, FloatType, StructField, StructType}
+import org.apache.spark.sql.types.{StructField, StructType}
 import org.json4s.{JObject, JString, JArray}
 import org.json4s.JsonAST.JValue
 
@@ -132,8 +131,7 @@ class TFImageTransformer(override val uid: String)
       throw new IllegalArgumentException(s"Output column '$out' already exists")
     }
     inputSpec
-    val outType = if ($(outputMode) == "vector") VectorType else ArrayType(FloatType, containsNull = false)
-    StructType(schema.fields :+ StructField(out, outType, nullable = true))
+    StructType(schema.fields :+ StructField(out, OutputFormat.forMode($(outputMode)).dataType, nullable = true))
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {
@@ -147,7 +145,7 @@ class TFImageTransformer(override val uid: String)
       spec = inputSpec,
       imageIndex = df.schema.fieldIndex($(inputCol)),
       inputCol = $(inputCol),
-      vectorOutput = $(outputMode) == "vector",
+      output = OutputFormat.forMode($(outputMode)),
       batchSize = $(batchSize),
       handleInvalid = $(handleInvalid))
     spark.createDataFrame(df.rdd.mapPartitions(run.apply), outSchema)

@@ -100,7 +100,7 @@ class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     val t = stage()
     val graph = spark.sparkContext.broadcast(t.getGraph)
     val run = ImageBatchInference(graph, "image:0", "stats:0", ImageInputSpec(4, 4, 3, "RGB"), 1, "image",
-      vectorOutput = true, batchSize = 16, handleInvalid = "error")
+      output = OutputFormat.VectorOutput, batchSize = 16, handleInvalid = "error")
     var pulled = 0
     val img = image(4, 4, 3)(_ => 9)
     val rows = Iterator.tabulate(10000) { i => pulled += 1; Row(i, img) }

@@ -1,0 +1,168 @@
+"""DeepImageFeaturizer and DeepImagePredictor: pre-trained models, run in the JVM.
+
+From Python, the named model is exported to a frozen graph on first use and cached
+(per model and weights) under ``~/.cache/sparkdl/models`` (``$SPARKDL_MODEL_CACHE``);
+set ``modelDir`` (or the Spark conf ``spark.sparkdl.modelDir``) to use an export
+made with ``python -m sparkdl.models export`` instead.
+"""
+from pyspark import keyword_only
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.wrapper import JavaTransformer
+
+from sparkdl.ml._base import SparkdlJavaStage
+
+__all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
+
+_MODEL_DIR_CONF = "spark.sparkdl.modelDir"
+
+
+class _NamedImageModel(JavaTransformer, SparkdlJavaStage):
+    """Params and export handling shared by the two named-model stages."""
+
+    inputCol = Param(Params._dummy(), "inputCol", "input column of Spark image structs",
+                     typeConverter=TypeConverters.toString)
+    outputCol = Param(Params._dummy(), "outputCol", "output column name", typeConverter=TypeConverters.toString)
+    modelName = Param(Params._dummy(), "modelName", "pre-trained model name (see sparkdl.models.model_names())",
+                      typeConverter=TypeConverters.toString)
+    modelDir = Param(Params._dummy(), "modelDir",
+                     "directory written by `python -m sparkdl.models export` (default: automatic cached export)",
+                     typeConverter=TypeConverters.toString)
+    weightsPath = Param(Params._dummy(), "weightsPath",
+                        "local Keras weights file for the architecture (default: Keras' ImageNet weights)",
+                        typeConverter=TypeConverters.toString)
+    batchSize = Param(Params._dummy(), "batchSize", "images fed to TensorFlow per run",
+                      typeConverter=TypeConverters.toInt)
+    handleInvalid = Param(Params._dummy(), "handleInvalid",
+                          "what to do with an image the model cannot take: error, keep (null) or skip",
+                          typeConverter=TypeConverters.toString)
+
+    def __init__(self):
+        super(_NamedImageModel, self).__init__()
+        self._java_obj = self._new_stage()
+        self._setDefault(inputCol="image", batchSize=32, handleInvalid="error")
+
+    def _check_model_name(self):
+        from sparkdl.models.registry import get_spec
+
+        if not self.isDefined(self.modelName):
+            raise ValueError("%s: modelName is not set" % type(self).__name__)
+        get_spec(self.getModelName())  # unknown names: ValueError listing the valid ones
+
+    def _transform(self, dataset):
+        self._check_model_name()
+        self._transfer_params_to_java()
+        stage = self._java_obj
+        conf = dataset.sparkSession.conf.get(_MODEL_DIR_CONF, None)
+        if not self.isSet(self.modelDir) and not conf:
+            from sparkdl.models.export import cached_model_dir
+
+            weights = self.getOrDefault(self.weightsPath) if self.isDefined(self.weightsPath) else None
+            directory = cached_model_dir(self.getModelName(), weights)
+            extra = self._empty_java_param_map()
+            extra.put(stage.getParam("modelDir"), directory)
+            stage = stage.copy(extra)  # this transform only: nothing machine-local is persisted
+        from pyspark.sql import DataFrame
+
+        return DataFrame(stage.transform(dataset._jdf), dataset.sparkSession)
+
+    def setInputCol(self, value):
+        return self._set(inputCol=value)
+
+    def getInputCol(self):
+        return self.getOrDefault(self.inputCol)
+
+    def setOutputCol(self, value):
+        return self._set(outputCol=value)
+
+    def getOutputCol(self):
+        return self.getOrDefault(self.outputCol)
+
+    def setModelName(self, value):
+        return self._set(modelName=value)
+
+    def getModelName(self):
+        return self.getOrDefault(self.modelName)
+
+    def setModelDir(self, value):
+        return self._set(modelDir=value)
+
+    def getModelDir(self):
+        return self.getOrDefault(self.modelDir)
+
+    def setWeightsPath(self, value):
+        return self._set(weightsPath=value)
+
+    def getWeightsPath(self):
+        return self.getOrDefault(self.weightsPath)
+
+    def setBatchSize(self, value):
+        return self._set(batchSize=value)
+
+    def getBatchSize(self):
+        return self.getOrDefault(self.batchSize)
+
+    def setHandleInvalid(self, value):
+        return self._set(handleInvalid=value)
+
+    def getHandleInvalid(self):
+        return self.getOrDefault(self.handleInvalid)
+
+
+class DeepImageFeaturizer(_NamedImageModel):
+    """Features from a pre-trained model (the values before its ImageNet classifier), as a Vector.
+
+    >>> featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName="InceptionV3")
+    >>> p = Pipeline(stages=[featurizer, LogisticRegression(labelCol="label")])  # doctest: +SKIP
+    """
+
+    @keyword_only
+    def __init__(self, inputCol="image", outputCol=None, modelName=None, modelDir=None, weightsPath=None,
+                 batchSize=32, handleInvalid="error"):
+        super(DeepImageFeaturizer, self).__init__()
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, inputCol="image", outputCol=None, modelName=None, modelDir=None, weightsPath=None,
+                  batchSize=32, handleInvalid="error"):
+        return self._set(**self._input_kwargs)
+
+
+class DeepImagePredictor(_NamedImageModel):
+    """ImageNet predictions from a pre-trained model: a Vector of 1000 probabilities, or with
+    ``decodePredictions=True`` the ``topK`` classes as
+    ``array<struct<class, description, probability>>``, highest first.
+
+    >>> predictor = DeepImagePredictor(inputCol="image", outputCol="predicted_labels",
+    ...                                modelName="InceptionV3", decodePredictions=True, topK=10)
+    >>> predictions_df = predictor.transform(image_df)  # doctest: +SKIP
+    """
+
+    decodePredictions = Param(Params._dummy(), "decodePredictions",
+                              "output the topK classes with labels instead of the probability vector",
+                              typeConverter=TypeConverters.toBoolean)
+    topK = Param(Params._dummy(), "topK", "how many classes decodePredictions keeps",
+                 typeConverter=TypeConverters.toInt)
+
+    @keyword_only
+    def __init__(self, inputCol="image", outputCol=None, modelName=None, decodePredictions=False, topK=5,
+                 modelDir=None, weightsPath=None, batchSize=32, handleInvalid="error"):
+        super(DeepImagePredictor, self).__init__()
+        self._setDefault(decodePredictions=False, topK=5)
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, inputCol="image", outputCol=None, modelName=None, decodePredictions=False, topK=5,
+                  modelDir=None, weightsPath=None, batchSize=32, handleInvalid="error"):
+        return self._set(**self._input_kwargs)
+
+    def setDecodePredictions(self, value):
+        return self._set(decodePredictions=value)
+
+    def getDecodePredictions(self):
+        return self.getOrDefault(self.decodePredictions)
+
+    def setTopK(self, value):
+        return self._set(topK=value)
+
+    def getTopK(self):
+        return self.getOrDefault(self.topK)

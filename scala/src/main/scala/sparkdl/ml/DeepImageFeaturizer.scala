@@ -1,0 +1,47 @@
+package sparkdl.ml
+
+import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.param.ParamMap
+import org.apache.spark.ml.util.{DefaultParamsReadable, DefaultParamsWritable, Identifiable}
+import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.sql.types.StructType
+
+/**
+ * Turns images into features with a pre-trained model: the values just before the
+ * model's ImageNet classifier (e.g. 2048 pooled values for ResNet50 and InceptionV3,
+ * 1280 for MobileNetV2 and the EfficientNets, fc2's 4096 for VGG), as an MLlib Vector.
+ * Any image size: images are resized bilinearly to the model's input.
+ *
+ * {{{
+ * val featurizer = new DeepImageFeaturizer().setInputCol("image").setOutputCol("features")
+ *   .setModelName("ResNet50").setModelDir("/models/sparkdl")
+ * new Pipeline().setStages(Array(featurizer, new LogisticRegression())).fit(train)
+ * }}}
+ */
+class DeepImageFeaturizer(override val uid: String)
+  extends Transformer with NamedImageModelParams with DefaultParamsWritable {
+
+  def this() = this(Identifiable.randomUID("DeepImageFeaturizer"))
+
+  def setInputCol(value: String): this.type = set(inputCol, value)
+  def setOutputCol(value: String): this.type = set(outputCol, value)
+  def setModelName(value: String): this.type = set(modelName, value)
+  def setModelDir(value: String): this.type = set(modelDir, value)
+  def setWeightsPath(value: String): this.type = set(weightsPath, value)
+  def setBatchSize(value: Int): this.type = set(batchSize, value)
+  def setHandleInvalid(value: String): this.type = set(handleInvalid, value)
+
+  override def transformSchema(schema: StructType): StructType =
+    validateAndTransformSchema(schema, OutputFormat.VectorOutput.dataType)
+
+  override def transform(dataset: Dataset[_]): DataFrame = {
+    val outSchema = transformSchema(dataset.schema, logging = true)
+    runExported(dataset, outSchema, _.featuresTensor, OutputFormat.VectorOutput)
+  }
+
+  override def copy(extra: ParamMap): DeepImageFeaturizer = defaultCopy(extra)
+}
+
+object DeepImageFeaturizer extends DefaultParamsReadable[DeepImageFeaturizer] {
+  override def load(path: String): DeepImageFeaturizer = super.load(path)
+}

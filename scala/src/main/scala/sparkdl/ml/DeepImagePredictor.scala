@@ -1,0 +1,59 @@
+package sparkdl.ml
+
+import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.param.{BooleanParam, IntParam, ParamMap, ParamValidators}
+import org.apache.spark.ml.util.{DefaultParamsReadable, DefaultParamsWritable, Identifiable}
+import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.sql.types.StructType
+
+/**
+ * Classifies images into the 1000 ImageNet classes with a pre-trained model. Output:
+ * an MLlib Vector of the 1000 probabilities, or with `decodePredictions` the `topK`
+ * most probable classes, highest first, as
+ * `array<struct<class: string, description: string, probability: float>>`
+ * (`class` is the WordNet id, e.g. `n02124075`, `description` e.g. `Egyptian cat`).
+ */
+class DeepImagePredictor(override val uid: String)
+  extends Transformer with NamedImageModelParams with DefaultParamsWritable {
+
+  def this() = this(Identifiable.randomUID("DeepImagePredictor"))
+
+  final val decodePredictions: BooleanParam = new BooleanParam(this, "decodePredictions",
+    "output the topK classes with labels instead of the probability vector. Default: false")
+
+  final val topK: IntParam = new IntParam(this, "topK",
+    "how many classes decodePredictions keeps. Default: 5", ParamValidators.inRange(1, 1000))
+
+  setDefault(decodePredictions -> false, topK -> 5)
+
+  def getDecodePredictions: Boolean = $(decodePredictions)
+  def getTopK: Int = $(topK)
+
+  def setInputCol(value: String): this.type = set(inputCol, value)
+  def setOutputCol(value: String): this.type = set(outputCol, value)
+  def setModelName(value: String): this.type = set(modelName, value)
+  def setModelDir(value: String): this.type = set(modelDir, value)
+  def setWeightsPath(value: String): this.type = set(weightsPath, value)
+  def setBatchSize(value: Int): this.type = set(batchSize, value)
+  def setHandleInvalid(value: String): this.type = set(handleInvalid, value)
+  def setDecodePredictions(value: Boolean): this.type = set(decodePredictions, value)
+  def setTopK(value: Int): this.type = set(topK, value)
+
+  private def format: OutputFormat =
+    if ($(decodePredictions)) OutputFormat.TopKOutput($(topK), ImageNetLabels.imagenet1k)
+    else OutputFormat.VectorOutput
+
+  override def transformSchema(schema: StructType): StructType =
+    validateAndTransformSchema(schema, format.dataType)
+
+  override def transform(dataset: Dataset[_]): DataFrame = {
+    val outSchema = transformSchema(dataset.schema, logging = true)
+    runExported(dataset, outSchema, _.predictionsTensor, format)
+  }
+
+  override def copy(extra: ParamMap): DeepImagePredictor = defaultCopy(extra)
+}
+
+object DeepImagePredictor extends DefaultParamsReadable[DeepImagePredictor] {
+  override def load(path: String): DeepImagePredictor = super.load(path)
+}

@@ -1,0 +1,25 @@
+package sparkdl.ml
+
+import scala.io.Source
+
+/**
+ * The 1000 ImageNet classes in Keras' order: WordNet id (`n02124075`) and description
+ * (`Egyptian cat`). Shipped in the jar (`sparkdl/ml/imagenet_classes.tsv`), so decoding
+ * needs no download.
+ */
+final class ImageNetLabels private (val ids: Array[String], val descriptions: Array[String]) extends Serializable {
+  def size: Int = ids.length
+}
+
+object ImageNetLabels {
+  private val Resource = "/sparkdl/ml/imagenet_classes.tsv"
+
+  lazy val imagenet1k: ImageNetLabels = {
+    val in = getClass.getResourceAsStream(Resource)
+    require(in != null, s"$Resource is missing from the sparkdl jar")
+    val src = Source.fromInputStream(in, "UTF-8")
+    val rows = try src.getLines().filter(_.nonEmpty).map(_.split("\t", 2)).toArray finally src.close()
+    require(rows.length == 1000 && rows.forall(_.length == 2), s"$Resource must hold 1000 'wnid<TAB>description' lines")
+    new ImageNetLabels(rows.map(_(0)), rows.map(_(1)))
+  }
+}

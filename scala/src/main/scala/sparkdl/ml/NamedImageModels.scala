@@ -1,0 +1,85 @@
+package sparkdl.ml
+
+import java.util.concurrent.ConcurrentHashMap
+
+import org.apache.hadoop.fs.Path
+import org.apache.spark.sql.SparkSession
+import org.json4s.{DefaultFormats, Formats}
+import org.json4s.jackson.JsonMethods.parse
+
+import sparkdl.tf.FrozenGraph
+
+/**
+ * A named model as exported by `python -m sparkdl.models export`: one frozen graph
+ * taking RGB pixels 0-255 (`inputTensor`, Keras preprocessing inside) with two outputs,
+ * the featurizer cut and the 1000 ImageNet probabilities.
+ */
+final case class ExportedModel(
+    modelName: String,
+    height: Int,
+    width: Int,
+    featureSize: Int,
+    numClasses: Int,
+    inputTensor: String,
+    featuresTensor: String,
+    predictionsTensor: String,
+    weights: String,
+    graph: FrozenGraph)
+
+/** The model names sparkdl knows, and loading their exports from a `modelDir`. */
+object NamedImageModels {
+
+  /** Same list, same order, as Python's `sparkdl.models.registry.MODELS`. */
+  val names: Seq[String] = Seq("InceptionV3", "Xception", "ResNet50", "VGG16", "VGG19", "MobileNetV2",
+    "EfficientNetB0", "EfficientNetLite0")
+
+  /** Spark conf naming the default export directory when a stage's `modelDir` is not set. */
+  val ModelDirConf = "spark.sparkdl.modelDir"
+
+  def checkName(name: String): Unit =
+    if (!names.contains(name)) {
+      throw new IllegalArgumentException(s"Unknown modelName '$name'. Valid names: ${names.mkString(", ")}")
+    }
+
+  /** The export directory: the stage's `modelDir`, else the Spark conf, else an error saying what to do. */
+  def resolveDir(modelName: String, modelDir: Option[String]): String =
+    modelDir.orElse(SparkSession.getActiveSession.flatMap(_.conf.getOption(ModelDirConf))).getOrElse {
+      throw new IllegalArgumentException(
+        s"No exported graph for $modelName: set the stage's modelDir (or the Spark conf $ModelDirConf) to a " +
+          s"directory written by `python -m sparkdl.models export --model $modelName --out DIR`. " +
+          "From Python the export is automatic.")
+    }
+
+  private val loaded = new ConcurrentHashMap[String, (Long, ExportedModel)]()
+
+  /** Loads `<dir>/<modelName>/{model.json, graph.pb}`; cached per JVM until model.json changes. */
+  def load(dir: String, modelName: String): ExportedModel = {
+    checkName(modelName)
+    val spark = SparkSession.active
+    val base = new Path(dir, modelName)
+    val metaPath = new Path(base, "model.json")
+    val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
+    if (!fs.exists(metaPath)) {
+      throw new IllegalArgumentException(
+        s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName. Write it with " +
+          s"`python -m sparkdl.models export --model $modelName --out $dir`")
+    }
+    val stamp = fs.getFileStatus(metaPath).getModificationTime
+    val key = metaPath.toString
+    Option(loaded.get(key)).filter(_._1 == stamp).map(_._2).getOrElse {
+      implicit val formats: Formats = DefaultFormats
+      val json = parse(new String(FrozenGraphFile.read(metaPath, spark), "UTF-8"))
+      def str(f: String) = (json \ f).extract[String]
+      def int(f: String) = (json \ f).extract[Int]
+      if (str("modelName") != modelName) {
+        throw new IllegalArgumentException(s"$metaPath describes ${str("modelName")}, not $modelName")
+      }
+      val graph = FrozenGraph(FrozenGraphFile.read(new Path(base, "graph.pb"), spark),
+        Seq(str("inputTensor")), Seq(str("featuresTensor"), str("predictionsTensor")))
+      val m = ExportedModel(modelName, int("height"), int("width"), int("featureSize"), int("numClasses"),
+        str("inputTensor"), str("featuresTensor"), str("predictionsTensor"), str("weights"), graph)
+      loaded.put(key, (stamp, m))
+      m
+    }
+  }
+}
