@@ -10,7 +10,7 @@ SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard proje
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: all venv jar test test-scala test-python test-cluster demo clean
+.PHONY: all venv jar test test-scala test-python test-cluster test-slow demo clean
 
 all: jar venv
 
@@ -38,7 +38,7 @@ test-scala:
 	$(SBT) test < /dev/null
 
 test-python: venv jar
-	$(PY) -m pytest tests -m "not cluster" -q -p no:cacheprovider
+	$(PY) -m pytest tests -m "not cluster and not slow" -q -p no:cacheprovider --durations=8
 
 # Separate executor JVMs, the jar shipped to them.
 test-cluster: venv jar
@@ -51,3 +51,7 @@ demo: venv jar
 
 clean:
 	rm -rf target project/target project/project python/sparkdl/jars/*.jar .pytest_cache
+
+# Parity for every named model (Xception, VGG16, VGG19, EfficientNetB0 on top of the default set).
+test-slow: venv jar
+	$(PY) -m pytest tests -m slow -q -p no:cacheprovider --durations=8

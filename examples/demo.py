@@ -12,47 +12,11 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-from PIL import Image, ImageDraw
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import sparkdl  # noqa: E402
 from sparkdl import TFImageTransformer, readImages  # noqa: E402
-
-
-def write_photos(directory):
-    import skimage.data as data
-    from sklearn.datasets import load_sample_images
-
-    os.makedirs(directory, exist_ok=True)
-    for name in ["chelsea", "coffee", "astronaut", "rocket"]:
-        Image.fromarray(getattr(data, name)()).save(os.path.join(directory, name + ".jpg"), quality=92)
-    Image.fromarray(data.camera()).save(os.path.join(directory, "camera_gray.png"))
-    for name, img in zip(["china", "flower"], load_sample_images().images):
-        Image.fromarray(img).save(os.path.join(directory, name + ".jpg"), quality=92)
-    return directory
-
-
-def write_shapes(directory, n_per_class=60, seed=0):
-    """Labelled images: reddish vs. bluish random shapes on noisy backgrounds, mixed sizes."""
-    rng = np.random.default_rng(seed)
-    for label, name in enumerate(["red", "blue"]):
-        d = os.path.join(directory, name)
-        os.makedirs(d, exist_ok=True)
-        for i in range(n_per_class):
-            w, h = int(rng.integers(60, 160)), int(rng.integers(60, 160))
-            bg = rng.integers(90, 160, size=(h, w, 3), dtype=np.uint8)
-            img = Image.fromarray(bg)
-            draw = ImageDraw.Draw(img)
-            strong, weak = int(rng.integers(170, 255)), int(rng.integers(0, 80))
-            colour = (strong, weak, weak) if label == 0 else (weak, weak, strong)
-            for _ in range(int(rng.integers(1, 4))):
-                x0, y0 = int(rng.integers(0, w // 2)), int(rng.integers(0, h // 2))
-                box = [x0, y0, x0 + int(rng.integers(w // 4, w // 2)), y0 + int(rng.integers(h // 4, h // 2))]
-                (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
-            img.save(os.path.join(d, "%s_%03d.png" % (name, i)))
-    return directory
+from examples.sample_images import write_photos, write_shapes  # noqa: E402
 
 
 def random_cnn():

@@ -9,6 +9,19 @@ from tests import fixtures
 MASTER = os.environ.get("SPARKDL_TEST_MASTER", "local[2]")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory):
+    """Named-model exports of this test run go to a temporary cache, not ~/.cache."""
+    path = str(tmp_path_factory.mktemp("sparkdl-models"))
+    old = os.environ.get("SPARKDL_MODEL_CACHE")
+    os.environ["SPARKDL_MODEL_CACHE"] = path
+    yield path
+    if old is None:
+        os.environ.pop("SPARKDL_MODEL_CACHE", None)
+    else:
+        os.environ["SPARKDL_MODEL_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def spark():
     import sparkdl
@@ -16,7 +29,7 @@ def spark():
     session = sparkdl.spark_session(
         MASTER, app_name="sparkdl-tests",
         **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4",
-           "spark.executor.memory": "1g" if MASTER.startswith("local-cluster") else "1g"})
+           "spark.executor.memory": "1g"})
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

@@ -47,7 +47,7 @@ def build_keras_model(model_name, weights_path=None):
     except WeightsUnavailableError:
         raise
     except Exception as e:  # Keras raises whatever its download raised
-        cache = os.path.join(os.path.expanduser(os.environ.get("KERAS_HOME", "~/.keras")), "models")
+        cache = os.path.join(_keras_home(), "models")
         raise WeightsUnavailableError(
             "Cannot get the ImageNet weights of %s: Keras looks for %s and downloads it when missing, "
             "and that failed (%s: %s). Either (1) put that file there (e.g. copied from a machine with "
@@ -55,6 +55,16 @@ def build_keras_model(model_name, weights_path=None):
             "file for this architecture as weightsPath=..." % (
                 model_name, os.path.join(cache, spec.keras_weights_file or "?"), type(e).__name__,
                 str(e).splitlines()[0][:200] if str(e) else "", model_name)) from e
+
+
+def _keras_home():
+    """Where Keras caches downloads ($KERAS_HOME as read when Keras was imported, else ~/.keras)."""
+    try:
+        from keras.src.backend.config import keras_home
+
+        return keras_home()
+    except ImportError:
+        return os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
 
 
 def cut_models(model):

