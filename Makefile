@@ -34,7 +34,14 @@ $(PKG_JAR): $(JAR)
 
 jar: $(PKG_JAR)
 
-test-scala:
+SCALA_FIXTURES := target/scala-fixtures
+
+# The Scala suites compare against Keras outputs and use an export made by the CLI.
+$(SCALA_FIXTURES)/expected.json: tests/make_scala_fixtures.py $(VENV)/.installed $(wildcard python/sparkdl/models/*.py)
+	rm -rf $(SCALA_FIXTURES)
+	$(PY) tests/make_scala_fixtures.py $(SCALA_FIXTURES)
+
+test-scala: venv $(SCALA_FIXTURES)/expected.json
 	$(SBT) test < /dev/null
 
 test-python: venv jar

@@ -55,6 +55,8 @@ lazy val root = (project in file("."))
     Test / fork := true,
     Test / javaOptions ++= sparkJavaOptions ++ Seq("-Xms2g", "-Xmx3g", "-XX:+AlwaysPreTouch"),
     Test / parallelExecution := false,
+    // Keras outputs and a CLI export to compare against: written by `make test-scala`.
+    Test / javaOptions += s"-Dsparkdl.test.fixtures=${baseDirectory.value / "target" / "scala-fixtures"}",
     Test / testOptions += Tests.Argument(TestFrameworks.ScalaTest, "-oD"),
     // The assembly: sparkdl + TensorFlow Java (+ natives). Spark and Scala come
     // from the cluster and stay out.

@@ -152,3 +152,66 @@ def test_missing_imagenet_weights_say_what_to_do(spark, photos, tmp_path, monkey
         DeepImageFeaturizer(outputCol="f", modelName="ResNet50").transform(photos)
     msg = str(e.value)
     assert "ResNet50" in msg and "resnet50_weights_tf_dim_ordering_tf_kernels.h5" in msg and "weightsPath" in msg
+
+
+@pytest.fixture(scope="module")
+def shapes(spark, tmp_path_factory):
+    """Ellipses vs. rectangles of any colour: features must see shape."""
+    from pyspark.sql import functions as F
+
+    from examples.sample_images import write_shapes
+
+    directory = write_shapes(str(tmp_path_factory.mktemp("shapes")), n_per_class=30, seed=5, task="shape")
+    return readImages(directory, recursive=True, numPartitions=2).withColumn(
+        "label", F.when(F.col("filePath").contains("/ellipse/"), 0.0).otherwise(1.0)).cache()
+
+
+def test_transfer_learning_pipeline_saves_and_loads(shapes, tmp_path):
+    from pyspark.ml import Pipeline, PipelineModel
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.evaluation import MulticlassClassificationEvaluator
+
+    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName="EfficientNetLite0")
+    lr = LogisticRegression(labelCol="label", maxIter=50, regParam=0.01)
+    train, test = shapes.randomSplit([0.7, 0.3], seed=2)
+    p_model = Pipeline(stages=[featurizer, lr]).fit(train)
+    predictions = p_model.transform(test)
+    accuracy = MulticlassClassificationEvaluator(metricName="accuracy").evaluate(predictions)
+    assert accuracy >= 0.8, accuracy  # chance is 0.5
+
+    path = str(tmp_path / "pipeline")
+    p_model.write().overwrite().save(path)
+    loaded = PipelineModel.load(path)
+    stage = loaded.stages[0]
+    assert type(stage) is DeepImageFeaturizer and stage.getModelName() == "EfficientNetLite0"
+    assert not stage.isSet(stage.modelDir), "a machine-local export path was persisted"
+    before = [r.probability for r in predictions.orderBy("filePath").collect()]
+    after = [r.probability for r in loaded.transform(test).orderBy("filePath").collect()]
+    assert after == before
+
+
+def test_cross_validator_picks_the_better_model(shapes, tmp_path):
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+    from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+
+    from sparkdl.models import export_model
+
+    # One export directory with both models: real EfficientNet-Lite0, MobileNetV2 with random weights.
+    model_dir = str(tmp_path / "models")
+    export_model("EfficientNetLite0", model_dir)
+    _, weights = random_weights_file("MobileNetV2", str(tmp_path))
+    export_model("MobileNetV2", model_dir, weights)
+
+    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelDir=model_dir)
+    pipeline = Pipeline(stages=[featurizer, LogisticRegression(labelCol="label", maxIter=30)])
+    grid = ParamGridBuilder().addGrid(featurizer.modelName, ["MobileNetV2", "EfficientNetLite0"]).build()
+    cv = CrossValidator(estimator=pipeline, estimatorParamMaps=grid, evaluator=BinaryClassificationEvaluator(),
+                        numFolds=2, seed=3)
+    best_model = cv.fit(shapes)
+    metrics = best_model.avgMetrics
+    assert len(metrics) == 2 and metrics[0] != metrics[1]
+    chosen = best_model.bestModel.stages[0].getModelName()
+    assert chosen == ["MobileNetV2", "EfficientNetLite0"][int(np.argmax(metrics))]
+    assert chosen == "EfficientNetLite0", metrics  # pre-trained features beat random ones

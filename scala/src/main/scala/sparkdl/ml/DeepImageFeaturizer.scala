@@ -25,7 +25,10 @@ class DeepImageFeaturizer(override val uid: String)
 
   def setInputCol(value: String): this.type = set(inputCol, value)
   def setOutputCol(value: String): this.type = set(outputCol, value)
-  def setModelName(value: String): this.type = set(modelName, value)
+  def setModelName(value: String): this.type = {
+    NamedImageModels.checkName(value)
+    set(modelName, value)
+  }
   def setModelDir(value: String): this.type = set(modelDir, value)
   def setWeightsPath(value: String): this.type = set(weightsPath, value)
   def setBatchSize(value: Int): this.type = set(batchSize, value)

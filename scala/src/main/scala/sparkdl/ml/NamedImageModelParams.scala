@@ -15,8 +15,8 @@ trait NamedImageModelParams extends Params {
   final val outputCol: Param[String] = new Param[String](this, "outputCol", "output column name")
 
   final val modelName: Param[String] = new Param[String](this, "modelName",
-    s"pre-trained model, one of ${NamedImageModels.names.mkString(", ")}; no default",
-    ParamValidators.inArray(NamedImageModels.names.toArray))
+    s"pre-trained model, one of ${NamedImageModels.names.mkString(", ")}; no default. " +
+      "Checked by the setter and transformSchema, so the error lists the valid names")
 
   final val modelDir: Param[String] = new Param[String](this, "modelDir",
     "directory written by `python -m sparkdl.models export` holding <modelName>/graph.pb. " +

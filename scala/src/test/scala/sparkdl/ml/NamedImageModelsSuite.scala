@@ -1,0 +1,106 @@
+package sparkdl.ml
+
+import java.io.File
+import java.nio.file.Files
+
+import org.apache.spark.ml.{Pipeline, PipelineModel}
+import org.apache.spark.ml.classification.LogisticRegression
+import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator
+import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.sql.Row
+import org.apache.spark.sql.functions.{col, when}
+import org.json4s.{DefaultFormats, Formats}
+import org.json4s.jackson.JsonMethods.parse
+import org.scalatest.funsuite.AnyFunSuite
+
+import sparkdl.SparkSessionFixture
+import sparkdl.image.ImageReader
+
+/**
+ * The named-model stages from Scala, on an export made by `python -m sparkdl.models export`
+ * (EfficientNet-Lite0 with its real ImageNet weights), against Keras outputs computed in
+ * Python on the same images (`tests/make_scala_fixtures.py`, run by `make test-scala`).
+ */
+class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
+
+  private lazy val fixtures: File = {
+    val dir = new File(System.getProperty("sparkdl.test.fixtures", "target/scala-fixtures"))
+    assert(new File(dir, "expected.json").isFile,
+      s"$dir/expected.json is missing: run `make test-scala` (it exports the model and computes Keras outputs)")
+    dir
+  }
+  private lazy val modelDir = new File(fixtures, "models").getAbsolutePath
+
+  private lazy val expected: Map[String, (Array[Double], Seq[Int], Seq[Double])] = {
+    implicit val formats: Formats = DefaultFormats
+    val json = parse(new String(Files.readAllBytes(new File(fixtures, "expected.json").toPath), "UTF-8"))
+    json.extract[Map[String, Map[String, List[Double]]]].map { case (name, m) =>
+      name -> (m("features").toArray, m("topIndices").map(_.toInt), m("topProbabilities"))
+    }
+  }
+
+  private def images = ImageReader.readImages(spark, new File(fixtures, "images").getAbsolutePath)
+
+  private def fileName(path: String) = path.substring(path.lastIndexOf('/') + 1)
+
+  test("DeepImageFeaturizer equals Keras on the same images (1e-4 relative)") {
+    val f = new DeepImageFeaturizer().setInputCol("image").setOutputCol("features")
+      .setModelName("EfficientNetLite0").setModelDir(modelDir)
+    val rows = f.transform(images).select("filePath", "features").collect()
+    assert(rows.length == 3)
+    rows.foreach { r =>
+      val got = r.getAs[Vector](1).toArray
+      val want = expected(fileName(r.getString(0)))._1
+      assert(got.length == 1280)
+      val scale = want.map(math.abs).max
+      val err = got.zip(want).map { case (a, b) => math.abs(a - b) }.max
+      assert(err <= 1e-4 * scale, s"${r.getString(0)}: max error $err, scale $scale")
+    }
+  }
+
+  test("DeepImagePredictor decodes the top K with WordNet ids, highest first") {
+    val p = new DeepImagePredictor().setInputCol("image").setOutputCol("predicted_labels")
+      .setModelName("EfficientNetLite0").setModelDir(modelDir).setDecodePredictions(true).setTopK(5)
+    val labels = ImageNetLabels.imagenet1k
+    val rows = p.transform(images).select("filePath", "predicted_labels").collect()
+    rows.foreach { r =>
+      val (_, topIdx, topProb) = expected(fileName(r.getString(0)))
+      val got = r.getSeq[Row](1)
+      assert(got.map(_.getString(0)) == topIdx.map(labels.ids(_)))
+      assert(got.map(_.getString(1)) == topIdx.map(labels.descriptions(_)))
+      got.map(_.getFloat(2).toDouble).zip(topProb).foreach { case (a, b) => assert(math.abs(a - b) <= 1e-4 * b + 1e-6) }
+    }
+    val cat = rows.find(r => r.getString(0).endsWith("chelsea.png")).get.getSeq[Row](1).head
+    assert(cat.getString(0) == "n02124075" && cat.getString(1) == "Egyptian cat")
+  }
+
+  test("Pipeline(featurizer, LogisticRegression): fit, save, load, same predictions") {
+    spark.conf.set(NamedImageModels.ModelDirConf, modelDir) // modelDir from the Spark conf
+    try {
+      val data = ImageReader.readImages(spark, new File(fixtures, "shapes").getAbsolutePath, true, 2)
+        .withColumn("label", when(col("filePath").contains("/red/"), 0.0).otherwise(1.0))
+      val featurizer = new DeepImageFeaturizer().setOutputCol("features").setModelName("EfficientNetLite0")
+      val model = new Pipeline().setStages(Array(featurizer, new LogisticRegression().setMaxIter(30))).fit(data)
+      val predicted = model.transform(data)
+      val accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(predicted)
+      assert(accuracy > 0.9, s"training accuracy $accuracy")
+      val path = Files.createTempDirectory("pipeline").resolve("model").toString
+      model.write.overwrite().save(path)
+      val loaded = PipelineModel.load(path)
+      assert(loaded.stages(0).isInstanceOf[DeepImageFeaturizer])
+      def preds(m: PipelineModel) = m.transform(data).orderBy("filePath").select("probability").collect().toSeq
+      assert(preds(loaded) == preds(model))
+    } finally spark.conf.unset(NamedImageModels.ModelDirConf)
+  }
+
+  test("errors: unknown model lists the valid names; no modelDir says how to export") {
+    val e = intercept[IllegalArgumentException](new DeepImageFeaturizer().setModelName("ResNet51"))
+    assert(e.getMessage.contains("ResNet51") && e.getMessage.contains("InceptionV3"))
+    val noDir = intercept[IllegalArgumentException](
+      new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").transform(images))
+    assert(noDir.getMessage.contains("python -m sparkdl.models export --model ResNet50"))
+    val wrongDir = intercept[IllegalArgumentException](
+      new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").setModelDir(modelDir).transform(images))
+    assert(wrongDir.getMessage.contains("holds no export of ResNet50"))
+  }
+}
