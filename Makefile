@@ -30,7 +30,7 @@ $(JAR): $(SCALA_SOURCES)
 $(PKG_JAR): $(JAR)
 	mkdir -p $(dir $@)
 	rm -f $(dir $@)sparkdl-assembly-*.jar
-	cp $(JAR) $@
+	cp $(JAR) $@.tmp && mv $@.tmp $@
 
 jar: $(PKG_JAR)
 

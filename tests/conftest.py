@@ -28,7 +28,7 @@ def spark():
 
     session = sparkdl.spark_session(
         MASTER, app_name="sparkdl-tests",
-        **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4",
+        **{"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "4", "spark.driver.memory": "4g",
            "spark.executor.memory": "1g"})
     session.sparkContext.setLogLevel("ERROR")
     yield session

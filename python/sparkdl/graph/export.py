@@ -19,23 +19,39 @@ def _tf():
 def freeze_keras(model, input_names=None, output_names=None):
     """Freezes a Keras model into a :class:`FrozenGraph`.
 
-    Inputs are named ``input`` (one input) or ``input_0, input_1, ...``; outputs
-    ``output`` or ``output_0, ...``, unless names are given. Every input must have a
-    known shape apart from the batch dimension.
+    A single input is named ``input`` and a single output ``output``; several inputs or
+    outputs keep the names of the model's input layers and output layers (``keras.Input(name=
+    "a")`` -> ``a:0``), unless names are given. Every input must have a known shape apart
+    from the batch dimension.
     """
     tf = _tf()
     inputs = list(model.inputs)
     n_in = len(inputs)
-    input_names = input_names or (["input"] if n_in == 1 else ["input_%d" % i for i in range(n_in)])
+    input_names = input_names or (["input"] if n_in == 1 else _layer_names(inputs, "input"))
     if len(input_names) != n_in:
         raise ValueError("The model has %d inputs but %d input names were given" % (n_in, len(input_names)))
     specs = [tf.TensorSpec([None] + list(x.shape[1:]), x.dtype, name=name)
              for x, name in zip(inputs, input_names)]
 
+    n_out = len(model.outputs)
+    if output_names is None and n_out > 1:
+        output_names = _layer_names(model.outputs, "output")
+
     def call(*xs):
         return model(xs[0] if n_in == 1 else list(xs), training=False)
 
     return freeze_function(call, specs, output_names=output_names)
+
+
+def _layer_names(tensors, prefix):
+    """Names of the layers producing Keras tensors; ``prefix_i`` where a name is unknown or repeated."""
+    names = []
+    for i, t in enumerate(tensors):
+        history = getattr(t, "_keras_history", None)
+        names.append(getattr(history[0], "name", None) if history else None)
+    if None in names or len(set(names)) != len(names):
+        return ["%s_%d" % (prefix, i) for i in range(len(tensors))]
+    return names
 
 
 def freeze_function(fn, input_signature, output_names=None):

@@ -1,5 +1,6 @@
 """Spark ML stages; each wraps the Scala class of the same name in ``sparkdl.ml``."""
 from sparkdl.ml.named_image import DeepImageFeaturizer, DeepImagePredictor
 from sparkdl.ml.tf_image import TFImageTransformer
+from sparkdl.ml.tf_tensor import TFTransformer
 
-__all__ = ["TFImageTransformer", "DeepImageFeaturizer", "DeepImagePredictor"]
+__all__ = ["TFImageTransformer", "TFTransformer", "DeepImageFeaturizer", "DeepImagePredictor"]

@@ -1,14 +1,10 @@
 package sparkdl.ml
 
-import org.apache.hadoop.fs.Path
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param._
-import org.apache.spark.ml.sparkdl.StageMetadata
 import org.apache.spark.ml.util._
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.{StructField, StructType}
-import org.json4s.{JObject, JString, JArray}
-import org.json4s.JsonAST.JValue
 
 import sparkdl.image.{ImageFields, ImageInputSpec}
 import sparkdl.tf.{FrozenGraph, GraphException, SessionCache}
@@ -163,25 +159,15 @@ object TFImageTransformer extends MLReadable[TFImageTransformer] {
   override def load(path: String): TFImageTransformer = super.load(path)
 
   private[ml] class Writer(stage: TFImageTransformer) extends MLWriter {
-    override protected def saveImpl(path: String): Unit = {
-      val g = stage.getGraph
-      val extra = JObject(
-        "graphInputs" -> JArray(g.inputs.map(JString(_)).toList),
-        "graphOutputs" -> JArray(g.outputs.map(JString(_)).toList))
-      StageMetadata.save(stage, path, sparkSession, exclude = Set("graph"), extra = Some(extra))
-      FrozenGraphFile.write(g.graphDef, new Path(path, "graph.pb"), sparkSession)
-    }
+    override protected def saveImpl(path: String): Unit =
+      GraphPersistence.save(stage, stage.getGraph, path, sparkSession)
   }
 
   private class Reader extends MLReader[TFImageTransformer] {
     override def load(path: String): TFImageTransformer = {
-      val (stage, md) = StageMetadata.load(path, sparkSession, classOf[TFImageTransformer].getName,
-        new TFImageTransformer(_), exclude = Set("graph"))
-      implicit val formats: org.json4s.Formats = org.json4s.DefaultFormats
-      val inputs = (md \ "graphInputs").extract[Seq[String]]
-      val outputs = (md \ "graphOutputs").extract[Seq[String]]
-      val bytes = FrozenGraphFile.read(new Path(path, "graph.pb"), sparkSession)
-      stage.setGraph(FrozenGraph(bytes, inputs, outputs))
+      val (stage, graph) = GraphPersistence.load(path, sparkSession, classOf[TFImageTransformer].getName,
+        new TFImageTransformer(_))
+      stage.setGraph(graph)
     }
   }
 }

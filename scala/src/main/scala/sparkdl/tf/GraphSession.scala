@@ -9,6 +9,9 @@ import org.tensorflow.ndarray.buffer.DataBuffers
 import org.tensorflow.proto.{ConfigProto, GraphDef}
 import org.tensorflow.types.TFloat32
 
+/** One input of a run: a float tensor named `tensor`, row-major `data` of `shape`. */
+final case class Feed(tensor: String, shape: Array[Long], data: Array[Float])
+
 /**
  * One frozen graph loaded into one TensorFlow session. Thread-safe: TensorFlow's
  * `Session.run` may be called concurrently, so every task of a JVM shares one.
@@ -74,21 +77,33 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, threads: Int) ext
   /**
    * Runs the graph once: feeds `data` (row-major, `shape`) to `input` and fetches
    * `outputs`. Returns one flat float array per output together with its shape.
-   * Every native tensor is closed before this returns, also on failure.
    */
-  def run(input: String, shape: Array[Long], data: Array[Float], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {
+  def run(input: String, shape: Array[Long], data: Array[Float], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] =
+    run(Seq(Feed(input, shape, data)), outputs)
+
+  /**
+   * Runs the graph once with several float inputs. Every native tensor (inputs and
+   * results) is closed before this returns, also on failure.
+   */
+  def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {
     if (closed) throw new IllegalStateException(s"Session for $frozen is closed")
-    val expected = shape.product
-    require(expected == data.length.toLong,
-      s"Batch for '$input' has ${data.length} floats but shape ${shape.mkString("[", ",", "]")} needs $expected")
-    Using.resource(TFloat32.tensorOf(Shape.of(shape: _*), DataBuffers.of(data, true, false))) { in =>
-      val runner = session.runner().feed(FrozenGraph.tensorName(input), in)
+    feeds.foreach { f =>
+      val expected = f.shape.product
+      require(expected == f.data.length.toLong,
+        s"Batch for '${f.tensor}' has ${f.data.length} floats but shape ${f.shape.mkString("[", ",", "]")} needs $expected")
+    }
+    val tensors = scala.collection.mutable.ArrayBuffer.empty[TFloat32]
+    try {
+      feeds.foreach(f => tensors += TFloat32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(f.data, true, false)))
+      val runner = session.runner()
+      feeds.zip(tensors).foreach { case (f, t) => runner.feed(FrozenGraph.tensorName(f.tensor), t) }
       outputs.foreach(o => runner.fetch(FrozenGraph.tensorName(o)))
       val result = try runner.run() catch {
         case e: Exception =>
           throw new GraphException(
-            s"TensorFlow failed running $frozen on a batch of shape ${shape.mkString("[", ",", "]")} " +
-              s"fed to '$input', fetching ${outputs.mkString("[", ", ", "]")}: ${e.getMessage}", e)
+            s"TensorFlow failed running $frozen on inputs " +
+              feeds.map(f => s"${f.tensor} ${f.shape.mkString("[", ",", "]")}").mkString(", ") +
+              s", fetching ${outputs.mkString("[", ", ", "]")}: ${e.getMessage}", e)
       }
       Using.resource(result) { r =>
         outputs.indices.map { i =>
@@ -103,7 +118,7 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, threads: Int) ext
           }
         }
       }
-    }
+    } finally tensors.foreach(_.close())
   }
 
   override def close(): Unit = synchronized {

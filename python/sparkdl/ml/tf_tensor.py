@@ -1,0 +1,104 @@
+"""TFTransformer: a frozen graph over non-image columns, run in the JVM."""
+from pyspark import keyword_only
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.wrapper import JavaTransformer
+
+from sparkdl.ml._base import SparkdlJavaStage
+
+__all__ = ["TFTransformer"]
+
+
+def _as_graph(graph):
+    """A FrozenGraph from a FrozenGraph or a Keras model."""
+    from sparkdl.graph.frozen import FrozenGraph
+
+    if isinstance(graph, FrozenGraph):
+        return graph
+    from sparkdl.graph.export import freeze_keras
+
+    return freeze_keras(graph)
+
+
+class TFTransformer(JavaTransformer, SparkdlJavaStage):
+    """Applies a TensorFlow graph to non-image columns.
+
+    ``inputMapping`` maps input columns to the graph's placeholders, ``outputMapping`` the
+    fetched tensors to output columns. Input columns are ``array<float>``,
+    ``array<double>``, ``Vector`` or numbers; a row's values are reshaped to the
+    placeholder's shape without its batch dimension. Outputs are ``array<float>`` (a
+    ``float`` for a tensor of shape ``[batch]``). A null input gives null outputs.
+
+    ``graph`` (alias ``tfInputGraph``) is a :class:`sparkdl.graph.FrozenGraph` (see
+    :func:`sparkdl.graph.freeze_function`) or a Keras model (inputs named ``input`` or,
+    for several, after the model's input layers).
+
+    >>> t = TFTransformer(graph=g, inputMapping={"x": "input:0"}, outputMapping={"output:0": "y"})  # doctest: +SKIP
+    """
+
+    inputCols = Param(Params._dummy(), "inputCols", "input columns, fed to inputTensors (same order)",
+                      typeConverter=TypeConverters.toListString)
+    inputTensors = Param(Params._dummy(), "inputTensors", "graph placeholders fed from inputCols",
+                         typeConverter=TypeConverters.toListString)
+    outputTensors = Param(Params._dummy(), "outputTensors", "graph tensors fetched into outputCols",
+                          typeConverter=TypeConverters.toListString)
+    outputCols = Param(Params._dummy(), "outputCols", "output columns", typeConverter=TypeConverters.toListString)
+    batchSize = Param(Params._dummy(), "batchSize", "rows fed to TensorFlow per run",
+                      typeConverter=TypeConverters.toInt)
+
+    @keyword_only
+    def __init__(self, graph=None, inputMapping=None, outputMapping=None, batchSize=64, tfInputGraph=None):
+        super(TFTransformer, self).__init__()
+        self._java_obj = self._new_stage()
+        self._setDefault(batchSize=64)
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, graph=None, inputMapping=None, outputMapping=None, batchSize=64, tfInputGraph=None):
+        kwargs = dict(self._input_kwargs)
+        graph = kwargs.pop("graph", None) or kwargs.pop("tfInputGraph", None)
+        kwargs.pop("tfInputGraph", None)
+        if graph is not None:
+            self.setGraph(graph)
+        if kwargs.get("inputMapping") is not None:
+            self.setInputMapping(kwargs.pop("inputMapping"))
+        if kwargs.get("outputMapping") is not None:
+            self.setOutputMapping(kwargs.pop("outputMapping"))
+        kwargs.pop("inputMapping", None)
+        kwargs.pop("outputMapping", None)
+        return self._set(**kwargs)
+
+    def setGraph(self, graph):
+        graph = _as_graph(graph)
+        self._java_obj.setGraph(bytearray(graph.graph_def), graph.inputs, graph.outputs)
+        return self
+
+    def getGraph(self):
+        from sparkdl.graph.frozen import FrozenGraph
+
+        return FrozenGraph._from_java(self._java_obj.getGraph())
+
+    def setInputMapping(self, mapping):
+        """{input column: placeholder name}"""
+        items = list(mapping.items())
+        return self._set(inputCols=[c for c, _ in items], inputTensors=[_tensor(t) for _, t in items])
+
+    def getInputMapping(self):
+        return dict(zip(self.getOrDefault(self.inputCols), self.getOrDefault(self.inputTensors)))
+
+    def setOutputMapping(self, mapping):
+        """{tensor name: output column}"""
+        items = list(mapping.items())
+        return self._set(outputTensors=[_tensor(t) for t, _ in items], outputCols=[c for _, c in items])
+
+    def getOutputMapping(self):
+        return dict(zip(self.getOrDefault(self.outputTensors), self.getOrDefault(self.outputCols)))
+
+    def setBatchSize(self, value):
+        return self._set(batchSize=value)
+
+    def getBatchSize(self):
+        return self.getOrDefault(self.batchSize)
+
+
+def _tensor(name):
+    return name if ":" in name else name + ":0"
