@@ -1,0 +1,32 @@
+"""Loading saved Keras models safely on the driver (the JVM only ever sees frozen graphs)."""
+import os
+
+__all__ = ["load_keras_model", "UnsafeKerasModelError"]
+
+
+class UnsafeKerasModelError(ValueError):
+    """The model file carries Python code (a Lambda layer) and unsafe loading was not allowed."""
+
+
+def load_keras_model(model_file, custom_objects=None, allow_unsafe=False):
+    """Loads a ``.keras`` (or ``.h5``) model file with Keras' ``safe_mode``.
+
+    :param custom_objects: {name: class or function} for user-defined layers, resolved here,
+        on the driver
+    :param allow_unsafe: load a model whose file carries Python code (``Lambda`` layers); only
+        for files you trust, since loading runs that code
+    """
+    import keras
+
+    if not model_file or not os.path.isfile(model_file):
+        raise ValueError("modelFile '%s' does not exist" % model_file)
+    try:
+        return keras.models.load_model(model_file, custom_objects=custom_objects, compile=False,
+                                       safe_mode=not allow_unsafe)
+    except ValueError as e:
+        if "safe_mode" in str(e) or "unsafe" in str(e).lower():
+            raise UnsafeKerasModelError(
+                "modelFile '%s' contains Python code (a Lambda layer), which Keras refuses to load in safe "
+                "mode. Only if you trust this file, pass allowUnsafeDeserialization=True (loading runs its "
+                "code). Keras said: %s" % (model_file, str(e).splitlines()[0])) from e
+        raise

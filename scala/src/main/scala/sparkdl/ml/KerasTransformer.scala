@@ -1,0 +1,104 @@
+package sparkdl.ml
+
+import org.apache.spark.ml.Transformer
+import org.apache.spark.ml.param._
+import org.apache.spark.ml.util._
+import org.apache.spark.sql.{DataFrame, Dataset}
+import org.apache.spark.sql.functions.{array, lit, when}
+import org.apache.spark.sql.types.{StructField, StructType}
+
+import sparkdl.tf.FrozenGraph
+
+/**
+ * A saved Keras model applied to a 1-D array column. The Keras file is read and frozen
+ * on the Python side (`sparkdl.KerasTransformer(modelFile=...)`); this stage holds the
+ * frozen graph, so a saved stage loads and runs in Scala without Python or the file.
+ * Each row's values are reshaped to the model's input shape; the output is array<float>.
+ */
+class KerasTransformer(override val uid: String) extends Transformer with MLWritable {
+
+  def this() = this(Identifiable.randomUID("KerasTransformer"))
+
+  final val inputCol: Param[String] = new Param[String](this, "inputCol",
+    "input column: array<float>, array<double>, Vector or a number, one model input per row")
+  final val outputCol: Param[String] = new Param[String](this, "outputCol", "output column (array<float>)")
+  final val modelFile: Param[String] = new Param[String](this, "modelFile",
+    "the Keras model file (.keras or .h5) the graph was frozen from (read from Python)")
+  final val graph: Param[FrozenGraph] = new Param[FrozenGraph](this, "graph",
+    "the model frozen to a TensorFlow graph (input 'input:0', output 'output:0')") {
+    override def jsonEncode(value: FrozenGraph): String =
+      throw new UnsupportedOperationException("graph is persisted as a separate file, not as JSON")
+  }
+  final val batchSize: IntParam = new IntParam(this, "batchSize",
+    "rows fed to TensorFlow per run. Default: 64", ParamValidators.gtEq(1))
+  setDefault(batchSize -> 64)
+
+  def getInputCol: String = $(inputCol)
+  def getOutputCol: String = $(outputCol)
+  def getModelFile: String = $(modelFile)
+  def getGraph: FrozenGraph = $(graph)
+  def getBatchSize: Int = $(batchSize)
+
+  def setInputCol(value: String): this.type = set(inputCol, value)
+  def setOutputCol(value: String): this.type = set(outputCol, value)
+  def setModelFile(value: String): this.type = set(modelFile, value)
+  def setGraph(value: FrozenGraph): this.type = set(graph, value)
+  def setGraph(graphDef: Array[Byte], inputs: java.util.List[String], outputs: java.util.List[String]): this.type = {
+    import scala.jdk.CollectionConverters._
+    set(graph, FrozenGraph(graphDef, inputs.asScala.toSeq, outputs.asScala.toSeq))
+  }
+  def setBatchSize(value: Int): this.type = set(batchSize, value)
+
+  /** The equivalent TFTransformer: one input, one output. */
+  private def delegate: TFTransformer = {
+    if (!isDefined(graph)) {
+      throw new IllegalArgumentException(s"$uid: no model: set modelFile from Python (the file is frozen there)")
+    }
+    val g = $(graph)
+    if (g.inputs.size != 1 || g.outputs.size != 1) {
+      throw new IllegalArgumentException(
+        s"KerasTransformer takes models with one input and one output; this graph has inputs " +
+          s"${g.inputs.mkString("[", ", ", "]")} and outputs ${g.outputs.mkString("[", ", ", "]")}: use TFTransformer")
+    }
+    new TFTransformer(uid).setGraph(g).setBatchSize($(batchSize))
+      .setInputMapping(Seq($(inputCol) -> g.inputs.head)).setOutputMapping(Seq(g.outputs.head -> $(outputCol)))
+  }
+
+  override def transformSchema(schema: StructType): StructType = {
+    val out = delegate.transformSchema(schema)
+    // a per-row scalar output is still returned as a 1-element array, like Keras' predict
+    StructType(out.fields.init :+ StructField($(outputCol), OutputFormat.FloatArrayOutput.dataType, nullable = true))
+  }
+
+  override def transform(dataset: Dataset[_]): DataFrame = {
+    val schema = transformSchema(dataset.schema, logging = true)
+    val df = delegate.transform(dataset)
+    if (df.schema($(outputCol)).dataType == schema($(outputCol)).dataType) df
+    else {
+      val c = df($(outputCol))
+      df.withColumn($(outputCol), when(c.isNull, lit(null)).otherwise(array(c)))
+    }
+  }
+
+  override def copy(extra: ParamMap): KerasTransformer = defaultCopy(extra)
+
+  override def write: MLWriter = new KerasTransformer.Writer(this)
+}
+
+object KerasTransformer extends MLReadable[KerasTransformer] {
+  override def read: MLReader[KerasTransformer] = new Reader
+  override def load(path: String): KerasTransformer = super.load(path)
+
+  private class Writer(stage: KerasTransformer) extends MLWriter {
+    override protected def saveImpl(path: String): Unit =
+      GraphPersistence.save(stage, stage.getGraph, path, sparkSession)
+  }
+
+  private class Reader extends MLReader[KerasTransformer] {
+    override def load(path: String): KerasTransformer = {
+      val (stage, graph) = GraphPersistence.load(path, sparkSession, classOf[KerasTransformer].getName,
+        new KerasTransformer(_))
+      stage.setGraph(graph)
+    }
+  }
+}
