@@ -5,9 +5,10 @@ when a Keras model or a ``tf.function`` is exported.
 """
 from sparkdl._jvm import jar_path, spark_session, SparkdlJarMissingError
 from sparkdl.image.imageIO import readImages
+from sparkdl.udf import registerKerasImageUDF, registerKerasUDF
 from sparkdl.ml import KerasTransformer, DeepImageFeaturizer, DeepImagePredictor, TFImageTransformer, TFTransformer
 
 __version__ = "0.1.0"
 
 __all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", "KerasTransformer", "TFImageTransformer", "TFTransformer",
-           "DeepImageFeaturizer", "DeepImagePredictor"]
+           "DeepImageFeaturizer", "DeepImagePredictor", "registerKerasImageUDF", "registerKerasUDF"]

@@ -6,6 +6,7 @@ lacks it.
 """
 import glob
 import os
+import sys
 
 __all__ = ["jar_path", "spark_session", "SparkdlJarMissingError"]
 
@@ -54,6 +55,12 @@ def spark_session(master="local[*]", app_name="sparkdl", **conf):
     builder = builder.config("spark.jars", ",".join([jar] + jars))
     extra_cp = conf.pop("spark.driver.extraClassPath", None)
     builder = builder.config("spark.driver.extraClassPath", jar + (os.pathsep + extra_cp if extra_cp else ""))
+    if "spark.pyspark.python" not in conf and not os.environ.get("PYSPARK_PYTHON"):
+        # Python workers (user functions such as image loaders) run this interpreter, which
+        # has sparkdl installed; Spark's default would be whatever `python3` is on the PATH.
+        # PySpark reads the variable when the SparkContext starts; the conf reaches executors.
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+        conf["spark.pyspark.python"] = sys.executable
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

@@ -7,7 +7,7 @@ import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.{StructField, StructType}
 
 import sparkdl.image.{ImageFields, ImageInputSpec}
-import sparkdl.tf.{FrozenGraph, GraphException, SessionCache}
+import sparkdl.tf.FrozenGraph
 
 /** Params of [[TFImageTransformer]]. */
 trait TFImageTransformerParams extends Params {
@@ -92,24 +92,7 @@ class TFImageTransformer(override val uid: String)
   /** The model's input as the graph declares it; checked on the driver. */
   private[ml] def inputSpec: ImageInputSpec = {
     if (!isDefined(graph)) throw new IllegalArgumentException(s"$uid: param 'graph' is not set")
-    val session = SessionCache.get($(graph))
-    val in = session.inputInfo(getInputTensor)
-    session.outputInfo(getOutputTensor)
-    if (in.dtype != "float") {
-      throw new GraphException(s"Input tensor '${in.name}' is ${in.dtype}; TFImageTransformer feeds float32")
-    }
-    in.shape match {
-      case Some(Seq(_, h, w, c)) if h > 0 && w > 0 && (c == 1 || c == 3) =>
-        val order = if (c == 1) "L" else $(channelOrder)
-        if (c == 3 && order == "L") {
-          throw new GraphException(s"channelOrder is L but input tensor '${in.name}' takes 3 channels")
-        }
-        ImageInputSpec(h.toInt, w.toInt, c.toInt, order)
-      case _ =>
-        throw new GraphException(
-          s"Input tensor '${in.name}' has shape ${in.shapeString}; TFImageTransformer needs " +
-            "[batch, height, width, channels] with a fixed height and width and 1 or 3 channels")
-    }
+    ImageGraphs.inputSpec($(graph), getInputTensor, getOutputTensor, $(channelOrder))
   }
 
   override def transformSchema(schema: StructType): StructType = {

@@ -12,7 +12,7 @@ import sparkdl.tf.{Feed, FrozenGraph, SessionCache}
 final case class TensorInput(column: String, index: Int, tensor: String, dims: Array[Long], size: Int)
 
 /** Reads one cell of a supported column type into a float buffer. */
-private[ml] object ColumnFeeder {
+private[sparkdl] object ColumnFeeder {
 
   def supports(dt: DataType): Boolean = dt match {
     case ArrayType(FloatType | DoubleType, _) => true
