@@ -58,16 +58,21 @@ object ImageReader {
   def readImages(spark: SparkSession, path: String): DataFrame =
     readImages(spark, path, recursive = false, numPartitions = 0)
 
+  /** Reads and decodes one file (any Hadoop file system), or says why it cannot. */
+  def readImage(uri: String, conf: Configuration, maxPixels: Long): Either[String, DecodedImage] =
+    readBytes(uri, conf).flatMap(b => ImageDecoder.decode(b, maxPixels))
+
+  private def readBytes(file: String, conf: Configuration): Either[String, Array[Byte]] =
+    try {
+      val p = new Path(file)
+      val in = p.getFileSystem(conf).open(p)
+      try Right(IOUtils.toByteArray(in)) finally in.close()
+    } catch {
+      case e: java.io.IOException => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
+    }
+
   private def readOne(file: String, conf: Configuration, maxPixels: Long): Row = {
-    val bytes: Either[String, Array[Byte]] =
-      try {
-        val p = new Path(file)
-        val in = p.getFileSystem(conf).open(p)
-        try Right(IOUtils.toByteArray(in)) finally in.close()
-      } catch {
-        case e: java.io.IOException => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
-      }
-    bytes.flatMap(b => ImageDecoder.decode(b, maxPixels)) match {
+    readBytes(file, conf).flatMap(b => ImageDecoder.decode(b, maxPixels)) match {
       case Right(img) => Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), null)
       case Left(reason) => Row(file, null, reason)
     }

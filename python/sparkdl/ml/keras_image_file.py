@@ -1,0 +1,141 @@
+"""KerasImageFileTransformer: a Keras image model over a column of image URIs."""
+import base64
+
+import numpy as np
+from pyspark import keyword_only
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.wrapper import JavaTransformer
+
+from sparkdl.ml._base import SparkdlJavaStage
+
+__all__ = ["KerasImageFileTransformer"]
+
+
+class KerasImageFileTransformer(JavaTransformer, SparkdlJavaStage):
+    """Applies a Keras image model to files named in ``inputCol`` (URIs).
+
+    ``imageLoader`` is a Python function URI -> numpy array of the model's input shape (with
+    or without a leading batch dimension of 1): it runs in Python workers, and the model
+    runs in the JVM. Without it, the JVM decodes each file and resizes it bilinearly to the
+    model's input, RGB float pixels 0-255. Output: ``Vector`` (``outputMode="vector"``) or
+    ``array<float>``. Files that cannot be loaded give null (JVM loading) or fail the task
+    with the loader's error (Python loading).
+
+    The loader is saved with the stage (pickled): load saved stages only from trusted places.
+
+    >>> t = KerasImageFileTransformer(inputCol="uri", outputCol="predictions", modelFile="/m/model.keras",
+    ...                               imageLoader=load_and_scale)  # doctest: +SKIP
+    """
+
+    inputCol = Param(Params._dummy(), "inputCol", "input column of image URIs", typeConverter=TypeConverters.toString)
+    outputCol = Param(Params._dummy(), "outputCol", "output column", typeConverter=TypeConverters.toString)
+    modelFile = Param(Params._dummy(), "modelFile", "Keras model file (.keras or .h5)",
+                      typeConverter=TypeConverters.toString)
+    outputMode = Param(Params._dummy(), "outputMode", "output column type: vector or array",
+                       typeConverter=TypeConverters.toString)
+    imageLoaderPickle = Param(Params._dummy(), "imageLoaderPickle",
+                              "the imageLoader, pickled and base64-encoded", typeConverter=TypeConverters.toString)
+    batchSize = Param(Params._dummy(), "batchSize", "rows fed to TensorFlow per run",
+                      typeConverter=TypeConverters.toInt)
+
+    @keyword_only
+    def __init__(self, inputCol=None, outputCol=None, modelFile=None, imageLoader=None, outputMode="vector",
+                 batchSize=32, kerasCustomObjects=None, allowUnsafeDeserialization=False):
+        super(KerasImageFileTransformer, self).__init__()
+        self._java_obj = self._new_stage()
+        self._setDefault(outputMode="vector", batchSize=32)
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, inputCol=None, outputCol=None, modelFile=None, imageLoader=None, outputMode="vector",
+                  batchSize=32, kerasCustomObjects=None, allowUnsafeDeserialization=False):
+        kwargs = dict(self._input_kwargs)
+        custom = kwargs.pop("kerasCustomObjects", None)
+        unsafe = kwargs.pop("allowUnsafeDeserialization", False)
+        model_file = kwargs.pop("modelFile", None)
+        loader = kwargs.pop("imageLoader", None)
+        if model_file is not None:
+            self.setModelFile(model_file, kerasCustomObjects=custom, allowUnsafeDeserialization=unsafe)
+        if loader is not None:
+            self.setImageLoader(loader)
+        return self._set(**kwargs)
+
+    def setModelFile(self, value, kerasCustomObjects=None, allowUnsafeDeserialization=False):
+        """Loads the Keras file (safe mode) and hands its frozen graph to the JVM stage."""
+        from sparkdl.graph.keras_io import load_keras_model
+
+        self._setModel(load_keras_model(value, kerasCustomObjects, allowUnsafeDeserialization))
+        return self._set(modelFile=value)
+
+    def _setModel(self, model):
+        from sparkdl.graph.export import freeze_keras
+
+        graph = freeze_keras(model)
+        self._java_obj.setGraph(bytearray(graph.graph_def), graph.inputs, graph.outputs)
+        return self
+
+    def getModelFile(self):
+        return self.getOrDefault(self.modelFile)
+
+    def setImageLoader(self, loader):
+        from pyspark import cloudpickle
+
+        if not callable(loader):
+            raise TypeError("imageLoader must be a function URI -> numpy array, got %r" % (loader,))
+        return self._set(imageLoaderPickle=base64.b64encode(cloudpickle.dumps(loader)).decode("ascii"))
+
+    def getImageLoader(self):
+        """The imageLoader function, or None for JVM loading."""
+        import pickle
+
+        if not self.isDefined(self.imageLoaderPickle):
+            return None
+        return pickle.loads(base64.b64decode(self.getOrDefault(self.imageLoaderPickle)))
+
+    def _transform(self, dataset):
+        from pyspark.sql import DataFrame
+
+        self._transfer_params_to_java()
+        loader = self.getImageLoader()
+        if loader is None:
+            return DataFrame(self._java_obj.transform(dataset._jdf), dataset.sparkSession)
+        loaded = "__%s_loaded" % self.uid
+        df = dataset.withColumn(loaded, _loader_udf(loader)(dataset[self.getOrDefault(self.inputCol)]))
+        return DataFrame(self._java_obj.transformLoaded(df._jdf, loaded), dataset.sparkSession)
+
+    def setInputCol(self, value):
+        return self._set(inputCol=value)
+
+    def getInputCol(self):
+        return self.getOrDefault(self.inputCol)
+
+    def setOutputCol(self, value):
+        return self._set(outputCol=value)
+
+    def getOutputCol(self):
+        return self.getOrDefault(self.outputCol)
+
+    def setOutputMode(self, value):
+        return self._set(outputMode=value)
+
+    def getOutputMode(self):
+        return self.getOrDefault(self.outputMode)
+
+    def setBatchSize(self, value):
+        return self._set(batchSize=value)
+
+    def getBatchSize(self):
+        return self.getOrDefault(self.batchSize)
+
+
+def _loader_udf(loader):
+    """A Python UDF: URI -> the loader's array, flattened to array<float> (the JVM reshapes it)."""
+    from pyspark.sql.functions import udf
+    from pyspark.sql.types import ArrayType, FloatType
+
+    def load(uri):
+        if uri is None:
+            return None
+        return np.asarray(loader(uri), dtype=np.float32).ravel().tolist()
+
+    return udf(load, ArrayType(FloatType()))
