@@ -1,8 +1,9 @@
 """Spark ML stages; each wraps the Scala class of the same name in ``sparkdl.ml``."""
+from sparkdl.ml.keras_image_estimator import KerasImageFileEstimator
 from sparkdl.ml.keras_image_file import KerasImageFileTransformer
 from sparkdl.ml.keras_tensor import KerasTransformer
 from sparkdl.ml.named_image import DeepImageFeaturizer, DeepImagePredictor
 from sparkdl.ml.tf_image import TFImageTransformer
 from sparkdl.ml.tf_tensor import TFTransformer
 
-__all__ = ["KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer", "DeepImageFeaturizer", "DeepImagePredictor"]
+__all__ = ["KerasImageFileEstimator", "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer", "DeepImageFeaturizer", "DeepImagePredictor"]

@@ -1,0 +1,119 @@
+"""KerasImageFileEstimator: training from image URIs, and distributed tuning with CrossValidator."""
+import os
+
+import numpy as np
+import pytest
+from pyspark.ml.linalg import Vectors
+
+from sparkdl import KerasImageFileEstimator, KerasImageFileTransformer
+from sparkdl.ml.keras_image_estimator import TRAINING_JOB_GROUP
+
+
+def load_image(uri):
+    """URI -> 32x32 RGB floats in [0, 1]."""
+    from PIL import Image
+
+    path = uri[len("file:"):] if uri.startswith("file:") else uri
+    return np.asarray(Image.open(path).convert("RGB").resize((32, 32), Image.BILINEAR), np.float32) / 255.0
+
+
+@pytest.fixture(scope="module")
+def labelled(spark, tmp_path_factory):
+    """~200 images, red vs. blue shapes: label (index) and one_hot (Vector)."""
+    from examples.sample_images import write_shapes
+
+    d = write_shapes(str(tmp_path_factory.mktemp("train")), n_per_class=100, seed=7, task="colour")
+    rows = []
+    for cls, name in enumerate(["red", "blue"]):
+        for f in sorted(os.listdir(os.path.join(d, name))):
+            rows.append(("file:" + os.path.join(d, name, f), float(cls), Vectors.dense([1.0 - cls, float(cls)])))
+    return spark.createDataFrame(rows, ["uri", "label", "one_hot"]).repartition(2).cache()
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory):
+    """A small CNN that can learn colours, and a model that cannot learn anything (input zeroed)."""
+    import keras
+
+    d = tmp_path_factory.mktemp("models")
+    keras.utils.set_random_seed(1)
+    cnn = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(16, 3, activation="relu"),
+                            keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2, activation="softmax")])
+    blind = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(0.0), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    paths = str(d / "cnn.keras"), str(d / "blind.keras")
+    cnn.save(paths[0])
+    blind.save(paths[1])
+    return paths
+
+
+def test_fit_learns_and_the_fitted_transformer_equals_keras(labelled, model_files):
+    train, test = labelled.randomSplit([0.7, 0.3], seed=3)
+    estimator = KerasImageFileEstimator(inputCol="uri", outputCol="probs", labelCol="one_hot", imageLoader=load_image,
+                                        modelFile=model_files[0], kerasOptimizer="adam",
+                                        kerasLoss="categorical_crossentropy",
+                                        kerasFitParams={"batch_size": 16, "epochs": 30})
+    model = estimator.fit(train)
+    assert isinstance(model, KerasImageFileTransformer)
+    assert len(model.history["loss"]) == 30 and model.history["loss"][-1] < model.history["loss"][0]
+    rows = model.transform(test).collect()
+    probs = np.array([r.probs.toArray() for r in rows])
+    accuracy = float(np.mean(probs.argmax(axis=1) == np.array([r.label for r in rows])))
+    assert accuracy >= 0.85, accuracy  # untrained weights sit near 0.5
+    expected = model.keras_model.predict(np.stack([load_image(r.uri) for r in rows]), verbose=0)
+    np.testing.assert_allclose(probs, expected, atol=1e-5, rtol=0)
+
+
+def test_cross_validator_trains_param_maps_as_spark_tasks(spark, labelled, model_files):
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+    from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+
+    estimator = KerasImageFileEstimator(inputCol="uri", outputCol="rawPrediction", labelCol="label",
+                                        imageLoader=load_image, kerasOptimizer="adam",
+                                        kerasLoss="sparse_categorical_crossentropy")
+    grid = (ParamGridBuilder()
+            .addGrid(estimator.kerasFitParams, [{"batch_size": 16, "epochs": 6}, {"batch_size": 32, "epochs": 6}])
+            .addGrid(estimator.modelFile, list(model_files)).build())
+    tracker = spark.sparkContext.statusTracker()
+    jobs_before = set(tracker.getJobIdsForGroup(TRAINING_JOB_GROUP))
+    cv = CrossValidator(estimator=estimator, estimatorParamMaps=grid, evaluator=BinaryClassificationEvaluator(),
+                        numFolds=2, seed=5, collectSubModels=True)
+    best_model = cv.fit(labelled)
+
+    # one training job per fold, one task per param map, all completed
+    jobs = sorted(set(tracker.getJobIdsForGroup(TRAINING_JOB_GROUP)) - jobs_before)
+    assert len(jobs) == 2
+    for job in jobs:
+        (stage,) = tracker.getJobInfo(job).stageIds
+        info = tracker.getStageInfo(stage)
+        assert info.numTasks == len(grid) and info.numCompletedTasks == len(grid)
+    # ... trained in Python workers, not in this (driver) process
+    pids = {m.training_pid for fold in best_model.subModels for m in fold}
+    assert os.getpid() not in pids
+
+    metrics = best_model.avgMetrics
+    cnn_runs = [m for m, pm in zip(metrics, grid) if pm[estimator.modelFile] == model_files[0]]
+    blind_runs = [m for m, pm in zip(metrics, grid) if pm[estimator.modelFile] == model_files[1]]
+    assert min(cnn_runs) > max(blind_runs), metrics
+    assert best_model.bestModel.getModelFile() == model_files[0]
+
+
+def test_bad_params_fail_before_training(labelled, model_files, tmp_path):
+    def fit(**kw):
+        args = dict(imageLoader=load_image, modelFile=model_files[0], kerasOptimizer="adam",
+                    kerasLoss="categorical_crossentropy", labelCol="one_hot")
+        args.update(kw)
+        return KerasImageFileEstimator(**args).fit(labelled)
+
+    with pytest.raises(ValueError, match="kerasOptimizer 'adamm' is not a Keras optimizer. Accepted: .*adam"):
+        fit(kerasOptimizer="adamm")
+    with pytest.raises(ValueError, match="kerasLoss 'cross_entropy' is not a Keras loss. Accepted: .*categorical"):
+        fit(kerasLoss="cross_entropy")
+    with pytest.raises(ValueError, match="kerasFitParams has batchsize, which Keras fit does not take. Accepted: .*batch_size"):
+        fit(kerasFitParams={"batchsize": 3})
+    with pytest.raises(ValueError, match="modelFile '/no/such.keras' does not exist"):
+        fit(modelFile="/no/such.keras")
+    not_keras = tmp_path / "notes.txt"
+    not_keras.write_text("hello")
+    with pytest.raises(ValueError, match="not a Keras model file"):
+        fit(modelFile=str(not_keras))
