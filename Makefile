@@ -10,7 +10,7 @@ SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard proje
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: all venv jar test test-scala test-python test-cluster test-slow demo clean
+.PHONY: all venv jar examples test test-scala test-python test-local-cluster test-cluster test-slow demo clean
 
 all: jar venv
 
@@ -48,16 +48,28 @@ test-python: venv jar
 	$(PY) -m pytest tests -m "not cluster and not slow" -q -p no:cacheprovider --durations=8
 
 # Separate executor JVMs, the jar shipped to them.
-test-cluster: venv jar
-	SPARKDL_TEST_MASTER="local-cluster[2,1,2048]" $(PY) -m pytest tests -m cluster -q -p no:cacheprovider
+test-local-cluster: venv jar
+	SPARKDL_TEST_MASTER="local-cluster[2,1,2048]" $(PY) -m pytest tests -m local_cluster -q -p no:cacheprovider
 
-test: venv jar test-scala test-python test-cluster
+EXAMPLES_JAR := examples/scala/target/scala-2.13/sparkdl-examples_2.13-0.1.0.jar
+
+$(EXAMPLES_JAR): $(JAR) examples/scala/build.sbt $(wildcard examples/scala/src/main/scala/*.scala)
+	cd examples/scala && ../../$(SBT) package < /dev/null
+
+examples: $(EXAMPLES_JAR)
+
+# A standalone cluster (master + 2 workers) on 127.0.0.1: spark-submit of the examples, executor loss.
+test-cluster: venv jar examples
+	$(PY) -m pytest tests -m cluster -q -p no:cacheprovider -s
+
+test: venv jar test-scala test-python test-local-cluster test-cluster
 
 demo: venv jar
 	$(PY) examples/demo.py
 
 clean:
-	rm -rf target project/target project/project python/sparkdl/jars/*.jar .pytest_cache
+	rm -rf target project/target project/project examples/scala/target examples/scala/project/target \
+	  python/sparkdl/jars/*.jar .pytest_cache
 
 # Parity for every named model (Xception, VGG16, VGG19, EfficientNetB0 on top of the default set).
 test-slow: venv jar

@@ -26,7 +26,7 @@ def keras_inputs(image_rows, height, width):
     return np.stack(batch)
 
 
-@pytest.mark.cluster
+@pytest.mark.local_cluster
 def test_parity_with_keras_predict_on_real_images(spark, image_dir, cnn):
     images = readImages(image_dir, numPartitions=3).filter("image IS NOT NULL")
     t = TFImageTransformer(inputCol="image", outputCol="probs", graph=cnn, batchSize=3)
@@ -39,7 +39,7 @@ def test_parity_with_keras_predict_on_real_images(spark, image_dir, cnn):
     assert np.abs(expected - expected.mean(axis=0)).max() > 1e-3, "inputs too alike to test anything"
 
 
-@pytest.mark.cluster
+@pytest.mark.local_cluster
 def test_resize_matches_tf_image_resize(spark, image_dir):
     import tensorflow as tf
 
@@ -118,7 +118,7 @@ def test_session_without_jar_gets_instructions(tmp_path):
     assert "sparkdl.spark_session" in out.stdout and "--jars" in out.stdout and ".jar" in out.stdout
 
 
-@pytest.mark.cluster
+@pytest.mark.local_cluster
 def test_cluster_master_really_has_separate_executors(spark):
     """Under `make test-cluster` the parity tests above ran in two executor JVMs."""
     master = spark.sparkContext.master

@@ -94,6 +94,16 @@ def require_jar(sc=None):
     return sc
 
 
+def active_session(what):
+    """The SparkSession of this process (the thread's active one, else the process's), or a clear error."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession() or SparkSession._instantiatedSession
+    if spark is None:
+        raise SparkdlJarMissingError("%s needs a SparkSession: create one with sparkdl.spark_session()" % what)
+    return spark
+
+
 def jvm():
     """The py4j JVM view of the active session, checked to contain sparkdl."""
     return require_jar()._jvm

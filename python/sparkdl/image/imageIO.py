@@ -95,13 +95,11 @@ def readImages(path, recursive=False, numPartitions=0, maxPixels=100_000_000, sp
     :param numPartitions: repartition the files into this many partitions (0: as listed)
     :param spark: SparkSession (default: the active one)
     """
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
-    from sparkdl._jvm import require_jar
+    from sparkdl._jvm import active_session, require_jar
 
-    spark = spark or SparkSession.getActiveSession()
-    if spark is None:
-        raise RuntimeError("readImages needs a SparkSession: create one with sparkdl.spark_session()")
+    spark = spark or active_session("readImages")
     sc = require_jar(spark.sparkContext)
     jdf = sc._jvm.sparkdl.image.ImageReader.readImages(
         spark._jsparkSession, str(path), bool(recursive), int(numPartitions), int(maxPixels))

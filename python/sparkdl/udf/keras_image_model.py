@@ -30,14 +30,10 @@ def registerKerasImageUDF(udfName, kerasModelOrFilePath, preprocessor=None, spar
         input shape). It runs in Python workers; the model still runs in the JVM.
     :return: the name, for use in SQL
     """
-    from pyspark.sql import SparkSession
-
-    from sparkdl._jvm import require_jar
+    from sparkdl._jvm import active_session, require_jar
     from sparkdl.graph.export import freeze_keras
 
-    spark = spark or SparkSession.getActiveSession()
-    if spark is None:
-        raise RuntimeError("registerKerasImageUDF needs a SparkSession: create one with sparkdl.spark_session()")
+    spark = spark or active_session("registerKerasImageUDF")
     jvm = require_jar(spark.sparkContext)._jvm
     model = _keras_model(kerasModelOrFilePath, kerasCustomObjects, allowUnsafeDeserialization)
     graph = freeze_keras(model)

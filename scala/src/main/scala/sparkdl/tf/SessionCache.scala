@@ -20,10 +20,20 @@ object SessionCache {
 
   sys.addShutdownHook(clear())
 
-  /** TensorFlow intra-op threads for a session: the cores this JVM may use for a task. */
-  def defaultThreads: Int =
-    Option(System.getProperty("sparkdl.tf.threads")).map(_.toInt)
-      .getOrElse(math.max(1, Runtime.getRuntime.availableProcessors()))
+  /**
+   * TensorFlow intra-op threads for a session: the Spark conf `spark.sparkdl.tf.threads`
+   * (or the JVM property `sparkdl.tf.threads`), else the executor's own core count
+   * (`spark.executor.cores`), else the cores the JVM sees.
+   */
+  def defaultThreads: Int = {
+    val conf = Option(org.apache.spark.SparkEnv.get).map(_.conf)
+    conf.flatMap(_.getOption("spark.sparkdl.tf.threads"))
+      .orElse(Option(System.getProperty("sparkdl.tf.threads")))
+      .orElse(conf.flatMap(_.getOption("spark.executor.cores")))
+      .map(_.toInt)
+      .getOrElse(Runtime.getRuntime.availableProcessors())
+      .max(1)
+  }
 
   /** The session for `graph`, loading it on first use in this JVM. */
   def get(graph: FrozenGraph): GraphSession = synchronized {

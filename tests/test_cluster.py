@@ -1,0 +1,83 @@
+"""A real Spark standalone cluster (master + 2 workers, each its own JVM, on 127.0.0.1):
+the example applications through spark-submit, and a job that loses an executor."""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+import sparkdl
+from tests.standalone import StandaloneCluster
+
+pytestmark = pytest.mark.cluster
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES_JAR = os.path.join(ROOT, "examples", "scala", "target", "scala-2.13", "sparkdl-examples_2.13-0.1.0.jar")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    with StandaloneCluster(str(tmp_path_factory.mktemp("standalone")), workers=2) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    from examples.sample_images import write_shapes
+
+    return write_shapes(str(tmp_path_factory.mktemp("shapes")), n_per_class=30, seed=11, task="shape")
+
+
+def read_predictions(path):
+    rows = []
+    for f in glob.glob(os.path.join(path, "part-*.json")):
+        rows += [json.loads(line) for line in open(f)]
+    return rows
+
+
+def check_app(result, out_dir, n_images):
+    assert result.returncode == 0, result.stderr[-4000:]
+    m = re.search(r"classes=ellipse,rectangle images=(\d+) accuracy=([0-9.]+)", result.stdout)
+    assert m, result.stdout[-2000:]
+    assert int(m.group(1)) == n_images and float(m.group(2)) >= 0.8
+    rows = read_predictions(out_dir)
+    assert len(rows) == n_images and len({r["filePath"] for r in rows}) == n_images
+    assert {r["label"] for r in rows} == {0.0, 1.0}
+
+
+def test_python_application(cluster, shapes, tmp_path):
+    out = str(tmp_path / "predictions")
+    result = cluster.submit(["--jars", sparkdl.jar_path(), os.path.join(ROOT, "examples", "python",
+                             "transfer_learning.py"), shapes, str(tmp_path / "model"), out])
+    check_app(result, out, 60)
+    assert os.path.isdir(str(tmp_path / "model" / "stages"))
+
+
+def test_scala_application(cluster, shapes, tmp_path):
+    assert os.path.isfile(EXAMPLES_JAR), "build it with `make examples`"
+    model_dir = str(tmp_path / "models")
+    subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",
+                           "--out", model_dir])
+    out = str(tmp_path / "predictions")
+    result = cluster.submit(["--class", "TransferLearning", "--jars", sparkdl.jar_path(), EXAMPLES_JAR,
+                             shapes, model_dir, str(tmp_path / "model"), out])
+    check_app(result, out, 60)
+
+
+def test_losing_an_executor_costs_time_not_rows(cluster, tmp_path):
+    from examples.sample_images import write_shapes
+
+    images = write_shapes(str(tmp_path / "images"), n_per_class=1000, seed=13)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "cluster_fault_job.py"), cluster.master_url,
+                             images, str(tmp_path / "out")] + [str(p) for p in cluster.worker_pids],
+                            capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print(report)
+    assert report["killed_pid"] is not None, "no executor was killed mid-job"
+    assert report["outcome"] == ["ok"]
+    assert report["clean_rows"] == 2000 and report["faulty_rows"] == 2000 and report["distinct_faulty"] == 2000
+    assert report["same_ids"] and report["max_diff"] <= 1e-6
