@@ -10,7 +10,7 @@ SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard proje
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: all venv jar examples test test-scala test-python test-local-cluster test-cluster test-slow demo clean
+.PHONY: all venv jar examples bench test test-scala test-python test-local-cluster test-cluster test-slow demo clean
 
 all: jar venv
 
@@ -74,3 +74,7 @@ clean:
 # Parity for every named model (Xception, VGG16, VGG19, EfficientNetB0 on top of the default set).
 test-slow: venv jar
 	$(PY) -m pytest tests -m slow -q -p no:cacheprovider --durations=8
+
+# Throughput against the peers, measured in the same run (see docs/PERFORMANCE.md).
+bench: venv jar
+	$(PY) bench/run.py

@@ -4,7 +4,6 @@ import shutil
 import time
 
 import numpy as np
-import pytest
 
 from sparkdl import readImages, registerKerasImageUDF, registerKerasUDF
 from sparkdl.image.imageIO import imageStructToArray

@@ -241,7 +241,7 @@ def _fitted(settings, weights, history, pid):
     model.set_weights(weights)
     transformer = KerasImageFileTransformer(inputCol=settings["inputCol"], outputCol=settings["outputCol"],
                                             imageLoader=settings["imageLoader"], outputMode=settings["outputMode"])
-    transformer._setModel(model)
+    transformer.setGraph(model)
     transformer._set(modelFile=settings["modelFile"])
     transformer.history = history
     transformer.keras_model = model

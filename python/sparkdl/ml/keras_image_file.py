@@ -6,12 +6,13 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.wrapper import JavaTransformer
 
-from sparkdl.ml._base import SparkdlJavaStage
+from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph, HasInputCol, HasModelFile, HasOutputCol
 
 __all__ = ["KerasImageFileTransformer"]
 
 
-class KerasImageFileTransformer(JavaTransformer, SparkdlJavaStage):
+class KerasImageFileTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasModelFile,
+                                HasBatchSize):
     """Applies a Keras image model to files named in ``inputCol`` (URIs).
 
     ``imageLoader`` is a Python function URI -> numpy array of the model's input shape (with
@@ -27,16 +28,10 @@ class KerasImageFileTransformer(JavaTransformer, SparkdlJavaStage):
     ...                               imageLoader=load_and_scale)  # doctest: +SKIP
     """
 
-    inputCol = Param(Params._dummy(), "inputCol", "input column of image URIs", typeConverter=TypeConverters.toString)
-    outputCol = Param(Params._dummy(), "outputCol", "output column", typeConverter=TypeConverters.toString)
-    modelFile = Param(Params._dummy(), "modelFile", "Keras model file (.keras or .h5)",
-                      typeConverter=TypeConverters.toString)
     outputMode = Param(Params._dummy(), "outputMode", "output column type: vector or array",
                        typeConverter=TypeConverters.toString)
     imageLoaderPickle = Param(Params._dummy(), "imageLoaderPickle",
                               "the imageLoader, pickled and base64-encoded", typeConverter=TypeConverters.toString)
-    batchSize = Param(Params._dummy(), "batchSize", "rows fed to TensorFlow per run",
-                      typeConverter=TypeConverters.toInt)
 
     @keyword_only
     def __init__(self, inputCol=None, outputCol=None, modelFile=None, imageLoader=None, outputMode="vector",
@@ -62,20 +57,7 @@ class KerasImageFileTransformer(JavaTransformer, SparkdlJavaStage):
 
     def setModelFile(self, value, kerasCustomObjects=None, allowUnsafeDeserialization=False):
         """Loads the Keras file (safe mode) and hands its frozen graph to the JVM stage."""
-        from sparkdl.graph.keras_io import load_keras_model
-
-        self._setModel(load_keras_model(value, kerasCustomObjects, allowUnsafeDeserialization))
-        return self._set(modelFile=value)
-
-    def _setModel(self, model):
-        from sparkdl.graph.export import freeze_keras
-
-        graph = freeze_keras(model)
-        self._java_obj.setGraph(bytearray(graph.graph_def), graph.inputs, graph.outputs)
-        return self
-
-    def getModelFile(self):
-        return self.getOrDefault(self.modelFile)
+        return self._set_keras_file(value, kerasCustomObjects, allowUnsafeDeserialization)
 
     def setImageLoader(self, loader):
         from pyspark import cloudpickle
@@ -103,29 +85,12 @@ class KerasImageFileTransformer(JavaTransformer, SparkdlJavaStage):
         df = dataset.withColumn(loaded, _loader_udf(loader)(dataset[self.getOrDefault(self.inputCol)]))
         return DataFrame(self._java_obj.transformLoaded(df._jdf, loaded), dataset.sparkSession)
 
-    def setInputCol(self, value):
-        return self._set(inputCol=value)
-
-    def getInputCol(self):
-        return self.getOrDefault(self.inputCol)
-
-    def setOutputCol(self, value):
-        return self._set(outputCol=value)
-
-    def getOutputCol(self):
-        return self.getOrDefault(self.outputCol)
 
     def setOutputMode(self, value):
         return self._set(outputMode=value)
 
     def getOutputMode(self):
         return self.getOrDefault(self.outputMode)
-
-    def setBatchSize(self, value):
-        return self._set(batchSize=value)
-
-    def getBatchSize(self):
-        return self.getOrDefault(self.batchSize)
 
 
 def _loader_udf(loader):

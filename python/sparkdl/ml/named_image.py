@@ -10,18 +10,16 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.wrapper import JavaTransformer
 
 from sparkdl.ml._base import SparkdlJavaStage
+from sparkdl.ml._shared import HasBatchSize, HasHandleInvalid, HasInputCol, HasOutputCol
 
 __all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
 
 _MODEL_DIR_CONF = "spark.sparkdl.modelDir"
 
 
-class _NamedImageModel(JavaTransformer, SparkdlJavaStage):
+class _NamedImageModel(JavaTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid):
     """Params and export handling shared by the two named-model stages."""
 
-    inputCol = Param(Params._dummy(), "inputCol", "input column of Spark image structs",
-                     typeConverter=TypeConverters.toString)
-    outputCol = Param(Params._dummy(), "outputCol", "output column name", typeConverter=TypeConverters.toString)
     modelName = Param(Params._dummy(), "modelName", "pre-trained model name (see sparkdl.models.model_names())",
                       typeConverter=TypeConverters.toString)
     modelDir = Param(Params._dummy(), "modelDir",
@@ -30,8 +28,6 @@ class _NamedImageModel(JavaTransformer, SparkdlJavaStage):
     weightsPath = Param(Params._dummy(), "weightsPath",
                         "local Keras weights file for the architecture (default: Keras' ImageNet weights)",
                         typeConverter=TypeConverters.toString)
-    batchSize = Param(Params._dummy(), "batchSize", "images fed to TensorFlow per run",
-                      typeConverter=TypeConverters.toInt)
     handleInvalid = Param(Params._dummy(), "handleInvalid",
                           "what to do with an image the model cannot take: error, keep (null) or skip",
                           typeConverter=TypeConverters.toString)
@@ -65,18 +61,6 @@ class _NamedImageModel(JavaTransformer, SparkdlJavaStage):
 
         return DataFrame(stage.transform(dataset._jdf), dataset.sparkSession)
 
-    def setInputCol(self, value):
-        return self._set(inputCol=value)
-
-    def getInputCol(self):
-        return self.getOrDefault(self.inputCol)
-
-    def setOutputCol(self, value):
-        return self._set(outputCol=value)
-
-    def getOutputCol(self):
-        return self.getOrDefault(self.outputCol)
-
     def setModelName(self, value):
         return self._set(modelName=value)
 
@@ -95,17 +79,9 @@ class _NamedImageModel(JavaTransformer, SparkdlJavaStage):
     def getWeightsPath(self):
         return self.getOrDefault(self.weightsPath)
 
-    def setBatchSize(self, value):
-        return self._set(batchSize=value)
 
-    def getBatchSize(self):
-        return self.getOrDefault(self.batchSize)
 
-    def setHandleInvalid(self, value):
-        return self._set(handleInvalid=value)
 
-    def getHandleInvalid(self):
-        return self.getOrDefault(self.handleInvalid)
 
 
 class DeepImageFeaturizer(_NamedImageModel):

@@ -3,12 +3,12 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.wrapper import JavaTransformer
 
-from sparkdl.ml._base import SparkdlJavaStage
+from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph, HasHandleInvalid, HasInputCol, HasOutputCol
 
 __all__ = ["TFImageTransformer"]
 
 
-class TFImageTransformer(JavaTransformer, SparkdlJavaStage):
+class TFImageTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid):
     """Applies a TensorFlow graph to a column of Spark images.
 
     Each image is resized bilinearly (as ``tf.image.resize``) to the graph's input
@@ -28,10 +28,6 @@ class TFImageTransformer(JavaTransformer, SparkdlJavaStage):
     >>> t.transform(sparkdl.readImages("/data/images")).select("filePath", "features")  # doctest: +SKIP
     """
 
-    inputCol = Param(Params._dummy(), "inputCol", "input column of Spark image structs",
-                     typeConverter=TypeConverters.toString)
-    outputCol = Param(Params._dummy(), "outputCol", "output column name",
-                      typeConverter=TypeConverters.toString)
     inputTensor = Param(Params._dummy(), "inputTensor",
                         "name of the graph's image placeholder [batch, height, width, channels]",
                         typeConverter=TypeConverters.toString)
@@ -42,8 +38,6 @@ class TFImageTransformer(JavaTransformer, SparkdlJavaStage):
                          typeConverter=TypeConverters.toString)
     outputMode = Param(Params._dummy(), "outputMode", "output column type: vector or array",
                        typeConverter=TypeConverters.toString)
-    batchSize = Param(Params._dummy(), "batchSize", "rows fed to TensorFlow per run",
-                      typeConverter=TypeConverters.toInt)
     handleInvalid = Param(Params._dummy(), "handleInvalid",
                           "what to do with an image the model cannot take: error, keep (null) or skip",
                           typeConverter=TypeConverters.toString)
@@ -65,35 +59,6 @@ class TFImageTransformer(JavaTransformer, SparkdlJavaStage):
         if graph is not None:
             self.setGraph(graph)
         return self._set(**kwargs)
-
-    def setGraph(self, graph):
-        """Sets the graph: a Keras model or a :class:`sparkdl.graph.FrozenGraph`."""
-        from sparkdl.graph.frozen import FrozenGraph
-
-        if not isinstance(graph, FrozenGraph):
-            from sparkdl.graph.export import freeze_keras
-
-            graph = freeze_keras(graph)
-        self._java_obj.setGraph(bytearray(graph.graph_def), graph.inputs, graph.outputs)
-        return self
-
-    def getGraph(self):
-        """The :class:`sparkdl.graph.FrozenGraph` this stage runs."""
-        from sparkdl.graph.frozen import FrozenGraph
-
-        return FrozenGraph._from_java(self._java_obj.getGraph())
-
-    def setInputCol(self, value):
-        return self._set(inputCol=value)
-
-    def getInputCol(self):
-        return self.getOrDefault(self.inputCol)
-
-    def setOutputCol(self, value):
-        return self._set(outputCol=value)
-
-    def getOutputCol(self):
-        return self.getOrDefault(self.outputCol)
 
     def setInputTensor(self, value):
         return self._set(inputTensor=value)
@@ -120,15 +85,3 @@ class TFImageTransformer(JavaTransformer, SparkdlJavaStage):
 
     def getOutputMode(self):
         return self.getOrDefault(self.outputMode)
-
-    def setBatchSize(self, value):
-        return self._set(batchSize=value)
-
-    def getBatchSize(self):
-        return self.getOrDefault(self.batchSize)
-
-    def setHandleInvalid(self, value):
-        return self._set(handleInvalid=value)
-
-    def getHandleInvalid(self):
-        return self.getOrDefault(self.handleInvalid)

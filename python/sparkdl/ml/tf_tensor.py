@@ -3,23 +3,12 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.wrapper import JavaTransformer
 
-from sparkdl.ml._base import SparkdlJavaStage
+from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph
 
 __all__ = ["TFTransformer"]
 
 
-def _as_graph(graph):
-    """A FrozenGraph from a FrozenGraph or a Keras model."""
-    from sparkdl.graph.frozen import FrozenGraph
-
-    if isinstance(graph, FrozenGraph):
-        return graph
-    from sparkdl.graph.export import freeze_keras
-
-    return freeze_keras(graph)
-
-
-class TFTransformer(JavaTransformer, SparkdlJavaStage):
+class TFTransformer(JavaTransformer, HasFrozenGraph, HasBatchSize):
     """Applies a TensorFlow graph to non-image columns.
 
     ``inputMapping`` maps input columns to the graph's placeholders, ``outputMapping`` the
@@ -42,8 +31,6 @@ class TFTransformer(JavaTransformer, SparkdlJavaStage):
     outputTensors = Param(Params._dummy(), "outputTensors", "graph tensors fetched into outputCols",
                           typeConverter=TypeConverters.toListString)
     outputCols = Param(Params._dummy(), "outputCols", "output columns", typeConverter=TypeConverters.toListString)
-    batchSize = Param(Params._dummy(), "batchSize", "rows fed to TensorFlow per run",
-                      typeConverter=TypeConverters.toInt)
 
     @keyword_only
     def __init__(self, graph=None, inputMapping=None, outputMapping=None, batchSize=64, tfInputGraph=None):
@@ -67,16 +54,6 @@ class TFTransformer(JavaTransformer, SparkdlJavaStage):
         kwargs.pop("outputMapping", None)
         return self._set(**kwargs)
 
-    def setGraph(self, graph):
-        graph = _as_graph(graph)
-        self._java_obj.setGraph(bytearray(graph.graph_def), graph.inputs, graph.outputs)
-        return self
-
-    def getGraph(self):
-        from sparkdl.graph.frozen import FrozenGraph
-
-        return FrozenGraph._from_java(self._java_obj.getGraph())
-
     def setInputMapping(self, mapping):
         """{input column: placeholder name}"""
         items = list(mapping.items())
@@ -93,11 +70,7 @@ class TFTransformer(JavaTransformer, SparkdlJavaStage):
     def getOutputMapping(self):
         return dict(zip(self.getOrDefault(self.outputTensors), self.getOrDefault(self.outputCols)))
 
-    def setBatchSize(self, value):
-        return self._set(batchSize=value)
 
-    def getBatchSize(self):
-        return self.getOrDefault(self.batchSize)
 
 
 def _tensor(name):

@@ -23,7 +23,7 @@ import sparkdl.tf.FrozenGraph
  *    model's input, RGB float pixels 0-255 (what Keras users feed); unreadable files give
  *    null outputs.
  */
-class KerasImageFileTransformer(override val uid: String) extends Transformer with MLWritable {
+class KerasImageFileTransformer(override val uid: String) extends Transformer with HasFrozenGraph with MLWritable {
 
   def this() = this(Identifiable.randomUID("KerasImageFileTransformer"))
 
@@ -36,11 +36,6 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
     ParamValidators.inArray(Array("vector", "array")))
   final val imageLoaderPickle: Param[String] = new Param[String](this, "imageLoaderPickle",
     "the Python imageLoader, pickled and base64-encoded (used from Python only)")
-  final val graph: Param[FrozenGraph] = new Param[FrozenGraph](this, "graph",
-    "the model frozen to a TensorFlow graph (input 'input:0', output 'output:0')") {
-    override def jsonEncode(value: FrozenGraph): String =
-      throw new UnsupportedOperationException("graph is persisted as a separate file, not as JSON")
-  }
   final val batchSize: IntParam = new IntParam(this, "batchSize",
     "rows fed to TensorFlow per run. Default: 32", ParamValidators.gtEq(1))
   setDefault(outputMode -> "vector", batchSize -> 32)
@@ -49,7 +44,6 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
   def getOutputCol: String = $(outputCol)
   def getModelFile: String = $(modelFile)
   def getOutputMode: String = $(outputMode)
-  def getGraph: FrozenGraph = $(graph)
   def getBatchSize: Int = $(batchSize)
 
   def setInputCol(value: String): this.type = set(inputCol, value)
@@ -57,11 +51,6 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
   def setModelFile(value: String): this.type = set(modelFile, value)
   def setOutputMode(value: String): this.type = set(outputMode, value)
   def setImageLoaderPickle(value: String): this.type = set(imageLoaderPickle, value)
-  def setGraph(value: FrozenGraph): this.type = set(graph, value)
-  def setGraph(graphDef: Array[Byte], inputs: java.util.List[String], outputs: java.util.List[String]): this.type = {
-    import scala.jdk.CollectionConverters._
-    set(graph, FrozenGraph(graphDef, inputs.asScala.toSeq, outputs.asScala.toSeq))
-  }
   def setBatchSize(value: Int): this.type = set(batchSize, value)
 
   private def checkModel(): FrozenGraph = {
@@ -121,23 +110,11 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
 
   override def copy(extra: ParamMap): KerasImageFileTransformer = defaultCopy(extra)
 
-  override def write: MLWriter = new KerasImageFileTransformer.Writer(this)
+  override def write: MLWriter = new GraphStageWriter(this)
 }
 
 object KerasImageFileTransformer extends MLReadable[KerasImageFileTransformer] {
-  override def read: MLReader[KerasImageFileTransformer] = new Reader
+  override def read: MLReader[KerasImageFileTransformer] =
+    new GraphStageReader(classOf[KerasImageFileTransformer].getName, new KerasImageFileTransformer(_))
   override def load(path: String): KerasImageFileTransformer = super.load(path)
-
-  private class Writer(stage: KerasImageFileTransformer) extends MLWriter {
-    override protected def saveImpl(path: String): Unit =
-      GraphPersistence.save(stage, stage.getGraph, path, sparkSession)
-  }
-
-  private class Reader extends MLReader[KerasImageFileTransformer] {
-    override def load(path: String): KerasImageFileTransformer = {
-      val (stage, graph) = GraphPersistence.load(path, sparkSession, classOf[KerasImageFileTransformer].getName,
-        new KerasImageFileTransformer(_))
-      stage.setGraph(graph)
-    }
-  }
 }

@@ -15,7 +15,7 @@ import sparkdl.tf.FrozenGraph
  * frozen graph, so a saved stage loads and runs in Scala without Python or the file.
  * Each row's values are reshaped to the model's input shape; the output is array<float>.
  */
-class KerasTransformer(override val uid: String) extends Transformer with MLWritable {
+class KerasTransformer(override val uid: String) extends Transformer with HasFrozenGraph with MLWritable {
 
   def this() = this(Identifiable.randomUID("KerasTransformer"))
 
@@ -24,11 +24,6 @@ class KerasTransformer(override val uid: String) extends Transformer with MLWrit
   final val outputCol: Param[String] = new Param[String](this, "outputCol", "output column (array<float>)")
   final val modelFile: Param[String] = new Param[String](this, "modelFile",
     "the Keras model file (.keras or .h5) the graph was frozen from (read from Python)")
-  final val graph: Param[FrozenGraph] = new Param[FrozenGraph](this, "graph",
-    "the model frozen to a TensorFlow graph (input 'input:0', output 'output:0')") {
-    override def jsonEncode(value: FrozenGraph): String =
-      throw new UnsupportedOperationException("graph is persisted as a separate file, not as JSON")
-  }
   final val batchSize: IntParam = new IntParam(this, "batchSize",
     "rows fed to TensorFlow per run. Default: 64", ParamValidators.gtEq(1))
   setDefault(batchSize -> 64)
@@ -36,17 +31,11 @@ class KerasTransformer(override val uid: String) extends Transformer with MLWrit
   def getInputCol: String = $(inputCol)
   def getOutputCol: String = $(outputCol)
   def getModelFile: String = $(modelFile)
-  def getGraph: FrozenGraph = $(graph)
   def getBatchSize: Int = $(batchSize)
 
   def setInputCol(value: String): this.type = set(inputCol, value)
   def setOutputCol(value: String): this.type = set(outputCol, value)
   def setModelFile(value: String): this.type = set(modelFile, value)
-  def setGraph(value: FrozenGraph): this.type = set(graph, value)
-  def setGraph(graphDef: Array[Byte], inputs: java.util.List[String], outputs: java.util.List[String]): this.type = {
-    import scala.jdk.CollectionConverters._
-    set(graph, FrozenGraph(graphDef, inputs.asScala.toSeq, outputs.asScala.toSeq))
-  }
   def setBatchSize(value: Int): this.type = set(batchSize, value)
 
   /** The equivalent TFTransformer: one input, one output. */
@@ -82,23 +71,11 @@ class KerasTransformer(override val uid: String) extends Transformer with MLWrit
 
   override def copy(extra: ParamMap): KerasTransformer = defaultCopy(extra)
 
-  override def write: MLWriter = new KerasTransformer.Writer(this)
+  override def write: MLWriter = new GraphStageWriter(this)
 }
 
 object KerasTransformer extends MLReadable[KerasTransformer] {
-  override def read: MLReader[KerasTransformer] = new Reader
+  override def read: MLReader[KerasTransformer] =
+    new GraphStageReader(classOf[KerasTransformer].getName, new KerasTransformer(_))
   override def load(path: String): KerasTransformer = super.load(path)
-
-  private class Writer(stage: KerasTransformer) extends MLWriter {
-    override protected def saveImpl(path: String): Unit =
-      GraphPersistence.save(stage, stage.getGraph, path, sparkSession)
-  }
-
-  private class Reader extends MLReader[KerasTransformer] {
-    override def load(path: String): KerasTransformer = {
-      val (stage, graph) = GraphPersistence.load(path, sparkSession, classOf[KerasTransformer].getName,
-        new KerasTransformer(_))
-      stage.setGraph(graph)
-    }
-  }
 }

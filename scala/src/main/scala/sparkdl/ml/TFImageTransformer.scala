@@ -10,18 +10,12 @@ import sparkdl.image.{ImageFields, ImageInputSpec}
 import sparkdl.tf.FrozenGraph
 
 /** Params of [[TFImageTransformer]]. */
-trait TFImageTransformerParams extends Params {
+trait TFImageTransformerParams extends HasFrozenGraph {
 
   final val inputCol: Param[String] = new Param[String](this, "inputCol",
     "input column of Spark image structs. Default: image")
 
   final val outputCol: Param[String] = new Param[String](this, "outputCol", "output column name")
-
-  final val graph: Param[FrozenGraph] = new Param[FrozenGraph](this, "graph",
-    "frozen TensorFlow graph (GraphDef bytes with its input and output tensor names); no default") {
-    override def jsonEncode(value: FrozenGraph): String =
-      throw new UnsupportedOperationException("graph is persisted as a separate file, not as JSON")
-  }
 
   final val inputTensor: Param[String] = new Param[String](this, "inputTensor",
     "name of the graph's image placeholder, shape [batch, height, width, channels]. Default: the graph's first input")
@@ -51,7 +45,6 @@ trait TFImageTransformerParams extends Params {
 
   def getInputCol: String = $(inputCol)
   def getOutputCol: String = $(outputCol)
-  def getGraph: FrozenGraph = $(graph)
   def getInputTensor: String = get(inputTensor).orElse(get(graph).flatMap(_.inputs.headOption)).getOrElse("input:0")
   def getOutputTensor: String = get(outputTensor).orElse(get(graph).flatMap(_.outputs.headOption)).getOrElse("output:0")
   def getChannelOrder: String = $(channelOrder)
@@ -76,12 +69,6 @@ class TFImageTransformer(override val uid: String)
 
   def setInputCol(value: String): this.type = set(inputCol, value)
   def setOutputCol(value: String): this.type = set(outputCol, value)
-  def setGraph(value: FrozenGraph): this.type = set(graph, value)
-  /** py4j-friendly: the graph as bytes and tensor names. */
-  def setGraph(graphDef: Array[Byte], inputs: java.util.List[String], outputs: java.util.List[String]): this.type = {
-    import scala.jdk.CollectionConverters._
-    set(graph, FrozenGraph(graphDef, inputs.asScala.toSeq, outputs.asScala.toSeq))
-  }
   def setInputTensor(value: String): this.type = set(inputTensor, value)
   def setOutputTensor(value: String): this.type = set(outputTensor, value)
   def setChannelOrder(value: String): this.type = set(channelOrder, value)
@@ -132,25 +119,13 @@ class TFImageTransformer(override val uid: String)
 
   override def copy(extra: ParamMap): TFImageTransformer = defaultCopy(extra)
 
-  override def write: MLWriter = new TFImageTransformer.Writer(this)
+  override def write: MLWriter = new GraphStageWriter(this)
 }
 
 object TFImageTransformer extends MLReadable[TFImageTransformer] {
 
-  override def read: MLReader[TFImageTransformer] = new Reader
+  override def read: MLReader[TFImageTransformer] =
+    new GraphStageReader(classOf[TFImageTransformer].getName, new TFImageTransformer(_))
 
   override def load(path: String): TFImageTransformer = super.load(path)
-
-  private[ml] class Writer(stage: TFImageTransformer) extends MLWriter {
-    override protected def saveImpl(path: String): Unit =
-      GraphPersistence.save(stage, stage.getGraph, path, sparkSession)
-  }
-
-  private class Reader extends MLReader[TFImageTransformer] {
-    override def load(path: String): TFImageTransformer = {
-      val (stage, graph) = GraphPersistence.load(path, sparkSession, classOf[TFImageTransformer].getName,
-        new TFImageTransformer(_))
-      stage.setGraph(graph)
-    }
-  }
 }

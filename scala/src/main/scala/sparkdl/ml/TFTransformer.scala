@@ -11,13 +11,7 @@ import org.apache.spark.sql.types._
 import sparkdl.tf.{FrozenGraph, GraphException, SessionCache, TensorInfo}
 
 /** Params of [[TFTransformer]]. */
-trait TFTransformerParams extends Params {
-
-  final val graph: Param[FrozenGraph] = new Param[FrozenGraph](this, "graph",
-    "frozen TensorFlow graph (GraphDef bytes with its input and output tensor names); no default") {
-    override def jsonEncode(value: FrozenGraph): String =
-      throw new UnsupportedOperationException("graph is persisted as a separate file, not as JSON")
-  }
+trait TFTransformerParams extends HasFrozenGraph {
 
   final val inputCols: StringArrayParam = new StringArrayParam(this, "inputCols",
     "input columns, fed to inputTensors (same order): array<float>, array<double>, Vector or a number")
@@ -37,7 +31,6 @@ trait TFTransformerParams extends Params {
 
   setDefault(batchSize -> 64)
 
-  def getGraph: FrozenGraph = $(graph)
   def getInputCols: Array[String] = $(inputCols)
   def getInputTensors: Array[String] = $(inputTensors)
   def getOutputTensors: Array[String] = $(outputTensors)
@@ -62,9 +55,6 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
 
   def this() = this(Identifiable.randomUID("TFTransformer"))
 
-  def setGraph(value: FrozenGraph): this.type = set(graph, value)
-  def setGraph(graphDef: Array[Byte], inputs: java.util.List[String], outputs: java.util.List[String]): this.type =
-    set(graph, FrozenGraph(graphDef, inputs.asScala.toSeq, outputs.asScala.toSeq))
   def setInputCols(value: Array[String]): this.type = set(inputCols, value)
   def setInputTensors(value: Array[String]): this.type = set(inputTensors, value)
   def setOutputTensors(value: Array[String]): this.type = set(outputTensors, value)
@@ -143,7 +133,7 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
 
   override def copy(extra: ParamMap): TFTransformer = defaultCopy(extra)
 
-  override def write: MLWriter = new TFTransformer.Writer(this)
+  override def write: MLWriter = new GraphStageWriter(this)
 }
 
 object TFTransformer extends MLReadable[TFTransformer] {
@@ -152,20 +142,8 @@ object TFTransformer extends MLReadable[TFTransformer] {
   private[ml] def outputType(info: TensorInfo): DataType =
     if (info.shape.exists(_.length == 1)) FloatType else ArrayType(FloatType, containsNull = false)
 
-  override def read: MLReader[TFTransformer] = new Reader
+  override def read: MLReader[TFTransformer] =
+    new GraphStageReader(classOf[TFTransformer].getName, new TFTransformer(_))
 
   override def load(path: String): TFTransformer = super.load(path)
-
-  private[ml] class Writer(stage: TFTransformer) extends MLWriter {
-    override protected def saveImpl(path: String): Unit =
-      GraphPersistence.save(stage, stage.getGraph, path, sparkSession)
-  }
-
-  private class Reader extends MLReader[TFTransformer] {
-    override def load(path: String): TFTransformer = {
-      val (stage, graph) = GraphPersistence.load(path, sparkSession, classOf[TFTransformer].getName,
-        new TFTransformer(_))
-      stage.setGraph(graph)
-    }
-  }
 }

@@ -1,0 +1,188 @@
+"""`make bench`: sparkdl against its peers, measured in one run on the same images.
+
+Rows (images/second, higher is better; ratios against the peers in the same run):
+  1. sparkdl DeepImageFeaturizer end to end on local[2]: readImages (JVM decode) + resize +
+     TensorFlow Java + a noop sink;
+  2. plain Keras in this process: Pillow decode + resize, model.predict in batches;
+  3. Spark's predict_batch_udf with the same Keras model, decoding in the Python worker;
+  4. the same frozen graph in one TensorFlow Python process on pre-decoded arrays
+     (the compute limit);
+  5. decode + resize to 224x224 alone, one thread: sparkdl's JVM path vs Pillow.
+Also: graph loads per JVM and peak memory of the driver JVM and of this process.
+
+    .venv/bin/python bench/run.py [--images 1000] [--models ResNet50,EfficientNetLite0]
+"""
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def make_images(directory, n, seed=0):
+    """n JPEG files of mixed sizes (320x240 to 1024x768) with shapes and noise."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    sizes = [(320, 240), (640, 480), (800, 600), (1024, 768), (500, 375)]
+    os.makedirs(directory, exist_ok=True)
+    for i in range(n):
+        w, h = sizes[i % len(sizes)]
+        img = Image.fromarray(rng.integers(0, 256, size=(h // 8, w // 8, 3), dtype=np.uint8)).resize((w, h))
+        draw = ImageDraw.Draw(img)
+        for _ in range(4):
+            x0, y0 = int(rng.integers(0, w - 20)), int(rng.integers(0, h - 20))
+            draw.ellipse([x0, y0, x0 + int(rng.integers(10, w // 2)), y0 + int(rng.integers(10, h // 2))],
+                         fill=tuple(int(c) for c in rng.integers(0, 256, 3)))
+        img.save(os.path.join(directory, "img_%05d.jpg" % i), quality=90)
+    return sorted(os.path.join(directory, f) for f in os.listdir(directory))
+
+
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def keras_model(name, weights):
+    from sparkdl.models.registry import get_spec, load_symbol
+
+    return load_symbol(get_spec(name).builder)(weights=weights, include_top=True)
+
+
+def pil_load(path, size):
+    from PIL import Image
+
+    return np.asarray(Image.open(path).convert("RGB").resize((size, size), Image.BILINEAR), np.float32)
+
+
+def bench_model(spark, name, files, directory, weights_file):
+    import tensorflow as tf
+    from pyspark.ml.functions import predict_batch_udf
+    from pyspark.sql.types import ArrayType, FloatType
+
+    from sparkdl import DeepImageFeaturizer, readImages
+    from sparkdl.models import get_spec
+    from sparkdl.models.export import cached_model_dir, cut_models
+    from sparkdl.models.registry import load_symbol
+
+    spec = get_spec(name)
+    size, n = spec.height, len(files)
+    model = keras_model(name, weights_file or "imagenet")
+    features_model, _ = cut_models(model)
+    preprocess = load_symbol(spec.preprocessor)
+
+    # 1. sparkdl end to end (export and first graph load done before timing)
+    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=name,
+                                     weightsPath=weights_file, batchSize=32)
+    featurizer.transform(readImages(files[0])).write.format("noop").mode("overwrite").save()
+    loads_before = spark.sparkContext._jvm.sparkdl.tf.SessionCache.loadCount()
+    t_sparkdl, _ = timed(lambda: featurizer.transform(readImages(directory, numPartitions=8))
+                         .write.format("noop").mode("overwrite").save())
+    loads = spark.sparkContext._jvm.sparkdl.tf.SessionCache.loadCount() - loads_before
+
+    # 2. plain Keras: Pillow decode + resize + predict in batches of 32
+    def keras_run():
+        for i in range(0, n, 32):
+            batch = np.stack([pil_load(f, size) for f in files[i:i + 32]])
+            features_model.predict(preprocess(batch), batch_size=32, verbose=0)
+    t_keras, _ = timed(keras_run)
+
+    # 3. predict_batch_udf, decoding in the Python worker
+    def make_predict_fn():  # runs in the Python worker: load the model there, as the API intends
+        import io
+
+        from PIL import Image
+
+        from sparkdl.models.export import cut_models as cut
+
+        m, _ = cut(keras_model(name, weights_file or "imagenet"))
+
+        def predict(contents):
+            batch = np.stack([np.asarray(Image.open(io.BytesIO(c)).convert("RGB").resize((size, size),
+                                         Image.BILINEAR), np.float32) for c in contents])
+            return m.predict(preprocess(batch), batch_size=32, verbose=0)
+        return predict
+    udf = predict_batch_udf(make_predict_fn, return_type=ArrayType(FloatType()), batch_size=32)
+    binary = spark.read.format("binaryFile").load(directory).repartition(8)
+    binary.select(udf("content")).limit(4).write.format("noop").mode("overwrite").save()
+    t_pbu, _ = timed(lambda: binary.select(udf("content")).write.format("noop").mode("overwrite").save())
+
+    # 4. the frozen graph in one TF Python process on pre-decoded arrays
+    import json
+
+    export = os.path.join(cached_model_dir(name, weights_file), name)
+    meta = json.load(open(os.path.join(export, "model.json")))
+    graph_def = tf.compat.v1.GraphDef.FromString(open(os.path.join(export, "graph.pb"), "rb").read())
+    wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
+    fn = wrapped.prune(wrapped.graph.get_tensor_by_name(meta["inputTensor"]),
+                       wrapped.graph.get_tensor_by_name(meta["featuresTensor"]))
+    arrays = np.stack([pil_load(f, size) for f in files[:64]])
+    fn(tf.constant(arrays[:32]))
+    reps = max(1, n // 64)
+    t_frozen, _ = timed(lambda: [fn(tf.constant(arrays[i:i + 32])) for _ in range(reps) for i in (0, 32)])
+    frozen_rate = reps * 64 / t_frozen
+
+    return {"sparkdl": n / t_sparkdl, "keras": n / t_keras, "predict_batch_udf": n / t_pbu,
+            "frozen": frozen_rate, "loads": loads}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--models", default="ResNet50,EfficientNetLite0")
+    args = parser.parse_args()
+
+    import sparkdl
+    from sparkdl.models.registry import get_spec, load_symbol
+
+    work = tempfile.mkdtemp(prefix="sparkdl-bench-")
+    directory = os.path.join(work, "images")
+    t, files = timed(lambda: make_images(directory, args.images))
+    print("%d JPEG files, mixed sizes, written in %.0f s under %s" % (len(files), t, directory))
+    spark = sparkdl.spark_session("local[2]", app_name="sparkdl-bench", **{
+        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "6g",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "32"})
+    spark.sparkContext.setLogLevel("ERROR")
+
+    rows = []
+    for name in args.models.split(","):
+        weights = None
+        if name != "EfficientNetLite0":  # speed does not depend on the weights: random, saved to a file
+            weights = os.path.join(work, name + ".weights.h5")
+            load_symbol(get_spec(name).builder)(weights=None, include_top=True).save_weights(weights)
+        r = bench_model(spark, name, files, directory, weights)
+        rows.append((name, r))
+        print("  %s done: %s" % (name, {k: round(v, 1) for k, v in r.items()}))
+
+    # 5. decode + resize alone, one thread each
+    jvm_rate = spark.sparkContext._jvm.sparkdl.bench.DecodeResize.imagesPerSecond(files[:300], 224)
+    jvm_rate = spark.sparkContext._jvm.sparkdl.bench.DecodeResize.imagesPerSecond(files, 224)  # warm JIT first
+    t_pil, _ = timed(lambda: [pil_load(f, 224) for f in files])
+    pil_rate = len(files) / t_pil
+
+    print("\nsparkdl benchmark: %d images, local[2], %d cores, images/second (higher is better)\n"
+          % (len(files), os.cpu_count()))
+    print("%-18s %9s %9s %9s %9s %12s %12s %12s %6s" % (
+        "model", "sparkdl", "keras", "pbudf", "frozen", "vs keras", "vs pbudf", "vs frozen", "loads"))
+    for name, r in rows:
+        print("%-18s %9.1f %9.1f %9.1f %9.1f %11.2fx %11.2fx %11.2fx %6d" % (
+            name, r["sparkdl"], r["keras"], r["predict_batch_udf"], r["frozen"], r["sparkdl"] / r["keras"],
+            r["sparkdl"] / r["predict_batch_udf"], r["sparkdl"] / r["frozen"], r["loads"]))
+    print("\ndecode+resize to 224x224, one thread: sparkdl JVM %.0f img/s, Pillow %.0f img/s, ratio %.2fx"
+          % (jvm_rate, pil_rate, jvm_rate / pil_rate))
+    status = open("/proc/%d/status" % int(spark.sparkContext._jvm.ProcessHandle.current().pid())).read()
+    peak_jvm = [l for l in status.splitlines() if l.startswith("VmHWM")][0].split()[1]
+    print("peak RSS: driver/executor JVM %.0f MiB, this Python process %.0f MiB; graph loads counted per JVM"
+          % (int(peak_jvm) / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()
