@@ -169,17 +169,18 @@ def main():
 
     print("\nsparkdl benchmark: %d images, local[2], %d cores, images/second (higher is better)\n"
           % (len(files), os.cpu_count()))
-    print("%-18s %9s %9s %9s %9s %12s %12s %12s %6s" % (
-        "model", "sparkdl", "keras", "pbudf", "frozen", "vs keras", "vs pbudf", "vs frozen", "loads"))
+    print("%-18s %9s %9s %9s %9s %12s %12s %12s %8s" % (
+        "model", "sparkdl", "keras", "pbudf", "frozen", "vs keras", "vs pbudf", "vs frozen", "reloads"))
     for name, r in rows:
-        print("%-18s %9.1f %9.1f %9.1f %9.1f %11.2fx %11.2fx %11.2fx %6d" % (
+        print("%-18s %9.1f %9.1f %9.1f %9.1f %11.2fx %11.2fx %11.2fx %8d" % (
             name, r["sparkdl"], r["keras"], r["predict_batch_udf"], r["frozen"], r["sparkdl"] / r["keras"],
             r["sparkdl"] / r["predict_batch_udf"], r["sparkdl"] / r["frozen"], r["loads"]))
     print("\ndecode+resize to 224x224, one thread: sparkdl JVM %.0f img/s, Pillow %.0f img/s, ratio %.2fx"
           % (jvm_rate, pil_rate, jvm_rate / pil_rate))
     status = open("/proc/%d/status" % int(spark.sparkContext._jvm.ProcessHandle.current().pid())).read()
     peak_jvm = [l for l in status.splitlines() if l.startswith("VmHWM")][0].split()[1]
-    print("peak RSS: driver/executor JVM %.0f MiB, this Python process %.0f MiB; graph loads counted per JVM"
+    print("reloads: graph loads in the JVM during the timed run (it was loaded once before; 0 = no reload per task)")
+    print("peak RSS: driver/executor JVM %.0f MiB, this Python process %.0f MiB"
           % (int(peak_jvm) / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
     spark.stop()
 
