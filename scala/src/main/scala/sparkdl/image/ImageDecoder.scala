@@ -18,6 +18,12 @@ final case class DecodedImage(height: Int, width: Int, nChannels: Int, data: Arr
  */
 object ImageDecoder {
 
+  /**
+   * Decode with TensorFlow's ops where the format allows (default), or only with ImageIO
+   * (`-Dsparkdl.image.decoder=imageio`).
+   */
+  val UseTensorFlow: Boolean = System.getProperty("sparkdl.image.decoder", "tensorflow") != "imageio"
+
   /** Default limit on declared pixels; larger images are refused before decoding. */
   val DefaultMaxPixels: Long = 100L * 1000 * 1000
 
@@ -41,6 +47,13 @@ object ImageDecoder {
           if (w <= 0 || h <= 0) return Left(s"image declares an empty size, $w wide x $h high")
           if (w * h > maxPixels)
             return Left(s"image declares $w wide x $h high = ${w * h} pixels, more than the limit of $maxPixels")
+          if (UseTensorFlow && TFImageDecoder.Formats.contains(reader.getFormatName.toLowerCase)) {
+            // Fast path; anything TensorFlow refuses (e.g. CMYK JPEG) goes on to ImageIO below.
+            TFImageDecoder.decode(bytes) match {
+              case ok @ Right(_) => return ok
+              case Left(_) =>
+            }
+          }
           val img = reader.read(0)
           if (warnings.nonEmpty) Left(s"damaged image: ${warnings.mkString("; ")}")
           else Right(toSparkLayout(img))
