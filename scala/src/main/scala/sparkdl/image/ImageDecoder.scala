@@ -47,9 +47,10 @@ object ImageDecoder {
           if (w <= 0 || h <= 0) return Left(s"image declares an empty size, $w wide x $h high")
           if (w * h > maxPixels)
             return Left(s"image declares $w wide x $h high = ${w * h} pixels, more than the limit of $maxPixels")
-          if (UseTensorFlow && TFImageDecoder.Formats.contains(reader.getFormatName.toLowerCase)) {
+          val format = reader.getFormatName.toLowerCase
+          if (UseTensorFlow && TFImageDecoder.Formats.contains(format)) {
             // Fast path; anything TensorFlow refuses (e.g. CMYK JPEG) goes on to ImageIO below.
-            TFImageDecoder.decode(bytes) match {
+            TFImageDecoder.decode(bytes, format) match {
               case ok @ Right(_) => return ok
               case Left(_) =>
             }

@@ -7,7 +7,7 @@ import org.tensorflow.{Graph, Session}
 import org.tensorflow.ndarray.NdArrays
 import org.tensorflow.ndarray.buffer.DataBuffers
 import org.tensorflow.op.Ops
-import org.tensorflow.op.image.DecodeImage
+import org.tensorflow.op.image.{DecodeImage, DecodeJpeg}
 import org.tensorflow.proto.ConfigProto
 import org.tensorflow.types.{TString, TUint8}
 
@@ -28,16 +28,21 @@ object TFImageDecoder {
     val contents = tf.withName("contents").placeholder(classOf[TString])
     tf.withName("pixels").image.decodeImage(contents, classOf[TUint8],
       DecodeImage.channels(java.lang.Long.valueOf(0L)), DecodeImage.expandAnimations(java.lang.Boolean.FALSE))
+    // JPEG on its own op: DecodeImage uses libjpeg's fast, less accurate integer IDCT;
+    // the accurate one matches what Pillow and other libjpeg users produce.
+    tf.withName("jpeg_pixels").image.decodeJpeg(contents,
+      DecodeJpeg.channels(java.lang.Long.valueOf(0L)), DecodeJpeg.dctMethod("INTEGER_ACCURATE"))
     val s = new Session(g, ConfigProto.newBuilder().setIntraOpParallelismThreads(1).setInterOpParallelismThreads(1).build())
     sys.addShutdownHook { s.close(); g.close() }
     (g, s)
   }
 
-  /** The image in Spark's layout, or why TensorFlow could not decode it. */
-  def decode(bytes: Array[Byte]): Either[String, DecodedImage] =
+  /** The image in Spark's layout, or why TensorFlow could not decode it; `format` as ImageIO names it. */
+  def decode(bytes: Array[Byte], format: String): Either[String, DecodedImage] =
     try {
+      val op = if (format == "jpeg" || format == "jpg") "jpeg_pixels" else "pixels"
       Using.resource(TString.tensorOfBytes(NdArrays.scalarOfObject(bytes))) { in =>
-        Using.resource(session.runner().feed("contents", in).fetch("pixels").run()) { result =>
+        Using.resource(session.runner().feed("contents", in).fetch(op).run()) { result =>
           val t = result.get(0).asInstanceOf[TUint8]
           val shape = t.shape().asArray()
           val (h, w, c) = (shape(0).toInt, shape(1).toInt, shape(2).toInt)

@@ -70,14 +70,14 @@ class ImageDecoderSuite extends AnyFunSuite {
     val img = new BufferedImage(37, 23, BufferedImage.TYPE_INT_RGB)
     for (y <- 0 until 23; x <- 0 until 37) img.setRGB(x, y, (x * 7 << 16) | (y * 11 << 8) | ((x + y) * 3))
     val viaImageIO = ImageDecoder.toSparkLayout(img)
-    val fromPng = TFImageDecoder.decode(png(img)).toOption.get
+    val fromPng = TFImageDecoder.decode(png(img), "png").toOption.get
     assert(fromPng.nChannels == 3 && fromPng.data.sameElements(viaImageIO.data))
     val jpeg = { val out = new ByteArrayOutputStream(); ImageIO.write(img, "jpeg", out); out.toByteArray }
-    val a = TFImageDecoder.decode(jpeg).toOption.get.data.map(_ & 0xff)
+    val a = TFImageDecoder.decode(jpeg, "jpeg").toOption.get.data.map(_ & 0xff)
     val b = ImageDecoder.toSparkLayout(ImageIO.read(new java.io.ByteArrayInputStream(jpeg))).data.map(_ & 0xff)
     val diffs = a.zip(b).map { case (x, y) => math.abs(x - y) }
     // two JPEG decoders (ImageIO has no fancy chroma upsampling): close, but not equal; a channel mix-up is far
     assert(diffs.sum.toDouble / diffs.length < 2.0 && diffs.max <= 16, s"mean ${diffs.sum.toDouble / diffs.length}")
-    assert(TFImageDecoder.decode("junk".getBytes).isLeft)
+    assert(TFImageDecoder.decode("junk".getBytes, "png").isLeft)
   }
 }
