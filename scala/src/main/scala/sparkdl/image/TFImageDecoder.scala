@@ -8,14 +8,15 @@ import org.tensorflow.ndarray.NdArrays
 import org.tensorflow.ndarray.buffer.DataBuffers
 import org.tensorflow.op.Ops
 import org.tensorflow.op.image.{DecodeImage, DecodeJpeg}
-import org.tensorflow.proto.ConfigProto
 import org.tensorflow.types.{TString, TUint8}
+
+import sparkdl.tf.SessionCache
 
 /**
  * Decodes JPEG, PNG, GIF and BMP with TensorFlow's own `DecodeImage` op (libjpeg-turbo and
  * libpng inside the TensorFlow native library the jar already carries): about 2.5x faster
- * than `javax.imageio` on JPEG. One small graph and session per JVM, one thread per call
- * (tasks decode in parallel). Output in Spark's layout: BGR, BGRA or gray bytes.
+ * than `javax.imageio` on JPEG. One small graph and session per JVM; each call decodes on
+ * the calling task's thread's behalf (decode ops are single-threaded; tasks run in parallel). Output in Spark's layout: BGR, BGRA or gray bytes.
  */
 object TFImageDecoder {
 
@@ -32,7 +33,7 @@ object TFImageDecoder {
     // the accurate one matches what Pillow and other libjpeg users produce.
     tf.withName("jpeg_pixels").image.decodeJpeg(contents,
       DecodeJpeg.channels(java.lang.Long.valueOf(0L)), DecodeJpeg.dctMethod("INTEGER_ACCURATE"))
-    val s = new Session(g, ConfigProto.newBuilder().setIntraOpParallelismThreads(1).setInterOpParallelismThreads(1).build())
+    val s = new Session(g, SessionCache.sessionConfig) // same thread pools as the model sessions
     sys.addShutdownHook { s.close(); g.close() }
     (g, s)
   }

@@ -17,16 +17,12 @@ final case class Feed(tensor: String, shape: Array[Long], data: Array[Float])
  * `Session.run` may be called concurrently, so every task of a JVM shares one.
  * Obtain instances through [[SessionCache]], which owns their lifetime.
  */
-final class GraphSession private[tf] (val frozen: FrozenGraph, threads: Int) extends AutoCloseable {
+final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigProto) extends AutoCloseable {
 
   private val graph = new Graph()
   private val session: Session =
     try {
       graph.importGraphDef(GraphDef.parseFrom(frozen.graphDef))
-      val config = ConfigProto.newBuilder()
-        .setIntraOpParallelismThreads(threads)
-        .setInterOpParallelismThreads(1)
-        .build()
       new Session(graph, config)
     } catch {
       case e: Exception =>

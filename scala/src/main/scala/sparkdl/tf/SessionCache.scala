@@ -4,6 +4,8 @@ import java.util.concurrent.atomic.AtomicLong
 
 import scala.collection.mutable
 
+import org.tensorflow.proto.ConfigProto
+
 /**
  * The JVM-wide cache of loaded graphs: one [[GraphSession]] per graph hash, shared
  * by every task and thread of the JVM (driver or executor). Bounded: the least
@@ -35,6 +37,16 @@ object SessionCache {
       .max(1)
   }
 
+  /**
+   * The one session configuration of this JVM. TensorFlow sizes its process-wide CPU thread
+   * pools from the first session created, so every sparkdl session (models and the image
+   * decoder alike) is created with this.
+   */
+  def sessionConfig: ConfigProto = ConfigProto.newBuilder()
+    .setIntraOpParallelismThreads(defaultThreads)
+    .setInterOpParallelismThreads(1)
+    .build()
+
   /** The session for `graph`, loading it on first use in this JVM. */
   def get(graph: FrozenGraph): GraphSession = synchronized {
     sessions.remove(graph.hash) match {
@@ -42,7 +54,7 @@ object SessionCache {
         sessions.put(graph.hash, s) // move to most-recent
         s
       case None =>
-        val s = new GraphSession(graph, defaultThreads)
+        val s = new GraphSession(graph, sessionConfig)
         loads.incrementAndGet()
         sessions.put(graph.hash, s)
         while (sessions.size > capacity) {
