@@ -28,9 +28,6 @@ class _NamedImageModel(JavaTransformer, SparkdlJavaStage, HasInputCol, HasOutput
     weightsPath = Param(Params._dummy(), "weightsPath",
                         "local Keras weights file for the architecture (default: Keras' ImageNet weights)",
                         typeConverter=TypeConverters.toString)
-    handleInvalid = Param(Params._dummy(), "handleInvalid",
-                          "what to do with an image the model cannot take: error, keep (null) or skip",
-                          typeConverter=TypeConverters.toString)
 
     def __init__(self):
         super(_NamedImageModel, self).__init__()

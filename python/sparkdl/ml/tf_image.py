@@ -38,9 +38,6 @@ class TFImageTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutput
                          typeConverter=TypeConverters.toString)
     outputMode = Param(Params._dummy(), "outputMode", "output column type: vector or array",
                        typeConverter=TypeConverters.toString)
-    handleInvalid = Param(Params._dummy(), "handleInvalid",
-                          "what to do with an image the model cannot take: error, keep (null) or skip",
-                          typeConverter=TypeConverters.toString)
 
     @keyword_only
     def __init__(self, inputCol="image", outputCol=None, graph=None, inputTensor=None, outputTensor=None,
