@@ -23,16 +23,6 @@ class DeepImageFeaturizer(override val uid: String)
 
   def this() = this(Identifiable.randomUID("DeepImageFeaturizer"))
 
-  def setInputCol(value: String): this.type = set(inputCol, value)
-  def setOutputCol(value: String): this.type = set(outputCol, value)
-  def setModelName(value: String): this.type = {
-    NamedImageModels.checkName(value)
-    set(modelName, value)
-  }
-  def setModelDir(value: String): this.type = set(modelDir, value)
-  def setWeightsPath(value: String): this.type = set(weightsPath, value)
-  def setBatchSize(value: Int): this.type = set(batchSize, value)
-  def setHandleInvalid(value: String): this.type = set(handleInvalid, value)
 
   override def transformSchema(schema: StructType): StructType =
     validateAndTransformSchema(schema, OutputFormat.VectorOutput.dataType)

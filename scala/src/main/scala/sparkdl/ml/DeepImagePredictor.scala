@@ -29,16 +29,6 @@ class DeepImagePredictor(override val uid: String)
   def getDecodePredictions: Boolean = $(decodePredictions)
   def getTopK: Int = $(topK)
 
-  def setInputCol(value: String): this.type = set(inputCol, value)
-  def setOutputCol(value: String): this.type = set(outputCol, value)
-  def setModelName(value: String): this.type = {
-    NamedImageModels.checkName(value)
-    set(modelName, value)
-  }
-  def setModelDir(value: String): this.type = set(modelDir, value)
-  def setWeightsPath(value: String): this.type = set(weightsPath, value)
-  def setBatchSize(value: Int): this.type = set(batchSize, value)
-  def setHandleInvalid(value: String): this.type = set(handleInvalid, value)
   def setDecodePredictions(value: Boolean): this.type = set(decodePredictions, value)
   def setTopK(value: Int): this.type = set(topK, value)
 

@@ -7,7 +7,7 @@ import org.apache.spark.sql.types.{StructField, StructType}
 import sparkdl.image.{ImageFields, ImageInputSpec}
 
 /** Params shared by [[DeepImageFeaturizer]] and [[DeepImagePredictor]]. */
-trait NamedImageModelParams extends Params {
+trait NamedImageModelParams extends ImageBatchParams {
 
   final val inputCol: Param[String] = new Param[String](this, "inputCol",
     "input column of Spark image structs. Default: image")
@@ -26,24 +26,22 @@ trait NamedImageModelParams extends Params {
     "local Keras weights file for the architecture, used when the model is exported " +
       "(from Python). Default: Keras' ImageNet weights")
 
-  final val batchSize: IntParam = new IntParam(this, "batchSize",
-    "images fed to TensorFlow per run; memory per task is bounded by one batch. Default: 32",
-    ParamValidators.gtEq(1))
-
-  final val handleInvalid: Param[String] = new Param[String](this, "handleInvalid",
-    "what to do with an image the model cannot take (no pixels, unsupported channels): " +
-      "error (fail), keep (null output) or skip (drop the row). Null images always give null. Default: error",
-    ParamValidators.inArray(Array("error", "keep", "skip")))
-
-  setDefault(inputCol -> "image", batchSize -> 32, handleInvalid -> "error")
+  setDefault(inputCol -> "image")
 
   def getInputCol: String = $(inputCol)
   def getOutputCol: String = $(outputCol)
   def getModelName: String = $(modelName)
   def getModelDir: String = $(modelDir)
   def getWeightsPath: String = $(weightsPath)
-  def getBatchSize: Int = $(batchSize)
-  def getHandleInvalid: String = $(handleInvalid)
+
+  def setInputCol(value: String): this.type = set(inputCol, value)
+  def setOutputCol(value: String): this.type = set(outputCol, value)
+  def setModelName(value: String): this.type = {
+    NamedImageModels.checkName(value)
+    set(modelName, value)
+  }
+  def setModelDir(value: String): this.type = set(modelDir, value)
+  def setWeightsPath(value: String): this.type = set(weightsPath, value)
 
   /** Checks the input column and params on the driver; returns the schema with `outputType` appended. */
   protected def validateAndTransformSchema(schema: StructType, outputType: org.apache.spark.sql.types.DataType): StructType = {

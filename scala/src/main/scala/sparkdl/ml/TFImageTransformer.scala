@@ -10,7 +10,7 @@ import sparkdl.image.{ImageFields, ImageInputSpec}
 import sparkdl.tf.FrozenGraph
 
 /** Params of [[TFImageTransformer]]. */
-trait TFImageTransformerParams extends HasFrozenGraph {
+trait TFImageTransformerParams extends HasFrozenGraph with ImageBatchParams {
 
   final val inputCol: Param[String] = new Param[String](this, "inputCol",
     "input column of Spark image structs. Default: image")
@@ -31,17 +31,7 @@ trait TFImageTransformerParams extends HasFrozenGraph {
     "output column type: vector (MLlib DenseVector) or array (array<float>). Default: vector",
     ParamValidators.inArray(Array("vector", "array")))
 
-  final val batchSize: IntParam = new IntParam(this, "batchSize",
-    "rows fed to TensorFlow per run; memory per task is bounded by one batch. Default: 32",
-    ParamValidators.gtEq(1))
-
-  final val handleInvalid: Param[String] = new Param[String](this, "handleInvalid",
-    "what to do with an image the model cannot take (no pixels, unsupported channels): " +
-      "error (fail), keep (null output) or skip (drop the row). Null images always give null. Default: error",
-    ParamValidators.inArray(Array("error", "keep", "skip")))
-
-  setDefault(inputCol -> "image", channelOrder -> "RGB", outputMode -> "vector", batchSize -> 32,
-    handleInvalid -> "error")
+  setDefault(inputCol -> "image", channelOrder -> "RGB", outputMode -> "vector")
 
   def getInputCol: String = $(inputCol)
   def getOutputCol: String = $(outputCol)
@@ -49,8 +39,6 @@ trait TFImageTransformerParams extends HasFrozenGraph {
   def getOutputTensor: String = get(outputTensor).orElse(get(graph).flatMap(_.outputs.headOption)).getOrElse("output:0")
   def getChannelOrder: String = $(channelOrder)
   def getOutputMode: String = $(outputMode)
-  def getBatchSize: Int = $(batchSize)
-  def getHandleInvalid: String = $(handleInvalid)
 }
 
 /**
@@ -73,8 +61,6 @@ class TFImageTransformer(override val uid: String)
   def setOutputTensor(value: String): this.type = set(outputTensor, value)
   def setChannelOrder(value: String): this.type = set(channelOrder, value)
   def setOutputMode(value: String): this.type = set(outputMode, value)
-  def setBatchSize(value: Int): this.type = set(batchSize, value)
-  def setHandleInvalid(value: String): this.type = set(handleInvalid, value)
 
   /** The model's input as the graph declares it; checked on the driver. */
   private[ml] def inputSpec: ImageInputSpec = {
