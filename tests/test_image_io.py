@@ -11,7 +11,10 @@ from tests import fixtures
 
 def _pil_bgr(path):
     """Pixels of a file as decoded by Pillow, in Spark's channel order."""
-    img = Image.open(path)
+    return _pil_bgr_image(Image.open(path))
+
+
+def _pil_bgr_image(img):
     if img.mode == "L":
         return np.asarray(img)[:, :, None]
     if img.mode == "RGBA":
@@ -77,3 +80,32 @@ def test_read_images_max_pixels_guard(spark, image_dir):
     df = imageIO.readImages(os.path.join(image_dir, "coffee.png"), maxPixels=1000)
     (row,) = df.collect()
     assert row.image is None and "600 wide x 400 high" in row.imageError and "limit" in row.imageError
+
+
+def test_read_images_draft_size_matches_pillow_draft(spark, image_dir):
+    """draftSize decodes JPEGs DCT-scaled as Pillow's Image.draft does; PNGs stay full size."""
+    draft = (60, 80)
+    rows = {os.path.basename(r.filePath): r for r in
+            imageIO.readImages(image_dir, draftSize=draft).collect()}
+    full = {os.path.basename(r.filePath): r for r in imageIO.readImages(image_dir).collect()}
+    assert set(rows) == set(full), "a file was lost"
+    scaled = 0
+    for name in fixtures.GOOD:
+        arr = imageIO.imageStructToArray(rows[name].image)
+        img = Image.open(os.path.join(image_dir, name))
+        if name.endswith(".png"):
+            assert arr.shape == imageIO.imageStructToArray(full[name].image).shape, name
+            continue
+        img.draft(img.mode, (draft[1], draft[0]))  # Pillow takes (width, height)
+        expected = _pil_bgr_image(img)
+        assert arr.shape == expected.shape, (name, arr.shape, expected.shape)
+        assert arr.shape[0] >= draft[0] and arr.shape[1] >= draft[1], name
+        diff = np.abs(arr.astype(int) - expected.astype(int))
+        assert diff.max() <= 1, (name, diff.max())  # both libjpeg-turbo, accurate IDCT: equal in practice
+        scaled += arr.shape[0] < full[name].image.height
+    assert scaled >= 2, "no JPEG was large enough to be scaled: the test checks nothing"
+    for name in fixtures.BAD:
+        assert rows[name].image is None and rows[name].imageError, name
+    with pytest.raises(ValueError, match="draftSize"):
+        imageIO.readImages(image_dir, draftSize=(0, 10))
+

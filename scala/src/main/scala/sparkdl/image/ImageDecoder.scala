@@ -27,7 +27,27 @@ object ImageDecoder {
   /** Default limit on declared pixels; larger images are refused before decoding. */
   val DefaultMaxPixels: Long = 100L * 1000 * 1000
 
-  def decode(bytes: Array[Byte], maxPixels: Long = DefaultMaxPixels): Either[String, DecodedImage] = {
+  /**
+   * The largest libjpeg scaling ratio (1, 2, 4 or 8) that keeps a `height` x `width` JPEG at
+   * least `draft` (height, width) large: libjpeg decodes at 1/r to ceil(height / r) x
+   * ceil(width / r). `draft` = (0, 0): full size.
+   */
+  def jpegRatio(height: Long, width: Long, draft: (Int, Int)): Int =
+    if (draft._1 <= 0 && draft._2 <= 0) 1
+    else TFImageDecoder.JpegRatios.filter { r =>
+      (height + r - 1) / r >= draft._1 && (width + r - 1) / r >= draft._2
+    }.maxOption.getOrElse(1)
+
+  /**
+   * @param maxPixels images declaring more pixels are refused before decoding
+   * @param draft     (height, width) the caller needs at least, as Pillow's `Image.draft`: a JPEG
+   *                  is decoded directly at the smallest DCT scale (1/2, 1/4, 1/8) that keeps it at
+   *                  least that large, 2-4x faster than a full decode and that much smaller;
+   *                  other formats, and JPEGs TensorFlow refuses, decode at full size.
+   *                  (0, 0), the default: always full size.
+   */
+  def decode(bytes: Array[Byte], maxPixels: Long = DefaultMaxPixels,
+             draft: (Int, Int) = (0, 0)): Either[String, DecodedImage] = {
     if (bytes == null || bytes.isEmpty) return Left("empty file")
     try {
       val in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))
@@ -50,7 +70,8 @@ object ImageDecoder {
           val format = reader.getFormatName.toLowerCase
           if (UseTensorFlow && TFImageDecoder.Formats.contains(format)) {
             // Fast path; anything TensorFlow refuses (e.g. CMYK JPEG) goes on to ImageIO below.
-            TFImageDecoder.decode(bytes, format) match {
+            val ratio = if (format == "jpeg" || format == "jpg") jpegRatio(h, w, draft) else 1
+            TFImageDecoder.decode(bytes, format, ratio) match {
               case ok @ Right(_) => return ok
               case Left(_) =>
             }

@@ -36,9 +36,15 @@ object ImageReader {
    * @param numPartitions partitions of the result (<= 0: about one per 1,000 files, at least
    *                      the default parallelism)
    * @param maxPixels     images declaring more pixels are not decoded (null + reason)
+   * @param draftHeight   with `draftWidth` > 0: decode each JPEG directly at the smallest DCT
+   *                      scale (1/2, 1/4, 1/8) that keeps it at least `draftHeight` x `draftWidth`
+   *                      ([[ImageDecoder.decode]]'s `draft`); the `image` column then holds that
+   *                      smaller image. For models that resize to a small input anyway: 2-4x
+   *                      faster decoding and rows that much smaller. 0 (default): full size.
    */
-  def readImages(spark: SparkSession, path: String, recursive: Boolean,
-                 numPartitions: Int, maxPixels: Long): DataFrame = {
+  def readImages(spark: SparkSession, path: String, recursive: Boolean, numPartitions: Int,
+                 maxPixels: Long, draftHeight: Int, draftWidth: Int): DataFrame = {
+    require(draftHeight >= 0 && draftWidth >= 0, s"readImages: draft size must not be negative, got ${draftHeight}x$draftWidth")
     val sc = spark.sparkContext
     val files = listFiles(new Path(path), sc.hadoopConfiguration, recursive)
     val parts =
@@ -46,11 +52,16 @@ object ImageReader {
       else math.max(1, math.min(files.size, math.max(sc.defaultParallelism, files.size / FilesPerPartition + 1)))
     val conf = sc.broadcast(new SerializableHadoopConf(sc.hadoopConfiguration))
     val limit = maxPixels
+    val draft = (draftHeight, draftWidth)
     val rows = sc.parallelize(files, parts).mapPartitions { it =>
-      it.map(file => readOne(file, conf.value.value, limit))
+      it.map(file => readOne(file, conf.value.value, limit, draft))
     }
     spark.createDataFrame(rows, schema)
   }
+
+  def readImages(spark: SparkSession, path: String, recursive: Boolean,
+                 numPartitions: Int, maxPixels: Long): DataFrame =
+    readImages(spark, path, recursive, numPartitions, maxPixels, 0, 0)
 
   def readImages(spark: SparkSession, path: String, recursive: Boolean, numPartitions: Int): DataFrame =
     readImages(spark, path, recursive, numPartitions, ImageDecoder.DefaultMaxPixels)
@@ -71,8 +82,8 @@ object ImageReader {
       case e: java.io.IOException => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
     }
 
-  private def readOne(file: String, conf: Configuration, maxPixels: Long): Row = {
-    readBytes(file, conf).flatMap(b => ImageDecoder.decode(b, maxPixels)) match {
+  private def readOne(file: String, conf: Configuration, maxPixels: Long, draft: (Int, Int)): Row = {
+    readBytes(file, conf).flatMap(b => ImageDecoder.decode(b, maxPixels, draft)) match {
       case Right(img) => Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), null)
       case Left(reason) => Row(file, null, reason)
     }

@@ -23,25 +23,40 @@ object TFImageDecoder {
   /** Formats (as ImageIO names them) that TensorFlow decodes. */
   val Formats: Set[String] = Set("jpeg", "jpg", "png", "gif", "bmp")
 
+  /** libjpeg's DCT scaling factors: a JPEG can be decoded at 1/1, 1/2, 1/4 or 1/8 of its size. */
+  val JpegRatios: Seq[Int] = Seq(1, 2, 4, 8)
+
   private lazy val (graph, session) = {
     val g = new Graph()
     val tf = Ops.create(g)
     val contents = tf.withName("contents").placeholder(classOf[TString])
     tf.withName("pixels").image.decodeImage(contents, classOf[TUint8],
       DecodeImage.channels(java.lang.Long.valueOf(0L)), DecodeImage.expandAnimations(java.lang.Boolean.FALSE))
-    // JPEG on its own op: DecodeImage uses libjpeg's fast, less accurate integer IDCT;
-    // the accurate one matches what Pillow and other libjpeg users produce.
-    tf.withName("jpeg_pixels").image.decodeJpeg(contents,
-      DecodeJpeg.channels(java.lang.Long.valueOf(0L)), DecodeJpeg.dctMethod("INTEGER_ACCURATE"))
+    // JPEG on its own ops, one per scaling ratio: DecodeImage uses libjpeg's fast, less accurate
+    // integer IDCT; the accurate one matches what Pillow and other libjpeg users produce.
+    // A JPEG gives 1 or 3 channels, so reversing the last axis turns RGB into Spark's BGR
+    // inside TensorFlow (and leaves gray alone).
+    val lastAxis = tf.constant(Array(-1))
+    JpegRatios.foreach { r =>
+      val rgb = tf.image.decodeJpeg(contents, DecodeJpeg.channels(java.lang.Long.valueOf(0L)),
+        DecodeJpeg.dctMethod("INTEGER_ACCURATE"), DecodeJpeg.ratio(java.lang.Long.valueOf(r.toLong)))
+      tf.withName(s"jpeg_bgr_$r").reverse(rgb, lastAxis)
+    }
     val s = new Session(g, SessionCache.sessionConfig) // same thread pools as the model sessions
     sys.addShutdownHook { s.close(); g.close() }
     (g, s)
   }
 
-  /** The image in Spark's layout, or why TensorFlow could not decode it; `format` as ImageIO names it. */
-  def decode(bytes: Array[Byte], format: String): Either[String, DecodedImage] =
+  /**
+   * The image in Spark's layout, or why TensorFlow could not decode it; `format` as ImageIO
+   * names it. A JPEG is decoded at 1/`jpegRatio` of its size (one of [[JpegRatios]]) by
+   * libjpeg's DCT scaling; other formats always at full size.
+   */
+  def decode(bytes: Array[Byte], format: String, jpegRatio: Int = 1): Either[String, DecodedImage] =
     try {
-      val op = if (format == "jpeg" || format == "jpg") "jpeg_pixels" else "pixels"
+      require(JpegRatios.contains(jpegRatio), s"jpegRatio must be one of ${JpegRatios.mkString(", ")}, got $jpegRatio")
+      val jpeg = format == "jpeg" || format == "jpg"
+      val op = if (jpeg) s"jpeg_bgr_$jpegRatio" else "pixels"
       Using.resource(TString.tensorOfBytes(NdArrays.scalarOfObject(bytes))) { in =>
         Using.resource(session.runner().feed("contents", in).fetch(op).run()) { result =>
           val t = result.get(0).asInstanceOf[TUint8]
@@ -49,7 +64,8 @@ object TFImageDecoder {
           val (h, w, c) = (shape(0).toInt, shape(1).toInt, shape(2).toInt)
           val px = new Array[Byte](h * w * c)
           t.copyTo(DataBuffers.of(px, false, false))
-          Right(toSparkLayout(h, w, c, px))
+          if (jpeg && c != 1 && c != 3) Left(s"JPEG decoded to $c channels") // reversal assumed 1 or 3
+          else Right(if (jpeg) DecodedImage(h, w, c, px) else toSparkLayout(h, w, c, px))
         }
       }
     } catch {

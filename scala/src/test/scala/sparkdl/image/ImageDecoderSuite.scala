@@ -80,4 +80,54 @@ class ImageDecoderSuite extends AnyFunSuite {
     assert(diffs.sum.toDouble / diffs.length < 2.0 && diffs.max <= 16, s"mean ${diffs.sum.toDouble / diffs.length}")
     assert(TFImageDecoder.decode("junk".getBytes, "png").isLeft)
   }
+
+  private def jpeg(img: BufferedImage): Array[Byte] = {
+    val out = new ByteArrayOutputStream()
+    assert(ImageIO.write(img, "jpeg", out))
+    out.toByteArray
+  }
+
+  test("jpegRatio: the largest DCT scale that keeps the draft size, ceil(side / r)") {
+    assert(ImageDecoder.jpegRatio(480, 640, (0, 0)) == 1) // no draft: full size
+    assert(ImageDecoder.jpegRatio(480, 640, (224, 224)) == 2)
+    assert(ImageDecoder.jpegRatio(480, 640, (120, 120)) == 4)
+    assert(ImageDecoder.jpegRatio(480, 640, (121, 120)) == 2)
+    assert(ImageDecoder.jpegRatio(483, 641, (61, 81)) == 8) // ceil(483 / 8) = 61, ceil(641 / 8) = 81
+    assert(ImageDecoder.jpegRatio(483, 641, (61, 82)) == 4)
+    assert(ImageDecoder.jpegRatio(200, 300, (224, 224)) == 1)
+  }
+
+  test("draft decoding: a JPEG comes out DCT-scaled, close to block means of the full decode; PNG stays full") {
+    val (h, w) = (483, 641)
+    val img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB)
+    for (y <- 0 until h; x <- 0 until w) img.setRGB(x, y, ((x / 3) % 256 << 16) | ((y / 2) % 256 << 8) | ((x + y) / 5 % 256))
+    val bytes = jpeg(img)
+    val full = ImageDecoder.decode(bytes).toOption.get
+    assert((full.height, full.width) == (h, w))
+    assert(ImageDecoder.decode(bytes, draft = (0, 0)).toOption.get.data.sameElements(full.data))
+    for ((draft, r) <- Seq((224, 224) -> 2, (120, 160) -> 4, (60, 80) -> 8)) {
+      val small = ImageDecoder.decode(bytes, draft = draft).toOption.get
+      val (sh, sw) = ((h + r - 1) / r, (w + r - 1) / r)
+      assert((small.height, small.width, small.nChannels) == (sh, sw, 3), s"ratio $r")
+      // Each scaled pixel against the mean of its r x r block of the full decode (same BGR order).
+      var sum = 0.0
+      var n = 0
+      for (y <- 0 until h / r; x <- 0 until w / r; c <- 0 until 3) {
+        var block = 0.0
+        for (dy <- 0 until r; dx <- 0 until r) block += full.data(((y * r + dy) * w + x * r + dx) * 3 + c) & 0xff
+        sum += math.abs((small.data((y * sw + x) * 3 + c) & 0xff) - block / (r * r))
+        n += 1
+      }
+      assert(sum / n < 2.5, s"ratio $r: mean |scaled - block mean| = ${sum / n}")
+    }
+    val fromPng = ImageDecoder.decode(png(img), draft = (60, 80)).toOption.get
+    assert((fromPng.height, fromPng.width) == (h, w))
+  }
+
+  test("gray JPEG stays one channel when DCT-scaled") {
+    val img = new BufferedImage(64, 48, BufferedImage.TYPE_BYTE_GRAY)
+    for (y <- 0 until 48; x <- 0 until 64) img.getRaster.setSample(x, y, 0, (x * 4) % 256)
+    val d = ImageDecoder.decode(jpeg(img), draft = (24, 32)).toOption.get
+    assert((d.height, d.width, d.nChannels) == (24, 32, 1))
+  }
 }

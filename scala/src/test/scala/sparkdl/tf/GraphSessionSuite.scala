@@ -61,6 +61,26 @@ class GraphSessionSuite extends AnyFunSuite {
     info(f"resident memory grew by $grownMiB%.1f MiB over 1,000 batches of 2 x 256 KiB")
     assert(grownMiB < 64, f"resident memory grew by $grownMiB%.1f MiB over 1,000 batches")
   }
+
+  test("thread settings: intra-op from sparkdl.tf.threads, inter-op follows it unless set") {
+    def withProps(props: (String, String)*)(check: => Unit): Unit = {
+      props.foreach { case (k, v) => System.setProperty(k, v) }
+      try check finally props.foreach { case (k, _) => System.clearProperty(k) }
+    }
+    withProps("sparkdl.tf.threads" -> "3") {
+      assert(SessionCache.sessionConfig.getIntraOpParallelismThreads == 3)
+      assert(SessionCache.sessionConfig.getInterOpParallelismThreads == 3)
+    }
+    withProps("sparkdl.tf.threads" -> "4", "sparkdl.tf.interOpThreads" -> "1") {
+      assert(SessionCache.sessionConfig.getIntraOpParallelismThreads == 4)
+      assert(SessionCache.sessionConfig.getInterOpParallelismThreads == 1)
+    }
+    if (org.apache.spark.SparkEnv.get == null) {
+      val cores = Runtime.getRuntime.availableProcessors()
+      assert(SessionCache.sessionConfig.getIntraOpParallelismThreads == cores)
+      assert(SessionCache.sessionConfig.getInterOpParallelismThreads == cores)
+    }
+  }
 }
 
 object Rss {
@@ -70,5 +90,4 @@ object Rss {
     try src.getLines().find(_.startsWith("VmRSS:")).map(_.split("\\s+")(1).toLong).getOrElse(0L)
     finally src.close()
   }
-
 }
