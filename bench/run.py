@@ -54,10 +54,12 @@ def timed(fn):
 
 
 class RssSampler:
-    """Peak resident memory of a process, sampled every 50 ms while the block runs."""
+    """Peak resident memory of a JVM, and its peak committed Java heap, sampled every 50 ms
+    while the block runs: RSS minus heap is the memory outside the Java heap (TensorFlow's
+    tensors and sessions, the JVM's own)."""
 
-    def __init__(self, pid):
-        self.pid, self.peak_kib = pid, 0
+    def __init__(self, pid, jvm):
+        self.pid, self.jvm, self.peak_kib, self.peak_heap = pid, jvm, 0, 0
 
     def _rss_kib(self):
         for line in open("/proc/%d/status" % self.pid):
@@ -71,8 +73,10 @@ class RssSampler:
         self._stop = threading.Event()
 
         def loop():
+            runtime = self.jvm.Runtime.getRuntime()
             while not self._stop.is_set():
                 self.peak_kib = max(self.peak_kib, self._rss_kib())
+                self.peak_heap = max(self.peak_heap, runtime.totalMemory())
                 self._stop.wait(0.05)
         self._thread = threading.Thread(target=loop, daemon=True)
         self._thread.start()
@@ -183,7 +187,8 @@ def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
 
     The 20,000 files are hard links to the 1,000 (same bytes, distinct paths). Both runs use 8
     partitions, so a task streams 125 or 2,500 images: memory must not follow the count.
-    Returns [(count, images/s, peak RSS MiB during the run, live heap MiB after a full GC)].
+    Returns [(count, images/s, peak RSS MiB during the run, peak committed heap MiB, live heap MiB
+    after a full GC)].
     """
     from sparkdl import DeepImageFeaturizer, readImages
 
@@ -199,12 +204,13 @@ def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
         for i in range(count):
             os.link(os.path.join(directory, sources[i % len(sources)]), os.path.join(folder, "img_%06d.jpg" % i))
         jvm.System.gc()
-        with RssSampler(pid) as rss:
+        with RssSampler(pid, jvm) as rss:
             t, _ = timed(lambda: featurizer.transform(readImages(folder, numPartitions=8, draftSize=224))
                          .select("filePath", "features").write.format("noop").mode("overwrite").save())
         jvm.System.gc()
         runtime = jvm.Runtime.getRuntime()
-        out.append((count, count / t, rss.peak_kib / 1024, (runtime.totalMemory() - runtime.freeMemory()) / 2 ** 20))
+        out.append((count, count / t, rss.peak_kib / 1024, rss.peak_heap / 2 ** 20,
+                    (runtime.totalMemory() - runtime.freeMemory()) / 2 ** 20))
         print("  memory, %d images: %s" % (count, [round(v, 1) for v in out[-1]]), flush=True)
     return out
 
@@ -270,11 +276,19 @@ def main():
     print("\ndecode+resize to 224x224, one thread, img/s:  sparkdl JVM %.0f vs Pillow %.0f (%.2fx);"
           "  with draft: %.0f vs %.0f (%.2fx)" % (jvm_rate, pil_rate, jvm_rate / pil_rate,
                                                  jvm_draft, pil_draft, jvm_draft / pil_draft))
+    cores = os.cpu_count()
+    print("\nwhat bounds end to end: the model's TF Java rate and decode+resize share the %d cores, so at best" % cores)
+    for name, r in rows:
+        for label, rate in (("full decode", jvm_rate), ("draftSize=224", jvm_draft)):
+            best = 1 / (1 / r["jvm"] + 1 / (cores * rate))
+            print("  %-18s %-14s %6.1f img/s = %.2fx frozen (measured %.2fx)" % (
+                name, label, best, best / r["frozen"],
+                (r["sparkdl"] if label == "full decode" else (r["draft"] or float("nan"))) / r["frozen"]))
     if memory:
         print("\nexecutor JVM memory (local mode: the driver), %s draftSize=224, 8 partitions:" % small)
-        for count, rate, peak, live in memory:
-            print("  %6d images: %6.1f img/s, peak RSS %5.0f MiB, live heap after GC %4.0f MiB"
-                  % (count, rate, peak, live))
+        for count, rate, peak, heap, live in memory:
+            print("  %6d images: %6.1f img/s, peak RSS %5.0f MiB (committed Java heap %5.0f, outside it %5.0f),"
+                  " live heap after GC %4.0f MiB" % (count, rate, peak, heap, peak - heap, live))
     status = open("/proc/%d/status" % int(spark.sparkContext._jvm.ProcessHandle.current().pid())).read()
     peak_jvm = [l for l in status.splitlines() if l.startswith("VmHWM")][0].split()[1]
     print("\nsparkdl: readImages + DeepImageFeaturizer + noop sink; keras: Pillow + model.predict in this process;"

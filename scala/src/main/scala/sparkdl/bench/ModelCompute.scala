@@ -13,17 +13,18 @@ object ModelCompute {
   def imagesPerSecond(graphFile: String, input: String, output: String,
                       height: Int, width: Int, batch: Int, batches: Int, callers: Int): Double = {
     val graph = FrozenGraph(Files.readAllBytes(Paths.get(graphFile)), Seq(input), Seq(output))
-    val session = SessionCache.get(graph)
-    val data = Array.tabulate(batch * height * width * 3)(i => (i % 251).toFloat)
-    val shape = Array[Long](batch, height, width, 3)
-    session.run(input, shape, data, Seq(output)) // warm-up: first run compiles kernels
-    val start = System.nanoTime()
-    val threads = (0 until callers).map { _ =>
-      val t = new Thread(() => (0 until batches).foreach(_ => session.run(input, shape, data, Seq(output))))
-      t.start()
-      t
+    SessionCache.withSession(graph) { session =>
+      val data = Array.tabulate(batch * height * width * 3)(i => (i % 251).toFloat)
+      val shape = Array[Long](batch, height, width, 3)
+      session.run(input, shape, data, Seq(output)) // warm-up: first run compiles kernels
+      val start = System.nanoTime()
+      val threads = (0 until callers).map { _ =>
+        val t = new Thread(() => (0 until batches).foreach(_ => session.run(input, shape, data, Seq(output))))
+        t.start()
+        t
+      }
+      threads.foreach(_.join())
+      callers.toLong * batches * batch / ((System.nanoTime() - start) / 1e9)
     }
-    threads.foreach(_.join())
-    callers.toLong * batches * batch / ((System.nanoTime() - start) / 1e9)
   }
 }

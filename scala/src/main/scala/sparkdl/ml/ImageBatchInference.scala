@@ -70,9 +70,9 @@ final case class ImageBatchInference(
           spec, buffer, j * spec.size)
         j += 1
       }
-      val session = SessionCache.get(graph.value)
       val shape = Array[Long](nValid, spec.height, spec.width, spec.channels)
-      val (outShape, out) = session.run(inputTensor, shape, buffer, Seq(outputTensor)).head
+      val (outShape, out) =
+        SessionCache.withSession(graph.value)(_.run(inputTensor, shape, buffer, Seq(outputTensor)).head)
       if (outShape.isEmpty || outShape(0) != nValid) {
         throw new IllegalStateException(
           s"Output '$outputTensor' has shape ${outShape.mkString("[", ",", "]")} for a batch of $nValid images; " +

@@ -12,9 +12,10 @@ object ImageGraphs {
    * 1-channel inputs take "L".
    */
   def inputSpec(graph: FrozenGraph, inputTensor: String, outputTensor: String, channelOrder: String): ImageInputSpec = {
-    val session = SessionCache.get(graph)
-    val in = session.inputInfo(inputTensor)
-    session.outputInfo(outputTensor)
+    val in = SessionCache.withSession(graph) { session =>
+      session.outputInfo(outputTensor)
+      session.inputInfo(inputTensor)
+    }
     if (in.dtype != "float") {
       throw new GraphException(s"Input tensor '${in.name}' is ${in.dtype}; images are fed as float32")
     }

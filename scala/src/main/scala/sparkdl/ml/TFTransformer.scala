@@ -80,22 +80,23 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
         throw new IllegalArgumentException(s"$uid: ${a.name} and ${b.name} differ in length")
       }
     }
-    val session = SessionCache.get($(graph))
-    val ins = $(inputTensors).toSeq.map { name =>
-      val info = session.inputInfo(name)
-      if (info.dtype != "float") {
-        throw new GraphException(s"Input tensor '${info.name}' is ${info.dtype}; TFTransformer feeds float32")
+    SessionCache.withSession($(graph)) { session =>
+      val ins = $(inputTensors).toSeq.map { name =>
+        val info = session.inputInfo(name)
+        if (info.dtype != "float") {
+          throw new GraphException(s"Input tensor '${info.name}' is ${info.dtype}; TFTransformer feeds float32")
+        }
+        val dims = info.shape.getOrElse(throw new GraphException(
+          s"Input tensor '${info.name}' has an unknown shape; TFTransformer needs [batch, d1, ..., dk] with known d's"))
+        if (dims.isEmpty || dims.tail.exists(_ < 0)) {
+          throw new GraphException(
+            s"Input tensor '${info.name}' has shape ${info.shapeString}; TFTransformer needs [batch, d1, ..., dk] " +
+              "with a batch dimension first and every other dimension known")
+        }
+        (info, dims.tail.product.toInt)
       }
-      val dims = info.shape.getOrElse(throw new GraphException(
-        s"Input tensor '${info.name}' has an unknown shape; TFTransformer needs [batch, d1, ..., dk] with known d's"))
-      if (dims.isEmpty || dims.tail.exists(_ < 0)) {
-        throw new GraphException(
-          s"Input tensor '${info.name}' has shape ${info.shapeString}; TFTransformer needs [batch, d1, ..., dk] " +
-            "with a batch dimension first and every other dimension known")
-      }
-      (info, dims.tail.product.toInt)
+      (ins, $(outputTensors).toSeq.map(session.outputInfo))
     }
-    (ins, $(outputTensors).toSeq.map(session.outputInfo))
   }
 
   override def transformSchema(schema: StructType): StructType = {

@@ -77,7 +77,7 @@ final case class TensorBatchInference(
         fed.zipWithIndex.foreach { case (row, j) => ColumnFeeder.write(batch(row).get(in.index), in, buffer, j * in.size) }
         Feed(in.tensor, m.toLong +: in.dims, buffer)
       }
-      val results = SessionCache.get(graph.value).run(feeds, outputs.map(_._1))
+      val results = SessionCache.withSession(graph.value)(_.run(feeds, outputs.map(_._1)))
       results.zip(outputs).zipWithIndex.foreach { case (((shape, out), (name, scalar)), k) =>
         if (shape.isEmpty || shape(0) != m) {
           throw new IllegalStateException(s"Output '$name' has shape ${shape.mkString("[", ",", "]")} for a " +

@@ -32,6 +32,8 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
 
   @volatile private var closed = false
 
+  def isClosed: Boolean = closed
+
   /** The graph's placeholders: the tensors it can be fed. */
   lazy val placeholders: Seq[TensorInfo] =
     graph.operations().asScala.filter(_.`type`() == "Placeholder").map(op => info(op, 0)).toSeq.sortBy(_.name)

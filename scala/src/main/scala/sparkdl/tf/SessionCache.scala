@@ -8,16 +8,24 @@ import org.tensorflow.proto.ConfigProto
 
 /**
  * The JVM-wide cache of loaded graphs: one [[GraphSession]] per graph hash, shared
- * by every task and thread of the JVM (driver or executor). Bounded: the least
- * recently used session is closed when more than `capacity` graphs are live, and
- * every session is closed when the JVM shuts down.
+ * by every task and thread of the JVM (driver or executor). Bounded: beyond `capacity`
+ * graphs the least recently used one leaves the cache, and its session is closed as soon
+ * as no caller is using it ([[withSession]] holds a lease for the duration of the call),
+ * so eviction never pulls a session from under a running task. Every session is closed
+ * when the JVM shuts down.
  */
 object SessionCache {
 
   /** Graphs kept loaded at once; overridable with `-Dsparkdl.sessionCache.capacity=N`. */
   val capacity: Int = Integer.getInteger("sparkdl.sessionCache.capacity", 4)
 
-  private val sessions = new mutable.LinkedHashMap[String, GraphSession]()
+  /** A cached session and how many callers are inside [[withSession]] with it. */
+  private final class Entry(val session: GraphSession) {
+    var leases = 0
+    var evicted = false
+  }
+
+  private val sessions = new mutable.LinkedHashMap[String, Entry]()
   private val loads = new AtomicLong(0)
 
   sys.addShutdownHook(clear())
@@ -56,23 +64,37 @@ object SessionCache {
     .setInterOpParallelismThreads(interOpThreads)
     .build()
 
-  /** The session for `graph`, loading it on first use in this JVM. */
-  def get(graph: FrozenGraph): GraphSession = synchronized {
-    sessions.remove(graph.hash) match {
-      case Some(s) =>
-        sessions.put(graph.hash, s) // move to most-recent
-        s
+  /**
+   * Runs `f` with the session for `graph`, loading it on first use in this JVM. The session
+   * stays open until `f` returns, even if other graphs push it out of the cache meanwhile.
+   */
+  def withSession[T](graph: FrozenGraph)(f: GraphSession => T): T = {
+    val entry = acquire(graph)
+    try f(entry.session) finally release(entry)
+  }
+
+  private def acquire(graph: FrozenGraph): Entry = synchronized {
+    val entry = sessions.remove(graph.hash) match {
+      case Some(e) => e
       case None =>
-        val s = new GraphSession(graph, sessionConfig)
+        val e = new Entry(new GraphSession(graph, sessionConfig))
         loads.incrementAndGet()
-        sessions.put(graph.hash, s)
-        while (sessions.size > capacity) {
-          val (oldest, evicted) = sessions.head
-          sessions.remove(oldest)
-          evicted.close()
-        }
-        s
+        e
     }
+    sessions.put(graph.hash, entry) // most recently used last
+    entry.leases += 1
+    while (sessions.size > capacity) {
+      val (oldest, evicted) = sessions.head
+      sessions.remove(oldest)
+      evicted.evicted = true
+      if (evicted.leases == 0) evicted.session.close()
+    }
+    entry
+  }
+
+  private def release(entry: Entry): Unit = synchronized {
+    entry.leases -= 1
+    if (entry.evicted && entry.leases == 0) entry.session.close()
   }
 
   /** How many graphs this JVM has loaded since it started (for tests and benchmarks). */
@@ -81,9 +103,12 @@ object SessionCache {
   /** Hashes of the graphs loaded now. */
   def loaded: Seq[String] = synchronized(sessions.keys.toSeq)
 
-  /** Closes and forgets every session. */
+  /** Forgets every session, closing each as soon as no caller is using it. */
   def clear(): Unit = synchronized {
-    sessions.values.foreach(_.close())
+    sessions.values.foreach { e =>
+      e.evicted = true
+      if (e.leases == 0) e.session.close()
+    }
     sessions.clear()
   }
 }

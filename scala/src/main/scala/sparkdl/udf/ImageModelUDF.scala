@@ -39,8 +39,8 @@ object ImageModelUDF {
         }
         val buffer = new Array[Float](spec.size)
         ImageToTensor.write(h, w, c, data, spec, buffer, 0)
-        SessionCache.get(bc.value)
-          .run(inputTensor, Array(1L, spec.height, spec.width, spec.channels), buffer, Seq(outputTensor)).head._2
+        SessionCache.withSession(bc.value)(
+          _.run(inputTensor, Array(1L, spec.height, spec.width, spec.channels), buffer, Seq(outputTensor)).head._2)
       }
     }
     spark.udf.register(name, fn, ArrayType(FloatType, containsNull = false))
@@ -76,9 +76,10 @@ object ImageModelUDF {
   def registerTensorModel(spark: SparkSession, name: String, graphDef: Array[Byte], inputTensor: String,
                           outputTensor: String): Unit = {
     val graph = FrozenGraph(graphDef, Seq(inputTensor), Seq(outputTensor))
-    val session = SessionCache.get(graph)
-    session.outputInfo(outputTensor)
-    val info = session.inputInfo(inputTensor)
+    val info = SessionCache.withSession(graph) { session =>
+      session.outputInfo(outputTensor)
+      session.inputInfo(inputTensor)
+    }
     val dims = info.shape.filter(d => d.nonEmpty && d.tail.forall(_ > 0)).getOrElse(throw new IllegalArgumentException(
       s"Input tensor '${info.name}' has shape ${info.shapeString}; it needs a batch dimension and known other dimensions"))
     val in = TensorInput(name, 0, inputTensor, dims.tail.toArray, dims.tail.product.toInt)
@@ -88,7 +89,7 @@ object ImageModelUDF {
         if (value == null) return null
         val buffer = new Array[Float](in.size)
         ColumnFeeder.write(value, in, buffer, 0)
-        SessionCache.get(bc.value).run(inputTensor, 1L +: in.dims, buffer, Seq(outputTensor)).head._2
+        SessionCache.withSession(bc.value)(_.run(inputTensor, 1L +: in.dims, buffer, Seq(outputTensor)).head._2)
       }
     }
     spark.udf.register(name, fn, ArrayType(FloatType, containsNull = false))

@@ -8,9 +8,8 @@ class GraphSessionSuite extends AnyFunSuite {
 
   test("runs a graph built with TensorFlow Java ops") {
     val g = TestGraphs.affine(3)
-    val s = SessionCache.get(g)
     val data = Array(0f, 1f, 2f, -1f, 0.5f, 10f)
-    val Seq((shape, out)) = s.run("input:0", Array(2L, 3L), data, Seq("output:0"))
+    val Seq((shape, out)) = SessionCache.withSession(g)(_.run("input:0", Array(2L, 3L), data, Seq("output:0")))
     assert(shape.toSeq == Seq(2L, 3L))
     assert(out.toSeq == data.map(_ * 2 + 1).toSeq)
   }
@@ -20,25 +19,25 @@ class GraphSessionSuite extends AnyFunSuite {
     val b = FrozenGraph(a.graphDef.clone(), a.inputs, a.outputs)
     assert(a.hash == b.hash)
     val before = SessionCache.loadCount
-    val s1 = SessionCache.get(a)
-    val s2 = SessionCache.get(b)
+    val s1 = SessionCache.withSession(a)(identity)
+    val s2 = SessionCache.withSession(b)(identity)
     assert(s1 eq s2)
     assert(SessionCache.loadCount - before <= 1)
   }
 
   test("describes inputs and rejects unknown tensors with the graph's placeholders") {
-    val s = SessionCache.get(TestGraphs.channelStats(4, 4, 3))
-    assert(s.inputInfo("image").shape.contains(Seq(-1L, 4L, 4L, 3L)))
-    val e = intercept[GraphException](s.inputInfo("images:0"))
-    assert(e.getMessage.contains("'images:0'"))
-    assert(e.getMessage.contains("image:0 float [?,4,4,3]"))
-    val o = intercept[GraphException](s.outputInfo("nope:0"))
-    assert(o.getMessage.contains("'nope:0'") && o.getMessage.contains("stats:0"))
+    SessionCache.withSession(TestGraphs.channelStats(4, 4, 3)) { s =>
+      assert(s.inputInfo("image").shape.contains(Seq(-1L, 4L, 4L, 3L)))
+      val e = intercept[GraphException](s.inputInfo("images:0"))
+      assert(e.getMessage.contains("'images:0'"))
+      assert(e.getMessage.contains("image:0 float [?,4,4,3]"))
+      val o = intercept[GraphException](s.outputInfo("nope:0"))
+      assert(o.getMessage.contains("'nope:0'") && o.getMessage.contains("stats:0"))
+    }
   }
 
   test("a batch whose size disagrees with its shape fails before TensorFlow runs") {
-    val s = SessionCache.get(TestGraphs.affine(3))
-    val e = intercept[IllegalArgumentException](s.run("input:0", Array(2L, 3L), new Array[Float](5), Seq("output:0")))
+    val e = intercept[IllegalArgumentException](SessionCache.withSession(TestGraphs.affine(3))(_.run("input:0", Array(2L, 3L), new Array[Float](5), Seq("output:0"))))
     assert(e.getMessage.contains("5 floats") && e.getMessage.contains("[2,3]"))
   }
 
@@ -46,10 +45,10 @@ class GraphSessionSuite extends AnyFunSuite {
   // the resident size; an unclosed input or output tensor would add 512 KiB a batch.
   test("no native memory leak across 1,000 batches") {
     val n = 64 * 1024 // 256 KiB of floats per batch in, as much out: a leak would be 500 MiB
-    val s = SessionCache.get(TestGraphs.affine(n))
+    val g = TestGraphs.affine(n)
     val data = Array.tabulate(n)(_.toFloat)
     def batch(): Unit = {
-      val Seq((_, out)) = s.run("input:0", Array(1L, n.toLong), data, Seq("output:0"))
+      val Seq((_, out)) = SessionCache.withSession(g)(_.run("input:0", Array(1L, n.toLong), data, Seq("output:0")))
       assert(out(7) == 15f)
     }
     (1 to 100).foreach(_ => batch())
@@ -60,6 +59,31 @@ class GraphSessionSuite extends AnyFunSuite {
     val grownMiB = (Rss.kib() - before) / 1024.0
     info(f"resident memory grew by $grownMiB%.1f MiB over 1,000 batches of 2 x 256 KiB")
     assert(grownMiB < 64, f"resident memory grew by $grownMiB%.1f MiB over 1,000 batches")
+  }
+
+  test("a session pushed out of the cache stays open until its caller is done, then closes") {
+    val held = TestGraphs.affine(2)
+    val data = Array(1f, 2f)
+    val session = SessionCache.withSession(held) { s =>
+      // Load more graphs than the cache keeps while `held` is in use: it is evicted...
+      (1 to SessionCache.capacity + 1).foreach(i => SessionCache.withSession(TestGraphs.affine(100 + i))(identity))
+      assert(!SessionCache.loaded.contains(held.hash))
+      // ...but the caller still holding it can run it.
+      assert(!s.isClosed)
+      assert(s.run("input:0", Array(1L, 2L), data, Seq("output:0")).head._2.toSeq == Seq(3f, 5f))
+      s
+    }
+    assert(session.isClosed, "an evicted session must close once its last caller returns")
+    // An evicted graph used again is simply loaded again.
+    val again = SessionCache.withSession(held) { s =>
+      assert(!s.isClosed && (s ne session))
+      s.run("input:0", Array(1L, 2L), data, Seq("output:0")).head._2.toSeq
+    }
+    assert(again == Seq(3f, 5f))
+    // Without a caller, eviction closes at once.
+    val idle = SessionCache.withSession(TestGraphs.affine(3))(identity)
+    (1 to SessionCache.capacity).foreach(i => SessionCache.withSession(TestGraphs.affine(200 + i))(identity))
+    assert(idle.isClosed)
   }
 
   test("thread settings: intra-op from sparkdl.tf.threads, inter-op follows it unless set") {
