@@ -59,7 +59,7 @@ class RssSampler:
     tensors and sessions, the JVM's own)."""
 
     def __init__(self, pid, jvm):
-        self.pid, self.jvm, self.peak_kib, self.peak_heap = pid, jvm, 0, 0
+        self.pid, self.jvm, self.peak_kib, self.peak_heap, self.peak_outside = pid, jvm, 0, 0, 0
 
     def _rss_kib(self):
         for line in open("/proc/%d/status" % self.pid):
@@ -75,8 +75,10 @@ class RssSampler:
         def loop():
             runtime = self.jvm.Runtime.getRuntime()
             while not self._stop.is_set():
-                self.peak_kib = max(self.peak_kib, self._rss_kib())
-                self.peak_heap = max(self.peak_heap, runtime.totalMemory())
+                rss, heap = self._rss_kib() * 1024, runtime.totalMemory()
+                self.peak_kib = max(self.peak_kib, rss // 1024)
+                self.peak_heap = max(self.peak_heap, heap)
+                self.peak_outside = max(self.peak_outside, rss - heap)
                 self._stop.wait(0.05)
         self._thread = threading.Thread(target=loop, daemon=True)
         self._thread.start()
@@ -187,8 +189,8 @@ def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
 
     The 20,000 files are hard links to the 1,000 (same bytes, distinct paths). Both runs use 8
     partitions, so a task streams 125 or 2,500 images: memory must not follow the count.
-    Returns [(count, images/s, peak RSS MiB during the run, peak committed heap MiB, live heap MiB
-    after a full GC)].
+    Returns [(count, images/s, peak RSS MiB during the run, peak committed heap MiB, peak RSS outside
+    the committed heap MiB, live heap MiB after a full GC)].
     """
     from sparkdl import DeepImageFeaturizer, readImages
 
@@ -209,7 +211,7 @@ def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
                          .select("filePath", "features").write.format("noop").mode("overwrite").save())
         jvm.System.gc()
         runtime = jvm.Runtime.getRuntime()
-        out.append((count, count / t, rss.peak_kib / 1024, rss.peak_heap / 2 ** 20,
+        out.append((count, count / t, rss.peak_kib / 1024, rss.peak_heap / 2 ** 20, rss.peak_outside / 2 ** 20,
                     (runtime.totalMemory() - runtime.freeMemory()) / 2 ** 20))
         print("  memory, %d images: %s" % (count, [round(v, 1) for v in out[-1]]), flush=True)
     return out
@@ -286,9 +288,9 @@ def main():
                 (r["sparkdl"] if label == "full decode" else (r["draft"] or float("nan"))) / r["frozen"]))
     if memory:
         print("\nexecutor JVM memory (local mode: the driver), %s draftSize=224, 8 partitions:" % small)
-        for count, rate, peak, heap, live in memory:
-            print("  %6d images: %6.1f img/s, peak RSS %5.0f MiB (committed Java heap %5.0f, outside it %5.0f),"
-                  " live heap after GC %4.0f MiB" % (count, rate, peak, heap, peak - heap, live))
+        for count, rate, peak, heap, outside, live in memory:
+            print("  %6d images: %6.1f img/s, peak RSS %5.0f MiB (peak committed Java heap %5.0f, peak RSS beyond"
+                  " it %5.0f), live heap after GC %4.0f MiB" % (count, rate, peak, heap, outside, live))
     status = open("/proc/%d/status" % int(spark.sparkContext._jvm.ProcessHandle.current().pid())).read()
     peak_jvm = [l for l in status.splitlines() if l.startswith("VmHWM")][0].split()[1]
     print("\nsparkdl: readImages + DeepImageFeaturizer + noop sink; keras: Pillow + model.predict in this process;"
