@@ -281,11 +281,11 @@ def main():
     cores = os.cpu_count()
     print("\nwhat bounds end to end: the model's TF Java rate and decode+resize share the %d cores, so at best" % cores)
     for name, r in rows:
-        for label, rate in (("full decode", jvm_rate), ("draftSize=224", jvm_draft)):
-            best = 1 / (1 / r["jvm"] + 1 / (cores * rate))
-            print("  %-18s %-14s %6.1f img/s = %.2fx frozen (measured %.2fx)" % (
-                name, label, best, best / r["frozen"],
-                (r["sparkdl"] if label == "full decode" else (r["draft"] or float("nan"))) / r["frozen"]))
+        for label, rate, measured in (("full decode", jvm_rate, r["sparkdl"]), ("draftSize=224", jvm_draft, r["draft"])):
+            if measured:
+                best = 1 / (1 / r["jvm"] + 1 / (cores * rate))
+                print("  %-18s %-14s %6.1f img/s = %.2fx frozen (measured %.2fx)" % (
+                    name, label, best, best / r["frozen"], measured / r["frozen"]))
     if memory:
         print("\nexecutor JVM memory (local mode: the driver), %s draftSize=224, 8 partitions:" % small)
         for count, rate, peak, heap, outside, live in memory:

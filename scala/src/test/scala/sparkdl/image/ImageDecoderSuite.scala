@@ -130,4 +130,26 @@ class ImageDecoderSuite extends AnyFunSuite {
     val d = ImageDecoder.decode(jpeg(img), draft = (24, 32)).toOption.get
     assert((d.height, d.width, d.nChannels) == (24, 32, 1))
   }
+
+  // Decoding runs TensorFlow for every image: its input and output tensors must be freed
+  // each time. The heap is pre-touched (build.sbt), so only native growth moves the RSS.
+  test("no native memory growth over thousands of decodes, full size and draft") {
+    val img = new BufferedImage(640, 480, BufferedImage.TYPE_INT_RGB)
+    val rnd = new scala.util.Random(1)
+    for (y <- 0 until 480; x <- 0 until 640) img.setRGB(x, y, rnd.nextInt())
+    val bytes = jpeg(img)
+    def round(): Unit = {
+      (1 to 750).foreach(_ => assert(ImageDecoder.decode(bytes).isRight))
+      (1 to 750).foreach(_ => assert(ImageDecoder.decode(bytes, draft = (224, 224)).isRight))
+      System.gc()
+    }
+    round() // the allocator settles on its arenas for both sizes first
+    val before = sparkdl.tf.Rss.kib()
+    (1 to 4).foreach(_ => round())
+    val grownMiB = (sparkdl.tf.Rss.kib() - before) / 1024.0
+    info(f"resident memory grew by $grownMiB%.1f MiB over 6,000 decodes of a 640x480 JPEG (900 KiB of pixels each)")
+    // The allocator moves the RSS by +-15 MiB from round to round; leaking the pixels (900 KiB)
+    // or the JPEG bytes (~250 KiB) of each decode would add GiBs, 11 KiB each would add 64 MiB.
+    assert(grownMiB < 64, f"resident memory grew by $grownMiB%.1f MiB over 6,000 decodes")
+  }
 }
