@@ -13,7 +13,7 @@ Rows (images/second, higher is better; ratios against the peers in the same run)
 Also: graph loads per JVM, executor (local mode: driver) JVM memory over 1,000 and 20,000
 images, and peak memory of the driver JVM and of this process.
 
-    .venv/bin/python bench/run.py [--images 1000] [--models ResNet50,EfficientNetLite0]
+    .venv/bin/python bench/run.py [--images 1000] [--models ResNet50,EfficientNetLite0] [--memory-images 20000]
 """
 import argparse
 import os

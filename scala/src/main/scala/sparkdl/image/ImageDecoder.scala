@@ -42,7 +42,7 @@ object ImageDecoder {
    * @param maxPixels images declaring more pixels are refused before decoding
    * @param draft     (height, width) the caller needs at least, as Pillow's `Image.draft`: a JPEG
    *                  is decoded directly at the smallest DCT scale (1/2, 1/4, 1/8) that keeps it at
-   *                  least that large, 2-4x faster than a full decode and that much smaller;
+   *                  least that large (about 1.5x faster than a full decode at 1/2, more at 1/4 and 1/8);
    *                  other formats, and JPEGs TensorFlow refuses, decode at full size.
    *                  (0, 0), the default: always full size.
    */
