@@ -9,15 +9,23 @@ import org.tensorflow.proto.ConfigProto
 /**
  * The JVM-wide cache of loaded graphs: one [[GraphSession]] per graph hash, shared
  * by every task and thread of the JVM (driver or executor). Bounded: beyond `capacity`
- * graphs the least recently used one leaves the cache, and its session is closed as soon
- * as no caller is using it ([[withSession]] holds a lease for the duration of the call),
- * so eviction never pulls a session from under a running task. Every session is closed
- * when the JVM shuts down.
+ * graphs or `maxBytes` of them, the least recently used graph leaves the cache, and its
+ * session is closed as soon as no caller is using it ([[withSession]] holds a lease for
+ * the duration of the call), so eviction never pulls a session from under a running
+ * task. Every session is closed when the JVM shuts down.
  */
 object SessionCache {
 
   /** Graphs kept loaded at once; overridable with `-Dsparkdl.sessionCache.capacity=N`. */
   val capacity: Int = Integer.getInteger("sparkdl.sessionCache.capacity", 4)
+
+  /**
+   * GraphDef bytes kept loaded at once (`-Dsparkdl.sessionCache.maxBytes=N`, default 1 GiB):
+   * a loaded graph takes many times its size in memory (VGG19's 550 MB of constants peak at
+   * ~14 GB resident on first run), so two such graphs are not kept side by side. The graph
+   * being loaded always stays, whatever its size.
+   */
+  def maxBytes: Long = java.lang.Long.getLong("sparkdl.sessionCache.maxBytes", 1L << 30)
 
   /** A cached session and how many callers are inside [[withSession]] with it. */
   private final class Entry(val session: GraphSession) {
@@ -83,7 +91,8 @@ object SessionCache {
     }
     sessions.put(graph.hash, entry) // most recently used last
     entry.leases += 1
-    while (sessions.size > capacity) {
+    def bytes = sessions.valuesIterator.map(_.session.frozen.graphDef.length.toLong).sum
+    while (sessions.size > capacity || (sessions.size > 1 && bytes > maxBytes)) {
       val (oldest, evicted) = sessions.head
       sessions.remove(oldest)
       evicted.evicted = true

@@ -86,6 +86,26 @@ class GraphSessionSuite extends AnyFunSuite {
     assert(idle.isClosed)
   }
 
+  test("graphs beyond sparkdl.sessionCache.maxBytes leave the cache, least recently used first") {
+    val a = TestGraphs.affine(301)
+    val b = TestGraphs.affine(302)
+    def withMaxBytes[T](n: Long)(f: => T): T = {
+      System.setProperty("sparkdl.sessionCache.maxBytes", n.toString)
+      try f finally System.clearProperty("sparkdl.sessionCache.maxBytes")
+    }
+    withMaxBytes(a.graphDef.length + b.graphDef.length - 1) { // room for one of them only
+      val sa = SessionCache.withSession(a)(identity)
+      val sb = SessionCache.withSession(b)(identity)
+      assert(sa.isClosed && !sb.isClosed)
+      assert(SessionCache.loaded.contains(b.hash) && !SessionCache.loaded.contains(a.hash))
+    }
+    withMaxBytes(1) { // a graph larger than the budget on its own still loads and runs
+      val out = SessionCache.withSession(a)(_.run("input:0", Array(1L, 301L), new Array[Float](301), Seq("output:0")))
+      assert(out.head._2.forall(_ == 1f))
+      assert(SessionCache.loaded == Seq(a.hash))
+    }
+  }
+
   test("thread settings: intra-op from sparkdl.tf.threads, inter-op follows it unless set") {
     def withProps(props: (String, String)*)(check: => Unit): Unit = {
       props.foreach { case (k, v) => System.setProperty(k, v) }
