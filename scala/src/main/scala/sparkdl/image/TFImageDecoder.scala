@@ -50,9 +50,10 @@ object TFImageDecoder {
    * names it. A JPEG is decoded at 1/`jpegRatio` of its size (one of [[JpegRatios]]) by
    * libjpeg's DCT scaling; other formats always at full size.
    */
-  def decode(bytes: Array[Byte], format: String, jpegRatio: Int = 1): Either[String, DecodedImage] =
+  def decode(bytes: Array[Byte], format: String, jpegRatio: Int = 1): Either[String, DecodedImage] = {
+    // A caller's mistake, not a bad image: thrown, never turned into a silent full-size fallback.
+    require(JpegRatios.contains(jpegRatio), s"jpegRatio must be one of ${JpegRatios.mkString(", ")}, got $jpegRatio")
     try {
-      require(JpegRatios.contains(jpegRatio), s"jpegRatio must be one of ${JpegRatios.mkString(", ")}, got $jpegRatio")
       val jpeg = format == "jpeg" || format == "jpg"
       val op = if (jpeg) s"jpeg_pixels_$jpegRatio" else "pixels"
       Using.resource(TString.tensorOfBytes(NdArrays.scalarOfObject(bytes))) { in =>
@@ -68,6 +69,7 @@ object TFImageDecoder {
     } catch {
       case NonFatal(e) => Left(s"cannot decode image (${e.getMessage.linesIterator.nextOption().getOrElse("")})")
     }
+  }
 
   /** RGB -> BGR, RGBA -> BGRA, gray+alpha -> BGRA; gray stays gray. */
   private def toSparkLayout(h: Int, w: Int, c: Int, px: Array[Byte]): DecodedImage = c match {
