@@ -1,12 +1,14 @@
 # sparkdl: `make demo` and `make test` build what they need from nothing.
 SHELL := /bin/bash
-VERSION := 0.1.0
+version = $(shell sed -n 's/^$(1)=//p' version.properties)
+VERSION := $(call version,sparkdl.version)
 VENV := .venv
 PY := $(VENV)/bin/python
 SBT := build/sbt
 JAR := target/scala-2.13/sparkdl-assembly-$(VERSION).jar
 PKG_JAR := python/sparkdl/jars/sparkdl-assembly-$(VERSION).jar
-SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard project/*.sbt) project/build.properties
+SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard project/*.sbt) project/build.properties \
+  version.properties
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
@@ -14,11 +16,11 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 all: jar venv
 
-$(VENV)/.installed: requirements.txt setup.py
+# requirements.txt (tests, demo) + the package with its pinned pyspark and TensorFlow (setup.py).
+$(VENV)/.installed: requirements.txt setup.py version.properties
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
-	SPARKDL_ALLOW_NO_JAR=1 $(PY) -m pip install -q --no-deps -e .
+	SPARKDL_ALLOW_NO_JAR=1 $(PY) -m pip install -q -r requirements.txt -e ".[tf]"
 	touch $@
 
 venv: $(VENV)/.installed
@@ -51,7 +53,7 @@ test-python: venv jar
 test-local-cluster: venv jar
 	SPARKDL_TEST_MASTER="local-cluster[2,1,2048]" $(PY) -m pytest tests -m local_cluster -q -p no:cacheprovider
 
-EXAMPLES_JAR := examples/scala/target/scala-2.13/sparkdl-examples_2.13-0.1.0.jar
+EXAMPLES_JAR := examples/scala/target/scala-2.13/sparkdl-examples_2.13-$(VERSION).jar
 
 $(EXAMPLES_JAR): $(JAR) examples/scala/build.sbt $(wildcard examples/scala/src/main/scala/*.scala)
 	cd examples/scala && ../../$(SBT) package < /dev/null
@@ -69,12 +71,17 @@ demo: venv jar
 
 clean:
 	rm -rf target project/target project/project examples/scala/target examples/scala/project/target \
-	  python/sparkdl/jars/*.jar .pytest_cache
+	  bench/target python/sparkdl/jars/*.jar .pytest_cache
 
 # Parity for every named model (Xception, VGG16, VGG19, EfficientNetB0 on top of the default set).
 test-slow: venv jar
 	$(PY) -m pytest tests -m slow -q -p no:cacheprovider --durations=8
 
+BENCH_JAR := bench/target/scala-2.13/sparkdl-bench_2.13-$(VERSION).jar
+
+$(BENCH_JAR): $(JAR) $(wildcard bench/scala/sparkdl/bench/*.scala)
+	$(SBT) bench/package < /dev/null
+
 # Throughput against the peers, measured in the same run (see docs/PERFORMANCE.md).
-bench: venv jar
+bench: venv jar $(BENCH_JAR)
 	$(PY) bench/run.py

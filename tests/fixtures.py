@@ -1,9 +1,13 @@
-"""Test images: real photos that ship inside scikit-image and scikit-learn, written as
-JPEG and PNG files of several sizes and channel layouts, plus broken files."""
+"""What the Python tests share: real photos that ship inside scikit-image and scikit-learn,
+written as JPEG and PNG files of several sizes and channel layouts, plus broken files; the
+demo's labelled shapes; and the Keras-side view of images to compare against."""
 import os
 
 import numpy as np
 from PIL import Image
+
+from examples.sample_images import write_shapes  # noqa: F401  (the demo's labelled shapes, also for tests)
+from sparkdl.image.imageIO import imageStructToArray
 
 #: files readImages must decode, with the channel count Spark should give them
 GOOD = {
@@ -40,3 +44,16 @@ def write_sample_images(directory):
     with open(os.path.join(directory, "notes.txt"), "w") as f:
         f.write("not an image\n")
     return directory
+
+
+def keras_inputs(image_rows, height, width):
+    """What a Keras user feeds: RGB float 0-255, tf.image.resize bilinear, no antialias."""
+    import tensorflow as tf
+
+    batch = []
+    for row in image_rows:
+        arr = imageStructToArray(row)
+        rgb = np.repeat(arr, 3, axis=2) if arr.shape[2] == 1 else arr[:, :, [2, 1, 0]]
+        batch.append(tf.image.resize(rgb.astype(np.float32), (height, width), method="bilinear",
+                                     antialias=False).numpy())
+    return np.stack(batch)

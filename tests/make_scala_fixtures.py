@@ -17,7 +17,7 @@ def main(out):
     import skimage.data as data
     from PIL import Image
 
-    from examples.sample_images import write_shapes
+    from tests.fixtures import write_shapes
     from sparkdl.models.efficientnet_lite0 import efficientnet_lite0, preprocess_input
 
     subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",

@@ -14,7 +14,8 @@ from tests.standalone import StandaloneCluster
 
 pytestmark = pytest.mark.cluster
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXAMPLES_JAR = os.path.join(ROOT, "examples", "scala", "target", "scala-2.13", "sparkdl-examples_2.13-0.1.0.jar")
+EXAMPLES_JAR = os.path.join(ROOT, "examples", "scala", "target", "scala-2.13",
+                            "sparkdl-examples_2.13-%s.jar" % sparkdl.__version__)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory):
-    from examples.sample_images import write_shapes
+    from tests.fixtures import write_shapes
 
     return write_shapes(str(tmp_path_factory.mktemp("shapes")), n_per_class=30, seed=11, task="shape")
 
@@ -67,7 +68,7 @@ def test_scala_application(cluster, shapes, tmp_path):
 
 
 def test_losing_an_executor_costs_time_not_rows(cluster, tmp_path):
-    from examples.sample_images import write_shapes
+    from tests.fixtures import write_shapes
 
     images = write_shapes(str(tmp_path / "images"), n_per_class=1000, seed=13)
     env = dict(os.environ, PYTHONPATH=ROOT)

@@ -20,7 +20,7 @@ def load_image(uri):
 @pytest.fixture(scope="module")
 def labelled(spark, tmp_path_factory):
     """~200 images, red vs. blue shapes: label (index) and one_hot (Vector)."""
-    from examples.sample_images import write_shapes
+    from tests.fixtures import write_shapes
 
     d = write_shapes(str(tmp_path_factory.mktemp("train")), n_per_class=100, seed=7, task="colour")
     rows = []

@@ -6,7 +6,7 @@ import pytest
 
 from sparkdl import KerasImageFileTransformer, readImages
 from tests import fixtures
-from tests.test_tf_image_transformer import keras_inputs
+from tests.fixtures import keras_inputs
 
 
 def pil_loader(uri):

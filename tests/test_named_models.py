@@ -8,7 +8,7 @@ import pytest
 from sparkdl import DeepImageFeaturizer, DeepImagePredictor, readImages
 from sparkdl.models import get_spec, model_names
 from sparkdl.models.registry import load_symbol
-from tests.test_tf_image_transformer import keras_inputs
+from tests.fixtures import keras_inputs
 
 DEFAULT_SUITE = ["ResNet50", "InceptionV3", "MobileNetV2"]
 SLOW_SUITE = ["Xception", "VGG16", "VGG19", "EfficientNetB0"]
@@ -119,7 +119,7 @@ def test_efficientnet_lite0_real_predictions(spark, tmp_path):
 
 def test_model_names_mirror_the_jvm(spark):
     jvm = spark.sparkContext._jvm
-    scala_names = list(jvm.scala.jdk.javaapi.CollectionConverters.asJava(jvm.sparkdl.ml.NamedImageModels.names()))
+    scala_names = list(jvm.sparkdl.PythonAPI.namedModelNames())
     assert scala_names == model_names()
 
 
@@ -159,7 +159,7 @@ def shapes(spark, tmp_path_factory):
     """Ellipses vs. rectangles of any colour: features must see shape."""
     from pyspark.sql import functions as F
 
-    from examples.sample_images import write_shapes
+    from tests.fixtures import write_shapes
 
     directory = write_shapes(str(tmp_path_factory.mktemp("shapes")), n_per_class=30, seed=5, task="shape")
     return readImages(directory, recursive=True, numPartitions=2).withColumn(

@@ -11,19 +11,7 @@ import pytest
 from sparkdl import TFImageTransformer, readImages
 from sparkdl.image.imageIO import imageStructToArray
 from tests import fixtures
-
-
-def keras_inputs(image_rows, height, width):
-    """What a Keras user feeds: RGB float 0-255, tf.image.resize bilinear, no antialias."""
-    import tensorflow as tf
-
-    batch = []
-    for row in image_rows:
-        arr = imageStructToArray(row)
-        rgb = np.repeat(arr, 3, axis=2) if arr.shape[2] == 1 else arr[:, :, [2, 1, 0]]
-        batch.append(tf.image.resize(rgb.astype(np.float32), (height, width), method="bilinear",
-                                     antialias=False).numpy())
-    return np.stack(batch)
+from tests.fixtures import keras_inputs
 
 
 @pytest.mark.local_cluster

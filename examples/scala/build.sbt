@@ -1,10 +1,15 @@
 // The Scala example application, built against the assembled sparkdl jar
-// (`make jar` first); Spark comes from the cluster.
-val sparkVersion = "4.2.0"
+// (`make jar` first); Spark comes from the cluster. Versions: ../../version.properties.
+lazy val versions: Map[String, String] = {
+  val props = new java.util.Properties()
+  IO.reader(file("../../version.properties"))(r => props.load(r))
+  props.stringPropertyNames.toArray(Array.empty[String]).map(k => k -> props.getProperty(k)).toMap
+}
+val sparkVersion = versions("spark.version")
 
 scalaVersion := "2.13.17"
 name := "sparkdl-examples"
-version := "0.1.0"
+version := versions("sparkdl.version")
 
 libraryDependencies ++= Seq(
   "org.apache.spark" %% "spark-sql" % sparkVersion % "provided",
@@ -13,4 +18,4 @@ libraryDependencies ++= Seq(
 
 // sparkdl itself: compile against the assembly; at run time spark-submit --jars ships it.
 Compile / unmanagedJars += Attributed.blank(
-  baseDirectory.value / ".." / ".." / "target" / "scala-2.13" / "sparkdl-assembly-0.1.0.jar")
+  baseDirectory.value / ".." / ".." / "target" / "scala-2.13" / s"sparkdl-assembly-${version.value}.jar")

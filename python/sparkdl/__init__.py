@@ -8,7 +8,18 @@ from sparkdl.image.imageIO import readImages
 from sparkdl.udf import registerKerasImageUDF, registerKerasUDF
 from sparkdl.ml import KerasImageFileEstimator, KerasImageFileTransformer, KerasTransformer, DeepImageFeaturizer, DeepImagePredictor, TFImageTransformer, TFTransformer
 
-__version__ = "0.1.0"
+
+def _version():
+    """The version this package was installed as (setup.py reads it from version.properties)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sparkdl")
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "unknown"
+
+
+__version__ = _version()
 
 __all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", "KerasImageFileEstimator", "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer",
            "DeepImageFeaturizer", "DeepImagePredictor", "registerKerasImageUDF", "registerKerasUDF"]

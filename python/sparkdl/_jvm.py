@@ -109,6 +109,11 @@ def jvm():
     return require_jar()._jvm
 
 
+def python_api():
+    """The JVM's py4j-only entry points (Scala ``sparkdl.PythonAPI``), checked to be present."""
+    return jvm().sparkdl.PythonAPI
+
+
 def new_java_obj(class_name, *args):
     """Instantiates a sparkdl JVM class after checking the jar is present."""
     obj = jvm()

@@ -1,4 +1,4 @@
-"""Keras / TensorFlow -> frozen GraphDef export (the only part of sparkdl importing TensorFlow).
+"""Keras / TensorFlow -> frozen GraphDef export (imports TensorFlow when a model is exported).
 
 The JVM runs frozen graphs: variables folded into constants, with stable tensor
 names. ``FrozenGraph`` is what a Keras model or a ``tf.function`` becomes.

@@ -40,10 +40,6 @@ class FrozenGraph(object):
         with open(os.path.join(directory, "graph.pb"), "rb") as f:
             return cls(f.read(), meta["inputs"], meta["outputs"])
 
-    def _to_java(self, jvm):
-        return jvm.sparkdl.tf.FrozenGraph.apply(
-            bytearray(self.graph_def), _seq(jvm, self.inputs), _seq(jvm, self.outputs))
-
     @classmethod
     def _from_java(cls, jgraph):
         return cls(bytes(jgraph.graphDef()), list(_list(jgraph.inputs())), list(_list(jgraph.outputs())))
@@ -59,13 +55,6 @@ class FrozenGraph(object):
 
 def _tensor_name(name):
     return name if ":" in name else name + ":0"
-
-
-def _seq(jvm, items):
-    jlist = jvm.java.util.ArrayList()
-    for item in items:
-        jlist.add(item)
-    return jvm.scala.jdk.javaapi.CollectionConverters.asScala(jlist).toSeq()
 
 
 def _list(jseq):

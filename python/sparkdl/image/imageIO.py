@@ -97,18 +97,17 @@ def readImages(path, recursive=False, numPartitions=0, maxPixels=100_000_000, dr
     :param draftSize: ``(height, width)`` or one int for both: decode each JPEG directly at the
         smallest DCT scale (1/2, 1/4 or 1/8) that keeps it at least this large, as Pillow's
         ``Image.draft`` does; the ``image`` column then holds that smaller image. For models
-        that resize to a small input anyway: faster decoding (~1.5x at 1/2 scale) and smaller rows.
+        that resize to a small input anyway: faster decoding and smaller rows.
         Other formats decode at full size. None (default): every image at full size.
     :param spark: SparkSession (default: the active one)
     """
     from pyspark.sql import DataFrame
 
-    from sparkdl._jvm import active_session, require_jar
+    from sparkdl._jvm import active_session, python_api
 
     spark = spark or active_session("readImages")
-    sc = require_jar(spark.sparkContext)
     draft_h, draft_w = _draft_size(draftSize)
-    jdf = sc._jvm.sparkdl.image.ImageReader.readImages(
+    jdf = python_api().readImages(
         spark._jsparkSession, str(path), bool(recursive), int(numPartitions), int(maxPixels), draft_h, draft_w)
     return DataFrame(jdf, spark)
 

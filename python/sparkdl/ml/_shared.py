@@ -1,58 +1,58 @@
-"""Params shared by the sparkdl wrappers (each mirrors a Scala param of the same name)."""
+"""Params shared by the sparkdl wrappers: one mixin per param, mirroring the Scala traits of
+``sparkdl/ml/SharedParams.scala`` name for name (``HasInputCol`` <-> ``trait HasInputCol``).
+Stage-specific defaults are set by the stage, as in Scala."""
 from pyspark.ml.param import Param, Params, TypeConverters
 
 from sparkdl.ml._base import SparkdlJavaStage
 
-
-class HasInputCol(Params):
-    inputCol = Param(Params._dummy(), "inputCol", "input column", typeConverter=TypeConverters.toString)
-
-    def setInputCol(self, value):
-        return self._set(inputCol=value)
-
-    def getInputCol(self):
-        return self.getOrDefault(self.inputCol)
+__all__ = ["accessors", "HasInputCol", "HasOutputCol", "HasBatchSize", "HasHandleInvalid", "HasOutputMode",
+           "HasModelFile", "HasFrozenGraph"]
 
 
-class HasOutputCol(Params):
-    outputCol = Param(Params._dummy(), "outputCol", "output column", typeConverter=TypeConverters.toString)
-
-    def setOutputCol(self, value):
-        return self._set(outputCol=value)
-
-    def getOutputCol(self):
-        return self.getOrDefault(self.outputCol)
+def _capitalized(name):
+    return name[0].upper() + name[1:]
 
 
-class HasBatchSize(Params):
-    batchSize = Param(Params._dummy(), "batchSize", "rows fed to TensorFlow per run",
-                      typeConverter=TypeConverters.toInt)
+def accessors(name):
+    """``(getX, setX)`` for the param ``name``: the Python side of a Scala param's getter and setter."""
 
-    def setBatchSize(self, value):
-        return self._set(batchSize=value)
+    def getter(self):
+        return self.getOrDefault(getattr(self, name))
 
-    def getBatchSize(self):
-        return self.getOrDefault(self.batchSize)
+    def setter(self, value):
+        return self._set(**{name: value})
 
-
-class HasHandleInvalid(Params):
-    handleInvalid = Param(Params._dummy(), "handleInvalid",
-                          "what to do with an image the model cannot take: error, keep (null) or skip",
-                          typeConverter=TypeConverters.toString)
-
-    def setHandleInvalid(self, value):
-        return self._set(handleInvalid=value)
-
-    def getHandleInvalid(self):
-        return self.getOrDefault(self.handleInvalid)
+    getter.__name__, setter.__name__ = "get" + _capitalized(name), "set" + _capitalized(name)
+    getter.__doc__ = "Gets the value of %s or its default value." % name
+    setter.__doc__ = "Sets the value of :py:attr:`%s`." % name
+    return getter, setter
 
 
-class HasModelFile(Params):
-    modelFile = Param(Params._dummy(), "modelFile", "Keras model file (.keras or .h5)",
-                      typeConverter=TypeConverters.toString)
+def _mixin(name, doc, converter, default=None):
+    """The mixin ``HasX`` holding param ``name`` with ``getX``/``setX`` (and Scala's default, if it has one)."""
+    getter, setter = accessors(name)
+    body = {name: Param(Params._dummy(), name, doc, typeConverter=converter),
+            getter.__name__: getter, setter.__name__: setter, "__doc__": "Mixin for param %s: %s." % (name, doc)}
+    cls = type("Has" + _capitalized(name), (Params,), body)
+    if default is not None:
+        def __init__(self, *args, **kwargs):
+            super(cls, self).__init__(*args, **kwargs)
+            self._setDefault(**{name: default})
 
-    def getModelFile(self):
-        return self.getOrDefault(self.modelFile)
+        cls.__init__ = __init__
+    return cls
+
+
+HasInputCol = _mixin("inputCol", "input column name", TypeConverters.toString)
+HasOutputCol = _mixin("outputCol", "output column name", TypeConverters.toString)
+HasBatchSize = _mixin("batchSize", "rows fed to the model per run; memory per task is bounded by one batch",
+                      TypeConverters.toInt)
+HasHandleInvalid = _mixin("handleInvalid", "what to do with an image the model cannot take: error, keep (null) or "
+                          "skip (drop the row)", TypeConverters.toString, default="error")
+HasOutputMode = _mixin("outputMode", "output column type: vector (MLlib DenseVector) or array (array<float>)",
+                       TypeConverters.toString, default="vector")
+HasModelFile = _mixin("modelFile", "the Keras model file (.keras or .h5) the graph was frozen from",
+                      TypeConverters.toString)
 
 
 class HasFrozenGraph(SparkdlJavaStage):
@@ -60,13 +60,14 @@ class HasFrozenGraph(SparkdlJavaStage):
 
     def setGraph(self, graph):
         """Sets the graph: a :class:`sparkdl.graph.FrozenGraph` or a Keras model (frozen here)."""
+        from sparkdl._jvm import python_api
         from sparkdl.graph.frozen import FrozenGraph
 
         if not isinstance(graph, FrozenGraph):
             from sparkdl.graph.export import freeze_keras
 
             graph = freeze_keras(graph)
-        self._java_obj.setGraph(bytearray(graph.graph_def), graph.inputs, graph.outputs)
+        python_api().setGraph(self._java_obj, bytearray(graph.graph_def), graph.inputs, graph.outputs)
         return self
 
     def getGraph(self):

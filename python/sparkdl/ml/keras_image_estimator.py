@@ -14,7 +14,9 @@ import numpy as np
 from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasLabelCol
 
+from sparkdl.ml._shared import HasInputCol, HasModelFile, HasOutputCol, HasOutputMode
 from sparkdl.ml.keras_image_file import KerasImageFileTransformer, _loader_udf
 
 __all__ = ["KerasImageFileEstimator", "TRAINING_JOB_GROUP"]
@@ -41,7 +43,7 @@ def _loss_names():
                   and n not in ("get", "serialize", "deserialize"))
 
 
-class KerasImageFileEstimator(Estimator):
+class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol, HasModelFile, HasOutputMode):
     """Trains a copy of the Keras model in ``modelFile`` on images loaded by ``imageLoader``.
 
     Labels (``labelCol``): one-hot ``Vector`` / array columns, or integer class indices for a
@@ -55,21 +57,12 @@ class KerasImageFileEstimator(Estimator):
     >>> model = estimator.fit(dataframe)  # doctest: +SKIP
     """
 
-    inputCol = Param(Params._dummy(), "inputCol", "input column of image URIs", typeConverter=TypeConverters.toString)
-    outputCol = Param(Params._dummy(), "outputCol", "output column of the fitted transformer",
-                      typeConverter=TypeConverters.toString)
-    labelCol = Param(Params._dummy(), "labelCol", "label column: one-hot vector/array, or class index",
-                     typeConverter=TypeConverters.toString)
     imageLoader = Param(Params._dummy(), "imageLoader", "function URI -> numpy array of the model's input shape")
-    modelFile = Param(Params._dummy(), "modelFile", "Keras model file (.keras or .h5) to train a copy of",
-                      typeConverter=TypeConverters.toString)
     kerasOptimizer = Param(Params._dummy(), "kerasOptimizer", "Keras optimizer name, e.g. adam",
                            typeConverter=TypeConverters.toString)
     kerasLoss = Param(Params._dummy(), "kerasLoss", "Keras loss name, e.g. categorical_crossentropy",
                       typeConverter=TypeConverters.toString)
     kerasFitParams = Param(Params._dummy(), "kerasFitParams", "dict of keyword arguments for Keras fit")
-    outputMode = Param(Params._dummy(), "outputMode", "output of the fitted transformer: vector or array",
-                       typeConverter=TypeConverters.toString)
 
     @keyword_only
     def __init__(self, inputCol="uri", outputCol="prediction", labelCol="label", imageLoader=None, modelFile=None,

@@ -6,13 +6,13 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.wrapper import JavaTransformer
 
-from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph, HasInputCol, HasModelFile, HasOutputCol
+from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph, HasInputCol, HasModelFile, HasOutputCol, HasOutputMode
 
 __all__ = ["KerasImageFileTransformer"]
 
 
 class KerasImageFileTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasModelFile,
-                                HasBatchSize):
+                                HasOutputMode, HasBatchSize):
     """Applies a Keras image model to files named in ``inputCol`` (URIs).
 
     ``imageLoader`` is a Python function URI -> numpy array of the model's input shape (with
@@ -28,8 +28,6 @@ class KerasImageFileTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, Ha
     ...                               imageLoader=load_and_scale)  # doctest: +SKIP
     """
 
-    outputMode = Param(Params._dummy(), "outputMode", "output column type: vector or array",
-                       typeConverter=TypeConverters.toString)
     imageLoaderPickle = Param(Params._dummy(), "imageLoaderPickle",
                               "the imageLoader, pickled and base64-encoded", typeConverter=TypeConverters.toString)
 
@@ -38,7 +36,7 @@ class KerasImageFileTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, Ha
                  batchSize=32, kerasCustomObjects=None, allowUnsafeDeserialization=False):
         super(KerasImageFileTransformer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(outputMode="vector", batchSize=32)
+        self._setDefault(batchSize=32)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
@@ -77,20 +75,15 @@ class KerasImageFileTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, Ha
     def _transform(self, dataset):
         from pyspark.sql import DataFrame
 
+        from sparkdl._jvm import python_api
+
         self._transfer_params_to_java()
         loader = self.getImageLoader()
         if loader is None:
             return DataFrame(self._java_obj.transform(dataset._jdf), dataset.sparkSession)
         loaded = "__%s_loaded" % self.uid
         df = dataset.withColumn(loaded, _loader_udf(loader)(dataset[self.getOrDefault(self.inputCol)]))
-        return DataFrame(self._java_obj.transformLoaded(df._jdf, loaded), dataset.sparkSession)
-
-
-    def setOutputMode(self, value):
-        return self._set(outputMode=value)
-
-    def getOutputMode(self):
-        return self.getOrDefault(self.outputMode)
+        return DataFrame(python_api().transformLoaded(self._java_obj, df._jdf, loaded), dataset.sparkSession)
 
 
 def _loader_udf(loader):

@@ -19,7 +19,6 @@ class KerasTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutputCo
     >>> KerasTransformer(inputCol="features", outputCol="predictions", modelFile="/models/m.keras")  # doctest: +SKIP
     """
 
-
     @keyword_only
     def __init__(self, inputCol=None, outputCol=None, modelFile=None, batchSize=64, kerasCustomObjects=None,
                  allowUnsafeDeserialization=False):

@@ -10,7 +10,7 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.wrapper import JavaTransformer
 
 from sparkdl.ml._base import SparkdlJavaStage
-from sparkdl.ml._shared import HasBatchSize, HasHandleInvalid, HasInputCol, HasOutputCol
+from sparkdl.ml._shared import HasBatchSize, HasHandleInvalid, HasInputCol, HasOutputCol, accessors
 
 __all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
 
@@ -32,7 +32,7 @@ class _NamedImageModel(JavaTransformer, SparkdlJavaStage, HasInputCol, HasOutput
     def __init__(self):
         super(_NamedImageModel, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(inputCol="image", batchSize=32, handleInvalid="error")
+        self._setDefault(inputCol="image", batchSize=32)
 
     def _check_model_name(self):
         from sparkdl.models.registry import get_spec
@@ -58,27 +58,9 @@ class _NamedImageModel(JavaTransformer, SparkdlJavaStage, HasInputCol, HasOutput
 
         return DataFrame(stage.transform(dataset._jdf), dataset.sparkSession)
 
-    def setModelName(self, value):
-        return self._set(modelName=value)
-
-    def getModelName(self):
-        return self.getOrDefault(self.modelName)
-
-    def setModelDir(self, value):
-        return self._set(modelDir=value)
-
-    def getModelDir(self):
-        return self.getOrDefault(self.modelDir)
-
-    def setWeightsPath(self, value):
-        return self._set(weightsPath=value)
-
-    def getWeightsPath(self):
-        return self.getOrDefault(self.weightsPath)
-
-
-
-
+    getModelName, setModelName = accessors("modelName")
+    getModelDir, setModelDir = accessors("modelDir")
+    getWeightsPath, setWeightsPath = accessors("weightsPath")
 
 
 class DeepImageFeaturizer(_NamedImageModel):
@@ -128,14 +110,5 @@ class DeepImagePredictor(_NamedImageModel):
                   modelDir=None, weightsPath=None, batchSize=32, handleInvalid="error"):
         return self._set(**self._input_kwargs)
 
-    def setDecodePredictions(self, value):
-        return self._set(decodePredictions=value)
-
-    def getDecodePredictions(self):
-        return self.getOrDefault(self.decodePredictions)
-
-    def setTopK(self, value):
-        return self._set(topK=value)
-
-    def getTopK(self):
-        return self.getOrDefault(self.topK)
+    getDecodePredictions, setDecodePredictions = accessors("decodePredictions")
+    getTopK, setTopK = accessors("topK")

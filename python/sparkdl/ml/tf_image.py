@@ -3,12 +3,14 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.wrapper import JavaTransformer
 
-from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph, HasHandleInvalid, HasInputCol, HasOutputCol
+from sparkdl.ml._shared import (HasBatchSize, HasFrozenGraph, HasHandleInvalid, HasInputCol, HasOutputCol,
+                                HasOutputMode, accessors)
 
 __all__ = ["TFImageTransformer"]
 
 
-class TFImageTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid):
+class TFImageTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasOutputMode, HasBatchSize,
+                         HasHandleInvalid):
     """Applies a TensorFlow graph to a column of Spark images.
 
     Each image is resized bilinearly (as ``tf.image.resize``) to the graph's input
@@ -36,16 +38,13 @@ class TFImageTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutput
     channelOrder = Param(Params._dummy(), "channelOrder",
                          "channel order the graph expects: RGB, BGR, or L for 1-channel graphs",
                          typeConverter=TypeConverters.toString)
-    outputMode = Param(Params._dummy(), "outputMode", "output column type: vector or array",
-                       typeConverter=TypeConverters.toString)
 
     @keyword_only
     def __init__(self, inputCol="image", outputCol=None, graph=None, inputTensor=None, outputTensor=None,
                  channelOrder="RGB", outputMode="vector", batchSize=32, handleInvalid="error"):
         super(TFImageTransformer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(inputCol="image", channelOrder="RGB", outputMode="vector", batchSize=32,
-                         handleInvalid="error")
+        self._setDefault(inputCol="image", channelOrder="RGB", batchSize=32)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
@@ -57,28 +56,17 @@ class TFImageTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutput
             self.setGraph(graph)
         return self._set(**kwargs)
 
-    def setInputTensor(self, value):
-        return self._set(inputTensor=value)
+    setInputTensor = accessors("inputTensor")[1]
+    setOutputTensor = accessors("outputTensor")[1]
 
     def getInputTensor(self):
+        """The input tensor: as set, else the graph's first input."""
         self._transfer_params_to_java()
         return self._java_obj.getInputTensor()
 
-    def setOutputTensor(self, value):
-        return self._set(outputTensor=value)
-
     def getOutputTensor(self):
+        """The output tensor: as set, else the graph's first output."""
         self._transfer_params_to_java()
         return self._java_obj.getOutputTensor()
 
-    def setChannelOrder(self, value):
-        return self._set(channelOrder=value)
-
-    def getChannelOrder(self):
-        return self.getOrDefault(self.channelOrder)
-
-    def setOutputMode(self, value):
-        return self._set(outputMode=value)
-
-    def getOutputMode(self):
-        return self.getOrDefault(self.outputMode)
+    getChannelOrder, setChannelOrder = accessors("channelOrder")

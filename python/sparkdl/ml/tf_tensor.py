@@ -71,7 +71,5 @@ class TFTransformer(JavaTransformer, HasFrozenGraph, HasBatchSize):
         return dict(zip(self.getOrDefault(self.outputTensors), self.getOrDefault(self.outputCols)))
 
 
-
-
 def _tensor(name):
     return name if ":" in name else name + ":0"

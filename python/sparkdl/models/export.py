@@ -67,12 +67,12 @@ def _keras_home():
         return os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
 
 
-def cut_models(model):
-    """(features model, full model): features are the input of the ``predictions`` layer."""
+def features_model(model):
+    """The featurizer cut of a named model: the input of its ``predictions`` (classifier) layer."""
     import keras
 
     head = model.get_layer(PREDICTIONS)
-    return keras.Model(model.inputs, head.input, name=model.name + "_features"), model
+    return keras.Model(model.inputs, head.input, name=model.name + "_features")
 
 
 def export_model(model_name, out_dir, weights_path=None):
@@ -83,12 +83,12 @@ def export_model(model_name, out_dir, weights_path=None):
 
     spec = get_spec(model_name)
     model = build_keras_model(model_name, weights_path)
-    features_model, _ = cut_models(model)
+    features = features_model(model)
     preprocess = load_symbol(spec.preprocessor)
 
     def fn(x):
         pre = preprocess(x)
-        return {FEATURES: features_model(pre, training=False), PREDICTIONS: model(pre, training=False)}
+        return {FEATURES: features(pre, training=False), PREDICTIONS: model(pre, training=False)}
 
     graph = freeze_function(fn, [tf.TensorSpec([None, spec.height, spec.width, 3], tf.float32, name=INPUT)])
     target = os.path.join(out_dir, model_name)

@@ -30,16 +30,15 @@ def registerKerasImageUDF(udfName, kerasModelOrFilePath, preprocessor=None, spar
         input shape). It runs in Python workers; the model still runs in the JVM.
     :return: the name, for use in SQL
     """
-    from sparkdl._jvm import active_session, require_jar
+    from sparkdl._jvm import active_session, python_api
     from sparkdl.graph.export import freeze_keras
 
     spark = spark or active_session("registerKerasImageUDF")
-    jvm = require_jar(spark.sparkContext)._jvm
+    api = python_api()
     model = _keras_model(kerasModelOrFilePath, kerasCustomObjects, allowUnsafeDeserialization)
     graph = freeze_keras(model)
-    udfs = jvm.sparkdl.udf.ImageModelUDF
     if preprocessor is None:
-        udfs.register(spark._jsparkSession, udfName, bytearray(graph.graph_def), graph.inputs[0],
+        api.registerImageModel(spark._jsparkSession, udfName, bytearray(graph.graph_def), graph.inputs[0],
                       graph.outputs[0], "RGB")
         return udfName
     # Python preprocessing, then the model in the JVM, composed into one SQL function.
@@ -62,7 +61,7 @@ def registerKerasImageUDF(udfName, kerasModelOrFilePath, preprocessor=None, spar
 
     pre_name, model_name = "__%s_preprocess" % udfName, "__%s_model" % udfName
     spark.udf.register(pre_name, udf(preprocess, ArrayType(FloatType())))
-    udfs.registerTensorModel(spark._jsparkSession, model_name, bytearray(graph.graph_def), graph.inputs[0],
+    api.registerTensorModel(spark._jsparkSession, model_name, bytearray(graph.graph_def), graph.inputs[0],
                              graph.outputs[0])
     spark.sql("CREATE OR REPLACE TEMPORARY FUNCTION %s(image %s) RETURNS ARRAY<FLOAT> RETURN %s(%s(image))"
               % (udfName, imageSchema.simpleString(), model_name, pre_name))

@@ -7,9 +7,6 @@ import javax.imageio.ImageIO
 
 import scala.util.control.NonFatal
 
-/** An 8-bit image as Spark stores it: row-major, channels interleaved in BGR(A) order. */
-final case class DecodedImage(height: Int, width: Int, nChannels: Int, data: Array[Byte])
-
 /**
  * Decodes compressed image bytes (JPEG, PNG, BMP, GIF...) into Spark's image layout.
  * Grayscale stays 1 channel (16-bit gray is scaled to 8 bits), images with alpha
@@ -42,7 +39,7 @@ object ImageDecoder {
    * @param maxPixels images declaring more pixels are refused before decoding
    * @param draft     (height, width) the caller needs at least, as Pillow's `Image.draft`: a JPEG
    *                  is decoded directly at the smallest DCT scale (1/2, 1/4, 1/8) that keeps it at
-   *                  least that large (about 1.5x faster than a full decode at 1/2, more at 1/4 and 1/8);
+   *                  least that large (faster than a full decode, and more so at 1/4 and 1/8);
    *                  other formats, and JPEGs TensorFlow refuses, decode at full size.
    *                  (0, 0), the default: always full size.
    */

@@ -1,14 +1,13 @@
 package sparkdl.image
 
-import java.io.{ObjectInputStream, ObjectOutputStream}
-
 import scala.collection.mutable.ArrayBuffer
 
-import org.apache.commons.io.IOUtils
 import org.apache.hadoop.conf.Configuration
 import org.apache.hadoop.fs.{FileStatus, Path}
 import org.apache.spark.sql.{DataFrame, Row, SparkSession}
 import org.apache.spark.sql.types.{StringType, StructField, StructType}
+
+import sparkdl.io.{HadoopFiles, SerializableHadoopConf}
 
 /**
  * Reads image files into a DataFrame of `filePath: string, image: <Spark image struct>,
@@ -40,10 +39,11 @@ object ImageReader {
    *                      (1/2, 1/4, 1/8) that keeps it at least `draftHeight` x `draftWidth`
    *                      ([[ImageDecoder.decode]]'s `draft`); the `image` column then holds that
    *                      smaller image. For models that resize to a small input anyway: faster
-   *                      decoding (~1.5x at 1/2) and smaller rows. Both 0 (default): full size.
+   *                      decoding and smaller rows (docs/PERFORMANCE.md). Both 0 (default): full size.
    */
-  def readImages(spark: SparkSession, path: String, recursive: Boolean, numPartitions: Int,
-                 maxPixels: Long, draftHeight: Int, draftWidth: Int): DataFrame = {
+  def readImages(spark: SparkSession, path: String, recursive: Boolean = false, numPartitions: Int = 0,
+                 maxPixels: Long = ImageDecoder.DefaultMaxPixels, draftHeight: Int = 0,
+                 draftWidth: Int = 0): DataFrame = {
     require(draftHeight >= 0 && draftWidth >= 0, s"readImages: draft size must not be negative, got ${draftHeight}x$draftWidth")
     val sc = spark.sparkContext
     val files = listFiles(new Path(path), sc.hadoopConfiguration, recursive)
@@ -59,26 +59,13 @@ object ImageReader {
     spark.createDataFrame(rows, schema)
   }
 
-  def readImages(spark: SparkSession, path: String, recursive: Boolean,
-                 numPartitions: Int, maxPixels: Long): DataFrame =
-    readImages(spark, path, recursive, numPartitions, maxPixels, 0, 0)
-
-  def readImages(spark: SparkSession, path: String, recursive: Boolean, numPartitions: Int): DataFrame =
-    readImages(spark, path, recursive, numPartitions, ImageDecoder.DefaultMaxPixels)
-
-  def readImages(spark: SparkSession, path: String): DataFrame =
-    readImages(spark, path, recursive = false, numPartitions = 0)
-
   /** Reads and decodes one file (any Hadoop file system), or says why it cannot. */
   def readImage(uri: String, conf: Configuration, maxPixels: Long): Either[String, DecodedImage] =
     readBytes(uri, conf).flatMap(b => ImageDecoder.decode(b, maxPixels))
 
   private def readBytes(file: String, conf: Configuration): Either[String, Array[Byte]] =
-    try {
-      val p = new Path(file)
-      val in = p.getFileSystem(conf).open(p)
-      try Right(IOUtils.toByteArray(in)) finally in.close()
-    } catch {
+    try Right(HadoopFiles.read(new Path(file), conf))
+    catch {
       case e: java.io.IOException => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
     }
 
@@ -107,18 +94,5 @@ object ImageReader {
     }
     matched.foreach(visit(_, top = true))
     out.sorted.toSeq
-  }
-}
-
-/** A Hadoop Configuration that can be broadcast (Configuration is Writable, not Serializable). */
-final class SerializableHadoopConf(@transient var value: Configuration) extends Serializable {
-  private def writeObject(out: ObjectOutputStream): Unit = {
-    out.defaultWriteObject()
-    value.write(out)
-  }
-
-  private def readObject(in: ObjectInputStream): Unit = {
-    value = new Configuration(false)
-    value.readFields(in)
   }
 }

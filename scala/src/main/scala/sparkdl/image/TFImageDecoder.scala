@@ -10,13 +10,14 @@ import org.tensorflow.op.Ops
 import org.tensorflow.op.image.{DecodeImage, DecodeJpeg}
 import org.tensorflow.types.{TString, TUint8}
 
-import sparkdl.tf.SessionCache
+import sparkdl.tf.TFConfig
 
 /**
  * Decodes JPEG, PNG, GIF and BMP with TensorFlow's own `DecodeImage` op (libjpeg-turbo and
- * libpng inside the TensorFlow native library the jar already carries): about 2.5x faster
- * than `javax.imageio` on JPEG. One small graph and session per JVM; each call decodes on
- * the calling task's thread's behalf (decode ops are single-threaded; tasks run in parallel). Output in Spark's layout: BGR, BGRA or gray bytes.
+ * libpng inside the TensorFlow native library the jar already carries), faster than
+ * `javax.imageio` (docs/PERFORMANCE.md). One small graph and session per JVM; each call decodes on
+ * the calling task's thread's behalf (decode ops are single-threaded; tasks run in parallel).
+ * Output in Spark's layout: BGR, BGRA or gray bytes.
  */
 object TFImageDecoder {
 
@@ -34,13 +35,12 @@ object TFImageDecoder {
       DecodeImage.channels(java.lang.Long.valueOf(0L)), DecodeImage.expandAnimations(java.lang.Boolean.FALSE))
     // JPEG on its own ops, one per scaling ratio: DecodeImage uses libjpeg's fast, less accurate
     // integer IDCT; the accurate one matches what Pillow and other libjpeg users produce.
-    // (RGB -> BGR stays in the JVM: TensorFlow's ReverseV2 on the channel axis measured
-    // 0.7 ms per 640x480 image, the JVM loop 0.3 ms.)
+    // (RGB -> BGR stays in the JVM, where it measured faster than TensorFlow's ReverseV2.)
     JpegRatios.foreach { r =>
       tf.withName(s"jpeg_pixels_$r").image.decodeJpeg(contents, DecodeJpeg.channels(java.lang.Long.valueOf(0L)),
         DecodeJpeg.dctMethod("INTEGER_ACCURATE"), DecodeJpeg.ratio(java.lang.Long.valueOf(r.toLong)))
     }
-    val s = new Session(g, SessionCache.sessionConfig) // same thread pools as the model sessions
+    val s = new Session(g, TFConfig.sessionConfig) // same thread pools as the model sessions
     sys.addShutdownHook { s.close(); g.close() }
     (g, s)
   }

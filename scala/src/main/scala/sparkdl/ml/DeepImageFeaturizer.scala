@@ -6,6 +6,8 @@ import org.apache.spark.ml.util.{DefaultParamsReadable, DefaultParamsWritable, I
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 
+import sparkdl.inference.OutputFormat
+
 /**
  * Turns images into features with a pre-trained model: the values just before the
  * model's ImageNet classifier (e.g. 2048 pooled values for ResNet50 and InceptionV3,
@@ -22,7 +24,6 @@ class DeepImageFeaturizer(override val uid: String)
   extends Transformer with NamedImageModelParams with DefaultParamsWritable {
 
   def this() = this(Identifiable.randomUID("DeepImageFeaturizer"))
-
 
   override def transformSchema(schema: StructType): StructType =
     validateAndTransformSchema(schema, OutputFormat.VectorOutput.dataType)

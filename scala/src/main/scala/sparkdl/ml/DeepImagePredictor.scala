@@ -6,6 +6,9 @@ import org.apache.spark.ml.util.{DefaultParamsReadable, DefaultParamsWritable, I
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 
+import sparkdl.inference.OutputFormat
+import sparkdl.models.ImageNetLabels
+
 /**
  * Classifies images into the 1000 ImageNet classes with a pre-trained model. Output:
  * an MLlib Vector of the 1000 probabilities, or with `decodePredictions` the `topK`
@@ -33,7 +36,7 @@ class DeepImagePredictor(override val uid: String)
   def setTopK(value: Int): this.type = set(topK, value)
 
   private def format: OutputFormat =
-    if ($(decodePredictions)) OutputFormat.TopKOutput($(topK), ImageNetLabels.imagenet1k)
+    if ($(decodePredictions)) OutputFormat.TopKOutput($(topK), ImageNetLabels.imagenet1k.ids, ImageNetLabels.imagenet1k.descriptions)
     else OutputFormat.VectorOutput
 
   override def transformSchema(schema: StructType): StructType =

@@ -1,12 +1,13 @@
 package sparkdl.ml
 
 import org.apache.spark.ml.Transformer
-import org.apache.spark.ml.param._
+import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.ml.util._
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.functions.{array, lit, when}
 import org.apache.spark.sql.types.{StructField, StructType}
 
+import sparkdl.inference.OutputFormat
 import sparkdl.tf.FrozenGraph
 
 /**
@@ -15,35 +16,16 @@ import sparkdl.tf.FrozenGraph
  * frozen graph, so a saved stage loads and runs in Scala without Python or the file.
  * Each row's values are reshaped to the model's input shape; the output is array<float>.
  */
-class KerasTransformer(override val uid: String) extends Transformer with HasFrozenGraph with MLWritable {
+class KerasTransformer(override val uid: String) extends Transformer with HasFrozenGraph with HasInputCol
+  with HasOutputCol with HasModelFile with HasBatchSize with MLWritable {
 
   def this() = this(Identifiable.randomUID("KerasTransformer"))
 
-  final val inputCol: Param[String] = new Param[String](this, "inputCol",
-    "input column: array<float>, array<double>, Vector or a number, one model input per row")
-  final val outputCol: Param[String] = new Param[String](this, "outputCol", "output column (array<float>)")
-  final val modelFile: Param[String] = new Param[String](this, "modelFile",
-    "the Keras model file (.keras or .h5) the graph was frozen from (read from Python)")
-  final val batchSize: IntParam = new IntParam(this, "batchSize",
-    "rows fed to TensorFlow per run. Default: 64", ParamValidators.gtEq(1))
   setDefault(batchSize -> 64)
-
-  def getInputCol: String = $(inputCol)
-  def getOutputCol: String = $(outputCol)
-  def getModelFile: String = $(modelFile)
-  def getBatchSize: Int = $(batchSize)
-
-  def setInputCol(value: String): this.type = set(inputCol, value)
-  def setOutputCol(value: String): this.type = set(outputCol, value)
-  def setModelFile(value: String): this.type = set(modelFile, value)
-  def setBatchSize(value: Int): this.type = set(batchSize, value)
 
   /** The equivalent TFTransformer: one input, one output. */
   private def delegate: TFTransformer = {
-    if (!isDefined(graph)) {
-      throw new IllegalArgumentException(s"$uid: no model: set modelFile from Python (the file is frozen there)")
-    }
-    val g = $(graph)
+    val g = KerasTransformer.frozenModel(this)
     if (g.inputs.size != 1 || g.outputs.size != 1) {
       throw new IllegalArgumentException(
         s"KerasTransformer takes models with one input and one output; this graph has inputs " +
@@ -75,6 +57,15 @@ class KerasTransformer(override val uid: String) extends Transformer with HasFro
 }
 
 object KerasTransformer extends MLReadable[KerasTransformer] {
+
+  /** The graph frozen from a Keras stage's modelFile, or an error saying where it comes from. */
+  private[ml] def frozenModel(stage: HasFrozenGraph): FrozenGraph = {
+    if (!stage.isDefined(stage.graph)) {
+      throw new IllegalArgumentException(s"${stage.uid}: no model: set modelFile from Python (the file is frozen there)")
+    }
+    stage.getGraph
+  }
+
   override def read: MLReader[KerasTransformer] =
     new GraphStageReader(classOf[KerasTransformer].getName, new KerasTransformer(_))
   override def load(path: String): KerasTransformer = super.load(path)

@@ -4,18 +4,14 @@ import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.util._
 import org.apache.spark.sql.{DataFrame, Dataset}
-import org.apache.spark.sql.types.{StructField, StructType}
+import org.apache.spark.sql.types.StructType
 
-import sparkdl.image.{ImageFields, ImageInputSpec}
-import sparkdl.tf.FrozenGraph
+import sparkdl.image.{ImageInput, ImageInputSpec}
+import sparkdl.inference.{BatchOutput, OutputFormat}
 
 /** Params of [[TFImageTransformer]]. */
-trait TFImageTransformerParams extends HasFrozenGraph with ImageBatchParams {
-
-  final val inputCol: Param[String] = new Param[String](this, "inputCol",
-    "input column of Spark image structs. Default: image")
-
-  final val outputCol: Param[String] = new Param[String](this, "outputCol", "output column name")
+trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasOutputCol with HasOutputMode
+  with HasBatchSize with HasHandleInvalid {
 
   final val inputTensor: Param[String] = new Param[String](this, "inputTensor",
     "name of the graph's image placeholder, shape [batch, height, width, channels]. Default: the graph's first input")
@@ -27,18 +23,11 @@ trait TFImageTransformerParams extends HasFrozenGraph with ImageBatchParams {
     "channel order the graph expects: RGB, BGR, or L for 1-channel graphs. Default: RGB",
     ParamValidators.inArray(ImageInputSpec.ChannelOrders.toArray))
 
-  final val outputMode: Param[String] = new Param[String](this, "outputMode",
-    "output column type: vector (MLlib DenseVector) or array (array<float>). Default: vector",
-    ParamValidators.inArray(Array("vector", "array")))
+  setDefault(inputCol -> "image", channelOrder -> "RGB", batchSize -> 32)
 
-  setDefault(inputCol -> "image", channelOrder -> "RGB", outputMode -> "vector")
-
-  def getInputCol: String = $(inputCol)
-  def getOutputCol: String = $(outputCol)
   def getInputTensor: String = get(inputTensor).orElse(get(graph).flatMap(_.inputs.headOption)).getOrElse("input:0")
   def getOutputTensor: String = get(outputTensor).orElse(get(graph).flatMap(_.outputs.headOption)).getOrElse("output:0")
   def getChannelOrder: String = $(channelOrder)
-  def getOutputMode: String = $(outputMode)
 }
 
 /**
@@ -48,59 +37,34 @@ trait TFImageTransformerParams extends HasFrozenGraph with ImageBatchParams {
  * for each image becomes the output column (MLlib Vector or array<float>).
  *
  * The graph travels to executors once per transform (broadcast) and is loaded once
- * per executor JVM ([[SessionCache]]).
+ * per executor JVM ([[sparkdl.inference.SessionCache]]).
  */
 class TFImageTransformer(override val uid: String)
   extends Transformer with TFImageTransformerParams with MLWritable {
 
   def this() = this(Identifiable.randomUID("TFImageTransformer"))
 
-  def setInputCol(value: String): this.type = set(inputCol, value)
-  def setOutputCol(value: String): this.type = set(outputCol, value)
   def setInputTensor(value: String): this.type = set(inputTensor, value)
   def setOutputTensor(value: String): this.type = set(outputTensor, value)
   def setChannelOrder(value: String): this.type = set(channelOrder, value)
-  def setOutputMode(value: String): this.type = set(outputMode, value)
 
-  /** The model's input as the graph declares it; checked on the driver. */
-  private[ml] def inputSpec: ImageInputSpec = {
-    if (!isDefined(graph)) throw new IllegalArgumentException(s"$uid: param 'graph' is not set")
-    ImageGraphs.inputSpec($(graph), getInputTensor, getOutputTensor, $(channelOrder))
-  }
+  /** The model's input as the graph declares it; checked on the driver, from the GraphDef. */
+  private def inputSpec: ImageInputSpec =
+    ImageInput.spec(StageSchema.required(this, graph), getInputTensor, getOutputTensor, $(channelOrder))
 
   override def transformSchema(schema: StructType): StructType = {
-    val in = $(inputCol)
-    if (!isDefined(outputCol)) throw new IllegalArgumentException(s"$uid: param 'outputCol' is not set")
-    val out = $(outputCol)
-    val field = schema.fields.find(_.name == in).getOrElse(throw new IllegalArgumentException(
-      s"Input column '$in' does not exist. Available columns: ${schema.fieldNames.mkString(", ")}"))
-    if (!ImageFields.isImageStruct(field.dataType)) {
-      throw new IllegalArgumentException(
-        s"Input column '$in' must be an image struct ${ImageFields.schema.simpleString} " +
-          s"but is ${field.dataType.simpleString}")
-    }
-    if (schema.fieldNames.contains(out)) {
-      throw new IllegalArgumentException(s"Output column '$out' already exists")
-    }
+    val out = StageSchema.required(this, outputCol)
+    val result = StageSchema.validateAndTransformSchema(schema, Seq(StageSchema.imageInput($(inputCol))),
+      Seq(out -> OutputFormat.forMode($(outputMode)).dataType))
     inputSpec
-    StructType(schema.fields :+ StructField(out, OutputFormat.forMode($(outputMode)).dataType, nullable = true))
+    result
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     val outSchema = transformSchema(dataset.schema, logging = true)
-    val df = dataset.toDF()
-    val spark = df.sparkSession
-    val run = ImageBatchInference(
-      graph = spark.sparkContext.broadcast($(graph)),
-      inputTensor = getInputTensor,
-      outputTensor = getOutputTensor,
-      spec = inputSpec,
-      imageIndex = df.schema.fieldIndex($(inputCol)),
-      inputCol = $(inputCol),
-      output = OutputFormat.forMode($(outputMode)),
-      batchSize = $(batchSize),
-      handleInvalid = $(handleInvalid))
-    spark.createDataFrame(df.rdd.mapPartitions(run.apply), outSchema)
+    BatchTransform(dataset.toDF(), outSchema, $(graph), Seq(ImageInput($(inputCol), getInputTensor, inputSpec)),
+      Seq(BatchOutput(getOutputTensor, OutputFormat.forMode($(outputMode)))), $(batchSize), $(handleInvalid),
+      BatchTransform.InvalidImageHint)
   }
 
   override def copy(extra: ParamMap): TFImageTransformer = defaultCopy(extra)

@@ -2,12 +2,15 @@ package sparkdl.tf
 
 import java.security.MessageDigest
 
+import sparkdl.inference.{Model, ModelSession, TensorInfo}
+
 /**
  * A TensorFlow graph with every variable folded into a constant (a "frozen"
  * GraphDef), plus the names of the tensors a caller feeds and fetches.
  *
  * Instances are immutable and serializable, so they travel to executors by
- * broadcast. Equality and the session cache key are the SHA-256 of the bytes.
+ * broadcast. Equality and the session cache key are the SHA-256 of the bytes. TensorFlow
+ * Java runs it ([[GraphSession]]).
  *
  * @param graphDef serialized `tensorflow.GraphDef`
  * @param inputs   names of the tensors fed (e.g. `input:0`)
@@ -16,13 +19,25 @@ import java.security.MessageDigest
 final class FrozenGraph(
     val graphDef: Array[Byte],
     val inputs: Seq[String],
-    val outputs: Seq[String]) extends Serializable {
+    val outputs: Seq[String]) extends Model {
 
   require(graphDef != null && graphDef.nonEmpty, "FrozenGraph: the GraphDef bytes are empty")
 
   /** Hex SHA-256 of the GraphDef bytes: identifies the graph in every JVM. */
   lazy val hash: String =
     MessageDigest.getInstance("SHA-256").digest(graphDef).map(b => f"$b%02x").mkString
+
+  def sizeInBytes: Long = graphDef.length.toLong
+
+  private[sparkdl] def open(): ModelSession = new GraphSession(this, TFConfig.sessionConfig)
+
+  /** Placeholders and operations read from the bytes: the driver checks tensors without a session. */
+  @transient private lazy val signature = GraphSignature(graphDef)
+
+  /** From the GraphDef alone; a name it does not know goes to a session, whose error lists the placeholders. */
+  override def inputInfo(name: String): TensorInfo = signature.placeholder(name).getOrElse(super.inputInfo(name))
+
+  override def checkOutput(name: String): Unit = if (!signature.hasOutput(name)) super.checkOutput(name)
 
   override def equals(other: Any): Boolean = other match {
     case g: FrozenGraph => g.hash == hash && g.inputs == inputs && g.outputs == outputs

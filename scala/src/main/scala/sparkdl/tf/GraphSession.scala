@@ -9,15 +9,14 @@ import org.tensorflow.ndarray.buffer.DataBuffers
 import org.tensorflow.proto.{ConfigProto, GraphDef}
 import org.tensorflow.types.TFloat32
 
-/** One input of a run: a float tensor named `tensor`, row-major `data` of `shape`. */
-final case class Feed(tensor: String, shape: Array[Long], data: Array[Float])
+import sparkdl.inference.{Feed, ModelSession, TensorInfo}
 
 /**
  * One frozen graph loaded into one TensorFlow session. Thread-safe: TensorFlow's
  * `Session.run` may be called concurrently, so every task of a JVM shares one.
- * Obtain instances through [[SessionCache]], which owns their lifetime.
+ * Obtain instances through [[sparkdl.inference.SessionCache]], which owns their lifetime.
  */
-final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigProto) extends AutoCloseable {
+final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigProto) extends ModelSession {
 
   private val graph = new Graph()
   private val session: Session =
@@ -72,24 +71,10 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
       .filter(op => op.numOutputs() > 0 && op.numConsumers() == 0 && op.`type`() != "NoOp")
       .map(op => s"${op.name()}:0").toSeq.sorted.take(20)
 
-  /**
-   * Runs the graph once: feeds `data` (row-major, `shape`) to `input` and fetches
-   * `outputs`. Returns one flat float array per output together with its shape.
-   */
-  def run(input: String, shape: Array[Long], data: Array[Float], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] =
-    run(Seq(Feed(input, shape, data)), outputs)
-
-  /**
-   * Runs the graph once with several float inputs. Every native tensor (inputs and
-   * results) is closed before this returns, also on failure.
-   */
+  /** Runs the graph once; closes every native tensor (inputs and results) before returning. */
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {
     if (closed) throw new IllegalStateException(s"Session for $frozen is closed")
-    feeds.foreach { f =>
-      val expected = f.shape.product
-      require(expected == f.data.length.toLong,
-        s"Batch for '${f.tensor}' has ${f.data.length} floats but shape ${f.shape.mkString("[", ",", "]")} needs $expected")
-    }
+    Feed.checkSizes(feeds)
     val tensors = scala.collection.mutable.ArrayBuffer.empty[TFloat32]
     try {
       feeds.foreach(f => tensors += TFloat32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(f.data, true, false)))

@@ -4,9 +4,10 @@ import org.apache.spark.sql.{Row, SparkSession}
 import org.apache.spark.sql.api.java.UDF1
 import org.apache.spark.sql.types.{ArrayType, FloatType}
 
-import sparkdl.image.{ImageFields, ImageToTensor}
-import sparkdl.ml.{ColumnFeeder, ImageGraphs, NamedImageModels, TensorInput}
-import sparkdl.tf.{FrozenGraph, SessionCache}
+import sparkdl.image.ImageInput
+import sparkdl.inference.{BatchInference, BatchInput, BatchOutput, Model, OutputFormat, TensorColumnInput}
+import sparkdl.models.NamedImageModels
+import sparkdl.tf.FrozenGraph
 
 /**
  * Registers models as Spark SQL functions, usable from any language and in Structured
@@ -25,36 +26,13 @@ object ImageModelUDF {
    */
   def register(spark: SparkSession, name: String, graph: FrozenGraph, inputTensor: String,
                outputTensor: String, channelOrder: String): Unit = {
-    val spec = ImageGraphs.inputSpec(graph, inputTensor, outputTensor, channelOrder)
-    val bc = spark.sparkContext.broadcast(graph)
-    val fn = new UDF1[Row, Array[Float]] {
-      override def call(img: Row): Array[Float] = {
-        if (img == null) return null
-        val (h, w, c) = (img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
-          img.getInt(ImageFields.NChannelsIdx))
-        val data = img.getAs[Array[Byte]](ImageFields.DataIdx)
-        ImageToTensor.incompatibility(h, w, c, if (data == null) -1 else data.length, spec).foreach { reason =>
-          throw new IllegalArgumentException(
-            s"$name: image '${img.getString(ImageFields.OriginIdx)}' cannot feed the model: $reason")
-        }
-        val buffer = new Array[Float](spec.size)
-        ImageToTensor.write(h, w, c, data, spec, buffer, 0)
-        SessionCache.withSession(bc.value)(
-          _.run(inputTensor, Array(1L, spec.height, spec.width, spec.channels), buffer, Seq(outputTensor)).head._2)
-      }
-    }
-    spark.udf.register(name, fn, ArrayType(FloatType, containsNull = false))
+    val spec = ImageInput.spec(graph, inputTensor, outputTensor, channelOrder)
+    registerRowFunction[Row](spark, name, graph, ImageInput(name, inputTensor, spec), outputTensor)
   }
 
   /** As [[register]], for a graph's first input and output, RGB. */
   def register(spark: SparkSession, name: String, graph: FrozenGraph): Unit =
     register(spark, name, graph, graph.inputs.head, graph.outputs.head, "RGB")
-
-  /** py4j-friendly form. */
-  def register(spark: SparkSession, name: String, graphDef: Array[Byte], inputTensor: String,
-               outputTensor: String, channelOrder: String): Unit =
-    register(spark, name, FrozenGraph(graphDef, Seq(inputTensor), Seq(outputTensor)), inputTensor, outputTensor,
-      channelOrder)
 
   /**
    * `name(image)` for a named model exported to `modelDir` (null: the Spark conf
@@ -73,24 +51,20 @@ object ImageModelUDF {
    * `name(values) -> array<float>` over a numeric array/vector column: the values reshaped to
    * `inputTensor`'s static shape, through the graph. Used after a preprocessing function.
    */
-  def registerTensorModel(spark: SparkSession, name: String, graphDef: Array[Byte], inputTensor: String,
+  def registerTensorModel(spark: SparkSession, name: String, graph: FrozenGraph, inputTensor: String,
                           outputTensor: String): Unit = {
-    val graph = FrozenGraph(graphDef, Seq(inputTensor), Seq(outputTensor))
-    val info = SessionCache.withSession(graph) { session =>
-      session.outputInfo(outputTensor)
-      session.inputInfo(inputTensor)
-    }
-    val dims = info.shape.filter(d => d.nonEmpty && d.tail.forall(_ > 0)).getOrElse(throw new IllegalArgumentException(
-      s"Input tensor '${info.name}' has shape ${info.shapeString}; it needs a batch dimension and known other dimensions"))
-    val in = TensorInput(name, 0, inputTensor, dims.tail.toArray, dims.tail.product.toInt)
-    val bc = spark.sparkContext.broadcast(graph)
-    val fn = new UDF1[Any, Array[Float]] {
-      override def call(value: Any): Array[Float] = {
-        if (value == null) return null
-        val buffer = new Array[Float](in.size)
-        ColumnFeeder.write(value, in, buffer, 0)
-        SessionCache.withSession(bc.value)(_.run(inputTensor, 1L +: in.dims, buffer, Seq(outputTensor)).head._2)
-      }
+    graph.checkOutput(outputTensor)
+    val input = TensorColumnInput.forTensor(name, graph.inputInfo(inputTensor), name)
+    registerRowFunction[Any](spark, name, graph, input, outputTensor)
+  }
+
+  /** Registers `name(value)`: one batch of one row through the batching core per call. */
+  private def registerRowFunction[T](spark: SparkSession, name: String, model: Model, input: BatchInput,
+                                     outputTensor: String): Unit = {
+    val run = BatchInference(spark.sparkContext.broadcast(model), Seq(input),
+      Seq(BatchOutput(outputTensor, OutputFormat.FloatArrayOutput)))
+    val fn = new UDF1[T, Any] {
+      override def call(value: T): Any = run.run(IndexedSeq(Seq(value)))(0)(0)
     }
     spark.udf.register(name, fn, ArrayType(FloatType, containsNull = false))
   }

@@ -144,9 +144,9 @@ class ImageDecoderSuite extends AnyFunSuite {
       System.gc()
     }
     round() // the allocator settles on its arenas for both sizes first
-    val before = sparkdl.tf.Rss.kib()
+    val before = sparkdl.Rss.kib()
     (1 to 4).foreach(_ => round())
-    val grownMiB = (sparkdl.tf.Rss.kib() - before) / 1024.0
+    val grownMiB = (sparkdl.Rss.kib() - before) / 1024.0
     info(f"resident memory grew by $grownMiB%.1f MiB over 6,000 decodes of a 640x480 JPEG (900 KiB of pixels each)")
     // The allocator moves the RSS by +-15 MiB from round to round; leaking the pixels (900 KiB)
     // or the JPEG bytes (~250 KiB) of each decode would add GiBs, 11 KiB each would add 64 MiB.

@@ -15,6 +15,7 @@ import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.SparkSessionFixture
 import sparkdl.image.ImageReader
+import sparkdl.models.{ImageNetLabels, NamedImageModels}
 
 /**
  * The named-model stages from Scala, on an export made by `python -m sparkdl.models export`

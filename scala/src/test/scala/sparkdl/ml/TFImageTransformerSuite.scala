@@ -8,7 +8,8 @@ import org.apache.spark.sql.types.{IntegerType, StringType, StructField, StructT
 import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.{SparkSessionFixture, TestGraphs}
-import sparkdl.image.{ImageFields, ImageInputSpec}
+import sparkdl.image.{ImageFields, ImageInput, ImageInputSpec}
+import sparkdl.inference.{BatchInference, BatchOutput, OutputFormat, SessionCache}
 import sparkdl.tf.GraphException
 
 class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
@@ -99,19 +100,38 @@ class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
   test("a partition streams in batches: never more than one batch of rows held") {
     val t = stage()
     val graph = spark.sparkContext.broadcast(t.getGraph)
-    val run = ImageBatchInference(graph, "image:0", "stats:0", ImageInputSpec(4, 4, 3, "RGB"), 1, "image",
-      output = OutputFormat.VectorOutput, batchSize = 16, handleInvalid = "error")
+    val run = BatchInference(graph, Seq(ImageInput("image", "image:0", ImageInputSpec(4, 4, 3, "RGB"))),
+      Seq(BatchOutput("stats:0", OutputFormat.VectorOutput)))
     var pulled = 0
     val img = image(4, 4, 3)(_ => 9)
     val rows = Iterator.tabulate(10000) { i => pulled += 1; Row(i, img) }
     var emitted = 0
     var maxAhead = 0
-    run(rows).foreach { r =>
+    run(rows, Seq(1), batchSize = 16).foreach { r =>
       emitted += 1
       maxAhead = math.max(maxAhead, pulled - emitted)
       assert(r.getAs[Vector](2)(0) == 9.0)
     }
     assert(emitted == 10000)
     assert(maxAhead < 16, s"$maxAhead rows were pulled ahead of the output")
+  }
+
+  test("transformSchema reads the graph's tensors from the GraphDef: no session is loaded") {
+    val graph = TestGraphs.channelStats(6, 5, 3) // a graph no other test loads
+    val before = SessionCache.loadCount
+    val out = new TFImageTransformer().setGraph(graph).setOutputCol("stats").transformSchema(schema)
+    assert(out("stats").dataType == OutputFormat.VectorOutput.dataType)
+    assert(SessionCache.loadCount == before && !SessionCache.loaded.contains(graph.hash))
+  }
+
+  test("a stage saved with a Python imageLoader is refused by Scala, not decoded differently") {
+    val dir = Files.createTempDirectory("kerasfile").resolve("stage").toString
+    new KerasImageFileTransformer().setGraph(TestGraphs.channelStats(4, 4, 3)).setInputCol("uri")
+      .setOutputCol("out").setImageLoaderPickle("gASVAAAAAAAAAAA=").write.save(dir)
+    val loaded = KerasImageFileTransformer.load(dir)
+    val uris = spark.createDataFrame(spark.sparkContext.parallelize(Seq(Row("/a.png"))),
+      StructType(Seq(StructField("uri", StringType))))
+    val e = intercept[UnsupportedOperationException](loaded.transform(uris))
+    assert(e.getMessage.contains("Python imageLoader") && e.getMessage.contains("KerasImageFileTransformer.load"))
   }
 }

@@ -2,7 +2,8 @@ package sparkdl.tf
 
 import org.scalatest.funsuite.AnyFunSuite
 
-import sparkdl.TestGraphs
+import sparkdl.{Rss, TestGraphs}
+import sparkdl.inference.SessionCache
 
 class GraphSessionSuite extends AnyFunSuite {
 
@@ -112,26 +113,49 @@ class GraphSessionSuite extends AnyFunSuite {
       try check finally props.foreach { case (k, _) => System.clearProperty(k) }
     }
     withProps("sparkdl.tf.threads" -> "3") {
-      assert(SessionCache.sessionConfig.getIntraOpParallelismThreads == 3)
-      assert(SessionCache.sessionConfig.getInterOpParallelismThreads == 3)
+      assert(TFConfig.sessionConfig.getIntraOpParallelismThreads == 3)
+      assert(TFConfig.sessionConfig.getInterOpParallelismThreads == 3)
     }
     withProps("sparkdl.tf.threads" -> "4", "sparkdl.tf.interOpThreads" -> "1") {
-      assert(SessionCache.sessionConfig.getIntraOpParallelismThreads == 4)
-      assert(SessionCache.sessionConfig.getInterOpParallelismThreads == 1)
+      assert(TFConfig.sessionConfig.getIntraOpParallelismThreads == 4)
+      assert(TFConfig.sessionConfig.getInterOpParallelismThreads == 1)
     }
     if (org.apache.spark.SparkEnv.get == null) {
       val cores = Runtime.getRuntime.availableProcessors()
-      assert(SessionCache.sessionConfig.getIntraOpParallelismThreads == cores)
-      assert(SessionCache.sessionConfig.getInterOpParallelismThreads == cores)
+      assert(TFConfig.sessionConfig.getIntraOpParallelismThreads == cores)
+      assert(TFConfig.sessionConfig.getInterOpParallelismThreads == cores)
     }
   }
-}
 
-object Rss {
-  /** Resident set size of this process in KiB (Linux). */
-  def kib(): Long = {
-    val src = scala.io.Source.fromFile("/proc/self/status")
-    try src.getLines().find(_.startsWith("VmRSS:")).map(_.split("\\s+")(1).toLong).getOrElse(0L)
-    finally src.close()
+  test("loading a 500 MB graph in one thread does not hold up callers of a loaded graph in another") {
+    val small = TestGraphs.affine(2)
+    def runSmall(): Unit =
+      assert(SessionCache.withSession(small)(_.run("input:0", Array(1L, 2L), Array(1f, 2f), Seq("output:0"))).head._2
+        .toSeq == Seq(3f, 5f))
+    runSmall() // loaded, and its kernels warm
+    val big = TestGraphs.large(500 * 1000 * 1000)
+    @volatile var loadSeconds = 0.0
+    val loader = new Thread(() => {
+      val start = System.nanoTime()
+      val out = SessionCache.withSession(big)(_.run("input:0", Array(1L, 1L), Array(41f), Seq("output:0")))
+      assert(out.head._2.toSeq == Seq(42f))
+      loadSeconds = (System.nanoTime() - start) / 1e9
+    })
+    loader.start()
+    Thread.sleep(100) // the load is under way
+    val waits = scala.collection.mutable.ArrayBuffer.empty[Double]
+    while (loader.isAlive) {
+      val start = System.nanoTime()
+      runSmall()
+      waits += (System.nanoTime() - start) / 1e6
+      Thread.sleep(20)
+    }
+    loader.join()
+    info(f"500 MB graph loaded and run in $loadSeconds%.1f s; meanwhile ${waits.size} calls of a loaded graph, " +
+      f"the slowest ${waits.max}%.1f ms")
+    assert(loadSeconds > 0.5, "the large graph loaded too fast to show anything")
+    assert(waits.size >= 5, s"only ${waits.size} calls of the loaded graph completed during the load")
+    assert(waits.max < 2000, f"a call of a loaded graph waited ${waits.max}%.1f ms during another graph's load")
+    SessionCache.clear() // the 500 MB graph leaves this JVM
   }
 }

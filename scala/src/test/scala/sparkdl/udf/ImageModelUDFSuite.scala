@@ -8,7 +8,7 @@ import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.{SparkSessionFixture, TestGraphs}
 import sparkdl.image.{ImageFields, ImageReader}
-import sparkdl.ml.ImageNetLabels
+import sparkdl.models.ImageNetLabels
 
 class ImageModelUDFSuite extends AnyFunSuite with SparkSessionFixture {
 

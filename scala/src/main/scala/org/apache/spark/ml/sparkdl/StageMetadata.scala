@@ -24,8 +24,6 @@ object StageMetadata {
     DefaultParamsWriter.saveMetadata(instance, path, spark, extra, Some(json))
   }
 
-  final case class Loaded(uid: String, extra: JValue)
-
   /**
    * Reads the metadata at `path`, checks the class name and sets every stored param
    * on `make(uid)`, skipping `exclude`. Returns the stage and the whole metadata JSON.

@@ -1,4 +1,4 @@
-package sparkdl.ml
+package sparkdl.models
 
 import java.util.concurrent.ConcurrentHashMap
 
@@ -7,6 +7,7 @@ import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
 import org.json4s.jackson.JsonMethods.parse
 
+import sparkdl.io.HadoopFiles
 import sparkdl.tf.FrozenGraph
 
 /**
@@ -18,12 +19,9 @@ final case class ExportedModel(
     modelName: String,
     height: Int,
     width: Int,
-    featureSize: Int,
-    numClasses: Int,
     inputTensor: String,
     featuresTensor: String,
     predictionsTensor: String,
-    weights: String,
     graph: FrozenGraph)
 
 /** The model names sparkdl knows, and loading their exports from a `modelDir`. */
@@ -68,16 +66,16 @@ object NamedImageModels {
     val key = metaPath.toString
     Option(loaded.get(key)).filter(_._1 == stamp).map(_._2).getOrElse {
       implicit val formats: Formats = DefaultFormats
-      val json = parse(new String(FrozenGraphFile.read(metaPath, spark), "UTF-8"))
+      val json = parse(new String(HadoopFiles.read(metaPath, spark), "UTF-8"))
       def str(f: String) = (json \ f).extract[String]
       def int(f: String) = (json \ f).extract[Int]
       if (str("modelName") != modelName) {
         throw new IllegalArgumentException(s"$metaPath describes ${str("modelName")}, not $modelName")
       }
-      val graph = FrozenGraph(FrozenGraphFile.read(new Path(base, "graph.pb"), spark),
+      val graph = FrozenGraph(HadoopFiles.read(new Path(base, "graph.pb"), spark),
         Seq(str("inputTensor")), Seq(str("featuresTensor"), str("predictionsTensor")))
-      val m = ExportedModel(modelName, int("height"), int("width"), int("featureSize"), int("numClasses"),
-        str("inputTensor"), str("featuresTensor"), str("predictionsTensor"), str("weights"), graph)
+      val m = ExportedModel(modelName, int("height"), int("width"), str("inputTensor"), str("featuresTensor"),
+        str("predictionsTensor"), graph)
       loaded.put(key, (stamp, m))
       m
     }

@@ -1,18 +1,18 @@
-package sparkdl.ml
+package sparkdl.models
 
 import scala.io.Source
 
 /**
  * The 1000 ImageNet classes in Keras' order: WordNet id (`n02124075`) and description
- * (`Egyptian cat`). Shipped in the jar (`sparkdl/ml/imagenet_classes.tsv`), so decoding
+ * (`Egyptian cat`). Shipped in the jar (`sparkdl/models/imagenet_classes.tsv`), so decoding
  * needs no download.
  */
-final class ImageNetLabels private (val ids: Array[String], val descriptions: Array[String]) extends Serializable {
+final class ImageNetLabels private (val ids: IndexedSeq[String], val descriptions: IndexedSeq[String]) extends Serializable {
   def size: Int = ids.length
 }
 
 object ImageNetLabels {
-  private val Resource = "/sparkdl/ml/imagenet_classes.tsv"
+  private val Resource = "/sparkdl/models/imagenet_classes.tsv"
 
   lazy val imagenet1k: ImageNetLabels = {
     val in = getClass.getResourceAsStream(Resource)
@@ -20,6 +20,6 @@ object ImageNetLabels {
     val src = Source.fromInputStream(in, "UTF-8")
     val rows = try src.getLines().filter(_.nonEmpty).map(_.split("\t", 2)).toArray finally src.close()
     require(rows.length == 1000 && rows.forall(_.length == 2), s"$Resource must hold 1000 'wnid<TAB>description' lines")
-    new ImageNetLabels(rows.map(_(0)), rows.map(_(1)))
+    new ImageNetLabels(rows.map(_(0)).toIndexedSeq, rows.map(_(1)).toIndexedSeq)
   }
 }

@@ -1,11 +1,11 @@
-package sparkdl.ml
+package sparkdl.inference
 
 import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
 import org.apache.spark.ml.linalg.Vectors
 import org.apache.spark.sql.Row
 import org.apache.spark.sql.types._
 
-/** How one image's slice of an output tensor becomes an output cell. */
+/** How one row's slice of an output tensor becomes an output cell. */
 sealed trait OutputFormat extends Serializable {
   def dataType: DataType
   /** The cell for `out(from until from + len)`. */
@@ -25,6 +25,12 @@ object OutputFormat {
     }
   }
 
+  /** float: the one value of a row (a tensor of shape [batch]). */
+  case object ScalarOutput extends OutputFormat {
+    val dataType: DataType = FloatType
+    def cell(out: Array[Float], from: Int, len: Int): Any = out(from)
+  }
+
   /** array<float>. */
   case object FloatArrayOutput extends OutputFormat {
     val dataType: DataType = ArrayType(FloatType, containsNull = false)
@@ -37,20 +43,24 @@ object OutputFormat {
     StructField("description", StringType, nullable = false),
     StructField("probability", FloatType, nullable = false)))
 
-  /** The `k` most probable classes, highest first, as `struct<class, description, probability>`. */
-  final case class TopKOutput(k: Int, labels: ImageNetLabels) extends OutputFormat {
+  /**
+   * The `k` most probable classes, highest first, as `struct<class, description, probability>`:
+   * class `i` is `classes(i)` (e.g. a WordNet id) described by `descriptions(i)`.
+   */
+  final case class TopKOutput(k: Int, classes: IndexedSeq[String], descriptions: IndexedSeq[String]) extends OutputFormat {
+    require(classes.length == descriptions.length, "one description per class")
     val dataType: DataType = ArrayType(PredictionStruct, containsNull = false)
     def cell(out: Array[Float], from: Int, len: Int): Any = {
-      require(len == labels.size, s"predictions have $len classes but there are ${labels.size} labels")
+      require(len == classes.length, s"predictions have $len classes but there are ${classes.length} labels")
       // Stable: ties keep the lower class index first.
       val order = (0 until len).sortBy(i => (-out(from + i), i)).take(k)
-      order.map(i => Row(labels.ids(i), labels.descriptions(i), out(from + i)))
+      order.map(i => Row(classes(i), descriptions(i), out(from + i)))
     }
   }
 
-  def forMode(mode: String): OutputFormat = mode match {
-    case "vector" => VectorOutput
-    case "array" => FloatArrayOutput
-    case other => throw new IllegalArgumentException(s"Unknown output mode '$other' (vector or array)")
-  }
+  /** The formats a stage's `outputMode` names. */
+  val Modes: Map[String, OutputFormat] = Map("vector" -> VectorOutput, "array" -> FloatArrayOutput)
+
+  def forMode(mode: String): OutputFormat =
+    Modes.getOrElse(mode, throw new IllegalArgumentException(s"Unknown output mode '$mode' (vector or array)"))
 }

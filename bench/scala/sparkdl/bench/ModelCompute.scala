@@ -2,7 +2,8 @@ package sparkdl.bench
 
 import java.nio.file.{Files, Paths}
 
-import sparkdl.tf.{FrozenGraph, SessionCache}
+import sparkdl.inference.SessionCache
+import sparkdl.tf.FrozenGraph
 
 /**
  * The JVM's compute limit for `make bench`: runs a frozen graph through TF Java on a

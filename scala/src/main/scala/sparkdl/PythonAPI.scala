@@ -1,0 +1,44 @@
+package sparkdl
+
+import scala.jdk.CollectionConverters._
+
+import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
+
+import sparkdl.image.ImageReader
+import sparkdl.ml.{HasFrozenGraph, KerasImageFileTransformer}
+import sparkdl.models.NamedImageModels
+import sparkdl.tf.FrozenGraph
+import sparkdl.udf.ImageModelUDF
+
+/**
+ * The entry points only the Python package calls (through py4j): Java collections and
+ * byte arrays in, positional arguments only. Scala and Java users have the typed API.
+ */
+private[sparkdl] object PythonAPI {
+
+  private def graph(graphDef: Array[Byte], inputs: java.util.List[String], outputs: java.util.List[String]) =
+    FrozenGraph(graphDef, inputs.asScala.toSeq, outputs.asScala.toSeq)
+
+  def setGraph(stage: HasFrozenGraph, graphDef: Array[Byte], inputs: java.util.List[String],
+               outputs: java.util.List[String]): HasFrozenGraph =
+    stage.setGraph(graph(graphDef, inputs, outputs))
+
+  def readImages(spark: SparkSession, path: String, recursive: Boolean, numPartitions: Int, maxPixels: Long,
+                 draftHeight: Int, draftWidth: Int): DataFrame =
+    ImageReader.readImages(spark, path, recursive, numPartitions, maxPixels, draftHeight, draftWidth)
+
+  def registerImageModel(spark: SparkSession, name: String, graphDef: Array[Byte], inputTensor: String,
+                         outputTensor: String, channelOrder: String): Unit =
+    ImageModelUDF.register(spark, name, FrozenGraph(graphDef, Seq(inputTensor), Seq(outputTensor)), inputTensor,
+      outputTensor, channelOrder)
+
+  def registerTensorModel(spark: SparkSession, name: String, graphDef: Array[Byte], inputTensor: String,
+                          outputTensor: String): Unit =
+    ImageModelUDF.registerTensorModel(spark, name, FrozenGraph(graphDef, Seq(inputTensor), Seq(outputTensor)),
+      inputTensor, outputTensor)
+
+  def transformLoaded(stage: KerasImageFileTransformer, dataset: Dataset[_], loadedCol: String): DataFrame =
+    stage.transformLoaded(dataset, loadedCol)
+
+  def namedModelNames(): java.util.List[String] = NamedImageModels.names.asJava
+}

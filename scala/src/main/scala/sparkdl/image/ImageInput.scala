@@ -1,0 +1,53 @@
+package sparkdl.image
+
+import org.apache.spark.sql.Row
+
+import sparkdl.inference.{BatchInput, Model, ModelException}
+
+/** A model input fed from a column of Spark image structs, each resized to `spec` ([[ImageToTensor]]). */
+final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec) extends BatchInput {
+
+  val dims: Array[Long] = Array(spec.height.toLong, spec.width.toLong, spec.channels.toLong)
+
+  override def incompatibility(value: Any): Option[String] = {
+    val img = value.asInstanceOf[Row]
+    val data = img.getAs[Array[Byte]](ImageFields.DataIdx)
+    ImageToTensor.incompatibility(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
+      img.getInt(ImageFields.NChannelsIdx), if (data == null) -1 else data.length, spec)
+  }
+
+  override def describe(value: Any): String = s"image '${value.asInstanceOf[Row].getString(ImageFields.OriginIdx)}'"
+
+  def write(value: Any, dst: Array[Float], offset: Int): Unit = {
+    val img = value.asInstanceOf[Row]
+    ImageToTensor.write(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
+      img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx), spec, dst, offset)
+  }
+}
+
+object ImageInput {
+
+  /**
+   * What an image model's `inputTensor` takes (fixed height and width, 1 or 3 channels,
+   * float32), read from the model on the driver after checking that `outputTensor` exists.
+   * `channelOrder` applies to 3-channel inputs; 1-channel inputs take "L".
+   */
+  def spec(model: Model, inputTensor: String, outputTensor: String, channelOrder: String): ImageInputSpec = {
+    model.checkOutput(outputTensor)
+    val in = model.inputInfo(inputTensor)
+    if (in.dtype != "float") {
+      throw new ModelException(s"Input tensor '${in.name}' is ${in.dtype}; images are fed as float32")
+    }
+    in.shape match {
+      case Some(Seq(_, h, w, c)) if h > 0 && w > 0 && (c == 1 || c == 3) =>
+        if (c == 3 && channelOrder == "L") {
+          throw new ModelException(s"channelOrder is L but input tensor '${in.name}' takes 3 channels")
+        }
+        ImageInputSpec(h.toInt, w.toInt, c.toInt, if (c == 1) "L" else channelOrder)
+      case _ =>
+        throw new ModelException(
+          s"Input tensor '${in.name}' has shape ${in.shapeString}; an image model needs " +
+            "[batch, height, width, channels] with a fixed height and width and 1 or 3 channels")
+    }
+  }
+}

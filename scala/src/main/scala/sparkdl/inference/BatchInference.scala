@@ -1,0 +1,126 @@
+package sparkdl.inference
+
+import org.apache.spark.broadcast.Broadcast
+import org.apache.spark.sql.Row
+
+/** One model input fed from one column: how a non-null cell becomes `size` floats of the batch. */
+trait BatchInput extends Serializable {
+
+  /** The column (or SQL function) the cells come from, for messages. */
+  def column: String
+
+  /** The model input fed. */
+  def tensor: String
+
+  /** Shape of one row's value, without the batch dimension. */
+  def dims: Array[Long]
+
+  /** Floats per row. */
+  final def size: Int = dims.product.toInt
+
+  /** Why `value` cannot feed the model (a row-level problem, see `handleInvalid`), or None. */
+  def incompatibility(value: Any): Option[String] = None
+
+  /** Names an invalid cell in messages, e.g. `image 'a.jpg'`. */
+  def describe(value: Any): String = "value"
+
+  /** Writes the floats of `value` at `dst(offset until offset + size)`; fails on a caller's error. */
+  def write(value: Any, dst: Array[Float], offset: Int): Unit
+}
+
+/** One model output and how each row's slice of it becomes an output cell. */
+final case class BatchOutput(tensor: String, format: OutputFormat)
+
+/**
+ * The one executor-side batching core, for every stage and SQL function and any engine:
+ * rows -> one float buffer per input -> one run of the model's session ([[SessionCache]]) ->
+ * one output cell per row and output. Serializable and free of any stage, so closures never
+ * capture one; at most one batch of rows and its buffers are held at a time.
+ *
+ * Row policy: a null in any input gives null outputs (the row is not fed). A value an input
+ * finds invalid fails the task under `handleInvalid = "error"` (the message names the
+ * column, the value and the reason, followed by `invalidHint`), gives null outputs under
+ * "keep", and drops the row under "skip".
+ */
+final case class BatchInference(
+    model: Broadcast[_ <: Model],
+    inputs: Seq[BatchInput],
+    outputs: Seq[BatchOutput],
+    handleInvalid: String = "error",
+    invalidHint: String = "") {
+
+  require(Seq("error", "keep", "skip").contains(handleInvalid), s"handleInvalid must be error, keep or skip, got '$handleInvalid'")
+
+  /**
+   * Streams `rows` in batches of `batchSize`, input `k` fed from column `indices(k)`; each row
+   * comes out with the output cells appended (rows dropped under "skip" do not come out).
+   */
+  def apply(rows: Iterator[Row], indices: Seq[Int], batchSize: Int): Iterator[Row] = {
+    require(indices.length == inputs.length, s"${inputs.length} inputs but ${indices.length} column indices")
+    rows.grouped(batchSize).flatMap { batch =>
+      val cells = run(batch.map(row => indices.map(row.get)).toIndexedSeq)
+      batch.iterator.zip(cells.iterator).collect { case (row, out) if out != null => Row.fromSeq(row.toSeq ++ out) }
+    }
+  }
+
+  /**
+   * Runs one batch: `values(i)(k)` is row `i`'s value for input `k`. Returns, per row, its output
+   * cells (nulls for a row not fed), or null for a row dropped under "skip".
+   */
+  def run(values: IndexedSeq[Seq[Any]]): Array[Array[Any]] = {
+    val n = values.length
+    val cells = Array.fill[Array[Any]](n)(new Array[Any](outputs.length))
+    val fed = new Array[Int](n)
+    var m = 0
+    var i = 0
+    while (i < n) {
+      val row = values(i)
+      if (!row.contains(null)) {
+        invalid(row) match {
+          case None =>
+            fed(m) = i
+            m += 1
+          case Some(message) =>
+            handleInvalid match {
+              case "error" => throw new IllegalArgumentException(message + invalidHint)
+              case "skip" => cells(i) = null
+              case _ => // keep: null outputs
+            }
+        }
+      }
+      i += 1
+    }
+    if (m > 0) {
+      val feeds = inputs.zipWithIndex.map { case (in, k) =>
+        val buffer = new Array[Float](m * in.size)
+        var j = 0
+        while (j < m) {
+          in.write(values(fed(j))(k), buffer, j * in.size)
+          j += 1
+        }
+        Feed(in.tensor, m.toLong +: in.dims, buffer)
+      }
+      val results = SessionCache.withSession(model.value)(_.run(feeds, outputs.map(_.tensor)))
+      results.zip(outputs).zipWithIndex.foreach { case (((shape, out), output), k) =>
+        if (shape.isEmpty || shape(0) != m) {
+          throw new IllegalStateException(s"Output '${output.tensor}' has shape ${shape.mkString("[", ",", "]")} " +
+            s"for a batch of $m rows; its first dimension must be the batch")
+        }
+        val per = out.length / m
+        var j = 0
+        while (j < m) {
+          cells(fed(j))(k) = output.format.cell(out, j * per, per)
+          j += 1
+        }
+      }
+    }
+    cells
+  }
+
+  /** The message for the first input that finds its value invalid. */
+  private def invalid(row: Seq[Any]): Option[String] =
+    inputs.iterator.zip(row.iterator).map { case (in, value) =>
+      in.incompatibility(value).map(reason =>
+        s"Column '${in.column}': ${in.describe(value)} cannot feed the model (${in.dims.mkString("x")}): $reason")
+    }.collectFirst { case Some(message) => message }
+}

@@ -1,0 +1,76 @@
+package sparkdl.inference
+
+/**
+ * What the driver knows about a tensor of a model: its name, dtype and static shape
+ * (`-1` marks an unknown dimension; `None` an unknown rank).
+ */
+final case class TensorInfo(name: String, dtype: String, shape: Option[Seq[Long]]) {
+  def shapeString: String =
+    shape.map(_.map(d => if (d < 0) "?" else d.toString).mkString("[", ",", "]")).getOrElse("<unknown rank>")
+  override def toString: String = s"$name $dtype $shapeString"
+}
+
+/** One input of a run: a float tensor named `tensor`, row-major `data` of `shape`. */
+final case class Feed(tensor: String, shape: Array[Long], data: Array[Float])
+
+/**
+ * A model as the executors receive it: immutable, serializable bytes that an engine turns
+ * into a [[ModelSession]]. Identified in every JVM by `hash`, so [[SessionCache]] loads each
+ * model once per JVM whatever object carries it.
+ */
+trait Model extends Serializable {
+
+  /** Identifies the model's content in every JVM (e.g. the SHA-256 of its bytes). */
+  def hash: String
+
+  /** Size of the serialized model: what the session cache budgets by. */
+  def sizeInBytes: Long
+
+  /** Loads the model into a new session of its engine. Called by [[SessionCache]] only. */
+  private[sparkdl] def open(): ModelSession
+
+  /** Describes the input `name`, or fails naming it and listing the model's inputs. */
+  def inputInfo(name: String): TensorInfo = SessionCache.withSession(this)(_.inputInfo(name))
+
+  /** Describes the output `name` (with its static shape), or fails naming it and listing candidates. */
+  def outputInfo(name: String): TensorInfo = SessionCache.withSession(this)(_.outputInfo(name))
+
+  /** Fails, naming it and listing candidates, unless `name` is an output of the model. */
+  def checkOutput(name: String): Unit = outputInfo(name)
+}
+
+/**
+ * A model loaded into one engine session. Thread-safe: every task of a JVM shares one
+ * (obtained through [[SessionCache]], which owns its lifetime).
+ */
+trait ModelSession extends AutoCloseable {
+
+  def inputInfo(name: String): TensorInfo
+
+  def outputInfo(name: String): TensorInfo
+
+  /**
+   * Runs the model once with float inputs and fetches `outputs`: one flat float array per
+   * output with its shape. Every native buffer is released before this returns, also on failure.
+   */
+  def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])]
+
+  /** Runs the model once with a single input (row-major `data` of `shape`). */
+  final def run(input: String, shape: Array[Long], data: Array[Float], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] =
+    run(Seq(Feed(input, shape, data)), outputs)
+
+  def isClosed: Boolean
+}
+
+object Feed {
+
+  /** Fails unless every feed's data fills its shape exactly (checked before an engine runs). */
+  def checkSizes(feeds: Seq[Feed]): Unit = feeds.foreach { f =>
+    val expected = f.shape.product
+    require(expected == f.data.length.toLong,
+      s"Batch for '${f.tensor}' has ${f.data.length} floats but shape ${f.shape.mkString("[", ",", "]")} needs $expected")
+  }
+}
+
+/** Raised when a model cannot be used as asked: unknown tensor, wrong dtype or shape, engine failure. */
+class ModelException(message: String, cause: Throwable = null) extends IllegalArgumentException(message, cause)

@@ -1,0 +1,38 @@
+package sparkdl.io
+
+import java.io.{ObjectInputStream, ObjectOutputStream}
+
+import org.apache.commons.io.IOUtils
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.Path
+import org.apache.spark.sql.SparkSession
+
+/** Whole files as bytes on any Hadoop file system (stage persistence, model exports). */
+private[sparkdl] object HadoopFiles {
+
+  def write(bytes: Array[Byte], path: Path, spark: SparkSession): Unit = {
+    val fs = path.getFileSystem(spark.sparkContext.hadoopConfiguration)
+    val out = fs.create(path, true)
+    try out.write(bytes) finally out.close()
+  }
+
+  def read(path: Path, spark: SparkSession): Array[Byte] = read(path, spark.sparkContext.hadoopConfiguration)
+
+  def read(path: Path, conf: Configuration): Array[Byte] = {
+    val in = path.getFileSystem(conf).open(path)
+    try IOUtils.toByteArray(in) finally in.close()
+  }
+}
+
+/** A Hadoop Configuration that can be broadcast (Configuration is Writable, not Serializable). */
+final class SerializableHadoopConf(@transient var value: Configuration) extends Serializable {
+  private def writeObject(out: ObjectOutputStream): Unit = {
+    out.defaultWriteObject()
+    value.write(out)
+  }
+
+  private def readObject(in: ObjectInputStream): Unit = {
+    value = new Configuration(false)
+    value.readFields(in)
+  }
+}

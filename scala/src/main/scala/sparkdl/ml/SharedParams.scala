@@ -1,0 +1,75 @@
+package sparkdl.ml
+
+import org.apache.spark.ml.param._
+
+import sparkdl.inference.OutputFormat
+import sparkdl.tf.FrozenGraph
+
+// One trait per param shared by several stages (Spark's `sharedParams` shape), each with its
+// getter and setter; stage-specific defaults are set by the stage. Python's
+// `sparkdl.ml._shared` mirrors them name for name.
+
+/** The input column. */
+trait HasInputCol extends Params {
+  final val inputCol: Param[String] = new Param[String](this, "inputCol", "input column name")
+  final def getInputCol: String = $(inputCol)
+  def setInputCol(value: String): this.type = set(inputCol, value)
+}
+
+/** The output column: no default, it must be set. */
+trait HasOutputCol extends Params {
+  final val outputCol: Param[String] = new Param[String](this, "outputCol", "output column name")
+  final def getOutputCol: String = $(outputCol)
+  def setOutputCol(value: String): this.type = set(outputCol, value)
+}
+
+/** Rows per model run; memory per task is bounded by one batch. */
+trait HasBatchSize extends Params {
+  final val batchSize: IntParam = new IntParam(this, "batchSize",
+    "rows fed to the model per run; memory per task is bounded by one batch", ParamValidators.gtEq(1))
+  final def getBatchSize: Int = $(batchSize)
+  def setBatchSize(value: Int): this.type = set(batchSize, value)
+}
+
+/**
+ * What to do with an image the model cannot take (no pixels, unsupported channels):
+ * error (fail), keep (null output) or skip (drop the row). Null images always give null.
+ */
+trait HasHandleInvalid extends Params {
+  final val handleInvalid: Param[String] = new Param[String](this, "handleInvalid",
+    "what to do with an image the model cannot take (no pixels, unsupported channels): " +
+      "error (fail), keep (null output) or skip (drop the row). Null images always give null. Default: error",
+    ParamValidators.inArray(Array("error", "keep", "skip")))
+  setDefault(handleInvalid -> "error")
+  final def getHandleInvalid: String = $(handleInvalid)
+  def setHandleInvalid(value: String): this.type = set(handleInvalid, value)
+}
+
+/** Output column type: an MLlib DenseVector or array<float>. */
+trait HasOutputMode extends Params {
+  final val outputMode: Param[String] = new Param[String](this, "outputMode",
+    "output column type: vector (MLlib DenseVector) or array (array<float>). Default: vector",
+    ParamValidators.inArray(OutputFormat.Modes.keys.toArray.sorted))
+  setDefault(outputMode -> "vector")
+  final def getOutputMode: String = $(outputMode)
+  def setOutputMode(value: String): this.type = set(outputMode, value)
+}
+
+/** The Keras model file a stage's graph was frozen from (read and frozen by Python). */
+trait HasModelFile extends Params {
+  final val modelFile: Param[String] = new Param[String](this, "modelFile",
+    "the Keras model file (.keras or .h5) the graph was frozen from (read from Python)")
+  final def getModelFile: String = $(modelFile)
+  def setModelFile(value: String): this.type = set(modelFile, value)
+}
+
+/** A frozen graph, persisted beside the stage's metadata as `graph.pb` ([[GraphStageWriter]]). */
+trait HasFrozenGraph extends Params {
+  final val graph: Param[FrozenGraph] = new Param[FrozenGraph](this, "graph",
+    "frozen TensorFlow graph (GraphDef bytes with its input and output tensor names); no default") {
+    override def jsonEncode(value: FrozenGraph): String =
+      throw new UnsupportedOperationException("graph is persisted as a separate file, not as JSON")
+  }
+  final def getGraph: FrozenGraph = $(graph)
+  def setGraph(value: FrozenGraph): this.type = set(graph, value)
+}

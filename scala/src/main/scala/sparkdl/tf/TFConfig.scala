@@ -1,0 +1,40 @@
+package sparkdl.tf
+
+import org.tensorflow.proto.ConfigProto
+
+/**
+ * TensorFlow's thread configuration for this JVM. TensorFlow sizes its process-wide CPU
+ * thread pools from the first session created, so every sparkdl session (models and the
+ * image decoder alike) is created with [[sessionConfig]].
+ */
+object TFConfig {
+
+  private def setting(sparkKey: String): Option[String] =
+    Option(org.apache.spark.SparkEnv.get).flatMap(_.conf.getOption(sparkKey))
+      .orElse(Option(System.getProperty(sparkKey.stripPrefix("spark."))))
+
+  /**
+   * TensorFlow intra-op threads (the threads one op may split its work over): the Spark conf
+   * `spark.sparkdl.tf.threads` (or the JVM property `sparkdl.tf.threads`), else the executor's
+   * own core count (`spark.executor.cores`), else the cores the JVM sees.
+   */
+  def defaultThreads: Int =
+    setting("spark.sparkdl.tf.threads")
+      .orElse(Option(org.apache.spark.SparkEnv.get).flatMap(_.conf.getOption("spark.executor.cores")))
+      .map(_.toInt)
+      .getOrElse(Runtime.getRuntime.availableProcessors())
+      .max(1)
+
+  /**
+   * TensorFlow inter-op threads (the threads that run ops, and so concurrent `Session.run`
+   * calls, side by side): `spark.sparkdl.tf.interOpThreads` (or `sparkdl.tf.interOpThreads`),
+   * else [[defaultThreads]]. With a single one, the runs of two tasks queue behind each other.
+   */
+  def interOpThreads: Int = setting("spark.sparkdl.tf.interOpThreads").map(_.toInt).getOrElse(defaultThreads).max(1)
+
+  /** The one session configuration of this JVM. */
+  def sessionConfig: ConfigProto = ConfigProto.newBuilder()
+    .setIntraOpParallelismThreads(defaultThreads)
+    .setInterOpParallelismThreads(interOpThreads)
+    .build()
+}
