@@ -12,7 +12,7 @@ SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard proje
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: all venv jar examples bench test test-scala test-python test-local-cluster test-cluster test-slow demo clean
+.PHONY: all venv jar examples bench lint fmt test test-scala test-python test-local-cluster test-cluster test-slow demo clean
 
 all: jar venv
 
@@ -64,7 +64,16 @@ examples: $(EXAMPLES_JAR)
 test-cluster: venv jar examples
 	$(PY) -m pytest tests -m cluster -q -p no:cacheprovider -s
 
-test: venv jar test-scala test-python test-local-cluster test-cluster
+# Formatting (scalafmt) and lint (ruff); unused Scala imports already fail the compile.
+lint: venv
+	$(SBT) scalafmtCheckAll bench/scalafmtCheckAll scalafmtSbtCheck < /dev/null
+	$(PY) -m ruff check .
+
+fmt: venv
+	$(SBT) scalafmtAll bench/scalafmtAll scalafmtSbt < /dev/null
+	$(PY) -m ruff check --fix .
+
+test: lint venv jar test-scala test-python test-local-cluster test-cluster
 
 demo: venv jar
 	$(PY) examples/demo.py

@@ -37,7 +37,9 @@ lazy val sparkJavaOptions = Seq(
   "-Dio.netty.tryReflectionSetAccessible=true"
 )
 
-lazy val commonScalacOptions = Seq("-deprecation", "-feature", "-unchecked", "-release", "17")
+// Unused imports fail the build; other warnings stay warnings.
+lazy val commonScalacOptions = Seq("-deprecation", "-feature", "-unchecked", "-release", "17",
+  "-Wunused:imports", "-Wconf:cat=unused-imports:e")
 
 lazy val root = (project in file("."))
   .settings(
@@ -78,7 +80,9 @@ lazy val root = (project in file("."))
       case PathList("META-INF", "versions", _, "module-info.class") => MergeStrategy.discard
       case "module-info.class" => MergeStrategy.discard
       case PathList("META-INF", "MANIFEST.MF") => MergeStrategy.discard
-      case PathList("META-INF", xs @ _*) if xs.lastOption.exists(n => n.endsWith(".SF") || n.endsWith(".DSA") || n.endsWith(".RSA")) => MergeStrategy.discard
+      case PathList("META-INF", xs @ _*)
+          if xs.lastOption.exists(n => n.endsWith(".SF") || n.endsWith(".DSA") || n.endsWith(".RSA")) =>
+        MergeStrategy.discard
       case PathList("META-INF", "services", _*) => MergeStrategy.concat
       case PathList("META-INF", _*) => MergeStrategy.first
       case _ => MergeStrategy.first

@@ -218,7 +218,7 @@ def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
             os.link(os.path.join(directory, sources[i % len(sources)]), os.path.join(folder, "img_%06d.jpg" % i))
         jvm.System.gc()
         with RssSampler(pid, jvm) as rss:
-            t, _ = timed(lambda: featurizer.transform(readImages(folder, numPartitions=8, draftSize=224))
+            t, _ = timed(lambda folder=folder: featurizer.transform(readImages(folder, numPartitions=8, draftSize=224))
                          .select("filePath", "features").write.format("noop").mode("overwrite").save())
         jvm.System.gc()
         runtime = jvm.Runtime.getRuntime()
@@ -246,7 +246,8 @@ def main():
     print("%d JPEG files, mixed sizes, written in %.0f s under %s" % (len(files), t, directory))
     bench_jar = _bench_jar()
     spark = sparkdl.spark_session("local[2]", app_name="sparkdl-bench", **{
-        "spark.jars": bench_jar, "spark.driver.extraClassPath": bench_jar, "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "6g",
+        "spark.jars": bench_jar, "spark.driver.extraClassPath": bench_jar, "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "6g",
         "spark.sql.execution.arrow.maxRecordsPerBatch": "32"})
     spark.sparkContext.setLogLevel("ERROR")
     models = args.models.split(",")
@@ -293,7 +294,8 @@ def main():
     cores = os.cpu_count()
     print("\nwhat bounds end to end: the model's TF Java rate and decode+resize share the %d cores, so at best" % cores)
     for name, r in rows:
-        for label, rate, measured in (("full decode", jvm_rate, r["sparkdl"]), ("draftSize=224", jvm_draft, r["draft"])):
+        variants = (("full decode", jvm_rate, r["sparkdl"]), ("draftSize=224", jvm_draft, r["draft"]))
+        for label, rate, measured in variants:
             if measured:
                 best = 1 / (1 / r["jvm"] + 1 / (cores * rate))
                 print("  %-18s %-14s %6.1f img/s = %.2fx frozen (measured %.2fx)" % (
@@ -304,7 +306,7 @@ def main():
             print("  %6d images: %6.1f img/s, peak RSS %5.0f MiB (peak committed Java heap %5.0f, peak RSS beyond"
                   " it %5.0f), live heap after GC %4.0f MiB" % (count, rate, peak, heap, outside, live))
     status = open("/proc/%d/status" % int(spark.sparkContext._jvm.ProcessHandle.current().pid())).read()
-    peak_jvm = [l for l in status.splitlines() if l.startswith("VmHWM")][0].split()[1]
+    peak_jvm = [line for line in status.splitlines() if line.startswith("VmHWM")][0].split()[1]
     print("\nsparkdl: readImages + DeepImageFeaturizer + noop sink; keras: Pillow + model.predict in this process;"
           "\npbudf: predict_batch_udf, Pillow in the Python worker; frozen: the exported graph in TF Python on"
           "\npre-decoded arrays (the compute limit); tf-java: the same graph in TF Java, two threads at once.")

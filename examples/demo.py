@@ -16,8 +16,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import sparkdl  # noqa: E402
-from sparkdl import DeepImageFeaturizer, DeepImagePredictor, readImages  # noqa: E402
 from examples.sample_images import write_photos, write_shapes  # noqa: E402
+from sparkdl import DeepImageFeaturizer, DeepImagePredictor, readImages  # noqa: E402
 
 
 def pick_model():

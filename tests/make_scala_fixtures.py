@@ -17,8 +17,8 @@ def main(out):
     import skimage.data as data
     from PIL import Image
 
-    from tests.fixtures import write_shapes
     from sparkdl.models.efficientnet_lite0 import efficientnet_lite0, preprocess_input
+    from tests.fixtures import write_shapes
 
     subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",
                            "--out", os.path.join(out, "models")])

@@ -109,7 +109,8 @@ def test_bad_params_fail_before_training(labelled, model_files, tmp_path):
         fit(kerasOptimizer="adamm")
     with pytest.raises(ValueError, match="kerasLoss 'cross_entropy' is not a Keras loss. Accepted: .*categorical"):
         fit(kerasLoss="cross_entropy")
-    with pytest.raises(ValueError, match="kerasFitParams has batchsize, which Keras fit does not take. Accepted: .*batch_size"):
+    with pytest.raises(ValueError, match="kerasFitParams has batchsize, which Keras fit does not take. "
+                       "Accepted: .*batch_size"):
         fit(kerasFitParams={"batchsize": 3})
     with pytest.raises(ValueError, match="modelFile '/no/such.keras' does not exist"):
         fit(modelFile="/no/such.keras")

@@ -3,10 +3,22 @@
 Importing sparkdl is cheap: TensorFlow is imported only by :mod:`sparkdl.graph`,
 when a Keras model or a ``tf.function`` is exported.
 """
-from sparkdl._jvm import jar_path, spark_session, SparkdlJarMissingError
+from sparkdl._jvm import SparkdlJarMissingError, jar_path, spark_session
 from sparkdl.image.imageIO import readImages
+from sparkdl.ml import (
+    DeepImageFeaturizer,
+    DeepImagePredictor,
+    KerasImageFileEstimator,
+    KerasImageFileTransformer,
+    KerasTransformer,
+    TFImageTransformer,
+    TFTransformer,
+)
 from sparkdl.udf import registerKerasImageUDF, registerKerasUDF
-from sparkdl.ml import KerasImageFileEstimator, KerasImageFileTransformer, KerasTransformer, DeepImageFeaturizer, DeepImagePredictor, TFImageTransformer, TFTransformer
+
+__all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", "KerasImageFileEstimator",
+           "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer",
+           "DeepImageFeaturizer", "DeepImagePredictor", "registerKerasImageUDF", "registerKerasUDF"]
 
 
 def _version():
@@ -20,6 +32,3 @@ def _version():
 
 
 __version__ = _version()
-
-__all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", "KerasImageFileEstimator", "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer",
-           "DeepImageFeaturizer", "DeepImagePredictor", "registerKerasImageUDF", "registerKerasUDF"]

@@ -90,7 +90,7 @@ def require_jar(sc=None):
             "session with sparkdl.spark_session(master=...), or start Spark with "
             "`--jars %s` (pyspark/spark-submit), or set .config('spark.jars', '%s') and "
             ".config('spark.driver.extraClassPath', '%s') on the builder before the first session "
-            "of the process is created." % (path, path, path))
+            "of the process is created." % (path, path, path)) from None
     return sc
 
 

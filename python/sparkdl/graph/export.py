@@ -46,7 +46,7 @@ def freeze_keras(model, input_names=None, output_names=None):
 def _layer_names(tensors, prefix):
     """Names of the layers producing Keras tensors; ``prefix_i`` where a name is unknown or repeated."""
     names = []
-    for i, t in enumerate(tensors):
+    for t in tensors:
         history = getattr(t, "_keras_history", None)
         names.append(getattr(history[0], "name", None) if history else None)
     if None in names or len(set(names)) != len(names):

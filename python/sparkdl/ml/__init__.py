@@ -6,4 +6,12 @@ from sparkdl.ml.named_image import DeepImageFeaturizer, DeepImagePredictor
 from sparkdl.ml.tf_image import TFImageTransformer
 from sparkdl.ml.tf_tensor import TFTransformer
 
-__all__ = ["KerasImageFileEstimator", "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer", "DeepImageFeaturizer", "DeepImagePredictor"]
+__all__ = [
+    "KerasImageFileEstimator",
+    "KerasImageFileTransformer",
+    "KerasTransformer",
+    "TFImageTransformer",
+    "TFTransformer",
+    "DeepImageFeaturizer",
+    "DeepImagePredictor",
+]

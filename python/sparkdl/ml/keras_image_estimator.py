@@ -102,12 +102,12 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
             keras.optimizers.get(get(est.kerasOptimizer))
         except ValueError:
             raise ValueError("kerasOptimizer '%s' is not a Keras optimizer. Accepted: %s" % (
-                get(est.kerasOptimizer), ", ".join(_optimizer_names())))
+                get(est.kerasOptimizer), ", ".join(_optimizer_names()))) from None
         try:
             keras.losses.get(get(est.kerasLoss))
         except ValueError:
             raise ValueError("kerasLoss '%s' is not a Keras loss. Accepted: %s" % (
-                get(est.kerasLoss), ", ".join(_loss_names())))
+                get(est.kerasLoss), ", ".join(_loss_names()))) from None
         fit_params = dict(get(est.kerasFitParams) or {})
         accepted = [n for n in inspect.signature(keras.Model.fit).parameters if n not in ("self", "x", "y")]
         unknown = sorted(set(fit_params) - set(accepted))

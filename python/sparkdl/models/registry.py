@@ -49,7 +49,7 @@ def get_spec(name):
     try:
         return MODELS[name]
     except KeyError:
-        raise ValueError("Unknown modelName '%s'. Valid names: %s" % (name, ", ".join(MODELS)))
+        raise ValueError("Unknown modelName '%s'. Valid names: %s" % (name, ", ".join(MODELS))) from None
 
 
 def load_symbol(path):

@@ -17,7 +17,8 @@ object DecodeResize {
     val bytes = scala.jdk.CollectionConverters.ListHasAsScala(files).asScala.map(f => Files.readAllBytes(Paths.get(f)))
     val start = System.nanoTime()
     bytes.foreach { b =>
-      val img = ImageDecoder.decode(b, draft = if (draft) (size, size) else (0, 0)).fold(e => throw new IllegalStateException(e), identity)
+      val img = ImageDecoder.decode(b, draft = if (draft) (size, size) else (0, 0)).fold(
+        e => throw new IllegalStateException(e), identity)
       ImageToTensor.write(img.height, img.width, img.nChannels, img.data, spec, buffer, 0)
     }
     bytes.size / ((System.nanoTime() - start) / 1e9)

@@ -26,11 +26,13 @@ trait SparkSessionFixture extends BeforeAndAfterAll { self: Suite =>
     .getOrCreate()
 
   override def afterAll(): Unit = {
-    try spark.stop() finally super.afterAll()
+    try spark.stop()
+    finally super.afterAll()
   }
 }
 
 object Rss {
+
   /** Resident set size of this process in KiB (Linux). */
   def kib(): Long = {
     val src = scala.io.Source.fromFile("/proc/self/status")
@@ -77,7 +79,8 @@ object TestGraphs {
         .putAttr("shape", attr(_.setShape(shape))),
       NodeDef.newBuilder().setName("weights").setOp("Const").putAttr("dtype", float)
         .putAttr("value", attr(_.setTensor(weights))),
-      NodeDef.newBuilder().setName("one").setOp("Const").putAttr("dtype", float).putAttr("value", attr(_.setTensor(one))),
+      NodeDef.newBuilder().setName("one").setOp("Const").putAttr("dtype", float).putAttr(
+        "value", attr(_.setTensor(one))),
       NodeDef.newBuilder().setName("output").setOp("AddV2").addInput("input").addInput("one").putAttr("T", float))
     val graphDef = nodes.foldLeft(GraphDef.newBuilder())((g, n) => g.addNode(n)).build().toByteArray
     FrozenGraph(graphDef, Seq("input:0"), Seq("output:0"))

@@ -22,9 +22,9 @@ object ImageReader {
   val ErrorCol = "imageError"
 
   val schema: StructType = StructType(Seq(
-    StructField(FilePathCol, StringType, nullable = false),
-    StructField(ImageCol, ImageFields.schema, nullable = true),
-    StructField(ErrorCol, StringType, nullable = true)))
+      StructField(FilePathCol, StringType, nullable = false),
+      StructField(ImageCol, ImageFields.schema, nullable = true),
+      StructField(ErrorCol, StringType, nullable = true)))
 
   /** Files per partition when the caller does not choose the partition count. */
   private val FilesPerPartition = 1000
@@ -44,7 +44,8 @@ object ImageReader {
   def readImages(spark: SparkSession, path: String, recursive: Boolean = false, numPartitions: Int = 0,
                  maxPixels: Long = ImageDecoder.DefaultMaxPixels, draftHeight: Int = 0,
                  draftWidth: Int = 0): DataFrame = {
-    require(draftHeight >= 0 && draftWidth >= 0, s"readImages: draft size must not be negative, got ${draftHeight}x$draftWidth")
+    require(draftHeight >= 0 && draftWidth >= 0,
+      s"readImages: draft size must not be negative, got ${draftHeight}x$draftWidth")
     val sc = spark.sparkContext
     val files = listFiles(new Path(path), sc.hadoopConfiguration, recursive)
     val parts =
@@ -87,7 +88,8 @@ object ImageReader {
     val out = ArrayBuffer.empty[String]
     def visit(status: FileStatus, top: Boolean): Unit = {
       if (status.isDirectory) {
-        if (top || recursive) fs.listStatus(status.getPath).filterNot(s => hidden(s.getPath)).foreach(visit(_, top = false))
+        if (top || recursive)
+          fs.listStatus(status.getPath).filterNot(s => hidden(s.getPath)).foreach(visit(_, top = false))
       } else if (top || !hidden(status.getPath)) {
         out += status.getPath.makeQualified(fs.getUri, fs.getWorkingDirectory).toString
       }

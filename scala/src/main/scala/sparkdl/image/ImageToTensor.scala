@@ -11,7 +11,7 @@ final case class ImageInputSpec(height: Int, width: Int, channels: Int, channelO
   require(ImageInputSpec.ChannelOrders.contains(channelOrder),
     s"channelOrder must be one of ${ImageInputSpec.ChannelOrders.mkString(", ")}, got '$channelOrder'")
   require(channels == 1 || channelOrder != "L", "channelOrder 'L' needs a 1-channel model input")
-  require(channels == 3 || channelOrder == "L" , s"A 1-channel model input needs channelOrder 'L', got '$channelOrder'")
+  require(channels == 3 || channelOrder == "L", s"A 1-channel model input needs channelOrder 'L', got '$channelOrder'")
 
   /** Floats per image. */
   val size: Int = height * width * channels
@@ -30,11 +30,13 @@ object ImageInputSpec {
 object ImageToTensor {
 
   /** Why an image cannot feed `spec`, or None when it can. */
-  def incompatibility(height: Int, width: Int, nChannels: Int, dataLength: Int, spec: ImageInputSpec): Option[String] = {
+  def incompatibility(height: Int, width: Int, nChannels: Int, dataLength: Int, spec: ImageInputSpec)
+      : Option[String] = {
     if (height < 1 || width < 1) Some(s"image has no pixels (${height}x$width)")
     else if (!Seq(1, 3, 4).contains(nChannels)) Some(s"unsupported channel count $nChannels (expected 1, 3 or 4)")
     else if (dataLength.toLong != height.toLong * width * nChannels)
-      Some(s"image data has $dataLength bytes, but ${height}x${width}x$nChannels needs ${height.toLong * width * nChannels}")
+      Some(
+        s"image data has $dataLength bytes, but ${height}x${width}x$nChannels needs ${height.toLong * width * nChannels}")
     else if (spec.channels == 1 && nChannels != 1)
       Some(s"model takes 1 channel (grayscale) but the image has $nChannels")
     else None

@@ -49,7 +49,8 @@ final case class BatchInference(
     handleInvalid: String = "error",
     invalidHint: String = "") {
 
-  require(Seq("error", "keep", "skip").contains(handleInvalid), s"handleInvalid must be error, keep or skip, got '$handleInvalid'")
+  require(Seq("error", "keep", "skip").contains(handleInvalid),
+    s"handleInvalid must be error, keep or skip, got '$handleInvalid'")
 
   /**
    * Streams `rows` in batches of `batchSize`, input `k` fed from column `indices(k)`; each row

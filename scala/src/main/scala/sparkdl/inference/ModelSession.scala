@@ -56,7 +56,8 @@ trait ModelSession extends AutoCloseable {
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])]
 
   /** Runs the model once with a single input (row-major `data` of `shape`). */
-  final def run(input: String, shape: Array[Long], data: Array[Float], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] =
+  final def run(input: String, shape: Array[Long], data: Array[Float], outputs: Seq[String])
+      : Seq[(Array[Long], Array[Float])] =
     run(Seq(Feed(input, shape, data)), outputs)
 
   def isClosed: Boolean

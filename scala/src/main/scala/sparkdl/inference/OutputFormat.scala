@@ -8,6 +8,7 @@ import org.apache.spark.sql.types._
 /** How one row's slice of an output tensor becomes an output cell. */
 sealed trait OutputFormat extends Serializable {
   def dataType: DataType
+
   /** The cell for `out(from until from + len)`. */
   def cell(out: Array[Float], from: Int, len: Int): Any
 }
@@ -39,15 +40,16 @@ object OutputFormat {
   }
 
   val PredictionStruct: StructType = StructType(Seq(
-    StructField("class", StringType, nullable = false),
-    StructField("description", StringType, nullable = false),
-    StructField("probability", FloatType, nullable = false)))
+      StructField("class", StringType, nullable = false),
+      StructField("description", StringType, nullable = false),
+      StructField("probability", FloatType, nullable = false)))
 
   /**
    * The `k` most probable classes, highest first, as `struct<class, description, probability>`:
    * class `i` is `classes(i)` (e.g. a WordNet id) described by `descriptions(i)`.
    */
-  final case class TopKOutput(k: Int, classes: IndexedSeq[String], descriptions: IndexedSeq[String]) extends OutputFormat {
+  final case class TopKOutput(k: Int, classes: IndexedSeq[String], descriptions: IndexedSeq[String])
+    extends OutputFormat {
     require(classes.length == descriptions.length, "one description per class")
     val dataType: DataType = ArrayType(PredictionStruct, containsNull = false)
     def cell(out: Array[Float], from: Int, len: Int): Any = {

@@ -29,7 +29,7 @@ final case class TensorColumnInput(column: String, tensor: String, dims: Array[L
             case f: Float => dst(offset + i) = f
             case d: Double => dst(offset + i) = d.toFloat
             case null => throw new IllegalArgumentException(
-              s"Column '$column' has a null element at position $i; tensor '$tensor' takes floats only")
+                s"Column '$column' has a null element at position $i; tensor '$tensor' takes floats only")
           }
           i += 1
         }
@@ -59,7 +59,7 @@ object TensorColumnInput {
       throw new ModelException(s"Input tensor '${info.name}' is ${info.dtype}; $what feeds float32")
     }
     val dims = info.shape.getOrElse(throw new ModelException(
-      s"Input tensor '${info.name}' has an unknown shape; $what needs [batch, d1, ..., dk] with known d's"))
+        s"Input tensor '${info.name}' has an unknown shape; $what needs [batch, d1, ..., dk] with known d's"))
     if (dims.isEmpty || dims.tail.exists(_ < 0)) {
       throw new ModelException(
         s"Input tensor '${info.name}' has shape ${info.shapeString}; $what needs [batch, d1, ..., dk] " +

@@ -13,14 +13,16 @@ private[sparkdl] object HadoopFiles {
   def write(bytes: Array[Byte], path: Path, spark: SparkSession): Unit = {
     val fs = path.getFileSystem(spark.sparkContext.hadoopConfiguration)
     val out = fs.create(path, true)
-    try out.write(bytes) finally out.close()
+    try out.write(bytes)
+    finally out.close()
   }
 
   def read(path: Path, spark: SparkSession): Array[Byte] = read(path, spark.sparkContext.hadoopConfiguration)
 
   def read(path: Path, conf: Configuration): Array[Byte] = {
     val in = path.getFileSystem(conf).open(path)
-    try IOUtils.toByteArray(in) finally in.close()
+    try IOUtils.toByteArray(in)
+    finally in.close()
   }
 }
 

@@ -36,7 +36,8 @@ class DeepImagePredictor(override val uid: String)
   def setTopK(value: Int): this.type = set(topK, value)
 
   private def format: OutputFormat =
-    if ($(decodePredictions)) OutputFormat.TopKOutput($(topK), ImageNetLabels.imagenet1k.ids, ImageNetLabels.imagenet1k.descriptions)
+    if ($(decodePredictions))
+      OutputFormat.TopKOutput($(topK), ImageNetLabels.imagenet1k.ids, ImageNetLabels.imagenet1k.descriptions)
     else OutputFormat.VectorOutput
 
   override def transformSchema(schema: StructType): StructType =

@@ -29,6 +29,6 @@ private[ml] class GraphStageReader[T <: HasFrozenGraph](className: String, make:
     val (stage, md) = StageMetadata.load(path, sparkSession, className, make, exclude = Set("graph"))
     implicit val formats: Formats = DefaultFormats
     stage.setGraph(FrozenGraph(HadoopFiles.read(new Path(path, "graph.pb"), sparkSession),
-      (md \ "graphInputs").extract[Seq[String]], (md \ "graphOutputs").extract[Seq[String]]))
+        (md \ "graphInputs").extract[Seq[String]], (md \ "graphOutputs").extract[Seq[String]]))
   }
 }

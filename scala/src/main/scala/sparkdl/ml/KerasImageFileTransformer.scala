@@ -56,12 +56,13 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
     val sc = dataset.sparkSession.sparkContext
     val conf = sc.broadcast(new SerializableHadoopConf(sc.hadoopConfiguration))
     val read = udf(new UDF1[String, Row] {
-      override def call(uri: String): Row =
-        if (uri == null) null else ImageReader.readImage(uri, conf.value.value, ImageDecoder.DefaultMaxPixels) match {
-        case Right(img) => ImageFields.row(uri, img.height, img.width, img.nChannels, img.data)
-        case Left(_) => null
-      }
-    }, ImageFields.schema)
+        override def call(uri: String): Row =
+          if (uri == null) null
+          else ImageReader.readImage(uri, conf.value.value, ImageDecoder.DefaultMaxPixels) match {
+            case Right(img) => ImageFields.row(uri, img.height, img.width, img.nChannels, img.data)
+            case Left(_) => null
+          }
+      }, ImageFields.schema)
     val images = dataset.toDF().withColumn(tmp, read(col($(inputCol))))
     new TFImageTransformer(uid).setGraph($(graph)).setInputCol(tmp).setOutputCol($(outputCol))
       .setOutputMode($(outputMode)).setBatchSize($(batchSize)).setHandleInvalid("keep")

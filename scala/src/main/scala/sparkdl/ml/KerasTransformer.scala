@@ -61,7 +61,8 @@ object KerasTransformer extends MLReadable[KerasTransformer] {
   /** The graph frozen from a Keras stage's modelFile, or an error saying where it comes from. */
   private[ml] def frozenModel(stage: HasFrozenGraph): FrozenGraph = {
     if (!stage.isDefined(stage.graph)) {
-      throw new IllegalArgumentException(s"${stage.uid}: no model: set modelFile from Python (the file is frozen there)")
+      throw new IllegalArgumentException(
+        s"${stage.uid}: no model: set modelFile from Python (the file is frozen there)")
     }
     stage.getGraph
   }

@@ -29,7 +29,7 @@ private[ml] object StageSchema {
                                  outputs: Seq[(String, DataType)]): StructType = {
     inputs.foreach { in =>
       val field = schema.fields.find(_.name == in.column).getOrElse(throw new IllegalArgumentException(
-        s"Input column '${in.column}' does not exist. Available columns: ${schema.fieldNames.mkString(", ")}"))
+          s"Input column '${in.column}' does not exist. Available columns: ${schema.fieldNames.mkString(", ")}"))
       if (!in.accepts(field.dataType)) {
         throw new IllegalArgumentException(
           s"Input column '${in.column}' ${in.expected} but is ${field.dataType.simpleString}")

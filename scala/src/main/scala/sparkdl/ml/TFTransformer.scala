@@ -34,9 +34,11 @@ trait TFTransformerParams extends HasFrozenGraph with HasBatchSize {
 
   /** {column -> input tensor} */
   def getInputMapping: Map[String, String] = $(inputCols).zip($(inputTensors)).toMap
+
   /** {output tensor -> column} */
   def getOutputMapping: Map[String, String] = $(outputTensors).zip($(outputCols)).toMap
 }
+
 /**
  * Applies a frozen TensorFlow graph to non-image columns: each input column feeds a
  * placeholder (`inputMapping`: column -> tensor), each fetched tensor fills a column
@@ -82,9 +84,10 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
   override def transformSchema(schema: StructType): StructType = {
     val (ins, outs) = tensors
     StageSchema.validateAndTransformSchema(schema,
-      ins.map(in => StageSchema.InputCheck(in.column,
-        s"(for tensor '${in.tensor}') must be array<float>, array<double>, vector or numeric",
-        TensorColumnInput.supports)),
+      ins.map(in =>
+        StageSchema.InputCheck(in.column,
+          s"(for tensor '${in.tensor}') must be array<float>, array<double>, vector or numeric",
+          TensorColumnInput.supports)),
       $(outputCols).toSeq.zip(outs.map(_.format.dataType)))
   }
 

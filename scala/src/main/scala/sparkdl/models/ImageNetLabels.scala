@@ -7,7 +7,8 @@ import scala.io.Source
  * (`Egyptian cat`). Shipped in the jar (`sparkdl/models/imagenet_classes.tsv`), so decoding
  * needs no download.
  */
-final class ImageNetLabels private (val ids: IndexedSeq[String], val descriptions: IndexedSeq[String]) extends Serializable {
+final class ImageNetLabels private (val ids: IndexedSeq[String], val descriptions: IndexedSeq[String])
+  extends Serializable {
   def size: Int = ids.length
 }
 
@@ -18,7 +19,8 @@ object ImageNetLabels {
     val in = getClass.getResourceAsStream(Resource)
     require(in != null, s"$Resource is missing from the sparkdl jar")
     val src = Source.fromInputStream(in, "UTF-8")
-    val rows = try src.getLines().filter(_.nonEmpty).map(_.split("\t", 2)).toArray finally src.close()
+    val rows = try src.getLines().filter(_.nonEmpty).map(_.split("\t", 2)).toArray
+    finally src.close()
     require(rows.length == 1000 && rows.forall(_.length == 2), s"$Resource must hold 1000 'wnid<TAB>description' lines")
     new ImageNetLabels(rows.map(_(0)).toIndexedSeq, rows.map(_(1)).toIndexedSeq)
   }

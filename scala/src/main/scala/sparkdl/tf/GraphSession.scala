@@ -50,8 +50,8 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
     Option(graph.operation(opName)).filter(op => op.`type`() == "Placeholder" && index == 0)
       .map(info(_, index))
       .getOrElse(throw new GraphException(
-        s"Input tensor '$name' is not a placeholder of the graph. " +
-          s"The graph's placeholders are: ${placeholders.mkString(", ")}"))
+          s"Input tensor '$name' is not a placeholder of the graph. " +
+            s"The graph's placeholders are: ${placeholders.mkString(", ")}"))
   }
 
   /** Describes the output tensor `name`, or fails naming it and listing candidate outputs. */
@@ -60,9 +60,9 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
     Option(graph.operation(opName)).filter(op => index < op.numOutputs())
       .map(info(_, index))
       .getOrElse(throw new GraphException(
-        s"Output tensor '$name' is not in the graph. Its declared outputs are " +
-          s"${frozen.outputs.mkString("[", ", ", "]")}; its terminal operations are " +
-          s"${terminalOps.mkString("[", ", ", "]")}"))
+          s"Output tensor '$name' is not in the graph. Its declared outputs are " +
+            s"${frozen.outputs.mkString("[", ", ", "]")}; its terminal operations are " +
+            s"${terminalOps.mkString("[", ", ", "]")}"))
   }
 
   /** Operations whose outputs nobody consumes: the usual candidates for outputs. */
@@ -81,7 +81,8 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
       val runner = session.runner()
       feeds.zip(tensors).foreach { case (f, t) => runner.feed(FrozenGraph.tensorName(f.tensor), t) }
       outputs.foreach(o => runner.fetch(FrozenGraph.tensorName(o)))
-      val result = try runner.run() catch {
+      val result = try runner.run()
+      catch {
         case e: Exception =>
           throw new GraphException(
             s"TensorFlow failed running $frozen on inputs " +

@@ -63,7 +63,7 @@ class ImageDecoderSuite extends AnyFunSuite {
     val reason = ImageDecoder.decode(bytes).left.toOption.get
     assert(reason.contains("60000 wide x 60000 high") && reason.contains("limit"), reason)
     assert(ImageDecoder.decode(png(new BufferedImage(20, 10, BufferedImage.TYPE_INT_RGB)), maxPixels = 100)
-      .left.toOption.get.contains("20 wide x 10 high"))
+        .left.toOption.get.contains("20 wide x 10 high"))
   }
 
   test("TensorFlow's decoder and ImageIO agree: PNG exactly, JPEG within rounding") {
@@ -100,7 +100,10 @@ class ImageDecoderSuite extends AnyFunSuite {
   test("draft decoding: a JPEG comes out DCT-scaled, close to block means of the full decode; PNG stays full") {
     val (h, w) = (483, 641)
     val img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB)
-    for (y <- 0 until h; x <- 0 until w) img.setRGB(x, y, ((x / 3) % 256 << 16) | ((y / 2) % 256 << 8) | ((x + y) / 5 % 256))
+    for (y <- 0 until h; x <- 0 until w) img.setRGB(x, y,
+      ((x / 3) % 256 << 16) |
+        ((y / 2) % 256 << 8) |
+        ((x + y) / 5 % 256))
     val bytes = jpeg(img)
     val full = ImageDecoder.decode(bytes).toOption.get
     assert((full.height, full.width) == (h, w))

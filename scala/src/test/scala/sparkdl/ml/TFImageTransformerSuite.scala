@@ -15,7 +15,7 @@ import sparkdl.tf.GraphException
 class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
 
   private val schema = StructType(Seq(
-    StructField("id", IntegerType), StructField("image", ImageFields.schema, nullable = true)))
+      StructField("id", IntegerType), StructField("image", ImageFields.schema, nullable = true)))
 
   private def image(h: Int, w: Int, c: Int)(f: Int => Int): Row =
     ImageFields.row(s"mem://$h-$w-$c", h, w, c, Array.tabulate(h * w * c)(i => f(i).toByte))

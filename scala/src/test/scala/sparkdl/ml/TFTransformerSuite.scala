@@ -13,7 +13,7 @@ import sparkdl.tf.GraphException
 class TFTransformerSuite extends AnyFunSuite with SparkSessionFixture {
 
   private def data = spark.createDataFrame(spark.sparkContext.parallelize(Seq(
-    Row(1, Seq(1.0, 2.0, 3.0)), Row(2, null), Row(3, Seq(-1.5, 0.0, 0.25))), 2),
+        Row(1, Seq(1.0, 2.0, 3.0)), Row(2, null), Row(3, Seq(-1.5, 0.0, 0.25))), 2),
     StructType(Seq(StructField("id", IntegerType), StructField("x", ArrayType(DoubleType)))))
 
   private def stage = new TFTransformer().setGraph(TestGraphs.affine(3))

@@ -38,7 +38,8 @@ class GraphSessionSuite extends AnyFunSuite {
   }
 
   test("a batch whose size disagrees with its shape fails before TensorFlow runs") {
-    val e = intercept[IllegalArgumentException](SessionCache.withSession(TestGraphs.affine(3))(_.run("input:0", Array(2L, 3L), new Array[Float](5), Seq("output:0"))))
+    val e = intercept[IllegalArgumentException](SessionCache.withSession(TestGraphs.affine(3))(_.run("input:0",
+          Array(2L, 3L), new Array[Float](5), Seq("output:0"))))
     assert(e.getMessage.contains("5 floats") && e.getMessage.contains("[2,3]"))
   }
 
@@ -92,7 +93,8 @@ class GraphSessionSuite extends AnyFunSuite {
     val b = TestGraphs.affine(302)
     def withMaxBytes[T](n: Long)(f: => T): T = {
       System.setProperty("sparkdl.sessionCache.maxBytes", n.toString)
-      try f finally System.clearProperty("sparkdl.sessionCache.maxBytes")
+      try f
+      finally System.clearProperty("sparkdl.sessionCache.maxBytes")
     }
     withMaxBytes(a.graphDef.length + b.graphDef.length - 1) { // room for one of them only
       val sa = SessionCache.withSession(a)(identity)
@@ -110,7 +112,8 @@ class GraphSessionSuite extends AnyFunSuite {
   test("thread settings: intra-op from sparkdl.tf.threads, inter-op follows it unless set") {
     def withProps(props: (String, String)*)(check: => Unit): Unit = {
       props.foreach { case (k, v) => System.setProperty(k, v) }
-      try check finally props.foreach { case (k, _) => System.clearProperty(k) }
+      try check
+      finally props.foreach { case (k, _) => System.clearProperty(k) }
     }
     withProps("sparkdl.tf.threads" -> "3") {
       assert(TFConfig.sessionConfig.getIntraOpParallelismThreads == 3)

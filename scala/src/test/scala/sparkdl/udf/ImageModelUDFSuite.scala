@@ -18,7 +18,8 @@ class ImageModelUDFSuite extends AnyFunSuite with SparkSessionFixture {
     val gray = Array.tabulate(16)(i => (i * 16).toByte)
     val schema = StructType(Seq(StructField("id", IntegerType), StructField("image", ImageFields.schema)))
     spark.createDataFrame(spark.sparkContext.parallelize(Seq(
-      Row(1, ImageFields.row("a", 4, 4, 3, bgr)), Row(2, ImageFields.row("b", 4, 4, 1, gray)), Row(3, null)), 2), schema)
+          Row(1, ImageFields.row("a", 4, 4, 3, bgr)), Row(2, ImageFields.row("b", 4, 4, 1, gray)), Row(3, null)), 2),
+      schema)
       .createOrReplaceTempView("imgs")
     val rows = spark.sql("SELECT id, channel_stats(image) AS stats FROM imgs ORDER BY id").collect()
     def expect(data: Array[Byte], c: Int): Seq[Float] = {

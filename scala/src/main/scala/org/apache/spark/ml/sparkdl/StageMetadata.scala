@@ -19,7 +19,9 @@ object StageMetadata {
     val kept: Seq[ParamPair[_]] = instance.extractParamMap().toSeq
       .filter(pp => instance.isSet(pp.param) && !exclude.contains(pp.param.name))
     val json: JValue = parse(
-      kept.map { case ParamPair(p, v) => s"\"${p.name}\":${p.asInstanceOf[org.apache.spark.ml.param.Param[Any]].jsonEncode(v)}" }
+      kept.map { case ParamPair(p, v) =>
+        s"\"${p.name}\":${p.asInstanceOf[org.apache.spark.ml.param.Param[Any]].jsonEncode(v)}"
+      }
         .mkString("{", ",", "}"))
     DefaultParamsWriter.saveMetadata(instance, path, spark, extra, Some(json))
   }
