@@ -80,28 +80,13 @@ def require_jar(sc=None):
     try:
         loader = sc._jvm.java.lang.Thread.currentThread().getContextClassLoader()
         sc._jvm.java.lang.Class.forName("sparkdl.ml.TFImageTransformer", False, loader)
-    except Exception:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
-        try:
-            path = jar_path()
-        except SparkdlJarMissingError:
-            path = "<path to sparkdl-assembly jar>"
-        raise SparkdlJarMissingError(
-            "This SparkSession does not have the sparkdl jar on its classpath. Either create the "
-            "session with sparkdl.spark_session(master=...), or start Spark with "
-            "`--jars %s` (pyspark/spark-submit), or set .config('spark.jars', '%s') and "
-            ".config('spark.driver.extraClassPath', '%s') on the builder before the first session "
-            "of the process is created." % (path, path, path)) from None
+    except Exception as e:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
+        from pyspark.sql import SparkSession
+
+        from sparkdl._session import missing_jar_error
+
+        raise missing_jar_error(SparkSession._instantiatedSession) from e
     return sc
-
-
-def active_session(what):
-    """The SparkSession of this process (the thread's active one, else the process's), or a clear error."""
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.getActiveSession() or SparkSession._instantiatedSession
-    if spark is None:
-        raise SparkdlJarMissingError("%s needs a SparkSession: create one with sparkdl.spark_session()" % what)
-    return spark
 
 
 def jvm():

@@ -24,6 +24,9 @@ imageSchema = StructType([
     StructField("data", BinaryType(), True),
 ])
 
+#: The image data source's format name (Scala ``sparkdl.image.ImageDataSource``).
+IMAGE_FORMAT = "sparkdl.image"
+
 # OpenCV type codes of 8-bit images by channel count, as Spark's ImageSchema uses them.
 _MODES = {1: 0, 3: 16, 4: 24}
 
@@ -99,22 +102,32 @@ def readImages(path, recursive=False, numPartitions=0, maxPixels=100_000_000, dr
         ``Image.draft`` does; the ``image`` column then holds that smaller image. For models
         that resize to a small input anyway: faster decoding and smaller rows.
         Other formats decode at full size. None (default): every image at full size.
-    :param spark: SparkSession (default: the active one)
-    """
-    from pyspark.sql import DataFrame
+    :param spark: SparkSession, classic or Spark Connect (default: the active one)
 
-    from sparkdl._jvm import active_session, python_api
+    This is the data source ``spark.read.format("sparkdl.image")`` with these options, which
+    Scala, SQL and Spark Connect clients can use directly.
+    """
+    from sparkdl._session import active_session, is_missing_data_source, missing_jar_error
 
     spark = spark or active_session("readImages")
-    draft_h, draft_w = _draft_size(draftSize)
-    jdf = python_api().readImages(
-        spark._jsparkSession, str(path), bool(recursive), int(numPartitions), int(maxPixels), draft_h, draft_w)
-    return DataFrame(jdf, spark)
+    draft = _draft_size(draftSize)
+    reader = (spark.read.format(IMAGE_FORMAT).option("recursive", bool(recursive))
+              .option("numPartitions", int(numPartitions)).option("maxPixels", int(maxPixels)))
+    if draft:
+        reader = reader.option("draftSize", "%d,%d" % draft)
+    try:
+        df = reader.load(str(path))
+        df.schema  # Spark Connect analyses lazily: list the files now, so errors surface here in both modes
+    except Exception as e:
+        if is_missing_data_source(e, IMAGE_FORMAT):
+            raise missing_jar_error(spark, e) from e
+        raise
+    return df
 
 
 def _draft_size(draftSize):
     if draftSize is None:
-        return 0, 0
+        return None
     size = (draftSize, draftSize) if isinstance(draftSize, int) else tuple(draftSize)
     if len(size) != 2 or not all(isinstance(v, int) and v > 0 for v in size):
         raise ValueError("readImages: draftSize must be a positive int or a (height, width) pair of them, "

@@ -30,7 +30,8 @@ def registerKerasImageUDF(udfName, kerasModelOrFilePath, preprocessor=None, spar
         input shape). It runs in Python workers; the model still runs in the JVM.
     :return: the name, for use in SQL
     """
-    from sparkdl._jvm import active_session, python_api
+    from sparkdl._jvm import python_api
+    from sparkdl._session import active_session
     from sparkdl.graph.export import freeze_keras
 
     spark = spark or active_session("registerKerasImageUDF")

@@ -4,7 +4,6 @@ import scala.jdk.CollectionConverters._
 
 import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
 
-import sparkdl.image.ImageReader
 import sparkdl.ml.{HasFrozenGraph, KerasImageFileTransformer}
 import sparkdl.models.NamedImageModels
 import sparkdl.tf.FrozenGraph
@@ -22,10 +21,6 @@ private[sparkdl] object PythonAPI {
   def setGraph(stage: HasFrozenGraph, graphDef: Array[Byte], inputs: java.util.List[String],
                outputs: java.util.List[String]): HasFrozenGraph =
     stage.setGraph(graph(graphDef, inputs, outputs))
-
-  def readImages(spark: SparkSession, path: String, recursive: Boolean, numPartitions: Int, maxPixels: Long,
-                 draftHeight: Int, draftWidth: Int): DataFrame =
-    ImageReader.readImages(spark, path, recursive, numPartitions, maxPixels, draftHeight, draftWidth)
 
   def registerImageModel(spark: SparkSession, name: String, graphDef: Array[Byte], inputTensor: String,
                          outputTensor: String, channelOrder: String): Unit =

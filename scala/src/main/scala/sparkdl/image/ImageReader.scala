@@ -7,13 +7,14 @@ import org.apache.hadoop.fs.{FileStatus, Path}
 import org.apache.spark.sql.{DataFrame, Row, SparkSession}
 import org.apache.spark.sql.types.{StringType, StructField, StructType}
 
-import sparkdl.io.{HadoopFiles, SerializableHadoopConf}
+import sparkdl.io.HadoopFiles
 
 /**
  * Reads image files into a DataFrame of `filePath: string, image: <Spark image struct>,
  * imageError: string`. Every file listed gives exactly one row (empty files included):
  * a file that cannot be read or decoded has a null `image` and the reason in
- * `imageError`. Files are listed on the driver and read and decoded on executors.
+ * `imageError`. Files are listed on the driver and read and decoded on executors, by the
+ * image data source ([[ImageDataSource]]).
  */
 object ImageReader {
 
@@ -26,10 +27,9 @@ object ImageReader {
       StructField(ImageCol, ImageFields.schema, nullable = true),
       StructField(ErrorCol, StringType, nullable = true)))
 
-  /** Files per partition when the caller does not choose the partition count. */
-  private val FilesPerPartition = 1000
-
   /**
+   * The image data source ([[ImageDataSource]], format `sparkdl.image`) with these options.
+   *
    * @param path          a file, a directory or a glob (any Hadoop file system)
    * @param recursive     also read sub-directories
    * @param numPartitions partitions of the result (<= 0: about one per 1,000 files, at least
@@ -46,18 +46,11 @@ object ImageReader {
                  draftWidth: Int = 0): DataFrame = {
     require(draftHeight >= 0 && draftWidth >= 0,
       s"readImages: draft size must not be negative, got ${draftHeight}x$draftWidth")
-    val sc = spark.sparkContext
-    val files = listFiles(new Path(path), sc.hadoopConfiguration, recursive)
-    val parts =
-      if (numPartitions > 0) numPartitions
-      else math.max(1, math.min(files.size, math.max(sc.defaultParallelism, files.size / FilesPerPartition + 1)))
-    val conf = sc.broadcast(new SerializableHadoopConf(sc.hadoopConfiguration))
-    val limit = maxPixels
-    val draft = (draftHeight, draftWidth)
-    val rows = sc.parallelize(files, parts).mapPartitions { it =>
-      it.map(file => readOne(file, conf.value.value, limit, draft))
-    }
-    spark.createDataFrame(rows, schema)
+    val reader = spark.read.format(ImageDataSource.Format).option("recursive", recursive)
+      .option("numPartitions", math.max(numPartitions, 0).toLong).option("maxPixels", maxPixels)
+    val withDraft =
+      if (draftHeight > 0 || draftWidth > 0) reader.option("draftSize", s"$draftHeight,$draftWidth") else reader
+    withDraft.load(path)
   }
 
   /** Reads and decodes one file (any Hadoop file system), or says why it cannot. */
@@ -70,7 +63,7 @@ object ImageReader {
       case e: java.io.IOException => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
     }
 
-  private def readOne(file: String, conf: Configuration, maxPixels: Long, draft: (Int, Int)): Row = {
+  private[image] def readOne(file: String, conf: Configuration, maxPixels: Long, draft: (Int, Int)): Row = {
     readBytes(file, conf).flatMap(b => ImageDecoder.decode(b, maxPixels, draft)) match {
       case Right(img) => Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), null)
       case Left(reason) => Row(file, null, reason)

@@ -1,0 +1,57 @@
+"""The one place that decides how sparkdl talks to a SparkSession.
+
+A *classic* session has a driver JVM reachable through py4j (``spark._jvm``); a *Spark
+Connect* session (``SparkSession.builder.remote(...)``) has no JVM in this process at all:
+everything goes through DataFrame plans, data sources and SQL, which the server's JVM
+runs with the sparkdl jar. Code that needs py4j asks :func:`is_connect` first.
+"""
+from sparkdl._jvm import SparkdlJarMissingError, jar_path
+
+__all__ = ["active_session", "is_connect", "missing_jar_error"]
+
+
+def is_connect(spark):
+    """True when ``spark`` is a Spark Connect session (no JVM in this process)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def active_session(what):
+    """The SparkSession of this thread (else of this process), classic or Connect, or a clear error."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession()
+    if spark is None:
+        spark = getattr(SparkSession, "_instantiatedSession", None)
+    if spark is None:
+        raise SparkdlJarMissingError("%s needs a SparkSession: create one with sparkdl.spark_session(), or "
+                                     "SparkSession.builder.remote(...) for a Spark Connect server" % what)
+    return spark
+
+
+def missing_jar_error(spark, cause=None):
+    """The error for a session whose JVM (local driver or Connect server) lacks the sparkdl jar."""
+    try:
+        path = jar_path()
+    except SparkdlJarMissingError:
+        path = "<path to sparkdl-assembly jar>"
+    if is_connect(spark):
+        message = (
+            "The Spark Connect server does not have the sparkdl jar on its classpath. Start the server with "
+            "it: spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer --jars %s "
+            "spark-internal (or add it to the server's spark.jars)." % path)
+    else:
+        message = (
+            "This SparkSession does not have the sparkdl jar on its classpath. Either create the "
+            "session with sparkdl.spark_session(master=...), or start Spark with "
+            "`--jars %s` (pyspark/spark-submit), or set .config('spark.jars', '%s') and "
+            ".config('spark.driver.extraClassPath', '%s') on the builder before the first session "
+            "of the process is created." % (path, path, path))
+    if cause is not None:
+        message += " (Spark said: %s)" % str(cause).strip().splitlines()[0][:300]
+    return SparkdlJarMissingError(message)
+
+
+def is_missing_data_source(error, name):
+    """True when ``error`` says Spark has no data source called ``name``."""
+    text = str(error)
+    return "DATA_SOURCE_NOT_FOUND" in text or ("Failed to find" in text and name in text)

@@ -1,0 +1,45 @@
+package sparkdl.image
+
+import java.io.File
+import javax.imageio.ImageIO
+
+import org.scalatest.funsuite.AnyFunSuite
+
+import sparkdl.SparkSessionFixture
+
+class ImageDataSourceSuite extends AnyFunSuite with SparkSessionFixture {
+
+  private val images = new File(System.getProperty("sparkdl.test.fixtures", "target/scala-fixtures"), "images")
+
+  test("format sparkdl.image: one row per file, decoded as ImageIO sizes them; SQL and readImages agree") {
+    assert(images.isDirectory, "run `make test-scala` to write the fixtures")
+    val df = spark.read.format("sparkdl.image").load(images.getAbsolutePath)
+    assert(df.schema == ImageReader.schema)
+    val rows = df.collect().map(r => new File(new java.net.URI(r.getString(0))).getName -> r).toMap
+    assert(rows.keySet == images.listFiles().map(_.getName).toSet)
+    rows.foreach { case (name, row) =>
+      val expected = ImageIO.read(new File(images, name))
+      val img = row.getStruct(1)
+      assert((img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx)) ==
+          ((expected.getHeight, expected.getWidth)), name)
+      assert(row.isNullAt(2))
+    }
+    spark.sql(s"CREATE OR REPLACE TEMPORARY VIEW imgs USING sparkdl.image OPTIONS (path '${images.getAbsolutePath}')")
+    assert(spark.sql("SELECT filePath FROM imgs ORDER BY filePath").collect().toSeq ==
+      ImageReader.readImages(spark, images.getAbsolutePath).select("filePath").orderBy("filePath").collect().toSeq)
+  }
+
+  test("options: draftSize scales JPEGs down; a bad value names the option and what it must be") {
+    val chelsea = images.listFiles().filter(_.getName.startsWith("chelsea")).head.getAbsolutePath
+    val full = spark.read.format("sparkdl.image").load(chelsea).head().getStruct(1)
+    assert(full.getInt(ImageFields.HeightIdx) > 100)
+    val e =
+      intercept[IllegalArgumentException](spark.read.format("sparkdl.image").option("draftSize", "big").load(chelsea))
+    assert(e.getMessage.contains("draftSize") && e.getMessage.contains("'big'"))
+    val n = intercept[IllegalArgumentException](spark.read.format("sparkdl.image").option("numPartitions", "-2").load(
+        chelsea))
+    assert(n.getMessage.contains("numPartitions") && n.getMessage.contains(">= 0"))
+    val missing = intercept[IllegalArgumentException](spark.read.format("sparkdl.image").load("/no/such/dir"))
+    assert(missing.getMessage.contains("path does not exist"))
+  }
+}
