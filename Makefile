@@ -12,18 +12,29 @@ SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard proje
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: all venv jar examples bench lint fmt test test-scala test-python test-local-cluster test-cluster test-slow demo clean
+.PHONY: all venv venv-connect jar examples bench lint fmt test test-connect test-scala test-python test-local-cluster test-cluster test-slow demo clean
 
 all: jar venv
 
-# requirements.txt (tests, demo) + the package with its pinned pyspark and TensorFlow (setup.py).
+# requirements.txt (tests, demo) + the package with its pinned pyspark and TensorFlow (setup.py extras).
 $(VENV)/.installed: requirements.txt setup.py version.properties
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	SPARKDL_ALLOW_NO_JAR=1 $(PY) -m pip install -q -r requirements.txt -e ".[tf]"
+	SPARKDL_ALLOW_NO_JAR=1 $(PY) -m pip install -q -r requirements.txt -e ".[spark,tf]"
 	touch $@
 
 venv: $(VENV)/.installed
+
+# The Spark Connect client environment of the tests: pyspark-client (no JVM, no TensorFlow) + sparkdl.
+CONNECT_VENV := .venv-connect
+$(CONNECT_VENV)/.installed: setup.py version.properties
+	test -x $(CONNECT_VENV)/bin/python || python3 -m venv $(CONNECT_VENV)
+	$(CONNECT_VENV)/bin/python -m pip install -q --upgrade pip
+	SPARKDL_ALLOW_NO_JAR=1 $(CONNECT_VENV)/bin/python -m pip install -q -e ".[connect]"
+	$(CONNECT_VENV)/bin/python -m pip check
+	touch $@
+
+venv-connect: $(CONNECT_VENV)/.installed
 
 $(JAR): $(SCALA_SOURCES)
 	$(SBT) assembly < /dev/null
@@ -47,7 +58,11 @@ test-scala: venv $(SCALA_FIXTURES)/expected.json
 	$(SBT) test < /dev/null
 
 test-python: venv jar
-	$(PY) -m pytest tests -m "not cluster and not slow" -q -p no:cacheprovider --durations=8
+	$(PY) -m pytest tests -m "not cluster and not slow and not connect" -q -p no:cacheprovider --durations=8
+
+# A standalone Spark Connect server (own JVM, the jar via --jars) and JVM-free clients.
+test-connect: venv venv-connect jar
+	$(PY) -m pytest tests -m connect -q -p no:cacheprovider
 
 # Separate executor JVMs, the jar shipped to them.
 test-local-cluster: venv jar
@@ -73,7 +88,7 @@ fmt: venv
 	$(SBT) scalafmtAll bench/scalafmtAll scalafmtSbt < /dev/null
 	$(PY) -m ruff check --fix .
 
-test: lint venv jar test-scala test-python test-local-cluster test-cluster
+test: lint venv jar test-scala test-python test-connect test-local-cluster test-cluster
 
 demo: venv jar
 	$(PY) examples/demo.py

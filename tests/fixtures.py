@@ -1,6 +1,7 @@
 """What the Python tests share: real photos that ship inside scikit-image and scikit-learn,
 written as JPEG and PNG files of several sizes and channel layouts, plus broken files; the
 demo's labelled shapes; and the Keras-side view of images to compare against."""
+import hashlib
 import os
 
 import numpy as np
@@ -57,3 +58,15 @@ def keras_inputs(image_rows, height, width):
         batch.append(tf.image.resize(rgb.astype(np.float32), (height, width), method="bilinear",
                                      antialias=False).numpy())
     return np.stack(batch)
+
+
+def image_rows(df):
+    """``{file name: [[height, width, channels, sha256 of the pixels] or None, imageError]}`` of a
+    readImages DataFrame (lists, so that it survives JSON from a Spark Connect client)."""
+    rows = {}
+    for r in df.collect():
+        img = r.image
+        pixels = None if img is None else [img.height, img.width, img.nChannels,
+                                           hashlib.sha256(bytes(img.data)).hexdigest()]
+        rows[os.path.basename(r.filePath)] = [pixels, r.imageError]
+    return rows

@@ -117,7 +117,7 @@ def readImages(path, recursive=False, numPartitions=0, maxPixels=100_000_000, dr
         reader = reader.option("draftSize", "%d,%d" % draft)
     try:
         df = reader.load(str(path))
-        df.schema  # Spark Connect analyses lazily: list the files now, so errors surface here in both modes
+        _ = df.schema  # Spark Connect analyses lazily: list the files now, so errors surface here in both modes
     except Exception as e:
         if is_missing_data_source(e, IMAGE_FORMAT):
             raise missing_jar_error(spark, e) from e
