@@ -20,9 +20,10 @@ CLIENT_PYTHON = os.path.join(ROOT, ".venv-connect", "bin", "python")
 class ConnectServer(object):
     """``with ConnectServer(workdir, jars=[...]) as s: s.url``; the server JVM is stopped on exit."""
 
-    def __init__(self, workdir, jars=(), master="local[2]"):
+    def __init__(self, workdir, jars=(), master="local[2]", conf=None):
         self.workdir = workdir
         self.jars = list(jars)
+        self.conf = dict(conf or {})
         self.master = master
         self.port = free_port()
         self.url = "sc://127.0.0.1:%d" % self.port
@@ -35,6 +36,8 @@ class ConnectServer(object):
                "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
                "--conf", "spark.connect.grpc.binding.port=%d" % self.port,
                "--conf", "spark.ui.enabled=false", "--conf", "spark.driver.memory=3g"]
+        for key, value in self.conf.items():
+            cmd += ["--conf", "%s=%s" % (key, value)]
         if self.jars:
             cmd += ["--jars", ",".join(self.jars),
                     "--conf", "spark.driver.extraClassPath=" + os.pathsep.join(self.jars)]

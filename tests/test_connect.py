@@ -1,6 +1,9 @@
 """sparkdl from a Spark Connect client: a standalone Connect server in its own JVM with the
 sparkdl jar, clients in a virtualenv with `pyspark-client` only (no JVM, no TensorFlow).
 The same calls in classic mode, in this process, are the reference."""
+import os
+
+import numpy as np
 import pytest
 
 import sparkdl
@@ -11,8 +14,17 @@ pytestmark = pytest.mark.connect
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with ConnectServer(str(tmp_path_factory.mktemp("connect")), jars=[sparkdl.jar_path()]) as s:
+def model_dir():
+    """An EfficientNetLite0 export (made here, where TensorFlow is), the server's spark.sparkdl.modelDir."""
+    from sparkdl.models.export import cached_model_dir
+
+    return cached_model_dir("EfficientNetLite0")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, model_dir):
+    with ConnectServer(str(tmp_path_factory.mktemp("connect")), jars=[sparkdl.jar_path()],
+                       conf={"spark.sparkdl.modelDir": model_dir}) as s:
         yield s
 
 
@@ -49,3 +61,114 @@ def test_server_without_the_jar_says_to_start_it_with_jars(tmp_path, image_dir):
     with ConnectServer(str(tmp_path / "nojar")) as bare:
         message = run_client(bare.url, MISSING_JAR, {"dir": image_dir})
     assert "Spark Connect server" in message and "--jars" in message and "SparkConnectServer" in message
+
+
+STAGES = '''
+import sparkdl
+from sparkdl.graph import FrozenGraph
+
+def by_file(df, col):
+    return {os.path.basename(r.filePath): None if r[col] is None else [float(v) for v in r[col]]
+            for r in df.collect()}
+
+images = sparkdl.readImages(args["images"])
+cnn = sparkdl.TFImageTransformer(inputCol="image", outputCol="out", graph=FrozenGraph.load(args["cnn"]),
+                                 outputMode="array", handleInvalid="keep")
+cnn.write().overwrite().save(args["saved"])
+features = sparkdl.DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="EfficientNetLite0")
+predictor = sparkdl.DeepImagePredictor(inputCol="image", outputCol="p", modelName="EfficientNetLite0",
+                                       decodePredictions=True, topK=3)
+pairs = spark.createDataFrame([(i, [float(i), 1.0, -2.0], [0.5 * i, 3.0]) for i in range(5)], ["id", "a", "b"])
+tensors = sparkdl.TFTransformer(graph=FrozenGraph.load(args["two"]), inputMapping={"a": "a:0", "b": "b:0"},
+                                outputMapping={"total:0": "total", "scaled:0": "scaled"})
+try:
+    sparkdl.TFImageTransformer(inputCol="image", outputCol="x", graph=FrozenGraph.load(args["cnn"]),
+                               inputTensor="nope:0").transform(images).collect()
+    wrong_tensor = "no error"
+except Exception as e:
+    wrong_tensor = str(e)
+result = {
+    "cnn": by_file(cnn.transform(images), "out"),
+    "features": by_file(features.transform(images), "f"),
+    "top3": {os.path.basename(r.filePath): None if r.p is None else [[c["class"], c["description"], c["probability"]]
+                                                                     for c in r.p]
+             for r in predictor.transform(images).collect()},
+    "tensors": [[r.id, float(r.total), [float(v) for v in r.scaled]]
+                for r in tensors.transform(pairs).orderBy("id").collect()],
+    "wrong_tensor": wrong_tensor,
+    "loaded_class": type(sparkdl.TFImageTransformer.load(args["saved"])).__name__,
+}
+'''
+
+
+def two_in_two_out():
+    """total = sum(a) + sum(b) per row (shape [batch]); scaled = b * 2 + 1 ([batch, 2])."""
+    import tensorflow as tf
+
+    from sparkdl.graph import freeze_function
+
+    def fn(a, b):
+        return {"total": tf.reduce_sum(a, axis=1) + tf.reduce_sum(b, axis=1), "scaled": b * 2.0 + 1.0}
+
+    return freeze_function(fn, [tf.TensorSpec([None, 3], tf.float32, name="a"),
+                                tf.TensorSpec([None, 2], tf.float32, name="b")])
+
+
+def assert_close(got, want, what):
+    assert set(got) == set(want), what
+    for key in want:
+        if want[key] is None:
+            assert got[key] is None, (what, key)
+        else:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-5, err_msg="%s %s" % (what, key))
+
+
+def test_stages_over_connect_equal_classic(spark, server, image_dir, cnn, tmp_path):
+    """TFImageTransformer (graph as an artifact), named models (the server's modelDir), TFTransformer
+    two-in/two-out, a stage saved by the client and loaded in classic mode, and a clear error."""
+    from sparkdl.graph import freeze_keras
+
+    freeze_keras(cnn).save(str(tmp_path / "cnn"))
+    two = two_in_two_out()
+    two.save(str(tmp_path / "two"))
+    saved = str(tmp_path / "saved-stage")
+    got = run_client(server.url, STAGES, {"images": image_dir, "cnn": str(tmp_path / "cnn"),
+                                          "two": str(tmp_path / "two"), "saved": saved})
+
+    def by_file(df, col):
+        return {os.path.basename(r.filePath): None if r[col] is None else [float(v) for v in r[col]]
+                for r in df.collect()}
+
+    images = sparkdl.readImages(image_dir)
+    cnn_stage = sparkdl.TFImageTransformer(inputCol="image", outputCol="out", graph=cnn, outputMode="array",
+                                           handleInvalid="keep")
+    want = by_file(cnn_stage.transform(images), "out")
+    assert sum(v is not None for v in want.values()) == 8
+    assert_close(got["cnn"], want, "TFImageTransformer")
+    assert_close(by_file(sparkdl.TFImageTransformer.load(saved).transform(images), "out"), want,
+                 "saved over Connect, loaded in classic mode")
+    assert got["loaded_class"] == "TFImageTransformer"
+
+    features = sparkdl.DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="EfficientNetLite0")
+    assert_close(got["features"], by_file(features.transform(images), "f"), "DeepImageFeaturizer")
+    predictor = sparkdl.DeepImagePredictor(inputCol="image", outputCol="p", modelName="EfficientNetLite0",
+                                           decodePredictions=True, topK=3)
+    want_top = {os.path.basename(r.filePath): r.p for r in predictor.transform(images).collect()}
+    assert got["top3"]["chelsea.jpg"][0][1] == "Egyptian cat"
+    for name, top in want_top.items():
+        if top is None:
+            assert got["top3"][name] is None
+        else:
+            assert [c[0] for c in got["top3"][name]] == [c["class"] for c in top], name
+            np.testing.assert_allclose([c[2] for c in got["top3"][name]], [c["probability"] for c in top], atol=1e-5)
+
+    pairs = spark.createDataFrame([(i, [float(i), 1.0, -2.0], [0.5 * i, 3.0]) for i in range(5)], ["id", "a", "b"])
+    tensors = sparkdl.TFTransformer(graph=two, inputMapping={"a": "a:0", "b": "b:0"},
+                                    outputMapping={"total:0": "total", "scaled:0": "scaled"})
+    want_rows = [[r.id, float(r.total), [float(v) for v in r.scaled]]
+                 for r in tensors.transform(pairs).orderBy("id").collect()]
+    assert [r[0] for r in got["tensors"]] == [r[0] for r in want_rows]
+    np.testing.assert_allclose([r[1] for r in got["tensors"]], [r[1] for r in want_rows], atol=1e-5)
+    np.testing.assert_allclose([r[2] for r in got["tensors"]], [r[2] for r in want_rows], atol=1e-5)
+
+    assert "'nope:0'" in got["wrong_tensor"] and "input:0" in got["wrong_tensor"], got["wrong_tensor"]

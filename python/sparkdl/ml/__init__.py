@@ -15,3 +15,10 @@ __all__ = [
     "DeepImageFeaturizer",
     "DeepImagePredictor",
 ]
+
+# Spark (pyspark's readers, classic and Spark Connect) finds a stage's JVM class from its Python
+# class's module: the Scala stages live in package sparkdl.ml, so their wrappers say they do too.
+for _stage in (KerasImageFileTransformer, KerasTransformer, TFImageTransformer, TFTransformer, DeepImageFeaturizer,
+               DeepImagePredictor):
+    _stage.__module__ = "sparkdl.ml"
+del _stage

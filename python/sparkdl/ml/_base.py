@@ -1,29 +1,28 @@
 """What every sparkdl pyspark.ml wrapper shares: JVM class naming and persistence."""
-from pyspark.ml.util import JavaMLReadable, JavaMLReader, JavaMLWritable
+from pyspark.ml.util import JavaMLReadable, JavaMLWritable
 
 from sparkdl._jvm import new_java_obj
 
-
-class SparkdlMLReader(JavaMLReader):
-    """Loads a Scala ``sparkdl.ml.X`` stage into the Python class ``sparkdl.ml.X``."""
-
-    @classmethod
-    def _java_loader_class(cls, clazz):
-        return "sparkdl.ml." + clazz.__name__
+#: The package of the Scala stages, and of their Python wrappers as Spark sees them.
+JVM_PACKAGE = "sparkdl.ml"
 
 
-class SparkdlMLReadable(JavaMLReadable):
-    @classmethod
-    def read(cls):
-        return SparkdlMLReader(cls)
+class SparkdlJavaStage(JavaMLReadable, JavaMLWritable):
+    """Mixin for wrappers of Scala stages in ``sparkdl.ml`` (same class name in both languages).
 
-
-class SparkdlJavaStage(SparkdlMLReadable, JavaMLWritable):
-    """Mixin for wrappers of Scala stages in ``sparkdl.ml`` (same class name in both languages)."""
+    Each wrapper's ``__module__`` is ``sparkdl.ml`` (set in ``sparkdl/ml/__init__.py``): pyspark's
+    readers, classic and Spark Connect alike, derive the JVM class name from it.
+    """
 
     @classmethod
     def _java_class_name(cls):
-        return "sparkdl.ml." + cls.__name__
+        return JVM_PACKAGE + "." + cls.__name__
 
     def _new_stage(self):
+        """The JVM stage: a py4j object in a classic session; on Spark Connect, the class name the
+        server builds the stage from (with this uid and the params that are set)."""
+        from pyspark.sql.utils import is_remote
+
+        if is_remote():
+            return self._java_class_name()
         return new_java_obj(self._java_class_name(), self.uid)

@@ -56,17 +56,29 @@ HasModelFile = _mixin("modelFile", "the Keras model file (.keras or .h5) the gra
 
 
 class HasFrozenGraph(SparkdlJavaStage):
-    """The frozen graph lives on the JVM stage only (it can be large): set it, read it back."""
+    """A frozen graph: on a classic session it lives on the JVM stage (it can be large); on Spark
+    Connect it travels as an artifact file named by ``graphPath`` (a param cannot carry it)."""
+
+    graphPath = Param(Params._dummy(), "graphPath",
+                      "frozen graph file used when no graph object is set: graph.pb with graph.json beside it, "
+                      "as a Spark Connect artifact name or a path on any Hadoop file system",
+                      typeConverter=TypeConverters.toString)
+    getGraphPath, setGraphPath = accessors("graphPath")
 
     def setGraph(self, graph):
         """Sets the graph: a :class:`sparkdl.graph.FrozenGraph` or a Keras model (frozen here)."""
-        from sparkdl._jvm import python_api
         from sparkdl.graph.frozen import FrozenGraph
 
         if not isinstance(graph, FrozenGraph):
-            from sparkdl.graph.export import freeze_keras
+            graph = _freeze(graph)
+        self._graph = graph
+        if isinstance(self._java_obj, str):  # Spark Connect: the server builds the stage from params
+            from sparkdl._session import active_session
+            from sparkdl.graph.artifacts import upload_graph
 
-            graph = freeze_keras(graph)
+            return self._set(graphPath=upload_graph(active_session("setGraph"), graph))
+        from sparkdl._jvm import python_api
+
         python_api().setGraph(self._java_obj, bytearray(graph.graph_def), graph.inputs, graph.outputs)
         return self
 
@@ -74,6 +86,11 @@ class HasFrozenGraph(SparkdlJavaStage):
         """The :class:`sparkdl.graph.FrozenGraph` this stage runs."""
         from sparkdl.graph.frozen import FrozenGraph
 
+        if isinstance(self._java_obj, str):
+            if getattr(self, "_graph", None) is None:
+                raise ValueError("On Spark Connect the graph stays on the server (graphPath=%r); only a graph "
+                                 "set in this process can be read back" % self.getOrDefault(self.graphPath))
+            return self._graph
         return FrozenGraph._from_java(self._java_obj.getGraph())
 
     def _set_keras_file(self, model_file, custom_objects, allow_unsafe):
@@ -82,3 +99,14 @@ class HasFrozenGraph(SparkdlJavaStage):
 
         self.setGraph(load_keras_model(model_file, custom_objects, allow_unsafe))
         return self._set(modelFile=model_file)
+
+
+def _freeze(model):
+    """A Keras model's frozen graph; TensorFlow is needed here, and only here."""
+    try:
+        from sparkdl.graph.export import freeze_keras
+    except ImportError as e:
+        raise ImportError("Freezing a Keras model needs TensorFlow (pip install 'sparkdl[tf]'). Where TensorFlow "
+                          "is not installed (e.g. a Spark Connect client), freeze it elsewhere with "
+                          "sparkdl.graph.freeze_keras(model).save(dir) and pass FrozenGraph.load(dir)") from e
+    return freeze_keras(model)

@@ -43,6 +43,14 @@ class _NamedImageModel(JavaTransformer, SparkdlJavaStage, HasInputCol, HasOutput
 
     def _transform(self, dataset):
         self._check_model_name()
+        if isinstance(self._java_obj, str):  # Spark Connect: the export must be on the server
+            if not self.isSet(self.modelDir) and not dataset.sparkSession.conf.get(_MODEL_DIR_CONF, None):
+                raise ValueError(
+                    "%s over Spark Connect runs an export the server can read: set modelDir to a directory "
+                    "on the server written by `python -m sparkdl.models export --model %s --out DIR`, or "
+                    "start the server with --conf %s=DIR" % (type(self).__name__, self.getModelName(),
+                                                              _MODEL_DIR_CONF))
+            return super(_NamedImageModel, self)._transform(dataset)
         self._transfer_params_to_java()
         stage = self._java_obj
         conf = dataset.sparkSession.conf.get(_MODEL_DIR_CONF, None)

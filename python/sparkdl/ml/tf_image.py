@@ -68,12 +68,19 @@ class TFImageTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutput
 
     def getInputTensor(self):
         """The input tensor: as set, else the graph's first input."""
-        self._transfer_params_to_java()
-        return self._java_obj.getInputTensor()
+        return self._tensor(self.inputTensor, "inputs", "input:0")
 
     def getOutputTensor(self):
         """The output tensor: as set, else the graph's first output."""
-        self._transfer_params_to_java()
-        return self._java_obj.getOutputTensor()
+        return self._tensor(self.outputTensor, "outputs", "output:0")
+
+    def _tensor(self, param, side, default):
+        if not isinstance(self._java_obj, str):  # classic: the JVM stage knows its graph
+            self._transfer_params_to_java()
+            return getattr(self._java_obj, "get" + param.name[0].upper() + param.name[1:])()
+        if self.isSet(param):
+            return self.getOrDefault(param)
+        names = getattr(getattr(self, "_graph", None), side, None)
+        return names[0] if names else default
 
     getChannelOrder, setChannelOrder = accessors("channelOrder")

@@ -13,7 +13,7 @@ import sparkdl.image.ImageDataSource
  * Every `META-INF/services` entry sparkdl ships can be instantiated by `ServiceLoader`: one bad
  * entry (a missing class, no public no-arg constructor) breaks the whole service in the JVM
  * that loads the jar (every data source lookup, every Spark Connect ML call), Spark's own
- * implementations included.
+ * implementations included. ML stages also need the `(uid: String)` constructor Spark Connect calls.
  */
 class ServicesSuite extends AnyFunSuite {
 
@@ -31,7 +31,8 @@ class ServicesSuite extends AnyFunSuite {
         assert(java.lang.reflect.Modifier.isPublic(cls.getConstructor().getModifiers),
           s"$name: no public no-arg constructor")
       }
-      val loaded = ServiceLoader.load(service).iterator().asScala.map(_.getClass.getName).toSet
+      // as Spark looks providers up: by type, without instantiating them (some of Spark's own cannot be)
+      val loaded = ServiceLoader.load(service).stream().iterator().asScala.map(_.`type`().getName).toSet
       assert(
         entries.toSet.subsetOf(loaded), s"${service.getName}: ServiceLoader did not load ${entries.toSet -- loaded}")
     }

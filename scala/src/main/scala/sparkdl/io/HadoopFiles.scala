@@ -19,6 +19,9 @@ private[sparkdl] object HadoopFiles {
 
   def read(path: Path, spark: SparkSession): Array[Byte] = read(path, spark.sparkContext.hadoopConfiguration)
 
+  def exists(path: Path, spark: SparkSession): Boolean =
+    path.getFileSystem(spark.sparkContext.hadoopConfiguration).isFile(path)
+
   def read(path: Path, conf: Configuration): Array[Byte] = {
     val in = path.getFileSystem(conf).open(path)
     try IOUtils.toByteArray(in)

@@ -6,29 +6,40 @@ import org.apache.spark.ml.util.{MLReader, MLWriter}
 import org.json4s.{DefaultFormats, Formats, JArray, JObject, JString}
 
 import sparkdl.io.HadoopFiles
-import sparkdl.tf.FrozenGraph
+import sparkdl.tf.{FrozenGraph, GraphFiles}
 
 /**
- * Writes a [[HasFrozenGraph]] stage: params as Spark ML metadata (the `graph` param left
- * out, its tensor names in the metadata), the GraphDef bytes as `graph.pb` beside it.
+ * Writes a [[HasFrozenGraph]] stage: params as Spark ML metadata (without `graph` and
+ * `graphPath`), the graph beside it as `graph.pb` with its tensor names in `graph.json` (the
+ * layout of Python's `FrozenGraph.save`; the names are also in the metadata).
  */
 private[ml] class GraphStageWriter(stage: HasFrozenGraph) extends MLWriter {
   override protected def saveImpl(path: String): Unit = {
     val graph = stage.getGraph
-    val extra = JObject(
+    val names = JObject(
       "graphInputs" -> JArray(graph.inputs.map(JString(_)).toList),
       "graphOutputs" -> JArray(graph.outputs.map(JString(_)).toList))
-    StageMetadata.save(stage, path, sparkSession, exclude = Set("graph"), extra = Some(extra))
+    StageMetadata.save(stage, path, sparkSession, exclude = Set("graph", "graphPath"), extra = Some(names))
     HadoopFiles.write(graph.graphDef, new Path(path, "graph.pb"), sparkSession)
+    GraphFiles.writeNames(graph, new Path(path, "graph.json"), sparkSession)
   }
 }
 
-/** Reads what [[GraphStageWriter]] wrote into a new stage made by `make(uid)`. */
+/**
+ * Reads what [[GraphStageWriter]] wrote into a new stage made by `make(uid)`: its `graphPath` is
+ * the saved `graph.pb` (read once per JVM, when first needed), so the loaded stage holds only
+ * literal params and also travels through Spark Connect. A stage saved before `graph.json`
+ * existed gets its graph as an object.
+ */
 private[ml] class GraphStageReader[T <: HasFrozenGraph](className: String, make: String => T) extends MLReader[T] {
   override def load(path: String): T = {
-    val (stage, md) = StageMetadata.load(path, sparkSession, className, make, exclude = Set("graph"))
-    implicit val formats: Formats = DefaultFormats
-    stage.setGraph(FrozenGraph(HadoopFiles.read(new Path(path, "graph.pb"), sparkSession),
-        (md \ "graphInputs").extract[Seq[String]], (md \ "graphOutputs").extract[Seq[String]]))
+    val (stage, md) = StageMetadata.load(path, sparkSession, className, make, exclude = Set("graph", "graphPath"))
+    val pb = new Path(path, "graph.pb")
+    if (HadoopFiles.exists(new Path(path, "graph.json"), sparkSession)) stage.setGraphPath(pb.toString)
+    else {
+      implicit val formats: Formats = DefaultFormats
+      stage.setGraph(FrozenGraph(HadoopFiles.read(pb, sparkSession), (md \ "graphInputs").extract[Seq[String]],
+          (md \ "graphOutputs").extract[Seq[String]]))
+    }
   }
 }

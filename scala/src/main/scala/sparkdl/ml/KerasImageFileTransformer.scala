@@ -64,7 +64,7 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
           }
       }, ImageFields.schema)
     val images = dataset.toDF().withColumn(tmp, read(col($(inputCol))))
-    new TFImageTransformer(uid).setGraph($(graph)).setInputCol(tmp).setOutputCol($(outputCol))
+    new TFImageTransformer(uid).setGraph(getGraph).setInputCol(tmp).setOutputCol($(outputCol))
       .setOutputMode($(outputMode)).setBatchSize($(batchSize)).setHandleInvalid("keep")
       .transform(images).drop(tmp)
   }
@@ -72,7 +72,7 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
   /** Python loading: `loadedCol` holds the loader's arrays (the model's input, flattened). */
   private[sparkdl] def transformLoaded(dataset: Dataset[_], loadedCol: String): DataFrame = {
     transformSchema(dataset.schema, logging = true)
-    val g = $(graph)
+    val g = getGraph
     val tmp = s"__${uid}_out"
     val out = new TFTransformer(uid).setGraph(g).setBatchSize($(batchSize))
       .setInputMapping(Seq(loadedCol -> g.inputs.head)).setOutputMapping(Seq(g.outputs.head -> tmp))

@@ -60,7 +60,7 @@ object KerasTransformer extends MLReadable[KerasTransformer] {
 
   /** The graph frozen from a Keras stage's modelFile, or an error saying where it comes from. */
   private[ml] def frozenModel(stage: HasFrozenGraph): FrozenGraph = {
-    if (!stage.isDefined(stage.graph)) {
+    if (!stage.hasGraph) {
       throw new IllegalArgumentException(
         s"${stage.uid}: no model: set modelFile from Python (the file is frozen there)")
     }

@@ -3,7 +3,7 @@ package sparkdl.ml
 import org.apache.spark.ml.param._
 
 import sparkdl.inference.OutputFormat
-import sparkdl.tf.FrozenGraph
+import sparkdl.tf.{FrozenGraph, GraphFiles}
 
 // One trait per param shared by several stages (Spark's `sharedParams` shape), each with its
 // getter and setter; stage-specific defaults are set by the stage. Python's
@@ -63,13 +63,28 @@ trait HasModelFile extends Params {
   def setModelFile(value: String): this.type = set(modelFile, value)
 }
 
-/** A frozen graph, persisted beside the stage's metadata as `graph.pb` ([[GraphStageWriter]]). */
+/**
+ * A frozen graph, given as an object (`graph`) or as a file (`graphPath`: what Spark Connect
+ * clients send, since an object cannot travel as a param). Persisted beside the stage's
+ * metadata as `graph.pb` ([[GraphStageWriter]]).
+ */
 trait HasFrozenGraph extends Params {
   final val graph: Param[FrozenGraph] = new Param[FrozenGraph](this, "graph",
     "frozen TensorFlow graph (GraphDef bytes with its input and output tensor names); no default") {
     override def jsonEncode(value: FrozenGraph): String =
       throw new UnsupportedOperationException("graph is persisted as a separate file, not as JSON")
   }
-  final def getGraph: FrozenGraph = $(graph)
+  final val graphPath: Param[String] = new Param[String](this, "graphPath",
+    "frozen graph file used when graph is not set: graph.pb with graph.json (tensor names) beside it, " +
+      "named as a Spark Connect artifact of the session or as a path on any Hadoop file system; no default")
+
+  /** True when the stage has a graph, as `graph` or as `graphPath`. */
+  final def hasGraph: Boolean = isDefined(graph) || isDefined(graphPath)
+
+  /** The graph this stage runs: `graph`, else the file at `graphPath`. */
+  final def getGraph: FrozenGraph = get(graph).orElse(get(graphPath).map(GraphFiles.load)).getOrElse(
+    throw new IllegalArgumentException(s"$uid: param 'graph' is not set (nor graphPath, a graph file)"))
+  final def getGraphPath: String = $(graphPath)
   def setGraph(value: FrozenGraph): this.type = set(graph, value)
+  def setGraphPath(value: String): this.type = set(graphPath, value)
 }

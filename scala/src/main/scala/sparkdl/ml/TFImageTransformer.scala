@@ -8,6 +8,7 @@ import org.apache.spark.sql.types.StructType
 
 import sparkdl.image.{ImageInput, ImageInputSpec}
 import sparkdl.inference.{BatchOutput, OutputFormat}
+import sparkdl.tf.FrozenGraph
 
 /** Params of [[TFImageTransformer]]. */
 trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasOutputCol with HasOutputMode
@@ -25,8 +26,11 @@ trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasO
 
   setDefault(inputCol -> "image", channelOrder -> "RGB", batchSize -> 32)
 
-  def getInputTensor: String = get(inputTensor).orElse(get(graph).flatMap(_.inputs.headOption)).getOrElse("input:0")
-  def getOutputTensor: String = get(outputTensor).orElse(get(graph).flatMap(_.outputs.headOption)).getOrElse("output:0")
+  def getInputTensor: String = get(inputTensor).orElse(givenGraph.flatMap(_.inputs.headOption)).getOrElse("input:0")
+  def getOutputTensor: String =
+    get(outputTensor).orElse(givenGraph.flatMap(_.outputs.headOption)).getOrElse("output:0")
+
+  private def givenGraph: Option[FrozenGraph] = if (hasGraph) Some(getGraph) else None
   def getChannelOrder: String = $(channelOrder)
 }
 
@@ -50,7 +54,7 @@ class TFImageTransformer(override val uid: String)
 
   /** The model's input as the graph declares it; checked on the driver, from the GraphDef. */
   private def inputSpec: ImageInputSpec =
-    ImageInput.spec(StageSchema.required(this, graph), getInputTensor, getOutputTensor, $(channelOrder))
+    ImageInput.spec(getGraph, getInputTensor, getOutputTensor, $(channelOrder))
 
   override def transformSchema(schema: StructType): StructType = {
     val out = StageSchema.required(this, outputCol)
@@ -62,7 +66,7 @@ class TFImageTransformer(override val uid: String)
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     val outSchema = transformSchema(dataset.schema, logging = true)
-    BatchTransform(dataset.toDF(), outSchema, $(graph), Seq(ImageInput($(inputCol), getInputTensor, inputSpec)),
+    BatchTransform(dataset.toDF(), outSchema, getGraph, Seq(ImageInput($(inputCol), getInputTensor, inputSpec)),
       Seq(BatchOutput(getOutputTensor, OutputFormat.forMode($(outputMode)))), $(batchSize), $(handleInvalid),
       BatchTransform.InvalidImageHint)
   }

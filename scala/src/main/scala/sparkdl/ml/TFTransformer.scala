@@ -68,7 +68,7 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
 
   /** The model inputs (fed from the input columns) and outputs, checked against the graph on the driver. */
   private def tensors: (Seq[TensorColumnInput], Seq[BatchOutput]) = {
-    val g = StageSchema.required(this, graph)
+    val g = getGraph
     for ((a, b, what) <- Seq((inputCols, inputTensors, "inputMapping"), (outputTensors, outputCols, "outputMapping"))) {
       if (!isDefined(a) || !isDefined(b) || $(a).isEmpty) throw new IllegalArgumentException(s"$uid: $what is not set")
       if ($(a).length != $(b).length) {
@@ -94,7 +94,7 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
   override def transform(dataset: Dataset[_]): DataFrame = {
     val outSchema = transformSchema(dataset.schema, logging = true)
     val (ins, outs) = tensors
-    BatchTransform(dataset.toDF(), outSchema, $(graph), ins, outs, $(batchSize))
+    BatchTransform(dataset.toDF(), outSchema, getGraph, ins, outs, $(batchSize))
   }
 
   override def copy(extra: ParamMap): TFTransformer = defaultCopy(extra)

@@ -1,0 +1,66 @@
+package sparkdl.tf
+
+import java.io.File
+import java.util.concurrent.ConcurrentHashMap
+
+import org.apache.hadoop.fs.Path
+import org.apache.spark.SparkFiles
+import org.apache.spark.sql.SparkSession
+import org.json4s.{DefaultFormats, Formats, JArray, JObject, JString}
+import org.json4s.jackson.JsonMethods.{compact, parse, render}
+
+import sparkdl.io.HadoopFiles
+
+/**
+ * Frozen graphs stored as files: `graph.pb` (GraphDef bytes) with its tensor names in a JSON
+ * file beside it (`graph.json`: `{"inputs": [...], "outputs": [...]}`), as Python's
+ * `FrozenGraph.save` writes them. A file is named by a Spark Connect artifact name (a file the
+ * client uploaded with `spark.addArtifacts(..., file=True)`) or a path on any Hadoop file
+ * system. Read once per driver JVM while the file is unchanged, so the stage instances a
+ * Spark Connect server creates for every plan do not read it again.
+ */
+object GraphFiles {
+
+  private val cache = new ConcurrentHashMap[String, (String, FrozenGraph)]()
+
+  /** The graph at `pathOrArtifact`, or an error saying where it was looked for. */
+  def load(pathOrArtifact: String): FrozenGraph = {
+    val conf = SparkSession.active.sparkContext.hadoopConfiguration
+    val path = artifact(pathOrArtifact).getOrElse(new Path(pathOrArtifact))
+    val fs = path.getFileSystem(conf)
+    if (!fs.isFile(path)) {
+      throw new IllegalArgumentException(
+        s"graphPath '$pathOrArtifact' is neither a Spark Connect artifact of this session nor a file ($path)")
+    }
+    val status = fs.getFileStatus(path)
+    val stamp = s"${status.getLen}:${status.getModificationTime}"
+    val key = path.toString
+    Option(cache.get(key)).filter(_._1 == stamp).map(_._2).getOrElse {
+      val names = new Path(path.getParent, path.getName.stripSuffix(".pb") + ".json")
+      val (inputs, outputs) =
+        if (!fs.isFile(names)) (Seq.empty[String], Seq.empty[String])
+        else {
+          implicit val formats: Formats = DefaultFormats
+          val json = parse(new String(HadoopFiles.read(names, conf), "UTF-8"))
+          ((json \ "inputs").extract[Seq[String]], (json \ "outputs").extract[Seq[String]])
+        }
+      val graph = FrozenGraph(HadoopFiles.read(path, conf), inputs, outputs)
+      cache.put(key, (stamp, graph))
+      graph
+    }
+  }
+
+  /** Writes `graph.json` (the tensor names, as Python's `FrozenGraph.save` does) at `path`. */
+  def writeNames(graph: FrozenGraph, path: Path, spark: SparkSession): Unit = {
+    val json = JObject("inputs" -> JArray(graph.inputs.map(JString(_)).toList),
+      "outputs" -> JArray(graph.outputs.map(JString(_)).toList), "sha256" -> JString(graph.hash))
+    HadoopFiles.write(compact(render(json)).getBytes("UTF-8"), path, spark)
+  }
+
+  /** The local file of an artifact the Spark Connect client uploaded, if `name` is one. */
+  private def artifact(name: String): Option[Path] =
+    if (name.contains("/") || name.contains(":")) None
+    else
+      Option(org.apache.spark.SparkEnv.get).map(_ => new File(SparkFiles.get(name))).filter(_.isFile)
+        .map(f => new Path(f.toURI))
+}
