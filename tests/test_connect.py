@@ -172,3 +172,55 @@ def test_stages_over_connect_equal_classic(spark, server, image_dir, cnn, tmp_pa
     np.testing.assert_allclose([r[2] for r in got["tensors"]], [r[2] for r in want_rows], atol=1e-5)
 
     assert "'nope:0'" in got["wrong_tensor"] and "input:0" in got["wrong_tensor"], got["wrong_tensor"]
+
+
+PIPELINE = '''
+from pyspark.ml import Pipeline
+from pyspark.ml.classification import LogisticRegression
+from pyspark.sql import functions as F
+import sparkdl
+
+images = sparkdl.readImages(args["shapes"], recursive=True)
+labelled = images.withColumn("label", (F.element_at(F.split("filePath", "/"), -2) == "red").cast("double"))
+pipeline = Pipeline(stages=[
+    sparkdl.DeepImageFeaturizer(inputCol="image", outputCol="features", modelName="EfficientNetLite0"),
+    LogisticRegression(maxIter=30, regParam=0.05)])
+model = pipeline.fit(labelled)
+model.write().overwrite().save(args["saved"])
+result = {os.path.basename(r.filePath): [r.prediction, [float(p) for p in r.probability]]
+          for r in model.transform(labelled).collect()}
+'''
+
+
+def test_pipeline_fitted_over_connect_loads_in_classic_python_and_scala(spark, server, model_dir, tmp_path):
+    """Pipeline(DeepImageFeaturizer, LogisticRegression) fitted and saved by a JVM-free client;
+    loaded by classic PySpark and by Scala (sparkdl.ml.PipelineModels.load), it predicts the same."""
+    from pyspark.ml import PipelineModel
+
+    from tests.fixtures import write_shapes
+
+    shapes = write_shapes(str(tmp_path / "shapes"), n_per_class=12, seed=5, task="colour")
+    saved = str(tmp_path / "pipeline")
+    got = run_client(server.url, PIPELINE, {"shapes": shapes, "saved": saved})
+    assert len(got) == 24
+    accuracy = sum((g[0] == 1.0) == name.startswith("red") for name, g in got.items()) / len(got)
+    assert accuracy >= 0.9, "the pipeline fitted over Connect did not learn red vs blue: %.2f" % accuracy
+
+    images = sparkdl.readImages(shapes, recursive=True)
+    classic = PipelineModel.load(saved)
+    assert type(classic.stages[0]).__name__ == "DeepImageFeaturizer"
+    rows = {os.path.basename(r.filePath): r for r in classic.transform(images).collect()}
+    # Spark's own PipelineModel.load refuses pyspark's metadata, which Connect clients write
+    scala = spark._jvm.sparkdl.ml.PipelineModels.load(saved)
+    spark.conf.set("spark.sparkdl.modelDir", model_dir)  # what a Scala application sets
+    try:
+        from pyspark.sql import DataFrame
+
+        scala_rows = DataFrame(scala.transform(images._jdf), spark).select("filePath", "probability").collect()
+    finally:
+        spark.conf.unset("spark.sparkdl.modelDir")
+    scala_probs = {os.path.basename(r.filePath): r.probability.toArray() for r in scala_rows}
+    for name, (prediction, probability) in got.items():
+        assert rows[name].prediction == prediction, name
+        np.testing.assert_allclose(rows[name].probability.toArray(), probability, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(scala_probs[name], probability, atol=1e-5, err_msg=name)

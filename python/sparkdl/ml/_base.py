@@ -26,3 +26,8 @@ class SparkdlJavaStage(JavaMLReadable, JavaMLWritable):
         if is_remote():
             return self._java_class_name()
         return new_java_obj(self._java_class_name(), self.uid)
+
+    @property
+    def _on_connect(self):
+        """True for a stage of a Spark Connect session: its JVM stage is a class name the server builds."""
+        return isinstance(self._java_obj, str)

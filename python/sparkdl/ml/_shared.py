@@ -72,7 +72,7 @@ class HasFrozenGraph(SparkdlJavaStage):
         if not isinstance(graph, FrozenGraph):
             graph = _freeze(graph)
         self._graph = graph
-        if isinstance(self._java_obj, str):  # Spark Connect: the server builds the stage from params
+        if self._on_connect:  # the server builds the stage from its params
             from sparkdl._session import active_session
             from sparkdl.graph.artifacts import upload_graph
 
@@ -86,7 +86,7 @@ class HasFrozenGraph(SparkdlJavaStage):
         """The :class:`sparkdl.graph.FrozenGraph` this stage runs."""
         from sparkdl.graph.frozen import FrozenGraph
 
-        if isinstance(self._java_obj, str):
+        if self._on_connect:
             if getattr(self, "_graph", None) is None:
                 raise ValueError("On Spark Connect the graph stays on the server (graphPath=%r); only a graph "
                                  "set in this process can be read back" % self.getOrDefault(self.graphPath))

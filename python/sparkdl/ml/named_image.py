@@ -43,7 +43,7 @@ class _NamedImageModel(JavaTransformer, SparkdlJavaStage, HasInputCol, HasOutput
 
     def _transform(self, dataset):
         self._check_model_name()
-        if isinstance(self._java_obj, str):  # Spark Connect: the export must be on the server
+        if self._on_connect:  # the export must be on the server
             if not self.isSet(self.modelDir) and not dataset.sparkSession.conf.get(_MODEL_DIR_CONF, None):
                 raise ValueError(
                     "%s over Spark Connect runs an export the server can read: set modelDir to a directory "

@@ -75,7 +75,7 @@ class TFImageTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutput
         return self._tensor(self.outputTensor, "outputs", "output:0")
 
     def _tensor(self, param, side, default):
-        if not isinstance(self._java_obj, str):  # classic: the JVM stage knows its graph
+        if not self._on_connect:  # classic: the JVM stage knows its graph
             self._transfer_params_to_java()
             return getattr(self._java_obj, "get" + param.name[0].upper() + param.name[1:])()
         if self.isSet(param):
