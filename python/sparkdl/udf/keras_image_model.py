@@ -31,10 +31,13 @@ def registerKerasImageUDF(udfName, kerasModelOrFilePath, preprocessor=None, spar
     :return: the name, for use in SQL
     """
     from sparkdl._jvm import python_api
-    from sparkdl._session import active_session
+    from sparkdl._session import active_session, is_connect
     from sparkdl.graph.export import freeze_keras
 
     spark = spark or active_session("registerKerasImageUDF")
+    if is_connect(spark):
+        raise NotImplementedError("registerKerasImageUDF needs a classic SparkSession: registering SQL functions "
+                                  "from a Spark Connect client is not supported yet")
     api = python_api()
     model = _keras_model(kerasModelOrFilePath, kerasCustomObjects, allowUnsafeDeserialization)
     graph = freeze_keras(model)
