@@ -1,13 +1,11 @@
 package sparkdl.models
 
-import java.util.concurrent.ConcurrentHashMap
-
 import org.apache.hadoop.fs.Path
 import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
 import org.json4s.jackson.JsonMethods.parse
 
-import sparkdl.io.HadoopFiles
+import sparkdl.io.{FileCache, HadoopFiles}
 import sparkdl.tf.FrozenGraph
 
 /**
@@ -48,9 +46,9 @@ object NamedImageModels {
           "From Python the export is automatic.")
     }
 
-  private val loaded = new ConcurrentHashMap[String, (Long, ExportedModel)]()
+  private val loaded = new FileCache[ExportedModel]
 
-  /** Loads `<dir>/<modelName>/{model.json, graph.pb}`; cached per JVM until model.json changes. */
+  /** Loads `<dir>/<modelName>/{model.json, graph.pb}`; cached per JVM ([[FileCache]]) until model.json changes. */
   def load(dir: String, modelName: String): ExportedModel = {
     checkName(modelName)
     val spark = SparkSession.active
@@ -62,9 +60,8 @@ object NamedImageModels {
         s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName. Write it with " +
           s"`python -m sparkdl.models export --model $modelName --out $dir`")
     }
-    val stamp = fs.getFileStatus(metaPath).getModificationTime
-    val key = metaPath.toString
-    Option(loaded.get(key)).filter(_._1 == stamp).map(_._2).getOrElse {
+    val status = fs.getFileStatus(metaPath)
+    loaded.getOrLoad(metaPath.toString, s"${status.getLen}:${status.getModificationTime}") {
       implicit val formats: Formats = DefaultFormats
       val json = parse(new String(HadoopFiles.read(metaPath, spark), "UTF-8"))
       def str(f: String) = (json \ f).extract[String]
@@ -74,10 +71,8 @@ object NamedImageModels {
       }
       val graph = FrozenGraph(HadoopFiles.read(new Path(base, "graph.pb"), spark),
         Seq(str("inputTensor")), Seq(str("featuresTensor"), str("predictionsTensor")))
-      val m = ExportedModel(modelName, int("height"), int("width"), str("inputTensor"), str("featuresTensor"),
+      ExportedModel(modelName, int("height"), int("width"), str("inputTensor"), str("featuresTensor"),
         str("predictionsTensor"), graph)
-      loaded.put(key, (stamp, m))
-      m
     }
   }
 }

@@ -1,7 +1,6 @@
 package sparkdl.tf
 
 import java.io.File
-import java.util.concurrent.ConcurrentHashMap
 
 import org.apache.hadoop.fs.Path
 import org.apache.spark.SparkFiles
@@ -9,19 +8,19 @@ import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats, JArray, JObject, JString}
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
-import sparkdl.io.HadoopFiles
+import sparkdl.io.{FileCache, HadoopFiles}
 
 /**
  * Frozen graphs stored as files: `graph.pb` (GraphDef bytes) with its tensor names in a JSON
  * file beside it (`graph.json`: `{"inputs": [...], "outputs": [...]}`), as Python's
  * `FrozenGraph.save` writes them. A file is named by a Spark Connect artifact name (a file the
  * client uploaded with `spark.addArtifacts(..., file=True)`) or a path on any Hadoop file
- * system. Read once per driver JVM while the file is unchanged, so the stage instances a
- * Spark Connect server creates for every plan do not read it again.
+ * system. Read once per driver JVM while the file is unchanged ([[FileCache]]), so the stage
+ * instances a Spark Connect server creates for every plan do not read it again.
  */
 object GraphFiles {
 
-  private val cache = new ConcurrentHashMap[String, (String, FrozenGraph)]()
+  private val cache = new FileCache[FrozenGraph]
 
   /** The graph at `pathOrArtifact`, or an error saying where it was looked for. */
   def load(pathOrArtifact: String): FrozenGraph = {
@@ -33,9 +32,7 @@ object GraphFiles {
         s"graphPath '$pathOrArtifact' is neither a Spark Connect artifact of this session nor a file ($path)")
     }
     val status = fs.getFileStatus(path)
-    val stamp = s"${status.getLen}:${status.getModificationTime}"
-    val key = path.toString
-    Option(cache.get(key)).filter(_._1 == stamp).map(_._2).getOrElse {
+    cache.getOrLoad(path.toString, s"${status.getLen}:${status.getModificationTime}") {
       val names = new Path(path.getParent, path.getName.stripSuffix(".pb") + ".json")
       val (inputs, outputs) =
         if (!fs.isFile(names)) (Seq.empty[String], Seq.empty[String])
@@ -44,9 +41,7 @@ object GraphFiles {
           val json = parse(new String(HadoopFiles.read(names, conf), "UTF-8"))
           ((json \ "inputs").extract[Seq[String]], (json \ "outputs").extract[Seq[String]])
         }
-      val graph = FrozenGraph(HadoopFiles.read(path, conf), inputs, outputs)
-      cache.put(key, (stamp, graph))
-      graph
+      FrozenGraph(HadoopFiles.read(path, conf), inputs, outputs)
     }
   }
 
