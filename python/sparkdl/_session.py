@@ -7,7 +7,7 @@ runs with the sparkdl jar. Code that needs py4j asks :func:`is_connect` first.
 """
 from sparkdl._jvm import SparkdlJarMissingError, jar_path
 
-__all__ = ["active_session", "is_connect", "missing_jar_error"]
+__all__ = ["active_session", "is_connect", "is_missing_data_source", "missing_jar_error"]
 
 
 def is_connect(spark):
