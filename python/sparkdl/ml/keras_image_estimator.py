@@ -1,12 +1,18 @@
 """KerasImageFileEstimator: train a Keras model on a DataFrame of image URIs and labels.
 
-``fit`` trains on the driver; ``fitMultiple`` (what ``CrossValidator`` calls) trains every
-param map in parallel as Spark tasks, one task per param map, with the images and model
-files shipped once by broadcast. Either way the result is a
+On a classic session ``fit`` trains on the driver, and ``fitMultiple`` (what ``CrossValidator``
+calls) trains every param map in parallel as Spark tasks, one task per param map, with the
+images and model files shipped once by broadcast. On a Spark Connect session (no driver
+here, no RDDs) both train in Spark tasks on the cluster (``mapInPandas``): the loaded images
+go from the Python workers that load them to the task that trains, never through the client;
+the server's Python workers need TensorFlow and sparkdl. Either way the result is a
 :class:`sparkdl.ml.KerasImageFileTransformer` whose model runs in the JVM.
 """
 import inspect
+import io
+import json
 import os
+import pickle
 import tempfile
 import threading
 
@@ -16,6 +22,7 @@ from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol
 
+from sparkdl._session import is_connect
 from sparkdl.ml._shared import HasInputCol, HasModelFile, HasOutputCol, HasOutputMode
 from sparkdl.ml.keras_image_file import KerasImageFileTransformer, _loader_udf
 
@@ -142,6 +149,9 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
 
     def _fit(self, dataset):
         settings = self._settings()
+        if is_connect(dataset.sparkSession):
+            (weights, history, pid), = _train_on_connect(dataset, [settings])
+            return _fitted(settings, weights, history, pid)
         x, y = self._load(dataset, settings)
         with open(settings["modelFile"], "rb") as f:
             weights, history, pid = _train(f.read(), os.path.basename(settings["modelFile"]), settings, x, y)
@@ -158,7 +168,8 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
         def fit_one(index):
             with lock:
                 if "results" not in state:
-                    state["results"] = _train_in_tasks(dataset, all_settings)
+                    train = _train_on_connect if is_connect(dataset.sparkSession) else _train_in_tasks
+                    state["results"] = train(dataset, all_settings)
             weights, history, pid = state["results"][index]
             return _fitted(all_settings[index], weights, history, pid)
 
@@ -177,7 +188,8 @@ def _model_input_shape(model_bytes, name):
 
 
 def _train(model_bytes, name, settings, x, y):
-    """Trains a fresh copy of the model; returns (weights, history, pid). Runs on driver or executor."""
+    """Trains a fresh copy of the model; returns (weights, history, pid). Runs on driver or executor.
+    ``x`` has one row per image, in the model's input shape or flattened."""
     import keras
 
     with tempfile.TemporaryDirectory() as d:
@@ -185,6 +197,7 @@ def _train(model_bytes, name, settings, x, y):
         with open(path, "wb") as f:
             f.write(model_bytes)
         model = keras.models.load_model(path, compile=False)
+    x = x.reshape((len(x),) + tuple(int(s) for s in model.inputs[0].shape[1:]))
     model.compile(optimizer=keras.optimizers.get(settings["optimizer"]), loss=settings["loss"])
     history = model.fit(x, y, **settings["fitParams"])
     return model.get_weights(), {k: [float(v) for v in vs] for k, vs in history.history.items()}, os.getpid()
@@ -224,6 +237,94 @@ def _train_in_tasks(dataset, all_settings):
         sc.setLocalProperty("spark.job.description", None)
         shipped.unpersist()
     return [results[i] for i in range(len(jobs))]
+
+
+def _train_on_connect(dataset, all_settings):
+    """Trains each settings in a Spark task (``mapInPandas``): the images loaded by the settings'
+    imageLoader in Python workers, rows in the dataset's order, reach the training task through
+    a shuffle keyed by job; nothing is collected here but the trained weights. Results in input order."""
+    from pyspark.sql import functions as F
+
+    spark = dataset.sparkSession
+    keys = [(s["imageLoader"], s["inputCol"], s["labelCol"]) for s in all_settings]
+    results = [None] * len(all_settings)
+    spark.addTag(TRAINING_JOB_GROUP)
+    try:
+        for key in dict.fromkeys(keys):
+            indices = [i for i, k in enumerate(keys) if k == key]
+            loader, input_col, label_col = key
+            label = F.col(label_col)
+            from pyspark.ml.linalg import VectorUDT
+
+            if isinstance(dataset.schema[label_col].dataType, VectorUDT):  # Arrow has no UDTs
+                from pyspark.ml.functions import vector_to_array
+
+                label = vector_to_array(label)
+            data = dataset.select(_loader_udf(loader)(F.col(input_col)).alias("x"), label.alias("y"),
+                                  F.monotonically_increasing_id().alias("row"))
+            ids = _one_partition_each(spark, len(indices))
+            jobs = spark.createDataFrame([(ids[j], pickle.dumps(_job(all_settings[i])))
+                                          for j, i in enumerate(indices)], "job int, spec binary")
+            trained = (data.crossJoin(jobs).repartition(len(indices), "job")
+                       .mapInPandas(_train_partition, "job int, weights binary, history string, pid int"))
+            for r in trained.collect():
+                results[indices[ids.index(r.job)]] = (_weights_from_bytes(r.weights), json.loads(r.history), r.pid)
+    finally:
+        spark.removeTag(TRAINING_JOB_GROUP)
+    missing = [i for i, r in enumerate(results) if r is None]
+    if missing:
+        raise RuntimeError("KerasImageFileEstimator: no trained model came back for param maps %s" % missing)
+    return results
+
+
+def _one_partition_each(spark, n):
+    """``n`` int keys that ``repartition(n, key)`` sends to ``n`` different partitions (one task
+    each): Spark's partition of a key is ``pmod(hash(key), n)``, the same Murmur3 as SQL's ``hash``."""
+    rows = spark.range(64 * n).selectExpr("CAST(id AS INT) AS k", "pmod(hash(CAST(id AS INT)), %d) AS p" % n) \
+        .groupBy("p").agg({"k": "min"}).collect()
+    if len(rows) < n:
+        raise RuntimeError("no keys found for %d partitions" % n)
+    return sorted(r[1] for r in rows)[:n]
+
+
+def _job(settings):
+    """What a training task needs of one settings: the model file's bytes and the plain settings."""
+    with open(settings["modelFile"], "rb") as f:
+        model_bytes = f.read()
+    return model_bytes, {k: v for k, v in settings.items() if k != "imageLoader"}
+
+
+def _train_partition(batches):
+    """mapInPandas body: the rows of one or more jobs -> one row per job with its trained weights."""
+    import pandas as pd
+
+    frames = list(batches)
+    if not frames:
+        return
+    rows = pd.concat(frames, ignore_index=True)
+    if rows["x"].isnull().any():
+        raise ValueError("KerasImageFileEstimator: the imageLoader returned None for %d rows"
+                         % int(rows["x"].isnull().sum()))
+    for job, part in rows.groupby("job", sort=True):
+        part = part.sort_values("row")
+        model_bytes, settings = pickle.loads(part["spec"].iloc[0])
+        x = np.stack([np.asarray(v, dtype=np.float32) for v in part["x"]])
+        y = np.stack([np.asarray(v) for v in part["y"]]) if part["y"].dtype == object else part["y"].to_numpy()
+        weights, history, pid = _train(model_bytes, os.path.basename(settings["modelFile"]), settings, x, y)
+        yield pd.DataFrame({"job": [int(job)], "weights": [_weights_to_bytes(weights)],
+                            "history": [json.dumps(history)], "pid": [pid]})
+
+
+def _weights_to_bytes(weights):
+    """Keras weights as an .npz (numpy's own format: no pickle across numpy versions)."""
+    buf = io.BytesIO()
+    np.savez(buf, *weights)
+    return buf.getvalue()
+
+
+def _weights_from_bytes(data):
+    with np.load(io.BytesIO(data)) as npz:
+        return [npz["arr_%d" % i] for i in range(len(npz.files))]
 
 
 def _fitted(settings, weights, history, pid):

@@ -6,7 +6,15 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.wrapper import JavaTransformer
 
-from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph, HasInputCol, HasModelFile, HasOutputCol, HasOutputMode
+from sparkdl.ml._shared import (
+    HasBatchSize,
+    HasFrozenGraph,
+    HasInputCol,
+    HasModelFile,
+    HasOutputCol,
+    HasOutputMode,
+    accessors,
+)
 
 __all__ = ["KerasImageFileTransformer"]
 
@@ -30,6 +38,10 @@ class KerasImageFileTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, Ha
 
     imageLoaderPickle = Param(Params._dummy(), "imageLoaderPickle",
                               "the imageLoader, pickled and base64-encoded", typeConverter=TypeConverters.toString)
+    loadedCol = Param(Params._dummy(), "loadedCol",
+                      "column of images already loaded (each the model's input, flattened, e.g. by a Python "
+                      "imageLoader): when set, it feeds the graph instead of the files of inputCol, and is dropped "
+                      "from the output", typeConverter=TypeConverters.toString)
 
     @keyword_only
     def __init__(self, inputCol=None, outputCol=None, modelFile=None, imageLoader=None, outputMode="vector",
@@ -72,18 +84,17 @@ class KerasImageFileTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, Ha
             return None
         return pickle.loads(base64.b64decode(self.getOrDefault(self.imageLoaderPickle)))
 
+    getLoadedCol, setLoadedCol = accessors("loadedCol")
+
     def _transform(self, dataset):
-        from pyspark.sql import DataFrame
-
-        from sparkdl._jvm import python_api
-
-        self._transfer_params_to_java()
+        """With an imageLoader: a Python UDF loads each URI into ``loadedCol``, then the JVM stage
+        runs the graph on that column (the same plan on a classic and a Spark Connect session)."""
         loader = self.getImageLoader()
-        if loader is None:
-            return DataFrame(self._java_obj.transform(dataset._jdf), dataset.sparkSession)
+        if loader is None or self.isSet(self.loadedCol):
+            return super(KerasImageFileTransformer, self)._transform(dataset)
         loaded = "__%s_loaded" % self.uid
         df = dataset.withColumn(loaded, _loader_udf(loader)(dataset[self.getOrDefault(self.inputCol)]))
-        return DataFrame(python_api().transformLoaded(self._java_obj, df._jdf, loaded), dataset.sparkSession)
+        return self.copy({self.loadedCol: loaded})._transform(df)
 
 
 def _loader_udf(loader):
@@ -96,4 +107,5 @@ def _loader_udf(loader):
             return None
         return np.asarray(loader(uri), dtype=np.float32).ravel().tolist()
 
-    return udf(load, ArrayType(FloatType()))
+    # not Arrow-optimized: an Arrow Python UDF fails on a UDT column (e.g. a Vector) beside its input
+    return udf(load, ArrayType(FloatType()), useArrow=False)

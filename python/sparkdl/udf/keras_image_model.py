@@ -30,28 +30,65 @@ def registerKerasImageUDF(udfName, kerasModelOrFilePath, preprocessor=None, spar
         input shape). It runs in Python workers; the model still runs in the JVM.
     :return: the name, for use in SQL
     """
-    from sparkdl._jvm import python_api
     from sparkdl._session import active_session, is_connect
     from sparkdl.graph.export import freeze_keras
 
     spark = spark or active_session("registerKerasImageUDF")
-    if is_connect(spark):
-        raise NotImplementedError("registerKerasImageUDF needs a classic SparkSession: registering SQL functions "
-                                  "from a Spark Connect client is not supported yet")
-    api = python_api()
     model = _keras_model(kerasModelOrFilePath, kerasCustomObjects, allowUnsafeDeserialization)
     graph = freeze_keras(model)
-    if preprocessor is None:
-        api.registerImageModel(spark._jsparkSession, udfName, bytearray(graph.graph_def), graph.inputs[0],
-                      graph.outputs[0], "RGB")
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    pre_name = None
+    if preprocessor is not None:
+        # Python preprocessing, then the model in the JVM, composed into one SQL function.
+        pre_name = "__%s_preprocess" % udfName
+        spark.udf.register(pre_name, _preprocess_udf(udfName, preprocessor, shape))
+    if is_connect(spark):
+        _register_on_connect(spark, udfName, graph, pre_name)
         return udfName
-    # Python preprocessing, then the model in the JVM, composed into one SQL function.
+    from sparkdl._jvm import python_api
+
+    api = python_api()
+    if pre_name is None:
+        api.registerImageModel(spark._jsparkSession, udfName, bytearray(graph.graph_def), graph.inputs[0],
+                               graph.outputs[0], "RGB")
+        return udfName
+    model_name = "__%s_model" % udfName
+    api.registerTensorModel(spark._jsparkSession, model_name, bytearray(graph.graph_def), graph.inputs[0],
+                            graph.outputs[0])
+    _create_function(spark, udfName, "%s(%s(image))" % (model_name, pre_name))
+    return udfName
+
+
+def _register_on_connect(spark, name, graph, pre_name):
+    """On Spark Connect: the graph travels as an artifact, and the function is a temporary SQL
+    function over sparkdl's built-in ones (the server must have started with the jar)."""
+    from sparkdl._session import missing_jar_error
+    from sparkdl.graph.artifacts import upload_graph
+
+    artifact = upload_graph(spark, graph).replace("'", "")
+    body = ("sparkdl_predict('%s', image)" % artifact if pre_name is None
+            else "sparkdl_tensor('%s', %s(image))" % (artifact, pre_name))
+    try:
+        _create_function(spark, name, body)
+    except Exception as e:
+        if "UNRESOLVED_ROUTINE" in str(e) and "sparkdl_" in str(e):
+            raise missing_jar_error(spark, e) from None
+        raise
+
+
+def _create_function(spark, name, body):
+    from sparkdl.image.imageIO import imageSchema
+
+    spark.sql("CREATE OR REPLACE TEMPORARY FUNCTION %s(image %s) RETURNS ARRAY<FLOAT> RETURN %s"
+              % (name, imageSchema.simpleString(), body))
+
+
+def _preprocess_udf(name, preprocessor, shape):
+    """A Python UDF: image struct -> the preprocessor's output (the model's input), flattened."""
     from pyspark.sql.functions import udf
     from pyspark.sql.types import ArrayType, FloatType
 
-    from sparkdl.image.imageIO import imageSchema, imageStructToArray
-
-    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    from sparkdl.image.imageIO import imageStructToArray
 
     def preprocess(image):
         if image is None:
@@ -60,16 +97,11 @@ def registerKerasImageUDF(udfName, kerasModelOrFilePath, preprocessor=None, spar
         arr = arr[:, :, [2, 1, 0]] if arr.shape[2] == 3 else (arr[:, :, [2, 1, 0, 3]] if arr.shape[2] == 4 else arr)
         out = np.asarray(preprocessor(arr), dtype=np.float32)
         if out.size != int(np.prod(shape)):
-            raise ValueError("%s: preprocessor returned shape %s, the model takes %s" % (udfName, out.shape, shape))
+            raise ValueError("%s: preprocessor returned shape %s, the model takes %s" % (name, out.shape, shape))
         return out.ravel().tolist()
 
-    pre_name, model_name = "__%s_preprocess" % udfName, "__%s_model" % udfName
-    spark.udf.register(pre_name, udf(preprocess, ArrayType(FloatType())))
-    api.registerTensorModel(spark._jsparkSession, model_name, bytearray(graph.graph_def), graph.inputs[0],
-                             graph.outputs[0])
-    spark.sql("CREATE OR REPLACE TEMPORARY FUNCTION %s(image %s) RETURNS ARRAY<FLOAT> RETURN %s(%s(image))"
-              % (udfName, imageSchema.simpleString(), model_name, pre_name))
-    return udfName
+    # not Arrow-optimized: an Arrow Python UDF fails on a UDT column (e.g. a Vector) beside its input
+    return udf(preprocess, ArrayType(FloatType()), useArrow=False)
 
 
 def registerKerasUDF(name, keras_model_file, spark=None, **kwargs):

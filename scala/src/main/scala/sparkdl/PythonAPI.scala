@@ -2,9 +2,9 @@ package sparkdl
 
 import scala.jdk.CollectionConverters._
 
-import org.apache.spark.sql.{DataFrame, Dataset, SparkSession}
+import org.apache.spark.sql.SparkSession
 
-import sparkdl.ml.{HasFrozenGraph, KerasImageFileTransformer}
+import sparkdl.ml.HasFrozenGraph
 import sparkdl.models.NamedImageModels
 import sparkdl.tf.FrozenGraph
 import sparkdl.udf.ImageModelUDF
@@ -31,9 +31,6 @@ private[sparkdl] object PythonAPI {
                           outputTensor: String): Unit =
     ImageModelUDF.registerTensorModel(spark, name, FrozenGraph(graphDef, Seq(inputTensor), Seq(outputTensor)),
       inputTensor, outputTensor)
-
-  def transformLoaded(stage: KerasImageFileTransformer, dataset: Dataset[_], loadedCol: String): DataFrame =
-    stage.transformLoaded(dataset, loadedCol)
 
   def namedModelNames(): java.util.List[String] = NamedImageModels.names.asJava
 }

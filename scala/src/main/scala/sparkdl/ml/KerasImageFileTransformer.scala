@@ -7,7 +7,7 @@ import org.apache.spark.ml.util._
 import org.apache.spark.sql.{DataFrame, Dataset, Row}
 import org.apache.spark.sql.api.java.UDF1
 import org.apache.spark.sql.functions.{col, udf}
-import org.apache.spark.sql.types.{StringType, StructType}
+import org.apache.spark.sql.types.{ArrayType, NumericType, StringType, StructType}
 
 import sparkdl.image.{ImageDecoder, ImageFields, ImageInput, ImageReader}
 import sparkdl.inference.OutputFormat
@@ -18,8 +18,9 @@ import sparkdl.io.SerializableHadoopConf
  * `modelFile` on the Python side) always runs here, in the JVM. How files become model
  * inputs:
  *  - from Python with an `imageLoader` (a user function URI -> array of the model's input
- *    shape), the loader runs in Python workers and its arrays feed the graph; such a stage
- *    runs from Python only (Scala refuses it rather than decode differently);
+ *    shape), the loader runs in Python workers and its arrays, in the column `loadedCol`,
+ *    feed the graph; such a stage runs from Python only (Scala refuses it rather than decode
+ *    differently);
  *  - otherwise the JVM reads and decodes each file and resizes it bilinearly to the
  *    model's input, RGB float pixels 0-255 (what Keras users feed); unreadable files give
  *    null outputs.
@@ -31,21 +32,34 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
 
   final val imageLoaderPickle: Param[String] = new Param[String](this, "imageLoaderPickle",
     "the Python imageLoader, pickled and base64-encoded (used from Python only)")
+  final val loadedCol: Param[String] = new Param[String](this, "loadedCol",
+    "column of images already loaded (each the model's input, flattened, e.g. by a Python imageLoader): " +
+      "when set, it feeds the graph instead of the files of inputCol, and is dropped from the output")
   setDefault(batchSize -> 32)
 
   def setImageLoaderPickle(value: String): this.type = set(imageLoaderPickle, value)
+  final def getLoadedCol: String = $(loadedCol)
+  def setLoadedCol(value: String): this.type = set(loadedCol, value)
 
   override def transformSchema(schema: StructType): StructType = {
-    val result = StageSchema.validateAndTransformSchema(schema,
-      Seq(StageSchema.InputCheck($(inputCol), "must hold image URIs (string)", _ == StringType)),
+    val input =
+      if (isDefined(loadedCol)) {
+        StageSchema.InputCheck($(loadedCol), "must hold the loaded images (array<float>)",
+          { case ArrayType(_: NumericType, _) => true; case _ => false })
+      } else StageSchema.InputCheck($(inputCol), "must hold image URIs (string)", _ == StringType)
+    val result = StageSchema.validateAndTransformSchema(schema, Seq(input),
       Seq($(outputCol) -> OutputFormat.forMode($(outputMode)).dataType))
     val g = KerasTransformer.frozenModel(this)
-    ImageInput.spec(g, g.inputs.head, g.outputs.head, "RGB")
-    result
+    if (isDefined(loadedCol)) g.checkOutput(g.outputs.head)
+    else ImageInput.spec(g, g.inputs.head, g.outputs.head, "RGB")
+    StructType(result.fields.filterNot(f => isDefined(loadedCol) && f.name == $(loadedCol)))
   }
 
-  /** JVM loading: read, decode, resize (RGB, 0-255); then the graph. */
-  override def transform(dataset: Dataset[_]): DataFrame = {
+  /** JVM loading: read, decode, resize (RGB, 0-255); then the graph. With `loadedCol`: the graph only. */
+  override def transform(dataset: Dataset[_]): DataFrame =
+    if (isDefined(loadedCol)) transformLoaded(dataset, $(loadedCol)) else transformFiles(dataset)
+
+  private def transformFiles(dataset: Dataset[_]): DataFrame = {
     if (isDefined(imageLoaderPickle)) {
       throw new UnsupportedOperationException(
         s"$uid was saved with a Python imageLoader, which only Python can run: load and apply it with " +
@@ -70,7 +84,7 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
   }
 
   /** Python loading: `loadedCol` holds the loader's arrays (the model's input, flattened). */
-  private[sparkdl] def transformLoaded(dataset: Dataset[_], loadedCol: String): DataFrame = {
+  private def transformLoaded(dataset: Dataset[_], loadedCol: String): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val g = getGraph
     val tmp = s"__${uid}_out"
