@@ -49,18 +49,36 @@ def test_read_images_over_connect_equals_classic(spark, server, image_dir):
 
 MISSING_JAR = '''
 import sparkdl
-try:
-    sparkdl.readImages(args["dir"])
-    result = "no error"
-except sparkdl.SparkdlJarMissingError as e:
-    result = str(e)
+from sparkdl.graph import FrozenGraph
+
+pairs = spark.createDataFrame([(1, [1.0, 2.0, 3.0], [4.0, 5.0])], ["id", "a", "b"])
+calls = {
+    "readImages": lambda: sparkdl.readImages(args["dir"]),
+    "TFTransformer": lambda: sparkdl.TFTransformer(
+        graph=FrozenGraph.load(args["two"]), inputMapping={"a": "a:0", "b": "b:0"},
+        outputMapping={"total:0": "total"}).transform(pairs),
+    "DeepImageFeaturizer": lambda: sparkdl.DeepImageFeaturizer(
+        inputCol="image", outputCol="f", modelName="EfficientNetLite0", modelDir="/models").transform(pairs),
+    "load": lambda: sparkdl.TFImageTransformer.load(args["dir"]),
+}
+result = {}
+for name, call in calls.items():
+    try:
+        call()
+        result[name] = "no error"
+    except sparkdl.SparkdlJarMissingError as e:
+        result[name] = str(e)
 '''
 
 
 def test_server_without_the_jar_says_to_start_it_with_jars(tmp_path, image_dir):
+    """readImages, a stage's transform and load: the error says how to start the server."""
+    two_in_two_out().save(str(tmp_path / "two"))
     with ConnectServer(str(tmp_path / "nojar")) as bare:
-        message = run_client(bare.url, MISSING_JAR, {"dir": image_dir})
-    assert "Spark Connect server" in message and "--jars" in message and "SparkConnectServer" in message
+        messages = run_client(bare.url, MISSING_JAR, {"dir": image_dir, "two": str(tmp_path / "two")})
+    assert set(messages) == {"readImages", "TFTransformer", "DeepImageFeaturizer", "load"}
+    for call, message in messages.items():
+        assert "Spark Connect server" in message and "--jars" in message and "SparkConnectServer" in message, call
 
 
 STAGES = '''
@@ -87,7 +105,13 @@ try:
     wrong_tensor = "no error"
 except Exception as e:
     wrong_tensor = str(e)
+try:
+    sparkdl.DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="resnet50").transform(images)
+    unknown_model = "no error"
+except Exception as e:
+    unknown_model = str(e)
 result = {
+    "unknown_model": unknown_model,
     "cnn": by_file(cnn.transform(images), "out"),
     "features": by_file(features.transform(images), "f"),
     "top3": {os.path.basename(r.filePath): None if r.p is None else [[c["class"], c["description"], c["probability"]]
@@ -172,6 +196,9 @@ def test_stages_over_connect_equal_classic(spark, server, image_dir, cnn, tmp_pa
     np.testing.assert_allclose([r[2] for r in got["tensors"]], [r[2] for r in want_rows], atol=1e-5)
 
     assert "'nope:0'" in got["wrong_tensor"] and "input:0" in got["wrong_tensor"], got["wrong_tensor"]
+    with pytest.raises(ValueError) as classic_error:
+        sparkdl.DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="resnet50").transform(images)
+    assert got["unknown_model"] == str(classic_error.value) and "ResNet50" in got["unknown_model"]
 
 
 PIPELINE = '''

@@ -1,5 +1,6 @@
 """What every sparkdl pyspark.ml wrapper shares: JVM class naming and persistence."""
 from pyspark.ml.util import JavaMLReadable, JavaMLWritable
+from pyspark.ml.wrapper import JavaTransformer
 
 from sparkdl._jvm import new_java_obj
 
@@ -31,3 +32,38 @@ class SparkdlJavaStage(JavaMLReadable, JavaMLWritable):
     def _on_connect(self):
         """True for a stage of a Spark Connect session: its JVM stage is a class name the server builds."""
         return isinstance(self._java_obj, str)
+
+    @classmethod
+    def load(cls, path):
+        """Reads a saved stage (``cls.read().load(path)``), with a clear error for a Spark Connect
+        server without the sparkdl jar."""
+        try:
+            return super(SparkdlJavaStage, cls).load(path)
+        except Exception as e:
+            _raise_if_server_lacks_jar(e, cls._java_class_name())
+            raise
+
+
+class SparkdlTransformer(JavaTransformer):
+    """A transformer run by its Scala stage. On Spark Connect the result's schema is asked for at
+    once, so errors surface at ``transform`` as in classic mode (a wrong tensor name, a server
+    without the jar) instead of at the first action."""
+
+    def _transform(self, dataset):
+        result = super(SparkdlTransformer, self)._transform(dataset)
+        if isinstance(self._java_obj, str):  # Spark Connect: the plan is analysed on the server
+            try:
+                _ = result.schema
+            except Exception as e:
+                _raise_if_server_lacks_jar(e, self._java_class_name())
+                raise
+        return result
+
+
+def _raise_if_server_lacks_jar(error, java_class):
+    """Raises sparkdl's missing-jar error when ``error`` is the Connect server not knowing ``java_class``."""
+    text = str(error)
+    if "CONNECT_ML.UNSUPPORTED_EXCEPTION" in text and java_class in text:
+        from sparkdl._session import active_session, missing_jar_error
+
+        raise missing_jar_error(active_session("sparkdl"), error) from None

@@ -4,8 +4,8 @@ import base64
 import numpy as np
 from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.wrapper import JavaTransformer
 
+from sparkdl.ml._base import SparkdlTransformer
 from sparkdl.ml._shared import (
     HasBatchSize,
     HasFrozenGraph,
@@ -19,7 +19,7 @@ from sparkdl.ml._shared import (
 __all__ = ["KerasImageFileTransformer"]
 
 
-class KerasImageFileTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasModelFile,
+class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasModelFile,
                                 HasOutputMode, HasBatchSize):
     """Applies a Keras image model to files named in ``inputCol`` (URIs).
 

@@ -1,13 +1,13 @@
 """KerasTransformer: a saved Keras model over a 1-D array column, run in the JVM."""
 from pyspark import keyword_only
-from pyspark.ml.wrapper import JavaTransformer
 
+from sparkdl.ml._base import SparkdlTransformer
 from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph, HasInputCol, HasModelFile, HasOutputCol
 
 __all__ = ["KerasTransformer"]
 
 
-class KerasTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasModelFile, HasBatchSize):
+class KerasTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasModelFile, HasBatchSize):
     """Applies a saved Keras model (``.keras``, or ``.h5`` where Keras 3 reads it) to a column.
 
     Each row of ``inputCol`` (``array<float>``, ``array<double>``, ``Vector``) is reshaped to

@@ -7,9 +7,8 @@ made with ``python -m sparkdl.models export`` instead.
 """
 from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.wrapper import JavaTransformer
 
-from sparkdl.ml._base import SparkdlJavaStage
+from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
 from sparkdl.ml._shared import HasBatchSize, HasHandleInvalid, HasInputCol, HasOutputCol, accessors
 
 __all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
@@ -17,7 +16,7 @@ __all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
 _MODEL_DIR_CONF = "spark.sparkdl.modelDir"
 
 
-class _NamedImageModel(JavaTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid):
+class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid):
     """Params and export handling shared by the two named-model stages."""
 
     modelName = Param(Params._dummy(), "modelName", "pre-trained model name (see sparkdl.models.model_names())",

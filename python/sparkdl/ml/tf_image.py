@@ -1,8 +1,8 @@
 """TFImageTransformer: any frozen graph over an image column, run in the JVM."""
 from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.wrapper import JavaTransformer
 
+from sparkdl.ml._base import SparkdlTransformer
 from sparkdl.ml._shared import (
     HasBatchSize,
     HasFrozenGraph,
@@ -16,7 +16,7 @@ from sparkdl.ml._shared import (
 __all__ = ["TFImageTransformer"]
 
 
-class TFImageTransformer(JavaTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasOutputMode, HasBatchSize,
+class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasOutputMode, HasBatchSize,
                          HasHandleInvalid):
     """Applies a TensorFlow graph to a column of Spark images.
 

@@ -1,14 +1,14 @@
 """TFTransformer: a frozen graph over non-image columns, run in the JVM."""
 from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.wrapper import JavaTransformer
 
+from sparkdl.ml._base import SparkdlTransformer
 from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph
 
 __all__ = ["TFTransformer"]
 
 
-class TFTransformer(JavaTransformer, HasFrozenGraph, HasBatchSize):
+class TFTransformer(SparkdlTransformer, HasFrozenGraph, HasBatchSize):
     """Applies a TensorFlow graph to non-image columns.
 
     ``inputMapping`` maps input columns to the graph's placeholders, ``outputMapping`` the

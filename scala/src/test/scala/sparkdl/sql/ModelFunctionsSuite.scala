@@ -1,0 +1,102 @@
+package sparkdl.sql
+
+import java.io.File
+import java.nio.file.Files
+
+import org.apache.hadoop.fs.Path
+import org.apache.spark.sql.Row
+import org.apache.spark.sql.types.{ArrayType, FloatType, IntegerType, StructField, StructType}
+import org.scalatest.funsuite.AnyFunSuite
+
+import sparkdl.{SparkSessionFixture, TestGraphs}
+import sparkdl.image.{ImageFields, ImageReader}
+import sparkdl.io.HadoopFiles
+import sparkdl.ml.DeepImageFeaturizer
+import sparkdl.tf.{FrozenGraph, GraphFiles}
+
+/** sparkdl_predict / sparkdl_features / sparkdl_tensor: in every session through the extension. */
+class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
+
+  private lazy val dir = Files.createTempDirectory("sparkdl-sql").toFile
+
+  private def save(graph: FrozenGraph, name: String): String = {
+    val pb = new Path(new File(dir, s"$name.pb").toURI)
+    HadoopFiles.write(graph.graphDef, pb, spark)
+    GraphFiles.writeNames(graph, new Path(new File(dir, s"$name.json").toURI), spark)
+    pb.toString
+  }
+
+  private def error(query: String): String = intercept[Exception](spark.sql(query).collect()).getMessage
+
+  test("the functions exist without any registration call") {
+    val names = spark.sql("SHOW FUNCTIONS LIKE 'sparkdl_*'").collect().map(_.getString(0)).toSet
+    assert(Set("sparkdl_predict", "sparkdl_features", "sparkdl_tensor").subsetOf(names), names)
+  }
+
+  test("sparkdl_tensor: a graph file over an array column; null in, null out") {
+    val path = save(TestGraphs.affine(3), "affine")
+    val schema = StructType(Seq(StructField("id", IntegerType), StructField("a", ArrayType(FloatType))))
+    spark.createDataFrame(spark.sparkContext.parallelize(Seq(Row(1, Seq(1f, 2f, 3f)), Row(2, null))), schema)
+      .createOrReplaceTempView("arrays")
+    val rows = spark.sql(s"SELECT id, sparkdl_tensor('$path', a) AS out FROM arrays ORDER BY id").collect()
+    assert(rows(0).getSeq[Float](1) == Seq(3f, 5f, 7f))
+    assert(rows(1).isNullAt(1))
+  }
+
+  test("sparkdl_predict: a graph file over image structs, RGB 0-255 as Keras users feed it") {
+    val path = save(TestGraphs.channelStats(2, 2, 3), "stats")
+    val bgr = Array.tabulate(12)(i => (i * 20).toByte)
+    val schema = StructType(Seq(StructField("id", IntegerType), StructField("image", ImageFields.schema)))
+    spark.createDataFrame(spark.sparkContext.parallelize(
+        Seq(Row(1, ImageFields.row("a", 2, 2, 3, bgr)), Row(2, null))), schema)
+      .createOrReplaceTempView("tiny")
+    val rows = spark.sql(s"SELECT id, sparkdl_predict('$path', image) FROM tiny ORDER BY id").collect()
+    val px = bgr.map(_ & 0xff).grouped(3).toSeq
+    val expected = Seq(2, 1, 0).map(c => px.map(_(c)).sum / 4f) ++ Seq(2, 1, 0).map(c => px.map(_(c)).max.toFloat)
+    assert(rows(0).getSeq[Float](1).zip(expected).forall { case (a, b) => math.abs(a - b) < 1e-4 })
+    assert(rows(1).isNullAt(1))
+  }
+
+  test("sparkdl_features equals DeepImageFeaturizer") {
+    val fixtures = new File(System.getProperty("sparkdl.test.fixtures", "target/scala-fixtures"))
+    assert(new File(fixtures, "expected.json").isFile, "run `make test-scala` to write the fixtures")
+    val models = new File(fixtures, "models").getAbsolutePath
+    spark.conf.set("spark.sparkdl.modelDir", models)
+    try {
+      val images = ImageReader.readImages(spark, new File(fixtures, "images").getAbsolutePath)
+      images.createOrReplaceTempView("photos")
+      val sql = spark.sql("SELECT filePath, sparkdl_features('EfficientNetLite0', image) AS f FROM photos")
+        .collect().map(r => r.getString(0) -> Option(r.getSeq[Float](1))).toMap
+      val stage = new DeepImageFeaturizer().setModelName("EfficientNetLite0").setInputCol("image")
+        .setOutputCol("f").setHandleInvalid("keep")
+      val want = stage.transform(images).select("filePath", "f").collect()
+      assert(want.length == sql.size && want.count(!_.isNullAt(1)) > 0)
+      want.foreach { r =>
+        val got = sql(r.getString(0))
+        if (r.isNullAt(1)) assert(got.isEmpty)
+        else {
+          val v = r.getAs[org.apache.spark.ml.linalg.Vector](1).toArray
+          assert(got.get.length == v.length)
+          assert(got.get.zip(v).forall { case (a, b) => math.abs(a - b) < 1e-5 }, r.getString(0))
+        }
+      }
+    } finally spark.conf.unset("spark.sparkdl.modelDir")
+  }
+
+  test("bad calls fail at analysis, naming the function and what it takes") {
+    val path = save(TestGraphs.affine(3), "affine2")
+    spark.sql(s"SELECT 1 AS one, array(1.0f, 2.0f, 3.0f) AS a, CAST(NULL AS ${ImageFields.schema.sql}) AS image")
+      .createOrReplaceTempView("one")
+    assert(error("SELECT sparkdl_tensor(a) FROM one").contains("sparkdl_tensor: takes 2 arguments (model, values)"))
+    assert(error("SELECT sparkdl_tensor(cast(one AS string), a) FROM one")
+        .contains("sparkdl_tensor: the first argument must be a constant string"))
+    assert(error(s"SELECT sparkdl_predict('$path', a) FROM one")
+        .contains("sparkdl_predict: the second argument must be a Spark image struct"))
+    assert(error("SELECT sparkdl_features('ResNet', image) FROM one")
+        .contains("sparkdl_features: 'ResNet' is not a named model (InceptionV3, Xception, ResNet50"))
+    assert(error("SELECT sparkdl_tensor('/no/such/graph.pb', a) FROM one")
+        .contains("sparkdl_tensor: model '/no/such/graph.pb': graphPath '/no/such/graph.pb' is neither"))
+    assert(error(s"SELECT sparkdl_tensor('$path', one) FROM one")
+        .contains("sparkdl_tensor: the second argument must be a numeric array or a vector, got int"))
+  }
+}
