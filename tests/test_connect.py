@@ -295,6 +295,14 @@ result = {
     "sql": {os.path.basename(r.filePath): [floats(r.a), floats(r.b), floats(r.c), floats(r.f)]
             for r in sql.collect()},
 }
+# no modelDir on the server: the client exports the named model (its own TensorFlow) and uploads it
+spark.conf.unset("spark.sparkdl.modelDir")
+os.environ["SPARKDL_MODEL_CACHE"] = args["client_cache"]
+features = sparkdl.DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="EfficientNetLite0")
+result["client_export"] = {os.path.basename(r.filePath): floats(r.f)
+                           for r in features.transform(sparkdl.readImages(args["images"])).collect()}
+result["client_export_files"] = sorted(os.listdir(os.path.join(args["client_cache"], "imagenet")))
+result["persisted_model_dir"] = features.isSet(features.modelDir)
 '''
 
 
@@ -302,7 +310,8 @@ def test_keras_stages_and_sql_functions_over_connect_equal_classic(spark, server
     """A Connect client with its own TensorFlow (the version pyspark-client allows) freezes Keras
     models; their graphs run in the server's TensorFlow Java and give classic mode's numbers:
     KerasTransformer, KerasImageFileTransformer (Python loader, saved and loaded; JVM loading),
-    registerKerasImageUDF (with and without a preprocessor), registerKerasUDF, sparkdl_features."""
+    registerKerasImageUDF (with and without a preprocessor), registerKerasUDF, sparkdl_features,
+    and a named model the client exports and uploads when the server has no modelDir."""
     import keras
 
     from tests import fixtures
@@ -316,7 +325,9 @@ def test_keras_stages_and_sql_functions_over_connect_equal_classic(spark, server
     cnn.save(paths["cnn"])
     uris = sorted("file:" + os.path.join(image_dir, n) for n in fixtures.GOOD)
     got, tf_version = run_client(server.url, KERAS, dict(paths, uris=uris, images=image_dir,
-                                                         saved=str(tmp_path / "saved")), tensorflow=True)
+                                                         saved=str(tmp_path / "saved"),
+                                                         client_cache=str(tmp_path / "client-models")),
+                                 tensorflow=True)
     assert tf_version == sparkdl_version("tensorflow.connect.version") != sparkdl_version("tensorflow.version")
 
     vectors = spark.createDataFrame([(i, [float(i) * 0.1 + j for j in range(6)]) for i in range(7)],
@@ -346,6 +357,9 @@ def test_keras_stages_and_sql_functions_over_connect_equal_classic(spark, server
                                     ("sparkdl_features", 3, lambda n: want_f[n])]:
         assert_close({n: v[column] for n, v in got["sql"].items()},
                      {n: None if reference(n) is None else [float(x) for x in reference(n)] for n in want}, what)
+    assert got["client_export_files"] == ["EfficientNetLite0"] and not got["persisted_model_dir"]
+    assert_close(got["client_export"], {n: None if v is None else [float(x) for x in v] for n, v in want_f.items()},
+                 "DeepImageFeaturizer exported by the client's TensorFlow")
     # the preprocessor (Pillow, nearest) in Python workers, then the model in the JVM
     from PIL import Image
 

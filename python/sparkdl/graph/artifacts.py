@@ -1,9 +1,10 @@
-"""Frozen graphs as Spark Connect artifacts: the files a client uploads so the server's stages
-can read them (``graphPath``), named by content so each graph travels once per session."""
+"""Frozen graphs and named-model exports as Spark Connect artifacts: what a client uploads so
+the server's stages can read them (``graphPath``, ``modelDir``), named by content so each
+travels once per session."""
 import os
 import tempfile
 
-__all__ = ["upload_graph"]
+__all__ = ["upload_graph", "upload_export"]
 
 _uploaded = set()  # (session id, artifact name)
 
@@ -26,3 +27,30 @@ def upload_graph(spark, graph):
                     raise
         _uploaded.add(key)
     return name + ".pb"
+
+
+def upload_export(spark, export_dir, model_name):
+    """Uploads a named model's export (``export_dir/<model_name>/{model.json, graph.pb}``) to the
+    Connect session as a zip archive, which the server unpacks; returns the archive's name, the
+    server-side ``modelDir``. Named by the graph's content, so each export travels once per session."""
+    import json
+    import zipfile
+
+    model = os.path.join(export_dir, model_name)
+    with open(os.path.join(model, "model.json")) as f:
+        sha = json.load(f)["graphSha256"]
+    name = "sparkdl-model-%s-%s.zip" % (model_name, sha[:24])
+    key = (spark.session_id, name)
+    if key not in _uploaded:
+        with tempfile.TemporaryDirectory(prefix="sparkdl-model-") as d:
+            archive = os.path.join(d, name)
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+                for file in ("model.json", "graph.pb"):
+                    z.write(os.path.join(model, file), model_name + "/" + file)
+            try:
+                spark.addArtifacts(archive, archive=True)
+            except Exception as e:  # uploaded before by another process of this session
+                if "already exists" not in str(e).lower() and "ARTIFACT_ALREADY_EXISTS" not in str(e):
+                    raise
+        _uploaded.add(key)
+    return name

@@ -42,14 +42,10 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
 
     def _transform(self, dataset):
         self._check_model_name()
-        if self._on_connect:  # the export must be on the server
-            if not self.isSet(self.modelDir) and not dataset.sparkSession.conf.get(_MODEL_DIR_CONF, None):
-                raise ValueError(
-                    "%s over Spark Connect runs an export the server can read: set modelDir to a directory "
-                    "on the server written by `python -m sparkdl.models export --model %s --out DIR`, or "
-                    "start the server with --conf %s=DIR" % (type(self).__name__, self.getModelName(),
-                                                              _MODEL_DIR_CONF))
-            return super(_NamedImageModel, self)._transform(dataset)
+        if self._on_connect:  # the export must reach the server
+            if self.isSet(self.modelDir) or dataset.sparkSession.conf.get(_MODEL_DIR_CONF, None):
+                return super(_NamedImageModel, self)._transform(dataset)
+            return self.copy({self.modelDir: self._upload_export(dataset.sparkSession)})._transform(dataset)
         self._transfer_params_to_java()
         stage = self._java_obj
         conf = dataset.sparkSession.conf.get(_MODEL_DIR_CONF, None)
@@ -64,6 +60,23 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
         from pyspark.sql import DataFrame
 
         return DataFrame(stage.transform(dataset._jdf), dataset.sparkSession)
+
+    def _upload_export(self, spark):
+        """On Spark Connect with TensorFlow here: exports the model here (once, cached) and uploads
+        it; the name of the upload is this transform's modelDir (nothing client-local is persisted)."""
+        import importlib.util
+
+        if importlib.util.find_spec("tensorflow") is None:
+            raise ValueError(
+                "%s over Spark Connect runs an export the server can read: set modelDir to a directory on the "
+                "server written by `python -m sparkdl.models export --model %s --out DIR`, start the server with "
+                "--conf %s=DIR, or install TensorFlow in this client (pip install 'sparkdl[connect,tf-connect]') "
+                "to export here" % (type(self).__name__, self.getModelName(), _MODEL_DIR_CONF))
+        from sparkdl.graph.artifacts import upload_export
+        from sparkdl.models.export import cached_model_dir
+
+        weights = self.getOrDefault(self.weightsPath) if self.isDefined(self.weightsPath) else None
+        return upload_export(spark, cached_model_dir(self.getModelName(), weights), self.getModelName())
 
     getModelName, setModelName = accessors("modelName")
     getModelDir, setModelDir = accessors("modelDir")

@@ -5,7 +5,7 @@ import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
 import org.json4s.jackson.JsonMethods.parse
 
-import sparkdl.io.{FileCache, HadoopFiles}
+import sparkdl.io.{ConnectArtifacts, FileCache, HadoopFiles}
 import sparkdl.tf.FrozenGraph
 
 /**
@@ -37,14 +37,20 @@ object NamedImageModels {
       throw new IllegalArgumentException(s"Unknown modelName '$name'. Valid names: ${names.mkString(", ")}")
     }
 
-  /** The export directory: the stage's `modelDir`, else the Spark conf, else an error saying what to do. */
-  def resolveDir(modelName: String, modelDir: Option[String]): String =
-    modelDir.orElse(SparkSession.getActiveSession.flatMap(_.conf.getOption(ModelDirConf))).getOrElse {
+  /**
+   * The export directory: the stage's `modelDir`, else the Spark conf, else an error saying what
+   * to do. A directory is a path on any Hadoop file system, or the name of an archive a Spark
+   * Connect client uploaded (unpacked where the session reads its artifacts).
+   */
+  def resolveDir(modelName: String, modelDir: Option[String]): String = {
+    val dir = modelDir.orElse(SparkSession.getActiveSession.flatMap(_.conf.getOption(ModelDirConf))).getOrElse {
       throw new IllegalArgumentException(
         s"No exported graph for $modelName: set the stage's modelDir (or the Spark conf $ModelDirConf) to a " +
           s"directory written by `python -m sparkdl.models export --model $modelName --out DIR`. " +
           "From Python the export is automatic.")
     }
+    ConnectArtifacts.directory(dir).map(_.getAbsolutePath).getOrElse(dir)
+  }
 
   private val loaded = new FileCache[ExportedModel]
 

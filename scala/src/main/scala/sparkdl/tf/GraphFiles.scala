@@ -1,14 +1,11 @@
 package sparkdl.tf
 
-import java.io.File
-
 import org.apache.hadoop.fs.Path
-import org.apache.spark.SparkFiles
 import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats, JArray, JObject, JString}
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
-import sparkdl.io.{FileCache, HadoopFiles}
+import sparkdl.io.{ConnectArtifacts, FileCache, HadoopFiles}
 
 /**
  * Frozen graphs stored as files: `graph.pb` (GraphDef bytes) with its tensor names in a JSON
@@ -53,9 +50,5 @@ object GraphFiles {
   }
 
   /** The local file of an artifact the Spark Connect client uploaded, if `name` is one. */
-  private def artifact(name: String): Option[Path] =
-    if (name.contains("/") || name.contains(":")) None
-    else
-      Option(org.apache.spark.SparkEnv.get).map(_ => new File(SparkFiles.get(name))).filter(_.isFile)
-        .map(f => new Path(f.toURI))
+  private def artifact(name: String): Option[Path] = ConnectArtifacts.file(name).map(f => new Path(f.toURI))
 }
