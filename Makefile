@@ -21,6 +21,7 @@ $(VENV)/.installed: requirements.txt setup.py version.properties
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	SPARKDL_ALLOW_NO_JAR=1 $(PY) -m pip install -q -r requirements.txt -e ".[spark,tf]"
+	$(PY) -m pip check
 	touch $@
 
 venv: $(VENV)/.installed
