@@ -109,3 +109,15 @@ def test_read_images_draft_size_matches_pillow_draft(spark, image_dir):
     with pytest.raises(ValueError, match="draftSize"):
         imageIO.readImages(image_dir, draftSize=(0, 10))
 
+
+
+def test_class_folders_without_recursive_say_how_to_read_them(spark, tmp_path):
+    """A folder of class sub-folders read without recursive=True: an error that says so, not 0 rows."""
+    from tests.fixtures import write_shapes
+
+    directory = write_shapes(str(tmp_path / "shapes"), n_per_class=2, seed=1, task="colour")
+    with pytest.raises(Exception, match=r"holds no files, only folders \(blue, red\): .*recursive=True"):
+        imageIO.readImages(directory)
+    assert imageIO.readImages(directory, recursive=True).count() == 4
+    os.makedirs(str(tmp_path / "empty"))
+    assert imageIO.readImages(str(tmp_path / "empty")).count() == 0  # an empty folder is just empty

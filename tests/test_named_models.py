@@ -215,3 +215,26 @@ def test_cross_validator_picks_the_better_model(shapes, tmp_path):
     chosen = best_model.bestModel.stages[0].getModelName()
     assert chosen == ["MobileNetV2", "EfficientNetLite0"][int(np.argmax(metrics))]
     assert chosen == "EfficientNetLite0", metrics  # pre-trained features beat random ones
+
+
+def test_skip_drops_unreadable_files_so_a_pipeline_fits(spark, tmp_path):
+    """A stray non-image file in a labelled folder: under handleInvalid="skip" its null image is
+    dropped like any invalid image (MLlib's meaning), and Pipeline.fit trains on the rest."""
+    from pyspark.ml import Pipeline
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.sql import functions as F
+
+    from tests.fixtures import write_shapes
+
+    directory = write_shapes(str(tmp_path / "shapes"), n_per_class=6, seed=3, task="colour")
+    with open(os.path.join(directory, "red", "notes.txt"), "w") as f:
+        f.write("not an image\n")
+    images = readImages(directory, recursive=True).withColumn(
+        "label", F.col("filePath").contains("/red/").cast("double"))
+    assert images.filter("image IS NULL").count() == 1
+    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName="EfficientNetLite0")
+    assert featurizer.setHandleInvalid("skip").transform(images).count() == 12
+    kept = featurizer.copy({featurizer.handleInvalid: "keep"}).transform(images)
+    assert kept.count() == 13 and kept.filter("features IS NULL").count() == 1
+    model = Pipeline(stages=[featurizer, LogisticRegression(maxIter=10)]).fit(images)
+    assert model.transform(images).count() == 12

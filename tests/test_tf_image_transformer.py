@@ -1,9 +1,9 @@
 """TFImageTransformer end to end: real image files -> readImages -> JVM TensorFlow, against
 Keras predict on the same pixels (same resize, same channel order)."""
+import json
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -90,20 +90,56 @@ def test_non_image_input_column_is_rejected_before_any_job(spark, cnn):
     assert "'image'" in msg and "string" in msg and "struct<origin:string" in msg
 
 
-def test_session_without_jar_gets_instructions(tmp_path):
-    code = textwrap.dedent("""
-        from pyspark.sql import SparkSession
-        SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()
-        import sparkdl
-        try:
-            sparkdl.TFImageTransformer(outputCol="x")
-        except sparkdl.SparkdlJarMissingError as e:
-            print("MESSAGE:", e)
-    """)
-    env = dict(os.environ)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
-    assert "MESSAGE:" in out.stdout, out.stderr[-3000:]
-    assert "sparkdl.spark_session" in out.stdout and "--jars" in out.stdout and ".jar" in out.stdout
+EXISTING_SESSION = """
+import json, sys
+from pyspark.sql import SparkSession
+
+# a session started before sparkdl, without its jar (a notebook's, the pyspark shell's)
+spark = SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false").getOrCreate()
+import sparkdl
+from sparkdl.graph import FrozenGraph
+
+def run():
+    df = sparkdl.spark_session().createDataFrame([(1, [1.0, 2.0, 3.0])], ["id", "a"]).repartition(2)
+    t = sparkdl.TFTransformer(graph=FrozenGraph.load(sys.argv[1]), inputMapping={"a": "input:0"},
+                              outputMapping={"output:0": "out"})
+    return [list(r.out) for r in t.transform(df).collect()]
+
+first = run()
+images = sparkdl.readImages(sys.argv[2]).filter("image IS NOT NULL").count()
+spark.stop()  # and a new session in the same process
+second = run()
+print("RESULT:" + json.dumps({"first": first, "second": second, "images": images}))
+"""
+
+
+def test_a_session_started_without_the_jar_gets_it_attached(tmp_path, image_dir):
+    """A SparkSession created before sparkdl (no jar): sparkdl attaches its jar to the running driver
+    and executors and works; after spark.stop(), sparkdl.spark_session() works in the same process."""
+    import tensorflow as tf
+
+    from sparkdl.graph import freeze_function
+
+    freeze_function(lambda x: x * 2.0 + 1.0, [tf.TensorSpec([None, 3], tf.float32, name="input")]).save(
+        str(tmp_path / "g"))
+    script = tmp_path / "existing_session.py"
+    script.write_text(EXISTING_SESSION)
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "g"), image_dir], capture_output=True,
+                         text=True, env=dict(os.environ), timeout=300)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT:")]
+    assert lines, out.stderr[-3000:]
+    result = json.loads(lines[0][len("RESULT:"):])
+    assert result == {"first": [[3.0, 5.0, 7.0]], "second": [[3.0, 5.0, 7.0]], "images": len(fixtures.GOOD)}
+    assert "sparkdl: attached" in out.stderr
+
+
+def test_the_missing_jar_error_gives_a_fix_that_works_in_that_situation():
+    from sparkdl._session import missing_jar_error
+
+    message = str(missing_jar_error(None, "the driver's class loader (X) cannot take jars at run time"))
+    assert "sparkdl.spark_session" not in message  # the function that just failed is no fix
+    assert "PYSPARK_SUBMIT_ARGS='--jars " in message and "pyspark --jars " in message and ".jar" in message
+    assert "cannot take jars at run time" in message
 
 
 @pytest.mark.local_cluster

@@ -69,7 +69,9 @@ def spark_session(master="local[*]", app_name="sparkdl", **conf):
 
 
 def require_jar(sc=None):
-    """Fails with instructions when the session's JVM lacks sparkdl's classes."""
+    """The active SparkContext, with sparkdl's classes: a session started without the jar (a
+    notebook's, or one created before sparkdl was imported) gets it attached here; where that
+    is impossible, an error that says how to start Spark with it."""
     from pyspark import SparkContext
 
     sc = sc or SparkContext._active_spark_context
@@ -77,16 +79,50 @@ def require_jar(sc=None):
         raise SparkdlJarMissingError(
             "No active SparkSession. Create one with sparkdl.spark_session(master=...), "
             "which attaches the sparkdl jar.")
+    if not _has_sparkdl(sc):
+        cause = _attach_jar(sc)
+        if not _has_sparkdl(sc):
+            from pyspark.sql import SparkSession
+
+            from sparkdl._session import missing_jar_error
+
+            raise missing_jar_error(SparkSession._instantiatedSession, cause)
+    return sc
+
+
+def _has_sparkdl(sc):
     try:
         loader = sc._jvm.java.lang.Thread.currentThread().getContextClassLoader()
         sc._jvm.java.lang.Class.forName("sparkdl.ml.TFImageTransformer", False, loader)
-    except Exception as e:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
-        from pyspark.sql import SparkSession
+        return True
+    except Exception:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
+        return False
 
-        from sparkdl._session import missing_jar_error
 
-        raise missing_jar_error(SparkSession._instantiatedSession) from e
-    return sc
+_attached = set()  # (SparkContext id, jar) pairs attached by this process
+
+
+def _attach_jar(sc):
+    """Adds the jar to a running session: to the driver's class loader (the
+    ``MutableURLClassLoader`` that spark-submit, and so every pyspark driver, runs with) and to
+    the executors (``SparkContext.addJar``). Returns why it could not, or None."""
+    try:
+        jar = jar_path()
+    except SparkdlJarMissingError as e:
+        return e
+    jvm = sc._jvm
+    loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
+    mutable = jvm.java.lang.Class.forName("org.apache.spark.util.MutableURLClassLoader")
+    if loader is None or not mutable.isInstance(loader):
+        return "the driver's class loader (%s) cannot take jars at run time" % (
+            None if loader is None else loader.getClass().getName())
+    loader.addURL(jvm.java.io.File(jar).toURI().toURL())
+    key = (sc._jsc.sc().applicationId(), jar)
+    if key not in _attached:
+        sc._jsc.sc().addJar(jar)
+        _attached.add(key)
+    print("sparkdl: attached %s to the running SparkSession (driver and executors)" % jar, file=sys.stderr)
+    return None
 
 
 def jvm():

@@ -41,11 +41,11 @@ def missing_jar_error(spark, cause=None):
             "spark-internal (or add it to the server's spark.jars)." % path)
     else:
         message = (
-            "This SparkSession does not have the sparkdl jar on its classpath. Either create the "
-            "session with sparkdl.spark_session(master=...), or start Spark with "
-            "`--jars %s` (pyspark/spark-submit), or set .config('spark.jars', '%s') and "
-            ".config('spark.driver.extraClassPath', '%s') on the builder before the first session "
-            "of the process is created." % (path, path, path))
+            "This SparkSession does not have the sparkdl jar on its classpath, and it could not be "
+            "attached to the running driver. Start Spark with the jar instead: `pyspark --jars %s` or "
+            "`spark-submit --jars %s ...`; in a notebook, set the environment variable "
+            "PYSPARK_SUBMIT_ARGS='--jars %s pyspark-shell' (or the platform's spark.jars setting) before "
+            "the first SparkSession of the Python process starts." % (path, path, path))
     if cause is not None:
         message += " (Spark said: %s)" % str(cause).strip().splitlines()[0][:300]
     return SparkdlJarMissingError(message)

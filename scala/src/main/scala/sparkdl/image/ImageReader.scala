@@ -79,15 +79,24 @@ object ImageReader {
     }
     def hidden(p: Path): Boolean = p.getName.startsWith(".") || p.getName.startsWith("_")
     val out = ArrayBuffer.empty[String]
+    val notEntered = ArrayBuffer.empty[String]
     def visit(status: FileStatus, top: Boolean): Unit = {
       if (status.isDirectory) {
         if (top || recursive)
           fs.listStatus(status.getPath).filterNot(s => hidden(s.getPath)).foreach(visit(_, top = false))
+        else notEntered += status.getPath.getName
       } else if (top || !hidden(status.getPath)) {
         out += status.getPath.makeQualified(fs.getUri, fs.getWorkingDirectory).toString
       }
     }
     matched.foreach(visit(_, top = true))
+    if (out.isEmpty && notEntered.nonEmpty) {
+      val names = notEntered.sorted.distinct
+      throw new IllegalArgumentException(
+        s"readImages: $path holds no files, only folders (${names.take(5).mkString(", ")}" +
+          s"${if (names.size > 5) ", ..." else ""}): read the images in them with recursive=True " +
+          "(option recursive=true)")
+    }
     out.sorted.toSeq
   }
 }

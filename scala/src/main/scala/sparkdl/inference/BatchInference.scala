@@ -37,10 +37,11 @@ final case class BatchOutput(tensor: String, format: OutputFormat)
  * one output cell per row and output. Serializable and free of any stage, so closures never
  * capture one; at most one batch of rows and its buffers are held at a time.
  *
- * Row policy: a null in any input gives null outputs (the row is not fed). A value an input
- * finds invalid fails the task under `handleInvalid = "error"` (the message names the
- * column, the value and the reason, followed by `invalidHint`), gives null outputs under
- * "keep", and drops the row under "skip".
+ * Row policy: a null in any input is not fed: the row gets null outputs, or is dropped under
+ * `handleInvalid = "skip"` (MLlib's meaning: skip drops every row the model cannot score). A
+ * value an input finds invalid fails the task under "error" (the message names the column,
+ * the value and the reason, followed by `invalidHint`), gives null outputs under "keep", and
+ * drops the row under "skip".
  */
 final case class BatchInference(
     model: Broadcast[_ <: Model],
@@ -76,7 +77,9 @@ final case class BatchInference(
     var i = 0
     while (i < n) {
       val row = values(i)
-      if (!row.contains(null)) {
+      if (row.contains(null)) {
+        if (handleInvalid == "skip") cells(i) = null
+      } else {
         invalid(row) match {
           case None =>
             fed(m) = i
