@@ -1,6 +1,8 @@
 """DeepImageFeaturizer / DeepImagePredictor against the same Keras models run directly."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -184,10 +186,41 @@ def test_transfer_learning_pipeline_saves_and_loads(shapes, tmp_path):
     loaded = PipelineModel.load(path)
     stage = loaded.stages[0]
     assert type(stage) is DeepImageFeaturizer and stage.getModelName() == "EfficientNetLite0"
-    assert not stage.isSet(stage.modelDir), "a machine-local export path was persisted"
+    # the export travels inside the saved stage; no path of this machine is written
+    assert stage.getModelDir().startswith(path) and stage.getModelDir().endswith("/export")
+    from sparkdl.models.export import cache_root
+
+    metadata = [os.path.join(d, f) for d, _, files in os.walk(path) for f in files
+                if d.endswith("metadata") and f.startswith("part-")]
+    assert metadata and not any(cache_root() in open(m).read() for m in metadata)
     before = [r.probability for r in predictions.orderBy("filePath").collect()]
     after = [r.probability for r in loaded.transform(test).orderBy("filePath").collect()]
     assert after == before
+    # ... so a scoring environment without TensorFlow (and without the export cache) runs it
+    script = tmp_path / "score.py"
+    script.write_text(NO_TENSORFLOW_SCORING)
+    out = subprocess.run([sys.executable, str(script), path, test.select("filePath").first().filePath],
+                         capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, SPARKDL_MODEL_CACHE=str(tmp_path / "empty-cache")))
+    lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT:")]
+    assert lines, out.stderr[-3000:]
+    first = predictions.orderBy("filePath").first()
+    np.testing.assert_allclose(json.loads(lines[0][len("RESULT:"):]), first.probability.toArray(), atol=1e-6)
+
+
+NO_TENSORFLOW_SCORING = """
+import json, os, sys
+sys.modules["tensorflow"] = None  # importing TensorFlow fails here
+sys.modules["keras"] = None
+import sparkdl
+from pyspark.ml import PipelineModel
+
+spark = sparkdl.spark_session("local[2]")
+model = PipelineModel.load(sys.argv[1])
+images = sparkdl.readImages(os.path.dirname(os.path.dirname(sys.argv[2][len("file:"):])), recursive=True)
+row = model.transform(images.filter(images.filePath == sys.argv[2])).first()
+print("RESULT:" + json.dumps(row.probability.toArray().tolist()))
+"""
 
 
 def test_cross_validator_picks_the_better_model(shapes, tmp_path):

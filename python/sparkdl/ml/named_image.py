@@ -42,24 +42,38 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
 
     def _transform(self, dataset):
         self._check_model_name()
-        if self._on_connect:  # the export must reach the server
-            if self.isSet(self.modelDir) or dataset.sparkSession.conf.get(_MODEL_DIR_CONF, None):
-                return super(_NamedImageModel, self)._transform(dataset)
-            return self.copy({self.modelDir: self._upload_export(dataset.sparkSession)})._transform(dataset)
-        self._transfer_params_to_java()
-        stage = self._java_obj
-        conf = dataset.sparkSession.conf.get(_MODEL_DIR_CONF, None)
-        if not self.isSet(self.modelDir) and not conf:
-            from sparkdl.models.export import cached_model_dir
+        stage = self._with_export(dataset.sparkSession)
+        if stage is not self:  # this transform only
+            return stage._transform(dataset)
+        return super(_NamedImageModel, self)._transform(dataset)
 
-            weights = self.getOrDefault(self.weightsPath) if self.isDefined(self.weightsPath) else None
-            directory = cached_model_dir(self.getModelName(), weights)
-            extra = self._empty_java_param_map()
-            extra.put(stage.getParam("modelDir"), directory)
-            stage = stage.copy(extra)  # this transform only: nothing machine-local is persisted
-        from pyspark.sql import DataFrame
+    def _with_export(self, spark):
+        """This stage when its export is known (``modelDir``, or the Spark conf), else a copy whose
+        ``modelDir`` is the export made here: a cached directory in a classic session, an uploaded
+        archive on Spark Connect. The copy is for one transform or save: saving writes the export
+        into the saved stage, never this machine's path."""
+        if self.isSet(self.modelDir) or spark.conf.get(_MODEL_DIR_CONF, None):
+            return self
+        if self._on_connect:
+            return self.copy({self.modelDir: self._upload_export(spark)})
+        from sparkdl.models.export import cached_model_dir
 
-        return DataFrame(stage.transform(dataset._jdf), dataset.sparkSession)
+        weights = self.getOrDefault(self.weightsPath) if self.isDefined(self.weightsPath) else None
+        return self.copy({self.modelDir: cached_model_dir(self.getModelName(), weights)})
+
+    def write(self):
+        """Saves the stage with its model's export inside (loading and scoring need no TensorFlow)."""
+        from sparkdl._session import active_session
+
+        self._check_model_name()
+        return SparkdlJavaStage.write(self._with_export(active_session("save")))
+
+    def _to_java(self):
+        """The JVM stage, as a Pipeline or CrossValidator being saved asks for it: with its export."""
+        from sparkdl._session import active_session
+
+        stage = self._with_export(active_session("save")) if self.isDefined(self.modelName) else self
+        return super(_NamedImageModel, stage)._to_java()
 
     def _upload_export(self, spark):
         """On Spark Connect with TensorFlow here: exports the model here (once, cached) and uploads

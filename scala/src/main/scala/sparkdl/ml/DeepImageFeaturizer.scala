@@ -2,7 +2,7 @@ package sparkdl.ml
 
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param.ParamMap
-import org.apache.spark.ml.util.{DefaultParamsReadable, DefaultParamsWritable, Identifiable}
+import org.apache.spark.ml.util.{Identifiable, MLReadable, MLReader, MLWritable, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 
@@ -21,7 +21,7 @@ import sparkdl.inference.OutputFormat
  * }}}
  */
 class DeepImageFeaturizer(override val uid: String)
-  extends Transformer with NamedImageModelParams with DefaultParamsWritable {
+  extends Transformer with NamedImageModelParams with MLWritable {
 
   def this() = this(Identifiable.randomUID("DeepImageFeaturizer"))
 
@@ -34,8 +34,12 @@ class DeepImageFeaturizer(override val uid: String)
   }
 
   override def copy(extra: ParamMap): DeepImageFeaturizer = defaultCopy(extra)
+
+  override def write: MLWriter = new NamedModelWriter(this)
 }
 
-object DeepImageFeaturizer extends DefaultParamsReadable[DeepImageFeaturizer] {
+object DeepImageFeaturizer extends MLReadable[DeepImageFeaturizer] {
+  override def read: MLReader[DeepImageFeaturizer] =
+    new NamedModelReader(classOf[DeepImageFeaturizer].getName, new DeepImageFeaturizer(_))
   override def load(path: String): DeepImageFeaturizer = super.load(path)
 }

@@ -2,7 +2,7 @@ package sparkdl.ml
 
 import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.param.{BooleanParam, IntParam, ParamMap, ParamValidators}
-import org.apache.spark.ml.util.{DefaultParamsReadable, DefaultParamsWritable, Identifiable}
+import org.apache.spark.ml.util.{Identifiable, MLReadable, MLReader, MLWritable, MLWriter}
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 
@@ -17,7 +17,7 @@ import sparkdl.models.ImageNetLabels
  * (`class` is the WordNet id, e.g. `n02124075`, `description` e.g. `Egyptian cat`).
  */
 class DeepImagePredictor(override val uid: String)
-  extends Transformer with NamedImageModelParams with DefaultParamsWritable {
+  extends Transformer with NamedImageModelParams with MLWritable {
 
   def this() = this(Identifiable.randomUID("DeepImagePredictor"))
 
@@ -49,8 +49,12 @@ class DeepImagePredictor(override val uid: String)
   }
 
   override def copy(extra: ParamMap): DeepImagePredictor = defaultCopy(extra)
+
+  override def write: MLWriter = new NamedModelWriter(this)
 }
 
-object DeepImagePredictor extends DefaultParamsReadable[DeepImagePredictor] {
+object DeepImagePredictor extends MLReadable[DeepImagePredictor] {
+  override def read: MLReader[DeepImagePredictor] =
+    new NamedModelReader(classOf[DeepImagePredictor].getName, new DeepImagePredictor(_))
   override def load(path: String): DeepImagePredictor = super.load(path)
 }

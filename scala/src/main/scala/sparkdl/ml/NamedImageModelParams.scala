@@ -16,7 +16,8 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
       "Checked by the setter and transformSchema, so the error lists the valid names")
 
   final val modelDir: Param[String] = new Param[String](this, "modelDir",
-    "directory written by `python -m sparkdl.models export` holding <modelName>/graph.pb. " +
+    "directory written by `python -m sparkdl.models export` holding <modelName>/graph.pb (a loaded " +
+      "stage: the export saved with it). " +
       s"Default: the Spark conf ${NamedImageModels.ModelDirConf}; from Python, an automatic cached export")
 
   final val weightsPath: Param[String] = new Param[String](this, "weightsPath",

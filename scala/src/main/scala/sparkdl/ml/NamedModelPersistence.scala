@@ -1,0 +1,52 @@
+package sparkdl.ml
+
+import org.apache.hadoop.fs.Path
+import org.apache.spark.ml.sparkdl.StageMetadata
+import org.apache.spark.ml.util.{MLReader, MLWriter}
+
+import sparkdl.io.HadoopFiles
+import sparkdl.models.NamedImageModels
+
+/**
+ * Writes a named-model stage so that it is self-contained: params as Spark ML metadata
+ * (without `modelDir`, which names a place on the machine that saved it), and the model's
+ * export (`export/<modelName>/model.json` and `graph.pb`, as `python -m sparkdl.models export`
+ * writes them) beside it. Loading and scoring it needs neither TensorFlow in Python nor the
+ * original export.
+ */
+private[ml] class NamedModelWriter(stage: NamedImageModelParams) extends MLWriter {
+  override protected def saveImpl(path: String): Unit = {
+    val name = StageSchema.required(stage, stage.modelName)
+    val source = new Path(NamedImageModels.resolveDir(name, stage.get(stage.modelDir)), name)
+    val target = new Path(new Path(path, NamedModelWriter.ExportDir), name)
+    for (file <- Seq("model.json", "graph.pb")) {
+      val from = new Path(source, file)
+      if (!HadoopFiles.exists(from, sparkSession)) {
+        throw new IllegalArgumentException(s"${stage.uid}: cannot save $name: $from does not exist")
+      }
+      HadoopFiles.write(HadoopFiles.read(from, sparkSession), new Path(target, file), sparkSession)
+    }
+    StageMetadata.save(stage, path, sparkSession, exclude = Set("modelDir"))
+  }
+}
+
+private[ml] object NamedModelWriter {
+  val ExportDir = "export"
+}
+
+/**
+ * Reads what [[NamedModelWriter]] wrote: the stage's `modelDir` is the saved `export` folder.
+ * (A stage saved before exports were written keeps the params it was saved with.)
+ */
+private[ml] class NamedModelReader[T <: NamedImageModelParams](className: String, make: String => T)
+  extends MLReader[T] {
+  override def load(path: String): T = {
+    val (stage, _) = StageMetadata.load(path, sparkSession, className, make, exclude = Set.empty)
+    val saved = new Path(path, NamedModelWriter.ExportDir)
+    if (stage.isDefined(stage.modelName) &&
+        HadoopFiles.exists(new Path(new Path(saved, stage.getModelName), "model.json"), sparkSession)) {
+      stage.setModelDir(saved.toString)
+    }
+    stage
+  }
+}
