@@ -29,3 +29,29 @@ def test_python_params_and_defaults_equal_the_jvm_stage(spark, cls):
         assert stage.hasDefault(param) == jstage.hasDefault(jparam), name
         if stage.hasDefault(param):
             assert stage.getOrDefault(param) == jstage.getDefault(jparam).get(), name
+
+
+def test_params_are_checked_when_set_and_the_error_lists_the_valid_values(spark):
+    from sparkdl import TFTransformer
+
+    cases = [
+        (lambda: DeepImageFeaturizer(modelName="resnet50"),
+         "modelName 'resnet50' is not valid (did you mean 'ResNet50'?). Valid values: InceptionV3, Xception"),
+        (lambda: DeepImagePredictor(modelName="ResNet50", topK=0), "topK must be in [1, 1000], got 0"),
+        (lambda: TFImageTransformer(handleInvalid="drop"), "handleInvalid 'drop' is not valid. Valid values: "
+                                                           "error, keep, skip"),
+        (lambda: TFImageTransformer(outputMode="list"), "outputMode 'list' is not valid. Valid values: vector, array"),
+        (lambda: TFImageTransformer(channelOrder="rgb"), "(did you mean 'RGB'?)"),
+        (lambda: TFTransformer(batchSize=0), "batchSize must be >= 1, got 0"),
+        (lambda: DeepImageFeaturizer().setModelName("VGG"), "modelName 'VGG' is not valid"),
+    ]
+    for make, message in cases:
+        with pytest.raises(ValueError) as e:
+            make()
+        assert message in str(e.value)
+
+
+def test_explain_params_lists_the_model_names(spark):
+    text = DeepImageFeaturizer().explainParams()
+    assert "modelName: pre-trained model, one of InceptionV3, Xception, ResNet50" in text
+    assert "EfficientNetLite0" in text

@@ -5,8 +5,8 @@ from pyspark.ml.param import Param, Params, TypeConverters
 
 from sparkdl.ml._base import SparkdlJavaStage
 
-__all__ = ["accessors", "HasInputCol", "HasOutputCol", "HasBatchSize", "HasHandleInvalid", "HasOutputMode",
-           "HasModelFile", "HasFrozenGraph"]
+__all__ = ["accessors", "one_of", "int_at_least", "int_in_range", "HasInputCol", "HasOutputCol", "HasBatchSize",
+           "HasHandleInvalid", "HasOutputMode", "HasModelFile", "HasFrozenGraph"]
 
 
 def _capitalized(name):
@@ -28,6 +28,46 @@ def accessors(name):
     return getter, setter
 
 
+def one_of(name, values):
+    """A ``typeConverter`` checking at ``set`` time that param ``name`` is one of ``values`` (the
+    error lists them, and names the right spelling of a wrong-case value)."""
+    values = list(values)
+
+    def convert(value):
+        value = TypeConverters.toString(value)
+        if value not in values:
+            near = [v for v in values if v.lower() == value.lower()]
+            raise ValueError("%s '%s' is not valid%s. Valid values: %s" % (
+                name, value, " (did you mean '%s'?)" % near[0] if near else "", ", ".join(values)))
+        return value
+
+    return convert
+
+
+def int_in_range(name, low, high):
+    """A ``typeConverter``: an int in ``[low, high]``, else an error naming the param and the range."""
+
+    def convert(value):
+        value = TypeConverters.toInt(value)
+        if not low <= value <= high:
+            raise ValueError("%s must be in [%d, %d], got %d" % (name, low, high, value))
+        return value
+
+    return convert
+
+
+def int_at_least(name, low):
+    """A ``typeConverter``: an int >= ``low``."""
+
+    def convert(value):
+        value = TypeConverters.toInt(value)
+        if value < low:
+            raise ValueError("%s must be >= %d, got %d" % (name, low, value))
+        return value
+
+    return convert
+
+
 def _mixin(name, doc, converter, default=None):
     """The mixin ``HasX`` holding param ``name`` with ``getX``/``setX`` (and Scala's default, if it has one)."""
     getter, setter = accessors(name)
@@ -46,11 +86,12 @@ def _mixin(name, doc, converter, default=None):
 HasInputCol = _mixin("inputCol", "input column name", TypeConverters.toString)
 HasOutputCol = _mixin("outputCol", "output column name", TypeConverters.toString)
 HasBatchSize = _mixin("batchSize", "rows fed to the model per run; memory per task is bounded by one batch",
-                      TypeConverters.toInt)
+                      int_at_least("batchSize", 1))
 HasHandleInvalid = _mixin("handleInvalid", "what to do with an image the model cannot take: error, keep (null) or "
-                          "skip (drop the row)", TypeConverters.toString, default="error")
+                          "skip (drop the row)", one_of("handleInvalid", ["error", "keep", "skip"]),
+                          default="error")
 HasOutputMode = _mixin("outputMode", "output column type: vector (MLlib DenseVector) or array (array<float>)",
-                       TypeConverters.toString, default="vector")
+                       one_of("outputMode", ["vector", "array"]), default="vector")
 HasModelFile = _mixin("modelFile", "the Keras model file (.keras or .h5) the graph was frozen from",
                       TypeConverters.toString)
 

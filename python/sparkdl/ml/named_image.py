@@ -9,7 +9,16 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 
 from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
-from sparkdl.ml._shared import HasBatchSize, HasHandleInvalid, HasInputCol, HasOutputCol, accessors
+from sparkdl.ml._shared import (
+    HasBatchSize,
+    HasHandleInvalid,
+    HasInputCol,
+    HasOutputCol,
+    accessors,
+    int_in_range,
+    one_of,
+)
+from sparkdl.models.registry import model_names
 
 __all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
 
@@ -19,8 +28,8 @@ _MODEL_DIR_CONF = "spark.sparkdl.modelDir"
 class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid):
     """Params and export handling shared by the two named-model stages."""
 
-    modelName = Param(Params._dummy(), "modelName", "pre-trained model name (see sparkdl.models.model_names())",
-                      typeConverter=TypeConverters.toString)
+    modelName = Param(Params._dummy(), "modelName", "pre-trained model, one of %s; no default" % ", ".join(
+        model_names()), typeConverter=one_of("modelName", model_names()))
     modelDir = Param(Params._dummy(), "modelDir",
                      "directory written by `python -m sparkdl.models export` (default: automatic cached export)",
                      typeConverter=TypeConverters.toString)
@@ -129,8 +138,8 @@ class DeepImagePredictor(_NamedImageModel):
     decodePredictions = Param(Params._dummy(), "decodePredictions",
                               "output the topK classes with labels instead of the probability vector",
                               typeConverter=TypeConverters.toBoolean)
-    topK = Param(Params._dummy(), "topK", "how many classes decodePredictions keeps",
-                 typeConverter=TypeConverters.toInt)
+    topK = Param(Params._dummy(), "topK", "how many classes decodePredictions keeps, 1 to 1000",
+                 typeConverter=int_in_range("topK", 1, 1000))
 
     @keyword_only
     def __init__(self, inputCol="image", outputCol=None, modelName=None, decodePredictions=False, topK=5,

@@ -11,6 +11,7 @@ from sparkdl.ml._shared import (
     HasOutputCol,
     HasOutputMode,
     accessors,
+    one_of,
 )
 
 __all__ = ["TFImageTransformer"]
@@ -44,7 +45,7 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
                          typeConverter=TypeConverters.toString)
     channelOrder = Param(Params._dummy(), "channelOrder",
                          "channel order the graph expects: RGB, BGR, or L for 1-channel graphs",
-                         typeConverter=TypeConverters.toString)
+                         typeConverter=one_of("channelOrder", ["RGB", "BGR", "L"]))
 
     @keyword_only
     def __init__(self, inputCol="image", outputCol=None, graph=None, inputTensor=None, outputTensor=None,
