@@ -271,3 +271,15 @@ def test_skip_drops_unreadable_files_so_a_pipeline_fits(spark, tmp_path):
     assert kept.count() == 13 and kept.filter("features IS NULL").count() == 1
     model = Pipeline(stages=[featurizer, LogisticRegression(maxIter=10)]).fit(images)
     assert model.transform(images).count() == 12
+
+
+def test_the_first_use_of_a_model_says_it_is_exporting(monkeypatch, tmp_path, capfd):
+    from sparkdl.models.export import cached_model_dir
+
+    monkeypatch.setenv("SPARKDL_MODEL_CACHE", str(tmp_path))
+    cached_model_dir("EfficientNetLite0")
+    err = capfd.readouterr().err
+    assert "sparkdl: exporting EfficientNetLite0 (weights: imagenet) to %s" % tmp_path in err
+    assert "sparkdl: exported EfficientNetLite0 in" in err
+    cached_model_dir("EfficientNetLite0")
+    assert "exporting" not in capfd.readouterr().err  # once per model and weights

@@ -2,10 +2,17 @@
 
 Importing sparkdl is cheap: TensorFlow is imported only by :mod:`sparkdl.graph`,
 when a Keras model or a ``tf.function`` is exported.
+
+TensorFlow's C++ log (Python's and, through the environment, TensorFlow Java's in a driver
+started from here) is quiet by default: ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set.
 """
-from sparkdl._jvm import SparkdlJarMissingError, jar_path, spark_session
-from sparkdl.image.imageIO import readImages
-from sparkdl.ml import (
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from sparkdl._jvm import SparkdlJarMissingError, jar_path, spark_session  # noqa: E402
+from sparkdl.image.imageIO import readImages  # noqa: E402
+from sparkdl.ml import (  # noqa: E402
     DeepImageFeaturizer,
     DeepImagePredictor,
     KerasImageFileEstimator,
@@ -14,7 +21,7 @@ from sparkdl.ml import (
     TFImageTransformer,
     TFTransformer,
 )
-from sparkdl.udf import registerKerasImageUDF, registerKerasUDF
+from sparkdl.udf import registerKerasImageUDF, registerKerasUDF  # noqa: E402
 
 __all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", "KerasImageFileEstimator",
            "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer",

@@ -10,7 +10,9 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+import time
 
 from sparkdl.models.registry import get_spec, load_symbol
 
@@ -129,5 +131,14 @@ def cached_model_dir(model_name, weights_path=None):
     get_spec(model_name)
     root = os.path.join(cache_root(), weights_key(weights_path))
     if not os.path.isfile(os.path.join(root, model_name, "model.json")):
+        started = time.time()
+        _say("sparkdl: exporting %s (weights: %s) to %s, once per model and weights..."
+             % (model_name, weights_path or "imagenet", root))
         export_model(model_name, root, weights_path)
+        _say("sparkdl: exported %s in %.0f s" % (model_name, time.time() - started))
     return root
+
+
+def _say(line):
+    """One line of progress on stderr (shown by terminals and notebooks alike)."""
+    print(line, file=sys.stderr, flush=True)
