@@ -12,7 +12,7 @@ SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard proje
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: all venv venv-connect jar examples bench lint fmt test test-connect test-scala test-python test-local-cluster test-cluster test-slow demo clean
+.PHONY: all venv venv-connect jar examples bench lint fmt test test-connect test-package test-scala test-python test-local-cluster test-cluster test-slow demo clean
 
 all: jar venv
 
@@ -68,11 +68,15 @@ test-scala: venv $(SCALA_FIXTURES)/expected.json
 	$(SBT) test < /dev/null
 
 test-python: venv jar
-	$(PY) -m pytest tests -m "not cluster and not slow and not connect" -q -p no:cacheprovider --durations=8
+	$(PY) -m pytest tests -m "not cluster and not slow and not connect and not package" -q -p no:cacheprovider --durations=8
 
 # A standalone Spark Connect server (own JVM, the jar via --jars) and JVM-free clients.
 test-connect: venv venv-connect jar
 	$(PY) -m pytest tests -m connect -q -p no:cacheprovider
+
+# The wheel installed into a clean virtualenv (no source tree), running the README quickstart.
+test-package: venv jar
+	$(PY) -m pytest tests -m package -q -p no:cacheprovider
 
 # Separate executor JVMs, the jar shipped to them.
 test-local-cluster: venv jar
@@ -98,7 +102,7 @@ fmt: venv
 	$(SBT) scalafmtAll bench/scalafmtAll scalafmtSbt < /dev/null
 	$(PY) -m ruff check --fix .
 
-test: lint venv jar test-scala test-python test-connect test-local-cluster test-cluster
+test: lint venv jar test-scala test-python test-connect test-package test-local-cluster test-cluster
 
 demo: venv jar
 	$(PY) examples/demo.py
