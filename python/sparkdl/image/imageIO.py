@@ -11,7 +11,7 @@ from pyspark.sql.types import BinaryType, IntegerType, StringType, StructField, 
 
 __all__ = [
     "imageSchema", "imageArrayToStruct", "imageStructToArray", "imageStructToPIL",
-    "PIL_to_imageStruct", "readImages",
+    "PIL_to_imageStruct", "readImages", "readImagesWithCustomFn",
 ]
 
 #: Spark's image struct type (same as ``ImageSchema.columnSchema``).
@@ -133,3 +133,37 @@ def _draft_size(draftSize):
         raise ValueError("readImages: draftSize must be a positive int or a (height, width) pair of them, "
                          "got %r" % (draftSize,))
     return size
+
+
+def readImagesWithCustomFn(path, decode_f, numPartition=None, spark=None):
+    """The original library's reader with a user decoder (deprecated: ``readImages`` decodes in the
+    JVM). ``decode_f(bytes) -> uint8 array`` (H x W or H x W x C, channels in Spark's BGR(A) order)
+    runs in Python workers. Columns as ``readImages``: ``filePath``, ``image``, and ``imageError``,
+    the reason where ``decode_f`` failed or returned None (the image is then null).
+    """
+    from pyspark.sql import functions as F
+
+    from sparkdl._compat import moved
+    from sparkdl._session import active_session
+
+    moved("imageIO.readImagesWithCustomFn", "sparkdl.readImages (or a Python UDF of your own)")
+    spark = spark or active_session("readImagesWithCustomFn")
+    # binaryFile leaves empty files out; the image source lists every file (filePath alone decodes nothing)
+    listed = spark.read.format(IMAGE_FORMAT).load(str(path)).select("filePath")
+    content = spark.read.format("binaryFile").load(str(path)).select(F.col("path").alias("filePath"), "content")
+    files = listed.join(content, "filePath", "left")
+    if numPartition:
+        files = files.repartition(int(numPartition))
+
+    def decode(file_path, content):
+        try:
+            arr = decode_f(bytes(content or b""))
+            if arr is None:
+                return None, "decode_f returned None"
+            return imageArrayToStruct(arr, origin=file_path), None
+        except Exception as e:
+            return None, "decode_f failed: %s: %s" % (type(e).__name__, e)
+
+    result = StructType([StructField("image", imageSchema), StructField("imageError", StringType())])
+    decoded = F.udf(decode, result, useArrow=False)("filePath", "content")
+    return files.select("filePath", decoded["image"].alias("image"), decoded["imageError"].alias("imageError"))

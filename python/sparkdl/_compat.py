@@ -1,0 +1,8 @@
+"""Deprecation warnings for the import paths of the original Deep Learning Pipelines library,
+kept as thin aliases (the README's migration table lists them)."""
+import warnings
+
+
+def moved(old, new):
+    """Warns that ``old`` is a deprecated spelling of ``new``."""
+    warnings.warn("%s is deprecated: use %s" % (old, new), DeprecationWarning, stacklevel=3)

@@ -1,0 +1,1 @@
+"""Deprecated: the original library's ``sparkdl.transformers``; use :mod:`sparkdl.ml`."""
