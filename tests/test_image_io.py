@@ -121,3 +121,16 @@ def test_class_folders_without_recursive_say_how_to_read_them(spark, tmp_path):
     assert imageIO.readImages(directory, recursive=True).count() == 4
     os.makedirs(str(tmp_path / "empty"))
     assert imageIO.readImages(str(tmp_path / "empty")).count() == 0  # an empty folder is just empty
+
+
+def test_display_renders_a_grid_as_html_and_png(spark, image_dir, tmp_path):
+    from sparkdl.image import display
+
+    grid = display(imageIO.readImages(image_dir), limit=12, columns=4, size=64)
+    html = grid._repr_html_()
+    assert len(grid) == 12 and html.count("<img") == len(fixtures.GOOD) and html.count("null image") == 4
+    assert "notes.txt: " in html  # a null image's caption says why
+    png = Image.open(grid.save(str(tmp_path / "grid.png")))
+    assert png.size == (4 * (64 + 8), 3 * (64 + 3 * 14))
+    chelsea = [img for img, caption in grid.tiles if caption == "chelsea.jpg"][0]
+    assert max(chelsea.size) == 64 and chelsea.mode == "RGB"
