@@ -84,7 +84,7 @@ test-local-cluster: venv jar
 
 EXAMPLES_JAR := examples/scala/target/scala-2.13/sparkdl-examples_2.13-$(VERSION).jar
 
-$(EXAMPLES_JAR): $(JAR) examples/scala/build.sbt $(wildcard examples/scala/src/main/scala/*.scala)
+$(EXAMPLES_JAR): $(JAR) examples/scala/build.sbt $(wildcard examples/scala/src/main/scala/*.scala) README.md
 	cd examples/scala && ../../$(SBT) package < /dev/null
 
 examples: $(EXAMPLES_JAR)

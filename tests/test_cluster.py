@@ -67,6 +67,20 @@ def test_scala_application(cluster, shapes, tmp_path):
     check_app(result, out, 60)
 
 
+def test_the_readme_scala_block_runs_as_written(cluster, shapes, tmp_path):
+    """The README's Scala block, compiled by the examples build (ReadmeExample), its paths as arguments."""
+    model_dir = str(tmp_path / "models")
+    subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",
+                           "--out", model_dir])
+    saved = str(tmp_path / "flowers")
+    result = cluster.submit(["--class", "ReadmeExample", "--jars", sparkdl.jar_path(), EXAMPLES_JAR, shapes,
+                             model_dir, saved])
+    assert result.returncode == 0, result.stderr[-4000:]
+    table = [line for line in result.stdout.splitlines() if line.startswith("|file:")]
+    assert len(table) == 20 and all(re.search(r"\|(ellipse|rectangle)\s*\|[01]\.0\s*\|$", t) for t in table)
+    assert os.path.isdir(os.path.join(saved, "stages"))
+
+
 def test_losing_an_executor_costs_time_not_rows(cluster, tmp_path):
     from tests.fixtures import write_shapes
 

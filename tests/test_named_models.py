@@ -283,3 +283,15 @@ def test_the_first_use_of_a_model_says_it_is_exporting(monkeypatch, tmp_path, ca
     assert "sparkdl: exported EfficientNetLite0 in" in err
     cached_model_dir("EfficientNetLite0")
     assert "exporting" not in capfd.readouterr().err  # once per model and weights
+
+
+def test_a_wrong_input_column_is_reported_before_the_model_is_exported(spark, monkeypatch, tmp_path):
+    monkeypatch.setenv("SPARKDL_MODEL_CACHE", str(tmp_path / "cache"))
+    df = spark.createDataFrame([("a.jpg",)], ["image"])
+    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="EfficientNetLite0")
+    with pytest.raises(ValueError, match=r"Input column 'image' must be an image struct struct<origin:string.*but "
+                                         r"is string"):
+        featurizer.transform(df)
+    with pytest.raises(ValueError, match="Input column 'img' does not exist. Available columns: image"):
+        featurizer.setInputCol("img").transform(df)
+    assert not os.path.exists(str(tmp_path / "cache")), "the model was exported before the input was checked"

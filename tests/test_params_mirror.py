@@ -36,14 +36,14 @@ def test_params_are_checked_when_set_and_the_error_lists_the_valid_values(spark)
 
     cases = [
         (lambda: DeepImageFeaturizer(modelName="resnet50"),
-         "modelName 'resnet50' is not valid (did you mean 'ResNet50'?). Valid values: InceptionV3, Xception"),
+         "Unknown modelName 'resnet50' (did you mean 'ResNet50'?). Valid names: InceptionV3, Xception"),
         (lambda: DeepImagePredictor(modelName="ResNet50", topK=0), "topK must be in [1, 1000], got 0"),
         (lambda: TFImageTransformer(handleInvalid="drop"), "handleInvalid 'drop' is not valid. Valid values: "
                                                            "error, keep, skip"),
         (lambda: TFImageTransformer(outputMode="list"), "outputMode 'list' is not valid. Valid values: vector, array"),
         (lambda: TFImageTransformer(channelOrder="rgb"), "(did you mean 'RGB'?)"),
         (lambda: TFTransformer(batchSize=0), "batchSize must be >= 1, got 0"),
-        (lambda: DeepImageFeaturizer().setModelName("VGG"), "modelName 'VGG' is not valid"),
+        (lambda: DeepImageFeaturizer().setModelName("VGG"), "Unknown modelName 'VGG'. Valid names:"),
     ]
     for make, message in cases:
         with pytest.raises(ValueError) as e:

@@ -16,7 +16,6 @@ from sparkdl.ml._shared import (
     HasOutputCol,
     accessors,
     int_in_range,
-    one_of,
 )
 from sparkdl.models.registry import model_names
 
@@ -25,11 +24,20 @@ __all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
 _MODEL_DIR_CONF = "spark.sparkdl.modelDir"
 
 
+def _model_name(value):
+    """modelName's converter: a known name, else the registry's error listing them (as Scala's)."""
+    from sparkdl.models.registry import get_spec
+
+    value = TypeConverters.toString(value)
+    get_spec(value)
+    return value
+
+
 class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid):
     """Params and export handling shared by the two named-model stages."""
 
     modelName = Param(Params._dummy(), "modelName", "pre-trained model, one of %s; no default" % ", ".join(
-        model_names()), typeConverter=one_of("modelName", model_names()))
+        model_names()), typeConverter=_model_name)
     modelDir = Param(Params._dummy(), "modelDir",
                      "directory written by `python -m sparkdl.models export` (default: automatic cached export)",
                      typeConverter=TypeConverters.toString)
@@ -49,8 +57,24 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
             raise ValueError("%s: modelName is not set" % type(self).__name__)
         get_spec(self.getModelName())  # unknown names: ValueError listing the valid ones
 
+    def _check_input(self, schema):
+        """The input column exists and holds image structs: checked before any export (seconds)."""
+        from sparkdl.image.imageIO import imageSchema
+
+        name = self.getOrDefault(self.inputCol)
+        field = next((f for f in schema.fields if f.name == name), None)
+        if field is None:
+            raise ValueError("Input column '%s' does not exist. Available columns: %s"
+                             % (name, ", ".join(schema.fieldNames())))
+        t = field.dataType
+        if not (hasattr(t, "fields") and [(f.name, f.dataType) for f in t.fields]
+                == [(f.name, f.dataType) for f in imageSchema.fields]):
+            raise ValueError("Input column '%s' must be an image struct %s, but is %s"
+                             % (name, imageSchema.simpleString(), t.simpleString()))
+
     def _transform(self, dataset):
         self._check_model_name()
+        self._check_input(dataset.schema)
         stage = self._with_export(dataset.sparkSession)
         if stage is not self:  # this transform only
             return stage._transform(dataset)

@@ -49,7 +49,9 @@ def get_spec(name):
     try:
         return MODELS[name]
     except KeyError:
-        raise ValueError("Unknown modelName '%s'. Valid names: %s" % (name, ", ".join(MODELS))) from None
+        near = [m for m in MODELS if m.lower() == str(name).lower()]
+        raise ValueError("Unknown modelName '%s'%s. Valid names: %s" % (
+            name, " (did you mean '%s'?)" % near[0] if near else "", ", ".join(MODELS))) from None
 
 
 def load_symbol(path):
