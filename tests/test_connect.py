@@ -52,13 +52,16 @@ import sparkdl
 from sparkdl.graph import FrozenGraph
 
 pairs = spark.createDataFrame([(1, [1.0, 2.0, 3.0], [4.0, 5.0])], ["id", "a", "b"])
+from pyspark.sql.types import StructField, StructType
+from sparkdl.image.imageIO import imageSchema
+no_images = spark.createDataFrame([], StructType([StructField("image", imageSchema)]))
 calls = {
     "readImages": lambda: sparkdl.readImages(args["dir"]),
     "TFTransformer": lambda: sparkdl.TFTransformer(
         graph=FrozenGraph.load(args["two"]), inputMapping={"a": "a:0", "b": "b:0"},
         outputMapping={"total:0": "total"}).transform(pairs),
     "DeepImageFeaturizer": lambda: sparkdl.DeepImageFeaturizer(
-        inputCol="image", outputCol="f", modelName="EfficientNetLite0", modelDir="/models").transform(pairs),
+        inputCol="image", outputCol="f", modelName="EfficientNetLite0", modelDir="/models").transform(no_images),
     "load": lambda: sparkdl.TFImageTransformer.load(args["dir"]),
 }
 result = {}

@@ -64,7 +64,7 @@ def test_fit_learns_and_the_fitted_transformer_equals_keras(labelled, model_file
     np.testing.assert_allclose(probs, expected, atol=1e-5, rtol=0)
 
 
-def test_cross_validator_trains_param_maps_as_spark_tasks(spark, labelled, model_files):
+def test_cross_validator_trains_param_maps_as_spark_tasks(spark, labelled, model_files, tmp_path):
     from pyspark.ml.evaluation import BinaryClassificationEvaluator
     from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 
@@ -97,6 +97,17 @@ def test_cross_validator_trains_param_maps_as_spark_tasks(spark, labelled, model
     assert min(cnn_runs) > max(blind_runs), metrics
     assert best_model.bestModel.getModelFile() == model_files[0]
 
+    # the fitted CrossValidatorModel saves and loads (estimator, loader, best model and its graph)
+    from pyspark.ml.tuning import CrossValidatorModel
+
+    path = str(tmp_path / "cv")
+    best_model.write().save(path)
+    loaded = CrossValidatorModel.load(path)
+    assert loaded.avgMetrics == metrics and loaded.getEstimator().getImageLoader() is not None
+    before = [r.rawPrediction for r in best_model.transform(labelled).orderBy("uri").collect()]
+    after = [r.rawPrediction for r in loaded.transform(labelled).orderBy("uri").collect()]
+    assert after == before
+
 
 def test_bad_params_fail_before_training(labelled, model_files, tmp_path):
     def fit(**kw):
@@ -118,3 +129,21 @@ def test_bad_params_fail_before_training(labelled, model_files, tmp_path):
     not_keras.write_text("hello")
     with pytest.raises(ValueError, match="not a Keras model file"):
         fit(modelFile=str(not_keras))
+
+
+def test_the_estimator_saves_and_loads_with_its_loader(model_files, tmp_path):
+    estimator = KerasImageFileEstimator(inputCol="uri", outputCol="p", labelCol="one_hot", imageLoader=load_image,
+                                        modelFile=model_files[0], kerasFitParams={"batch_size": 8, "epochs": 2})
+    estimator.save(str(tmp_path / "estimator"))
+    loaded = KerasImageFileEstimator.load(str(tmp_path / "estimator"))
+    assert loaded.uid == estimator.uid and loaded.getKerasFitParams() == {"batch_size": 8, "epochs": 2}
+    assert loaded.getModelFile() == model_files[0] and loaded.getLabelCol() == "one_hot"
+    assert np.array_equal(loaded.getImageLoader()(_red_png(tmp_path)), load_image(_red_png(tmp_path)))
+
+
+def _red_png(tmp_path):
+    from PIL import Image
+
+    path = str(tmp_path / "red.png")
+    Image.new("RGB", (40, 30), (200, 10, 10)).save(path)
+    return path

@@ -8,6 +8,7 @@ go from the Python workers that load them to the task that trains, never through
 the server's Python workers need TensorFlow and sparkdl. Either way the result is a
 :class:`sparkdl.ml.KerasImageFileTransformer` whose model runs in the JVM.
 """
+import base64
 import inspect
 import io
 import json
@@ -21,9 +22,10 @@ from pyspark import keyword_only
 from pyspark.ml import Estimator
 from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasLabelCol
+from pyspark.ml.util import MLReadable, MLReader, MLWritable, MLWriter
 
 from sparkdl._session import is_connect
-from sparkdl.ml._shared import HasInputCol, HasModelFile, HasOutputCol, HasOutputMode
+from sparkdl.ml._shared import HasInputCol, HasModelFile, HasOutputCol, HasOutputMode, accessors
 from sparkdl.ml.keras_image_file import KerasImageFileTransformer, _loader_udf
 
 __all__ = ["KerasImageFileEstimator", "TRAINING_JOB_GROUP"]
@@ -50,7 +52,42 @@ def _loss_names():
                   and n not in ("get", "serialize", "deserialize"))
 
 
-class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol, HasModelFile, HasOutputMode):
+class _EstimatorWriter(MLWriter):
+    """Params as Spark ML metadata (pyspark's layout); the imageLoader pickled beside them, as
+    KerasImageFileTransformer keeps it (load saved estimators only from trusted places)."""
+
+    def __init__(self, instance):
+        super(_EstimatorWriter, self).__init__()
+        self.instance = instance
+
+    def saveImpl(self, path):
+        from pyspark import cloudpickle
+        from pyspark.ml.util import DefaultParamsWriter
+
+        est = self.instance
+        params = {p.name: v for p, v in est._paramMap.items() if p.name != "imageLoader"}
+        extra = {}
+        if est.isSet(est.imageLoader):
+            extra["imageLoaderPickle"] = base64.b64encode(cloudpickle.dumps(est.getOrDefault(est.imageLoader))) \
+                .decode("ascii")
+        DefaultParamsWriter.saveMetadata(est, path, self.sparkSession, extraMetadata=extra, paramMap=params)
+
+
+class _EstimatorReader(MLReader):
+    def load(self, path):
+        from pyspark.ml.util import DefaultParamsReader
+
+        metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
+        est = KerasImageFileEstimator()
+        est._resetUid(metadata["uid"])
+        DefaultParamsReader.getAndSetParams(est, metadata)
+        if "imageLoaderPickle" in metadata:
+            est._set(imageLoader=pickle.loads(base64.b64decode(metadata["imageLoaderPickle"])))
+        return est
+
+
+class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol, HasModelFile, HasOutputMode,
+                              MLReadable, MLWritable):
     """Trains a copy of the Keras model in ``modelFile`` on images loaded by ``imageLoader``.
 
     Labels (``labelCol``): one-hot ``Vector`` / array columns, or integer class indices for a
@@ -86,6 +123,19 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
                   outputMode="vector"):
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         return self._set(**kwargs)
+
+    getImageLoader, setImageLoader = accessors("imageLoader")
+    getKerasOptimizer, setKerasOptimizer = accessors("kerasOptimizer")
+    getKerasLoss, setKerasLoss = accessors("kerasLoss")
+    getKerasFitParams, setKerasFitParams = accessors("kerasFitParams")
+
+    def write(self):
+        """Saves the params and the pickled imageLoader (so a fitted CrossValidatorModel saves too)."""
+        return _EstimatorWriter(self)
+
+    @classmethod
+    def read(cls):
+        return _EstimatorReader()
 
     # -- validation ---------------------------------------------------------------------------
 
