@@ -470,3 +470,21 @@ def test_estimator_and_cross_validator_over_connect_equal_classic(spark, server,
                         numFolds=2, seed=5).fit(data)
     np.testing.assert_allclose(got["avg_metrics"], cv.avgMetrics, atol=1e-5)
     assert got["best_model_file"] == cv.bestModel.getModelFile() == paths["cnn"]
+
+
+def test_the_readme_connect_example_runs_as_written(server, cnn, tmp_path):
+    """README's Spark Connect client block, in a client with TensorFlow; only its server address,
+    image folder and model file are this test's."""
+    from tests.fixtures import write_shapes
+    from tests.test_package import readme_block
+
+    block = readme_block("Spark Connect")
+    for placeholder in ('"sc://127.0.0.1:15002"', '"/data/flowers"', '"/models/007model.keras"'):
+        assert block.count(placeholder) == 1, placeholder
+    cnn.save(str(tmp_path / "007model.keras"))
+    shapes = write_shapes(str(tmp_path / "flowers"), n_per_class=3, seed=2, task="colour")
+    body = (block.replace('"sc://127.0.0.1:15002"', "%r" % server.url).replace('"/data/flowers"', "%r" % shapes)
+            .replace('"/models/007model.keras"', "%r" % str(tmp_path / "007model.keras")))
+    body += '\nresult = spark.sql("SELECT my_fn(image) AS p FROM images").count()\n'
+    got, _ = run_client(server.url, body, tensorflow=True)
+    assert got == 6
