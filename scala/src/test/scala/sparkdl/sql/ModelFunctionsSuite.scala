@@ -83,6 +83,21 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     } finally spark.conf.unset("spark.sparkdl.modelDir")
   }
 
+  test("a query's model calls run in batches: ceil(rows / batchSize) runs per partition, shown in explain") {
+    val path = save(TestGraphs.affine(2), "affine-batched")
+    spark.conf.set(ModelEvalExec.BatchSizeConf, "4")
+    try {
+      val df = spark.range(0, 22, 1, 2).selectExpr("id", "array(cast(id AS float), 1.0f) AS a")
+        .selectExpr("id", s"sparkdl_tensor('$path', a) AS out")
+      val rows = df.collect().sortBy(_.getLong(0))
+      assert(rows.map(r => r.getSeq[Float](1)).toSeq == (0 until 22).map(i => Seq(i * 2f + 1, 3f)))
+      val exec = df.queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
+      assert(exec.size == 1, df.queryExecution.executedPlan.treeString)
+      assert(exec.head.metrics("modelRuns").value == 6) // two partitions of 11 rows: 3 + 3 batches of <= 4
+      assert(df.queryExecution.explainString(org.apache.spark.sql.execution.SimpleMode).contains("SparkdlModelEval"))
+    } finally spark.conf.unset(ModelEvalExec.BatchSizeConf)
+  }
+
   test("bad calls fail at analysis, naming the function and what it takes") {
     val path = save(TestGraphs.affine(3), "affine2")
     spark.sql(s"SELECT 1 AS one, array(1.0f, 2.0f, 3.0f) AS a, CAST(NULL AS ${ImageFields.schema.sql}) AS image")
