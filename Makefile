@@ -93,10 +93,12 @@ examples: $(EXAMPLES_JAR)
 test-cluster: venv jar examples
 	$(PY) -m pytest tests -m cluster -q -p no:cacheprovider -s
 
-# Formatting (scalafmt) and lint (ruff); unused Scala imports already fail the compile.
+# Formatting (scalafmt), lint (ruff) and types (mypy --strict on the package); unused Scala imports already
+# fail the compile.
 lint: venv
 	$(SBT) scalafmtCheckAll bench/scalafmtCheckAll scalafmtSbtCheck < /dev/null
 	$(PY) -m ruff check .
+	cd python && ../$(PY) -m mypy --strict --ignore-missing-imports sparkdl
 
 fmt: venv
 	$(SBT) scalafmtAll bench/scalafmtAll scalafmtSbt < /dev/null

@@ -63,7 +63,7 @@ setup(
     ],
     package_dir={"": "python"},
     packages=find_packages(where="python"),
-    package_data={"sparkdl": ["jars/*.jar"]},
+    package_data={"sparkdl": ["jars/*.jar", "py.typed"]},
     python_requires=">=3.10",
     # Spark itself comes with an extra, as platforms and notebooks bring their own: "spark" for a
     # classic (py4j) session, "connect" for a JVM-free Spark Connect client.

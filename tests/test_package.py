@@ -38,6 +38,7 @@ def test_the_wheel_is_tagged_for_its_natives_and_carries_license_and_jar(wheel):
         names = z.namelist()
         metadata = z.read("sparkdl-%s.dist-info/METADATA" % sparkdl.__version__).decode()
     assert "sparkdl/jars/sparkdl-assembly-%s.jar" % sparkdl.__version__ in names
+    assert "sparkdl/py.typed" in names  # the type hints reach users' type checkers
     assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names)
     assert "Apache-2.0" in metadata and "Provides-Extra: connect" in metadata
     assert "## Quickstart" in metadata  # the README is the package's description

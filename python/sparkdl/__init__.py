@@ -28,7 +28,7 @@ __all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", 
            "DeepImageFeaturizer", "DeepImagePredictor", "registerKerasImageUDF", "registerKerasUDF"]
 
 
-def _version():
+def _version() -> str:
     """The version this package was installed as (setup.py reads it from version.properties)."""
     from importlib.metadata import PackageNotFoundError, version
 

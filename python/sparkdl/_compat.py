@@ -3,6 +3,6 @@ kept as thin aliases (the README's migration table lists them)."""
 import warnings
 
 
-def moved(old, new):
+def moved(old: str, new: str) -> None:
     """Warns that ``old`` is a deprecated spelling of ``new``."""
     warnings.warn("%s is deprecated: use %s" % (old, new), DeprecationWarning, stacklevel=3)

@@ -4,9 +4,16 @@ Everything that runs models lives in the JVM (the assembly jar). This module fin
 the jar, builds sessions with it attached, and gives a clear error when a session
 lacks it.
 """
+from __future__ import annotations
+
 import glob
 import os
 import sys
+from typing import TYPE_CHECKING, Any, Optional, Set, Tuple, Union, cast
+
+if TYPE_CHECKING:
+    from pyspark import SparkContext
+    from pyspark.sql import SparkSession
 
 __all__ = ["jar_path", "spark_session", "SparkdlJarMissingError"]
 
@@ -18,7 +25,7 @@ class SparkdlJarMissingError(RuntimeError):
     """The active SparkSession cannot see sparkdl's JVM classes."""
 
 
-def jar_path():
+def jar_path() -> str:
     """Path of the sparkdl assembly jar, for ``spark-submit --jars`` or ``spark.jars``.
 
     Looks at ``$SPARKDL_JAR``, then the jar packaged inside this Python package, then
@@ -40,7 +47,7 @@ def jar_path():
     return candidates[-1]
 
 
-def spark_session(master="local[*]", app_name="sparkdl", **conf):
+def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: Any) -> SparkSession:
     """A SparkSession with the sparkdl jar on the driver and executor classpaths.
 
     Extra Spark settings go in ``conf``, e.g.
@@ -68,7 +75,7 @@ def spark_session(master="local[*]", app_name="sparkdl", **conf):
     return spark
 
 
-def require_jar(sc=None):
+def require_jar(sc: Optional[SparkContext] = None) -> SparkContext:
     """The active SparkContext, with sparkdl's classes: a session started without the jar (a
     notebook's, or one created before sparkdl was imported) gets it attached here; where that
     is impossible, an error that says how to start Spark with it."""
@@ -90,19 +97,19 @@ def require_jar(sc=None):
     return sc
 
 
-def _has_sparkdl(sc):
+def _has_sparkdl(sc: SparkContext) -> bool:
     try:
-        loader = sc._jvm.java.lang.Thread.currentThread().getContextClassLoader()
-        sc._jvm.java.lang.Class.forName("sparkdl.ml.TFImageTransformer", False, loader)
+        loader = cast(Any, sc._jvm).java.lang.Thread.currentThread().getContextClassLoader()
+        cast(Any, sc._jvm).java.lang.Class.forName("sparkdl.ml.TFImageTransformer", False, loader)
         return True
     except Exception:  # py4j raises Py4JJavaError wrapping ClassNotFoundException
         return False
 
 
-_attached = set()  # (SparkContext id, jar) pairs attached by this process
+_attached: Set[Tuple[str, str]] = set()  # (SparkContext id, jar) pairs attached by this process
 
 
-def _attach_jar(sc):
+def _attach_jar(sc: SparkContext) -> Optional[Union[str, SparkdlJarMissingError]]:
     """Adds the jar to a running session: to the driver's class loader (the
     ``MutableURLClassLoader`` that spark-submit, and so every pyspark driver, runs with) and to
     the executors (``SparkContext.addJar``). Returns why it could not, or None."""
@@ -110,7 +117,7 @@ def _attach_jar(sc):
         jar = jar_path()
     except SparkdlJarMissingError as e:
         return e
-    jvm = sc._jvm
+    jvm: Any = sc._jvm
     loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
     mutable = jvm.java.lang.Class.forName("org.apache.spark.util.MutableURLClassLoader")
     if loader is None or not mutable.isInstance(loader):
@@ -125,17 +132,17 @@ def _attach_jar(sc):
     return None
 
 
-def jvm():
+def jvm() -> Any:
     """The py4j JVM view of the active session, checked to contain sparkdl."""
     return require_jar()._jvm
 
 
-def python_api():
+def python_api() -> Any:
     """The JVM's py4j-only entry points (Scala ``sparkdl.PythonAPI``), checked to be present."""
     return jvm().sparkdl.PythonAPI
 
 
-def new_java_obj(class_name, *args):
+def new_java_obj(class_name: str, *args: Any) -> Any:
     """Instantiates a sparkdl JVM class after checking the jar is present."""
     obj = jvm()
     for part in class_name.split("."):

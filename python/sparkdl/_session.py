@@ -5,17 +5,27 @@ Connect* session (``SparkSession.builder.remote(...)``) has no JVM in this proce
 everything goes through DataFrame plans, data sources and SQL, which the server's JVM
 runs with the sparkdl jar. Code that needs py4j asks :func:`is_connect` first.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional, Union
+
 from sparkdl._jvm import SparkdlJarMissingError, jar_path
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
+
+    from pyspark.sql import SparkSession
+    from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
 
 __all__ = ["active_session", "is_connect", "is_missing_data_source", "missing_jar_error"]
 
 
-def is_connect(spark):
+def is_connect(spark: Optional[Union[SparkSession, ConnectSparkSession]]) -> TypeGuard[ConnectSparkSession]:
     """True when ``spark`` is a Spark Connect session (no JVM in this process)."""
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
-def active_session(what):
+def active_session(what: str) -> SparkSession:
     """The SparkSession of this thread (else of this process), classic or Connect, or a clear error."""
     from pyspark.sql import SparkSession
 
@@ -28,7 +38,8 @@ def active_session(what):
     return spark
 
 
-def missing_jar_error(spark, cause=None):
+def missing_jar_error(spark: Optional[Union[SparkSession, ConnectSparkSession]],
+                      cause: Optional[Union[BaseException, str]] = None) -> SparkdlJarMissingError:
     """The error for a session whose JVM (local driver or Connect server) lacks the sparkdl jar."""
     try:
         path = jar_path()
@@ -51,7 +62,7 @@ def missing_jar_error(spark, cause=None):
     return SparkdlJarMissingError(message)
 
 
-def is_missing_data_source(error, name):
+def is_missing_data_source(error: BaseException, name: str) -> bool:
     """True when ``error`` says Spark has no data source called ``name``."""
     text = str(error)
     return "DATA_SOURCE_NOT_FOUND" in text or ("Failed to find" in text and name in text)

@@ -1,15 +1,23 @@
 """Frozen graphs and named-model exports as Spark Connect artifacts: what a client uploads so
 the server's stages can read them (``graphPath``, ``modelDir``), named by content so each
 travels once per session."""
+from __future__ import annotations
+
 import os
 import tempfile
+from typing import TYPE_CHECKING, Set, Tuple
+
+if TYPE_CHECKING:
+    from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
+
+    from sparkdl.graph.frozen import FrozenGraph
 
 __all__ = ["upload_graph", "upload_export"]
 
-_uploaded = set()  # (session id, artifact name)
+_uploaded: Set[Tuple[str, str]] = set()  # (session id, artifact name)
 
 
-def upload_graph(spark, graph):
+def upload_graph(spark: ConnectSparkSession, graph: FrozenGraph) -> str:
     """Uploads ``graph`` (``graph.pb`` + its tensor names) to the Connect session; returns the name
     the server's stages read it by (their ``graphPath``)."""
     name = "sparkdl-graph-%s" % graph.sha256[:24]
@@ -29,7 +37,7 @@ def upload_graph(spark, graph):
     return name + ".pb"
 
 
-def upload_export(spark, export_dir, model_name):
+def upload_export(spark: ConnectSparkSession, export_dir: str, model_name: str) -> str:
     """Uploads a named model's export (``export_dir/<model_name>/{model.json, graph.pb}``) to the
     Connect session as a zip archive, which the server unpacks; returns the archive's name, the
     server-side ``modelDir``. Named by the graph's content, so each export travels once per session."""

@@ -5,18 +5,23 @@ model with ``training=False`` (a training-mode graph keeps variable updates and
 cannot be frozen), name each output with ``tf.identity``, then fold variables into
 constants with ``convert_variables_to_constants_v2``.
 """
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, cast
+
 from sparkdl.graph.frozen import FrozenGraph
 
 __all__ = ["freeze_keras", "freeze_function"]
 
 
-def _tf():
+def _tf() -> Any:
     import tensorflow as tf
 
     return tf
 
 
-def freeze_keras(model, input_names=None, output_names=None):
+def freeze_keras(model: Any, input_names: Optional[Sequence[str]] = None,
+                 output_names: Optional[Sequence[str]] = None) -> FrozenGraph:
     """Freezes a Keras model into a :class:`FrozenGraph`.
 
     A single input is named ``input`` and a single output ``output``; several inputs or
@@ -37,24 +42,25 @@ def freeze_keras(model, input_names=None, output_names=None):
     if output_names is None and n_out > 1:
         output_names = _layer_names(model.outputs, "output")
 
-    def call(*xs):
+    def call(*xs: Any) -> Any:
         return model(xs[0] if n_in == 1 else list(xs), training=False)
 
     return freeze_function(call, specs, output_names=output_names)
 
 
-def _layer_names(tensors, prefix):
+def _layer_names(tensors: Sequence[Any], prefix: str) -> List[str]:
     """Names of the layers producing Keras tensors; ``prefix_i`` where a name is unknown or repeated."""
-    names = []
+    names: List[Optional[str]] = []
     for t in tensors:
         history = getattr(t, "_keras_history", None)
         names.append(getattr(history[0], "name", None) if history else None)
     if None in names or len(set(names)) != len(names):
         return ["%s_%d" % (prefix, i) for i in range(len(tensors))]
-    return names
+    return cast(List[str], names)  # no None left: checked above
 
 
-def freeze_function(fn, input_signature, output_names=None):
+def freeze_function(fn: Callable[..., Any], input_signature: Iterable[Any],
+                    output_names: Optional[Sequence[str]] = None) -> FrozenGraph:
     """Freezes a Python function of tensors (or a ``tf.function``) into a :class:`FrozenGraph`.
 
     :param fn: callable taking one tensor per spec and returning a tensor, a list/tuple
@@ -69,11 +75,12 @@ def freeze_function(fn, input_signature, output_names=None):
     for i, spec in enumerate(specs):
         if not spec.name:
             raise ValueError("TensorSpec %d has no name; name every input (e.g. name='input')" % i)
-    names_box = {}
+    names_box: Dict[str, List[str]] = {}
 
-    @tf.function(input_signature=specs, autograph=False)
-    def frozen_call(*xs):
+    @tf.function(input_signature=specs, autograph=False)  # type: ignore[untyped-decorator]  # TensorFlow is untyped
+    def frozen_call(*xs: Any) -> List[Any]:
         out = fn(*xs)
+        keys: Optional[List[Any]]
         if isinstance(out, dict):
             keys = list(out.keys())
             values = [out[k] for k in keys]

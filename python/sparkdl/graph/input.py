@@ -2,13 +2,20 @@
 a :class:`sparkdl.graph.FrozenGraph` (deprecated; use ``FrozenGraph``, ``freeze_function`` or
 ``freeze_keras``). ``fromSavedModel`` is also how a TensorFlow SavedModel becomes a graph sparkdl
 runs."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
+
 from sparkdl._compat import moved
 from sparkdl.graph.frozen import FrozenGraph
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["TFInputGraph"]
 
 
-def _tensor(name):
+def _tensor(name: str) -> str:
     return name if ":" in name else name + ":0"
 
 
@@ -16,14 +23,14 @@ class TFInputGraph(FrozenGraph):
     """A :class:`FrozenGraph` built the original library's ways."""
 
     @classmethod
-    def fromGraphDef(cls, graph_def, feed_names, fetch_names):
+    def fromGraphDef(cls, graph_def: Any, feed_names: Sequence[str], fetch_names: Sequence[str]) -> Self:
         """A frozen ``GraphDef`` (proto or bytes) with its input and output names (ops or tensors)."""
         moved("TFInputGraph.fromGraphDef", "sparkdl.graph.FrozenGraph(graph_def_bytes, inputs, outputs)")
         data = graph_def if isinstance(graph_def, (bytes, bytearray)) else graph_def.SerializeToString()
         return cls(data, [_tensor(n) for n in feed_names], [_tensor(n) for n in fetch_names])
 
     @classmethod
-    def fromGraph(cls, graph, sess, feed_names, fetch_names):
+    def fromGraph(cls, graph: Any, sess: Any, feed_names: Sequence[str], fetch_names: Sequence[str]) -> Self:
         """A TensorFlow 1 style graph and its ``tf.compat.v1.Session``: variables folded into constants."""
         import tensorflow as tf
 
@@ -34,7 +41,7 @@ class TFInputGraph(FrozenGraph):
                    [_tensor(n) for n in fetch_names])
 
     @classmethod
-    def fromSavedModel(cls, saved_model_dir, tag_set, signature_def_key):
+    def fromSavedModel(cls, saved_model_dir: str, tag_set: Union[str, Iterable[str]], signature_def_key: str) -> Self:
         """A SavedModel's signature, frozen: the signature's input keys name the placeholders
         (``key:0``) and its output keys the outputs, in ``inputMapping``/``outputMapping``."""
         import tensorflow as tf
@@ -52,6 +59,7 @@ class TFInputGraph(FrozenGraph):
         return cls(graph.graph_def, graph.inputs, graph.outputs)
 
     @classmethod
-    def fromSavedModelWithSignature(cls, saved_model_dir, tag_set, signature_def_key):
+    def fromSavedModelWithSignature(cls, saved_model_dir: str, tag_set: Union[str, Iterable[str]],
+                                    signature_def_key: str) -> Self:
         """As :meth:`fromSavedModel` (signature keys are the names either way)."""
         return cls.fromSavedModel(saved_model_dir, tag_set, signature_def_key)

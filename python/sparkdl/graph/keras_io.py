@@ -1,5 +1,8 @@
 """Loading saved Keras models safely on the driver (the JVM only ever sees frozen graphs)."""
+from __future__ import annotations
+
 import os
+from typing import Any, Dict, Optional
 
 __all__ = ["load_keras_model", "UnsafeKerasModelError"]
 
@@ -8,7 +11,8 @@ class UnsafeKerasModelError(ValueError):
     """The model file carries Python code (a Lambda layer) and unsafe loading was not allowed."""
 
 
-def load_keras_model(model_file, custom_objects=None, allow_unsafe=False):
+def load_keras_model(model_file: str, custom_objects: Optional[Dict[str, Any]] = None,
+                     allow_unsafe: bool = False) -> Any:
     """Loads a ``.keras`` (or ``.h5``) model file with Keras' ``safe_mode``.
 
     :param custom_objects: {name: class or function} for user-defined layers, resolved here,

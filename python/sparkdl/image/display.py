@@ -1,15 +1,27 @@
 """Looking at images in a DataFrame: a grid of thumbnails with a caption per image, as HTML in
 Jupyter (the returned object renders itself) or as a PNG file anywhere else."""
+from __future__ import annotations
+
 import base64
 import html
 import io
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import os
+
+    from PIL.Image import Image
+    from pyspark.sql import DataFrame, Row
+
+    _PathT = TypeVar("_PathT", bound=Union[str, os.PathLike[str]])
 
 __all__ = ["display", "ImageGrid"]
 
 
-def display(df, imageCol="image", captionCol=None, limit=16, columns=4, size=160):
+def display(df: DataFrame, imageCol: str = "image", captionCol: Optional[str] = None, limit: int = 16,
+            columns: int = 4, size: int = 160) -> ImageGrid:
     """An :class:`ImageGrid` of the first ``limit`` rows of ``df`` (classic or Spark Connect).
 
     :param imageCol: the Spark image struct column
@@ -24,7 +36,7 @@ def display(df, imageCol="image", captionCol=None, limit=16, columns=4, size=160
     """
     extra = [c for c in ("filePath", "imageError") if c in df.columns and not captionCol]
     rows = df.select(imageCol, *([captionCol] if captionCol else extra)).limit(int(limit)).collect()
-    tiles = []
+    tiles: List[Tuple[Optional[Image], str]] = []
     for row in rows:
         image = row[imageCol]
         if captionCol:
@@ -41,15 +53,15 @@ def display(df, imageCol="image", captionCol=None, limit=16, columns=4, size=160
 class ImageGrid(object):
     """Thumbnails and captions; ``_repr_html_`` for notebooks, :meth:`save` for a PNG file."""
 
-    def __init__(self, tiles, columns, size):
+    def __init__(self, tiles: Sequence[Tuple[Optional[Image], str]], columns: int, size: int) -> None:
         self.tiles = tiles  # [(PIL image or None for a null image, caption)]
         self.columns = max(1, int(columns))
         self.size = size
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.tiles)
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         cells = []
         for img, caption in self.tiles:
             if img is None:
@@ -63,7 +75,7 @@ class ImageGrid(object):
                          "<div style='font-size:11px'>%s</div></div>" % (self.size, picture, html.escape(caption)))
         return "<div style='max-width:%dpx'>%s</div>" % ((self.size + 12) * self.columns, "".join(cells))
 
-    def save(self, path):
+    def save(self, path: _PathT) -> _PathT:
         """Writes the grid as one PNG (captions drawn under each thumbnail); returns ``path``."""
         from PIL import Image, ImageDraw
 
@@ -84,7 +96,7 @@ class ImageGrid(object):
         return path
 
 
-def _thumbnail(image, size):
+def _thumbnail(image: Row, size: int) -> Image:
     from PIL import Image
 
     from sparkdl.image.imageIO import imageStructToArray
@@ -98,7 +110,7 @@ def _thumbnail(image, size):
     return img
 
 
-def _caption(value):
+def _caption(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, (list, tuple)) and value and hasattr(value[0], "asDict") and "description" in value[0]:
@@ -109,7 +121,7 @@ def _caption(value):
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _wrap(text, width):
+def _wrap(text: str, width: int) -> List[str]:
     words, lines, line = text.split(), [], ""
     for word in words:
         if line and len(line) + 1 + len(word) > width:

@@ -5,9 +5,20 @@ height, width, nChannels, mode, data``; ``data`` is row-major bytes with channel
 OpenCV order: BGR, BGRA, or one gray channel. Arrays here keep that order, so
 ``imageStructToArray(imageArrayToStruct(a))`` is ``a`` exactly.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Tuple, Union
+
 import numpy as np
 from pyspark.sql import Row
 from pyspark.sql.types import BinaryType, IntegerType, StringType, StructField, StructType
+
+if TYPE_CHECKING:
+    import os
+
+    import numpy.typing as npt
+    from PIL.Image import Image
+    from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
     "imageSchema", "imageArrayToStruct", "imageStructToArray", "imageStructToPIL",
@@ -31,7 +42,7 @@ IMAGE_FORMAT = "sparkdl.image"
 _MODES = {1: 0, 3: 16, 4: 24}
 
 
-def imageArrayToStruct(imgArray, origin=""):
+def imageArrayToStruct(imgArray: npt.ArrayLike, origin: str = "") -> Row:
     """Spark image struct (a Row) from a uint8 array H x W (gray) or H x W x C, C in 1, 3, 4.
 
     Channels are taken as already in Spark's order (BGR / BGRA).
@@ -49,7 +60,7 @@ def imageArrayToStruct(imgArray, origin=""):
                data=bytearray(np.ascontiguousarray(arr).tobytes()))
 
 
-def imageStructToArray(imageRow):
+def imageStructToArray(imageRow: Row) -> npt.NDArray[np.uint8]:
     """uint8 array H x W x C from a Spark image struct, channels in the struct's (BGR) order."""
     if imageRow is None:
         raise ValueError("imageStructToArray got a null image")
@@ -60,7 +71,7 @@ def imageStructToArray(imageRow):
     return np.frombuffer(bytes(imageRow.data), dtype=np.uint8).reshape(h, w, c)
 
 
-def imageStructToPIL(imageRow):
+def imageStructToPIL(imageRow: Row) -> Image:
     """PIL image (L, RGB or RGBA) from a Spark image struct."""
     from PIL import Image
 
@@ -74,7 +85,7 @@ def imageStructToPIL(imageRow):
     return Image.fromarray(rgba, mode="RGBA")
 
 
-def PIL_to_imageStruct(img, origin=""):
+def PIL_to_imageStruct(img: Image, origin: str = "") -> Row:
     """Spark image struct from a PIL image; modes other than L/RGB/RGBA are converted to RGB."""
     if img.mode not in ("L", "RGB", "RGBA"):
         img = img.convert("RGBA" if "A" in img.getbands() else "RGB")
@@ -86,7 +97,9 @@ def PIL_to_imageStruct(img, origin=""):
     return imageArrayToStruct(arr, origin=origin)
 
 
-def readImages(path, recursive=False, numPartitions=0, maxPixels=100_000_000, draftSize=None, spark=None):
+def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numPartitions: int = 0,
+               maxPixels: int = 100_000_000, draftSize: Optional[Union[int, Sequence[int]]] = None,
+               spark: Optional[SparkSession] = None) -> DataFrame:
     """DataFrame ``filePath: string, image: <image struct>, imageError: string`` of the files at ``path``.
 
     Files are decoded on the executors. A file that cannot be decoded (corrupt,
@@ -125,7 +138,7 @@ def readImages(path, recursive=False, numPartitions=0, maxPixels=100_000_000, dr
     return df
 
 
-def _draft_size(draftSize):
+def _draft_size(draftSize: Optional[Union[int, Sequence[int]]]) -> Optional[Tuple[int, ...]]:
     if draftSize is None:
         return None
     size = (draftSize, draftSize) if isinstance(draftSize, int) else tuple(draftSize)
@@ -135,7 +148,8 @@ def _draft_size(draftSize):
     return size
 
 
-def readImagesWithCustomFn(path, decode_f, numPartition=None, spark=None):
+def readImagesWithCustomFn(path: Union[str, os.PathLike[str]], decode_f: Callable[[bytes], Any],
+                           numPartition: Optional[int] = None, spark: Optional[SparkSession] = None) -> DataFrame:
     """The original library's reader with a user decoder (deprecated: ``readImages`` decodes in the
     JVM). ``decode_f(bytes) -> uint8 array`` (H x W or H x W x C, channels in Spark's BGR(A) order)
     runs in Python workers. Columns as ``readImages``: ``filePath``, ``image``, and ``imageError``,
@@ -155,7 +169,7 @@ def readImagesWithCustomFn(path, decode_f, numPartition=None, spark=None):
     if numPartition:
         files = files.repartition(int(numPartition))
 
-    def decode(file_path, content):
+    def decode(file_path: str, content: Optional[Union[bytes, bytearray]]) -> Tuple[Optional[Row], Optional[str]]:
         try:
             arr = decode_f(bytes(content or b""))
             if arr is None:

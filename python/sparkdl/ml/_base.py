@@ -1,25 +1,37 @@
 """What every sparkdl pyspark.ml wrapper shares: JVM class naming and persistence."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Union, cast
+
 from pyspark.ml.util import JavaMLReadable, JavaMLWritable
 from pyspark.ml.wrapper import JavaTransformer
 
 from sparkdl._jvm import new_java_obj
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+    from typing_extensions import Self
+
 #: The package of the Scala stages, and of their Python wrappers as Spark sees them.
 JVM_PACKAGE = "sparkdl.ml"
 
 
-class SparkdlJavaStage(JavaMLReadable, JavaMLWritable):
+class SparkdlJavaStage(JavaMLReadable["SparkdlJavaStage"], JavaMLWritable):
     """Mixin for wrappers of Scala stages in ``sparkdl.ml`` (same class name in both languages).
 
     Each wrapper's ``__module__`` is ``sparkdl.ml`` (set in ``sparkdl/ml/__init__.py``): pyspark's
     readers, classic and Spark Connect alike, derive the JVM class name from it.
     """
 
+    # from the JavaParams class every stage mixes this into
+    uid: str
+    _java_obj: Any  # a py4j JavaObject; on Spark Connect, the JVM class name (str)
+
     @classmethod
-    def _java_class_name(cls):
+    def _java_class_name(cls) -> str:
         return JVM_PACKAGE + "." + cls.__name__
 
-    def _new_stage(self):
+    def _new_stage(self) -> Union[str, Any]:
         """The JVM stage: a py4j object in a classic session; on Spark Connect, the class name the
         server builds the stage from (with this uid and the params that are set)."""
         from pyspark.sql.utils import is_remote
@@ -29,16 +41,16 @@ class SparkdlJavaStage(JavaMLReadable, JavaMLWritable):
         return new_java_obj(self._java_class_name(), self.uid)
 
     @property
-    def _on_connect(self):
+    def _on_connect(self) -> bool:
         """True for a stage of a Spark Connect session: its JVM stage is a class name the server builds."""
         return isinstance(self._java_obj, str)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str) -> Self:
         """Reads a saved stage (``cls.read().load(path)``), with a clear error for a Spark Connect
         server without the sparkdl jar."""
         try:
-            return super(SparkdlJavaStage, cls).load(path)
+            return cast("Self", super(SparkdlJavaStage, cls).load(path))
         except Exception as e:
             _raise_if_server_lacks_jar(e, cls._java_class_name())
             raise
@@ -49,7 +61,11 @@ class SparkdlTransformer(JavaTransformer):
     once, so errors surface at ``transform`` as in classic mode (a wrong tensor name, a server
     without the jar) instead of at the first action."""
 
-    def _transform(self, dataset):
+    if TYPE_CHECKING:  # from SparkdlJavaStage, which every subclass mixes in too
+        @classmethod
+        def _java_class_name(cls) -> str: ...
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
         result = super(SparkdlTransformer, self)._transform(dataset)
         if isinstance(self._java_obj, str):  # Spark Connect: the plan is analysed on the server
             try:
@@ -60,7 +76,7 @@ class SparkdlTransformer(JavaTransformer):
         return result
 
 
-def _raise_if_server_lacks_jar(error, java_class):
+def _raise_if_server_lacks_jar(error: BaseException, java_class: str) -> None:
     """Raises sparkdl's missing-jar error when ``error`` is the Connect server not knowing ``java_class``."""
     text = str(error)
     if "CONNECT_ML.UNSUPPORTED_EXCEPTION" in text and java_class in text:

@@ -1,25 +1,37 @@
 """Params shared by the sparkdl wrappers: one mixin per param, mirroring the Scala traits of
 ``sparkdl/ml/SharedParams.scala`` name for name (``HasInputCol`` <-> ``trait HasInputCol``).
 Stage-specific defaults are set by the stage, as in Scala."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Optional, Tuple, TypeVar, Union, cast, overload
+
 from pyspark.ml.param import Param, Params, TypeConverters
 
 from sparkdl.ml._base import SparkdlJavaStage
+
+if TYPE_CHECKING:
+    from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
+    from typing_extensions import Self
+
+    from sparkdl.graph.frozen import FrozenGraph
+
+    _T = TypeVar("_T")
 
 __all__ = ["accessors", "one_of", "int_at_least", "int_in_range", "HasInputCol", "HasOutputCol", "HasBatchSize",
            "HasHandleInvalid", "HasOutputMode", "HasModelFile", "HasFrozenGraph"]
 
 
-def _capitalized(name):
+def _capitalized(name: str) -> str:
     return name[0].upper() + name[1:]
 
 
-def accessors(name):
+def accessors(name: str) -> Tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]:
     """``(getX, setX)`` for the param ``name``: the Python side of a Scala param's getter and setter."""
 
-    def getter(self):
+    def getter(self: Params) -> Any:
         return self.getOrDefault(getattr(self, name))
 
-    def setter(self, value):
+    def setter(self: Params, value: Any) -> Params:
         return self._set(**{name: value})
 
     getter.__name__, setter.__name__ = "get" + _capitalized(name), "set" + _capitalized(name)
@@ -28,12 +40,12 @@ def accessors(name):
     return getter, setter
 
 
-def one_of(name, values):
+def one_of(name: str, values: Iterable[str]) -> Callable[[Any], str]:
     """A ``typeConverter`` checking at ``set`` time that param ``name`` is one of ``values`` (the
     error lists them, and names the right spelling of a wrong-case value)."""
     values = list(values)
 
-    def convert(value):
+    def convert(value: object) -> str:
         value = TypeConverters.toString(value)
         if value not in values:
             near = [v for v in values if v.lower() == value.lower()]
@@ -44,10 +56,10 @@ def one_of(name, values):
     return convert
 
 
-def int_in_range(name, low, high):
+def int_in_range(name: str, low: int, high: int) -> Callable[[Any], int]:
     """A ``typeConverter``: an int in ``[low, high]``, else an error naming the param and the range."""
 
-    def convert(value):
+    def convert(value: object) -> int:
         value = TypeConverters.toInt(value)
         if not low <= value <= high:
             raise ValueError("%s must be in [%d, %d], got %d" % (name, low, high, value))
@@ -56,10 +68,10 @@ def int_in_range(name, low, high):
     return convert
 
 
-def int_at_least(name, low):
+def int_at_least(name: str, low: int) -> Callable[[Any], int]:
     """A ``typeConverter``: an int >= ``low``."""
 
-    def convert(value):
+    def convert(value: object) -> int:
         value = TypeConverters.toInt(value)
         if value < low:
             raise ValueError("%s must be >= %d, got %d" % (name, low, value))
@@ -68,32 +80,64 @@ def int_at_least(name, low):
     return convert
 
 
-def _mixin(name, doc, converter, default=None):
-    """The mixin ``HasX`` holding param ``name`` with ``getX``/``setX`` (and Scala's default, if it has one)."""
-    getter, setter = accessors(name)
-    body = {name: Param(Params._dummy(), name, doc, typeConverter=converter),
-            getter.__name__: getter, setter.__name__: setter, "__doc__": "Mixin for param %s: %s." % (name, doc)}
-    cls = type("Has" + _capitalized(name), (Params,), body)
-    if default is not None:
-        def __init__(self, *args, **kwargs):
-            super(cls, self).__init__(*args, **kwargs)
-            self._setDefault(**{name: default})
+# One mixin ``HasX`` per param ``x``: the param, ``getX``/``setX``, and Scala's default where it has one.
 
-        cls.__init__ = __init__
-    return cls
+class HasInputCol(Params):
+    """Mixin for param inputCol: input column name."""
+
+    inputCol = Param(Params._dummy(), "inputCol", "input column name", typeConverter=TypeConverters.toString)
+    getInputCol, setInputCol = accessors("inputCol")
 
 
-HasInputCol = _mixin("inputCol", "input column name", TypeConverters.toString)
-HasOutputCol = _mixin("outputCol", "output column name", TypeConverters.toString)
-HasBatchSize = _mixin("batchSize", "rows fed to the model per run; memory per task is bounded by one batch",
-                      int_at_least("batchSize", 1))
-HasHandleInvalid = _mixin("handleInvalid", "what to do with an image the model cannot take: error, keep (null) or "
-                          "skip (drop the row)", one_of("handleInvalid", ["error", "keep", "skip"]),
-                          default="error")
-HasOutputMode = _mixin("outputMode", "output column type: vector (MLlib DenseVector) or array (array<float>)",
-                       one_of("outputMode", ["vector", "array"]), default="vector")
-HasModelFile = _mixin("modelFile", "the Keras model file (.keras or .h5) the graph was frozen from",
-                      TypeConverters.toString)
+class HasOutputCol(Params):
+    """Mixin for param outputCol: output column name."""
+
+    outputCol = Param(Params._dummy(), "outputCol", "output column name", typeConverter=TypeConverters.toString)
+    getOutputCol, setOutputCol = accessors("outputCol")
+
+
+class HasBatchSize(Params):
+    """Mixin for param batchSize: rows fed to the model per run; memory per task is bounded by one batch."""
+
+    batchSize = Param(Params._dummy(), "batchSize",
+                      "rows fed to the model per run; memory per task is bounded by one batch",
+                      typeConverter=int_at_least("batchSize", 1))
+    getBatchSize, setBatchSize = accessors("batchSize")
+
+
+class HasHandleInvalid(Params):
+    ("Mixin for param handleInvalid: what to do with an image the model cannot take: error, keep (null) or "
+     "skip (drop the row).")
+
+    handleInvalid = Param(Params._dummy(), "handleInvalid",
+                          "what to do with an image the model cannot take: error, keep (null) or skip (drop the row)",
+                          typeConverter=one_of("handleInvalid", ["error", "keep", "skip"]))
+    getHandleInvalid, setHandleInvalid = accessors("handleInvalid")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super(HasHandleInvalid, self).__init__(*args, **kwargs)
+        self._setDefault(handleInvalid="error")
+
+
+class HasOutputMode(Params):
+    """Mixin for param outputMode: output column type: vector (MLlib DenseVector) or array (array<float>)."""
+
+    outputMode = Param(Params._dummy(), "outputMode",
+                       "output column type: vector (MLlib DenseVector) or array (array<float>)",
+                       typeConverter=one_of("outputMode", ["vector", "array"]))
+    getOutputMode, setOutputMode = accessors("outputMode")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super(HasOutputMode, self).__init__(*args, **kwargs)
+        self._setDefault(outputMode="vector")
+
+
+class HasModelFile(Params):
+    """Mixin for param modelFile: the Keras model file (.keras or .h5) the graph was frozen from."""
+
+    modelFile = Param(Params._dummy(), "modelFile", "the Keras model file (.keras or .h5) the graph was frozen from",
+                      typeConverter=TypeConverters.toString)
+    getModelFile, setModelFile = accessors("modelFile")
 
 
 class HasFrozenGraph(SparkdlJavaStage):
@@ -106,24 +150,35 @@ class HasFrozenGraph(SparkdlJavaStage):
                       typeConverter=TypeConverters.toString)
     getGraphPath, setGraphPath = accessors("graphPath")
 
-    def setGraph(self, graph):
+    if TYPE_CHECKING:  # from the Params class every stage mixes this into
+        def _set(self, **kwargs: Any) -> Self: ...
+
+        @overload
+        def getOrDefault(self, param: str) -> Any: ...
+
+        @overload
+        def getOrDefault(self, param: Param[_T]) -> _T: ...
+
+        def getOrDefault(self, param: Union[str, Param[_T]]) -> Union[Any, _T]: ...
+
+    def setGraph(self, graph: Union[FrozenGraph, Any]) -> Self:
         """Sets the graph: a :class:`sparkdl.graph.FrozenGraph` or a Keras model (frozen here)."""
         from sparkdl.graph.frozen import FrozenGraph
 
         if not isinstance(graph, FrozenGraph):
             graph = _freeze(graph)
-        self._graph = graph
+        self._graph: FrozenGraph = graph
         if self._on_connect:  # the server builds the stage from its params
             from sparkdl._session import active_session
             from sparkdl.graph.artifacts import upload_graph
 
-            return self._set(graphPath=upload_graph(active_session("setGraph"), graph))
+            return self._set(graphPath=upload_graph(cast("ConnectSparkSession", active_session("setGraph")), graph))
         from sparkdl._jvm import python_api
 
         python_api().setGraph(self._java_obj, bytearray(graph.graph_def), graph.inputs, graph.outputs)
         return self
 
-    def getGraph(self):
+    def getGraph(self) -> FrozenGraph:
         """The :class:`sparkdl.graph.FrozenGraph` this stage runs."""
         from sparkdl.graph.frozen import FrozenGraph
 
@@ -134,7 +189,7 @@ class HasFrozenGraph(SparkdlJavaStage):
             return self._graph
         return FrozenGraph._from_java(self._java_obj.getGraph())
 
-    def _set_keras_file(self, model_file, custom_objects, allow_unsafe):
+    def _set_keras_file(self, model_file: str, custom_objects: Optional[Dict[str, Any]], allow_unsafe: bool) -> Self:
         """Loads a Keras file (safe mode), freezes it, records the file name."""
         from sparkdl.graph.keras_io import load_keras_model
 
@@ -142,7 +197,7 @@ class HasFrozenGraph(SparkdlJavaStage):
         return self._set(modelFile=model_file)
 
 
-def _freeze(model):
+def _freeze(model: Any) -> FrozenGraph:
     """A Keras model's frozen graph; TensorFlow is needed here, and only here."""
     try:
         from sparkdl.graph.export import freeze_keras

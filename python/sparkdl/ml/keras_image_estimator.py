@@ -8,6 +8,8 @@ go from the Python workers that load them to the task that trains, never through
 the server's Python workers need TensorFlow and sparkdl. Either way the result is a
 :class:`sparkdl.ml.KerasImageFileTransformer` whose model runs in the JVM.
 """
+from __future__ import annotations
+
 import base64
 import inspect
 import io
@@ -16,6 +18,7 @@ import os
 import pickle
 import tempfile
 import threading
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, cast
 
 import numpy as np
 from pyspark import keyword_only
@@ -28,13 +31,24 @@ from sparkdl._session import is_connect
 from sparkdl.ml._shared import HasInputCol, HasModelFile, HasOutputCol, HasOutputMode, accessors
 from sparkdl.ml.keras_image_file import KerasImageFileTransformer, _loader_udf
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    import pandas as pd
+    from pyspark.core.broadcast import Broadcast
+    from pyspark.ml._typing import ParamMap
+    from pyspark.sql import DataFrame, SparkSession
+    from typing_extensions import Self
+
+    #: What training gives back: (Keras weights, loss history per epoch, pid of the training process).
+    _Trained = Tuple[List[npt.NDArray[Any]], Dict[str, List[float]], int]
+
 __all__ = ["KerasImageFileEstimator", "TRAINING_JOB_GROUP"]
 
 #: Spark job group of the training jobs of fitMultiple (to find them in the status tracker).
 TRAINING_JOB_GROUP = "sparkdl-keras-training"
 
 
-def _optimizer_names():
+def _optimizer_names() -> List[str]:
     """Names ``keras.optimizers.get`` accepts: the optimizer classes, lower-cased."""
     import keras
 
@@ -43,7 +57,7 @@ def _optimizer_names():
                   and c is not keras.optimizers.Optimizer)
 
 
-def _loss_names():
+def _loss_names() -> List[str]:
     """Names ``keras.losses.get`` accepts: the loss functions."""
     import keras
 
@@ -56,25 +70,25 @@ class _EstimatorWriter(MLWriter):
     """Params as Spark ML metadata (pyspark's layout); the imageLoader pickled beside them, as
     KerasImageFileTransformer keeps it (load saved estimators only from trusted places)."""
 
-    def __init__(self, instance):
+    def __init__(self, instance: KerasImageFileEstimator) -> None:
         super(_EstimatorWriter, self).__init__()
         self.instance = instance
 
-    def saveImpl(self, path):
+    def saveImpl(self, path: str) -> None:
         from pyspark import cloudpickle
         from pyspark.ml.util import DefaultParamsWriter
 
         est = self.instance
         params = {p.name: v for p, v in est._paramMap.items() if p.name != "imageLoader"}
-        extra = {}
+        extra: Dict[str, Any] = {}
         if est.isSet(est.imageLoader):
-            extra["imageLoaderPickle"] = base64.b64encode(cloudpickle.dumps(est.getOrDefault(est.imageLoader))) \
-                .decode("ascii")
+            extra["imageLoaderPickle"] = base64.b64encode(
+                cloudpickle.dumps(est.getOrDefault(est.imageLoader))).decode("ascii")  # type: ignore[no-untyped-call]
         DefaultParamsWriter.saveMetadata(est, path, self.sparkSession, extraMetadata=extra, paramMap=params)
 
 
-class _EstimatorReader(MLReader):
-    def load(self, path):
+class _EstimatorReader(MLReader["KerasImageFileEstimator"]):
+    def load(self, path: str) -> KerasImageFileEstimator:
         from pyspark.ml.util import DefaultParamsReader
 
         metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
@@ -86,8 +100,8 @@ class _EstimatorReader(MLReader):
         return est
 
 
-class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol, HasModelFile, HasOutputMode,
-                              MLReadable, MLWritable):
+class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol, HasOutputCol, HasLabelCol,
+                              HasModelFile, HasOutputMode, MLReadable["KerasImageFileEstimator"], MLWritable):
     """Trains a copy of the Keras model in ``modelFile`` on images loaded by ``imageLoader``.
 
     Labels (``labelCol``): one-hot ``Vector`` / array columns, or integer class indices for a
@@ -101,26 +115,31 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
     >>> model = estimator.fit(dataframe)  # doctest: +SKIP
     """
 
-    imageLoader = Param(Params._dummy(), "imageLoader", "function URI -> numpy array of the model's input shape")
+    imageLoader: Param[Callable[[str], Any]] = Param(Params._dummy(), "imageLoader",
+                                                    "function URI -> numpy array of the model's input shape")
     kerasOptimizer = Param(Params._dummy(), "kerasOptimizer", "Keras optimizer name, e.g. adam",
                            typeConverter=TypeConverters.toString)
     kerasLoss = Param(Params._dummy(), "kerasLoss", "Keras loss name, e.g. categorical_crossentropy",
                       typeConverter=TypeConverters.toString)
-    kerasFitParams = Param(Params._dummy(), "kerasFitParams", "dict of keyword arguments for Keras fit")
+    kerasFitParams: Param[Any] = Param(Params._dummy(), "kerasFitParams", "dict of keyword arguments for Keras fit")
+
+    _input_kwargs: Dict[str, Any]
 
     @keyword_only
-    def __init__(self, inputCol="uri", outputCol="prediction", labelCol="label", imageLoader=None, modelFile=None,
-                 kerasOptimizer="adam", kerasLoss="categorical_crossentropy", kerasFitParams=None,
-                 outputMode="vector"):
+    def __init__(self, inputCol: str = "uri", outputCol: str = "prediction", labelCol: str = "label",
+                 imageLoader: Optional[Callable[[str], Any]] = None, modelFile: Optional[str] = None,
+                 kerasOptimizer: str = "adam", kerasLoss: str = "categorical_crossentropy",
+                 kerasFitParams: Optional[Dict[str, Any]] = None, outputMode: str = "vector") -> None:
         super(KerasImageFileEstimator, self).__init__()
         self._setDefault(inputCol="uri", outputCol="prediction", labelCol="label", kerasOptimizer="adam",
                          kerasLoss="categorical_crossentropy", kerasFitParams={}, outputMode="vector")
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, inputCol="uri", outputCol="prediction", labelCol="label", imageLoader=None, modelFile=None,
-                  kerasOptimizer="adam", kerasLoss="categorical_crossentropy", kerasFitParams=None,
-                  outputMode="vector"):
+    def setParams(self, inputCol: str = "uri", outputCol: str = "prediction", labelCol: str = "label",
+                  imageLoader: Optional[Callable[[str], Any]] = None, modelFile: Optional[str] = None,
+                  kerasOptimizer: str = "adam", kerasLoss: str = "categorical_crossentropy",
+                  kerasFitParams: Optional[Dict[str, Any]] = None, outputMode: str = "vector") -> Self:
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         return self._set(**kwargs)
 
@@ -129,17 +148,17 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
     getKerasLoss, setKerasLoss = accessors("kerasLoss")
     getKerasFitParams, setKerasFitParams = accessors("kerasFitParams")
 
-    def write(self):
+    def write(self) -> MLWriter:
         """Saves the params and the pickled imageLoader (so a fitted CrossValidatorModel saves too)."""
         return _EstimatorWriter(self)
 
     @classmethod
-    def read(cls):
+    def read(cls) -> MLReader[KerasImageFileEstimator]:
         return _EstimatorReader()
 
     # -- validation ---------------------------------------------------------------------------
 
-    def _settings(self, paramMap=None):
+    def _settings(self, paramMap: Optional[ParamMap] = None) -> Dict[str, Any]:
         """The params of one training run, validated before anything trains."""
         est = self.copy(paramMap) if paramMap else self
         get = est.getOrDefault
@@ -180,7 +199,7 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
     # -- data ---------------------------------------------------------------------------------
 
     @staticmethod
-    def _load(dataset, settings):
+    def _load(dataset: DataFrame, settings: Dict[str, Any]) -> Tuple[npt.NDArray[np.float32], npt.NDArray[Any]]:
         """(images, labels) as numpy arrays: the loader runs in Python workers, rows come back in order."""
         from pyspark.sql import functions as F
 
@@ -197,7 +216,7 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
 
     # -- training -----------------------------------------------------------------------------
 
-    def _fit(self, dataset):
+    def _fit(self, dataset: DataFrame) -> KerasImageFileTransformer:
         settings = self._settings()
         if is_connect(dataset.sparkSession):
             (weights, history, pid), = _train_on_connect(dataset, [settings])
@@ -207,15 +226,16 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
             weights, history, pid = _train(f.read(), os.path.basename(settings["modelFile"]), settings, x, y)
         return _fitted(settings, weights, history, pid)
 
-    def fitMultiple(self, dataset, paramMaps):
+    def fitMultiple(self, dataset: DataFrame,
+                    paramMaps: Sequence[ParamMap]) -> Iterator[Tuple[int, KerasImageFileTransformer]]:
         """Trains every param map as one Spark task each; returns pyspark's thread-safe (index, model) iterator."""
         from pyspark.ml.base import _FitMultipleIterator
 
         all_settings = [self._settings(pm) for pm in paramMaps]  # every param checked before training
-        state = {}
+        state: Dict[str, List[_Trained]] = {}
         lock = threading.Lock()
 
-        def fit_one(index):
+        def fit_one(index: int) -> KerasImageFileTransformer:
             with lock:
                 if "results" not in state:
                     train = _train_on_connect if is_connect(dataset.sparkSession) else _train_in_tasks
@@ -226,7 +246,7 @@ class KerasImageFileEstimator(Estimator, HasInputCol, HasOutputCol, HasLabelCol,
         return _FitMultipleIterator(fit_one, len(paramMaps))
 
 
-def _model_input_shape(model_bytes, name):
+def _model_input_shape(model_bytes: bytes, name: str) -> Tuple[int, ...]:
     import keras
 
     with tempfile.TemporaryDirectory() as d:
@@ -237,7 +257,8 @@ def _model_input_shape(model_bytes, name):
     return tuple(int(s) for s in model.inputs[0].shape[1:])
 
 
-def _train(model_bytes, name, settings, x, y):
+def _train(model_bytes: bytes, name: str, settings: Dict[str, Any], x: npt.NDArray[Any],
+           y: npt.NDArray[Any]) -> _Trained:
     """Trains a fresh copy of the model; returns (weights, history, pid). Runs on driver or executor.
     ``x`` has one row per image, in the model's input shape or flattened."""
     import keras
@@ -253,26 +274,26 @@ def _train(model_bytes, name, settings, x, y):
     return model.get_weights(), {k: [float(v) for v in vs] for k, vs in history.history.items()}, os.getpid()
 
 
-def _train_in_tasks(dataset, all_settings):
+def _train_in_tasks(dataset: DataFrame, all_settings: List[Dict[str, Any]]) -> List[_Trained]:
     """One Spark task per settings; images and model files broadcast once. Results in input order."""
     sc = dataset.sparkSession.sparkContext
-    data = {}
+    data: Dict[Tuple[Any, str, str, str], Tuple[npt.NDArray[np.float32], npt.NDArray[Any]]] = {}
     for s in all_settings:
         key = (s["imageLoader"], s["inputCol"], s["labelCol"], s["modelFile"])
         if key not in data:
             data[key] = KerasImageFileEstimator._load(dataset, s)
-    files = {}
+    files: Dict[str, bytes] = {}
     for s in all_settings:
         if s["modelFile"] not in files:
             with open(s["modelFile"], "rb") as f:
                 files[s["modelFile"]] = f.read()
     keys = [(s["imageLoader"], s["inputCol"], s["labelCol"], s["modelFile"]) for s in all_settings]
     unique = list(dict.fromkeys(keys))
-    shipped = sc.broadcast({"data": [data[k] for k in unique], "files": files})
+    shipped: Broadcast[Dict[str, Any]] = sc.broadcast({"data": [data[k] for k in unique], "files": files})
     jobs = [(i, unique.index(k), {kk: v for kk, v in s.items() if kk != "imageLoader"})
             for i, (k, s) in enumerate(zip(keys, all_settings))]
 
-    def run(job):
+    def run(job: Tuple[int, int, Dict[str, Any]]) -> Tuple[int, _Trained]:
         index, data_index, settings = job
         x, y = shipped.value["data"][data_index]
         model_bytes = shipped.value["files"][settings["modelFile"]]
@@ -283,13 +304,14 @@ def _train_in_tasks(dataset, all_settings):
     try:
         results = dict(sc.parallelize(jobs, len(jobs)).map(run).collect())
     finally:
-        sc.setLocalProperty("spark.jobGroup.id", previous)
-        sc.setLocalProperty("spark.job.description", None)
+        # None clears a local property (pyspark's hints say str)
+        sc.setLocalProperty("spark.jobGroup.id", previous)  # type: ignore[arg-type]
+        sc.setLocalProperty("spark.job.description", None)  # type: ignore[arg-type]
         shipped.unpersist()
     return [results[i] for i in range(len(jobs))]
 
 
-def _train_on_connect(dataset, all_settings):
+def _train_on_connect(dataset: DataFrame, all_settings: List[Dict[str, Any]]) -> List[_Trained]:
     """Trains each settings in a Spark task (``mapInPandas``): the images loaded by the settings'
     imageLoader in Python workers, rows in the dataset's order, reach the training task through
     a shuffle keyed by job; nothing is collected here but the trained weights. Results in input order."""
@@ -297,7 +319,7 @@ def _train_on_connect(dataset, all_settings):
 
     spark = dataset.sparkSession
     keys = [(s["imageLoader"], s["inputCol"], s["labelCol"]) for s in all_settings]
-    results = [None] * len(all_settings)
+    results: List[Optional[_Trained]] = [None] * len(all_settings)
     spark.addTag(TRAINING_JOB_GROUP)
     try:
         for key in dict.fromkeys(keys):
@@ -324,10 +346,10 @@ def _train_on_connect(dataset, all_settings):
     missing = [i for i, r in enumerate(results) if r is None]
     if missing:
         raise RuntimeError("KerasImageFileEstimator: no trained model came back for param maps %s" % missing)
-    return results
+    return cast("List[_Trained]", results)  # no None left: checked above
 
 
-def _one_partition_each(spark, n):
+def _one_partition_each(spark: SparkSession, n: int) -> List[int]:
     """``n`` int keys that ``repartition(n, key)`` sends to ``n`` different partitions (one task
     each): Spark's partition of a key is ``pmod(hash(key), n)``, the same Murmur3 as SQL's ``hash``."""
     rows = spark.range(64 * n).selectExpr("CAST(id AS INT) AS k", "pmod(hash(CAST(id AS INT)), %d) AS p" % n) \
@@ -337,14 +359,14 @@ def _one_partition_each(spark, n):
     return sorted(r[1] for r in rows)[:n]
 
 
-def _job(settings):
+def _job(settings: Dict[str, Any]) -> Tuple[bytes, Dict[str, Any]]:
     """What a training task needs of one settings: the model file's bytes and the plain settings."""
     with open(settings["modelFile"], "rb") as f:
         model_bytes = f.read()
     return model_bytes, {k: v for k, v in settings.items() if k != "imageLoader"}
 
 
-def _train_partition(batches):
+def _train_partition(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """mapInPandas body: the rows of one or more jobs -> one row per job with its trained weights."""
     import pandas as pd
 
@@ -365,19 +387,20 @@ def _train_partition(batches):
                             "history": [json.dumps(history)], "pid": [pid]})
 
 
-def _weights_to_bytes(weights):
+def _weights_to_bytes(weights: List[npt.NDArray[Any]]) -> bytes:
     """Keras weights as an .npz (numpy's own format: no pickle across numpy versions)."""
     buf = io.BytesIO()
     np.savez(buf, *weights)
     return buf.getvalue()
 
 
-def _weights_from_bytes(data):
+def _weights_from_bytes(data: bytes) -> List[npt.NDArray[Any]]:
     with np.load(io.BytesIO(data)) as npz:
         return [npz["arr_%d" % i] for i in range(len(npz.files))]
 
 
-def _fitted(settings, weights, history, pid):
+def _fitted(settings: Dict[str, Any], weights: List[npt.NDArray[Any]], history: Dict[str, List[float]],
+            pid: int) -> KerasImageFileTransformer:
     """The KerasImageFileTransformer for trained weights."""
     from sparkdl.graph.keras_io import load_keras_model
 

@@ -1,5 +1,8 @@
 """KerasImageFileTransformer: a Keras image model over a column of image URIs."""
+from __future__ import annotations
+
 import base64
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, cast
 
 import numpy as np
 from pyspark import keyword_only
@@ -15,6 +18,11 @@ from sparkdl.ml._shared import (
     HasOutputMode,
     accessors,
 )
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+    from pyspark.sql._typing import UserDefinedFunctionLike
+    from typing_extensions import Self
 
 __all__ = ["KerasImageFileTransformer"]
 
@@ -43,17 +51,27 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
                       "imageLoader): when set, it feeds the graph instead of the files of inputCol, and is dropped "
                       "from the output", typeConverter=TypeConverters.toString)
 
+    _input_kwargs: Dict[str, Any]
+    # set on the transformer that KerasImageFileEstimator.fit returns
+    history: Dict[str, List[float]]
+    keras_model: Any
+    training_pid: int
+
     @keyword_only
-    def __init__(self, inputCol=None, outputCol=None, modelFile=None, imageLoader=None, outputMode="vector",
-                 batchSize=32, kerasCustomObjects=None, allowUnsafeDeserialization=False):
+    def __init__(self, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
+                 modelFile: Optional[str] = None, imageLoader: Optional[Callable[[str], Any]] = None,
+                 outputMode: str = "vector", batchSize: int = 32, kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                 allowUnsafeDeserialization: bool = False) -> None:
         super(KerasImageFileTransformer, self).__init__()
         self._java_obj = self._new_stage()
         self._setDefault(batchSize=32)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, inputCol=None, outputCol=None, modelFile=None, imageLoader=None, outputMode="vector",
-                  batchSize=32, kerasCustomObjects=None, allowUnsafeDeserialization=False):
+    def setParams(self, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
+                  modelFile: Optional[str] = None, imageLoader: Optional[Callable[[str], Any]] = None,
+                  outputMode: str = "vector", batchSize: int = 32, kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                  allowUnsafeDeserialization: bool = False) -> Self:
         kwargs = dict(self._input_kwargs)
         custom = kwargs.pop("kerasCustomObjects", None)
         unsafe = kwargs.pop("allowUnsafeDeserialization", False)
@@ -65,28 +83,30 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
             self.setImageLoader(loader)
         return self._set(**kwargs)
 
-    def setModelFile(self, value, kerasCustomObjects=None, allowUnsafeDeserialization=False):
+    def setModelFile(self, value: str, kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                     allowUnsafeDeserialization: bool = False) -> Self:
         """Loads the Keras file (safe mode) and hands its frozen graph to the JVM stage."""
         return self._set_keras_file(value, kerasCustomObjects, allowUnsafeDeserialization)
 
-    def setImageLoader(self, loader):
+    def setImageLoader(self, loader: Callable[[str], Any]) -> Self:
         from pyspark import cloudpickle
 
         if not callable(loader):
             raise TypeError("imageLoader must be a function URI -> numpy array, got %r" % (loader,))
-        return self._set(imageLoaderPickle=base64.b64encode(cloudpickle.dumps(loader)).decode("ascii"))
+        return self._set(imageLoaderPickle=base64.b64encode(
+            cloudpickle.dumps(loader)).decode("ascii"))  # type: ignore[no-untyped-call]  # cloudpickle is untyped
 
-    def getImageLoader(self):
+    def getImageLoader(self) -> Optional[Callable[[str], Any]]:
         """The imageLoader function, or None for JVM loading."""
         import pickle
 
         if not self.isDefined(self.imageLoaderPickle):
             return None
-        return pickle.loads(base64.b64decode(self.getOrDefault(self.imageLoaderPickle)))
+        return cast(Callable[[str], Any], pickle.loads(base64.b64decode(self.getOrDefault(self.imageLoaderPickle))))
 
     getLoadedCol, setLoadedCol = accessors("loadedCol")
 
-    def _transform(self, dataset):
+    def _transform(self, dataset: DataFrame) -> DataFrame:
         """With an imageLoader: a Python UDF loads each URI into ``loadedCol``, then the JVM stage
         runs the graph on that column (the same plan on a classic and a Spark Connect session)."""
         loader = self.getImageLoader()
@@ -97,15 +117,15 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
         return self.copy({self.loadedCol: loaded})._transform(df)
 
 
-def _loader_udf(loader):
+def _loader_udf(loader: Callable[[str], Any]) -> UserDefinedFunctionLike:
     """A Python UDF: URI -> the loader's array, flattened to array<float> (the JVM reshapes it)."""
     from pyspark.sql.functions import udf
     from pyspark.sql.types import ArrayType, FloatType
 
-    def load(uri):
+    def load(uri: Optional[str]) -> Optional[List[float]]:
         if uri is None:
             return None
-        return np.asarray(loader(uri), dtype=np.float32).ravel().tolist()
+        return cast(List[float], np.asarray(loader(uri), dtype=np.float32).ravel().tolist())
 
     # not Arrow-optimized: an Arrow Python UDF fails on a UDT column (e.g. a Vector) beside its input
     return udf(load, ArrayType(FloatType()), useArrow=False)

@@ -1,8 +1,15 @@
 """KerasTransformer: a saved Keras model over a 1-D array column, run in the JVM."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
 from pyspark import keyword_only
 
 from sparkdl.ml._base import SparkdlTransformer
 from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph, HasInputCol, HasModelFile, HasOutputCol
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["KerasTransformer"]
 
@@ -19,17 +26,23 @@ class KerasTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutpu
     >>> KerasTransformer(inputCol="features", outputCol="predictions", modelFile="/models/m.keras")  # doctest: +SKIP
     """
 
+    _input_kwargs: Dict[str, Any]
+
     @keyword_only
-    def __init__(self, inputCol=None, outputCol=None, modelFile=None, batchSize=64, kerasCustomObjects=None,
-                 allowUnsafeDeserialization=False):
+    def __init__(self, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
+                 modelFile: Optional[str] = None, batchSize: int = 64,
+                 kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                 allowUnsafeDeserialization: bool = False) -> None:
         super(KerasTransformer, self).__init__()
         self._java_obj = self._new_stage()
         self._setDefault(batchSize=64)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, inputCol=None, outputCol=None, modelFile=None, batchSize=64, kerasCustomObjects=None,
-                  allowUnsafeDeserialization=False):
+    def setParams(self, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
+                  modelFile: Optional[str] = None, batchSize: int = 64,
+                  kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                  allowUnsafeDeserialization: bool = False) -> Self:
         kwargs = dict(self._input_kwargs)
         custom = kwargs.pop("kerasCustomObjects", None)
         unsafe = kwargs.pop("allowUnsafeDeserialization", False)
@@ -38,6 +51,7 @@ class KerasTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutpu
             self.setModelFile(model_file, kerasCustomObjects=custom, allowUnsafeDeserialization=unsafe)
         return self._set(**kwargs)
 
-    def setModelFile(self, value, kerasCustomObjects=None, allowUnsafeDeserialization=False):
+    def setModelFile(self, value: str, kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                     allowUnsafeDeserialization: bool = False) -> Self:
         """Loads the Keras file (safe mode), freezes it and hands the graph to the JVM stage."""
         return self._set_keras_file(value, kerasCustomObjects, allowUnsafeDeserialization)

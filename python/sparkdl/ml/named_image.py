@@ -5,6 +5,10 @@ From Python, the named model is exported to a frozen graph on first use and cach
 set ``modelDir`` (or the Spark conf ``spark.sparkdl.modelDir``) to use an export
 made with ``python -m sparkdl.models export`` instead.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Optional, cast
+
 from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 
@@ -19,12 +23,19 @@ from sparkdl.ml._shared import (
 )
 from sparkdl.models.registry import model_names
 
+if TYPE_CHECKING:
+    from pyspark.ml.util import JavaMLWriter
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
+    from pyspark.sql.types import StructType
+    from typing_extensions import Self
+
 __all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
 
 _MODEL_DIR_CONF = "spark.sparkdl.modelDir"
 
 
-def _model_name(value):
+def _model_name(value: object) -> str:
     """modelName's converter: a known name, else the registry's error listing them (as Scala's)."""
     from sparkdl.models.registry import get_spec
 
@@ -45,19 +56,19 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
                         "local Keras weights file for the architecture (default: Keras' ImageNet weights)",
                         typeConverter=TypeConverters.toString)
 
-    def __init__(self):
+    def __init__(self) -> None:
         super(_NamedImageModel, self).__init__()
         self._java_obj = self._new_stage()
         self._setDefault(inputCol="image", batchSize=32)
 
-    def _check_model_name(self):
+    def _check_model_name(self) -> None:
         from sparkdl.models.registry import get_spec
 
         if not self.isDefined(self.modelName):
             raise ValueError("%s: modelName is not set" % type(self).__name__)
         get_spec(self.getModelName())  # unknown names: ValueError listing the valid ones
 
-    def _check_input(self, schema):
+    def _check_input(self, schema: StructType) -> None:
         """The input column exists and holds image structs: checked before any export (seconds)."""
         from sparkdl.image.imageIO import imageSchema
 
@@ -72,7 +83,7 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
             raise ValueError("Input column '%s' must be an image struct %s, but is %s"
                              % (name, imageSchema.simpleString(), t.simpleString()))
 
-    def _transform(self, dataset):
+    def _transform(self, dataset: DataFrame) -> DataFrame:
         self._check_model_name()
         self._check_input(dataset.schema)
         stage = self._with_export(dataset.sparkSession)
@@ -80,7 +91,7 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
             return stage._transform(dataset)
         return super(_NamedImageModel, self)._transform(dataset)
 
-    def _with_export(self, spark):
+    def _with_export(self, spark: SparkSession) -> Self:
         """This stage when its export is known (``modelDir``, or the Spark conf), else a copy whose
         ``modelDir`` is the export made here: a cached directory in a classic session, an uploaded
         archive on Spark Connect. The copy is for one transform or save: saving writes the export
@@ -88,27 +99,27 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
         if self.isSet(self.modelDir) or spark.conf.get(_MODEL_DIR_CONF, None):
             return self
         if self._on_connect:
-            return self.copy({self.modelDir: self._upload_export(spark)})
+            return self.copy({self.modelDir: self._upload_export(cast("ConnectSparkSession", spark))})
         from sparkdl.models.export import cached_model_dir
 
         weights = self.getOrDefault(self.weightsPath) if self.isDefined(self.weightsPath) else None
         return self.copy({self.modelDir: cached_model_dir(self.getModelName(), weights)})
 
-    def write(self):
+    def write(self) -> JavaMLWriter:
         """Saves the stage with its model's export inside (loading and scoring need no TensorFlow)."""
         from sparkdl._session import active_session
 
         self._check_model_name()
         return SparkdlJavaStage.write(self._with_export(active_session("save")))
 
-    def _to_java(self):
+    def _to_java(self) -> Any:
         """The JVM stage, as a Pipeline or CrossValidator being saved asks for it: with its export."""
         from sparkdl._session import active_session
 
         stage = self._with_export(active_session("save")) if self.isDefined(self.modelName) else self
         return super(_NamedImageModel, stage)._to_java()
 
-    def _upload_export(self, spark):
+    def _upload_export(self, spark: ConnectSparkSession) -> str:
         """On Spark Connect with TensorFlow here: exports the model here (once, cached) and uploads
         it; the name of the upload is this transform's modelDir (nothing client-local is persisted)."""
         import importlib.util
@@ -137,15 +148,19 @@ class DeepImageFeaturizer(_NamedImageModel):
     >>> p = Pipeline(stages=[featurizer, LogisticRegression(labelCol="label")])  # doctest: +SKIP
     """
 
+    _input_kwargs: Dict[str, Any]
+
     @keyword_only
-    def __init__(self, inputCol="image", outputCol=None, modelName=None, modelDir=None, weightsPath=None,
-                 batchSize=32, handleInvalid="error"):
+    def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
+                 modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 32,
+                 handleInvalid: str = "error") -> None:
         super(DeepImageFeaturizer, self).__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, inputCol="image", outputCol=None, modelName=None, modelDir=None, weightsPath=None,
-                  batchSize=32, handleInvalid="error"):
+    def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
+                  modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 32,
+                  handleInvalid: str = "error") -> Self:
         return self._set(**self._input_kwargs)
 
 
@@ -165,16 +180,20 @@ class DeepImagePredictor(_NamedImageModel):
     topK = Param(Params._dummy(), "topK", "how many classes decodePredictions keeps, 1 to 1000",
                  typeConverter=int_in_range("topK", 1, 1000))
 
+    _input_kwargs: Dict[str, Any]
+
     @keyword_only
-    def __init__(self, inputCol="image", outputCol=None, modelName=None, decodePredictions=False, topK=5,
-                 modelDir=None, weightsPath=None, batchSize=32, handleInvalid="error"):
+    def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
+                 decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
+                 weightsPath: Optional[str] = None, batchSize: int = 32, handleInvalid: str = "error") -> None:
         super(DeepImagePredictor, self).__init__()
         self._setDefault(decodePredictions=False, topK=5)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, inputCol="image", outputCol=None, modelName=None, decodePredictions=False, topK=5,
-                  modelDir=None, weightsPath=None, batchSize=32, handleInvalid="error"):
+    def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
+                  decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
+                  weightsPath: Optional[str] = None, batchSize: int = 32, handleInvalid: str = "error") -> Self:
         return self._set(**self._input_kwargs)
 
     getDecodePredictions, setDecodePredictions = accessors("decodePredictions")

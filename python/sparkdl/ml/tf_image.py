@@ -1,4 +1,8 @@
 """TFImageTransformer: any frozen graph over an image column, run in the JVM."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union, cast
+
 from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 
@@ -13,6 +17,11 @@ from sparkdl.ml._shared import (
     accessors,
     one_of,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from sparkdl.graph.frozen import FrozenGraph
 
 __all__ = ["TFImageTransformer"]
 
@@ -47,17 +56,23 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
                          "channel order the graph expects: RGB, BGR, or L for 1-channel graphs",
                          typeConverter=one_of("channelOrder", ["RGB", "BGR", "L"]))
 
+    _input_kwargs: Dict[str, Any]
+
     @keyword_only
-    def __init__(self, inputCol="image", outputCol=None, graph=None, inputTensor=None, outputTensor=None,
-                 channelOrder="RGB", outputMode="vector", batchSize=32, handleInvalid="error"):
+    def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None,
+                 graph: Optional[Union[FrozenGraph, Any]] = None, inputTensor: Optional[str] = None,
+                 outputTensor: Optional[str] = None, channelOrder: str = "RGB", outputMode: str = "vector",
+                 batchSize: int = 32, handleInvalid: str = "error") -> None:
         super(TFImageTransformer, self).__init__()
         self._java_obj = self._new_stage()
         self._setDefault(inputCol="image", channelOrder="RGB", batchSize=32)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
-    def setParams(self, inputCol="image", outputCol=None, graph=None, inputTensor=None, outputTensor=None,
-                  channelOrder="RGB", outputMode="vector", batchSize=32, handleInvalid="error"):
+    def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None,
+                  graph: Optional[Union[FrozenGraph, Any]] = None, inputTensor: Optional[str] = None,
+                  outputTensor: Optional[str] = None, channelOrder: str = "RGB", outputMode: str = "vector",
+                  batchSize: int = 32, handleInvalid: str = "error") -> Self:
         kwargs = dict(self._input_kwargs)
         graph = kwargs.pop("graph", None)
         if graph is not None:
@@ -67,18 +82,18 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
     setInputTensor = accessors("inputTensor")[1]
     setOutputTensor = accessors("outputTensor")[1]
 
-    def getInputTensor(self):
+    def getInputTensor(self) -> str:
         """The input tensor: as set, else the graph's first input."""
         return self._tensor(self.inputTensor, "inputs", "input:0")
 
-    def getOutputTensor(self):
+    def getOutputTensor(self) -> str:
         """The output tensor: as set, else the graph's first output."""
         return self._tensor(self.outputTensor, "outputs", "output:0")
 
-    def _tensor(self, param, side, default):
+    def _tensor(self, param: Param[str], side: str, default: str) -> str:
         if not self._on_connect:  # classic: the JVM stage knows its graph
             self._transfer_params_to_java()
-            return getattr(self._java_obj, "get" + param.name[0].upper() + param.name[1:])()
+            return cast(str, getattr(self._java_obj, "get" + param.name[0].upper() + param.name[1:])())
         if self.isSet(param):
             return self.getOrDefault(param)
         names = getattr(getattr(self, "_graph", None), side, None)

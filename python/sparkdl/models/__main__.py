@@ -1,12 +1,15 @@
 """Command line: ``python -m sparkdl.models export --model NAME --out DIR [--weights FILE]``."""
+from __future__ import annotations
+
 import argparse
 import sys
+from typing import Optional, Sequence
 
 from sparkdl.models.export import WeightsUnavailableError, export_model
 from sparkdl.models.registry import model_names
 
 
-def main(argv=None):
+def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sparkdl.models")
     sub = parser.add_subparsers(dest="command", required=True)
     exp = sub.add_parser("export", help="write a named model's frozen graph + metadata for modelDir")

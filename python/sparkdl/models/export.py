@@ -5,6 +5,8 @@ two outputs: ``features:0``, the featurizer cut, and ``predictions:0``, the 1000
 ImageNet probabilities; input ``input:0`` takes RGB pixels 0-255 at the model's input
 size, Keras' ``preprocess_input`` is inside the graph) and ``<ModelName>/model.json``.
 """
+from __future__ import annotations
+
 import datetime
 import hashlib
 import json
@@ -13,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+from typing import IO, Any, Dict, Optional, cast
 
 from sparkdl.models.registry import get_spec, load_symbol
 
@@ -27,7 +30,7 @@ class WeightsUnavailableError(RuntimeError):
     """A named model's weights cannot be found or downloaded."""
 
 
-def weights_key(weights_path):
+def weights_key(weights_path: Optional[str]) -> str:
     """Short stable key for a weights choice: ``imagenet`` or a digest of the file's identity."""
     if not weights_path:
         return "imagenet"
@@ -36,7 +39,7 @@ def weights_key(weights_path):
     return "file-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
-def build_keras_model(model_name, weights_path=None):
+def build_keras_model(model_name: str, weights_path: Optional[str] = None) -> Any:
     """The full Keras classifier for ``model_name`` with ImageNet weights or ``weights_path``."""
     spec = get_spec(model_name)
     builder = load_symbol(spec.builder)
@@ -59,17 +62,17 @@ def build_keras_model(model_name, weights_path=None):
                 str(e).splitlines()[0][:200] if str(e) else "", model_name)) from e
 
 
-def _keras_home():
+def _keras_home() -> str:
     """Where Keras caches downloads ($KERAS_HOME as read when Keras was imported, else ~/.keras)."""
     try:
         from keras.src.backend.config import keras_home
 
-        return keras_home()
+        return cast(str, keras_home())
     except ImportError:
         return os.environ.get("KERAS_HOME", os.path.join(os.path.expanduser("~"), ".keras"))
 
 
-def features_model(model):
+def features_model(model: Any) -> Any:
     """The featurizer cut of a named model: the input of its ``predictions`` (classifier) layer."""
     import keras
 
@@ -77,7 +80,7 @@ def features_model(model):
     return keras.Model(model.inputs, head.input, name=model.name + "_features")
 
 
-def export_model(model_name, out_dir, weights_path=None):
+def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = None) -> str:
     """Exports ``model_name`` into ``out_dir/<model_name>/``; returns that directory."""
     import tensorflow as tf
 
@@ -88,7 +91,7 @@ def export_model(model_name, out_dir, weights_path=None):
     features = features_model(model)
     preprocess = load_symbol(spec.preprocessor)
 
-    def fn(x):
+    def fn(x: Any) -> Dict[str, Any]:
         pre = preprocess(x)
         return {FEATURES: features(pre, training=False), PREDICTIONS: model(pre, training=False)}
 
@@ -96,6 +99,7 @@ def export_model(model_name, out_dir, weights_path=None):
     target = os.path.join(out_dir, model_name)
     os.makedirs(out_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="." + model_name + "-", dir=out_dir)
+    f: IO[Any]  # binary, then text
     try:
         with open(os.path.join(tmp, "graph.pb"), "wb") as f:
             f.write(graph.graph_def)
@@ -118,12 +122,12 @@ def export_model(model_name, out_dir, weights_path=None):
     return target
 
 
-def cache_root():
+def cache_root() -> str:
     return os.environ.get("SPARKDL_MODEL_CACHE",
                           os.path.join(os.path.expanduser("~"), ".cache", "sparkdl", "models"))
 
 
-def cached_model_dir(model_name, weights_path=None):
+def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str:
     """An export directory holding ``model_name`` for these weights; exports once, then reuses.
 
     Returns the directory to give as ``modelDir`` (it contains ``<model_name>/``).
@@ -139,6 +143,6 @@ def cached_model_dir(model_name, weights_path=None):
     return root
 
 
-def _say(line):
+def _say(line: str) -> None:
     """One line of progress on stderr (shown by terminals and notebooks alike)."""
     print(line, file=sys.stderr, flush=True)

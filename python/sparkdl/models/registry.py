@@ -6,7 +6,10 @@ pixels 0-255), where the featurizer cuts (the input of the classifier layer
 ``predictions``: pooled features, or ``fc2`` for VGG), and the file name Keras caches
 its ImageNet weights under.
 """
+from __future__ import annotations
+
 import collections
+from typing import Any, List
 
 __all__ = ["ModelSpec", "MODELS", "model_names", "get_spec"]
 
@@ -21,7 +24,7 @@ ModelSpec = collections.namedtuple("ModelSpec", [
 
 _APPS = "keras.applications."
 
-MODELS = collections.OrderedDict((spec.name, spec) for spec in [
+MODELS: collections.OrderedDict[str, ModelSpec] = collections.OrderedDict((spec.name, spec) for spec in [
     ModelSpec("InceptionV3", _APPS + "inception_v3:InceptionV3", _APPS + "inception_v3:preprocess_input",
               299, 299, 2048, "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"),
     ModelSpec("Xception", _APPS + "xception:Xception", _APPS + "xception:preprocess_input",
@@ -41,11 +44,11 @@ MODELS = collections.OrderedDict((spec.name, spec) for spec in [
 ])
 
 
-def model_names():
+def model_names() -> List[str]:
     return list(MODELS)
 
 
-def get_spec(name):
+def get_spec(name: str) -> ModelSpec:
     try:
         return MODELS[name]
     except KeyError:
@@ -54,7 +57,7 @@ def get_spec(name):
             name, " (did you mean '%s'?)" % near[0] if near else "", ", ".join(MODELS))) from None
 
 
-def load_symbol(path):
+def load_symbol(path: str) -> Any:
     """Imports ``"module:attribute"``."""
     import importlib
 

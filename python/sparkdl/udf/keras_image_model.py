@@ -6,12 +6,25 @@ users feed it: RGB, float pixel values 0-255 (no scaling), the image resized bil
 (as ``tf.image.resize``) to the model's fixed input size, grayscale expanded to 3
 channels, alpha dropped. A null image gives null.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, Union, cast
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    from pyspark.sql import Row, SparkSession
+    from pyspark.sql._typing import UserDefinedFunctionLike
+    from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
+
+    from sparkdl.graph.frozen import FrozenGraph
 
 __all__ = ["registerKerasImageUDF", "registerKerasUDF"]
 
 
-def _keras_model(model_or_path, custom_objects=None, allow_unsafe=False):
+def _keras_model(model_or_path: Any, custom_objects: Optional[Dict[str, Any]] = None,
+                 allow_unsafe: bool = False) -> Any:
     if isinstance(model_or_path, str):
         from sparkdl.graph.keras_io import load_keras_model
 
@@ -19,8 +32,10 @@ def _keras_model(model_or_path, custom_objects=None, allow_unsafe=False):
     return model_or_path
 
 
-def registerKerasImageUDF(udfName, kerasModelOrFilePath, preprocessor=None, spark=None,
-                          kerasCustomObjects=None, allowUnsafeDeserialization=False):
+def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
+                          preprocessor: Optional[Callable[[npt.NDArray[np.uint8]], Any]] = None,
+                          spark: Optional[SparkSession] = None, kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                          allowUnsafeDeserialization: bool = False) -> str:
     """Registers ``udfName(image) -> array<float>``: the Keras model's output for each image.
 
     :param kerasModelOrFilePath: a Keras model, or a ``.keras`` / ``.h5`` file (loaded with
@@ -59,7 +74,7 @@ def registerKerasImageUDF(udfName, kerasModelOrFilePath, preprocessor=None, spar
     return udfName
 
 
-def _register_on_connect(spark, name, graph, pre_name):
+def _register_on_connect(spark: ConnectSparkSession, name: str, graph: FrozenGraph, pre_name: Optional[str]) -> None:
     """On Spark Connect: the graph travels as an artifact, and the function is a temporary SQL
     function over sparkdl's built-in ones (the server must have started with the jar)."""
     from sparkdl._session import missing_jar_error
@@ -76,21 +91,22 @@ def _register_on_connect(spark, name, graph, pre_name):
         raise
 
 
-def _create_function(spark, name, body):
+def _create_function(spark: Union[SparkSession, ConnectSparkSession], name: str, body: str) -> None:
     from sparkdl.image.imageIO import imageSchema
 
     spark.sql("CREATE OR REPLACE TEMPORARY FUNCTION %s(image %s) RETURNS ARRAY<FLOAT> RETURN %s"
               % (name, imageSchema.simpleString(), body))
 
 
-def _preprocess_udf(name, preprocessor, shape):
+def _preprocess_udf(name: str, preprocessor: Callable[[npt.NDArray[np.uint8]], Any],
+                    shape: Tuple[int, ...]) -> UserDefinedFunctionLike:
     """A Python UDF: image struct -> the preprocessor's output (the model's input), flattened."""
     from pyspark.sql.functions import udf
     from pyspark.sql.types import ArrayType, FloatType
 
     from sparkdl.image.imageIO import imageStructToArray
 
-    def preprocess(image):
+    def preprocess(image: Optional[Row]) -> Optional[List[float]]:
         if image is None:
             return None
         arr = imageStructToArray(image)
@@ -98,12 +114,12 @@ def _preprocess_udf(name, preprocessor, shape):
         out = np.asarray(preprocessor(arr), dtype=np.float32)
         if out.size != int(np.prod(shape)):
             raise ValueError("%s: preprocessor returned shape %s, the model takes %s" % (name, out.shape, shape))
-        return out.ravel().tolist()
+        return cast(List[float], out.ravel().tolist())
 
     # not Arrow-optimized: an Arrow Python UDF fails on a UDT column (e.g. a Vector) beside its input
     return udf(preprocess, ArrayType(FloatType()), useArrow=False)
 
 
-def registerKerasUDF(name, keras_model_file, spark=None, **kwargs):
+def registerKerasUDF(name: str, keras_model_file: Any, spark: Optional[SparkSession] = None, **kwargs: Any) -> str:
     """The talk's spelling: ``registerKerasUDF("my_fn", keras_model_file="/models/007.h5")``."""
     return registerKerasImageUDF(name, keras_model_file, spark=spark, **kwargs)
