@@ -11,6 +11,7 @@ SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard proje
   version.properties
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
+comma := ,
 
 .PHONY: all venv venv-connect jar examples bench lint fmt test test-connect test-package test-scala test-python test-local-cluster test-cluster test-slow demo clean
 
@@ -26,23 +27,24 @@ $(VENV)/.installed: requirements.txt setup.py version.properties
 
 venv: $(VENV)/.installed
 
-# The Spark Connect client environment of the tests: pyspark-client (no JVM, no TensorFlow) + sparkdl.
+# The Spark Connect client environments of the tests (pyspark-client, no JVM): $(call client-venv,DIR,EXTRAS).
+define client-venv
+	test -x $(1)/bin/python || python3 -m venv $(1)
+	$(1)/bin/python -m pip install -q --upgrade pip
+	SPARKDL_ALLOW_NO_JAR=1 $(1)/bin/python -m pip install -q -e ".[$(2)]"
+	$(1)/bin/python -m pip check
+	touch $(1)/.installed
+endef
+
+# No TensorFlow either.
 CONNECT_VENV := .venv-connect
 $(CONNECT_VENV)/.installed: setup.py version.properties
-	test -x $(CONNECT_VENV)/bin/python || python3 -m venv $(CONNECT_VENV)
-	$(CONNECT_VENV)/bin/python -m pip install -q --upgrade pip
-	SPARKDL_ALLOW_NO_JAR=1 $(CONNECT_VENV)/bin/python -m pip install -q -e ".[connect]"
-	$(CONNECT_VENV)/bin/python -m pip check
-	touch $@
+	$(call client-venv,$(CONNECT_VENV),connect)
 
-# A Spark Connect client with Keras: pyspark-client + the TensorFlow whose protobuf it accepts.
+# With Keras: the TensorFlow whose protobuf pyspark-client accepts.
 CONNECT_TF_VENV := .venv-connect-tf
 $(CONNECT_TF_VENV)/.installed: setup.py version.properties
-	test -x $(CONNECT_TF_VENV)/bin/python || python3 -m venv $(CONNECT_TF_VENV)
-	$(CONNECT_TF_VENV)/bin/python -m pip install -q --upgrade pip
-	SPARKDL_ALLOW_NO_JAR=1 $(CONNECT_TF_VENV)/bin/python -m pip install -q -e ".[connect,tf-connect]"
-	$(CONNECT_TF_VENV)/bin/python -m pip check
-	touch $@
+	$(call client-venv,$(CONNECT_TF_VENV),connect$(comma)tf-connect)
 
 venv-connect: $(CONNECT_VENV)/.installed $(CONNECT_TF_VENV)/.installed
 
