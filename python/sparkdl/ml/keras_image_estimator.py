@@ -315,6 +315,7 @@ def _train_on_connect(dataset: DataFrame, all_settings: List[Dict[str, Any]]) ->
     """Trains each settings in a Spark task (``mapInPandas``): the images loaded by the settings'
     imageLoader in Python workers, rows in the dataset's order, reach the training task through
     a shuffle keyed by job; nothing is collected here but the trained weights. Results in input order."""
+    from pyspark.ml.linalg import VectorUDT
     from pyspark.sql import functions as F
 
     spark = dataset.sparkSession
@@ -326,8 +327,6 @@ def _train_on_connect(dataset: DataFrame, all_settings: List[Dict[str, Any]]) ->
             indices = [i for i, k in enumerate(keys) if k == key]
             loader, input_col, label_col = key
             label = F.col(label_col)
-            from pyspark.ml.linalg import VectorUDT
-
             if isinstance(dataset.schema[label_col].dataType, VectorUDT):  # Arrow has no UDTs
                 from pyspark.ml.functions import vector_to_array
 
@@ -345,7 +344,8 @@ def _train_on_connect(dataset: DataFrame, all_settings: List[Dict[str, Any]]) ->
         spark.removeTag(TRAINING_JOB_GROUP)
     missing = [i for i, r in enumerate(results) if r is None]
     if missing:
-        raise RuntimeError("KerasImageFileEstimator: no trained model came back for param maps %s" % missing)
+        raise ValueError("KerasImageFileEstimator: the training DataFrame is empty (no rows reached the "
+                         "training tasks of param maps %s)" % missing)
     return cast("List[_Trained]", results)  # no None left: checked above
 
 
