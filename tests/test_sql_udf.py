@@ -77,3 +77,23 @@ def test_structured_streaming_scores_every_image_once(spark, image_dir, cnn, tmp
     # Spark's image source decoded these: Keras gets the very same pixels
     expected = cnn.predict(keras_inputs([r.image for r in rows], 48, 64), verbose=0)
     np.testing.assert_allclose(np.array([r.probs for r in rows]), expected, atol=1e-5)
+
+
+def test_registered_functions_run_in_batches(spark, image_dir, cnn):
+    """registerKerasImageUDF is a temporary SQL function over sparkdl_predict: its model calls are
+    evaluated by the batched SparkdlModelEval node (spark.sparkdl.sql.batchSize rows per run)."""
+    registerKerasImageUDF("cnn_batched", cnn)
+    readImages(image_dir, numPartitions=1).createOrReplaceTempView("batched_imgs")
+    spark.conf.set("spark.sparkdl.sql.batchSize", "3")
+    try:
+        df = spark.sql("SELECT filePath, cnn_batched(image) AS p FROM batched_imgs")
+        plan = df._jdf.queryExecution().executedPlan().toString()
+        assert "SparkdlModelEval" in plan and "batchSize=3" in plan, plan
+        rows = df.collect()
+    finally:
+        spark.conf.unset("spark.sparkdl.sql.batchSize")
+    good = [r for r in rows if r.p is not None]
+    assert len(rows) == len(fixtures.GOOD) + len(fixtures.BAD) and len(good) == len(fixtures.GOOD)
+    images = {r.filePath: r.image for r in readImages(image_dir).collect()}
+    expected = cnn.predict(keras_inputs([images[r.filePath] for r in good], 48, 64), verbose=0)
+    np.testing.assert_allclose(np.array([r.p for r in good]), expected, atol=1e-5, rtol=0)

@@ -12,15 +12,21 @@ if TYPE_CHECKING:
 
     from sparkdl.graph.frozen import FrozenGraph
 
-__all__ = ["upload_graph", "upload_export"]
+__all__ = ["graph_name", "upload_graph", "upload_export"]
 
 _uploaded: Set[Tuple[str, str]] = set()  # (session id, artifact name)
+
+
+def graph_name(graph: FrozenGraph) -> str:
+    """The name a graph is known by on the server (an artifact, or a graph registered in a classic
+    driver): ``sparkdl-graph-<sha256 prefix>.pb``."""
+    return "sparkdl-graph-%s.pb" % graph.sha256[:24]
 
 
 def upload_graph(spark: ConnectSparkSession, graph: FrozenGraph) -> str:
     """Uploads ``graph`` (``graph.pb`` + its tensor names) to the Connect session; returns the name
     the server's stages read it by (their ``graphPath``)."""
-    name = "sparkdl-graph-%s" % graph.sha256[:24]
+    name = graph_name(graph)[:-len(".pb")]
     key = (spark.session_id, name)
     if key not in _uploaded:
         with tempfile.TemporaryDirectory(prefix="sparkdl-graph-") as d:

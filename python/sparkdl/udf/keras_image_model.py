@@ -61,8 +61,19 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
         _register_on_connect(spark, udfName, graph, pre_name)
         return udfName
     from sparkdl._jvm import python_api
+    from sparkdl.graph.artifacts import graph_name
 
     api = python_api()
+    # the graph registered in the driver by name, the function over the built-in (batched) ones
+    name = graph_name(graph)
+    api.registerGraph(name, bytearray(graph.graph_def), graph.inputs, graph.outputs)
+    try:
+        _create_function(spark, udfName, _body(name, pre_name))
+        return udfName
+    except Exception as e:
+        if not ("UNRESOLVED_ROUTINE" in str(e) and "sparkdl_" in str(e)):
+            raise
+    # a session started before the jar was attached has no sparkdl extension: one row per model run
     if pre_name is None:
         api.registerImageModel(spark._jsparkSession, udfName, bytearray(graph.graph_def), graph.inputs[0],
                                graph.outputs[0], "RGB")
@@ -80,15 +91,20 @@ def _register_on_connect(spark: ConnectSparkSession, name: str, graph: FrozenGra
     from sparkdl._session import missing_jar_error
     from sparkdl.graph.artifacts import upload_graph
 
-    artifact = upload_graph(spark, graph).replace("'", "")
-    body = ("sparkdl_predict('%s', image)" % artifact if pre_name is None
-            else "sparkdl_tensor('%s', %s(image))" % (artifact, pre_name))
     try:
-        _create_function(spark, name, body)
+        _create_function(spark, name, _body(upload_graph(spark, graph), pre_name))
     except Exception as e:
         if "UNRESOLVED_ROUTINE" in str(e) and "sparkdl_" in str(e):
             raise missing_jar_error(spark, e) from None
         raise
+
+
+def _body(graph: str, pre_name: Optional[str]) -> str:
+    """The SQL function's body: the built-in function over the image, or over the preprocessor's output."""
+    graph = graph.replace("'", "")
+    if pre_name is None:
+        return "sparkdl_predict('%s', image)" % graph
+    return "sparkdl_tensor('%s', %s(image))" % (graph, pre_name)
 
 
 def _create_function(spark: Union[SparkSession, ConnectSparkSession], name: str, body: str) -> None:

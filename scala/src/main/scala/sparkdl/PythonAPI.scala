@@ -32,5 +32,9 @@ private[sparkdl] object PythonAPI {
     ImageModelUDF.registerTensorModel(spark, name, FrozenGraph(graphDef, Seq(inputTensor), Seq(outputTensor)),
       inputTensor, outputTensor)
 
+  def registerGraph(name: String, graphDef: Array[Byte], inputs: java.util.List[String],
+                    outputs: java.util.List[String]): Unit =
+    sparkdl.tf.GraphFiles.register(name, graph(graphDef, inputs, outputs))
+
   def namedModelNames(): java.util.List[String] = NamedImageModels.names.asJava
 }

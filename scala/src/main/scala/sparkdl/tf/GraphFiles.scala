@@ -19,8 +19,19 @@ object GraphFiles {
 
   private val cache = new FileCache[FrozenGraph]
 
-  /** The graph at `pathOrArtifact`, or an error saying where it was looked for. */
-  def load(pathOrArtifact: String): FrozenGraph = {
+  private val registered = new java.util.concurrent.ConcurrentHashMap[String, FrozenGraph]()
+
+  /**
+   * Makes `graph` loadable by `name` in this JVM without a file (what a classic Python session
+   * registers for its SQL functions; a Spark Connect client uploads an artifact of the same name).
+   */
+  def register(name: String, graph: FrozenGraph): Unit = registered.put(name, graph)
+
+  /** The graph registered, or at `pathOrArtifact`, or an error saying where it was looked for. */
+  def load(pathOrArtifact: String): FrozenGraph =
+    Option(registered.get(pathOrArtifact)).getOrElse(loadFile(pathOrArtifact))
+
+  private def loadFile(pathOrArtifact: String): FrozenGraph = {
     val conf = SparkSession.active.sparkContext.hadoopConfiguration
     val path = artifact(pathOrArtifact).getOrElse(new Path(pathOrArtifact))
     val fs = path.getFileSystem(conf)
