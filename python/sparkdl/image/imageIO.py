@@ -99,15 +99,17 @@ def PIL_to_imageStruct(img: Image, origin: str = "") -> Row:
 
 def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numPartitions: int = 0,
                maxPixels: int = 100_000_000, draftSize: Optional[Union[int, Sequence[int]]] = None,
-               spark: Optional[SparkSession] = None) -> DataFrame:
+               spark: Optional[SparkSession] = None, includeHidden: bool = False) -> DataFrame:
     """DataFrame ``filePath: string, image: <image struct>, imageError: string`` of the files at ``path``.
 
     Files are decoded on the executors. A file that cannot be decoded (corrupt,
     truncated, empty, not an image, or declaring more than ``maxPixels`` pixels) keeps
     its row with a null ``image`` and the reason in ``imageError``.
 
-    :param path: file, directory or glob, on any Hadoop file system
-    :param recursive: also read sub-directories
+    :param path: file, directory or glob, on any Hadoop file system (read literally when it exists)
+    :param recursive: also read sub-directories (each real directory once: symlink loops end)
+    :param includeHidden: also list dot-files and dot-folders (``.x``, macOS ``._x``); ``_``-prefixed
+        files (camera names such as ``_MG_0002.JPG``) are always listed
     :param numPartitions: repartition the files into this many partitions (0: as listed)
     :param maxPixels: images declaring more pixels are not decoded (null image + reason)
     :param draftSize: ``(height, width)`` or one int for both: decode each JPEG directly at the
@@ -125,6 +127,7 @@ def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numP
     spark = spark or active_session("readImages")
     draft = _draft_size(draftSize)
     reader = (spark.read.format(IMAGE_FORMAT).option("recursive", bool(recursive))
+              .option("includeHidden", bool(includeHidden))
               .option("numPartitions", int(numPartitions)).option("maxPixels", int(maxPixels)))
     if draft:
         reader = reader.option("draftSize", "%d,%d" % draft)

@@ -16,8 +16,10 @@ import sparkdl.io.SerializableHadoopConf
  *  - `numPartitions` (default 0: about one per 1,000 files, at least the default parallelism);
  *  - `maxPixels` (default 100,000,000): images declaring more pixels are not decoded;
  *  - `draftSize` (`224` or `224,160` as height,width; default full size): JPEGs decoded at the
- *    smallest DCT scale that keeps them at least that large.
- * Files are listed on the driver when the DataFrame is created; a query that reads only
+ *    smallest DCT scale that keeps them at least that large;
+ *  - `includeHidden` (default false): also list dot-files and dot-folders (`.x`, macOS `._x`).
+ * A path that exists is read literally (`photos[2024]`), else as a glob. Only regular files are
+ * read: a FIFO, device or socket gets a row with the reason. Files are listed on the driver when the DataFrame is created; a query that reads only
  * `filePath` reads no file.
  */
 class ImageDataSource extends RelationProvider with DataSourceRegister {
@@ -36,7 +38,7 @@ object ImageDataSource {
 
 /** The options of the image data source, checked on the driver with messages naming them. */
 final case class ImageReadOptions(path: String, recursive: Boolean, numPartitions: Int, maxPixels: Long,
-                                  draft: (Int, Int))
+                                  draft: (Int, Int), includeHidden: Boolean = false)
 
 object ImageReadOptions {
 
@@ -54,7 +56,8 @@ object ImageReadOptions {
       recursive = get("recursive", false, "true or false")(_.toBooleanOption),
       numPartitions = get("numPartitions", 0, "an integer >= 0")(_.toIntOption.filter(_ >= 0)),
       maxPixels = get("maxPixels", ImageDecoder.DefaultMaxPixels, "a positive integer")(_.toLongOption.filter(_ > 0)),
-      draft = get("draftSize", (0, 0), "a positive size: 224, or height,width as 224,160")(draftSize))
+      draft = get("draftSize", (0, 0), "a positive size: 224, or height,width as 224,160")(draftSize),
+      includeHidden = get("includeHidden", false, "true or false")(_.toBooleanOption))
   }
 
   /** `n` or `height,width`; one of height and width may be 0 (no constraint on that side). */
@@ -71,7 +74,8 @@ private[image] class ImageRelation(spark: SparkSession, options: ImageReadOption
   extends BaseRelation with PrunedScan {
 
   private val files: Seq[String] =
-    ImageReader.listFiles(new Path(options.path), spark.sparkContext.hadoopConfiguration, options.recursive)
+    ImageReader.listFiles(new Path(options.path), spark.sparkContext.hadoopConfiguration, options.recursive,
+      options.includeHidden)
 
   override def sqlContext: SQLContext = spark.sqlContext
 

@@ -11,9 +11,15 @@ final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec
 
   override def incompatibility(value: Any): Option[String] = {
     val img = value.asInstanceOf[Row]
-    val data = img.getAs[Array[Byte]](ImageFields.DataIdx)
-    ImageToTensor.incompatibility(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
-      img.getInt(ImageFields.NChannelsIdx), if (data == null) -1 else data.length, spec)
+    val nulls = Seq(ImageFields.HeightIdx -> "height", ImageFields.WidthIdx -> "width",
+      ImageFields.NChannelsIdx -> "nChannels", ImageFields.DataIdx -> "data").collect {
+      case (i, name) if img.isNullAt(i) => name
+    }
+    if (nulls.nonEmpty) Some(s"image struct has null ${nulls.mkString(", ")}")
+    else {
+      ImageToTensor.incompatibility(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
+        img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx).length, spec)
+    }
   }
 
   override def describe(value: Any): String = s"image '${value.asInstanceOf[Row].getString(ImageFields.OriginIdx)}'"

@@ -57,10 +57,36 @@ object ImageReader {
   def readImage(uri: String, conf: Configuration, maxPixels: Long): Either[String, DecodedImage] =
     readBytes(uri, conf).flatMap(b => ImageDecoder.decode(b, maxPixels))
 
+  /** Bytes of image files this JVM has read (tests check that pruned queries read none). */
+  private[sparkdl] val bytesRead = new java.util.concurrent.atomic.AtomicLong
+
   private def readBytes(file: String, conf: Configuration): Either[String, Array[Byte]] =
-    try Right(HadoopFiles.read(new Path(file), conf))
-    catch {
+    try {
+      val path = HadoopFiles.pathOf(file)
+      notRegular(path) match {
+        case Some(reason) => Left(reason)
+        case None =>
+          val bytes =
+            if (path.toUri.getScheme == "file") { // Hadoop's checksummed local FS chokes on ':' in names
+              java.nio.file.Files.readAllBytes(java.nio.file.Paths.get(path.toUri))
+            } else HadoopFiles.read(path, conf)
+          bytesRead.addAndGet(bytes.length.toLong)
+          Right(bytes)
+      }
+    } catch {
       case e: java.io.IOException => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
+      case e: IllegalArgumentException => Left(s"cannot read file (${e.getMessage})")
+    }
+
+  /** Why a local path is not read: a FIFO, a device or a socket (reading could block or never end). */
+  private def notRegular(path: Path): Option[String] =
+    if (path.toUri.getScheme != "file") None
+    else {
+      val local = java.nio.file.Paths.get(path.toUri)
+      if (java.nio.file.Files.isRegularFile(local)) None
+      else if (java.nio.file.Files.isDirectory(local)) Some("is a directory")
+      else if (!java.nio.file.Files.exists(local)) Some("file does not exist (or is a broken link)")
+      else Some("not a regular file (a FIFO, device or socket): not read")
     }
 
   private[image] def readOne(file: String, conf: Configuration, maxPixels: Long, draft: (Int, Int)): Row = {
@@ -70,21 +96,37 @@ object ImageReader {
     }
   }
 
-  /** Qualified paths of the files at `path` (glob allowed), hidden files (`.x`, `_x`) skipped, sorted. */
-  private[image] def listFiles(path: Path, conf: Configuration, recursive: Boolean): Seq[String] = {
+  /**
+   * Qualified paths of the files at `path`, sorted. `path` is read literally when it exists (a
+   * folder named `photos[2024]`), else as a glob. Dot-files and dot-folders (`.x`, macOS `._x`)
+   * are skipped unless `includeHidden`; `_`-prefixed names (camera files such as `_MG_0002.JPG`)
+   * are listed. With `recursive`, each real directory is visited once (symlink loops end).
+   */
+  private[image] def listFiles(path: Path, conf: Configuration, recursive: Boolean,
+                               includeHidden: Boolean = false): Seq[String] = {
     val fs = path.getFileSystem(conf)
-    val matched: Array[FileStatus] = Option(fs.globStatus(path)).getOrElse(Array.empty)
+    val matched: Array[FileStatus] =
+      if (fs.exists(path)) Array(fs.getFileStatus(path)) else Option(fs.globStatus(path)).getOrElse(Array.empty)
     if (matched.isEmpty) {
       throw new IllegalArgumentException(s"readImages: path does not exist: $path")
     }
-    def hidden(p: Path): Boolean = p.getName.startsWith(".") || p.getName.startsWith("_")
+    def hidden(p: Path): Boolean = !includeHidden && p.getName.startsWith(".")
+    val visited = scala.collection.mutable.HashSet.empty[String]
+    def firstVisit(dir: Path): Boolean = {
+      val key =
+        if (dir.toUri.getScheme == "file") {
+          try java.nio.file.Paths.get(dir.toUri).toRealPath().toString
+          catch { case _: java.io.IOException => dir.toString }
+        } else dir.toString
+      visited.add(key)
+    }
     val out = ArrayBuffer.empty[String]
     val notEntered = ArrayBuffer.empty[String]
     def visit(status: FileStatus, top: Boolean): Unit = {
       if (status.isDirectory) {
-        if (top || recursive)
+        if ((top || recursive) && firstVisit(status.getPath))
           fs.listStatus(status.getPath).filterNot(s => hidden(s.getPath)).foreach(visit(_, top = false))
-        else notEntered += status.getPath.getName
+        else if (!top && !recursive) notEntered += status.getPath.getName
       } else if (top || !hidden(status.getPath)) {
         out += status.getPath.makeQualified(fs.getUri, fs.getWorkingDirectory).toString
       }

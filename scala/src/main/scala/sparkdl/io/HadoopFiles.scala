@@ -22,6 +22,17 @@ private[sparkdl] object HadoopFiles {
   def exists(path: Path, spark: SparkSession): Boolean =
     path.getFileSystem(spark.sparkContext.hadoopConfiguration).isFile(path)
 
+  private val Qualified = """^([a-zA-Z][a-zA-Z0-9+.-]*):(?://([^/]*))?(/.*)$""".r
+
+  /**
+   * The Path of a file named as `Path.toString` prints it (`file:/photos/12:30:00.jpg`): unlike
+   * `new Path(string)`, characters a URI escapes (`:` in a file name, spaces, `%`) stay literal.
+   */
+  def pathOf(name: String): Path = name match {
+    case Qualified(scheme, authority, path) => new Path(scheme, authority, path)
+    case _ => new Path(name)
+  }
+
   def read(path: Path, conf: Configuration): Array[Byte] = {
     val in = path.getFileSystem(conf).open(path)
     try IOUtils.toByteArray(in)
