@@ -99,3 +99,24 @@ def test_image_structs_with_null_fields_follow_handle_invalid(spark, cnn):
         stage.transform(bad).collect()
     assert [r.p for r in stage.copy({stage.handleInvalid: "keep"}).transform(bad).collect()] == [None]
     assert stage.copy({stage.handleInvalid: "skip"}).transform(bad).count() == 0
+
+
+LOAD_FIRST = """
+import sys
+from pyspark.sql import SparkSession
+SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()  # no jar
+import sparkdl
+stage = sparkdl.TFImageTransformer.load(sys.argv[1])  # the first sparkdl call: a load
+print("LOADED:" + type(stage).__name__ + ":" + stage.getOutputCol())
+"""
+
+
+def test_loading_a_stage_first_in_a_session_without_the_jar_attaches_it(spark, cnn, tmp_path):
+    from sparkdl import TFImageTransformer
+
+    TFImageTransformer(inputCol="image", outputCol="probs", graph=cnn).save(str(tmp_path / "stage"))
+    script = tmp_path / "load_first.py"
+    script.write_text(LOAD_FIRST)
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "stage")], capture_output=True, text=True,
+                         timeout=240, env=dict(os.environ, PYTHONPATH=ROOT))
+    assert "LOADED:TFImageTransformer:probs" in out.stdout, out.stderr[-3000:]

@@ -134,3 +134,22 @@ def test_display_renders_a_grid_as_html_and_png(spark, image_dir, tmp_path):
     assert png.size == (4 * (64 + 8), 3 * (64 + 3 * 14))
     chelsea = [img for img, caption in grid.tiles if caption == "chelsea.jpg"][0]
     assert max(chelsea.size) == 64 and chelsea.mode == "RGB"
+
+
+def test_bad_structs_are_refused_naming_the_field():
+    from pyspark.sql import Row
+
+    def struct(**kw):
+        fields = dict(origin="x", height=2, width=2, nChannels=3, mode=16, data=bytearray(12))
+        fields.update(kw)
+        return Row(**fields)
+
+    with pytest.raises(ValueError, match="nChannels is 2; only 8-bit images with 1, 3 or 4 channels"):
+        imageIO.imageStructToArray(struct(nChannels=2, mode=8, data=bytearray(8)))
+    with pytest.raises(ValueError, match=r"data has 11 bytes, but height x width x nChannels = 2 x 2 x 3 needs 12"):
+        imageIO.imageStructToArray(struct(data=bytearray(11)))
+    with pytest.raises(ValueError, match="the image struct's height is null"):
+        imageIO.imageStructToArray(struct(height=None))
+    with pytest.raises(ValueError, match="mode 24 does not match nChannels 3"):
+        imageIO.imageStructToArray(struct(mode=24))
+    assert imageIO.imageStructToArray(struct()).shape == (2, 2, 3)

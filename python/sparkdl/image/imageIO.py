@@ -64,11 +64,20 @@ def imageStructToArray(imageRow: Row) -> npt.NDArray[np.uint8]:
     """uint8 array H x W x C from a Spark image struct, channels in the struct's (BGR) order."""
     if imageRow is None:
         raise ValueError("imageStructToArray got a null image")
+    for field in ("height", "width", "nChannels", "mode", "data"):
+        if getattr(imageRow, field, None) is None:
+            raise ValueError("imageStructToArray: the image struct's %s is null" % field)
     h, w, c = imageRow.height, imageRow.width, imageRow.nChannels
-    if imageRow.mode not in _MODES.values():
-        raise ValueError("Unsupported image mode %s (only 8-bit images with 1, 3 or 4 channels)"
-                         % imageRow.mode)
-    return np.frombuffer(bytes(imageRow.data), dtype=np.uint8).reshape(h, w, c)
+    if c not in _MODES:
+        raise ValueError("imageStructToArray: nChannels is %s; only 8-bit images with 1, 3 or 4 channels" % c)
+    if imageRow.mode != _MODES[c]:
+        raise ValueError("imageStructToArray: mode %s does not match nChannels %d (an 8-bit image with %d "
+                         "channels has mode %d)" % (imageRow.mode, c, c, _MODES[c]))
+    data = bytes(imageRow.data)
+    if h < 0 or w < 0 or len(data) != h * w * c:
+        raise ValueError("imageStructToArray: data has %d bytes, but height x width x nChannels = %d x %d x %d "
+                         "needs %d" % (len(data), h, w, c, h * w * c))
+    return np.frombuffer(data, dtype=np.uint8).reshape(h, w, c)
 
 
 def imageStructToPIL(imageRow: Row) -> Image:

@@ -47,8 +47,14 @@ class SparkdlJavaStage(JavaMLReadable["SparkdlJavaStage"], JavaMLWritable):
 
     @classmethod
     def load(cls, path: str) -> Self:
-        """Reads a saved stage (``cls.read().load(path)``), with a clear error for a Spark Connect
-        server without the sparkdl jar."""
+        """Reads a saved stage (``cls.read().load(path)``): the jar attached to a classic session
+        that lacks it, or a clear error for a Spark Connect server without it."""
+        from pyspark.sql.utils import is_remote
+
+        if not is_remote():  # a session started without the jar gets it here, as the constructors do
+            from sparkdl._jvm import require_jar
+
+            require_jar()
         try:
             return cast("Self", super(SparkdlJavaStage, cls).load(path))
         except Exception as e:
