@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
 
-__all__ = ["active_session", "is_connect", "is_missing_data_source", "missing_jar_error"]
+__all__ = ["active_session", "is_connect", "is_missing_data_source", "is_missing_sparkdl_function",
+           "missing_jar_error"]
 
 
 def is_connect(spark: Optional[Union[SparkSession, ConnectSparkSession]]) -> TypeGuard[ConnectSparkSession]:
@@ -66,3 +67,10 @@ def is_missing_data_source(error: BaseException, name: str) -> bool:
     """True when ``error`` says Spark has no data source called ``name``."""
     text = str(error)
     return "DATA_SOURCE_NOT_FOUND" in text or ("Failed to find" in text and name in text)
+
+
+def is_missing_sparkdl_function(error: BaseException) -> bool:
+    """True when ``error`` says a sparkdl SQL function is unknown: the session started without the
+    jar on its driver's classpath, so its extension (``sparkdl.sql.SparkdlExtensions``) is missing."""
+    text = str(error)
+    return "UNRESOLVED_ROUTINE" in text and "sparkdl_" in text

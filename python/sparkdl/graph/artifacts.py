@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import TYPE_CHECKING, Set, Tuple
+from typing import TYPE_CHECKING, Callable, List, Set, Tuple
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
@@ -26,21 +26,17 @@ def graph_name(graph: FrozenGraph) -> str:
 def upload_graph(spark: ConnectSparkSession, graph: FrozenGraph) -> str:
     """Uploads ``graph`` (``graph.pb`` + its tensor names) to the Connect session; returns the name
     the server's stages read it by (their ``graphPath``)."""
-    name = graph_name(graph)[:-len(".pb")]
-    key = (spark.session_id, name)
-    if key not in _uploaded:
-        with tempfile.TemporaryDirectory(prefix="sparkdl-graph-") as d:
-            graph.save(d)
-            pb, names = os.path.join(d, name + ".pb"), os.path.join(d, name + ".json")
-            os.rename(os.path.join(d, "graph.pb"), pb)
-            os.rename(os.path.join(d, "graph.json"), names)
-            try:
-                spark.addArtifacts(pb, names, file=True)
-            except Exception as e:  # the same content uploaded before, by another process of this session
-                if "already exists" not in str(e).lower() and "ARTIFACT_ALREADY_EXISTS" not in str(e):
-                    raise
-        _uploaded.add(key)
-    return name + ".pb"
+    name = graph_name(graph)
+
+    def files(d: str) -> List[str]:
+        graph.save(d)
+        pb, names = os.path.join(d, name), os.path.join(d, name[:-len(".pb")] + ".json")
+        os.rename(os.path.join(d, "graph.pb"), pb)
+        os.rename(os.path.join(d, "graph.json"), names)
+        return [pb, names]
+
+    _upload_once(spark, name, files, file=True)
+    return name
 
 
 def upload_export(spark: ConnectSparkSession, export_dir: str, model_name: str) -> str:
@@ -54,17 +50,27 @@ def upload_export(spark: ConnectSparkSession, export_dir: str, model_name: str) 
     with open(os.path.join(model, "model.json")) as f:
         sha = json.load(f)["graphSha256"]
     name = "sparkdl-model-%s-%s.zip" % (model_name, sha[:24])
-    key = (spark.session_id, name)
-    if key not in _uploaded:
-        with tempfile.TemporaryDirectory(prefix="sparkdl-model-") as d:
-            archive = os.path.join(d, name)
-            with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
-                for file in ("model.json", "graph.pb"):
-                    z.write(os.path.join(model, file), model_name + "/" + file)
-            try:
-                spark.addArtifacts(archive, archive=True)
-            except Exception as e:  # uploaded before by another process of this session
-                if "already exists" not in str(e).lower() and "ARTIFACT_ALREADY_EXISTS" not in str(e):
-                    raise
-        _uploaded.add(key)
+
+    def files(d: str) -> List[str]:
+        archive = os.path.join(d, name)
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+            for file in ("model.json", "graph.pb"):
+                z.write(os.path.join(model, file), model_name + "/" + file)
+        return [archive]
+
+    _upload_once(spark, name, files, archive=True)
     return name
+
+
+def _upload_once(spark: ConnectSparkSession, name: str, files: Callable[[str], List[str]], **kind: bool) -> None:
+    """``spark.addArtifacts(*files(tmpdir), **kind)`` unless artifact ``name`` went to this session before."""
+    key = (spark.session_id, name)
+    if key in _uploaded:
+        return
+    with tempfile.TemporaryDirectory(prefix="sparkdl-") as d:
+        try:
+            spark.addArtifacts(*files(d), **kind)
+        except Exception as e:  # the same content uploaded before, by another process of this session
+            if "already exists" not in str(e).lower() and "ARTIFACT_ALREADY_EXISTS" not in str(e):
+                raise
+    _uploaded.add(key)

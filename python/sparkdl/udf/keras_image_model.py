@@ -45,7 +45,7 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
         input shape). It runs in Python workers; the model still runs in the JVM.
     :return: the name, for use in SQL
     """
-    from sparkdl._session import active_session, is_connect
+    from sparkdl._session import active_session, is_connect, is_missing_sparkdl_function
     from sparkdl.graph.export import freeze_keras
 
     spark = spark or active_session("registerKerasImageUDF")
@@ -71,7 +71,7 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
         _create_function(spark, udfName, _body(name, pre_name))
         return udfName
     except Exception as e:
-        if not ("UNRESOLVED_ROUTINE" in str(e) and "sparkdl_" in str(e)):
+        if not is_missing_sparkdl_function(e):
             raise
     # a session started before the jar was attached has no sparkdl extension: one row per model run
     if pre_name is None:
@@ -88,13 +88,13 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
 def _register_on_connect(spark: ConnectSparkSession, name: str, graph: FrozenGraph, pre_name: Optional[str]) -> None:
     """On Spark Connect: the graph travels as an artifact, and the function is a temporary SQL
     function over sparkdl's built-in ones (the server must have started with the jar)."""
-    from sparkdl._session import missing_jar_error
+    from sparkdl._session import is_missing_sparkdl_function, missing_jar_error
     from sparkdl.graph.artifacts import upload_graph
 
     try:
         _create_function(spark, name, _body(upload_graph(spark, graph), pre_name))
     except Exception as e:
-        if "UNRESOLVED_ROUTINE" in str(e) and "sparkdl_" in str(e):
+        if is_missing_sparkdl_function(e):
             raise missing_jar_error(spark, e) from None
         raise
 

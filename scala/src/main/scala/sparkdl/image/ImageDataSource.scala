@@ -19,8 +19,8 @@ import sparkdl.io.SerializableHadoopConf
  *    smallest DCT scale that keeps them at least that large;
  *  - `includeHidden` (default false): also list dot-files and dot-folders (`.x`, macOS `._x`).
  * A path that exists is read literally (`photos[2024]`), else as a glob. Only regular files are
- * read: a FIFO, device or socket gets a row with the reason. Files are listed on the driver when the DataFrame is created; a query that reads only
- * `filePath` reads no file.
+ * read: a FIFO, device or socket gets a row with the reason. Files are listed on the driver when
+ * the DataFrame is created; a query that reads only `filePath` reads no file.
  */
 class ImageDataSource extends RelationProvider with DataSourceRegister {
 

@@ -40,14 +40,16 @@ object ImageReader {
    *                      ([[ImageDecoder.decode]]'s `draft`); the `image` column then holds that
    *                      smaller image. For models that resize to a small input anyway: faster
    *                      decoding and smaller rows (docs/PERFORMANCE.md). Both 0 (default): full size.
+   * @param includeHidden also list dot-files and dot-folders (`.x`, macOS `._x`)
    */
   def readImages(spark: SparkSession, path: String, recursive: Boolean = false, numPartitions: Int = 0,
                  maxPixels: Long = ImageDecoder.DefaultMaxPixels, draftHeight: Int = 0,
-                 draftWidth: Int = 0): DataFrame = {
+                 draftWidth: Int = 0, includeHidden: Boolean = false): DataFrame = {
     require(draftHeight >= 0 && draftWidth >= 0,
       s"readImages: draft size must not be negative, got ${draftHeight}x$draftWidth")
     val reader = spark.read.format(ImageDataSource.Format).option("recursive", recursive)
       .option("numPartitions", math.max(numPartitions, 0).toLong).option("maxPixels", maxPixels)
+      .option("includeHidden", includeHidden)
     val withDraft =
       if (draftHeight > 0 || draftWidth > 0) reader.option("draftSize", s"$draftHeight,$draftWidth") else reader
     withDraft.load(path)

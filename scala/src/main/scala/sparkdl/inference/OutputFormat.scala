@@ -35,8 +35,8 @@ object OutputFormat {
   /** array<float>. */
   case object FloatArrayOutput extends OutputFormat {
     val dataType: DataType = ArrayType(FloatType, containsNull = false)
-    def cell(out: Array[Float], from: Int, len: Int): Any =
-      java.util.Arrays.copyOfRange(out, from, from + len).toSeq
+    def cell(out: Array[Float], from: Int, len: Int): Any = // one copy (`toSeq` would make a second)
+      scala.collection.immutable.ArraySeq.unsafeWrapArray(java.util.Arrays.copyOfRange(out, from, from + len))
   }
 
   val PredictionStruct: StructType = StructType(Seq(

@@ -1,7 +1,9 @@
 package sparkdl.sql
 
+import scala.collection.immutable.ArraySeq
+
 import org.apache.spark.sql.catalyst.CatalystTypeConverters
-import org.apache.spark.sql.catalyst.expressions.{Expression, UnaryExpression}
+import org.apache.spark.sql.catalyst.expressions.{Expression, UnaryExpression, UnsafeArrayData}
 import org.apache.spark.sql.catalyst.expressions.codegen.CodegenFallback
 import org.apache.spark.sql.catalyst.util.ArrayData
 import org.apache.spark.sql.types.{ArrayType, DataType, FloatType}
@@ -24,8 +26,7 @@ final case class ModelCall(functionName: String, model: String, child: Expressio
 
   override protected def nullSafeEval(input: Any): Any = {
     val out = inference.run(IndexedSeq(Seq(toScala(input))))(0)
-    if (out == null || out(0) == null) null
-    else ArrayData.toArrayData(out(0).asInstanceOf[Seq[Float]].toArray)
+    if (out == null) null else ModelCall.toCatalyst(out(0))
   }
 
   override protected def withNewChildInternal(newChild: Expression): ModelCall = copy(child = newChild)
@@ -35,4 +36,14 @@ final case class ModelCall(functionName: String, model: String, child: Expressio
   override def flatArguments: Iterator[Any] = Iterator(model, child)
 
   override def sql: String = s"$functionName('$model', ${child.sql})"
+}
+
+object ModelCall {
+
+  /** A float-array output cell ([[sparkdl.inference.OutputFormat.FloatArrayOutput]]) as Catalyst data. */
+  def toCatalyst(cell: Any): ArrayData = cell match {
+    case null => null
+    case floats: ArraySeq.ofFloat => UnsafeArrayData.fromPrimitiveArray(floats.unsafeArray) // no further copy
+    case floats: Seq[_] => UnsafeArrayData.fromPrimitiveArray(floats.asInstanceOf[Seq[Float]].toArray)
+  }
 }

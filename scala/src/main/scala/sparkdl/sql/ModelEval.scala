@@ -8,7 +8,6 @@ import org.apache.spark.sql.catalyst.expressions.{
 }
 import org.apache.spark.sql.catalyst.plans.logical.{LogicalPlan, Project, UnaryNode}
 import org.apache.spark.sql.catalyst.rules.Rule
-import org.apache.spark.sql.catalyst.util.ArrayData
 import org.apache.spark.sql.execution.{SparkPlan, SparkStrategy, UnaryExecNode}
 import org.apache.spark.sql.execution.metric.{SQLMetric, SQLMetrics}
 
@@ -85,8 +84,7 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
           }
           if (values.exists(_ != null)) runs += 1
           calls(k).inference.run(values.map(Seq(_)).toIndexedSeq).map { cells =>
-            if (cells == null || cells(0) == null) null
-            else ArrayData.toArrayData(cells(0).asInstanceOf[Seq[Float]].toArray)
+            if (cells == null) null else ModelCall.toCatalyst(cells(0))
           }
         }
         rowsOut += batch.size

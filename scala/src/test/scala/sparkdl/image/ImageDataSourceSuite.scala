@@ -41,6 +41,17 @@ class ImageDataSourceSuite extends AnyFunSuite with SparkSessionFixture {
     assert(missing.getMessage.contains("path does not exist"))
   }
 
+  test("readImages lists _-prefixed files, and dot-files only with includeHidden") {
+    val dir = java.nio.file.Files.createTempDirectory("sparkdl-hidden")
+    val chelsea = images.listFiles().filter(_.getName.startsWith("chelsea")).head.toPath
+    Seq("_MG_0002.jpg", ".hidden.jpg").foreach(n => java.nio.file.Files.copy(chelsea, dir.resolve(n)))
+    def names(includeHidden: Boolean): Set[String] =
+      ImageReader.readImages(spark, dir.toString, includeHidden = includeHidden).filter("image IS NOT NULL")
+        .collect().map(r => r.getString(0).split("/").last).toSet
+    assert(names(includeHidden = false) == Set("_MG_0002.jpg"))
+    assert(names(includeHidden = true) == Set("_MG_0002.jpg", ".hidden.jpg"))
+  }
+
   test("a query of filePath alone reads no file (column pruning reaches the source)") {
     def bytesRead: Long = ImageReader.bytesRead.get
     val df = spark.read.format("sparkdl.image").load(images.getAbsolutePath)
