@@ -1,23 +1,22 @@
 """`make bench`: sparkdl against its peers, measured in one run on the same images.
 
-Rows (images/second, higher is better; ratios against the peers in the same run):
-  1. sparkdl DeepImageFeaturizer end to end on local[2]: readImages (JVM decode) + resize +
-     TensorFlow Java + a noop sink; for the small model also with readImages(draftSize=224),
-     JPEGs decoded at libjpeg's DCT scale as Pillow's draft does;
-  2. plain Keras in this process: Pillow decode + resize, model.predict in batches;
-  3. Spark's predict_batch_udf with the same Keras model, decoding in the Python worker;
-  4. the same frozen graph in one TensorFlow Python process on pre-decoded arrays
-     (the compute limit), and in TF Java from two threads (sparkdl's compute limit);
-  5. decode + resize to 224x224 alone, one thread: sparkdl's JVM path vs Pillow, both at full
-     size and with draft decoding.
-Also: graph loads per JVM, executor (local mode: driver) JVM memory over 1,000 and 20,000
-images, and peak memory of the driver JVM and of this process.
+Per model (MobileNetV2, EfficientNet-Lite0, ResNet50), on >= 1,000 640x480 JPEG files, images/s:
+  1. transformer: readImages (JVM decode) + DeepImageFeaturizer with default settings
+     (batchSize auto) + a noop sink, local[2];
+  2. sql: the same through `SELECT sparkdl_features(model, image)` with default settings;
+  3. pbudf: Spark's predict_batch_udf with the same Keras model (a tf.function, built once per
+     worker), Pillow decoding in the Python worker, at its best batch size (a sweep);
+  4. limit: the same frozen graph in one TensorFlow Python process on pre-decoded arrays, both
+     cores, at its best batch size (a sweep): the compute-only limit.
+Printed: the rates, the ratios against the targets, the batch size auto chose, and decode+resize
+rates (what shares the cores with the model end to end). Optional: executor JVM memory over
+1,000 and N images (--memory-images N).
 
-    .venv/bin/python bench/run.py [--images 1000] [--models ResNet50,EfficientNetLite0] [--memory-images 20000]
+    .venv/bin/python bench/run.py [--images 1000] [--models MobileNetV2,EfficientNetLite0,ResNet50]
 """
 import argparse
+import hashlib
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -28,12 +27,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def make_images(directory, n, seed=0):
-    """n JPEG files of mixed sizes (320x240 to 1024x768) with shapes and noise."""
+def make_images(directory, n, seed=0, sizes=((640, 480),)):
+    """n JPEG files (640x480 unless `sizes` says otherwise) with shapes and noise."""
     from PIL import Image, ImageDraw
 
     rng = np.random.default_rng(seed)
-    sizes = [(320, 240), (640, 480), (800, 600), (1024, 768), (500, 375)]
     os.makedirs(directory, exist_ok=True)
     for i in range(n):
         w, h = sizes[i % len(sizes)]
@@ -100,12 +98,6 @@ class RssSampler:
         self._thread.join()
 
 
-def keras_model(name, weights):
-    from sparkdl.models.registry import get_spec, load_symbol
-
-    return load_symbol(get_spec(name).builder)(weights=weights, include_top=True)
-
-
 def pil_load(path, size, draft=False):
     from PIL import Image
 
@@ -115,84 +107,85 @@ def pil_load(path, size, draft=False):
     return np.asarray(img.convert("RGB").resize((size, size), Image.BILINEAR), np.float32)
 
 
-def bench_model(spark, name, files, directory, weights_file, draft):
+def noop(df):
+    df.write.format("noop").mode("overwrite").save()
+
+
+def linked(files, folder):
+    """A folder of hard links to `files` (same bytes, no copy)."""
+    os.makedirs(folder, exist_ok=True)
+    for f in files:
+        os.link(f, os.path.join(folder, os.path.basename(f)))
+    return folder
+
+
+def bench_model(spark, name, files, directory, weights_file, work):
+    import json
+
+    import peers
     import tensorflow as tf
     from pyspark.ml.functions import predict_batch_udf
     from pyspark.sql.types import ArrayType, FloatType
 
     from sparkdl import DeepImageFeaturizer, readImages
     from sparkdl.models import get_spec
-    from sparkdl.models.export import cached_model_dir, features_model
-    from sparkdl.models.registry import load_symbol
+    from sparkdl.models.export import cached_model_dir
 
+    jvm = spark.sparkContext._jvm
     spec = get_spec(name)
     size, n = spec.height, len(files)
-    compute_images = min(n, 320)  # a constant batch: its rate settles within a few batches
-    model = keras_model(name, weights_file or "imagenet")
-    features = features_model(model)
-    preprocess = load_symbol(spec.preprocessor)
+    warm = linked(files[:256], os.path.join(work, "warm_" + name))
 
-    # 1. sparkdl end to end (export and first graph load done before timing)
+    # 1. the transformer, default settings. The export, the first graph load and the batch size
+    # measurement happen in a first pass over 256 of the images (auto keeps its choice per JVM).
     featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=name,
-                                     weightsPath=weights_file, batchSize=32)
-    featurizer.transform(readImages(files[0])).write.format("noop").mode("overwrite").save()
-    loads_before = spark.sparkContext._jvm.sparkdl.inference.SessionCache.loadCount()
-    t_sparkdl, _ = timed(lambda: featurizer.transform(readImages(directory, numPartitions=8))
-                         .write.format("noop").mode("overwrite").save())
-    loads = spark.sparkContext._jvm.sparkdl.inference.SessionCache.loadCount() - loads_before
-    t_draft = None
-    if draft:
-        t_draft, _ = timed(lambda: featurizer.transform(readImages(directory, numPartitions=8, draftSize=size))
-                           .write.format("noop").mode("overwrite").save())
+                                     weightsPath=weights_file)
+    noop(featurizer.transform(readImages(warm, numPartitions=2)))
+    t_stage, _ = timed(lambda: noop(featurizer.transform(readImages(directory, numPartitions=8))))
 
-    # 2. plain Keras: Pillow decode + resize + predict in batches of 32
-    def keras_run():
-        for i in range(0, n, 32):
-            batch = np.stack([pil_load(f, size) for f in files[i:i + 32]])
-            features.predict(preprocess(batch), batch_size=32, verbose=0)
-    t_keras, _ = timed(keras_run)
-
-    # 3. predict_batch_udf, decoding in the Python worker
-    def make_predict_fn():  # runs in the Python worker: load the model there, as the API intends
-        import io
-
-        from PIL import Image
-
-        from sparkdl.models.export import features_model
-
-        m = features_model(keras_model(name, weights_file or "imagenet"))
-
-        def predict(contents):
-            batch = np.stack([np.asarray(Image.open(io.BytesIO(c)).convert("RGB").resize((size, size),
-                                         Image.BILINEAR), np.float32) for c in contents])
-            return m.predict(preprocess(batch), batch_size=32, verbose=0)
-        return predict
-    udf = predict_batch_udf(make_predict_fn, return_type=ArrayType(FloatType()), batch_size=32)
-    binary = spark.read.format("binaryFile").load(directory).repartition(8)
-    binary.select(udf("content")).limit(4).write.format("noop").mode("overwrite").save()
-    t_pbu, _ = timed(lambda: binary.select(udf("content")).write.format("noop").mode("overwrite").save())
-
-    # 4. the frozen graph in one TF Python process on pre-decoded arrays
-    import json
-
-    export = os.path.join(cached_model_dir(name, weights_file), name)
+    # 2. the SQL function, default settings, the same export
+    model_dir = cached_model_dir(name, weights_file)
+    spark.conf.set("spark.sparkdl.modelDir", model_dir)
+    readImages(directory, numPartitions=8).createOrReplaceTempView("bench_photos")
+    query = "SELECT filePath, sparkdl_features('%s', image) AS features FROM bench_photos" % name
+    t_sql, _ = timed(lambda: noop(spark.sql(query)))
+    plan = spark.sql(query)._jdf.queryExecution().executedPlan().toString()
+    assert "SparkdlModelEval" in plan, plan
+    export = os.path.join(model_dir, name)
     meta = json.load(open(os.path.join(export, "model.json")))
+    graph_hash = hashlib.sha256(open(os.path.join(export, "graph.pb"), "rb").read()).hexdigest()
+    chosen = jvm.sparkdl.inference.AutoBatchSize.chosen(graph_hash)
+    auto = chosen.get() if chosen.isDefined() else None
+
+    # 3. predict_batch_udf at its best batch size: a sweep over 256 images, then all of them
+    binary = spark.read.format("binaryFile").load(directory).repartition(8)
+    subset = spark.read.format("binaryFile").load(warm).repartition(4)
+
+    def pbudf(batch_size):
+        return predict_batch_udf(peers.make_predict_fn(name, weights_file), return_type=ArrayType(FloatType()),
+                                 batch_size=batch_size)
+    noop(subset.limit(8).repartition(2).select(pbudf(8)("content")))  # the model built in the workers
+    sweep = {bs: 256 / timed(lambda bs=bs: noop(subset.select(pbudf(bs)("content"))))[0] for bs in (4, 16, 64)}
+    pbudf_size = max(sweep, key=sweep.get)
+    t_pbudf, _ = timed(lambda: noop(binary.select(pbudf(pbudf_size)("content"))))
+
+    # 4. the compute-only limit: the frozen graph, pre-decoded arrays, this process, both cores
     graph_def = tf.compat.v1.GraphDef.FromString(open(os.path.join(export, "graph.pb"), "rb").read())
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
     fn = wrapped.prune(wrapped.graph.get_tensor_by_name(meta["inputTensor"]),
                        wrapped.graph.get_tensor_by_name(meta["featuresTensor"]))
     arrays = np.stack([pil_load(f, size) for f in files[:64]])
-    fn(tf.constant(arrays[:32]))
-    reps = max(1, compute_images // 64)
-    t_frozen, _ = timed(lambda: [fn(tf.constant(arrays[i:i + 32])) for _ in range(reps) for i in (0, 32)])
-    frozen_rate = reps * 64 / t_frozen
-    # ... and in TF Java, two tasks' worth of callers sharing one session, as executors run it
-    jvm_rate = spark.sparkContext._jvm.sparkdl.bench.ModelCompute.imagesPerSecond(
-        os.path.join(export, "graph.pb"), meta["inputTensor"], meta["featuresTensor"], size, size, 32,
-        max(1, compute_images // 64), 2)
+    limit = {}
+    for bs in (1, 4, 8, 16, 32, 64):
+        chunk = tf.constant(arrays[:bs])
+        fn(chunk)  # a first run at each shape
+        reps = max(2, 128 // bs)
+        limit[bs] = reps * bs / timed(lambda chunk=chunk, reps=reps: [fn(chunk) for _ in range(reps)])[0]
+    limit_size = max(limit, key=limit.get)
 
-    return {"sparkdl": n / t_sparkdl, "draft": n / t_draft if t_draft else None, "keras": n / t_keras,
-            "predict_batch_udf": n / t_pbu, "frozen": frozen_rate, "jvm": jvm_rate, "loads": loads}
+    return {"transformer": n / t_stage, "sql": n / t_sql, "pbudf": n / t_pbudf, "limit": limit[limit_size],
+            "auto": auto, "pbudf_size": pbudf_size, "limit_size": limit_size,
+            "pbudf_sweep": sweep, "limit_sweep": limit}
 
 
 def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
@@ -208,7 +201,7 @@ def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
     sources = sorted(os.listdir(directory))
     jvm = spark.sparkContext._jvm
     pid = int(jvm.ProcessHandle.current().pid())
-    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=name, batchSize=32)
+    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=name)
     featurizer.transform(readImages(os.path.join(directory, sources[0]))).write.format("noop").mode("overwrite").save()
     out = []
     for k, count in enumerate(counts):
@@ -231,8 +224,8 @@ def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=1000)
-    parser.add_argument("--models", default="ResNet50,EfficientNetLite0")
-    parser.add_argument("--memory-images", type=int, default=20000,
+    parser.add_argument("--models", default="MobileNetV2,EfficientNetLite0,ResNet50")
+    parser.add_argument("--memory-images", type=int, default=0,
                         help="images for the executor memory check (0: skip it)")
     args = parser.parse_args()
 
@@ -243,20 +236,20 @@ def main():
     work = tempfile.mkdtemp(prefix="sparkdl-bench-")
     directory = os.path.join(work, "images")
     t, files = timed(lambda: make_images(directory, args.images))
-    print("%d JPEG files, mixed sizes, written in %.0f s under %s" % (len(files), t, directory))
+    print("%d JPEG files, 640x480, written in %.0f s under %s" % (len(files), t, directory))
     bench_jar = _bench_jar()
     spark = sparkdl.spark_session("local[2]", app_name="sparkdl-bench", **{
         "spark.jars": bench_jar, "spark.driver.extraClassPath": bench_jar, "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "6g",
-        "spark.sql.execution.arrow.maxRecordsPerBatch": "32"})
+        "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "6g"})
     spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.addPyFile(os.path.join(ROOT, "bench", "peers.py"))
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
     models = args.models.split(",")
-    small = models[-1]
 
-    # First, in a JVM that has run nothing else: memory over 1,000 and 20,000 images.
     memory = []
-    if args.memory_images:
-        memory = memory_growth(spark, small, directory, work, (min(1000, args.memory_images), args.memory_images))
+    if args.memory_images:  # first, in a JVM that has run nothing else
+        memory = memory_growth(spark, "EfficientNetLite0", directory, work,
+                               (min(1000, args.memory_images), args.memory_images))
 
     rows = []
     for name in models:
@@ -264,56 +257,57 @@ def main():
         if name != "EfficientNetLite0":  # speed does not depend on the weights: random, saved to a file
             weights = os.path.join(work, name + ".weights.h5")
             load_symbol(get_spec(name).builder)(weights=None, include_top=True).save_weights(weights)
-        r = bench_model(spark, name, files, directory, weights, draft=(name == small))
+        r = bench_model(spark, name, files, directory, weights, work)
         rows.append((name, r))
-        print("  %s done: %s" % (name, {k: round(v, 1) for k, v in r.items() if v is not None}), flush=True)
+        print("  %s done: %s" % (name, r), flush=True)
 
-    # 5. decode + resize alone, one thread each, full size and draft
+    # decode + resize alone, one thread: what shares the cores with the model end to end
     decode = spark.sparkContext._jvm.sparkdl.bench.DecodeResize
     decode.imagesPerSecond(files[:300], 224, False)  # warm the JIT first
     jvm_rate = decode.imagesPerSecond(files, 224, False)
-    jvm_draft = decode.imagesPerSecond(files, 224, True)
     pil_rate = len(files) / timed(lambda: [pil_load(f, 224) for f in files])[0]
-    pil_draft = len(files) / timed(lambda: [pil_load(f, 224, draft=True) for f in files])[0]
 
-    print("\nsparkdl benchmark: %d images, local[2], %d cores, images/second (higher is better)\n"
-          % (len(files), os.cpu_count()))
-    print("%-18s %9s %9s %9s %9s %9s %10s %10s %10s %8s" % (
-        "model", "sparkdl", "keras", "pbudf", "frozen", "tf-java", "vs keras", "vs pbudf", "vs frozen", "reloads"))
-    for name, r in rows:
-        print("%-18s %9.1f %9.1f %9.1f %9.1f %9.1f %9.2fx %9.2fx %9.2fx %8d" % (
-            name, r["sparkdl"], r["keras"], r["predict_batch_udf"], r["frozen"], r["jvm"], r["sparkdl"] / r["keras"],
-            r["sparkdl"] / r["predict_batch_udf"], r["sparkdl"] / r["frozen"], r["loads"]))
-        if r["draft"]:
-            print("%-18s %9.1f %9s %9s %9s %9s %9.2fx %9.2fx %9.2fx" % (
-                "  draftSize=224", r["draft"], "", "", "", "", r["draft"] / r["keras"],
-                r["draft"] / r["predict_batch_udf"], r["draft"] / r["frozen"]))
-    print("\ndecode+resize to 224x224, one thread, img/s:  sparkdl JVM %.0f vs Pillow %.0f (%.2fx);"
-          "  with draft: %.0f vs %.0f (%.2fx)" % (jvm_rate, pil_rate, jvm_rate / pil_rate,
-                                                 jvm_draft, pil_draft, jvm_draft / pil_draft))
     cores = os.cpu_count()
-    print("\nwhat bounds end to end: the model's TF Java rate and decode+resize share the %d cores, so at best" % cores)
+    print("\nsparkdl benchmark: %d JPEGs 640x480, local[2], %d cores, images/second (higher is better)\n"
+          % (len(files), cores))
+    print("%-18s %11s %11s %11s %11s %5s %12s %12s %12s" % (
+        "model", "transformer", "sql", "pbudf", "limit", "auto", "vs pbudf", "vs limit", "sql/transf."))
     for name, r in rows:
-        variants = (("full decode", jvm_rate, r["sparkdl"]), ("draftSize=224", jvm_draft, r["draft"]))
-        for label, rate, measured in variants:
-            if measured:
-                best = 1 / (1 / r["jvm"] + 1 / (cores * rate))
-                print("  %-18s %-14s %6.1f img/s = %.2fx frozen (measured %.2fx)" % (
-                    name, label, best, best / r["frozen"], measured / r["frozen"]))
+        print("%-18s %11.1f %11.1f %11.1f %11.1f %5s %5.2fx %5.2fx %5.2fx %5.2fx %11.2fx" % (
+            name, r["transformer"], r["sql"], r["pbudf"], r["limit"], r["auto"],
+            r["transformer"] / r["pbudf"], r["sql"] / r["pbudf"], r["transformer"] / r["limit"],
+            r["sql"] / r["limit"], r["sql"] / r["transformer"]))
+    print("(vs pbudf and vs limit: transformer, then sql)")
+    print("\nbest batch sizes of the peers (img/s at each size tried):")
+    for name, r in rows:
+        print("  %-18s pbudf %s -> %d;  limit %s -> %d" % (
+            name, {k: round(v, 1) for k, v in r["pbudf_sweep"].items()}, r["pbudf_size"],
+            {k: round(v, 1) for k, v in r["limit_sweep"].items()}, r["limit_size"]))
+    print("\ntargets (defaults): transformer and sql >= 1.5x pbudf and >= 0.8x limit; sql >= 0.95x transformer")
+    for name, r in rows:
+        checks = [("transformer vs pbudf", r["transformer"] / r["pbudf"], 1.5),
+                  ("sql vs pbudf", r["sql"] / r["pbudf"], 1.5),
+                  ("transformer vs limit", r["transformer"] / r["limit"], 0.8),
+                  ("sql vs limit", r["sql"] / r["limit"], 0.8),
+                  ("sql vs transformer", r["sql"] / r["transformer"], 0.95)]
+        missed = ["%s %.2fx < %.2fx" % (label, v, target) for label, v, target in checks if v < target]
+        print("  %-18s %s" % (name, "all met" if not missed else "missed: " + "; ".join(missed)))
+    print("\ndecode+resize 640x480 -> 224x224, one thread: sparkdl JVM %.0f img/s, Pillow %.0f img/s" % (
+        jvm_rate, pil_rate))
+    print("what bounds end to end: the model and decode+resize share the %d cores, so at best" % cores)
+    for name, r in rows:
+        best = 1 / (1 / r["limit"] + 1 / (cores * jvm_rate))
+        print("  %-18s %6.1f img/s = %.2fx limit (measured: transformer %.2fx, sql %.2fx)" % (
+            name, best, best / r["limit"], r["transformer"] / r["limit"], r["sql"] / r["limit"]))
     if memory:
-        print("\nexecutor JVM memory (local mode: the driver), %s draftSize=224, 8 partitions:" % small)
+        print("\nexecutor JVM memory (local mode: the driver), EfficientNetLite0 draftSize=224, 8 partitions:")
         for count, rate, peak, heap, outside, live in memory:
             print("  %6d images: %6.1f img/s, peak RSS %5.0f MiB (peak committed Java heap %5.0f, peak RSS beyond"
                   " it %5.0f), live heap after GC %4.0f MiB" % (count, rate, peak, heap, outside, live))
-    status = open("/proc/%d/status" % int(spark.sparkContext._jvm.ProcessHandle.current().pid())).read()
-    peak_jvm = [line for line in status.splitlines() if line.startswith("VmHWM")][0].split()[1]
-    print("\nsparkdl: readImages + DeepImageFeaturizer + noop sink; keras: Pillow + model.predict in this process;"
-          "\npbudf: predict_batch_udf, Pillow in the Python worker; frozen: the exported graph in TF Python on"
-          "\npre-decoded arrays (the compute limit); tf-java: the same graph in TF Java, two threads at once.")
-    print("reloads: graph loads in the JVM during the timed run (it was loaded once before; 0 = no reload per task)")
-    print("peak RSS over the whole run: driver/executor JVM %.0f MiB, this Python process %.0f MiB; %.0f s in all"
-          % (int(peak_jvm) / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-             time.perf_counter() - started))
+    print("\ntransformer: readImages + DeepImageFeaturizer (defaults) + noop sink; sql: the same query in SQL;"
+          "\npbudf: predict_batch_udf (tf.function, Pillow in the Python worker); limit: the exported graph in"
+          "\nTF Python on pre-decoded arrays. auto: the batch size sparkdl measured and kept.")
+    print("%.0f s in all" % (time.perf_counter() - started))
     spark.stop()
 
 

@@ -42,7 +42,7 @@ def test_params_are_checked_when_set_and_the_error_lists_the_valid_values(spark)
                                                            "error, keep, skip"),
         (lambda: TFImageTransformer(outputMode="list"), "outputMode 'list' is not valid. Valid values: vector, array"),
         (lambda: TFImageTransformer(channelOrder="rgb"), "(did you mean 'RGB'?)"),
-        (lambda: TFTransformer(batchSize=0), "batchSize must be >= 1, got 0"),
+        (lambda: TFTransformer(batchSize=-1), "batchSize must be >= 0, got -1"),
         (lambda: DeepImageFeaturizer().setModelName("VGG"), "Unknown modelName 'VGG'. Valid names:"),
     ]
     for make, message in cases:

@@ -103,19 +103,23 @@ def run():
     df = sparkdl.spark_session().createDataFrame([(1, [1.0, 2.0, 3.0])], ["id", "a"]).repartition(2)
     t = sparkdl.TFTransformer(graph=FrozenGraph.load(sys.argv[1]), inputMapping={"a": "input:0"},
                               outputMapping={"output:0": "out"})
-    return [list(r.out) for r in t.transform(df).collect()]
+    out = t.transform(df)
+    return [list(r.out) for r in out.collect()], out._jdf.queryExecution().executedPlan().toString()
 
-first = run()
+(first, plan) = run()
+# the session got sparkdl's SQL functions and batched planning when the jar was attached
+plan_ok = "SparkdlModelEval" in plan and spark.sql("SHOW FUNCTIONS LIKE 'sparkdl_tensor'").count() == 1
 images = sparkdl.readImages(sys.argv[2]).filter("image IS NOT NULL").count()
 spark.stop()  # and a new session in the same process
-second = run()
-print("RESULT:" + json.dumps({"first": first, "second": second, "images": images}))
+second = run()[0]
+print("RESULT:" + json.dumps({"first": first, "second": second, "images": images, "plan_ok": plan_ok}))
 """
 
 
 def test_a_session_started_without_the_jar_gets_it_attached(tmp_path, image_dir):
     """A SparkSession created before sparkdl (no jar): sparkdl attaches its jar to the running driver
-    and executors and works; after spark.stop(), sparkdl.spark_session() works in the same process."""
+    and executors and works, on the batched plan (the SQL extension installed into the running
+    session); after spark.stop(), sparkdl.spark_session() works in the same process."""
     import tensorflow as tf
 
     from sparkdl.graph import freeze_function
@@ -129,7 +133,8 @@ def test_a_session_started_without_the_jar_gets_it_attached(tmp_path, image_dir)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT:")]
     assert lines, out.stderr[-3000:]
     result = json.loads(lines[0][len("RESULT:"):])
-    assert result == {"first": [[3.0, 5.0, 7.0]], "second": [[3.0, 5.0, 7.0]], "images": len(fixtures.GOOD)}
+    assert result == {"first": [[3.0, 5.0, 7.0]], "second": [[3.0, 5.0, 7.0]], "images": len(fixtures.GOOD),
+                      "plan_ok": True}
     assert "sparkdl: attached" in out.stderr
 
 

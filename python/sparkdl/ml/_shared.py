@@ -97,11 +97,16 @@ class HasOutputCol(Params):
 
 
 class HasBatchSize(Params):
-    """Mixin for param batchSize: rows fed to the model per run; memory per task is bounded by one batch."""
+    """Mixin for param batchSize: rows fed to the model per run; memory per task is bounded by one batch.
+
+    0 (the default) is auto: the fastest size measured on the first batches of real input, per
+    model and executor JVM (see the README's "Batch size").
+    """
 
     batchSize = Param(Params._dummy(), "batchSize",
-                      "rows fed to the model per run; memory per task is bounded by one batch",
-                      typeConverter=int_at_least("batchSize", 1))
+                      "rows fed to the model per run; memory per task is bounded by one batch. 0 (the "
+                      "default): auto, the fastest size measured on the first batches, per model and executor JVM",
+                      typeConverter=int_at_least("batchSize", 0))
     getBatchSize, setBatchSize = accessors("batchSize")
 
 

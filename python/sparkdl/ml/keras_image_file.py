@@ -60,17 +60,17 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
     @keyword_only
     def __init__(self, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
                  modelFile: Optional[str] = None, imageLoader: Optional[Callable[[str], Any]] = None,
-                 outputMode: str = "vector", batchSize: int = 32, kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                 outputMode: str = "vector", batchSize: int = 0, kerasCustomObjects: Optional[Dict[str, Any]] = None,
                  allowUnsafeDeserialization: bool = False) -> None:
         super(KerasImageFileTransformer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(batchSize=32)
+        self._setDefault(batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
                   modelFile: Optional[str] = None, imageLoader: Optional[Callable[[str], Any]] = None,
-                  outputMode: str = "vector", batchSize: int = 32, kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                  outputMode: str = "vector", batchSize: int = 0, kerasCustomObjects: Optional[Dict[str, Any]] = None,
                   allowUnsafeDeserialization: bool = False) -> Self:
         kwargs = dict(self._input_kwargs)
         custom = kwargs.pop("kerasCustomObjects", None)

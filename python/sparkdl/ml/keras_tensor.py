@@ -30,17 +30,17 @@ class KerasTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutpu
 
     @keyword_only
     def __init__(self, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
-                 modelFile: Optional[str] = None, batchSize: int = 64,
+                 modelFile: Optional[str] = None, batchSize: int = 0,
                  kerasCustomObjects: Optional[Dict[str, Any]] = None,
                  allowUnsafeDeserialization: bool = False) -> None:
         super(KerasTransformer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(batchSize=64)
+        self._setDefault(batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
-                  modelFile: Optional[str] = None, batchSize: int = 64,
+                  modelFile: Optional[str] = None, batchSize: int = 0,
                   kerasCustomObjects: Optional[Dict[str, Any]] = None,
                   allowUnsafeDeserialization: bool = False) -> Self:
         kwargs = dict(self._input_kwargs)

@@ -59,7 +59,7 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
     def __init__(self) -> None:
         super(_NamedImageModel, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(inputCol="image", batchSize=32)
+        self._setDefault(inputCol="image", batchSize=0)
 
     def _check_model_name(self) -> None:
         from sparkdl.models.registry import get_spec
@@ -152,14 +152,14 @@ class DeepImageFeaturizer(_NamedImageModel):
 
     @keyword_only
     def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
-                 modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 32,
+                 modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 0,
                  handleInvalid: str = "error") -> None:
         super(DeepImageFeaturizer, self).__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
-                  modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 32,
+                  modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 0,
                   handleInvalid: str = "error") -> Self:
         return self._set(**self._input_kwargs)
 
@@ -185,7 +185,7 @@ class DeepImagePredictor(_NamedImageModel):
     @keyword_only
     def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                  decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
-                 weightsPath: Optional[str] = None, batchSize: int = 32, handleInvalid: str = "error") -> None:
+                 weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error") -> None:
         super(DeepImagePredictor, self).__init__()
         self._setDefault(decodePredictions=False, topK=5)
         self.setParams(**self._input_kwargs)
@@ -193,7 +193,7 @@ class DeepImagePredictor(_NamedImageModel):
     @keyword_only
     def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                   decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
-                  weightsPath: Optional[str] = None, batchSize: int = 32, handleInvalid: str = "error") -> Self:
+                  weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error") -> Self:
         return self._set(**self._input_kwargs)
 
     getDecodePredictions, setDecodePredictions = accessors("decodePredictions")

@@ -62,17 +62,17 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
     def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None,
                  graph: Optional[Union[FrozenGraph, Any]] = None, inputTensor: Optional[str] = None,
                  outputTensor: Optional[str] = None, channelOrder: str = "RGB", outputMode: str = "vector",
-                 batchSize: int = 32, handleInvalid: str = "error") -> None:
+                 batchSize: int = 0, handleInvalid: str = "error") -> None:
         super(TFImageTransformer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(inputCol="image", channelOrder="RGB", batchSize=32)
+        self._setDefault(inputCol="image", channelOrder="RGB", batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None,
                   graph: Optional[Union[FrozenGraph, Any]] = None, inputTensor: Optional[str] = None,
                   outputTensor: Optional[str] = None, channelOrder: str = "RGB", outputMode: str = "vector",
-                  batchSize: int = 32, handleInvalid: str = "error") -> Self:
+                  batchSize: int = 0, handleInvalid: str = "error") -> Self:
         kwargs = dict(self._input_kwargs)
         graph = kwargs.pop("graph", None)
         if graph is not None:

@@ -46,16 +46,16 @@ class TFTransformer(SparkdlTransformer, HasFrozenGraph, HasBatchSize):
     @keyword_only
     def __init__(self, graph: Optional[Union[FrozenGraph, Any]] = None,
                  inputMapping: Optional[Mapping[str, str]] = None, outputMapping: Optional[Mapping[str, str]] = None,
-                 batchSize: int = 64, tfInputGraph: Optional[Union[FrozenGraph, Any]] = None) -> None:
+                 batchSize: int = 0, tfInputGraph: Optional[Union[FrozenGraph, Any]] = None) -> None:
         super(TFTransformer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(batchSize=64)
+        self._setDefault(batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, graph: Optional[Union[FrozenGraph, Any]] = None,
                   inputMapping: Optional[Mapping[str, str]] = None, outputMapping: Optional[Mapping[str, str]] = None,
-                  batchSize: int = 64, tfInputGraph: Optional[Union[FrozenGraph, Any]] = None) -> Self:
+                  batchSize: int = 0, tfInputGraph: Optional[Union[FrozenGraph, Any]] = None) -> Self:
         kwargs = dict(self._input_kwargs)
         graph = kwargs.pop("graph", None) or kwargs.pop("tfInputGraph", None)
         kwargs.pop("tfInputGraph", None)

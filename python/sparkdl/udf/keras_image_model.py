@@ -45,7 +45,7 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
         input shape). It runs in Python workers; the model still runs in the JVM.
     :return: the name, for use in SQL
     """
-    from sparkdl._session import active_session, is_connect, is_missing_sparkdl_function
+    from sparkdl._session import active_session, is_connect
     from sparkdl.graph.export import freeze_keras
 
     spark = spark or active_session("registerKerasImageUDF")
@@ -64,24 +64,12 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
     from sparkdl.graph.artifacts import graph_name
 
     api = python_api()
+    # a session started before the jar was attached gets sparkdl's functions and planning now
+    api.installSql(spark._jsparkSession)
     # the graph registered in the driver by name, the function over the built-in (batched) ones
     name = graph_name(graph)
     api.registerGraph(name, bytearray(graph.graph_def), graph.inputs, graph.outputs)
-    try:
-        _create_function(spark, udfName, _body(name, pre_name))
-        return udfName
-    except Exception as e:
-        if not is_missing_sparkdl_function(e):
-            raise
-    # a session started before the jar was attached has no sparkdl extension: one row per model run
-    if pre_name is None:
-        api.registerImageModel(spark._jsparkSession, udfName, bytearray(graph.graph_def), graph.inputs[0],
-                               graph.outputs[0], "RGB")
-        return udfName
-    model_name = "__%s_model" % udfName
-    api.registerTensorModel(spark._jsparkSession, model_name, bytearray(graph.graph_def), graph.inputs[0],
-                            graph.outputs[0])
-    _create_function(spark, udfName, "%s(%s(image))" % (model_name, pre_name))
+    _create_function(spark, udfName, _body(name, pre_name))
     return udfName
 
 

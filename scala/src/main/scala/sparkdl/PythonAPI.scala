@@ -6,8 +6,8 @@ import org.apache.spark.sql.SparkSession
 
 import sparkdl.ml.HasFrozenGraph
 import sparkdl.models.NamedImageModels
+import sparkdl.sql.SparkdlExtensions
 import sparkdl.tf.FrozenGraph
-import sparkdl.udf.ImageModelUDF
 
 /**
  * The entry points only the Python package calls (through py4j): Java collections and
@@ -22,15 +22,8 @@ private[sparkdl] object PythonAPI {
                outputs: java.util.List[String]): HasFrozenGraph =
     stage.setGraph(graph(graphDef, inputs, outputs))
 
-  def registerImageModel(spark: SparkSession, name: String, graphDef: Array[Byte], inputTensor: String,
-                         outputTensor: String, channelOrder: String): Unit =
-    ImageModelUDF.register(spark, name, FrozenGraph(graphDef, Seq(inputTensor), Seq(outputTensor)), inputTensor,
-      outputTensor, channelOrder)
-
-  def registerTensorModel(spark: SparkSession, name: String, graphDef: Array[Byte], inputTensor: String,
-                          outputTensor: String): Unit =
-    ImageModelUDF.registerTensorModel(spark, name, FrozenGraph(graphDef, Seq(inputTensor), Seq(outputTensor)),
-      inputTensor, outputTensor)
+  /** sparkdl's SQL functions and batched planning in a session started without the jar ([[SparkdlExtensions]]). */
+  def installSql(spark: SparkSession): Unit = SparkdlExtensions.install(spark)
 
   def registerGraph(name: String, graphDef: Array[Byte], inputs: java.util.List[String],
                     outputs: java.util.List[String]): Unit =

@@ -1,7 +1,6 @@
 package sparkdl.inference
 
 import org.apache.spark.broadcast.Broadcast
-import org.apache.spark.sql.Row
 
 /** One model input fed from one column: how a non-null cell becomes `size` floats of the batch. */
 trait BatchInput extends Serializable {
@@ -54,18 +53,6 @@ final case class BatchInference(
     s"handleInvalid must be error, keep or skip, got '$handleInvalid'")
 
   /**
-   * Streams `rows` in batches of `batchSize`, input `k` fed from column `indices(k)`; each row
-   * comes out with the output cells appended (rows dropped under "skip" do not come out).
-   */
-  def apply(rows: Iterator[Row], indices: Seq[Int], batchSize: Int): Iterator[Row] = {
-    require(indices.length == inputs.length, s"${inputs.length} inputs but ${indices.length} column indices")
-    rows.grouped(batchSize).flatMap { batch =>
-      val cells = run(batch.map(row => indices.map(row.get)).toIndexedSeq)
-      batch.iterator.zip(cells.iterator).collect { case (row, out) if out != null => Row.fromSeq(row.toSeq ++ out) }
-    }
-  }
-
-  /**
    * Runs one batch: `values(i)(k)` is row `i`'s value for input `k`. Returns, per row, its output
    * cells (nulls for a row not fed), or null for a row dropped under "skip".
    */
@@ -105,6 +92,7 @@ final case class BatchInference(
         Feed(in.tensor, m.toLong +: in.dims, buffer)
       }
       val results = SessionCache.withSession(model.value)(_.run(feeds, outputs.map(_.tensor)))
+      BatchInference.runs.incrementAndGet()
       results.zip(outputs).zipWithIndex.foreach { case (((shape, out), output), k) =>
         if (shape.isEmpty || shape(0) != m) {
           throw new IllegalStateException(s"Output '${output.tensor}' has shape ${shape.mkString("[", ",", "]")} " +
@@ -127,4 +115,10 @@ final case class BatchInference(
       in.incompatibility(value).map(reason =>
         s"Column '${in.column}': ${in.describe(value)} cannot feed the model (${in.dims.mkString("x")}): $reason")
     }.collectFirst { case Some(message) => message }
+}
+
+object BatchInference {
+
+  /** Model runs in this JVM since it started (for tests and benchmarks). */
+  private[sparkdl] val runs = new java.util.concurrent.atomic.AtomicLong
 }

@@ -1,25 +1,49 @@
 package sparkdl.ml
 
 import org.apache.spark.sql.DataFrame
-import org.apache.spark.sql.types.StructType
+import org.apache.spark.sql.functions.col
+import org.apache.spark.sql.sparkdl.SessionHooks
 
 import sparkdl.inference.{BatchInference, BatchInput, BatchOutput, Model}
+import sparkdl.sql.{ModelCall, ModelInputValid, SparkdlExtensions}
 
-/** How every stage runs its model over a DataFrame: the batching core in each partition. */
+/**
+ * How every stage runs its model over a DataFrame: as a [[ModelCall]] column, the same batched
+ * Catalyst path as sparkdl's SQL functions. `transform` is lazy (no job until an action), the
+ * plan shows the model (`SparkdlModelEval` in `explain()`), a query that does not read the
+ * output column does not run the model, and the other columns stay Catalyst rows.
+ */
 private[ml] object BatchTransform {
 
   /** What an image stage's error about an image the model cannot take ends with. */
   val InvalidImageHint = ". Set handleInvalid to 'keep' (null output) or 'skip' (drop the row) to go on."
 
   /**
-   * `df` with the outputs appended as `outSchema` says: `model` broadcast once, each input
-   * fed from the column it names, `batchSize` rows per run.
+   * `df` with `outputCols` appended (one per output): `model` broadcast once, each input fed
+   * from the column it names, `batchSize` rows per run (0: auto). `stage` and `modelLabel` name
+   * the call in plans. Under `handleInvalid = "skip"`, rows the model cannot score are
+   * filtered out before the call.
    */
-  def apply(df: DataFrame, outSchema: StructType, model: Model, inputs: Seq[BatchInput], outputs: Seq[BatchOutput],
-            batchSize: Int, handleInvalid: String = "error", invalidHint: String = ""): DataFrame = {
+  def apply(df: DataFrame, stage: String, modelLabel: String, model: Model, inputs: Seq[BatchInput],
+            outputs: Seq[BatchOutput], outputCols: Seq[String], batchSize: Int, handleInvalid: String = "error",
+            invalidHint: String = ""): DataFrame = {
+    require(outputs.length == outputCols.length, "one output column per output")
     val spark = df.sparkSession
-    val run = BatchInference(spark.sparkContext.broadcast(model), inputs, outputs, handleInvalid, invalidHint)
-    val indices = inputs.map(in => df.schema.fieldIndex(in.column))
-    spark.createDataFrame(df.rdd.mapPartitions(rows => run(rows, indices, batchSize)), outSchema)
+    SparkdlExtensions.install(spark)
+    val skip = handleInvalid == "skip"
+    val inference = BatchInference(spark.sparkContext.broadcast(model), inputs, outputs,
+      if (skip) "keep" else handleInvalid, invalidHint)
+    val args = inputs.map(in => SessionHooks.expression(col(quoted(in.column))))
+    val call = SessionHooks.column(ModelCall(stage, modelLabel, args, inference, outputCols, Some(batchSize)))
+    val scored = if (skip) df.filter(SessionHooks.column(ModelInputValid(stage, args, inputs))) else df
+    if (outputCols.length == 1) scored.withColumn(outputCols.head, call)
+    else {
+      val tmp = s"__${stage}_outputs"
+      scored.withColumn(tmp, call)
+        .withColumns(outputCols.map(c => c -> col(quoted(tmp)).getField(c)).toMap)
+        .drop(tmp)
+    }
   }
+
+  private def quoted(name: String): String = "`" + name.replace("`", "``") + "`"
 }

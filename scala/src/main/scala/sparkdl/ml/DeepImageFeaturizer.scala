@@ -29,8 +29,8 @@ class DeepImageFeaturizer(override val uid: String)
     validateAndTransformSchema(schema, OutputFormat.VectorOutput.dataType)
 
   override def transform(dataset: Dataset[_]): DataFrame = {
-    val outSchema = transformSchema(dataset.schema, logging = true)
-    runExported(dataset, outSchema, _.featuresTensor, OutputFormat.VectorOutput)
+    transformSchema(dataset.schema, logging = true)
+    runExported(dataset, _.featuresTensor, OutputFormat.VectorOutput)
   }
 
   override def copy(extra: ParamMap): DeepImageFeaturizer = defaultCopy(extra)

@@ -44,8 +44,8 @@ class DeepImagePredictor(override val uid: String)
     validateAndTransformSchema(schema, format.dataType)
 
   override def transform(dataset: Dataset[_]): DataFrame = {
-    val outSchema = transformSchema(dataset.schema, logging = true)
-    runExported(dataset, outSchema, _.predictionsTensor, format)
+    transformSchema(dataset.schema, logging = true)
+    runExported(dataset, _.predictionsTensor, format)
   }
 
   override def copy(extra: ParamMap): DeepImagePredictor = defaultCopy(extra)

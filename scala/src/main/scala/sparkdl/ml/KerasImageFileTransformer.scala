@@ -35,7 +35,7 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
   final val loadedCol: Param[String] = new Param[String](this, "loadedCol",
     "column of images already loaded (each the model's input, flattened, e.g. by a Python imageLoader): " +
       "when set, it feeds the graph instead of the files of inputCol, and is dropped from the output")
-  setDefault(batchSize -> 32)
+  setDefault(batchSize -> 0)
 
   def setImageLoaderPickle(value: String): this.type = set(imageLoaderPickle, value)
   final def getLoadedCol: String = $(loadedCol)

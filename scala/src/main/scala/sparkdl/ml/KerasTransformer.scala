@@ -21,7 +21,7 @@ class KerasTransformer(override val uid: String) extends Transformer with HasFro
 
   def this() = this(Identifiable.randomUID("KerasTransformer"))
 
-  setDefault(batchSize -> 64)
+  setDefault(batchSize -> 0)
 
   /** The equivalent TFTransformer: one input, one output. */
   private def delegate: TFTransformer = {

@@ -24,7 +24,7 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
     "local Keras weights file for the architecture, used when the model is exported " +
       "(from Python). Default: Keras' ImageNet weights")
 
-  setDefault(inputCol -> "image", batchSize -> 32)
+  setDefault(inputCol -> "image", batchSize -> 0)
 
   def getModelName: String = $(modelName)
   def getModelDir: String = $(modelDir)
@@ -49,11 +49,12 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
   }
 
   /** Runs the exported graph over `dataset`, fetching `tensor(model)` and formatting it as `format`. */
-  protected def runExported(dataset: Dataset[_], outSchema: StructType, tensor: ExportedModel => String,
+  protected def runExported(dataset: Dataset[_], tensor: ExportedModel => String,
                             format: OutputFormat): DataFrame = {
     val model = NamedImageModels.load(NamedImageModels.resolveDir($(modelName), get(modelDir)), $(modelName))
     val input = ImageInput($(inputCol), model.inputTensor, ImageInputSpec(model.height, model.width, 3, "RGB"))
-    BatchTransform(dataset.toDF(), outSchema, model.graph, Seq(input), Seq(BatchOutput(tensor(model), format)),
-      $(batchSize), $(handleInvalid), BatchTransform.InvalidImageHint)
+    BatchTransform(dataset.toDF(), getClass.getSimpleName, $(modelName), model.graph, Seq(input),
+      Seq(BatchOutput(tensor(model), format)), Seq($(outputCol)), $(batchSize), $(handleInvalid),
+      BatchTransform.InvalidImageHint)
   }
 }

@@ -26,7 +26,8 @@ trait HasOutputCol extends Params {
 /** Rows per model run; memory per task is bounded by one batch. */
 trait HasBatchSize extends Params {
   final val batchSize: IntParam = new IntParam(this, "batchSize",
-    "rows fed to the model per run; memory per task is bounded by one batch", ParamValidators.gtEq(1))
+    "rows fed to the model per run; memory per task is bounded by one batch. 0 (the default): auto, " +
+      "the fastest size measured on the first batches, per model and executor JVM", ParamValidators.gtEq(0))
   final def getBatchSize: Int = $(batchSize)
   def setBatchSize(value: Int): this.type = set(batchSize, value)
 }

@@ -24,7 +24,7 @@ trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasO
     "channel order the graph expects: RGB, BGR, or L for 1-channel graphs. Default: RGB",
     ParamValidators.inArray(ImageInputSpec.ChannelOrders.toArray))
 
-  setDefault(inputCol -> "image", channelOrder -> "RGB", batchSize -> 32)
+  setDefault(inputCol -> "image", channelOrder -> "RGB", batchSize -> 0)
 
   def getInputTensor: String = get(inputTensor).orElse(givenGraph.flatMap(_.inputs.headOption)).getOrElse("input:0")
   def getOutputTensor: String =
@@ -65,10 +65,11 @@ class TFImageTransformer(override val uid: String)
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {
-    val outSchema = transformSchema(dataset.schema, logging = true)
-    BatchTransform(dataset.toDF(), outSchema, getGraph, Seq(ImageInput($(inputCol), getInputTensor, inputSpec)),
-      Seq(BatchOutput(getOutputTensor, OutputFormat.forMode($(outputMode)))), $(batchSize), $(handleInvalid),
-      BatchTransform.InvalidImageHint)
+    transformSchema(dataset.schema, logging = true)
+    BatchTransform(dataset.toDF(), "TFImageTransformer", s"graph-${getGraph.hash.take(12)}", getGraph,
+      Seq(ImageInput($(inputCol), getInputTensor, inputSpec)),
+      Seq(BatchOutput(getOutputTensor, OutputFormat.forMode($(outputMode)))), Seq($(outputCol)), $(batchSize),
+      $(handleInvalid), BatchTransform.InvalidImageHint)
   }
 
   override def copy(extra: ParamMap): TFImageTransformer = defaultCopy(extra)

@@ -25,7 +25,7 @@ trait TFTransformerParams extends HasFrozenGraph with HasBatchSize {
   final val outputCols: StringArrayParam = new StringArrayParam(this, "outputCols",
     "output columns: array<float>, or float for a tensor of shape [batch]")
 
-  setDefault(batchSize -> 64)
+  setDefault(batchSize -> 0)
 
   def getInputCols: Array[String] = $(inputCols)
   def getInputTensors: Array[String] = $(inputTensors)
@@ -92,9 +92,11 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {
-    val outSchema = transformSchema(dataset.schema, logging = true)
+    transformSchema(dataset.schema, logging = true)
     val (ins, outs) = tensors
-    BatchTransform(dataset.toDF(), outSchema, getGraph, ins, outs, $(batchSize))
+    BatchTransform(
+      dataset.toDF(), "TFTransformer", s"graph-${getGraph.hash.take(12)}", getGraph, ins, outs, $(outputCols).toSeq,
+      $(batchSize))
   }
 
   override def copy(extra: ParamMap): TFTransformer = defaultCopy(extra)

@@ -1,21 +1,24 @@
 package sparkdl.sql
 
 import org.apache.spark.rdd.RDD
-import org.apache.spark.sql.catalyst.{CatalystTypeConverters, InternalRow}
+import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{
   Attribute, AttributeReference, AttributeSet, BindReferences, Expression, JoinedRow, NamedExpression,
   UnsafeProjection
 }
-import org.apache.spark.sql.catalyst.plans.logical.{LogicalPlan, Project, UnaryNode}
+import org.apache.spark.sql.catalyst.plans.logical.{Filter, LogicalPlan, Project, UnaryNode}
 import org.apache.spark.sql.catalyst.rules.Rule
 import org.apache.spark.sql.execution.{SparkPlan, SparkStrategy, UnaryExecNode}
 import org.apache.spark.sql.execution.metric.{SQLMetric, SQLMetrics}
+import org.apache.spark.sql.internal.SQLConf
+
+import sparkdl.inference.AutoBatchSize
 
 /**
- * The model calls of a query, evaluated in batches: `child`'s rows with one column per call
- * appended (`resultAttrs`). Planned as [[ModelEvalExec]].
+ * The model calls of a query, evaluated in batches of `batchSize` rows (0: auto): `child`'s
+ * rows with one column per call appended (`resultAttrs`). Planned as [[ModelEvalExec]].
  */
-final case class ModelEval(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], child: LogicalPlan)
+final case class ModelEval(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], batchSize: Int, child: LogicalPlan)
   extends UnaryNode {
   override def output: Seq[Attribute] = child.output ++ resultAttrs
   override def producedAttributes: AttributeSet = AttributeSet(resultAttrs)
@@ -23,73 +26,113 @@ final case class ModelEval(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], c
 }
 
 /**
- * Pulls the model calls out of each `Project` into a [[ModelEval]] under it, as Spark does for
- * Python UDFs. Runs after the operator optimizations (a pre-CBO rule), so filters and column
- * pruning have already reached the scan. Calls elsewhere (a `Filter`, an aggregate) stay
- * row-at-a-time expressions.
+ * Pulls the model calls out of each `Project` and `Filter` into [[ModelEval]] nodes under it,
+ * as Spark does for Python UDFs. Runs after the operator optimizations (a pre-CBO rule), so
+ * filters and column pruning have already reached the scan (a call whose column nobody reads
+ * is gone by then). Calls elsewhere (an aggregate, a join condition) stay row-at-a-time
+ * expressions. A call that takes another call's result gets its own node above the other's.
  */
 object ExtractModelCalls extends Rule[LogicalPlan] {
+
   override def apply(plan: LogicalPlan): LogicalPlan = plan.transformUp {
-    case Project(list, child) if list.exists(_.exists(_.isInstanceOf[ModelCall])) =>
-      val calls = list.flatMap(_.collect { case c: ModelCall => c }).distinct
-      val attrs = calls.map(c => AttributeReference(c.functionName, c.dataType, nullable = true)())
-      val byCall: Map[Expression, Attribute] = calls.zip(attrs).toMap
-      val rewritten = list.map(_.transformDown { case c: ModelCall => byCall(c) }.asInstanceOf[NamedExpression])
-      Project(rewritten, ModelEval(calls, attrs, child))
+    case Project(list, child) if hasCall(list) =>
+      val (rewritten, evaluated) = extract(list, child)
+      Project(rewritten.map(_.asInstanceOf[NamedExpression]), evaluated)
+    case Filter(condition, child) if hasCall(Seq(condition)) =>
+      val (Seq(rewritten), evaluated) = extract(Seq(condition), child)
+      Project(child.output, Filter(rewritten, evaluated))
+  }
+
+  private def hasCall(exprs: Seq[Expression]): Boolean = exprs.exists(_.exists(_.isInstanceOf[ModelCall]))
+
+  /** The calls' rows per run: a stage's own, else the session's (0 = auto). */
+  private def sizeOf(call: ModelCall): Int =
+    call.batchSize.getOrElse(ModelEvalExec.sessionBatchSize(SQLConf.get))
+
+  /** `exprs` with each call replaced by its result column, and the nodes that compute them over `child`. */
+  private def extract(exprs: Seq[Expression], child: LogicalPlan): (Seq[Expression], LogicalPlan) = {
+    var current = exprs
+    var plan = child
+    while (hasCall(current)) {
+      val innermost = current.flatMap(_.collect {
+        case c: ModelCall if !hasCall(c.children) => c
+      }).distinct
+      // one node per batch size; under auto, one per call (each model measures its own)
+      val groups = innermost.groupBy(c => if (sizeOf(c) == 0) Left(c) else Right(sizeOf(c))).values
+      var replaced = Map.empty[Expression, Expression]
+      groups.foreach { calls =>
+        val attrs = calls.map(c => AttributeReference(c.functionName, c.dataType, nullable = true)())
+        plan = ModelEval(calls, attrs, sizeOf(calls.head), plan)
+        replaced ++= calls.zip(attrs)
+      }
+      current = current.map(_.transformUp { case c: ModelCall if replaced.contains(c) => replaced(c) })
+    }
+    (current, plan)
   }
 }
 
 object ModelEvalStrategy extends SparkStrategy {
   override def apply(plan: LogicalPlan): Seq[SparkPlan] = plan match {
-    case ModelEval(calls, attrs, child) => ModelEvalExec(calls, attrs, planLater(child)) :: Nil
+    case ModelEval(calls, attrs, size, child) => ModelEvalExec(calls, attrs, size, planLater(child)) :: Nil
     case _ => Nil
   }
 }
 
 /**
- * Streams each partition through the models in batches of `spark.sparkdl.sql.batchSize` rows
- * (default 32): per batch and call, one model run for the batch's non-null inputs. Rows stay
- * `InternalRow`s; only a call's input column is converted. Memory: one batch of rows.
+ * Streams each partition through the models in batches: per batch and call, one model run for
+ * the batch's non-null inputs. Rows stay `InternalRow`s; only a call's input columns are
+ * converted. Memory: one batch of rows. `batchSize` 0 is auto ([[AutoBatchSize]]).
  */
-final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], child: SparkPlan)
+final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], batchSize: Int, child: SparkPlan)
   extends UnaryExecNode {
 
   override def nodeName: String = "SparkdlModelEval"
   override def output: Seq[Attribute] = child.output ++ resultAttrs
   override def producedAttributes: AttributeSet = AttributeSet(resultAttrs)
   override def simpleString(maxFields: Int): String =
-    s"$nodeName [${calls.map(_.sql).mkString(", ")}] batchSize=$batchSize"
+    s"$nodeName [${calls.map(_.sql).mkString(", ")}] batchSize=${if (batchSize == 0) "auto" else batchSize}"
 
   override lazy val metrics: Map[String, SQLMetric] = Map(
     "modelRuns" -> SQLMetrics.createMetric(sparkContext, "number of model runs"),
+    "batchSize" -> SQLMetrics.createAverageMetric(sparkContext, "rows per model run (last batch of each task)"),
     "numOutputRows" -> SQLMetrics.createMetric(sparkContext, "number of output rows"))
 
-  private def batchSize: Int = conf.getConfString(ModelEvalExec.BatchSizeConf, "32").toInt
-
   override protected def doExecute(): RDD[InternalRow] = {
-    val size = batchSize
-    require(size >= 1, s"${ModelEvalExec.BatchSizeConf} must be >= 1, got $size")
-    val inputs = calls.map(c => BindReferences.bindReference(c.child, child.output))
-    val toScala = calls.map(c => CatalystTypeConverters.createToScalaConverter(c.child.dataType))
-    val (runs, rowsOut) = (longMetric("modelRuns"), longMetric("numOutputRows"))
-    val schema = output
+    require(batchSize >= 0, s"batch size must be >= 1, or 0 for auto; got $batchSize")
+    val inputs = calls.map(c => c.children.map(BindReferences.bindReference(_, child.output)))
+    val (runs, sizes, rowsOut) = (longMetric("modelRuns"), longMetric("batchSize"), longMetric("numOutputRows"))
+    val (fixed, schema, theCalls) = (batchSize, output, calls)
     child.execute().mapPartitions { rows =>
+      val tuner = if (fixed > 0) None
+      else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value,
+          theCalls.head.sql))
       val joined = new JoinedRow
       val project = UnsafeProjection.create(schema, schema)
-      rows.map(_.copy()).grouped(size).flatMap { batch =>
-        val results = calls.indices.map { k =>
-          val values = batch.map { row =>
-            val v = inputs(k).eval(row)
-            if (v == null) null else toScala(k)(v)
-          }
-          if (values.exists(_ != null)) runs += 1
-          calls(k).inference.run(values.map(Seq(_)).toIndexedSeq).map { cells =>
-            if (cells == null) null else ModelCall.toCatalyst(cells(0))
-          }
+
+      def nextBatch(): Iterator[InternalRow] = {
+        val size = tuner.map(_.next()).getOrElse(fixed)
+        val batch = new scala.collection.mutable.ArrayBuffer[InternalRow](size)
+        while (batch.length < size && rows.hasNext) batch += rows.next().copy()
+        val start = System.nanoTime()
+        val results = theCalls.indices.map { k =>
+          val values = batch.map(row => theCalls(k).inputs(row, inputs(k))).toIndexedSeq
+          if (values.exists(!_.contains(null))) runs += 1
+          theCalls(k).inference.run(values).map(theCalls(k).result)
         }
-        rowsOut += batch.size
+        tuner.foreach(_.record(size, batch.length, System.nanoTime() - start))
+        sizes.set(size.toLong)
+        rowsOut += batch.length
         batch.iterator.zipWithIndex.map { case (row, i) =>
           project(joined(row, InternalRow.fromSeq(results.map(_(i)))))
+        }
+      }
+
+      new Iterator[InternalRow] {
+        private var current: Iterator[InternalRow] = Iterator.empty
+        override def hasNext: Boolean = current.hasNext || (rows.hasNext && { current = nextBatch(); current.hasNext })
+        override def next(): InternalRow = {
+          if (!hasNext) throw new NoSuchElementException("end of partition")
+          current.next()
         }
       }
     }
@@ -100,6 +143,15 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
 
 object ModelEvalExec {
 
-  /** Rows per model run in SQL queries. */
+  /** Rows per model run in SQL queries: a number, or `auto` (the default). */
   val BatchSizeConf = "spark.sparkdl.sql.batchSize"
+
+  /** The session's batch size, 0 for auto. */
+  def sessionBatchSize(conf: SQLConf): Int = conf.getConfString(BatchSizeConf, "auto").trim.toLowerCase match {
+    case "auto" => 0
+    case s =>
+      val n = scala.util.Try(s.toInt).getOrElse(-1)
+      require(n >= 1, s"$BatchSizeConf must be a number >= 1 or 'auto', got '$s'")
+      n
+  }
 }

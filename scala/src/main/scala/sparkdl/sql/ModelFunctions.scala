@@ -4,25 +4,28 @@ import org.apache.spark.sql.SparkSession
 import org.apache.spark.sql.catalyst.FunctionIdentifier
 import org.apache.spark.sql.catalyst.analysis.FunctionRegistry.FunctionBuilder
 import org.apache.spark.sql.catalyst.expressions.{Expression, ExpressionInfo}
-import org.apache.spark.sql.types.{ArrayType, NumericType, StringType}
+import org.apache.spark.sql.types.{ArrayType, ByteType, IntegerType, LongType, NumericType, ShortType, StringType}
 
 import sparkdl.image.{ImageFields, ImageInput}
 import sparkdl.inference.{BatchInference, BatchInput, BatchOutput, Model, OutputFormat, TensorColumnInput}
-import sparkdl.models.NamedImageModels
+import sparkdl.models.{ImageNetLabels, NamedImageModels}
 import sparkdl.tf.{FrozenGraph, GraphFiles}
 
 /**
  * sparkdl's built-in SQL functions, added to every session by [[SparkdlExtensions]]:
- *  - `sparkdl_predict(model, image)`: a named model's 1000 ImageNet probabilities, or an exported
- *    graph's first output, for a Spark image struct (resized bilinearly to the model's input,
- *    RGB pixels 0-255, as Keras users feed it);
+ *  - `sparkdl_predict(model, image [, topK])`: a named model's 1000 ImageNet probabilities (with
+ *    `topK`, the K most probable classes as `array<struct<class, description, probability>>`),
+ *    or an exported graph's first output, for a Spark image struct (resized bilinearly to the
+ *    model's input, RGB pixels 0-255, as Keras users feed it);
  *  - `sparkdl_features(model, image)`: a named model's features (the featurizer cut);
  *  - `sparkdl_tensor(model, values)`: an exported graph's first output for a numeric
  *    array/vector column reshaped to its first input.
  * `model` is a constant string: a named model (its export is read from `spark.sparkdl.modelDir`),
  * or a frozen graph file (`graph.pb` with `graph.json` beside it) as a path on any Hadoop file
  * system or the name of a Spark Connect artifact. The model is resolved and checked when the
- * query is analysed, before any job runs; a null input gives null.
+ * query is analysed, before any job runs; a null input gives null. An input the model cannot
+ * take (an image with no pixels, a wrong number of values) fails the query, or gives null under
+ * `spark.sparkdl.sql.handleInvalid=keep`.
  */
 object ModelFunctions {
 
@@ -30,11 +33,15 @@ object ModelFunctions {
   val Features = "sparkdl_features"
   val Tensor = "sparkdl_tensor"
 
+  /** What a function does with an input the model cannot take: error (default) or keep (null). */
+  val HandleInvalidConf = "spark.sparkdl.sql.handleInvalid"
+
   /** What [[SparkdlExtensions]] injects: name, documentation, builder. */
   def all: Seq[(FunctionIdentifier, ExpressionInfo, FunctionBuilder)] = Seq(
     function(Predict,
-      "_FUNC_(model, image) - the model's output for a Spark image struct: a named " +
-        "model's ImageNet probabilities, or a frozen graph's first output.", imageFunction(Predict, features = false)),
+      "_FUNC_(model, image [, topK]) - the model's output for a Spark image struct: a named " +
+        "model's ImageNet probabilities (with topK, the K most probable classes with their labels), or a " +
+        "frozen graph's first output.", imageFunction(Predict, features = false)),
     function(Features, "_FUNC_(model, image) - a named model's features for a Spark image struct.",
       imageFunction(Features, features = true)),
     function(Tensor,
@@ -46,12 +53,19 @@ object ModelFunctions {
       new ExpressionInfo(classOf[ModelCall].getName, null, name, usage, "", "", "",
         "misc_funcs", "", "", "built-in"), builder)
 
-  private def imageFunction(name: String, features: Boolean): FunctionBuilder = args => {
-    val (model, image) = twoArgs(name, args, "image")
+  private def imageFunction(name: String, features: Boolean): FunctionBuilder = allArgs => {
+    val (args, topK) = allArgs match {
+      case Seq(m, i, k) if !features => (Seq(m, i), Some(intArg(name, k, "topK", 1, 1000)))
+      case _ => (allArgs, None)
+    }
+    val (model, image) = twoArgs(name, args, if (features) "image" else "image [, topK]")
     if (!ImageFields.isImageStruct(image.dataType)) {
       fail(name,
         s"the second argument must be a Spark image struct (${ImageFields.schema.simpleString}), " +
           s"got ${image.dataType.simpleString}")
+    }
+    if (topK.isDefined && !NamedImageModels.names.contains(model)) {
+      fail(name, s"topK needs a named model's ImageNet labels; '$model' is not a named model")
     }
     val (graph, inputTensor, outputTensor) =
       if (NamedImageModels.names.contains(model)) {
@@ -67,7 +81,17 @@ object ModelFunctions {
         (g, g.inputs.head, g.outputs.head)
       }
     val spec = guarded(name, model)(ImageInput.spec(graph, inputTensor, outputTensor, "RGB"))
-    call(name, model, image, graph, ImageInput(name, inputTensor, spec), outputTensor)
+    val format = topK.fold[OutputFormat](OutputFormat.FloatArrayOutput)(k =>
+      OutputFormat.TopKOutput(k, ImageNetLabels.imagenet1k.ids, ImageNetLabels.imagenet1k.descriptions))
+    call(name, model, image, graph, ImageInput(name, inputTensor, spec), outputTensor, format)
+  }
+
+  private def intArg(name: String, arg: Expression, what: String, min: Int, max: Int): Int = {
+    val value = if (arg.foldable && Seq(ByteType, ShortType, IntegerType, LongType).contains(arg.dataType))
+      Option(arg.eval())
+    else None
+    value.map(_.toString.toLong).filter(v => v >= min && v <= max).map(_.toInt).getOrElse(
+      fail(name, s"$what must be a constant integer from $min to $max, got ${arg.sql}"))
   }
 
   private def tensorFunction: FunctionBuilder = args => {
@@ -86,11 +110,16 @@ object ModelFunctions {
   }
 
   private def call(name: String, model: String, child: Expression, graph: Model, input: BatchInput,
-                   outputTensor: String): ModelCall = {
-    val sc = SparkSession.active.sparkContext
-    val inference = BatchInference(sc.broadcast(graph), Seq(input),
-      Seq(BatchOutput(outputTensor, OutputFormat.FloatArrayOutput)))
-    ModelCall(name, model, child, inference)
+                   outputTensor: String, format: OutputFormat = OutputFormat.FloatArrayOutput): ModelCall = {
+    val spark = SparkSession.active
+    val handleInvalid = spark.conf.get(HandleInvalidConf, "error").trim.toLowerCase
+    if (!Seq("error", "keep").contains(handleInvalid)) {
+      fail(name, s"$HandleInvalidConf must be 'error' or 'keep' (to drop such rows, filter them), got '$handleInvalid'")
+    }
+    val inference =
+      BatchInference(spark.sparkContext.broadcast(graph), Seq(input), Seq(BatchOutput(outputTensor, format)),
+        handleInvalid, s". Set $HandleInvalidConf=keep for a null instead.")
+    ModelCall(name, model, Seq(child), inference)
   }
 
   private def twoArgs(name: String, args: Seq[Expression], second: String): (String, Expression) = args match {

@@ -1,21 +1,21 @@
 package sparkdl.udf
 
-import org.apache.spark.sql.{Row, SparkSession}
-import org.apache.spark.sql.api.java.UDF1
-import org.apache.spark.sql.types.{ArrayType, FloatType}
+import org.apache.spark.sql.SparkSession
+import org.apache.spark.sql.catalyst.expressions.Expression
+import org.apache.spark.sql.sparkdl.SessionHooks
 
-import sparkdl.image.ImageInput
-import sparkdl.inference.{BatchInference, BatchInput, BatchOutput, Model, OutputFormat, TensorColumnInput}
+import sparkdl.image.{ImageFields, ImageInput}
+import sparkdl.inference.{BatchInference, BatchInput, BatchOutput, OutputFormat, TensorColumnInput}
 import sparkdl.models.NamedImageModels
+import sparkdl.sql.{ModelCall, SparkdlExtensions}
 import sparkdl.tf.FrozenGraph
 
 /**
- * Registers models as Spark SQL functions, usable from any language and in Structured
- * Streaming: `SELECT image, my_fn(image) AS objects FROM t`. The graph is broadcast
- * once at registration and loaded once per executor JVM.
- *
- * A SQL function is called row by row: each call runs the graph on one image. For bulk
- * scoring, the ML transformers (which feed batches) are faster.
+ * Registers models as temporary Spark SQL functions of a session, usable from any language
+ * and in Structured Streaming: `SELECT image, my_fn(image) AS objects FROM t`. A thin layer
+ * over sparkdl's built-in functions (`sparkdl_predict`, `sparkdl_tensor`): the function is a
+ * model call, evaluated in batches like them (`spark.sparkdl.sql.batchSize`, auto by default).
+ * The graph is broadcast once at registration and loaded once per executor JVM.
  */
 object ImageModelUDF {
 
@@ -27,7 +27,11 @@ object ImageModelUDF {
   def register(spark: SparkSession, name: String, graph: FrozenGraph, inputTensor: String,
                outputTensor: String, channelOrder: String): Unit = {
     val spec = ImageInput.spec(graph, inputTensor, outputTensor, channelOrder)
-    registerRowFunction[Row](spark, name, graph, ImageInput(name, inputTensor, spec), outputTensor)
+    registerFunction(spark, name, graph, ImageInput(name, inputTensor, spec), outputTensor,
+      arg =>
+        if (!ImageFields.isImageStruct(arg.dataType)) {
+          Some(s"takes a Spark image struct (${ImageFields.schema.simpleString}), got ${arg.dataType.simpleString}")
+        } else None)
   }
 
   /** As [[register]], for a graph's first input and output, RGB. */
@@ -55,17 +59,24 @@ object ImageModelUDF {
                           outputTensor: String): Unit = {
     graph.checkOutput(outputTensor)
     val input = TensorColumnInput.forTensor(name, graph.inputInfo(inputTensor), name)
-    registerRowFunction[Any](spark, name, graph, input, outputTensor)
+    registerFunction(spark, name, graph, input, outputTensor,
+      arg =>
+        if (TensorColumnInput.supports(arg.dataType)) None
+        else Some(s"takes a numeric array or vector, got ${arg.dataType.simpleString}"))
   }
 
-  /** Registers `name(value)`: one batch of one row through the batching core per call. */
-  private def registerRowFunction[T](spark: SparkSession, name: String, model: Model, input: BatchInput,
-                                     outputTensor: String): Unit = {
-    val run = BatchInference(spark.sparkContext.broadcast(model), Seq(input),
+  /** Registers `name(value)` as a model call; `check` says why an argument does not fit. */
+  private def registerFunction(spark: SparkSession, name: String, graph: FrozenGraph, input: BatchInput,
+                               outputTensor: String, check: Expression => Option[String]): Unit = {
+    SparkdlExtensions.install(spark)
+    val inference = BatchInference(spark.sparkContext.broadcast(graph), Seq(input),
       Seq(BatchOutput(outputTensor, OutputFormat.FloatArrayOutput)))
-    val fn = new UDF1[T, Any] {
-      override def call(value: T): Any = run.run(IndexedSeq(Seq(value)))(0)(0)
-    }
-    spark.udf.register(name, fn, ArrayType(FloatType, containsNull = false))
+    SessionHooks.registerTempFunction(spark, name,
+      {
+        case Seq(arg) =>
+          check(arg).foreach(reason => throw new IllegalArgumentException(s"$name: $reason"))
+          ModelCall(name, s"graph-${graph.hash.take(12)}", Seq(arg), inference)
+        case args => throw new IllegalArgumentException(s"$name: takes 1 argument, got ${args.length}")
+      })
   }
 }

@@ -8,8 +8,8 @@ import org.apache.spark.sql.types.{IntegerType, StringType, StructField, StructT
 import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.{SparkSessionFixture, TestGraphs}
-import sparkdl.image.{ImageFields, ImageInput, ImageInputSpec}
-import sparkdl.inference.{BatchInference, BatchOutput, OutputFormat, SessionCache}
+import sparkdl.image.ImageFields
+import sparkdl.inference.{OutputFormat, SessionCache}
 import sparkdl.tf.GraphException
 
 class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
@@ -95,25 +95,6 @@ class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     assert(loaded.getBatchSize == 3 && loaded.getOutputMode == "array" && loaded.getOutputCol == "stats")
     val data = df((1 to 5).map(i => Row(i, image(4 + i, 3, 3)(j => (i * j) % 256))): _*)
     assert(loaded.transform(data).orderBy("id").collect().toSeq == t.transform(data).orderBy("id").collect().toSeq)
-  }
-
-  test("a partition streams in batches: never more than one batch of rows held") {
-    val t = stage()
-    val graph = spark.sparkContext.broadcast(t.getGraph)
-    val run = BatchInference(graph, Seq(ImageInput("image", "image:0", ImageInputSpec(4, 4, 3, "RGB"))),
-      Seq(BatchOutput("stats:0", OutputFormat.VectorOutput)))
-    var pulled = 0
-    val img = image(4, 4, 3)(_ => 9)
-    val rows = Iterator.tabulate(10000) { i => pulled += 1; Row(i, img) }
-    var emitted = 0
-    var maxAhead = 0
-    run(rows, Seq(1), batchSize = 16).foreach { r =>
-      emitted += 1
-      maxAhead = math.max(maxAhead, pulled - emitted)
-      assert(r.getAs[Vector](2)(0) == 9.0)
-    }
-    assert(emitted == 10000)
-    assert(maxAhead < 16, s"$maxAhead rows were pulled ahead of the output")
   }
 
   test("transformSchema reads the graph's tensors from the GraphDef: no session is loaded") {

@@ -10,6 +10,14 @@ import org.scalatest.funsuite.AnyFunSuite
 import sparkdl.{SparkSessionFixture, TestGraphs}
 import sparkdl.tf.GraphException
 
+/** Counts rows into and out of a stage, in this (local mode) JVM. */
+object StreamCounters {
+  val pulled = new java.util.concurrent.atomic.AtomicLong
+  val emitted = new java.util.concurrent.atomic.AtomicLong
+  val maxAhead = new java.util.concurrent.atomic.AtomicLong
+  def reset(): Unit = Seq(pulled, emitted, maxAhead).foreach(_.set(0))
+}
+
 class TFTransformerSuite extends AnyFunSuite with SparkSessionFixture {
 
   private def data = spark.createDataFrame(spark.sparkContext.parallelize(Seq(
@@ -24,6 +32,26 @@ class TFTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     assert(rows(0).getSeq[Float](2) == Seq(3f, 5f, 7f))
     assert(rows(1).isNullAt(2))
     assert(rows(2).getSeq[Float](2) == Seq(-2f, 1f, 1.5f))
+  }
+
+  test("a partition streams in batches: never more than one batch of rows held, one model run per batch") {
+    import org.apache.spark.sql.functions.{col, udf}
+    StreamCounters.reset()
+    val pull = udf((i: Long) => { StreamCounters.pulled.incrementAndGet(); i }).asNondeterministic()
+    val emit = udf { (i: Long) =>
+      val ahead = StreamCounters.pulled.get() - StreamCounters.emitted.incrementAndGet()
+      StreamCounters.maxAhead.accumulateAndGet(ahead, math.max)
+      i
+    }.asNondeterministic()
+    val source = spark.range(0, 10000, 1, 1).select(pull(col("id")).as("id"))
+      .selectExpr("id", "array(cast(id AS double), 1d, 2d) AS x")
+    val out = stage.setBatchSize(16).transform(source).select(emit(col("id")).as("id"), col("y"))
+    val rows = out.collect()
+    assert(rows.length == 10000 && StreamCounters.emitted.get() == 10000)
+    assert(rows.forall(r => r.getSeq[Float](1) == Seq(r.getLong(0) * 2f + 1, 3f, 5f)))
+    assert(StreamCounters.maxAhead.get() < 16, s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
+    val exec = out.queryExecution.executedPlan.collect { case e: sparkdl.sql.ModelEvalExec => e }
+    assert(exec.map(_.metrics("modelRuns").value) == Seq(625)) // ceil(10000 / 16)
   }
 
   test("vector columns feed too; sizes that disagree name both shapes") {

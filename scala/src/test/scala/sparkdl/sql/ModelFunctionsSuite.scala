@@ -57,12 +57,20 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     assert(rows(1).isNullAt(1))
   }
 
+  private lazy val fixtures = {
+    val f = new File(System.getProperty("sparkdl.test.fixtures", "target/scala-fixtures"))
+    assert(new File(f, "expected.json").isFile, "run `make test-scala` to write the fixtures")
+    f
+  }
+
+  private def withModelDir[T](body: => T): T = {
+    spark.conf.set("spark.sparkdl.modelDir", new File(fixtures, "models").getAbsolutePath)
+    try body
+    finally spark.conf.unset("spark.sparkdl.modelDir")
+  }
+
   test("sparkdl_features equals DeepImageFeaturizer") {
-    val fixtures = new File(System.getProperty("sparkdl.test.fixtures", "target/scala-fixtures"))
-    assert(new File(fixtures, "expected.json").isFile, "run `make test-scala` to write the fixtures")
-    val models = new File(fixtures, "models").getAbsolutePath
-    spark.conf.set("spark.sparkdl.modelDir", models)
-    try {
+    withModelDir {
       val images = ImageReader.readImages(spark, new File(fixtures, "images").getAbsolutePath)
       images.createOrReplaceTempView("photos")
       val sql = spark.sql("SELECT filePath, sparkdl_features('EfficientNetLite0', image) AS f FROM photos")
@@ -80,7 +88,7 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
           assert(got.get.zip(v).forall { case (a, b) => math.abs(a - b) < 1e-5 }, r.getString(0))
         }
       }
-    } finally spark.conf.unset("spark.sparkdl.modelDir")
+    }
   }
 
   test("a query's model calls run in batches: ceil(rows / batchSize) runs per partition, shown in explain") {
@@ -96,6 +104,84 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
       assert(exec.head.metrics("modelRuns").value == 6) // two partitions of 11 rows: 3 + 3 batches of <= 4
       assert(df.queryExecution.explainString(org.apache.spark.sql.execution.SimpleMode).contains("SparkdlModelEval"))
     } finally spark.conf.unset(ModelEvalExec.BatchSizeConf)
+  }
+
+  test("a call in WHERE runs in batches too, and filters on the model's output") {
+    val path = save(TestGraphs.affine(2), "affine-where")
+    spark.conf.set(ModelEvalExec.BatchSizeConf, "5")
+    try {
+      val df = spark.range(0, 20, 1, 2).selectExpr("id", "array(cast(id AS float), 1.0f) AS a")
+        .where(s"sparkdl_tensor('$path', a)[0] > 20").select("id")
+      assert(df.collect().map(_.getLong(0)).sorted.toSeq == (10 until 20))
+      val exec = df.queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
+      assert(exec.size == 1 && exec.head.metrics("modelRuns").value == 4, df.queryExecution.executedPlan)
+    } finally spark.conf.unset(ModelEvalExec.BatchSizeConf)
+  }
+
+  test("sparkdl_predict with topK: the K most probable ImageNet classes with labels, as the predictor gives them") {
+    withModelDir {
+      ImageReader.readImages(spark, new File(fixtures, "images").getAbsolutePath).createOrReplaceTempView("photos")
+      val top = spark.sql("SELECT sparkdl_predict('EfficientNetLite0', image, 3) AS top FROM photos " +
+        "WHERE filePath LIKE '%chelsea%'").head().getSeq[Row](0)
+      val probs = spark.sql("SELECT sparkdl_predict('EfficientNetLite0', image) FROM photos " +
+        "WHERE filePath LIKE '%chelsea%'").head().getSeq[Float](0)
+      assert(top.length == 3 && top.head.getString(1) == "Egyptian cat")
+      assert(top.map(_.getFloat(2)) == probs.sorted.reverse.take(3))
+      assert(error("SELECT sparkdl_predict('EfficientNetLite0', image, 0) FROM photos")
+          .contains("sparkdl_predict: topK must be a constant integer from 1 to 1000, got 0"))
+    }
+  }
+
+  test("an image the model cannot take fails the query naming it, or gives null with handleInvalid=keep") {
+    val path = save(TestGraphs.channelStats(2, 2, 3), "stats-invalid")
+    val schema = StructType(Seq(StructField("id", IntegerType), StructField("image", ImageFields.schema)))
+    spark.createDataFrame(spark.sparkContext.parallelize(Seq(
+          Row(1, ImageFields.row("ok", 2, 2, 3, new Array[Byte](12))),
+          Row(2, Row("two-channels", 2, 2, 2, 0, new Array[Byte](8))))), schema)
+      .createOrReplaceTempView("mixed")
+    val query = s"SELECT id, sparkdl_predict('$path', image) AS p FROM mixed ORDER BY id"
+    val e = error(query)
+    assert(e.contains("image 'two-channels'") && e.contains("spark.sparkdl.sql.handleInvalid=keep"), e)
+    spark.conf.set(ModelFunctions.HandleInvalidConf, "keep")
+    try {
+      val rows = spark.sql(query).collect()
+      assert(!rows(0).isNullAt(1) && rows(1).isNullAt(1))
+    } finally spark.conf.unset(ModelFunctions.HandleInvalidConf)
+  }
+
+  test("Structured Streaming: a watched folder scored by sparkdl_predict, every file exactly once") {
+    withModelDir {
+      val files = new File(fixtures, "images").listFiles().filter(f =>
+        ImageReader.readImage(
+          f.toURI.toString, spark.sparkContext.hadoopConfiguration, 100000000L).isRight).sortBy(_.getName)
+      assert(files.length >= 2)
+      val watched = Files.createTempDirectory("sparkdl-stream").toFile
+      def drop(f: File): Unit = { // written elsewhere, then moved in: the source never sees half a file
+        val tmp = new File(dir, f.getName)
+        Files.copy(f.toPath, tmp.toPath, java.nio.file.StandardCopyOption.REPLACE_EXISTING)
+        Files.move(tmp.toPath, new File(watched, f.getName).toPath)
+      }
+      val stream = spark.readStream.format("image").schema(StructType(Seq(StructField("image", ImageFields.schema))))
+        .load(watched.getAbsolutePath)
+      stream.createOrReplaceTempView("incoming")
+      val query = spark.sql("SELECT image.origin AS origin, sparkdl_predict('EfficientNetLite0', image) AS p " +
+        "FROM incoming").writeStream.format("memory").queryName("scored").start()
+      try {
+        drop(files.head)
+        query.processAllAvailable()
+        files.tail.foreach(drop)
+        query.processAllAvailable()
+        val got = spark.table("scored").collect()
+        assert(got.map(r => new File(new java.net.URI(r.getString(0))).getName).sorted.toSeq ==
+            files.map(_.getName).toSeq, "each file exactly once")
+        val batch = spark.read.format("image").load(watched.getAbsolutePath)
+          .selectExpr("image.origin", "sparkdl_predict('EfficientNetLite0', image)").collect()
+          .map(r => r.getString(0) -> r.getSeq[Float](1)).toMap
+        got.foreach { r =>
+          assert(r.getSeq[Float](1).zip(batch(r.getString(0))).forall { case (a, b) => math.abs(a - b) < 1e-5 })
+        }
+      } finally query.stop()
+    }
   }
 
   test("bad calls fail at analysis, naming the function and what it takes") {

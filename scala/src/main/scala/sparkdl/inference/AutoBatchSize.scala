@@ -1,0 +1,82 @@
+package sparkdl.inference
+
+import java.util.concurrent.ConcurrentHashMap
+
+import scala.collection.mutable
+
+import org.slf4j.LoggerFactory
+
+/**
+ * Batch size `auto`: per model and JVM, the number of rows per model run is chosen by
+ * measuring the first batches of real input, not by habit. On a CPU with several tasks
+ * sharing one session, large batches are often slower per row (activations leave the caches);
+ * on a GPU the opposite. So every JVM finds out for itself.
+ *
+ * How: candidate sizes are tried in increasing order ([[Candidates]]), each for [[Runs]] timed
+ * model runs after one untimed run at that size (first runs pay for allocations); the time per
+ * row at a size is the median of its runs. The search stops at the first size more than
+ * [[Tolerance]] slower per row than the best so far, or after the last candidate, and keeps
+ * the fastest. Every row of the warm-up is real work: its results are used. Concurrent tasks
+ * of the JVM share the measurement (they share the session and the cores, as they will after
+ * it). The choice is logged once and kept for the life of the JVM ([[chosen]]).
+ */
+object AutoBatchSize {
+
+  val Candidates: IndexedSeq[Int] = IndexedSeq(1, 2, 4, 8, 16, 32, 64)
+  val Runs = 3
+  val Tolerance = 1.10
+
+  private val log = LoggerFactory.getLogger(getClass)
+  private val tuners = new ConcurrentHashMap[String, Tuner]()
+
+  /** The tuner of `model` in this JVM; `label` names the model in the log line. */
+  def forModel(model: Model, label: String): Tuner = tuners.computeIfAbsent(model.hash, _ => new Tuner(label))
+
+  /** The size chosen for the model with this hash in this JVM, once chosen. */
+  def chosen(modelHash: String): Option[Int] = Option(tuners.get(modelHash)).flatMap(_.chosen)
+
+  /** Forgets every measurement (tests and benchmarks). */
+  def reset(): Unit = tuners.clear()
+
+  /** Where the batch size of one model stands in this JVM. Thread-safe. */
+  final class Tuner private[AutoBatchSize] (label: String) {
+    private var step = 0 // index into Candidates being measured
+    private var untimed = false // the current size has had its untimed run
+    private val perRow = mutable.Map[Int, mutable.ArrayBuffer[Double]]()
+    @volatile private var decided: Option[Int] = None
+
+    def chosen: Option[Int] = decided
+
+    /** The size of the next batch. */
+    def next(): Int = decided.getOrElse(synchronized(decided.getOrElse(Candidates(step))))
+
+    /** Records one run of `rows` rows (a full batch of `size`) that took `nanos`. */
+    def record(size: Int, rows: Int, nanos: Long): Unit = synchronized {
+      if (decided.isEmpty && rows == size && size == Candidates(step)) {
+        if (!untimed) untimed = true
+        else {
+          perRow.getOrElseUpdate(size, mutable.ArrayBuffer()) += nanos.toDouble / rows
+          if (perRow(size).length >= Runs) advance()
+        }
+      }
+    }
+
+    private def median(size: Int): Double = {
+      val s = perRow(size).sorted
+      s(s.length / 2)
+    }
+
+    private def advance(): Unit = {
+      val best = perRow.keys.minBy(median)
+      val current = Candidates(step)
+      if (median(current) > Tolerance * median(best) || step == Candidates.length - 1) {
+        decided = Some(best)
+        val measured = perRow.keys.toSeq.sorted.map(s => f"$s: ${median(s) / 1e6}%.2f").mkString(", ")
+        log.info(s"sparkdl: batch size auto for $label: $best (ms per row at each size tried: $measured)")
+      } else {
+        step += 1
+        untimed = false
+      }
+    }
+  }
+}

@@ -1,0 +1,92 @@
+package sparkdl.sql
+
+import java.io.File
+
+import org.apache.spark.sql.functions.{col, lit, when}
+import org.scalatest.funsuite.AnyFunSuite
+
+import sparkdl.{SparkSessionFixture, TestGraphs}
+import sparkdl.image.ImageReader
+import sparkdl.inference.{AutoBatchSize, BatchInference}
+import sparkdl.ml.{DeepImageFeaturizer, TFTransformer}
+
+/** The stages run on the batched Catalyst path of the SQL functions: lazy, visible, pruned. */
+class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
+
+  private lazy val fixtures = {
+    val f = new File(System.getProperty("sparkdl.test.fixtures", "target/scala-fixtures"))
+    assert(new File(f, "expected.json").isFile, "run `make test-scala` to write the fixtures")
+    f
+  }
+
+  private def featurizer = new DeepImageFeaturizer().setModelName("EfficientNetLite0")
+    .setModelDir(new File(fixtures, "models").getAbsolutePath).setOutputCol("features").setHandleInvalid("keep")
+
+  private def images = ImageReader.readImages(spark, new File(fixtures, "images").getAbsolutePath)
+
+  test("transform is lazy, and explain() shows the model by name") {
+    val tracker = spark.sparkContext.statusTracker
+    spark.sparkContext.setJobGroup("lazy-transform", "transform only")
+    val out = try featurizer.transform(images)
+    finally spark.sparkContext.clearJobGroup()
+    assert(tracker.getJobIdsForGroup("lazy-transform").isEmpty, "transform ran a job")
+    val plan = out.queryExecution.explainString(org.apache.spark.sql.execution.SimpleMode)
+    assert(plan.contains("SparkdlModelEval [DeepImageFeaturizer('EfficientNetLite0', image)] batchSize=auto"), plan)
+    assert(!plan.contains("ExistingRDD"), plan)
+  }
+
+  test("a query that does not read the output column does not run the model") {
+    val out = featurizer.transform(images)
+    val before = BatchInference.runs.get()
+    val paths = out.select("filePath").collect()
+    assert(paths.length > 0 && BatchInference.runs.get() == before, "the model ran for an unread column")
+    assert(out.select("filePath").queryExecution.executedPlan.collect { case e: ModelEvalExec => e }.isEmpty)
+    out.select("features").collect()
+    assert(BatchInference.runs.get() > before)
+  }
+
+  test("handleInvalid=skip drops the rows the model cannot score; the stage's batchSize wins over the session's") {
+    spark.conf.set(ModelEvalExec.BatchSizeConf, "2")
+    try {
+      val some =
+        images.withColumn("image", when(col("filePath").contains("chelsea"), lit(null)).otherwise(col("image")))
+      val valid = some.filter(col("image").isNotNull).count()
+      assert(valid > 0 && valid < some.count())
+      val scored = featurizer.setHandleInvalid("skip").setBatchSize(4).transform(some)
+      assert(scored.count() == valid && scored.filter(col("features").isNull).count() == 0)
+      val exec = scored.queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
+      assert(exec.map(_.batchSize) == Seq(4))
+    } finally spark.conf.unset(ModelEvalExec.BatchSizeConf)
+  }
+
+  test("auto batch size: measured on real batches, the fastest kept, the same rows out") {
+    AutoBatchSize.reset()
+    val graph = TestGraphs.affine(2)
+    val t = new TFTransformer().setGraph(graph).setInputMapping(Seq("a" -> "input:0"))
+      .setOutputMapping(Seq("output:0" -> "out"))
+    assert(t.getBatchSize == 0)
+    val df = spark.range(0, 3000, 1, 2).selectExpr("id", "array(cast(id AS float), 1.0f) AS a")
+    val rows = t.transform(df).collect().sortBy(_.getLong(0))
+    assert(rows.map(_.getSeq[Float](2)).toSeq == (0 until 3000).map(i => Seq(i * 2f + 1, 3f)))
+    val chosen = AutoBatchSize.chosen(graph.hash)
+    assert(chosen.exists(AutoBatchSize.Candidates.contains), chosen)
+  }
+
+  test("auto batch size: stops at the first size clearly slower than the best, keeps the best") {
+    AutoBatchSize.reset()
+    val model = TestGraphs.affine(5)
+    val tuner = AutoBatchSize.forModel(model, "test")
+    val perRowMs = Map(1 -> 10.0, 2 -> 6.0, 4 -> 5.0, 8 -> 5.2, 16 -> 7.0, 32 -> 1.0, 64 -> 1.0)
+    var sizesTried = Seq.empty[Int]
+    while (tuner.chosen.isEmpty) {
+      val size = tuner.next()
+      sizesTried :+= size
+      tuner.record(size, size, (perRowMs(size) * 1e6 * size).toLong)
+      tuner.record(size, size - 1, 1L) // a partial batch (end of a partition) is not a measurement
+    }
+    assert(tuner.chosen.contains(4))
+    assert(sizesTried.distinct == Seq(1, 2, 4, 8, 16)) // 16 is > 10% slower than 4: no larger size tried
+    assert(sizesTried.count(_ == 4) == 1 + AutoBatchSize.Runs) // one untimed run, then the timed ones
+    assert(tuner.next() == 4 && AutoBatchSize.chosen(model.hash).contains(4))
+  }
+}
