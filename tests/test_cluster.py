@@ -31,6 +31,15 @@ def shapes(tmp_path_factory):
     return write_shapes(str(tmp_path_factory.mktemp("shapes")), n_per_class=30, seed=11, task="shape")
 
 
+@pytest.fixture(scope="module")
+def lite0_export(tmp_path_factory):
+    """EfficientNetLite0 exported once for the Scala and SQL applications (as a Scala user does)."""
+    model_dir = str(tmp_path_factory.mktemp("models"))
+    subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",
+                           "--out", model_dir])
+    return model_dir
+
+
 def read_predictions(path):
     rows = []
     for f in glob.glob(os.path.join(path, "part-*.json")):
@@ -56,22 +65,18 @@ def test_python_application(cluster, shapes, tmp_path):
     assert os.path.isdir(str(tmp_path / "model" / "stages"))
 
 
-def test_scala_application(cluster, shapes, tmp_path):
+def test_scala_application(cluster, shapes, lite0_export, tmp_path):
     assert os.path.isfile(EXAMPLES_JAR), "build it with `make examples`"
-    model_dir = str(tmp_path / "models")
-    subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",
-                           "--out", model_dir])
+    model_dir = lite0_export
     out = str(tmp_path / "predictions")
     result = cluster.submit(["--class", "TransferLearning", "--jars", sparkdl.jar_path(), EXAMPLES_JAR,
                              shapes, model_dir, str(tmp_path / "model"), out])
     check_app(result, out, 60)
 
 
-def test_the_readme_scala_block_runs_as_written(cluster, shapes, tmp_path):
+def test_the_readme_scala_block_runs_as_written(cluster, shapes, lite0_export, tmp_path):
     """The README's Scala block, compiled by the examples build (ReadmeExample), its paths as arguments."""
-    model_dir = str(tmp_path / "models")
-    subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",
-                           "--out", model_dir])
+    model_dir = lite0_export
     saved = str(tmp_path / "flowers")
     result = cluster.submit(["--class", "ReadmeExample", "--jars", sparkdl.jar_path(), EXAMPLES_JAR, shapes,
                              model_dir, saved])
@@ -79,6 +84,31 @@ def test_the_readme_scala_block_runs_as_written(cluster, shapes, tmp_path):
     table = [line for line in result.stdout.splitlines() if line.startswith("|file:")]
     assert len(table) == 20 and all(re.search(r"\|(ellipse|rectangle)\s*\|[01]\.0\s*\|$", t) for t in table)
     assert os.path.isdir(os.path.join(saved, "stages"))
+
+
+SQL_ONLY_APP = """
+import sys
+from pyspark.sql import SparkSession
+
+# no sparkdl import: the functions come from the jar given to spark-submit (its session extension)
+spark = SparkSession.builder.getOrCreate()
+spark.sql("CREATE TEMPORARY VIEW photos USING sparkdl.image OPTIONS (path '%s', recursive 'true')" % sys.argv[1])
+query = spark.sql("SELECT filePath, sparkdl_predict('EfficientNetLite0', image, 1)[0].description AS top FROM photos")
+plan = query._jdf.queryExecution().executedPlan().toString()
+rows = query.collect()
+print("SQL-ONLY rows=%d described=%d batched=%s" % (
+    len(rows), sum(r.top is not None for r in rows), "SparkdlModelEval" in plan))
+"""
+
+
+def test_a_sql_only_application(cluster, shapes, lite0_export, tmp_path):
+    """spark-submit --jars sparkdl.jar with SQL alone: the built-in functions, batched, on the executors."""
+    app = tmp_path / "sql_only.py"
+    app.write_text(SQL_ONLY_APP)
+    result = cluster.submit(["--jars", sparkdl.jar_path(), str(app), shapes],
+                            conf={"spark.sparkdl.modelDir": lite0_export})
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "SQL-ONLY rows=60 described=60 batched=True" in result.stdout, result.stdout[-2000:]
 
 
 def test_losing_an_executor_costs_time_not_rows(cluster, tmp_path):

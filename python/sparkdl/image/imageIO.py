@@ -108,7 +108,8 @@ def PIL_to_imageStruct(img: Image, origin: str = "") -> Row:
 
 def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numPartitions: int = 0,
                maxPixels: int = 100_000_000, draftSize: Optional[Union[int, Sequence[int]]] = None,
-               spark: Optional[SparkSession] = None, includeHidden: bool = False) -> DataFrame:
+               spark: Optional[SparkSession] = None, includeHidden: bool = False,
+               maxBytes: int = 512 * 2 ** 20) -> DataFrame:
     """DataFrame ``filePath: string, image: <image struct>, imageError: string`` of the files at ``path``.
 
     Files are decoded on the executors. A file that cannot be decoded (corrupt,
@@ -121,6 +122,9 @@ def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numP
         files (camera names such as ``_MG_0002.JPG``) are always listed
     :param numPartitions: repartition the files into this many partitions (0: as listed)
     :param maxPixels: images declaring more pixels are not decoded (null image + reason)
+    :param maxBytes: files larger than this are not read (null image + reason). A file larger than
+        64 KiB is recognised from its first 64 KiB (format, declared size) before the rest is read,
+        so a video or an archive in the folder is never read whole
     :param draftSize: ``(height, width)`` or one int for both: decode each JPEG directly at the
         smallest DCT scale (1/2, 1/4 or 1/8) that keeps it at least this large, as Pillow's
         ``Image.draft`` does; the ``image`` column then holds that smaller image. For models
@@ -137,7 +141,8 @@ def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numP
     draft = _draft_size(draftSize)
     reader = (spark.read.format(IMAGE_FORMAT).option("recursive", bool(recursive))
               .option("includeHidden", bool(includeHidden))
-              .option("numPartitions", int(numPartitions)).option("maxPixels", int(maxPixels)))
+              .option("numPartitions", int(numPartitions)).option("maxPixels", int(maxPixels))
+              .option("maxBytes", int(maxBytes)))
     if draft:
         reader = reader.option("draftSize", "%d,%d" % draft)
     try:

@@ -35,6 +35,7 @@ object ImageReader {
    * @param numPartitions partitions of the result (<= 0: about one per 1,000 files, at least
    *                      the default parallelism)
    * @param maxPixels     images declaring more pixels are not decoded (null + reason)
+   * @param maxBytes      files larger than this are not read (null + reason; default 512 MiB)
    * @param draftHeight   with `draftWidth`: decode each JPEG directly at the smallest DCT scale
    *                      (1/2, 1/4, 1/8) that keeps it at least `draftHeight` x `draftWidth`
    *                      ([[ImageDecoder.decode]]'s `draft`); the `image` column then holds that
@@ -44,36 +45,75 @@ object ImageReader {
    */
   def readImages(spark: SparkSession, path: String, recursive: Boolean = false, numPartitions: Int = 0,
                  maxPixels: Long = ImageDecoder.DefaultMaxPixels, draftHeight: Int = 0,
-                 draftWidth: Int = 0, includeHidden: Boolean = false): DataFrame = {
+                 draftWidth: Int = 0, includeHidden: Boolean = false, maxBytes: Long = DefaultMaxBytes): DataFrame = {
     require(draftHeight >= 0 && draftWidth >= 0,
       s"readImages: draft size must not be negative, got ${draftHeight}x$draftWidth")
     val reader = spark.read.format(ImageDataSource.Format).option("recursive", recursive)
       .option("numPartitions", math.max(numPartitions, 0).toLong).option("maxPixels", maxPixels)
-      .option("includeHidden", includeHidden)
+      .option("includeHidden", includeHidden).option("maxBytes", maxBytes)
     val withDraft =
       if (draftHeight > 0 || draftWidth > 0) reader.option("draftSize", s"$draftHeight,$draftWidth") else reader
     withDraft.load(path)
   }
 
   /** Reads and decodes one file (any Hadoop file system), or says why it cannot. */
-  def readImage(uri: String, conf: Configuration, maxPixels: Long): Either[String, DecodedImage] =
-    readBytes(uri, conf).flatMap(b => ImageDecoder.decode(b, maxPixels))
+  def readImage(uri: String, conf: Configuration, maxPixels: Long,
+                maxBytes: Long = DefaultMaxBytes): Either[String, DecodedImage] =
+    readBytes(uri, conf, maxPixels, maxBytes).flatMap(b => ImageDecoder.decode(b, maxPixels))
 
   /** Bytes of image files this JVM has read (tests check that pruned queries read none). */
   private[sparkdl] val bytesRead = new java.util.concurrent.atomic.AtomicLong
 
-  private def readBytes(file: String, conf: Configuration): Either[String, Array[Byte]] =
+  /** Files larger than this are not read (null + reason); the `maxBytes` option. */
+  val DefaultMaxBytes: Long = 512L << 20
+
+  /** How much of a larger file is read first, to recognise its format from the header alone. */
+  val HeaderBytes: Int = 64 * 1024
+
+  /**
+   * The file's bytes, or why it is not read. A file larger than [[HeaderBytes]] is read in two
+   * steps: its first bytes, which must be those of an image format the decoder knows and declare
+   * at most `maxPixels`, then the whole file if it is at most `maxBytes` long. So a video or an
+   * archive in an image folder costs 64 KiB of reading, never its size in memory.
+   */
+  private def readBytes(file: String, conf: Configuration, maxPixels: Long,
+                        maxBytes: Long): Either[String, Array[Byte]] =
     try {
       val path = HadoopFiles.pathOf(file)
       notRegular(path) match {
         case Some(reason) => Left(reason)
         case None =>
-          val bytes =
-            if (path.toUri.getScheme == "file") { // Hadoop's checksummed local FS chokes on ':' in names
-              java.nio.file.Files.readAllBytes(java.nio.file.Paths.get(path.toUri))
-            } else HadoopFiles.read(path, conf)
-          bytesRead.addAndGet(bytes.length.toLong)
-          Right(bytes)
+          val local = path.toUri.getScheme == "file" // Hadoop's checksummed local FS chokes on ':' in names
+          val (length, open) =
+            if (local) {
+              val p = java.nio.file.Paths.get(path.toUri)
+              (java.nio.file.Files.size(p), () => java.nio.file.Files.newInputStream(p))
+            } else {
+              val fs = path.getFileSystem(conf)
+              (fs.getFileStatus(path).getLen, () => fs.open(path): java.io.InputStream)
+            }
+          def read(n: Long): Array[Byte] = {
+            val in = open()
+            try in.readNBytes(n.toInt)
+            finally in.close()
+          }
+          val refused =
+            if (length <= HeaderBytes) None
+            else {
+              val header = read(HeaderBytes.toLong)
+              bytesRead.addAndGet(header.length.toLong)
+              ImageDecoder.checkHeader(header, maxPixels).map(reason => s"$reason (read the first " +
+                  s"${HeaderBytes / 1024} KiB of $length bytes)").orElse {
+                if (length <= maxBytes) None
+                else Some(s"file is $length bytes, more than maxBytes=$maxBytes: not read (raise the " +
+                    "maxBytes option of readImages to read it)")
+              }
+            }
+          refused.map(Left(_)).getOrElse {
+            val bytes = read(length)
+            bytesRead.addAndGet(bytes.length.toLong)
+            Right(bytes)
+          }
       }
     } catch {
       case e: java.io.IOException => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
@@ -91,8 +131,9 @@ object ImageReader {
       else Some("not a regular file (a FIFO, device or socket): not read")
     }
 
-  private[image] def readOne(file: String, conf: Configuration, maxPixels: Long, draft: (Int, Int)): Row = {
-    readBytes(file, conf).flatMap(b => ImageDecoder.decode(b, maxPixels, draft)) match {
+  private[image] def readOne(file: String, conf: Configuration, maxPixels: Long, draft: (Int, Int),
+                             maxBytes: Long = DefaultMaxBytes): Row = {
+    readBytes(file, conf, maxPixels, maxBytes).flatMap(b => ImageDecoder.decode(b, maxPixels, draft)) match {
       case Right(img) => Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), null)
       case Left(reason) => Row(file, null, reason)
     }

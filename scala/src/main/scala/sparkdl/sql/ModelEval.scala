@@ -114,12 +114,15 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
         val batch = new scala.collection.mutable.ArrayBuffer[InternalRow](size)
         while (batch.length < size && rows.hasNext) batch += rows.next().copy()
         val start = System.nanoTime()
+        var fed = 0 // rows of the batch the (first) model ran on: a batch of nulls is no measurement
         val results = theCalls.indices.map { k =>
           val values = batch.map(row => theCalls(k).inputs(row, inputs(k))).toIndexedSeq
-          if (values.exists(!_.contains(null))) runs += 1
+          val nonNull = values.count(!_.contains(null))
+          if (k == 0) fed = nonNull
+          if (nonNull > 0) runs += 1
           theCalls(k).inference.run(values).map(theCalls(k).result)
         }
-        tuner.foreach(_.record(size, batch.length, System.nanoTime() - start))
+        tuner.foreach(_.record(size, fed, System.nanoTime() - start))
         sizes.set(size.toLong)
         rowsOut += batch.length
         batch.iterator.zipWithIndex.map { case (row, i) =>
