@@ -83,6 +83,30 @@ object ImageDecoder {
     }
   }
 
+  /**
+   * Why a file that starts with `header` is not decoded, from those bytes alone: not a format
+   * the decoder knows, or a declared size above `maxPixels`. None: read on (also when the
+   * header is too short to hold the size, e.g. a JPEG with a large EXIF block first).
+   */
+  def checkHeader(header: Array[Byte], maxPixels: Long): Option[String] =
+    try {
+      val in = ImageIO.createImageInputStream(new ByteArrayInputStream(header))
+      try {
+        val readers = ImageIO.getImageReaders(in)
+        if (!readers.hasNext) Some("not a recognized image format")
+        else {
+          val reader = readers.next()
+          try {
+            reader.setInput(in, true, true)
+            scala.util.Try((reader.getWidth(0).toLong, reader.getHeight(0).toLong)).toOption.collect {
+              case (w, h) if w * h > maxPixels =>
+                s"image declares $w wide x $h high = ${w * h} pixels, more than the limit of $maxPixels"
+            }
+          } finally reader.dispose()
+        }
+      } finally in.close()
+    } catch { case NonFatal(_) => None }
+
   /** Converts a decoded AWT image into Spark's byte layout. */
   def toSparkLayout(img: BufferedImage): DecodedImage = {
     val h = img.getHeight
