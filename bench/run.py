@@ -150,6 +150,7 @@ def bench_model(spark, name, files, directory, weights_file, work):
     query = "SELECT filePath, sparkdl_features('%s', image) AS features FROM bench_photos" % name
     t_sql, _ = timed(lambda: noop(spark.sql(query)))
     plan = spark.sql(query)._jdf.queryExecution().executedPlan().toString()
+    spark.conf.unset("spark.sparkdl.modelDir")  # the next model's stage exports to its own cache entry
     assert "SparkdlModelEval" in plan, plan
     export = os.path.join(model_dir, name)
     meta = json.load(open(os.path.join(export, "model.json")))

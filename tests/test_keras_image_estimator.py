@@ -102,7 +102,14 @@ def test_cross_validator_trains_param_maps_as_spark_tasks(spark, labelled, model
 
     path = str(tmp_path / "cv")
     best_model.write().save(path)
-    loaded = CrossValidatorModel.load(path)
+    with pytest.raises(PermissionError, match="spark.sparkdl.allowUnsafeDeserialization=true"):
+        CrossValidatorModel.load(path)  # it carries pickled loaders: refused without an opt-in
+    spark = labelled.sparkSession
+    spark.conf.set("spark.sparkdl.allowUnsafeDeserialization", "true")
+    try:
+        loaded = CrossValidatorModel.load(path)
+    finally:
+        spark.conf.unset("spark.sparkdl.allowUnsafeDeserialization")
     assert loaded.avgMetrics == metrics and loaded.getEstimator().getImageLoader() is not None
     before = [r.rawPrediction for r in best_model.transform(labelled).orderBy("uri").collect()]
     after = [r.rawPrediction for r in loaded.transform(labelled).orderBy("uri").collect()]
@@ -135,7 +142,9 @@ def test_the_estimator_saves_and_loads_with_its_loader(model_files, tmp_path):
     estimator = KerasImageFileEstimator(inputCol="uri", outputCol="p", labelCol="one_hot", imageLoader=load_image,
                                         modelFile=model_files[0], kerasFitParams={"batch_size": 8, "epochs": 2})
     estimator.save(str(tmp_path / "estimator"))
-    loaded = KerasImageFileEstimator.load(str(tmp_path / "estimator"))
+    with pytest.raises(PermissionError, match="allowUnsafeDeserialization=True"):
+        KerasImageFileEstimator.load(str(tmp_path / "estimator"))
+    loaded = KerasImageFileEstimator.load(str(tmp_path / "estimator"), allowUnsafeDeserialization=True)
     assert loaded.uid == estimator.uid and loaded.getKerasFitParams() == {"batch_size": 8, "epochs": 2}
     assert loaded.getModelFile() == model_files[0] and loaded.getLabelCol() == "one_hot"
     assert np.array_equal(loaded.getImageLoader()(_red_png(tmp_path)), load_image(_red_png(tmp_path)))

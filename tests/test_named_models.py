@@ -284,6 +284,15 @@ def test_the_first_use_of_a_model_says_it_is_exporting(monkeypatch, tmp_path, ca
     cached_model_dir("EfficientNetLite0")
     assert "exporting" not in capfd.readouterr().err  # once per model and weights
 
+    # a damaged cache entry (a truncated graph.pb, e.g. a full disk) is exported again, not fatal
+    pb = tmp_path / "imagenet" / "EfficientNetLite0" / "graph.pb"
+    assert pb.is_file(), list(tmp_path.rglob("*"))
+    pb.write_bytes(pb.read_bytes()[:1000])
+    root = cached_model_dir("EfficientNetLite0")
+    err = capfd.readouterr().err
+    assert "is damaged (graph.pb does not match the SHA-256 recorded at export" in err and "exported" in err
+    assert os.path.getsize(os.path.join(root, "EfficientNetLite0", "graph.pb")) > 1000000
+
 
 def test_a_wrong_input_column_is_reported_before_the_model_is_exported(spark, monkeypatch, tmp_path):
     monkeypatch.setenv("SPARKDL_MODEL_CACHE", str(tmp_path / "cache"))

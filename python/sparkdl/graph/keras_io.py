@@ -33,4 +33,14 @@ def load_keras_model(model_file: str, custom_objects: Optional[Dict[str, Any]] =
                 "modelFile '%s' contains Python code (a Lambda layer), which Keras refuses to load in safe "
                 "mode. Only if you trust this file, pass allowUnsafeDeserialization=True (loading runs its "
                 "code). Keras said: %s" % (model_file, str(e).splitlines()[0])) from e
-        raise
+        raise _not_a_model(model_file, e) from e
+    except (OSError, KeyError, TypeError, AttributeError, EOFError) as e:  # h5py / zipfile / json on a damaged file
+        raise _not_a_model(model_file, e) from e
+
+
+def _not_a_model(model_file: str, e: BaseException) -> ValueError:
+    """One clear error for a file Keras cannot read (truncated, not a model, another format)."""
+    size = os.path.getsize(model_file)
+    first = (str(e).splitlines() or [type(e).__name__])[0]
+    return ValueError("modelFile '%s' (%d bytes) is not a readable Keras model: truncated, damaged, or not a "
+                      ".keras/.h5 model file (%s: %s)" % (model_file, size, type(e).__name__, first))

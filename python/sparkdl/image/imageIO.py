@@ -109,7 +109,7 @@ def PIL_to_imageStruct(img: Image, origin: str = "") -> Row:
 def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numPartitions: int = 0,
                maxPixels: int = 100_000_000, draftSize: Optional[Union[int, Sequence[int]]] = None,
                spark: Optional[SparkSession] = None, includeHidden: bool = False,
-               maxBytes: int = 512 * 2 ** 20) -> DataFrame:
+               maxBytes: int = 512 * 2 ** 20, applyExifOrientation: bool = False) -> DataFrame:
     """DataFrame ``filePath: string, image: <image struct>, imageError: string`` of the files at ``path``.
 
     Files are decoded on the executors. A file that cannot be decoded (corrupt,
@@ -125,6 +125,9 @@ def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numP
     :param maxBytes: files larger than this are not read (null image + reason). A file larger than
         64 KiB is recognised from its first 64 KiB (format, declared size) before the rest is read,
         so a video or an archive in the folder is never read whole
+    :param applyExifOrientation: turn JPEGs upright as their EXIF orientation tag says (as Pillow's
+        ``ImageOps.exif_transpose``). Default False: the pixels as stored, as Keras' ``load_img``
+        and Pillow's ``Image.open`` give them (phone photos may then lie on their side)
     :param draftSize: ``(height, width)`` or one int for both: decode each JPEG directly at the
         smallest DCT scale (1/2, 1/4 or 1/8) that keeps it at least this large, as Pillow's
         ``Image.draft`` does; the ``image`` column then holds that smaller image. For models
@@ -142,7 +145,7 @@ def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numP
     reader = (spark.read.format(IMAGE_FORMAT).option("recursive", bool(recursive))
               .option("includeHidden", bool(includeHidden))
               .option("numPartitions", int(numPartitions)).option("maxPixels", int(maxPixels))
-              .option("maxBytes", int(maxBytes)))
+              .option("maxBytes", int(maxBytes)).option("applyExifOrientation", bool(applyExifOrientation)))
     if draft:
         reader = reader.option("draftSize", "%d,%d" % draft)
     try:

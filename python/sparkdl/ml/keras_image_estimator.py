@@ -68,7 +68,7 @@ def _loss_names() -> List[str]:
 
 class _EstimatorWriter(MLWriter):
     """Params as Spark ML metadata (pyspark's layout); the imageLoader pickled beside them, as
-    KerasImageFileTransformer keeps it (load saved estimators only from trusted places)."""
+    KerasImageFileTransformer keeps it (reading it back needs an opt-in: _EstimatorReader)."""
 
     def __init__(self, instance: KerasImageFileEstimator) -> None:
         super(_EstimatorWriter, self).__init__()
@@ -88,14 +88,28 @@ class _EstimatorWriter(MLWriter):
 
 
 class _EstimatorReader(MLReader["KerasImageFileEstimator"]):
+    """Reads the params; the pickled imageLoader only with an opt-in (unpickling runs code)."""
+
+    def __init__(self, allow_unsafe: bool = False) -> None:
+        super(_EstimatorReader, self).__init__()
+        self.allow_unsafe = allow_unsafe
+
     def load(self, path: str) -> KerasImageFileEstimator:
         from pyspark.ml.util import DefaultParamsReader
+
+        from sparkdl.ml.keras_image_file import UNSAFE_CONF, _unsafe_allowed_by_conf
 
         metadata = DefaultParamsReader.loadMetadata(path, self.sparkSession)
         est = KerasImageFileEstimator()
         est._resetUid(metadata["uid"])
         DefaultParamsReader.getAndSetParams(est, metadata)
         if "imageLoaderPickle" in metadata:
+            if not (self.allow_unsafe or _unsafe_allowed_by_conf()):
+                raise PermissionError(
+                    "The KerasImageFileEstimator saved at %s carries a pickled Python imageLoader: unpickling it "
+                    "runs arbitrary code, so it is refused. If you trust where it comes from, load it with "
+                    "KerasImageFileEstimator.load(path, allowUnsafeDeserialization=True), or set the Spark conf "
+                    "%s=true (e.g. for CrossValidatorModel.load)." % (path, UNSAFE_CONF))
             est._set(imageLoader=pickle.loads(base64.b64decode(metadata["imageLoaderPickle"])))
         return est
 
@@ -155,6 +169,12 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
     @classmethod
     def read(cls) -> MLReader[KerasImageFileEstimator]:
         return _EstimatorReader()
+
+    @classmethod
+    def load(cls, path: str, allowUnsafeDeserialization: bool = False) -> KerasImageFileEstimator:
+        """Reads a saved estimator; its pickled imageLoader only with ``allowUnsafeDeserialization=True``
+        (or the Spark conf ``spark.sparkdl.allowUnsafeDeserialization=true``): unpickling runs code."""
+        return _EstimatorReader(allow_unsafe=allowUnsafeDeserialization).load(path)
 
     # -- validation ---------------------------------------------------------------------------
 

@@ -38,7 +38,8 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
     ``array<float>``. Files that cannot be loaded give null (JVM loading) or fail the task
     with the loader's error (Python loading).
 
-    The loader is saved with the stage (pickled): load saved stages only from trusted places.
+    The loader is saved with the stage (pickled). Reading it back runs code, so a loaded stage's
+    loader is refused unless the reader opts in (:meth:`getImageLoader`).
 
     >>> t = KerasImageFileTransformer(inputCol="uri", outputCol="predictions", modelFile="/m/model.keras",
     ...                               imageLoader=load_and_scale)  # doctest: +SKIP
@@ -93,16 +94,52 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
 
         if not callable(loader):
             raise TypeError("imageLoader must be a function URI -> numpy array, got %r" % (loader,))
+        self._image_loader = loader  # set in this process: trusted, never unpickled
         return self._set(imageLoaderPickle=base64.b64encode(
             cloudpickle.dumps(loader)).decode("ascii"))  # type: ignore[no-untyped-call]  # cloudpickle is untyped
 
     def getImageLoader(self) -> Optional[Callable[[str], Any]]:
-        """The imageLoader function, or None for JVM loading."""
+        """The imageLoader function, or None for JVM loading.
+
+        A stage read from disk carries its loader pickled, and unpickling runs whatever code the
+        pickle holds: like Keras' ``safe_mode``, it is refused unless the reader opted in, with
+        ``KerasImageFileTransformer.load(path, allowUnsafeDeserialization=True)`` or the Spark
+        conf ``spark.sparkdl.allowUnsafeDeserialization=true`` set while it is read (e.g. for
+        ``PipelineModel.load``) or when the loader is first needed.
+        """
         import pickle
 
         if not self.isDefined(self.imageLoaderPickle):
             return None
-        return cast(Callable[[str], Any], pickle.loads(base64.b64decode(self.getOrDefault(self.imageLoaderPickle))))
+        own = getattr(self, "_image_loader", None)
+        if own is not None:
+            return cast(Callable[[str], Any], own)
+        if not (getattr(self, "_allow_unsafe_loader", False) or _unsafe_allowed_by_conf()):
+            raise PermissionError(
+                "%s carries a pickled Python imageLoader (read from a saved stage): unpickling it runs "
+                "arbitrary code, so it is refused. If you trust where the stage comes from, load it with "
+                "KerasImageFileTransformer.load(path, allowUnsafeDeserialization=True), or set the Spark conf "
+                "%s=true (for PipelineModel.load); or set a loader yourself with setImageLoader(fn)."
+                % (self.uid, UNSAFE_CONF))
+        loader = cast(Callable[[str], Any], pickle.loads(base64.b64decode(self.getOrDefault(self.imageLoaderPickle))))
+        self._image_loader = loader
+        return loader
+
+    @classmethod
+    def load(cls, path: str, allowUnsafeDeserialization: bool = False) -> Self:
+        """Reads a saved stage. Its pickled imageLoader (if any) is only unpickled with
+        ``allowUnsafeDeserialization=True`` (see :meth:`getImageLoader`)."""
+        stage = super(KerasImageFileTransformer, cls).load(path)
+        if allowUnsafeDeserialization:
+            stage._allow_unsafe_loader = True
+        return stage
+
+    def _transfer_params_from_java(self) -> None:
+        """Every read of a saved stage (``load``, ``PipelineModel.load``, ...) comes through here:
+        the conf's opt-in, as it is at read time, stays with the stage read."""
+        super(KerasImageFileTransformer, self)._transfer_params_from_java()
+        if _unsafe_allowed_by_conf():
+            self._allow_unsafe_loader = True
 
     getLoadedCol, setLoadedCol = accessors("loadedCol")
 
@@ -115,6 +152,18 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
         loaded = "__%s_loaded" % self.uid
         df = dataset.withColumn(loaded, _loader_udf(loader)(dataset[self.getOrDefault(self.inputCol)]))
         return self.copy({self.loadedCol: loaded})._transform(df)
+
+
+UNSAFE_CONF = "spark.sparkdl.allowUnsafeDeserialization"
+
+
+def _unsafe_allowed_by_conf() -> bool:
+    from sparkdl._session import active_session
+
+    try:
+        return str(active_session("KerasImageFileTransformer").conf.get(UNSAFE_CONF, "false")).lower() == "true"
+    except Exception:
+        return False
 
 
 def _loader_udf(loader: Callable[[str], Any]) -> UserDefinedFunctionLike:

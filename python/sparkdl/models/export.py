@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import IO, Any, Dict, Optional, cast
+from typing import IO, Any, Dict, Optional, Tuple, cast
 
 from sparkdl.models.registry import get_spec, load_symbol
 
@@ -134,13 +134,41 @@ def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str
     """
     get_spec(model_name)
     root = os.path.join(cache_root(), weights_key(weights_path))
-    if not os.path.isfile(os.path.join(root, model_name, "model.json")):
+    exists = os.path.isfile(os.path.join(root, model_name, "model.json"))
+    damage = _damage(os.path.join(root, model_name)) if exists else None
+    if damage:
+        _say("sparkdl: the cached export of %s at %s is damaged (%s): exporting it again"
+             % (model_name, root, damage))
+    if not exists or damage:
         started = time.time()
         _say("sparkdl: exporting %s (weights: %s) to %s, once per model and weights..."
              % (model_name, weights_path or "imagenet", root))
         export_model(model_name, root, weights_path)
         _say("sparkdl: exported %s in %.0f s" % (model_name, time.time() - started))
     return root
+
+
+_checked: Dict[Tuple[str, int, float], bool] = {}  # graph.pb (path, size, mtime) found intact in this process
+
+
+def _damage(export: str) -> Optional[str]:
+    """Why a cached export cannot be used (unreadable model.json, graph.pb missing or not the bytes
+    exported), or None. Each graph file is hashed once per process."""
+    try:
+        with open(os.path.join(export, "model.json")) as f:
+            meta = json.load(f)
+        pb = os.path.join(export, "graph.pb")
+        stat = os.stat(pb)
+        key = (pb, stat.st_size, stat.st_mtime)
+        if key not in _checked:
+            with open(pb, "rb") as g:
+                digest = hashlib.sha256(g.read()).hexdigest()
+            if meta.get("graphSha256") not in (None, digest):
+                return "graph.pb does not match the SHA-256 recorded at export: truncated or changed"
+            _checked[key] = True
+        return None
+    except (OSError, ValueError) as e:
+        return "%s: %s" % (type(e).__name__, e)
 
 
 def _say(line: str) -> None:

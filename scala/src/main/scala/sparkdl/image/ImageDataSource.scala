@@ -39,7 +39,7 @@ object ImageDataSource {
 /** The options of the image data source, checked on the driver with messages naming them. */
 final case class ImageReadOptions(path: String, recursive: Boolean, numPartitions: Int, maxPixels: Long,
                                   draft: (Int, Int), includeHidden: Boolean = false,
-                                  maxBytes: Long = ImageReader.DefaultMaxBytes)
+                                  maxBytes: Long = ImageReader.DefaultMaxBytes, exifOrientation: Boolean = false)
 
 object ImageReadOptions {
 
@@ -60,7 +60,8 @@ object ImageReadOptions {
       draft = get("draftSize", (0, 0), "a positive size: 224, or height,width as 224,160")(draftSize),
       includeHidden = get("includeHidden", false, "true or false")(_.toBooleanOption),
       maxBytes = get("maxBytes", ImageReader.DefaultMaxBytes, s"an integer from 1 to ${Int.MaxValue - 8}")(
-        _.toLongOption.filter(b => b > 0 && b <= Int.MaxValue - 8)))
+        _.toLongOption.filter(b => b > 0 && b <= Int.MaxValue - 8)),
+      exifOrientation = get("applyExifOrientation", false, "true or false")(_.toBooleanOption))
   }
 
   /** `n` or `height,width`; one of height and width may be 0 (no constraint on that side). */
@@ -91,14 +92,15 @@ private[image] class ImageRelation(spark: SparkSession, options: ImageReadOption
       else math.max(
         1, math.min(files.size, math.max(sc.defaultParallelism, files.size / ImageRelation.FilesPerPartition + 1)))
     val conf = sc.broadcast(new SerializableHadoopConf(sc.hadoopConfiguration))
-    val (maxPixels, draft, maxBytes) = (options.maxPixels, options.draft, options.maxBytes)
+    val (maxPixels, draft, maxBytes, exif) = (options.maxPixels, options.draft, options.maxBytes,
+      options.exifOrientation)
     val indices = requiredColumns.map(ImageReader.schema.fieldIndex)
     val decode = requiredColumns.exists(_ != ImageReader.FilePathCol)
     sc.parallelize(files, parts).mapPartitions { it =>
       it.map { file =>
         if (!decode) Row.fromSeq(indices.toSeq.map(_ => file))
         else {
-          val row = ImageReader.readOne(file, conf.value.value, maxPixels, draft, maxBytes)
+          val row = ImageReader.readOne(file, conf.value.value, maxPixels, draft, maxBytes, exif)
           Row.fromSeq(indices.toSeq.map(row.get))
         }
       }

@@ -42,9 +42,17 @@ object ImageDecoder {
    *                  least that large (faster than a full decode, and more so at 1/4 and 1/8);
    *                  other formats, and JPEGs TensorFlow refuses, decode at full size.
    *                  (0, 0), the default: always full size.
+   * @param exifOrientation turn a JPEG upright as its EXIF orientation says (Pillow's
+   *                  `ImageOps.exif_transpose`); default false: the pixels as stored, as Keras'
+   *                  `load_img` and Pillow's `open` give them.
    */
   def decode(bytes: Array[Byte], maxPixels: Long = DefaultMaxPixels,
-             draft: (Int, Int) = (0, 0)): Either[String, DecodedImage] = {
+             draft: (Int, Int) = (0, 0), exifOrientation: Boolean = false): Either[String, DecodedImage] =
+    decodeAsStored(bytes, maxPixels, draft).map { img =>
+      if (exifOrientation) ExifOrientation.of(bytes).fold(img)(ExifOrientation(img, _)) else img
+    }
+
+  private def decodeAsStored(bytes: Array[Byte], maxPixels: Long, draft: (Int, Int)): Either[String, DecodedImage] = {
     if (bytes == null || bytes.isEmpty) return Left("empty file")
     try {
       val in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))
@@ -65,21 +73,48 @@ object ImageDecoder {
           if (w * h > maxPixels)
             return Left(s"image declares $w wide x $h high = ${w * h} pixels, more than the limit of $maxPixels")
           val format = reader.getFormatName.toLowerCase
-          if (UseTensorFlow && TFImageDecoder.Formats.contains(format)) {
-            // Fast path; anything TensorFlow refuses (e.g. CMYK JPEG) goes on to ImageIO below.
-            val ratio = if (format == "jpeg" || format == "jpg") jpegRatio(h, w, draft) else 1
-            TFImageDecoder.decode(bytes, format, ratio) match {
-              case ok @ Right(_) => return ok
-              case Left(_) =>
-            }
+          DecodeBudget.withBytes(DecodeBudget.bytesFor(w, h)) {
+            val fast =
+              if (UseTensorFlow && TFImageDecoder.Formats.contains(format)) {
+                // Fast path; anything TensorFlow refuses (e.g. CMYK JPEG) goes on to ImageIO below.
+                val ratio = if (format == "jpeg" || format == "jpg") jpegRatio(h, w, draft) else 1
+                TFImageDecoder.decode(bytes, format, ratio).toOption
+              } else None
+            fast.map(Right(_)).getOrElse {
+              val img = reader.read(0)
+              if (warnings.nonEmpty) Left(s"damaged image: ${warnings.mkString("; ")}")
+              else Right(toSparkLayout(img))
+            }.map(img => if (format == "bmp") bmpWithoutPadding(bytes, img) else img)
           }
-          val img = reader.read(0)
-          if (warnings.nonEmpty) Left(s"damaged image: ${warnings.mkString("; ")}")
-          else Right(toSparkLayout(img))
         } finally reader.dispose()
       } finally in.close()
     } catch {
       case NonFatal(e) => Left(s"cannot decode image (${e.getClass.getSimpleName}: ${e.getMessage})")
+    }
+  }
+
+  /**
+   * A 32-bit BMP without an alpha mask (BI_RGB, as Windows writes them) stores its pixels as
+   * BGRX: the 4th byte is padding, usually 0, not alpha. Decoders that read it as alpha give a
+   * fully transparent picture; Pillow and Windows give 3 channels. So do we.
+   */
+  private def bmpWithoutPadding(bytes: Array[Byte], img: DecodedImage): DecodedImage = {
+    def u16(at: Int) = (bytes(at) & 0xff) | (bytes(at + 1) & 0xff) << 8
+    def u32(at: Int) = u16(at).toLong | u16(at + 2).toLong << 16
+    val headerSize = if (bytes.length >= 18) u32(14) else 0L
+    val rgbOnly = bytes.length >= 34 && headerSize >= 40 && u16(28) == 32 && u32(30) == 0 // bpp 32, BI_RGB
+    if (img.nChannels != 4 || !rgbOnly) img
+    else {
+      val n = img.height * img.width
+      val out = new Array[Byte](n * 3)
+      var i = 0
+      while (i < n) {
+        out(3 * i) = img.data(4 * i)
+        out(3 * i + 1) = img.data(4 * i + 1)
+        out(3 * i + 2) = img.data(4 * i + 2)
+        i += 1
+      }
+      DecodedImage(img.height, img.width, 3, out)
     }
   }
 
@@ -154,4 +189,39 @@ object ImageDecoder {
       DecodedImage(h, w, c, out)
     }
   }
+}
+
+/**
+ * The memory decoding may hold at once in this JVM, shared by its tasks: half the maximum heap
+ * (or `-Dsparkdl.decodeBudget=BYTES`). A decode reserves what it may need before it starts and
+ * waits while other decodes hold the budget, so two huge images in one executor decode one
+ * after the other instead of running it out of memory; an image that alone needs more than the
+ * budget is refused with a reason that says what to raise.
+ */
+object DecodeBudget {
+
+  val total: Long = java.lang.Long.getLong("sparkdl.decodeBudget", Runtime.getRuntime.maxMemory / 2)
+
+  private var used = 0L // guarded by this
+
+  /** What decoding `w` x `h` pixels may hold: the decoder's pixels and Spark's copy, 4 bytes each. */
+  def bytesFor(w: Long, h: Long): Long = w * h * 8
+
+  /** Runs `decode` holding `bytes` of the budget, or refuses when `bytes` exceeds all of it. */
+  def withBytes[T](bytes: Long)(decode: => Either[String, T]): Either[String, T] =
+    if (bytes > total) {
+      Left(s"decoding needs about ${bytes >> 20} MiB, more than this JVM's image decode budget of ${total >> 20} " +
+        "MiB (half its heap): raise spark.executor.memory (spark.driver.memory in local mode), or lower " +
+        "maxPixels to refuse such images")
+    } else {
+      synchronized {
+        while (used + bytes > total) wait()
+        used += bytes
+      }
+      try decode
+      finally synchronized {
+          used -= bytes
+          notifyAll()
+        }
+    }
 }

@@ -36,6 +36,8 @@ object ImageReader {
    *                      the default parallelism)
    * @param maxPixels     images declaring more pixels are not decoded (null + reason)
    * @param maxBytes      files larger than this are not read (null + reason; default 512 MiB)
+   * @param applyExifOrientation turn JPEGs upright as their EXIF orientation says (default false:
+   *                      the pixels as stored, as Keras and Pillow load them)
    * @param draftHeight   with `draftWidth`: decode each JPEG directly at the smallest DCT scale
    *                      (1/2, 1/4, 1/8) that keeps it at least `draftHeight` x `draftWidth`
    *                      ([[ImageDecoder.decode]]'s `draft`); the `image` column then holds that
@@ -45,12 +47,14 @@ object ImageReader {
    */
   def readImages(spark: SparkSession, path: String, recursive: Boolean = false, numPartitions: Int = 0,
                  maxPixels: Long = ImageDecoder.DefaultMaxPixels, draftHeight: Int = 0,
-                 draftWidth: Int = 0, includeHidden: Boolean = false, maxBytes: Long = DefaultMaxBytes): DataFrame = {
+                 draftWidth: Int = 0, includeHidden: Boolean = false, maxBytes: Long = DefaultMaxBytes,
+                 applyExifOrientation: Boolean = false): DataFrame = {
     require(draftHeight >= 0 && draftWidth >= 0,
       s"readImages: draft size must not be negative, got ${draftHeight}x$draftWidth")
     val reader = spark.read.format(ImageDataSource.Format).option("recursive", recursive)
       .option("numPartitions", math.max(numPartitions, 0).toLong).option("maxPixels", maxPixels)
       .option("includeHidden", includeHidden).option("maxBytes", maxBytes)
+      .option("applyExifOrientation", applyExifOrientation)
     val withDraft =
       if (draftHeight > 0 || draftWidth > 0) reader.option("draftSize", s"$draftHeight,$draftWidth") else reader
     withDraft.load(path)
@@ -62,7 +66,7 @@ object ImageReader {
     readBytes(uri, conf, maxPixels, maxBytes).flatMap(b => ImageDecoder.decode(b, maxPixels))
 
   /** Bytes of image files this JVM has read (tests check that pruned queries read none). */
-  private[sparkdl] val bytesRead = new java.util.concurrent.atomic.AtomicLong
+  val bytesRead = new java.util.concurrent.atomic.AtomicLong
 
   /** Files larger than this are not read (null + reason); the `maxBytes` option. */
   val DefaultMaxBytes: Long = 512L << 20
@@ -102,11 +106,12 @@ object ImageReader {
             else {
               val header = read(HeaderBytes.toLong)
               bytesRead.addAndGet(header.length.toLong)
-              ImageDecoder.checkHeader(header, maxPixels).map(reason => s"$reason (read the first " +
+              ImageDecoder.checkHeader(header, maxPixels).map(reason =>
+                s"$reason (read the first " +
                   s"${HeaderBytes / 1024} KiB of $length bytes)").orElse {
                 if (length <= maxBytes) None
                 else Some(s"file is $length bytes, more than maxBytes=$maxBytes: not read (raise the " +
-                    "maxBytes option of readImages to read it)")
+                  "maxBytes option of readImages to read it)")
               }
             }
           refused.map(Left(_)).getOrElse {
@@ -116,8 +121,9 @@ object ImageReader {
           }
       }
     } catch {
-      case e: java.io.IOException => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
       case e: IllegalArgumentException => Left(s"cannot read file (${e.getMessage})")
+      // a missing file system (s3a:// without its jar), no credentials, a bad URI: this row, not the job
+      case scala.util.control.NonFatal(e) => Left(s"cannot read file (${e.getClass.getSimpleName}: ${e.getMessage})")
     }
 
   /** Why a local path is not read: a FIFO, a device or a socket (reading could block or never end). */
@@ -132,8 +138,9 @@ object ImageReader {
     }
 
   private[image] def readOne(file: String, conf: Configuration, maxPixels: Long, draft: (Int, Int),
-                             maxBytes: Long = DefaultMaxBytes): Row = {
-    readBytes(file, conf, maxPixels, maxBytes).flatMap(b => ImageDecoder.decode(b, maxPixels, draft)) match {
+                             maxBytes: Long = DefaultMaxBytes, exifOrientation: Boolean = false): Row = {
+    readBytes(file, conf, maxPixels, maxBytes)
+      .flatMap(b => ImageDecoder.decode(b, maxPixels, draft, exifOrientation)) match {
       case Right(img) => Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), null)
       case Left(reason) => Row(file, null, reason)
     }

@@ -34,6 +34,9 @@ final class FrozenGraph(
   /** Placeholders and operations read from the bytes: the driver checks tensors without a session. */
   @transient private lazy val signature = GraphSignature(graphDef)
 
+  // before anything can run it: compute ops only (GraphSafety). Deserialized copies (executors) skip this.
+  GraphSafety.check(signature, s"The graph (sha256 ${hash.take(12)})")
+
   /** From the GraphDef alone; a name it does not know goes to a session, whose error lists the placeholders. */
   override def inputInfo(name: String): TensorInfo = signature.placeholder(name).getOrElse(super.inputInfo(name))
 

@@ -13,24 +13,32 @@ object TFConfig {
     Option(org.apache.spark.SparkEnv.get).flatMap(_.conf.getOption(sparkKey))
       .orElse(Option(System.getProperty(sparkKey.stripPrefix("spark."))))
 
+  private def executorCores: Int =
+    Option(org.apache.spark.SparkEnv.get).flatMap(_.conf.getOption("spark.executor.cores")).map(_.toInt)
+      .getOrElse(Runtime.getRuntime.availableProcessors()).max(1)
+
   /**
    * TensorFlow intra-op threads (the threads one op may split its work over): the Spark conf
-   * `spark.sparkdl.tf.threads` (or the JVM property `sparkdl.tf.threads`), else the executor's
-   * own core count (`spark.executor.cores`), else the cores the JVM sees.
+   * `spark.sparkdl.tf.threads` (or the JVM property `sparkdl.tf.threads`), else the cores Spark
+   * gives each task (`spark.task.cpus`, default 1). Spark already runs one task per core, each
+   * streaming its own batches: splitting every op over all cores as well makes the tasks fight
+   * for them. Measured on 2 cores, MobileNetV2, local[2]: 100-115 img/s with 2 intra-op threads,
+   * 136-145 with 1 (docs/PERFORMANCE.md).
    */
   def defaultThreads: Int =
     setting("spark.sparkdl.tf.threads")
-      .orElse(Option(org.apache.spark.SparkEnv.get).flatMap(_.conf.getOption("spark.executor.cores")))
+      .orElse(Option(org.apache.spark.SparkEnv.get).flatMap(_.conf.getOption("spark.task.cpus")))
       .map(_.toInt)
-      .getOrElse(Runtime.getRuntime.availableProcessors())
+      .getOrElse(1)
       .max(1)
 
   /**
    * TensorFlow inter-op threads (the threads that run ops, and so concurrent `Session.run`
    * calls, side by side): `spark.sparkdl.tf.interOpThreads` (or `sparkdl.tf.interOpThreads`),
-   * else [[defaultThreads]]. With a single one, the runs of two tasks queue behind each other.
+   * else the executor's cores (`spark.executor.cores`, else the cores the JVM sees): one per
+   * task that may run at once. With a single one, the runs of two tasks queue behind each other.
    */
-  def interOpThreads: Int = setting("spark.sparkdl.tf.interOpThreads").map(_.toInt).getOrElse(defaultThreads).max(1)
+  def interOpThreads: Int = setting("spark.sparkdl.tf.interOpThreads").map(_.toInt).getOrElse(executorCores).max(1)
 
   /** The one session configuration of this JVM. */
   def sessionConfig: ConfigProto = ConfigProto.newBuilder()
