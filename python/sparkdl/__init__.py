@@ -15,6 +15,7 @@ from sparkdl.image.imageIO import readImages  # noqa: E402
 from sparkdl.ml import (  # noqa: E402
     DeepImageFeaturizer,
     DeepImagePredictor,
+    DeepTextFeaturizer,
     KerasImageFileEstimator,
     KerasImageFileTransformer,
     KerasTransformer,
@@ -25,7 +26,8 @@ from sparkdl.udf import registerKerasImageUDF, registerKerasUDF  # noqa: E402
 
 __all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", "KerasImageFileEstimator",
            "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer",
-           "DeepImageFeaturizer", "DeepImagePredictor", "registerKerasImageUDF", "registerKerasUDF"]
+           "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "registerKerasImageUDF",
+           "registerKerasUDF"]
 
 
 def _version() -> str:

@@ -40,7 +40,7 @@ def upload_graph(spark: ConnectSparkSession, graph: FrozenGraph) -> str:
 
 
 def upload_export(spark: ConnectSparkSession, export_dir: str, model_name: str) -> str:
-    """Uploads a named model's export (``export_dir/<model_name>/{model.json, graph.pb}``) to the
+    """Uploads a named model's export (the files of ``export_dir/<model_name>/``) to the
     Connect session as a zip archive, which the server unpacks; returns the archive's name, the
     server-side ``modelDir``. Named by the graph's content, so each export travels once per session."""
     import json
@@ -54,7 +54,7 @@ def upload_export(spark: ConnectSparkSession, export_dir: str, model_name: str) 
     def files(d: str) -> List[str]:
         archive = os.path.join(d, name)
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
-            for file in ("model.json", "graph.pb"):
+            for file in sorted(os.listdir(model)):  # model.json, graph.pb (and a text model's vocab.txt)
                 z.write(os.path.join(model, file), model_name + "/" + file)
         return [archive]
 

@@ -7,23 +7,27 @@ from typing import Optional, Sequence
 
 from sparkdl.models.export import WeightsUnavailableError, export_model
 from sparkdl.models.registry import model_names
+from sparkdl.models.text import export_text_model, text_model_names
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sparkdl.models")
     sub = parser.add_subparsers(dest="command", required=True)
     exp = sub.add_parser("export", help="write a named model's frozen graph + metadata for modelDir")
-    exp.add_argument("--model", required=True, action="append", choices=model_names(),
-                     help="model name (repeat for several)")
+    exp.add_argument("--model", required=True, action="append", choices=model_names() + text_model_names(),
+                     help="model name (repeat for several): an image model, or a text model (sentence encoder)")
     exp.add_argument("--out", required=True, help="export directory (the modelDir of the Scala stages)")
     exp.add_argument("--weights", default=None,
                      help="local Keras weights file for the architecture (default: Keras' ImageNet weights)")
     sub.add_parser("list", help="print the model names")
     args = parser.parse_args(argv)
     if args.command == "list":
-        print("\n".join(model_names()))
+        print("\n".join(model_names() + text_model_names()))
         return 0
     for name in args.model:
+        if name in text_model_names():
+            print(export_text_model(name, args.out))
+            continue
         try:
             print(export_model(name, args.out, args.weights))
         except WeightsUnavailableError as e:

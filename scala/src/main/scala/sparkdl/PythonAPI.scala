@@ -30,4 +30,14 @@ private[sparkdl] object PythonAPI {
     sparkdl.tf.GraphFiles.register(name, graph(graphDef, inputs, outputs))
 
   def namedModelNames(): java.util.List[String] = NamedImageModels.names.asJava
+
+  /** Token ids of each text, one line of space-separated ids per text (tests compare them with Hugging Face's). */
+  def tokenize(vocabFile: String, lowercase: Boolean, stripAccents: Boolean, chineseChars: Boolean, maxLength: Int,
+               texts: java.util.List[String]): String = {
+    val source = scala.io.Source.fromFile(vocabFile, "UTF-8")
+    val tokenizer =
+      try sparkdl.text.WordPieceTokenizer.fromVocab(source.getLines(), lowercase, stripAccents, chineseChars, maxLength)
+      finally source.close()
+    texts.asScala.map(t => tokenizer.encode(t).mkString(" ")).mkString("\n")
+  }
 }

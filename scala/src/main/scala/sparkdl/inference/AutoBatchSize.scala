@@ -12,11 +12,11 @@ import org.slf4j.LoggerFactory
  * sharing one session, large batches are often slower per row (activations leave the caches);
  * on a GPU the opposite. So every JVM finds out for itself.
  *
- * How: candidate sizes are tried in increasing order ([[Candidates]]), each for [[Runs]] timed
- * model runs after one untimed run at that size (first runs pay for allocations); the time per
- * row at a size is the median of its runs. The search stops at the first size more than
- * [[Tolerance]] slower per row than the best so far, or after the last candidate, and keeps
- * the fastest. Every row of the warm-up is real work: its results are used. Concurrent tasks
+ * How: candidate sizes are tried in increasing order ([[Candidates]]), each for at least
+ * [[Runs]] timed model runs and [[MinRows]] rows, after one untimed run at that size (first runs
+ * pay for allocations); the time per row at a size is the median of its runs. The search stops
+ * once two sizes in a row are more than [[Tolerance]] slower per row than the best so far (one
+ * could be noise: tasks share the cores), or after the last candidate, and keeps the fastest. Every row of the warm-up is real work: its results are used. Concurrent tasks
  * of the JVM share the measurement (they share the session and the cores, as they will after
  * it). The choice is logged once and kept for the life of the JVM ([[chosen]]).
  */
@@ -24,6 +24,7 @@ object AutoBatchSize {
 
   val Candidates: IndexedSeq[Int] = IndexedSeq(1, 2, 4, 8, 16, 32, 64)
   val Runs = 3
+  val MinRows = 32
   val Tolerance = 1.10
 
   private val log = LoggerFactory.getLogger(getClass)
@@ -42,6 +43,7 @@ object AutoBatchSize {
   final class Tuner private[AutoBatchSize] (label: String) {
     private var step = 0 // index into Candidates being measured
     private var untimed = false // the current size has had its untimed run
+    private var worse = 0 // consecutive sizes measured slower than the best by more than Tolerance
     private val perRow = mutable.Map[Int, mutable.ArrayBuffer[Double]]()
     @volatile private var decided: Option[Int] = None
 
@@ -56,7 +58,7 @@ object AutoBatchSize {
         if (!untimed) untimed = true
         else {
           perRow.getOrElseUpdate(size, mutable.ArrayBuffer()) += nanos.toDouble / rows
-          if (perRow(size).length >= Runs) advance()
+          if (perRow(size).length >= math.max(Runs, (MinRows + size - 1) / size)) advance()
         }
       }
     }
@@ -69,7 +71,8 @@ object AutoBatchSize {
     private def advance(): Unit = {
       val best = perRow.keys.minBy(median)
       val current = Candidates(step)
-      if (median(current) > Tolerance * median(best) || step == Candidates.length - 1) {
+      worse = if (median(current) > Tolerance * median(best)) worse + 1 else 0
+      if (worse >= 2 || step == Candidates.length - 1) {
         decided = Some(best)
         val measured = perRow.keys.toSeq.sorted.map(s => f"$s: ${median(s) / 1e6}%.2f").mkString(", ")
         log.info(s"sparkdl: batch size auto for $label: $best (ms per row at each size tried: $measured)")

@@ -25,6 +25,27 @@ trait BatchInput extends Serializable {
 
   /** Writes the floats of `value` at `dst(offset until offset + size)`; fails on a caller's error. */
   def write(value: Any, dst: Array[Float], offset: Int): Unit
+
+  /**
+   * The model's feeds for a batch of valid, non-null values: by default one float tensor
+   * `[n] ++ dims` filled by [[write]]. An input may feed several tensors of its own making
+   * (text: token ids and a mask, padded to the batch's longest row).
+   */
+  def feeds(values: IndexedSeq[Any]): Seq[Feed] = {
+    val buffer = new Array[Float](values.length * size)
+    var j = 0
+    while (j < values.length) {
+      write(values(j), buffer, j * size)
+      j += 1
+    }
+    Seq(Feed(tensor, values.length.toLong +: dims, buffer))
+  }
+
+  /** Whether rows should be sorted by [[cost]] into batches (inputs padded per batch, such as texts). */
+  def sortsByCost: Boolean = false
+
+  /** A cheap measure of what feeding `value` costs (texts: their length). */
+  def cost(value: Any): Int = 0
 }
 
 /** One model output and how each row's slice of it becomes an output cell. */
@@ -82,15 +103,7 @@ final case class BatchInference(
       i += 1
     }
     if (m > 0) {
-      val feeds = inputs.zipWithIndex.map { case (in, k) =>
-        val buffer = new Array[Float](m * in.size)
-        var j = 0
-        while (j < m) {
-          in.write(values(fed(j))(k), buffer, j * in.size)
-          j += 1
-        }
-        Feed(in.tensor, m.toLong +: in.dims, buffer)
-      }
+      val feeds = inputs.zipWithIndex.flatMap { case (in, k) => in.feeds((0 until m).map(j => values(fed(j))(k))) }
       val results = SessionCache.withSession(model.value)(_.run(feeds, outputs.map(_.tensor)))
       BatchInference.runs.incrementAndGet()
       results.zip(outputs).zipWithIndex.foreach { case (((shape, out), output), k) =>

@@ -10,8 +10,14 @@ final case class TensorInfo(name: String, dtype: String, shape: Option[Seq[Long]
   override def toString: String = s"$name $dtype $shapeString"
 }
 
-/** One input of a run: a float tensor named `tensor`, row-major `data` of `shape`. */
-final case class Feed(tensor: String, shape: Array[Long], data: Array[Float])
+/** One input of a run: a tensor named `tensor`, row-major `data` (float32) or `ints` (int32) of `shape`. */
+final case class Feed(tensor: String, shape: Array[Long], data: Array[Float], ints: Array[Int] = null)
+
+object IntFeed {
+
+  /** An int32 input (token ids, masks). */
+  def apply(tensor: String, shape: Array[Long], ints: Array[Int]): Feed = Feed(tensor, shape, null, ints)
+}
 
 /**
  * A model as the executors receive it: immutable, serializable bytes that an engine turns
@@ -68,8 +74,9 @@ object Feed {
   /** Fails unless every feed's data fills its shape exactly (checked before an engine runs). */
   def checkSizes(feeds: Seq[Feed]): Unit = feeds.foreach { f =>
     val expected = f.shape.product
-    require(expected == f.data.length.toLong,
-      s"Batch for '${f.tensor}' has ${f.data.length} floats but shape ${f.shape.mkString("[", ",", "]")} needs $expected")
+    val (n, what) = if (f.ints != null) (f.ints.length, "ints") else (f.data.length, "floats")
+    require(expected == n.toLong,
+      s"Batch for '${f.tensor}' has $n $what but shape ${f.shape.mkString("[", ",", "]")} needs $expected")
   }
 }
 

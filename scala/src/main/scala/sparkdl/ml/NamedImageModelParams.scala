@@ -9,7 +9,8 @@ import sparkdl.inference.{BatchOutput, OutputFormat}
 import sparkdl.models.{ExportedModel, NamedImageModels}
 
 /** Params shared by [[DeepImageFeaturizer]] and [[DeepImagePredictor]], and how both run. */
-trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchSize with HasHandleInvalid {
+trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchSize with HasHandleInvalid
+  with ExportedModelParams {
 
   final val modelName: Param[String] = new Param[String](this, "modelName",
     s"pre-trained model, one of ${NamedImageModels.names.mkString(", ")}; no default. " +
@@ -26,7 +27,7 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
 
   setDefault(inputCol -> "image", batchSize -> 0)
 
-  def getModelName: String = $(modelName)
+  def exportFiles: Seq[String] = Seq("model.json", "graph.pb")
   def getModelDir: String = $(modelDir)
   def getWeightsPath: String = $(weightsPath)
 

@@ -7,6 +7,18 @@ import org.apache.spark.ml.util.{MLReader, MLWriter}
 import sparkdl.io.HadoopFiles
 import sparkdl.models.NamedImageModels
 
+/** A stage that runs an exported model: `modelName` in the export directory `modelDir`. */
+trait ExportedModelParams extends org.apache.spark.ml.param.Params {
+  def modelName: org.apache.spark.ml.param.Param[String]
+  def modelDir: org.apache.spark.ml.param.Param[String]
+
+  /** The files of one model's export folder. */
+  def exportFiles: Seq[String]
+
+  final def getModelName: String = $(modelName)
+  final def setModelDirParam(value: String): this.type = set(modelDir, value)
+}
+
 /**
  * Writes a named-model stage so that it is self-contained: params as Spark ML metadata
  * (without `modelDir`, which names a place on the machine that saved it), and the model's
@@ -14,12 +26,12 @@ import sparkdl.models.NamedImageModels
  * writes them) beside it. Loading and scoring it needs neither TensorFlow in Python nor the
  * original export.
  */
-private[ml] class NamedModelWriter(stage: NamedImageModelParams) extends MLWriter {
+private[ml] class NamedModelWriter(stage: ExportedModelParams) extends MLWriter {
   override protected def saveImpl(path: String): Unit = {
     val name = StageSchema.required(stage, stage.modelName)
     val source = new Path(NamedImageModels.resolveDir(name, stage.get(stage.modelDir)), name)
     val target = new Path(new Path(path, NamedModelWriter.ExportDir), name)
-    for (file <- Seq("model.json", "graph.pb")) {
+    for (file <- stage.exportFiles) {
       val from = new Path(source, file)
       if (!HadoopFiles.exists(from, sparkSession)) {
         throw new IllegalArgumentException(s"${stage.uid}: cannot save $name: $from does not exist")
@@ -38,14 +50,14 @@ private[ml] object NamedModelWriter {
  * Reads what [[NamedModelWriter]] wrote: the stage's `modelDir` is the saved `export` folder.
  * (A stage saved before exports were written keeps the params it was saved with.)
  */
-private[ml] class NamedModelReader[T <: NamedImageModelParams](className: String, make: String => T)
+private[ml] class NamedModelReader[T <: ExportedModelParams](className: String, make: String => T)
   extends MLReader[T] {
   override def load(path: String): T = {
     val (stage, _) = StageMetadata.load(path, sparkSession, className, make, exclude = Set.empty)
     val saved = new Path(path, NamedModelWriter.ExportDir)
     if (stage.isDefined(stage.modelName) &&
         HadoopFiles.exists(new Path(new Path(saved, stage.getModelName), "model.json"), sparkSession)) {
-      stage.setModelDir(saved.toString)
+      stage.setModelDirParam(saved.toString)
     }
     stage
   }

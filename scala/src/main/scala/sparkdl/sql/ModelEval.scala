@@ -109,14 +109,17 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
       val joined = new JoinedRow
       val project = UnsafeProjection.create(schema, schema)
 
-      def nextBatch(): Iterator[InternalRow] = {
-        val size = tuner.map(_.next()).getOrElse(fixed)
-        val batch = new scala.collection.mutable.ArrayBuffer[InternalRow](size)
-        while (batch.length < size && rows.hasNext) batch += rows.next().copy()
+      // Inputs of uneven cost (texts) are scored in blocks of SortWindow rows, sorted by cost into
+      // batches so a batch pads to rows of its own length; the rows still leave in their order.
+      val sorting = theCalls.size == 1 && theCalls.head.inference.inputs.exists(_.sortsByCost)
+
+      /** Runs the calls on the rows `order` picks (one batch of at most `size`), each row's results into `out`. */
+      def runBatch(rows: scala.collection.IndexedSeq[InternalRow], order: IndexedSeq[Int], size: Int,
+                   out: Array[Seq[Any]]): Unit = {
         val start = System.nanoTime()
         var fed = 0 // rows of the batch the (first) model ran on: a batch of nulls is no measurement
         val results = theCalls.indices.map { k =>
-          val values = batch.map(row => theCalls(k).inputs(row, inputs(k))).toIndexedSeq
+          val values = order.map(i => theCalls(k).inputs(rows(i), inputs(k)))
           val nonNull = values.count(!_.contains(null))
           if (k == 0) fed = nonNull
           if (nonNull > 0) runs += 1
@@ -124,15 +127,40 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
         }
         tuner.foreach(_.record(size, fed, System.nanoTime() - start))
         sizes.set(size.toLong)
-        rowsOut += batch.length
-        batch.iterator.zipWithIndex.map { case (row, i) =>
-          project(joined(row, InternalRow.fromSeq(results.map(_(i)))))
+        order.indices.foreach(j => out(order(j)) = results.map(_(j)))
+      }
+
+      def nextBlock(): Iterator[InternalRow] = {
+        val first = tuner.map(_.next()).getOrElse(fixed)
+        val limit = if (sorting) math.max(ModelEvalExec.SortWindow, first) else first
+        val block = new scala.collection.mutable.ArrayBuffer[InternalRow](limit)
+        while (block.length < limit && rows.hasNext) block += rows.next().copy()
+        val order =
+          if (!sorting) block.indices
+          else {
+            val in = theCalls.head.inference.inputs.indexWhere(_.sortsByCost)
+            val costs = block.map { row =>
+              val v = theCalls.head.inputs(row, inputs.head)(in)
+              if (v == null) 0 else theCalls.head.inference.inputs(in).cost(v)
+            }
+            block.indices.sortBy(costs)
+          }
+        val out = new Array[Seq[Any]](block.length)
+        var at = 0
+        var size = first
+        while (at < block.length) {
+          val chunk = order.slice(at, at + size)
+          runBatch(block, chunk, size, out)
+          at += chunk.length
+          size = tuner.map(_.next()).getOrElse(fixed)
         }
+        rowsOut += block.length
+        block.iterator.zipWithIndex.map { case (row, i) => project(joined(row, InternalRow.fromSeq(out(i)))) }
       }
 
       new Iterator[InternalRow] {
         private var current: Iterator[InternalRow] = Iterator.empty
-        override def hasNext: Boolean = current.hasNext || (rows.hasNext && { current = nextBatch(); current.hasNext })
+        override def hasNext: Boolean = current.hasNext || (rows.hasNext && { current = nextBlock(); current.hasNext })
         override def next(): InternalRow = {
           if (!hasNext) throw new NoSuchElementException("end of partition")
           current.next()
@@ -148,6 +176,9 @@ object ModelEvalExec {
 
   /** Rows per model run in SQL queries: a number, or `auto` (the default). */
   val BatchSizeConf = "spark.sparkdl.sql.batchSize"
+
+  /** Rows sorted together by cost (texts by length) before they are cut into batches. */
+  val SortWindow = 512
 
   /** The session's batch size, 0 for auto. */
   def sessionBatchSize(conf: SQLConf): Int = conf.getConfString(BatchSizeConf, "auto").trim.toLowerCase match {

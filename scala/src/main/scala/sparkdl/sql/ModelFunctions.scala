@@ -9,6 +9,7 @@ import org.apache.spark.sql.types.{ArrayType, ByteType, IntegerType, LongType, N
 import sparkdl.image.{ImageFields, ImageInput}
 import sparkdl.inference.{BatchInference, BatchInput, BatchOutput, Model, OutputFormat, TensorColumnInput}
 import sparkdl.models.{ImageNetLabels, NamedImageModels}
+import sparkdl.text.{TextInput, TextModels}
 import sparkdl.tf.{FrozenGraph, GraphFiles}
 
 /**
@@ -19,7 +20,8 @@ import sparkdl.tf.{FrozenGraph, GraphFiles}
  *    model's input, RGB pixels 0-255, as Keras users feed it);
  *  - `sparkdl_features(model, image)`: a named model's features (the featurizer cut);
  *  - `sparkdl_tensor(model, values)`: an exported graph's first output for a numeric
- *    array/vector column reshaped to its first input.
+ *    array/vector column reshaped to its first input;
+ *  - `sparkdl_embed(model, text)`: a sentence encoder's embedding of a string.
  * `model` is a constant string: a named model (its export is read from `spark.sparkdl.modelDir`),
  * or a frozen graph file (`graph.pb` with `graph.json` beside it) as a path on any Hadoop file
  * system or the name of a Spark Connect artifact. The model is resolved and checked when the
@@ -32,6 +34,7 @@ object ModelFunctions {
   val Predict = "sparkdl_predict"
   val Features = "sparkdl_features"
   val Tensor = "sparkdl_tensor"
+  val Embed = "sparkdl_embed"
 
   /** What a function does with an input the model cannot take: error (default) or keep (null). */
   val HandleInvalidConf = "spark.sparkdl.sql.handleInvalid"
@@ -46,7 +49,10 @@ object ModelFunctions {
       imageFunction(Features, features = true)),
     function(Tensor,
       "_FUNC_(model, values) - a frozen graph's first output for a numeric array or vector, " +
-        "reshaped to the graph's first input.", tensorFunction))
+        "reshaped to the graph's first input.", tensorFunction),
+    function(Embed,
+      "_FUNC_(model, text) - a sentence encoder's embedding (array<float>) of a string, e.g. " +
+        "_FUNC_('all-MiniLM-L6-v2', text); the model's export is read from spark.sparkdl.modelDir.", embedFunction))
 
   private def function(name: String, usage: String, builder: FunctionBuilder) =
     (FunctionIdentifier(name),
@@ -107,6 +113,15 @@ object ModelFunctions {
       TensorColumnInput.forTensor(Tensor, g.inputInfo(g.inputs.head), Tensor)
     }
     call(Tensor, model, values, g, input, g.outputs.head)
+  }
+
+  private def embedFunction: FunctionBuilder = args => {
+    val (model, text) = twoArgs(Embed, args, "text")
+    if (text.dataType != StringType)
+      fail(Embed, s"the second argument must be a string, got ${text.dataType.simpleString}")
+    val m = guarded(Embed, model)(TextModels.load(TextModels.resolveDir(model, None), model))
+    call(Embed, model, text, m.graph, TextInput(Embed, m.tokenizer, m.inputIdsTensor, m.attentionMaskTensor),
+      m.embeddingTensor)
   }
 
   private def call(name: String, model: String, child: Expression, graph: Model, input: BatchInput,

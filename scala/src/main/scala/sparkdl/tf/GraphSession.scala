@@ -7,7 +7,7 @@ import org.tensorflow.{Graph, GraphOperation, Session}
 import org.tensorflow.ndarray.Shape
 import org.tensorflow.ndarray.buffer.DataBuffers
 import org.tensorflow.proto.{ConfigProto, GraphDef}
-import org.tensorflow.types.TFloat32
+import org.tensorflow.types.{TFloat32, TInt32}
 
 import sparkdl.inference.{Feed, ModelSession, TensorInfo}
 
@@ -75,9 +75,13 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {
     if (closed) throw new IllegalStateException(s"Session for $frozen is closed")
     Feed.checkSizes(feeds)
-    val tensors = scala.collection.mutable.ArrayBuffer.empty[TFloat32]
+    val tensors = scala.collection.mutable.ArrayBuffer.empty[org.tensorflow.Tensor]
     try {
-      feeds.foreach(f => tensors += TFloat32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(f.data, true, false)))
+      feeds.foreach { f =>
+        tensors +=
+          (if (f.ints != null) TInt32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(f.ints, true, false))
+           else TFloat32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(f.data, true, false)))
+      }
       val runner = session.runner()
       feeds.zip(tensors).foreach { case (f, t) => runner.feed(FrozenGraph.tensorName(f.tensor), t) }
       outputs.foreach(o => runner.fetch(FrozenGraph.tensorName(o)))

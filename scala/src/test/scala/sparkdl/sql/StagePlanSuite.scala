@@ -72,11 +72,11 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
     assert(chosen.exists(AutoBatchSize.Candidates.contains), chosen)
   }
 
-  test("auto batch size: stops at the first size clearly slower than the best, keeps the best") {
+  test("auto batch size: stops after two sizes clearly slower than the best, keeps the best") {
     AutoBatchSize.reset()
     val model = TestGraphs.affine(5)
     val tuner = AutoBatchSize.forModel(model, "test")
-    val perRowMs = Map(1 -> 10.0, 2 -> 6.0, 4 -> 5.0, 8 -> 5.2, 16 -> 7.0, 32 -> 1.0, 64 -> 1.0)
+    val perRowMs = Map(1 -> 10.0, 2 -> 6.0, 4 -> 5.0, 8 -> 5.8, 16 -> 7.0, 32 -> 1.0, 64 -> 1.0)
     var sizesTried = Seq.empty[Int]
     while (tuner.chosen.isEmpty) {
       val size = tuner.next()
@@ -85,8 +85,9 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
       tuner.record(size, size - 1, 1L) // a partial batch (end of a partition) is not a measurement
     }
     assert(tuner.chosen.contains(4))
-    assert(sizesTried.distinct == Seq(1, 2, 4, 8, 16)) // 16 is > 10% slower than 4: no larger size tried
-    assert(sizesTried.count(_ == 4) == 1 + AutoBatchSize.Runs) // one untimed run, then the timed ones
+    assert(sizesTried.distinct == Seq(1, 2, 4, 8, 16)) // 8 and 16 are > 10% slower than 4: no larger size tried
+    assert(sizesTried.count(_ == 4) == 1 + AutoBatchSize.MinRows / 4) // one untimed run, then >= 32 rows
+    assert(sizesTried.count(_ == 16) == 1 + AutoBatchSize.Runs)
     assert(tuner.next() == 4 && AutoBatchSize.chosen(model.hash).contains(4))
   }
 }

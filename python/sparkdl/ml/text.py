@@ -1,0 +1,124 @@
+"""DeepTextFeaturizer: sentence embeddings, tokenized and encoded in the executor JVM.
+
+From Python, the model (the built-in ``all-MiniLM-L6-v2``, or any BERT-family
+sentence-transformers folder given as ``modelDir``) is exported to a frozen graph on first
+use and cached under ``~/.cache/sparkdl/models`` (``$SPARKDL_MODEL_CACHE``); Scala
+applications use ``python -m sparkdl.models export --model all-MiniLM-L6-v2 --out DIR``.
+"""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Dict, Optional, cast
+
+from pyspark import keyword_only
+from pyspark.ml.param import Param, Params, TypeConverters
+
+from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
+from sparkdl.ml._shared import (
+    HasBatchSize,
+    HasHandleInvalid,
+    HasInputCol,
+    HasOutputCol,
+    HasOutputMode,
+    accessors,
+    int_in_range,
+)
+
+if TYPE_CHECKING:
+    from pyspark.ml.util import JavaMLWriter
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
+    from typing_extensions import Self
+
+__all__ = ["DeepTextFeaturizer"]
+
+_MODEL_DIR_CONF = "spark.sparkdl.modelDir"
+
+
+class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasOutputMode,
+                         HasBatchSize, HasHandleInvalid):
+    """Sentence embeddings of a string column (384 values for all-MiniLM-L6-v2), as a Vector
+    (or ``array<float>`` with ``outputMode="array"``): BERT WordPiece tokenization and the encoder
+    run in the executor JVM, batched, rows sorted by length so padding costs little. A null text
+    gives null; an empty string the embedding of ``[CLS] [SEP]``.
+
+    >>> embed = DeepTextFeaturizer(inputCol="text", outputCol="embedding")
+    >>> Pipeline(stages=[embed, LogisticRegression(featuresCol="embedding")])  # doctest: +SKIP
+    """
+
+    modelName = Param(Params._dummy(), "modelName",
+                      "sentence encoder: all-MiniLM-L6-v2 (built in), or the name of an export in modelDir",
+                      typeConverter=TypeConverters.toString)
+    modelDir = Param(Params._dummy(), "modelDir",
+                     "an export directory (python -m sparkdl.models export), or, from Python, a sentence-"
+                     "transformers folder (config.json, vocab.txt, model.safetensors), exported on first use",
+                     typeConverter=TypeConverters.toString)
+    maxLength = Param(Params._dummy(), "maxLength",
+                      "tokens per text, [CLS] and [SEP] included (0: the model's own, 256 for all-MiniLM-L6-v2)",
+                      typeConverter=int_in_range("maxLength", 0, 512))
+
+    _input_kwargs: Dict[str, Any]
+
+    @keyword_only
+    def __init__(self, inputCol: str = "text", outputCol: Optional[str] = None,
+                 modelName: str = "all-MiniLM-L6-v2", modelDir: Optional[str] = None, maxLength: int = 0,
+                 outputMode: str = "vector", batchSize: int = 0, handleInvalid: str = "error") -> None:
+        super(DeepTextFeaturizer, self).__init__()
+        self._java_obj = self._new_stage()
+        self._setDefault(inputCol="text", modelName="all-MiniLM-L6-v2", maxLength=0, batchSize=0)
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, inputCol: str = "text", outputCol: Optional[str] = None,
+                  modelName: str = "all-MiniLM-L6-v2", modelDir: Optional[str] = None, maxLength: int = 0,
+                  outputMode: str = "vector", batchSize: int = 0, handleInvalid: str = "error") -> Self:
+        return self._set(**self._input_kwargs)
+
+    def _check_input(self, dataset: DataFrame) -> None:
+        name = self.getOrDefault(self.inputCol)
+        field = next((f for f in dataset.schema.fields if f.name == name), None)
+        if field is None:
+            raise ValueError("Input column '%s' does not exist. Available columns: %s"
+                             % (name, ", ".join(dataset.schema.fieldNames())))
+        if field.dataType.simpleString() != "string":
+            raise ValueError("Input column '%s' must hold text (string) but is %s"
+                             % (name, field.dataType.simpleString()))
+
+    def _transform(self, dataset: DataFrame) -> DataFrame:
+        self._check_input(dataset)
+        stage = self._with_export(dataset.sparkSession)
+        if stage is not self:
+            return stage._transform(dataset)
+        return super(DeepTextFeaturizer, self)._transform(dataset)
+
+    def _with_export(self, spark: SparkSession) -> Self:
+        """This stage when its export is known, else a copy pointing at the export made here (cached;
+        uploaded on Spark Connect): of the built-in model, or of the sentence-transformers folder in modelDir."""
+        folder = self.getOrDefault(self.modelDir) if self.isSet(self.modelDir) else None
+        if folder is not None and not os.path.isfile(os.path.join(folder, "config.json")):
+            return self  # an export directory
+        if folder is None and spark.conf.get(_MODEL_DIR_CONF, None):
+            return self
+        from sparkdl.models.text import cached_text_model_dir
+
+        root, name = cached_text_model_dir(folder or self.getOrDefault(self.modelName))
+        if self._on_connect:
+            from sparkdl.graph.artifacts import upload_export
+
+            root = upload_export(cast("ConnectSparkSession", spark), root, name)
+        return self.copy({self.modelDir: root, self.modelName: name})
+
+    def write(self) -> JavaMLWriter:
+        """Saves the stage with its model's export inside (loading and scoring need no TensorFlow)."""
+        from sparkdl._session import active_session
+
+        return SparkdlJavaStage.write(self._with_export(active_session("save")))
+
+    def _to_java(self) -> Any:
+        from sparkdl._session import active_session
+
+        return super(DeepTextFeaturizer, self._with_export(active_session("save")))._to_java()
+
+    getModelName, setModelName = accessors("modelName")
+    getModelDir, setModelDir = accessors("modelDir")
+    getMaxLength, setMaxLength = accessors("maxLength")

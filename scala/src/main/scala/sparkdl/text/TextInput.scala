@@ -1,0 +1,44 @@
+package sparkdl.text
+
+import sparkdl.inference.{BatchInput, Feed, IntFeed}
+
+/**
+ * A model input fed from a string column: each text tokenized ([[WordPieceTokenizer]]) in the
+ * executor, the batch padded to its own longest row, fed as token ids (`idsTensor`) and an
+ * attention mask (`maskTensor`), both int32 `[batch, longest]`.
+ */
+final case class TextInput(column: String, tokenizer: WordPieceTokenizer, idsTensor: String, maskTensor: String)
+  extends BatchInput {
+
+  override def tensor: String = idsTensor
+
+  /** Per row: up to `maxLength` token ids (the batch decides the padded length). */
+  override def dims: Array[Long] = Array(tokenizer.maxLength.toLong)
+
+  override def describe(value: Any): String = s"text of ${value.asInstanceOf[String].length} characters"
+
+  override def write(value: Any, dst: Array[Float], offset: Int): Unit =
+    throw new UnsupportedOperationException("text feeds int32 token ids (feeds)")
+
+  override def feeds(values: IndexedSeq[Any]): Seq[Feed] = {
+    val encoded = values.map(v => tokenizer.encode(v.asInstanceOf[String]))
+    val n = encoded.length
+    val longest = encoded.map(_.length).max
+    val ids = Array.fill(n * longest)(tokenizer.padId)
+    val mask = new Array[Int](n * longest)
+    var i = 0
+    while (i < n) {
+      val e = encoded(i)
+      System.arraycopy(e, 0, ids, i * longest, e.length)
+      java.util.Arrays.fill(mask, i * longest, i * longest + e.length, 1)
+      i += 1
+    }
+    val shape = Array(n.toLong, longest.toLong)
+    Seq(IntFeed(idsTensor, shape, ids), IntFeed(maskTensor, shape, mask))
+  }
+
+  override def sortsByCost: Boolean = true
+
+  /** Characters: a cheap proxy for the token count, by which rows are sorted into batches. */
+  override def cost(value: Any): Int = value.asInstanceOf[String].length
+}

@@ -1,0 +1,73 @@
+package sparkdl.text
+
+import org.apache.hadoop.fs.Path
+import org.apache.spark.sql.SparkSession
+import org.json4s.{DefaultFormats, Formats}
+import org.json4s.jackson.JsonMethods.parse
+
+import sparkdl.io.{FileCache, HadoopFiles}
+import sparkdl.models.NamedImageModels
+import sparkdl.tf.FrozenGraph
+
+/**
+ * A sentence encoder as `sparkdl.models.text` exports it: a frozen graph from token ids and an
+ * attention mask (int32 `[batch, seq]`) to the pooled embedding, its vocabulary and tokenizer
+ * settings.
+ */
+final case class TextModel(
+    modelName: String,
+    graph: FrozenGraph,
+    tokenizer: WordPieceTokenizer,
+    inputIdsTensor: String,
+    attentionMaskTensor: String,
+    embeddingTensor: String,
+    embeddingSize: Int)
+
+/** The built-in text model names, and loading text exports from a `modelDir`. */
+object TextModels {
+
+  /** Same list as Python's `sparkdl.models.text.TEXT_MODELS`. */
+  val names: Seq[String] = Seq("all-MiniLM-L6-v2")
+
+  private val loaded = new FileCache[TextModel]
+
+  /**
+   * Loads `<dir>/<modelName>/{model.json, graph.pb, vocab.txt}` (any Hadoop file system); cached
+   * per JVM until model.json changes. `maxLength` (> 0) overrides the export's token limit.
+   */
+  def load(dir: String, modelName: String, maxLength: Int = 0): TextModel = {
+    val spark = SparkSession.active
+    val base = new Path(dir, modelName)
+    val metaPath = new Path(base, "model.json")
+    val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
+    if (!fs.exists(metaPath)) {
+      throw new IllegalArgumentException(
+        s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName. Write it with " +
+          s"`python -m sparkdl.models export --model $modelName --out $dir`")
+    }
+    val status = fs.getFileStatus(metaPath)
+    val model = loaded.getOrLoad(metaPath.toString, s"${status.getLen}:${status.getModificationTime}") {
+      implicit val formats: Formats = DefaultFormats
+      val json = parse(new String(HadoopFiles.read(metaPath, spark), "UTF-8"))
+      def str(f: String) = (json \ f).extract[String]
+      def bool(f: String) = (json \ f).extract[Boolean]
+      if ((json \ "kind").extractOpt[String].getOrElse("") != "text") {
+        throw new IllegalArgumentException(s"$metaPath is not a text model export (no \"kind\": \"text\")")
+      }
+      val vocab = new String(HadoopFiles.read(new Path(base, "vocab.txt"), spark), "UTF-8")
+      val lines = vocab.split("\n", -1)
+      val tokenizer = WordPieceTokenizer.fromVocab((if (lines.last.isEmpty) lines.init else lines).iterator,
+        bool("lowercase"), bool("stripAccents"), bool("chineseChars"), (json \ "maxLength").extract[Int])
+      val graph = FrozenGraph(HadoopFiles.read(new Path(base, "graph.pb"), spark),
+        Seq(str("inputIdsTensor"), str("attentionMaskTensor")), Seq(str("embeddingTensor")))
+      TextModel(modelName, graph, tokenizer, str("inputIdsTensor"), str("attentionMaskTensor"),
+        str("embeddingTensor"), (json \ "hidden").extract[Int])
+    }
+    if (maxLength <= 0 || maxLength == model.tokenizer.maxLength) model
+    else model.copy(tokenizer = model.tokenizer.withMaxLength(maxLength))
+  }
+
+  /** The export directory: the stage's, else the Spark conf `spark.sparkdl.modelDir`, else an error. */
+  def resolveDir(modelName: String, modelDir: Option[String]): String =
+    NamedImageModels.resolveDir(modelName, modelDir)
+}
