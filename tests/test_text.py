@@ -219,5 +219,5 @@ def test_the_stage_saves_with_its_export_and_runs_in_a_pipeline(spark, export, t
     model.save(path)
     loaded = PipelineModel.load(path)
     assert [r.prediction for r in loaded.transform(df).collect()] == [r.label for r in df.collect()]
-    assert os.path.isfile(os.path.join(path, "stages", os.listdir(os.path.join(path, "stages"))[0], "export", MODEL,
-                                       "vocab.txt"))
+    stage_dir = [d for d in os.listdir(os.path.join(path, "stages")) if "DeepTextFeaturizer" in d][0]
+    assert os.path.isfile(os.path.join(path, "stages", stage_dir, "export", MODEL, "vocab.txt"))
