@@ -2,7 +2,7 @@
 
 Per model (MobileNetV2, EfficientNet-Lite0, ResNet50), on >= 1,000 640x480 JPEG files, images/s:
   1. transformer: readImages (JVM decode) + DeepImageFeaturizer with default settings
-     (batchSize auto) + a noop sink, local[2];
+     (batchSize auto), filePath and features to a noop sink, local[2];
   2. sql: the same through `SELECT sparkdl_features(model, image)` with default settings;
   3. pbudf: Spark's predict_batch_udf with the same Keras model (a tf.function, built once per
      worker), Pillow decoding in the Python worker, at its best batch size (a sweep);
@@ -143,8 +143,10 @@ def bench_model(spark, name, files, directory, weights_file, work):
     noop(featurizer.transform(readImages(warm, numPartitions=2)))
     # then one untimed pass over all the images: the JIT warms the decode path (the first pass runs
     # ~10% slower), so both sparkdl rows below are steady-state, as the peers' are after their sweeps
-    noop(featurizer.transform(readImages(directory, numPartitions=8)))
-    t_stage, _ = timed(lambda: noop(featurizer.transform(readImages(directory, numPartitions=8))))
+    def stage_run():  # the same columns out as the SQL row and the peers: the file and its features
+        noop(featurizer.transform(readImages(directory, numPartitions=8)).select("filePath", "features"))
+    stage_run()
+    t_stage, _ = timed(stage_run)
 
     # 2. the SQL function, default settings, the same export
     model_dir = cached_model_dir(name, weights_file)
@@ -308,7 +310,8 @@ def main():
         for count, rate, peak, heap, outside, live in memory:
             print("  %6d images: %6.1f img/s, peak RSS %5.0f MiB (peak committed Java heap %5.0f, peak RSS beyond"
                   " it %5.0f), live heap after GC %4.0f MiB" % (count, rate, peak, heap, outside, live))
-    print("\ntransformer: readImages + DeepImageFeaturizer (defaults) + noop sink; sql: the same query in SQL;"
+    print("\ntransformer: readImages + DeepImageFeaturizer (defaults), filePath + features to a noop sink; sql: the"
+          "\nsame query in SQL;"
           "\npbudf: predict_batch_udf (tf.function, Pillow in the Python worker); limit: the exported graph in"
           "\nTF Python on pre-decoded arrays. auto: the batch size sparkdl measured and kept.")
     print("%.0f s in all" % (time.perf_counter() - started))

@@ -15,12 +15,14 @@ import org.apache.spark.sql.internal.SQLConf
 import sparkdl.inference.AutoBatchSize
 
 /**
- * The model calls of a query, evaluated in batches of `batchSize` rows (0: auto): `child`'s
- * rows with one column per call appended (`resultAttrs`). Planned as [[ModelEvalExec]].
+ * The model calls of a query, evaluated in batches of `batchSize` rows (0: auto): of each of
+ * `child`'s rows, the columns read above (`passThrough`) and one column per call
+ * (`resultAttrs`). Planned as [[ModelEvalExec]].
  */
-final case class ModelEval(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], batchSize: Int, child: LogicalPlan)
+final case class ModelEval(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], batchSize: Int,
+                           passThrough: Seq[Attribute], child: LogicalPlan)
   extends UnaryNode {
-  override def output: Seq[Attribute] = child.output ++ resultAttrs
+  override def output: Seq[Attribute] = passThrough ++ resultAttrs
   override def producedAttributes: AttributeSet = AttributeSet(resultAttrs)
   override protected def withNewChildInternal(newChild: LogicalPlan): ModelEval = copy(child = newChild)
 }
@@ -36,10 +38,10 @@ object ExtractModelCalls extends Rule[LogicalPlan] {
 
   override def apply(plan: LogicalPlan): LogicalPlan = plan.transformUp {
     case Project(list, child) if hasCall(list) =>
-      val (rewritten, evaluated) = extract(list, child)
+      val (rewritten, evaluated) = extract(list, child, AttributeSet.empty)
       Project(rewritten.map(_.asInstanceOf[NamedExpression]), evaluated)
     case Filter(condition, child) if hasCall(Seq(condition)) =>
-      val (Seq(rewritten), evaluated) = extract(Seq(condition), child)
+      val (Seq(rewritten), evaluated) = extract(Seq(condition), child, AttributeSet(child.output))
       Project(child.output, Filter(rewritten, evaluated))
   }
 
@@ -49,8 +51,13 @@ object ExtractModelCalls extends Rule[LogicalPlan] {
   private def sizeOf(call: ModelCall): Int =
     call.batchSize.getOrElse(ModelEvalExec.sessionBatchSize(SQLConf.get))
 
-  /** `exprs` with each call replaced by its result column, and the nodes that compute them over `child`. */
-  private def extract(exprs: Seq[Expression], child: LogicalPlan): (Seq[Expression], LogicalPlan) = {
+  /**
+   * `exprs` with each call replaced by its result column, and the nodes that compute them over
+   * `child`. Each node passes on only the columns read above it (by `exprs`, the calls of the
+   * nodes above, and `alsoNeeded`): a model's input image is not copied on if nothing reads it.
+   */
+  private def extract(exprs: Seq[Expression], child: LogicalPlan,
+                      alsoNeeded: AttributeSet): (Seq[Expression], LogicalPlan) = {
     var current = exprs
     var plan = child
     while (hasCall(current)) {
@@ -58,14 +65,15 @@ object ExtractModelCalls extends Rule[LogicalPlan] {
         case c: ModelCall if !hasCall(c.children) => c
       }).distinct
       // one node per batch size; under auto, one per call (each model measures its own)
-      val groups = innermost.groupBy(c => if (sizeOf(c) == 0) Left(c) else Right(sizeOf(c))).values
-      var replaced = Map.empty[Expression, Expression]
-      groups.foreach { calls =>
-        val attrs = calls.map(c => AttributeReference(c.functionName, c.dataType, nullable = true)())
-        plan = ModelEval(calls, attrs, sizeOf(calls.head), plan)
-        replaced ++= calls.zip(attrs)
-      }
+      val groups = innermost.groupBy(c => if (sizeOf(c) == 0) Left(c) else Right(sizeOf(c))).values.toSeq
+      val attrs = groups.map(_.map(c => AttributeReference(c.functionName, c.dataType, nullable = true)()))
+      val replaced: Map[Expression, Expression] = groups.flatten.zip(attrs.flatten).toMap
       current = current.map(_.transformUp { case c: ModelCall if replaced.contains(c) => replaced(c) })
+      groups.indices.foreach { g =>
+        val needed = alsoNeeded ++ AttributeSet(current.flatMap(_.references)) ++
+          AttributeSet(groups.drop(g + 1).flatten.flatMap(_.references)) ++ AttributeSet(attrs.take(g).flatten)
+        plan = ModelEval(groups(g), attrs(g), sizeOf(groups(g).head), plan.output.filter(needed.contains), plan)
+      }
     }
     (current, plan)
   }
@@ -73,7 +81,8 @@ object ExtractModelCalls extends Rule[LogicalPlan] {
 
 object ModelEvalStrategy extends SparkStrategy {
   override def apply(plan: LogicalPlan): Seq[SparkPlan] = plan match {
-    case ModelEval(calls, attrs, size, child) => ModelEvalExec(calls, attrs, size, planLater(child)) :: Nil
+    case ModelEval(calls, attrs, size, passThrough, child) =>
+      ModelEvalExec(calls, attrs, size, passThrough, planLater(child)) :: Nil
     case _ => Nil
   }
 }
@@ -83,11 +92,12 @@ object ModelEvalStrategy extends SparkStrategy {
  * the batch's non-null inputs. Rows stay `InternalRow`s; only a call's input columns are
  * converted. Memory: one batch of rows. `batchSize` 0 is auto ([[AutoBatchSize]]).
  */
-final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], batchSize: Int, child: SparkPlan)
+final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], batchSize: Int,
+                               passThrough: Seq[Attribute], child: SparkPlan)
   extends UnaryExecNode {
 
   override def nodeName: String = "SparkdlModelEval"
-  override def output: Seq[Attribute] = child.output ++ resultAttrs
+  override def output: Seq[Attribute] = passThrough ++ resultAttrs
   override def producedAttributes: AttributeSet = AttributeSet(resultAttrs)
   override def simpleString(maxFields: Int): String =
     s"$nodeName [${calls.map(_.sql).mkString(", ")}] batchSize=${if (batchSize == 0) "auto" else batchSize}"
@@ -101,13 +111,14 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
     require(batchSize >= 0, s"batch size must be >= 1, or 0 for auto; got $batchSize")
     val inputs = calls.map(c => c.children.map(BindReferences.bindReference(_, child.output)))
     val (runs, sizes, rowsOut) = (longMetric("modelRuns"), longMetric("batchSize"), longMetric("numOutputRows"))
-    val (fixed, schema, theCalls) = (batchSize, output, calls)
+    val (fixed, theCalls) = (batchSize, calls)
+    val (kept, joinedSchema) = (output, child.output ++ resultAttrs)
     child.execute().mapPartitions { rows =>
       val tuner = if (fixed > 0) None
       else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value,
           theCalls.head.sql))
       val joined = new JoinedRow
-      val project = UnsafeProjection.create(schema, schema)
+      val project = UnsafeProjection.create(kept, joinedSchema) // the pass-through columns and the results
 
       // Inputs of uneven cost (texts) are scored in blocks of SortWindow rows, sorted by cost into
       // batches so a batch pads to rows of its own length; the rows still leave in their order.

@@ -43,6 +43,9 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
     assert(out.select("filePath").queryExecution.executedPlan.collect { case e: ModelEvalExec => e }.isEmpty)
     out.select("features").collect()
     assert(BatchInference.runs.get() > before)
+    // the model's input image is read but not carried past the model when nothing above reads it
+    val exec = out.select("filePath", "features").queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
+    assert(exec.map(_.output.map(_.name)) == Seq(Seq("filePath", "DeepImageFeaturizer")), exec)
   }
 
   test("handleInvalid=skip drops the rows the model cannot score; the stage's batchSize wins over the session's") {
