@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import IO, Any, Dict, Optional, Tuple, cast
+from typing import Any, Dict, Optional, Tuple, cast
 
 from sparkdl.models.registry import get_spec, load_symbol
 
@@ -96,21 +96,30 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
         return {FEATURES: features(pre, training=False), PREDICTIONS: model(pre, training=False)}
 
     graph = freeze_function(fn, [tf.TensorSpec([None, spec.height, spec.width, 3], tf.float32, name=INPUT)])
-    target = os.path.join(out_dir, model_name)
+    meta = {
+        "modelName": model_name, "height": spec.height, "width": spec.width,
+        "featureSize": spec.feature_size, "numClasses": 1000,
+        "inputTensor": INPUT + ":0", "featuresTensor": FEATURES + ":0",
+        "predictionsTensor": PREDICTIONS + ":0", "graphSha256": graph.sha256,
+        "weights": os.path.abspath(weights_path) if weights_path else "imagenet",
+        "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return write_export(out_dir, model_name, graph.graph_def, meta)
+
+
+def write_export(out_dir: str, name: str, graph_def: bytes, meta: Dict[str, Any],
+                 copies: Optional[Dict[str, str]] = None) -> str:
+    """Writes ``out_dir/<name>/`` (``graph.pb``, ``model.json``, and ``copies``: {file name: source
+    path}) all at once: into a temporary folder beside it, which then replaces any older export.
+    Returns the folder."""
+    target = os.path.join(out_dir, name)
     os.makedirs(out_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="." + model_name + "-", dir=out_dir)
-    f: IO[Any]  # binary, then text
+    tmp = tempfile.mkdtemp(prefix="." + name + "-", dir=out_dir)
     try:
-        with open(os.path.join(tmp, "graph.pb"), "wb") as f:
-            f.write(graph.graph_def)
-        meta = {
-            "modelName": model_name, "height": spec.height, "width": spec.width,
-            "featureSize": spec.feature_size, "numClasses": 1000,
-            "inputTensor": INPUT + ":0", "featuresTensor": FEATURES + ":0",
-            "predictionsTensor": PREDICTIONS + ":0", "graphSha256": graph.sha256,
-            "weights": os.path.abspath(weights_path) if weights_path else "imagenet",
-            "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        }
+        with open(os.path.join(tmp, "graph.pb"), "wb") as g:
+            g.write(graph_def)
+        for file, source in (copies or {}).items():
+            shutil.copy(source, os.path.join(tmp, file))
         with open(os.path.join(tmp, "model.json"), "w") as f:
             json.dump(meta, f, indent=2)
         if os.path.isdir(target):

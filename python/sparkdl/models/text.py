@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
@@ -159,6 +157,7 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
     import tensorflow as tf
 
     from sparkdl.graph.export import freeze_function
+    from sparkdl.models.export import write_export
 
     folder = model_folder(name_or_folder)
     settings = read_settings(folder)
@@ -168,25 +167,10 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
                             [tf.TensorSpec([None, None], tf.int32, name=INPUT_IDS),
                              tf.TensorSpec([None, None], tf.int32, name=ATTENTION_MASK)],
                             output_names=[EMBEDDING])
-    target = os.path.join(out_dir, name)
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="." + name + "-", dir=out_dir)
-    try:
-        with open(os.path.join(tmp, "graph.pb"), "wb") as f:
-            f.write(graph.graph_def)
-        shutil.copy(os.path.join(folder, "vocab.txt"), os.path.join(tmp, "vocab.txt"))
-        meta = dict(settings, modelName=name, kind="text", inputIdsTensor=INPUT_IDS + ":0",
-                    attentionMaskTensor=ATTENTION_MASK + ":0", embeddingTensor=EMBEDDING + ":0",
-                    graphSha256=graph.sha256, source=os.path.abspath(folder))
-        with open(os.path.join(tmp, "model.json"), "w") as f:
-            json.dump(meta, f, indent=2)
-        if os.path.isdir(target):
-            shutil.rmtree(target)
-        os.replace(tmp, target)
-    finally:
-        if os.path.isdir(tmp):
-            shutil.rmtree(tmp)
-    return target
+    meta = dict(settings, modelName=name, kind="text", inputIdsTensor=INPUT_IDS + ":0",
+                attentionMaskTensor=ATTENTION_MASK + ":0", embeddingTensor=EMBEDDING + ":0",
+                graphSha256=graph.sha256, source=os.path.abspath(folder))
+    return write_export(out_dir, name, graph.graph_def, meta, {"vocab.txt": os.path.join(folder, "vocab.txt")})
 
 
 def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:

@@ -58,16 +58,9 @@ object NamedImageModels {
   def load(dir: String, modelName: String): ExportedModel = {
     checkName(modelName)
     val spark = SparkSession.active
-    val base = new Path(dir, modelName)
-    val metaPath = new Path(base, "model.json")
-    val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
-    if (!fs.exists(metaPath)) {
-      throw new IllegalArgumentException(
-        s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName. Write it with " +
-          s"`python -m sparkdl.models export --model $modelName --out $dir`")
-    }
-    val status = fs.getFileStatus(metaPath)
-    loaded.getOrLoad(metaPath.toString, s"${status.getLen}:${status.getModificationTime}") {
+    val (metaPath, version) = ExportFolder.metadata(dir, modelName, spark)
+    val base = metaPath.getParent
+    loaded.getOrLoad(metaPath.toString, version) {
       implicit val formats: Formats = DefaultFormats
       val json = parse(new String(HadoopFiles.read(metaPath, spark), "UTF-8"))
       def str(f: String) = (json \ f).extract[String]

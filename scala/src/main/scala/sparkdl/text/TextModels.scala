@@ -6,7 +6,7 @@ import org.json4s.{DefaultFormats, Formats}
 import org.json4s.jackson.JsonMethods.parse
 
 import sparkdl.io.{FileCache, HadoopFiles}
-import sparkdl.models.NamedImageModels
+import sparkdl.models.{ExportFolder, NamedImageModels}
 import sparkdl.tf.FrozenGraph
 
 /**
@@ -37,16 +37,9 @@ object TextModels {
    */
   def load(dir: String, modelName: String, maxLength: Int = 0): TextModel = {
     val spark = SparkSession.active
-    val base = new Path(dir, modelName)
-    val metaPath = new Path(base, "model.json")
-    val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
-    if (!fs.exists(metaPath)) {
-      throw new IllegalArgumentException(
-        s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName. Write it with " +
-          s"`python -m sparkdl.models export --model $modelName --out $dir`")
-    }
-    val status = fs.getFileStatus(metaPath)
-    val model = loaded.getOrLoad(metaPath.toString, s"${status.getLen}:${status.getModificationTime}") {
+    val (metaPath, version) = ExportFolder.metadata(dir, modelName, spark)
+    val base = metaPath.getParent
+    val model = loaded.getOrLoad(metaPath.toString, version) {
       implicit val formats: Formats = DefaultFormats
       val json = parse(new String(HadoopFiles.read(metaPath, spark), "UTF-8"))
       def str(f: String) = (json \ f).extract[String]
