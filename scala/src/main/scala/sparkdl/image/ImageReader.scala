@@ -76,8 +76,8 @@ object ImageReader {
 
   /**
    * The file's bytes, or why it is not read. A file larger than [[HeaderBytes]] is read in two
-   * steps: its first bytes, which must be those of an image format the decoder knows and declare
-   * at most `maxPixels`, then the whole file if it is at most `maxBytes` long. So a video or an
+   * steps of one pass: its first bytes, which must be those of an image format the decoder knows
+   * and declare at most `maxPixels`, then the rest if the file is at most `maxBytes` long. So a video or an
    * archive in an image folder costs 64 KiB of reading, never its size in memory.
    */
   private def readBytes(file: String, conf: Configuration, maxPixels: Long,
@@ -88,37 +88,39 @@ object ImageReader {
         case Some(reason) => Left(reason)
         case None =>
           val local = path.toUri.getScheme == "file" // Hadoop's checksummed local FS chokes on ':' in names
-          val (length, open) =
+          val (length, in) =
             if (local) {
               val p = java.nio.file.Paths.get(path.toUri)
-              (java.nio.file.Files.size(p), () => java.nio.file.Files.newInputStream(p))
+              (java.nio.file.Files.size(p), java.nio.file.Files.newInputStream(p))
             } else {
               val fs = path.getFileSystem(conf)
-              (fs.getFileStatus(path).getLen, () => fs.open(path): java.io.InputStream)
+              (fs.getFileStatus(path).getLen, fs.open(path): java.io.InputStream)
             }
-          def read(n: Long): Array[Byte] = {
-            val in = open()
-            try in.readNBytes(n.toInt)
-            finally in.close()
-          }
-          val refused =
-            if (length <= HeaderBytes) None
-            else {
-              val header = read(HeaderBytes.toLong)
-              bytesRead.addAndGet(header.length.toLong)
-              ImageDecoder.checkHeader(header, maxPixels).map(reason =>
-                s"$reason (read the first " +
-                  s"${HeaderBytes / 1024} KiB of $length bytes)").orElse {
-                if (length <= maxBytes) None
-                else Some(s"file is $length bytes, more than maxBytes=$maxBytes: not read (raise the " +
-                  "maxBytes option of readImages to read it)")
+          try {
+            // one open, one pass: the header first, the rest only if the header passes
+            val header = in.readNBytes(math.min(length, HeaderBytes.toLong).toInt)
+            bytesRead.addAndGet(header.length.toLong)
+            val refused =
+              if (length <= HeaderBytes) None
+              else {
+                ImageDecoder.checkHeader(header, maxPixels).map(reason =>
+                  s"$reason (read the first ${HeaderBytes / 1024} KiB of $length bytes)").orElse {
+                  if (length <= maxBytes) None
+                  else Some(s"file is $length bytes, more than maxBytes=$maxBytes: not read (raise the " +
+                    "maxBytes option of readImages to read it)")
+                }
+              }
+            refused.map(Left(_)).getOrElse {
+              if (header.length < HeaderBytes) Right(header) // the whole file
+              else {
+                val bytes = java.util.Arrays.copyOf(header, length.toInt)
+                val rest = in.readNBytes(bytes, header.length, bytes.length - header.length)
+                bytesRead.addAndGet(rest.toLong)
+                Right(if (rest == bytes.length - header.length) bytes
+                  else java.util.Arrays.copyOf(bytes, header.length + rest)) // shorter than listed
               }
             }
-          refused.map(Left(_)).getOrElse {
-            val bytes = read(length)
-            bytesRead.addAndGet(bytes.length.toLong)
-            Right(bytes)
-          }
+          } finally in.close()
       }
     } catch {
       case e: IllegalArgumentException => Left(s"cannot read file (${e.getMessage})")

@@ -16,7 +16,7 @@ trait ExportedModelParams extends org.apache.spark.ml.param.Params {
   def exportFiles: Seq[String]
 
   final def getModelName: String = $(modelName)
-  final def setModelDirParam(value: String): this.type = set(modelDir, value)
+  def setModelDir(value: String): this.type
 }
 
 /**
@@ -57,7 +57,7 @@ private[ml] class NamedModelReader[T <: ExportedModelParams](className: String, 
     val saved = new Path(path, NamedModelWriter.ExportDir)
     if (stage.isDefined(stage.modelName) &&
         HadoopFiles.exists(new Path(new Path(saved, stage.getModelName), "model.json"), sparkSession)) {
-      stage.setModelDirParam(saved.toString)
+      stage.setModelDir(saved.toString)
     }
     stage
   }

@@ -124,13 +124,18 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
       // batches so a batch pads to rows of its own length; the rows still leave in their order.
       val sorting = theCalls.size == 1 && theCalls.head.inference.inputs.exists(_.sortsByCost)
 
-      /** Runs the calls on the rows `order` picks (one batch of at most `size`), each row's results into `out`. */
+      /**
+       * Runs the calls on the rows `order` picks (one batch of at most `size`), each row's results
+       * into `out`. `converted`: the first call's inputs of every row, when already converted.
+       */
       def runBatch(rows: scala.collection.IndexedSeq[InternalRow], order: IndexedSeq[Int], size: Int,
-                   out: Array[Seq[Any]]): Unit = {
+                   out: Array[Seq[Any]], converted: IndexedSeq[Seq[Any]]): Unit = {
         val start = System.nanoTime()
         var fed = 0 // rows of the batch the (first) model ran on: a batch of nulls is no measurement
         val results = theCalls.indices.map { k =>
-          val values = order.map(i => theCalls(k).inputs(rows(i), inputs(k)))
+          val values =
+            if (k == 0 && converted != null) order.map(converted)
+            else order.map(i => theCalls(k).inputs(rows(i), inputs(k)))
           val nonNull = values.count(!_.contains(null))
           if (k == 0) fed = nonNull
           if (nonNull > 0) runs += 1
@@ -146,14 +151,13 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
         val limit = if (sorting) math.max(ModelEvalExec.SortWindow, first) else first
         val block = new scala.collection.mutable.ArrayBuffer[InternalRow](limit)
         while (block.length < limit && rows.hasNext) block += rows.next().copy()
+        // sorting: the inputs are converted once, for the costs and for the runs
+        val converted = if (sorting) block.map(row => theCalls.head.inputs(row, inputs.head)).toIndexedSeq else null
         val order =
           if (!sorting) block.indices
           else {
             val in = theCalls.head.inference.inputs.indexWhere(_.sortsByCost)
-            val costs = block.map { row =>
-              val v = theCalls.head.inputs(row, inputs.head)(in)
-              if (v == null) 0 else theCalls.head.inference.inputs(in).cost(v)
-            }
+            val costs = converted.map(v => if (v(in) == null) 0 else theCalls.head.inference.inputs(in).cost(v(in)))
             block.indices.sortBy(costs)
           }
         val out = new Array[Seq[Any]](block.length)
@@ -161,7 +165,7 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
         var size = first
         while (at < block.length) {
           val chunk = order.slice(at, at + size)
-          runBatch(block, chunk, size, out)
+          runBatch(block, chunk, size, out, converted)
           at += chunk.length
           size = tuner.map(_.next()).getOrElse(fixed)
         }
