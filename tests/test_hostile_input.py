@@ -151,21 +151,30 @@ LOAD_FIRST = """
 import sys
 from pyspark.sql import SparkSession
 SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()  # no jar
-import sparkdl
-stage = sparkdl.TFImageTransformer.load(sys.argv[1])  # the first sparkdl call: a load
+if sys.argv[2] == "stage":
+    import sparkdl
+    stage = sparkdl.TFImageTransformer.load(sys.argv[1])  # the first sparkdl call: a load
+else:  # pyspark's own PipelineModel.load, sparkdl never imported by the script
+    from pyspark.ml import PipelineModel
+    stage = PipelineModel.load(sys.argv[1]).stages[0]
 print("LOADED:" + type(stage).__name__ + ":" + stage.getOutputCol())
 """
 
 
-def test_loading_a_stage_first_in_a_session_without_the_jar_attaches_it(spark, cnn, tmp_path):
+@pytest.mark.parametrize("how", ["stage", "pipeline"])
+def test_loading_first_in_a_session_without_the_jar_attaches_it(spark, cnn, tmp_path, how):
+    from pyspark.ml import PipelineModel
+
     from sparkdl import TFImageTransformer
 
-    TFImageTransformer(inputCol="image", outputCol="probs", graph=cnn).save(str(tmp_path / "stage"))
+    stage = TFImageTransformer(inputCol="image", outputCol="probs", graph=cnn)
+    (stage if how == "stage" else PipelineModel(stages=[stage])).save(str(tmp_path / "saved"))
     script = tmp_path / "load_first.py"
     script.write_text(LOAD_FIRST)
-    out = subprocess.run([sys.executable, str(script), str(tmp_path / "stage")], capture_output=True, text=True,
-                         timeout=240, env=dict(os.environ, PYTHONPATH=ROOT))
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "saved"), how], capture_output=True,
+                         text=True, timeout=240, env=dict(os.environ, PYTHONPATH=ROOT))
     assert "LOADED:TFImageTransformer:probs" in out.stdout, out.stderr[-3000:]
+    assert "sparkdl: attached" in out.stderr
 
 
 def test_graphs_with_system_ops_are_refused_before_they_run(spark, tmp_path):
@@ -280,3 +289,61 @@ def test_damaged_keras_files_give_one_error_naming_the_file(spark, cnn, tmp_path
             KerasImageFileTransformer(inputCol="uri", outputCol="p", modelFile=str(path))
         message = str(e.value)
         assert str(path) in message and "is not a readable Keras model" in message, (name, message)
+
+
+def test_model_mismatches_fail_on_the_driver_before_any_job(spark, image_dir):
+    """A model that cannot run as the stage calls it (an input left unfed, an output without the
+    batch first, an int64 output, a vector of the wrong size) fails at ``transform`` with the
+    message a task would give, and no job has started."""
+    import tensorflow as tf
+    from pyspark.ml.feature import VectorAssembler
+
+    from sparkdl import TFImageTransformer, TFTransformer, readImages
+    from sparkdl.graph import freeze_function
+
+    vec = tf.TensorSpec([None, 3], tf.float32, name="input")
+    two_images = freeze_function(lambda img, s: tf.reduce_mean(img, axis=[1, 2]) * s,
+                                 [tf.TensorSpec([None, 48, 64, 3], tf.float32, name="image"),
+                                  tf.TensorSpec([None, 1], tf.float32, name="scale")])
+    images = readImages(image_dir).filter("image is not null")
+    rows = spark.createDataFrame([([1.0, 2.0, 3.0], 1.0, 2.0, 3.0, 4.0)], ["a", "x1", "x2", "x3", "x4"])
+    four = VectorAssembler(inputCols=["x1", "x2", "x3", "x4"], outputCol="v").transform(rows)
+
+    def tensor_stage(fn, column="a", specs=(vec,), feeds=("input:0",)):
+        return TFTransformer(graph=freeze_function(fn, list(specs)),
+                             inputMapping={column: feeds[0]}, outputMapping={"output:0": "out"})
+    cases = [
+        ("two-input model to an image stage",
+         lambda: TFImageTransformer(inputCol="image", outputCol="p", graph=two_images, inputTensor="image:0",
+                                    outputTensor="output:0").transform(images),
+         "You must feed a value for input 'scale:0' (float [?,1])"),
+        ("an unfed placeholder",
+         lambda: tensor_stage(lambda x, y: x + y, specs=(vec, tf.TensorSpec([None, 3], tf.float32, name="bias")))
+         .transform(rows), "You must feed a value for input 'bias:0'"),
+        ("an output without batch dimension",
+         lambda: tensor_stage(lambda x: tf.reduce_sum(x)).transform(rows),
+         "Output 'output:0' has shape []; its first dimension must be the batch"),
+        ("an output of fixed size",
+         lambda: tensor_stage(lambda x: tf.reduce_sum(x, axis=0)).transform(rows),
+         "Output 'output:0' has shape [3]; its first dimension must be the batch"),
+        ("an int64 output",
+         lambda: tensor_stage(lambda x: tf.argmax(x, axis=1)).transform(rows),
+         "Output 'output:0' is int64, only float32 outputs are supported"),
+        ("a vector column of the wrong size",
+         lambda: tensor_stage(lambda x: x * 2.0, column="v").transform(four),
+         "Column 'v' has a row of 4 values, but tensor 'input:0' of shape [?,3] takes 3 values per row"),
+    ]
+    sc = spark.sparkContext
+    for name, transform, message in cases:
+        group = "mismatch-%d" % len(message)
+        sc.setJobGroup(group, name)
+        try:
+            with pytest.raises(Exception) as e:
+                transform()
+        finally:
+            sc.setLocalProperty("spark.jobGroup.id", None)
+        assert message in str(e.value), (name, str(e.value)[:2000])
+        assert list(sc.statusTracker().getJobIdsForGroup(group)) == [], name
+    # the same stages run when the model fits: the check refuses only what cannot run
+    ok = tensor_stage(lambda x: x * 2.0).transform(rows).select("out").first().out
+    assert ok == pytest.approx([2.0, 4.0, 6.0])

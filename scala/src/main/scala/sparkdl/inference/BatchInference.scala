@@ -11,6 +11,9 @@ trait BatchInput extends Serializable {
   /** The model input fed. */
   def tensor: String
 
+  /** Every model input this input feeds (text: token ids and mask). */
+  def tensors: Seq[String] = Seq(tensor)
+
   /** Shape of one row's value, without the batch dimension. */
   def dims: Array[Long]
 
@@ -72,6 +75,10 @@ final case class BatchInference(
 
   require(Seq("error", "keep", "skip").contains(handleInvalid),
     s"handleInvalid must be error, keep or skip, got '$handleInvalid'")
+
+  // Built on the driver only (executors deserialize it, which runs no constructor body): what
+  // would fail in every task fails here, before any job.
+  model.value.checkRun(inputs.flatMap(_.tensors), outputs.map(_.tensor))
 
   /**
    * Runs one batch: `values(i)(k)` is row `i`'s value for input `k`. Returns, per row, its output

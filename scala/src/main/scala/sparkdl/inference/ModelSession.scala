@@ -43,6 +43,39 @@ trait Model extends Serializable {
 
   /** Fails, naming it and listing candidates, unless `name` is an output of the model. */
   def checkOutput(name: String): Unit = outputInfo(name)
+
+  /** The inputs computing `outputs` reads (all must be fed), where the engine can tell without running. */
+  def inputsNeeded(outputs: Seq[String]): Option[Seq[String]] = None
+
+  /** Whether two names denote one tensor (TensorFlow: `x` is `x:0`). */
+  def sameTensor(a: String, b: String): Boolean = a == b
+
+  /**
+   * Checks on the driver, before any job, what would otherwise fail in every task: feeding
+   * `fed` and fetching `fetched` must feed every input the outputs read, and each output must
+   * be float32 with the batch as its first dimension. The messages are those a task would give.
+   */
+  def checkRun(fed: Seq[String], fetched: Seq[String]): Unit = {
+    inputsNeeded(fetched).getOrElse(Nil).filterNot(n => fed.exists(sameTensor(_, n))).headOption.foreach { n =>
+      val in = inputInfo(n)
+      throw new ModelException(
+        s"You must feed a value for input '${in.name}' (${in.dtype} ${in.shapeString}): the outputs " +
+          s"${fetched.mkString("[", ", ", "]")} read it, but only ${fed.mkString("[", ", ", "]")} " +
+          "are fed. A model given to this stage must take exactly the inputs the stage feeds.")
+    }
+    lazy val batchFirst = fed.forall(f => inputInfo(f).shape.forall(_.headOption.forall(_ < 0)))
+    fetched.foreach { name =>
+      val out = outputInfo(name)
+      if (out.dtype != "float") {
+        throw new ModelException(s"Output '$name' is ${out.dtype}, only float32 outputs are supported")
+      }
+      if (out.shape.exists(s => s.isEmpty || (s.head >= 0 && batchFirst))) {
+        throw new ModelException(
+          s"Output '$name' has shape ${out.shapeString}; its first dimension must be the batch " +
+            "(unknown, as the inputs' first dimension)")
+      }
+    }
+  }
 }
 
 /**

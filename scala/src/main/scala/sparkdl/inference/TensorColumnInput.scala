@@ -1,5 +1,6 @@
 package sparkdl.inference
 
+import org.apache.spark.ml.attribute.AttributeGroup
 import org.apache.spark.ml.linalg.SQLDataTypes.VectorType
 import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.types._
@@ -11,10 +12,14 @@ import org.apache.spark.sql.types._
  */
 final case class TensorColumnInput(column: String, tensor: String, dims: Array[Long]) extends BatchInput {
 
+  private def sizeError(n: Int): Nothing = throw new IllegalArgumentException(
+    s"Column '$column' has a row of $n values, but tensor '$tensor' of shape " +
+      s"${dims.mkString("[?,", ",", "]")} takes $size values per row")
+
+  /** Fails as a row of `n` values would. */
+  def checkSize(n: Int): Unit = if (n != size) sizeError(n)
+
   def write(value: Any, dst: Array[Float], offset: Int): Unit = {
-    def sizeError(n: Int): Nothing = throw new IllegalArgumentException(
-      s"Column '$column' has a row of $n values, but tensor '$tensor' of shape " +
-        s"${dims.mkString("[?,", ",", "]")} takes $size values per row")
     value match {
       case v: Vector =>
         if (v.size != size) sizeError(v.size)
@@ -41,6 +46,11 @@ final case class TensorColumnInput(column: String, tensor: String, dims: Array[L
 }
 
 object TensorColumnInput {
+
+  /** The values per row a column declares in its ML attribute metadata (vectors from VectorAssembler...). */
+  def declaredSize(field: StructField): Option[Int] =
+    if (field.dataType != VectorType) None
+    else Some(AttributeGroup.fromStructField(field).size).filter(_ >= 0)
 
   /** Column types a [[TensorColumnInput]] reads. */
   def supports(dt: DataType): Boolean = dt match {

@@ -83,12 +83,15 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
 
   override def transformSchema(schema: StructType): StructType = {
     val (ins, outs) = tensors
-    StageSchema.validateAndTransformSchema(schema,
+    val result = StageSchema.validateAndTransformSchema(schema,
       ins.map(in =>
         StageSchema.InputCheck(in.column,
           s"(for tensor '${in.tensor}') must be array<float>, array<double>, vector or numeric",
           TensorColumnInput.supports)),
       $(outputCols).toSeq.zip(outs.map(_.format.dataType)))
+    // a vector column whose size is in its metadata (VectorAssembler, ...): checked here, not per row
+    ins.foreach(in => TensorColumnInput.declaredSize(schema(in.column)).foreach(in.checkSize))
+    result
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {

@@ -111,7 +111,7 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
     require(batchSize >= 0, s"batch size must be >= 1, or 0 for auto; got $batchSize")
     val inputs = calls.map(c => c.children.map(BindReferences.bindReference(_, child.output)))
     val (runs, sizes, rowsOut) = (longMetric("modelRuns"), longMetric("batchSize"), longMetric("numOutputRows"))
-    val (fixed, theCalls) = (batchSize, calls)
+    val (fixed, theCalls, window) = (batchSize, calls, ModelEvalExec.sortWindow(conf))
     val (kept, joinedSchema) = (output, child.output ++ resultAttrs)
     child.execute().mapPartitions { rows =>
       val tuner = if (fixed > 0) None
@@ -120,9 +120,9 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
       val joined = new JoinedRow
       val project = UnsafeProjection.create(kept, joinedSchema) // the pass-through columns and the results
 
-      // Inputs of uneven cost (texts) are scored in blocks of SortWindow rows, sorted by cost into
+      // Inputs of uneven cost (texts) are scored in blocks of `window` rows, sorted by cost into
       // batches so a batch pads to rows of its own length; the rows still leave in their order.
-      val sorting = theCalls.size == 1 && theCalls.head.inference.inputs.exists(_.sortsByCost)
+      val sorting = window > 0 && theCalls.size == 1 && theCalls.head.inference.inputs.exists(_.sortsByCost)
 
       /**
        * Runs the calls on the rows `order` picks (one batch of at most `size`), each row's results
@@ -148,7 +148,7 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
 
       def nextBlock(): Iterator[InternalRow] = {
         val first = tuner.map(_.next()).getOrElse(fixed)
-        val limit = if (sorting) math.max(ModelEvalExec.SortWindow, first) else first
+        val limit = if (sorting) math.max(window, first) else first
         val block = new scala.collection.mutable.ArrayBuffer[InternalRow](limit)
         while (block.length < limit && rows.hasNext) block += rows.next().copy()
         // sorting: the inputs are converted once, for the costs and for the runs
@@ -192,8 +192,18 @@ object ModelEvalExec {
   /** Rows per model run in SQL queries: a number, or `auto` (the default). */
   val BatchSizeConf = "spark.sparkdl.sql.batchSize"
 
-  /** Rows sorted together by cost (texts by length) before they are cut into batches. */
-  val SortWindow = 512
+  /**
+   * Rows sorted together by cost (texts by length) before they are cut into batches: a number
+   * (default 512; memory holds that many rows), 0 to feed rows in their order.
+   */
+  val SortWindowConf = "spark.sparkdl.sql.sortWindow"
+
+  def sortWindow(conf: SQLConf): Int = {
+    val s = conf.getConfString(SortWindowConf, "512").trim
+    val n = scala.util.Try(s.toInt).getOrElse(-1)
+    require(n >= 0, s"$SortWindowConf must be a number >= 0 (0: no sorting), got '$s'")
+    n
+  }
 
   /** The session's batch size, 0 for auto. */
   def sessionBatchSize(conf: SQLConf): Int = conf.getConfString(BatchSizeConf, "auto").trim.toLowerCase match {

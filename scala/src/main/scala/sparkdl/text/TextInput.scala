@@ -12,6 +12,8 @@ final case class TextInput(column: String, tokenizer: WordPieceTokenizer, idsTen
 
   override def tensor: String = idsTensor
 
+  override def tensors: Seq[String] = Seq(idsTensor, maskTensor)
+
   /** Per row: up to `maxLength` token ids (the batch decides the padded length). */
   override def dims: Array[Long] = Array(tokenizer.maxLength.toLong)
 

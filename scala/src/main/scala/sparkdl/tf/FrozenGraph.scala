@@ -32,7 +32,7 @@ final class FrozenGraph(
   private[sparkdl] def open(): ModelSession = new GraphSession(this, TFConfig.sessionConfig)
 
   /** Placeholders and operations read from the bytes: the driver checks tensors without a session. */
-  @transient private lazy val signature = GraphSignature(graphDef)
+  @transient private[tf] lazy val signature = GraphSignature(graphDef)
 
   // before anything can run it: compute ops only (GraphSafety). Deserialized copies (executors) skip this.
   GraphSafety.check(signature, s"The graph (sha256 ${hash.take(12)})")
@@ -41,6 +41,13 @@ final class FrozenGraph(
   override def inputInfo(name: String): TensorInfo = signature.placeholder(name).getOrElse(super.inputInfo(name))
 
   override def checkOutput(name: String): Unit = if (!signature.hasOutput(name)) super.checkOutput(name)
+
+  /** By TensorFlow's shape inference on a graph imported for the purpose (no session, nothing kept). */
+  override def outputInfo(name: String): TensorInfo = GraphTensors.outputInfo(this, name)
+
+  override def inputsNeeded(outputs: Seq[String]): Option[Seq[String]] = Some(signature.placeholdersNeeded(outputs))
+
+  override def sameTensor(a: String, b: String): Boolean = FrozenGraph.tensorName(a) == FrozenGraph.tensorName(b)
 
   override def equals(other: Any): Boolean = other match {
     case g: FrozenGraph => g.hash == hash && g.inputs == inputs && g.outputs == outputs

@@ -1,12 +1,11 @@
 package sparkdl.tf
 
-import scala.jdk.CollectionConverters._
 import scala.util.Using
 
-import org.tensorflow.{Graph, GraphOperation, Session}
+import org.tensorflow.{Graph, Session}
 import org.tensorflow.ndarray.Shape
 import org.tensorflow.ndarray.buffer.DataBuffers
-import org.tensorflow.proto.{ConfigProto, GraphDef}
+import org.tensorflow.proto.ConfigProto
 import org.tensorflow.types.{TFloat32, TInt32}
 
 import sparkdl.inference.{Feed, ModelSession, TensorInfo}
@@ -21,55 +20,26 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
   private val graph = new Graph()
   private val session: Session =
     try {
-      graph.importGraphDef(GraphDef.parseFrom(frozen.graphDef))
+      GraphTensors.importInto(graph, frozen)
       new Session(graph, config)
     } catch {
       case e: Exception =>
         graph.close()
-        throw new GraphException(s"Could not load $frozen into TensorFlow: ${e.getMessage}", e)
+        throw e
     }
 
   @volatile private var closed = false
 
   def isClosed: Boolean = closed
 
+  private val tensors = new GraphTensors(graph, frozen)
+
   /** The graph's placeholders: the tensors it can be fed. */
-  lazy val placeholders: Seq[TensorInfo] =
-    graph.operations().asScala.filter(_.`type`() == "Placeholder").map(op => info(op, 0)).toSeq.sortBy(_.name)
+  def placeholders: Seq[TensorInfo] = tensors.placeholders
 
-  private def info(op: GraphOperation, index: Int): TensorInfo = {
-    val out = op.output[org.tensorflow.types.family.TType](index)
-    val shape = out.shape()
-    val dims = if (shape.isUnknown) None else Some(shape.asArray().toSeq)
-    TensorInfo(s"${op.name()}:$index", out.dataType().name().stripPrefix("DT_").toLowerCase, dims)
-  }
+  def inputInfo(name: String): TensorInfo = tensors.inputInfo(name)
 
-  /** Describes the input tensor `name`, or fails naming it and listing the graph's placeholders. */
-  def inputInfo(name: String): TensorInfo = {
-    val (opName, index) = FrozenGraph.splitTensorName(name)
-    Option(graph.operation(opName)).filter(op => op.`type`() == "Placeholder" && index == 0)
-      .map(info(_, index))
-      .getOrElse(throw new GraphException(
-          s"Input tensor '$name' is not a placeholder of the graph. " +
-            s"The graph's placeholders are: ${placeholders.mkString(", ")}"))
-  }
-
-  /** Describes the output tensor `name`, or fails naming it and listing candidate outputs. */
-  def outputInfo(name: String): TensorInfo = {
-    val (opName, index) = FrozenGraph.splitTensorName(name)
-    Option(graph.operation(opName)).filter(op => index < op.numOutputs())
-      .map(info(_, index))
-      .getOrElse(throw new GraphException(
-          s"Output tensor '$name' is not in the graph. Its declared outputs are " +
-            s"${frozen.outputs.mkString("[", ", ", "]")}; its terminal operations are " +
-            s"${terminalOps.mkString("[", ", ", "]")}"))
-  }
-
-  /** Operations whose outputs nobody consumes: the usual candidates for outputs. */
-  private def terminalOps: Seq[String] =
-    graph.operations().asScala
-      .filter(op => op.numOutputs() > 0 && op.numConsumers() == 0 && op.`type`() != "NoOp")
-      .map(op => s"${op.name()}:0").toSeq.sorted.take(20)
+  def outputInfo(name: String): TensorInfo = tensors.outputInfo(name)
 
   /** Runs the graph once; closes every native tensor (inputs and results) before returning. */
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {

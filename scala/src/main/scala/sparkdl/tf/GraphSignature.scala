@@ -2,7 +2,8 @@ package sparkdl.tf
 
 import scala.jdk.CollectionConverters._
 
-import org.tensorflow.proto.{AttrValue, GraphDef}
+import com.google.protobuf.CodedInputStream
+import org.tensorflow.proto.{AttrValue, GraphDef, NodeDef}
 
 import sparkdl.inference.TensorInfo
 
@@ -14,7 +15,24 @@ import sparkdl.inference.TensorInfo
 private[tf] final class GraphSignature private (
     placeholders: Map[String, TensorInfo],
     ops: Map[String, String],
-    val opNodes: Map[String, String]) {
+    inputsOf: Map[String, Seq[String]],
+    val opNodes: Map[String, String],
+    val skeleton: Array[Byte]) {
+
+  /**
+   * The placeholders (`op:0`) that computing `outputs` reads, through data and control
+   * inputs: all of them must be fed for a run to succeed.
+   */
+  def placeholdersNeeded(outputs: Seq[String]): Seq[String] = {
+    val seen = scala.collection.mutable.Set.empty[String]
+    var frontier = outputs.map(o => FrozenGraph.splitTensorName(o)._1).toList
+    while (frontier.nonEmpty) {
+      val op = frontier.head
+      frontier = frontier.tail
+      if (seen.add(op)) frontier = inputsOf.getOrElse(op, Nil).toList ++ frontier
+    }
+    placeholders.keys.filter(seen.contains).toSeq.sorted.map(_ + ":0")
+  }
 
   /** The placeholder `name` (`op` or `op:0`), if the graph has one by that name. */
   def placeholder(name: String): Option[TensorInfo] = {
@@ -31,8 +49,13 @@ private[tf] final class GraphSignature private (
 
 private[tf] object GraphSignature {
 
+  /** Constants larger than this (weights) become placeholders of their shape in the skeleton. */
+  private val SkeletonConstBytes = 1024
+
   def apply(graphDef: Array[Byte]): GraphSignature = {
-    val parsed = GraphDef.parseFrom(graphDef)
+    val in = CodedInputStream.newInstance(graphDef)
+    in.enableAliasing(true) // the constants' bytes stay in `graphDef`, not copied (VGG16: 550 MB)
+    val parsed = GraphDef.parseFrom(in)
     val nodes = parsed.getNodeList.asScala
     val placeholders = nodes.filter(_.getOp == "Placeholder").map { n =>
       val attrs = n.getAttrMap
@@ -42,7 +65,30 @@ private[tf] object GraphSignature {
     val functionNodes = parsed.getLibrary.getFunctionList.asScala.flatMap(_.getNodeDefList.asScala)
     // every op type, in the graph and in its function library, with one node that uses it
     val opNodes = (nodes ++ functionNodes).reverseIterator.map(n => n.getOp -> n.getName).toMap
-    new GraphSignature(placeholders.toMap, nodes.map(n => n.getName -> n.getOp).toMap, opNodes)
+    // a node's inputs are "op", "op:1" or "^op" (control); only the op matters here
+    val inputsOf = nodes.map(n => n.getName -> n.getInputList.asScala.map(_.stripPrefix("^").takeWhile(_ != ':')).toSeq)
+    new GraphSignature(placeholders.toMap, nodes.map(n => n.getName -> n.getOp).toMap, inputsOf.toMap, opNodes,
+      skeletonOf(parsed))
+  }
+
+  /**
+   * The graph with every large constant replaced by a placeholder of its dtype and shape: the
+   * same static shapes and dtypes under TensorFlow's shape inference (shapes that depend on
+   * values come from small constants, which stay), a few KB to import on the driver.
+   */
+  private def skeletonOf(parsed: GraphDef): Array[Byte] = {
+    val b = parsed.toBuilder
+    (0 until b.getNodeCount).foreach { i =>
+      val n = b.getNode(i)
+      val value = n.getAttrMap.get("value")
+      if (n.getOp == "Const" && value != null && value.getSerializedSize > SkeletonConstBytes) {
+        b.setNode(i, NodeDef.newBuilder().setName(n.getName).setOp("Placeholder").setDevice(n.getDevice)
+          .putAttr("dtype", AttrValue.newBuilder().setType(value.getTensor.getDtype).build())
+          .putAttr("shape", AttrValue.newBuilder().setShape(value.getTensor.getTensorShape).build())
+          .build())
+      }
+    }
+    b.build().toByteArray
   }
 
   private def shape(attr: AttrValue): Option[Seq[Long]] = {
