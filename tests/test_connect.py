@@ -489,3 +489,42 @@ def test_the_readme_connect_example_runs_as_written(server, cnn, tmp_path):
     body += '\nresult = spark.sql("SELECT my_fn(image) AS p FROM images").count()\n'
     got, _ = run_client(server.url, body, tensorflow=True)
     assert got == 6
+
+
+TEXT = '''
+import sparkdl
+
+texts = spark.createDataFrame([(i, t) for i, t in enumerate(args["texts"])], "id int, text string")
+embed = sparkdl.DeepTextFeaturizer(inputCol="text", outputCol="e", modelDir=args["root"], outputMode="array")
+embed.write().overwrite().save(args["saved"])
+spark.conf.set("spark.sparkdl.modelDir", args["root"])
+texts.createOrReplaceTempView("texts")
+sql = spark.sql("SELECT id, sparkdl_embed('all-MiniLM-L6-v2', text) AS e FROM texts ORDER BY id").collect()
+result = {
+    "stage": [None if r.e is None else [float(v) for v in r.e] for r in embed.transform(texts).orderBy("id").collect()],
+    "sql": [None if r.e is None else [float(v) for v in r.e] for r in sql],
+}
+'''
+
+
+def test_text_featurizer_and_sql_over_connect_equal_classic(spark, server, tmp_path):
+    """DeepTextFeaturizer and sparkdl_embed from a client with no JVM and no TensorFlow (the export made
+    here, as a Scala user would with `python -m sparkdl.models export`), equal to classic mode; the
+    stage saved by the client loads and runs in classic mode."""
+    from sparkdl.models.text import cached_text_model_dir
+
+    root, name = cached_text_model_dir("all-MiniLM-L6-v2")
+    texts = ["A man is playing a guitar.", "", "Spark runs the model next to the data.", None,
+             "Ein Hund läuft über die Wiese — schnell!"]
+    saved = str(tmp_path / "text-stage")
+    got = run_client(server.url, TEXT, {"root": root, "texts": texts, "saved": saved})
+    df = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "id int, text string")
+    want = [None if r.e is None else [float(v) for v in r.e] for r in sparkdl.DeepTextFeaturizer(
+        inputCol="text", outputCol="e", modelDir=root, outputMode="array").transform(df).orderBy("id").collect()]
+    assert [v is None for v in want] == [t is None for t in texts]
+    for what in ("stage", "sql"):
+        assert [v is None for v in got[what]] == [v is None for v in want], what
+        np.testing.assert_allclose([v for v in got[what] if v], [v for v in want if v], atol=1e-5, err_msg=what)
+    loaded = sparkdl.DeepTextFeaturizer.load(saved)
+    again = [[float(x) for x in r.e] for r in loaded.transform(df.filter("text IS NOT NULL")).orderBy("id").collect()]
+    np.testing.assert_allclose(again, [v for v in want if v], atol=1e-5)

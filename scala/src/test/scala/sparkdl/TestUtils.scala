@@ -8,9 +8,9 @@ import org.scalatest.{BeforeAndAfterAll, Suite}
 import org.tensorflow.Graph
 import org.tensorflow.ndarray.Shape
 import org.tensorflow.op.Ops
-import org.tensorflow.op.core.Placeholder
+import org.tensorflow.op.core.{Placeholder, ReduceSum}
 import org.tensorflow.proto.{AttrValue, DataType, GraphDef, NodeDef, TensorProto, TensorShapeProto}
-import org.tensorflow.types.TFloat32
+import org.tensorflow.types.{TFloat32, TInt32}
 
 import sparkdl.tf.FrozenGraph
 
@@ -86,12 +86,29 @@ object TestGraphs {
     FrozenGraph(graphDef, Seq("input:0"), Seq("output:0"))
   }
 
-  private def build(body: Ops => Any): FrozenGraph = Using.resource(new Graph()) { g =>
-    val tf = Ops.create(g)
-    body(tf)
-    val names = scala.jdk.CollectionConverters.IteratorHasAsScala(g.operations()).asScala.map(_.name()).toSeq
-    val in = names.find(n => n == "input" || n == "image").get
-    val out = names.find(n => n == "output" || n == "stats").get
-    FrozenGraph(g.toGraphDef.toByteArray, Seq(s"$in:0"), Seq(s"$out:0"))
-  }
+  /**
+   * A text model's shape: `input_ids` and `attention_mask` (int32 [batch, seq]) to `embedding`
+   * = [tokens, sum of token ids] per row (float [batch, 2]), padding excluded.
+   */
+  def tokenCounts: FrozenGraph = build(
+    { tf =>
+      val shape = Placeholder.shape(Shape.of(-1, -1))
+      val ids = tf.withName("input_ids").placeholder(classOf[TInt32], shape)
+      val mask = tf.withName("attention_mask").placeholder(classOf[TInt32], shape)
+      def rowSum(x: org.tensorflow.Operand[TInt32]) =
+        tf.dtypes.cast(tf.reduceSum(x, tf.constant(1), ReduceSum.keepDims(true)), classOf[TFloat32])
+      val parts = java.util.Arrays.asList[org.tensorflow.Operand[TFloat32]](rowSum(mask), rowSum(tf.math.mul(ids, mask)))
+      tf.withName("embedding").concat(parts, tf.constant(1))
+    },
+    Seq("input_ids:0", "attention_mask:0"), Seq("embedding:0"))
+
+  private def build(body: Ops => Any, inputs: Seq[String] = Nil, outputs: Seq[String] = Nil): FrozenGraph =
+    Using.resource(new Graph()) { g =>
+      val tf = Ops.create(g)
+      body(tf)
+      val names = scala.jdk.CollectionConverters.IteratorHasAsScala(g.operations()).asScala.map(_.name()).toSeq
+      def first(candidates: String*) = Seq(s"${names.find(candidates.contains).get}:0")
+      FrozenGraph(g.toGraphDef.toByteArray, if (inputs.nonEmpty) inputs else first("input", "image"),
+        if (outputs.nonEmpty) outputs else first("output", "stats"))
+    }
 }

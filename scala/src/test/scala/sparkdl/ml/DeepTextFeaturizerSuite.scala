@@ -1,0 +1,54 @@
+package sparkdl.ml
+
+import java.nio.charset.StandardCharsets.UTF_8
+import java.nio.file.{Files, Path}
+
+import org.apache.spark.sql.functions.{col, udf}
+import org.scalatest.funsuite.AnyFunSuite
+
+import sparkdl.{SparkSessionFixture, TestGraphs}
+import sparkdl.sql.ModelEvalExec
+
+class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
+
+  /** An export of [[TestGraphs.tokenCounts]] named "counts", with a vocabulary of a few words. */
+  private lazy val exportDir: Path = {
+    val root = Files.createTempDirectory("text-export")
+    val dir = Files.createDirectories(root.resolve("counts"))
+    Files.write(dir.resolve("graph.pb"), TestGraphs.tokenCounts.graphDef)
+    Files.write(dir.resolve("vocab.txt"), Seq("[PAD]", "[UNK]", "[CLS]", "[SEP]", "word", "##s", "other")
+      .mkString("", "\n", "\n").getBytes(UTF_8))
+    Files.write(dir.resolve("model.json"), ("""{"kind": "text", "modelName": "counts", "hidden": 2, """ +
+      """"maxLength": 128, "lowercase": true, "stripAccents": true, "chineseChars": true, """ +
+      """"inputIdsTensor": "input_ids:0", "attentionMaskTensor": "attention_mask:0", """ +
+      """"embeddingTensor": "embedding:0"}""").getBytes(UTF_8))
+    root
+  }
+
+  test("a partition of 100,000 strings streams: at most one sort window of rows held, output in input order") {
+    StreamCounters.reset()
+    val pull = udf((i: Long) => { StreamCounters.pulled.incrementAndGet(); i }).asNondeterministic()
+    val emit = udf { (i: Long) =>
+      val ahead = StreamCounters.pulled.get() - StreamCounters.emitted.incrementAndGet()
+      StreamCounters.maxAhead.accumulateAndGet(ahead, math.max)
+      i
+    }.asNondeterministic()
+    // row i: "Words" repeated i % 37 times: i % 37 * 2 word pieces (word ##s) between [CLS] and [SEP]
+    val source = spark.range(0, 100000, 1, 1).select(pull(col("id")).as("id"))
+      .selectExpr("id", "trim(repeat('Words ', int(id % 37))) AS text")
+    val stage = new DeepTextFeaturizer().setInputCol("text").setOutputCol("e").setOutputMode("array")
+      .setModelName("counts").setModelDir(exportDir.toString).setBatchSize(32)
+    val out = stage.transform(source).select(emit(col("id")).as("id"), col("e"))
+    var n = 0L
+    out.toLocalIterator().forEachRemaining { r =>
+      val k = r.getLong(0) % 37
+      assert(r.getLong(0) == n, "rows left in input order")
+      assert(r.getSeq[Float](1) == Seq(k * 2f + 2, k * (4 + 5) + 2 + 3f), s"row $n")
+      n += 1
+    }
+    assert(n == 100000 && StreamCounters.emitted.get() == 100000)
+    assert(StreamCounters.maxAhead.get() <= 512, s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
+    val exec = out.queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
+    assert(exec.map(_.metrics("modelRuns").value) == Seq(3125)) // 100000 / 32
+  }
+}
