@@ -1,5 +1,5 @@
 // sparkdl: Scala/JVM core. Spark is "provided" (the cluster brings it); TensorFlow
-// Java and its linux-x86_64 native library travel inside the assembly jar.
+// Java and ONNX Runtime, with their linux-x86_64 native libraries, travel inside the assembly jar.
 
 // Versions come from version.properties, which setup.py and the Makefile read too.
 lazy val versions: Map[String, String] = {
@@ -58,6 +58,7 @@ lazy val root = (project in file("."))
       "org.tensorflow" % "tensorflow-core-api" % tfJavaVersion,
       "org.tensorflow" % "tensorflow-core-native" % tfJavaVersion classifier "linux-x86_64",
       "com.google.protobuf" % "protobuf-java" % protobufVersion,
+      "com.microsoft.onnxruntime" % "onnxruntime" % versions("onnxruntime.version"),
       "org.scalatest" %% "scalatest" % "3.2.19" % Test
     ),
     // Spark's provided protobuf 4.x must not replace TensorFlow's 3.21 at run time.
@@ -77,6 +78,8 @@ lazy val root = (project in file("."))
     // protobuf-java of its own. Shading is not an option here: sbt-assembly's shader
     // loads every entry of a shaded jar into memory, and TF's native jar holds a 630 MB .so.
     assembly / assemblyMergeStrategy := {
+      // ONNX Runtime's jar carries natives for every platform; the assembly keeps linux-x64's, as TF's
+      case PathList("ai", "onnxruntime", "native", platform, _*) if platform != "linux-x64" => MergeStrategy.discard
       case PathList("META-INF", "versions", _, "module-info.class") => MergeStrategy.discard
       case "module-info.class" => MergeStrategy.discard
       case PathList("META-INF", "MANIFEST.MF") => MergeStrategy.discard

@@ -40,3 +40,49 @@ def make_predict_fn(name, weights):
             return fn(preprocess(batch)).numpy()
         return predict
     return make
+
+
+def text_encoder(export_dir):
+    """The exported sentence encoder as a pruned graph function, and Hugging Face's tokenizer for
+    it (Rust, batch-parallel), truncating as the export says; built once per process."""
+    key = ("text", export_dir)
+    if key not in _models:
+        import json
+        import os
+
+        import tensorflow as tf
+        from tokenizers import Tokenizer
+
+        meta = json.load(open(os.path.join(export_dir, "model.json")))
+        graph_def = tf.compat.v1.GraphDef.FromString(open(os.path.join(export_dir, "graph.pb"), "rb").read())
+        wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
+        g = wrapped.graph
+        feeds = [g.get_tensor_by_name(meta["inputIdsTensor"]), g.get_tensor_by_name(meta["attentionMaskTensor"])]
+        fn = wrapped.prune(feeds, g.get_tensor_by_name(meta["embeddingTensor"]))
+        tokenizer = Tokenizer.from_file(os.path.join(meta["source"], "tokenizer.json"))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=int(meta["maxLength"]))
+        _models[key] = (fn, tokenizer)
+    return _models[key]
+
+
+def embed(fn, tokenizer, texts):
+    """One batch: tokenized together, padded to its own longest text, through the graph."""
+    import tensorflow as tf
+
+    encodings = tokenizer.encode_batch(list(texts))
+    longest = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), longest), np.int32)
+    mask = np.zeros((len(encodings), longest), np.int32)
+    for i, e in enumerate(encodings):
+        ids[i, :len(e.ids)] = e.ids
+        mask[i, :len(e.ids)] = 1
+    return fn(tf.constant(ids), tf.constant(mask)).numpy()
+
+
+def make_text_predict_fn(export_dir):
+    """predict_batch_udf's factory: a batch of strings -> the encoder's embeddings."""
+    def make():
+        fn, tokenizer = text_encoder(export_dir)
+        return lambda texts: embed(fn, tokenizer, texts)
+    return make

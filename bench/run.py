@@ -194,6 +194,90 @@ def bench_model(spark, name, files, directory, weights_file, work):
             "pbudf_sweep": sweep, "limit_sweep": limit}
 
 
+def make_sentences(n, vocab_file, seed=1):
+    """n sentences of mixed length from the model's own vocabulary (whole words only): 70% of 4 to 16
+    words, 25% of 16 to 40, 5% of 40 to 120."""
+    rng = np.random.default_rng(seed)
+    words = [w for w in open(vocab_file, encoding="utf-8").read().split("\n") if w.isalpha() and w.islower()]
+    out = []
+    for _ in range(n):
+        lo, hi = [(4, 16), (16, 40), (40, 120)][int(rng.choice(3, p=[0.7, 0.25, 0.05]))]
+        k = int(rng.integers(lo, hi))
+        sentence = " ".join(words[int(j)] for j in rng.integers(0, len(words), k))
+        out.append(sentence[0].upper() + sentence[1:] + ".")
+    return out
+
+
+def bench_text(spark, n, work):
+    """Sentences/s of DeepTextFeaturizer (defaults; and with length sorting off) beside the same
+    frozen graph in this one process with Hugging Face `tokenizers` (sorted by length, best batch
+    size) and predict_batch_udf with that graph and tokenizer in Python workers (best batch size)."""
+    import peers
+    from pyspark.ml.functions import predict_batch_udf
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType, FloatType
+
+    from sparkdl import DeepTextFeaturizer
+    from sparkdl.models.text import cached_text_model_dir
+
+    name = "all-MiniLM-L6-v2"
+    root, _ = cached_text_model_dir(name)
+    export = os.path.join(root, name)
+    texts = make_sentences(n, os.path.join(export, "vocab.txt"))
+    df = spark.createDataFrame([(t,) for t in texts], "text string").repartition(8).cache()
+    df.count()
+    featurizer = DeepTextFeaturizer(inputCol="text", outputCol="embedding", modelName=name, modelDir=root)
+
+    def stage_run(window="512"):
+        spark.conf.set("spark.sparkdl.sql.sortWindow", window)
+        try:
+            noop(featurizer.transform(df).select("embedding"))
+        finally:
+            spark.conf.unset("spark.sparkdl.sql.sortWindow")
+    warm = df.limit(1000).repartition(2).cache()
+    warm.count()
+    noop(featurizer.transform(warm).select("embedding"))  # the graph loaded, auto's choice made, the JIT warm
+    t_stage, _ = timed(stage_run)
+    print("  text: DeepTextFeaturizer %.1f sentences/s" % (n / t_stage), flush=True)
+    t_unsorted, _ = timed(lambda: stage_run("0"))
+
+    # the one-process limit: all sentences sorted by length (its best), tokenized per batch, both cores
+    fn, tokenizer = peers.text_encoder(export)
+    ordered = sorted(texts, key=len)
+    sample = ordered[::max(1, len(ordered) // 512)]
+    limit = {}
+    for bs in (8, 16, 32, 64, 128):
+        peers.embed(fn, tokenizer, sample[:bs])  # a first run
+        limit[bs] = len(sample) / timed(lambda bs=bs: [peers.embed(fn, tokenizer, sample[i:i + bs])
+                                                       for i in range(0, len(sample), bs)])[0]
+    limit_size = max(limit, key=limit.get)
+    t_limit, _ = timed(lambda: [peers.embed(fn, tokenizer, ordered[i:i + limit_size])
+                                for i in range(0, len(ordered), limit_size)])
+    t_limit_unsorted, _ = timed(lambda: [peers.embed(fn, tokenizer, texts[i:i + limit_size])
+                                         for i in range(0, len(texts), limit_size)])
+
+    # predict_batch_udf, its best batch size on 1,024 of the rows
+    def pbudf(batch_size):
+        return predict_batch_udf(peers.make_text_predict_fn(export), return_type=ArrayType(FloatType()),
+                                 batch_size=batch_size)
+    subset = df.limit(512).repartition(4).cache()
+    subset.count()
+    noop(subset.limit(16).repartition(2).select(pbudf(8)("text")))  # the graph built in the workers
+    sweep = {bs: 512 / timed(lambda bs=bs: noop(subset.select(pbudf(bs)("text"))))[0] for bs in (16, 64, 256)}
+    pbudf_size = max(sweep, key=sweep.get)
+    t_pbudf, _ = timed(lambda: noop(df.select(pbudf(pbudf_size)("text"))))
+    # its best use: each partition sorted by length first (a local sort, no shuffle), as a user could
+    by_length = df.sortWithinPartitions(F.length("text"))
+    t_pbudf_sorted, _ = timed(lambda: noop(by_length.select(pbudf(pbudf_size)("text"))))
+    pbudf_sorted = t_pbudf_sorted < t_pbudf
+    t_pbudf = min(t_pbudf, t_pbudf_sorted)
+    tokens = sum(len(e.ids) for e in tokenizer.encode_batch(texts))
+    return {"transformer": n / t_stage, "unsorted": n / t_unsorted, "limit": n / t_limit,
+            "limit_unsorted": n / t_limit_unsorted, "pbudf": n / t_pbudf, "limit_size": limit_size,
+            "limit_sweep": limit, "pbudf_size": pbudf_size, "pbudf_sweep": sweep, "tokens": tokens,
+            "pbudf_sorted": pbudf_sorted}
+
+
 def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
     """Executor JVM memory while DeepImageFeaturizer streams 1,000 and then 20,000 images.
 
@@ -227,53 +311,7 @@ def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
     return out
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--images", type=int, default=1000)
-    parser.add_argument("--models", default="MobileNetV2,EfficientNetLite0,ResNet50")
-    parser.add_argument("--memory-images", type=int, default=0,
-                        help="images for the executor memory check (0: skip it)")
-    args = parser.parse_args()
-
-    import sparkdl
-    from sparkdl.models.registry import get_spec, load_symbol
-
-    started = time.perf_counter()
-    work = tempfile.mkdtemp(prefix="sparkdl-bench-")
-    directory = os.path.join(work, "images")
-    t, files = timed(lambda: make_images(directory, args.images))
-    print("%d JPEG files, 640x480, written in %.0f s under %s" % (len(files), t, directory))
-    bench_jar = _bench_jar()
-    spark = sparkdl.spark_session("local[2]", app_name="sparkdl-bench", **{
-        "spark.jars": bench_jar, "spark.driver.extraClassPath": bench_jar, "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "6g"})
-    spark.sparkContext.setLogLevel("ERROR")
-    spark.sparkContext.addPyFile(os.path.join(ROOT, "bench", "peers.py"))
-    sys.path.insert(0, os.path.join(ROOT, "bench"))
-    models = args.models.split(",")
-
-    memory = []
-    if args.memory_images:  # first, in a JVM that has run nothing else
-        memory = memory_growth(spark, "EfficientNetLite0", directory, work,
-                               (min(1000, args.memory_images), args.memory_images))
-
-    rows = []
-    for name in models:
-        weights = None
-        if name != "EfficientNetLite0":  # speed does not depend on the weights: random, saved to a file
-            weights = os.path.join(work, name + ".weights.h5")
-            load_symbol(get_spec(name).builder)(weights=None, include_top=True).save_weights(weights)
-        r = bench_model(spark, name, files, directory, weights, work)
-        rows.append((name, r))
-        print("  %s done: %s" % (name, r), flush=True)
-
-    # decode + resize alone, one thread: what shares the cores with the model end to end
-    decode = spark.sparkContext._jvm.sparkdl.bench.DecodeResize
-    decode.imagesPerSecond(files[:300], 224, False)  # warm the JIT first
-    jvm_rate = decode.imagesPerSecond(files, 224, False)
-    pil_rate = len(files) / timed(lambda: [pil_load(f, 224) for f in files])[0]
-
-    cores = os.cpu_count()
+def print_images(rows, files, cores, jvm_rate, pil_rate):
     print("\nsparkdl benchmark: %d JPEGs 640x480, local[2], %d cores, images/second (higher is better)\n"
           % (len(files), cores))
     print("%-18s %11s %11s %11s %11s %5s %12s %12s %12s" % (
@@ -305,6 +343,80 @@ def main():
         best = 1 / (1 / r["limit"] + 1 / (cores * jvm_rate))
         print("  %-18s %6.1f img/s = %.2fx limit (measured: transformer %.2fx, sql %.2fx)" % (
             name, best, best / r["limit"], r["transformer"] / r["limit"], r["sql"] / r["limit"]))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--models", default="MobileNetV2,EfficientNetLite0,ResNet50")
+    parser.add_argument("--sentences", type=int, default=10000, help="sentences for the text row (0: skip it)")
+    parser.add_argument("--memory-images", type=int, default=0,
+                        help="images for the executor memory check (0: skip it)")
+    args = parser.parse_args()
+
+    import sparkdl
+    from sparkdl.models.registry import get_spec, load_symbol
+
+    started = time.perf_counter()
+    work = tempfile.mkdtemp(prefix="sparkdl-bench-")
+    directory = os.path.join(work, "images")
+    t, files = timed(lambda: make_images(directory, args.images))
+    print("%d JPEG files, 640x480, written in %.0f s under %s" % (len(files), t, directory))
+    bench_jar = _bench_jar()
+    spark = sparkdl.spark_session("local[2]", app_name="sparkdl-bench", **{
+        "spark.jars": bench_jar, "spark.driver.extraClassPath": bench_jar, "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false", "spark.driver.memory": "6g"})
+    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.addPyFile(os.path.join(ROOT, "bench", "peers.py"))
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    models = [m for m in args.models.split(",") if m]
+
+    memory = []
+    if args.memory_images:  # first, in a JVM that has run nothing else
+        memory = memory_growth(spark, "EfficientNetLite0", directory, work,
+                               (min(1000, args.memory_images), args.memory_images))
+
+    rows = []
+    for name in models:
+        weights = None
+        if name != "EfficientNetLite0":  # speed does not depend on the weights: random, saved to a file
+            weights = os.path.join(work, name + ".weights.h5")
+            load_symbol(get_spec(name).builder)(weights=None, include_top=True).save_weights(weights)
+        r = bench_model(spark, name, files, directory, weights, work)
+        rows.append((name, r))
+        print("  %s done: %s" % (name, r), flush=True)
+
+    text = bench_text(spark, args.sentences, work) if args.sentences else None
+    if text:
+        print("  text done: %s" % text, flush=True)
+
+    # decode + resize alone, one thread: what shares the cores with the model end to end
+    decode = spark.sparkContext._jvm.sparkdl.bench.DecodeResize
+    decode.imagesPerSecond(files[:300], 224, False)  # warm the JIT first
+    jvm_rate = decode.imagesPerSecond(files, 224, False)
+    pil_rate = len(files) / timed(lambda: [pil_load(f, 224) for f in files])[0]
+
+    cores = os.cpu_count()
+    if rows:
+        print_images(rows, files, cores, jvm_rate, pil_rate)
+    if text:
+        n = args.sentences
+        print("\ntext, all-MiniLM-L6-v2: %d sentences of mixed length (%d tokens, %.0f per sentence), sentences/second"
+              % (n, text["tokens"], text["tokens"] / n))
+        print("  DeepTextFeaturizer (defaults)    %7.1f   %.2fx limit, %.2fx pbudf" % (
+            text["transformer"], text["transformer"] / text["limit"], text["transformer"] / text["pbudf"]))
+        print("  limit: one process, tokenizers  %7.1f   (sorted by length, batch %d; %s)" % (
+            text["limit"], text["limit_size"], {k: round(v, 1) for k, v in text["limit_sweep"].items()}))
+        print("  predict_batch_udf + tokenizers  %7.1f   (batch %d%s; %s)" % (
+            text["pbudf"], text["pbudf_size"], ", partitions sorted by length" if text["pbudf_sorted"] else "",
+            {k: round(v, 1) for k, v in text["pbudf_sweep"].items()}))
+        print("  length sorting: DeepTextFeaturizer %.1f sorted vs %.1f with spark.sparkdl.sql.sortWindow=0 (%.2fx);"
+              " the limit %.1f sorted vs %.1f in order (%.2fx)" % (
+                  text["transformer"], text["unsorted"], text["transformer"] / text["unsorted"], text["limit"],
+                  text["limit_unsorted"], text["limit"] / text["limit_unsorted"]))
+        print("  targets: >= 0.9x limit: %s; >= 1.5x pbudf: %s" % (
+            "met" if text["transformer"] >= 0.9 * text["limit"] else "missed",
+            "met" if text["transformer"] >= 1.5 * text["pbudf"] else "missed"))
     if memory:
         print("\nexecutor JVM memory (local mode: the driver), EfficientNetLite0 draftSize=224, 8 partitions:")
         for count, rate, peak, heap, outside, live in memory:

@@ -4,14 +4,16 @@ import pytest
 from sparkdl import (
     DeepImageFeaturizer,
     DeepImagePredictor,
+    DeepTextFeaturizer,
     KerasImageFileTransformer,
     KerasTransformer,
+    ONNXTransformer,
     TFImageTransformer,
     TFTransformer,
 )
 
-STAGES = [DeepImageFeaturizer, DeepImagePredictor, KerasImageFileTransformer, KerasTransformer,
-          TFImageTransformer, TFTransformer]
+STAGES = [DeepImageFeaturizer, DeepImagePredictor, DeepTextFeaturizer, KerasImageFileTransformer, KerasTransformer,
+          ONNXTransformer, TFImageTransformer, TFTransformer]
 
 
 @pytest.mark.parametrize("cls", STAGES, ids=lambda c: c.__name__)

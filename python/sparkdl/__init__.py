@@ -19,6 +19,7 @@ from sparkdl.ml import (  # noqa: E402
     KerasImageFileEstimator,
     KerasImageFileTransformer,
     KerasTransformer,
+    ONNXTransformer,
     TFImageTransformer,
     TFTransformer,
 )
@@ -26,8 +27,8 @@ from sparkdl.udf import registerKerasImageUDF, registerKerasUDF  # noqa: E402
 
 __all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", "KerasImageFileEstimator",
            "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer",
-           "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "registerKerasImageUDF",
-           "registerKerasUDF"]
+           "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "ONNXTransformer",
+           "registerKerasImageUDF", "registerKerasUDF"]
 
 
 def _version() -> str:

@@ -3,6 +3,7 @@ from sparkdl.ml.keras_image_estimator import KerasImageFileEstimator
 from sparkdl.ml.keras_image_file import KerasImageFileTransformer
 from sparkdl.ml.keras_tensor import KerasTransformer
 from sparkdl.ml.named_image import DeepImageFeaturizer, DeepImagePredictor
+from sparkdl.ml.onnx import ONNXTransformer
 from sparkdl.ml.text import DeepTextFeaturizer
 from sparkdl.ml.tf_image import TFImageTransformer
 from sparkdl.ml.tf_tensor import TFTransformer
@@ -16,11 +17,12 @@ __all__ = [
     "DeepImageFeaturizer",
     "DeepImagePredictor",
     "DeepTextFeaturizer",
+    "ONNXTransformer",
 ]
 
 # Spark (pyspark's readers, classic and Spark Connect) finds a stage's JVM class from its Python
 # class's module: the Scala stages live in package sparkdl.ml, so their wrappers say they do too.
 for _stage in (KerasImageFileTransformer, KerasTransformer, TFImageTransformer, TFTransformer, DeepImageFeaturizer,
-               DeepImagePredictor, DeepTextFeaturizer):
+               DeepImagePredictor, DeepTextFeaturizer, ONNXTransformer):
     _stage.__module__ = "sparkdl.ml"
 del _stage

@@ -10,13 +10,24 @@ final case class TensorInfo(name: String, dtype: String, shape: Option[Seq[Long]
   override def toString: String = s"$name $dtype $shapeString"
 }
 
-/** One input of a run: a tensor named `tensor`, row-major `data` (float32) or `ints` (int32) of `shape`. */
-final case class Feed(tensor: String, shape: Array[Long], data: Array[Float], ints: Array[Int] = null)
+/**
+ * One input of a run: a tensor named `tensor` of `shape`, its row-major `values` an
+ * `Array[Float]` (float32), `Array[Double]` (float64), `Array[Int]` (int32) or `Array[Long]`
+ * (int64). An engine may widen exactly (int32 to int64, float32 to float64) to the type its
+ * model declares, never narrow.
+ */
+final case class Feed(tensor: String, shape: Array[Long], values: AnyRef) {
 
-object IntFeed {
+  /** "float", "double", "int32" or "int64". */
+  def dtype: String = values match {
+    case _: Array[Float] => "float"
+    case _: Array[Double] => "double"
+    case _: Array[Int] => "int32"
+    case _: Array[Long] => "int64"
+    case other => throw new IllegalArgumentException(s"Feed '$tensor': unsupported values ${other.getClass}")
+  }
 
-  /** An int32 input (token ids, masks). */
-  def apply(tensor: String, shape: Array[Long], ints: Array[Int]): Feed = Feed(tensor, shape, null, ints)
+  def length: Int = java.lang.reflect.Array.getLength(values)
 }
 
 /**
@@ -89,7 +100,7 @@ trait ModelSession extends AutoCloseable {
   def outputInfo(name: String): TensorInfo
 
   /**
-   * Runs the model once with float inputs and fetches `outputs`: one flat float array per
+   * Runs the model once and fetches `outputs`: one flat float array per
    * output with its shape. Every native buffer is released before this returns, also on failure.
    */
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])]
@@ -107,9 +118,9 @@ object Feed {
   /** Fails unless every feed's data fills its shape exactly (checked before an engine runs). */
   def checkSizes(feeds: Seq[Feed]): Unit = feeds.foreach { f =>
     val expected = f.shape.product
-    val (n, what) = if (f.ints != null) (f.ints.length, "ints") else (f.data.length, "floats")
-    require(expected == n.toLong,
-      s"Batch for '${f.tensor}' has $n $what but shape ${f.shape.mkString("[", ",", "]")} needs $expected")
+    require(expected == f.length.toLong,
+      s"Batch for '${f.tensor}' has ${f.length} ${f.dtype} values but shape ${f.shape.mkString("[", ",", "]")} " +
+        s"needs $expected")
   }
 }
 

@@ -6,11 +6,16 @@ import org.apache.spark.ml.linalg.Vector
 import org.apache.spark.sql.types._
 
 /**
- * A model input fed from a numeric column: `array<float>`, `array<double>`, an MLlib Vector
- * or a number per row, reshaped to `dims` (the input's static shape without its batch
- * dimension). A row whose size disagrees fails, naming the column and both shapes.
+ * A model input fed from a numeric column: an array of numbers, an MLlib Vector or a number
+ * per row, reshaped to `dims` (the input's static shape without its batch dimension) and fed
+ * as `dtype` (float, double, int32 or int64, the type the model declares). A row whose size
+ * disagrees fails, naming the column and both shapes; so does a value an integer input cannot
+ * hold exactly (1.5, or beyond the type's range): numbers are never silently changed.
  */
-final case class TensorColumnInput(column: String, tensor: String, dims: Array[Long]) extends BatchInput {
+final case class TensorColumnInput(column: String, tensor: String, dims: Array[Long], dtype: String = "float")
+  extends BatchInput {
+
+  require(TensorColumnInput.DTypes.contains(dtype), s"tensor '$tensor': unsupported dtype $dtype")
 
   private def sizeError(n: Int): Nothing = throw new IllegalArgumentException(
     s"Column '$column' has a row of $n values, but tensor '$tensor' of shape " +
@@ -19,54 +24,102 @@ final case class TensorColumnInput(column: String, tensor: String, dims: Array[L
   /** Fails as a row of `n` values would. */
   def checkSize(n: Int): Unit = if (n != size) sizeError(n)
 
-  def write(value: Any, dst: Array[Float], offset: Int): Unit = {
-    value match {
-      case v: Vector =>
-        if (v.size != size) sizeError(v.size)
-        var i = 0
-        while (i < size) { dst(offset + i) = v(i).toFloat; i += 1 }
-      case s: scala.collection.Seq[_] =>
-        if (s.length != size) sizeError(s.length)
-        var i = 0
-        val it = s.iterator
-        while (it.hasNext) {
-          it.next() match {
-            case f: Float => dst(offset + i) = f
-            case d: Double => dst(offset + i) = d.toFloat
-            case null => throw new IllegalArgumentException(
-                s"Column '$column' has a null element at position $i; tensor '$tensor' takes floats only")
-          }
-          i += 1
+  /** Calls `put(i, x)` for each of the row's `size` values (boxed numbers, as the row holds them). */
+  private def foreachValue(value: Any)(put: (Int, Number) => Unit): Unit = value match {
+    case v: Vector =>
+      if (v.size != size) sizeError(v.size)
+      var i = 0
+      while (i < size) { put(i, v(i)); i += 1 }
+    case s: scala.collection.Seq[_] =>
+      if (s.length != size) sizeError(s.length)
+      var i = 0
+      val it = s.iterator
+      while (it.hasNext) {
+        it.next() match {
+          case n: Number => put(i, n)
+          case _ => throw new IllegalArgumentException(
+              s"Column '$column' has a null element at position $i; tensor '$tensor' takes $dtype values only")
         }
-      case n: Number =>
-        if (size != 1) sizeError(1)
-        dst(offset) = n.floatValue()
+        i += 1
+      }
+    case n: Number =>
+      if (size != 1) sizeError(1)
+      put(0, n)
+  }
+
+  def write(value: Any, dst: Array[Float], offset: Int): Unit =
+    foreachValue(value)((i, x) => dst(offset + i) = x.floatValue())
+
+  override def feeds(values: IndexedSeq[Any]): Seq[Feed] = {
+    val n = values.length * size
+    val out: AnyRef = dtype match {
+      case "float" => new Array[Float](n)
+      case "double" => new Array[Double](n)
+      case "int32" => new Array[Int](n)
+      case _ => new Array[Long](n)
     }
+    values.indices.foreach { j =>
+      val base = j * size
+      out match {
+        case a: Array[Float] => write(values(j), a, base)
+        case a: Array[Double] => foreachValue(values(j))((i, x) => a(base + i) = exactDouble(x))
+        case a: Array[Int] => foreachValue(values(j))((i, x) => a(base + i) = integral(x, Int.MinValue, Int.MaxValue).toInt)
+        case a: Array[Long] => foreachValue(values(j))((i, x) => a(base + i) = integral(x, Long.MinValue, Long.MaxValue))
+        case _ =>
+      }
+    }
+    Seq(Feed(tensor, values.length.toLong +: dims, out))
+  }
+
+  private def cannotHold(x: Number): Nothing = throw new IllegalArgumentException(
+    s"Column '$column' has the value $x, which tensor '$tensor' ($dtype) cannot hold exactly")
+
+  /** A whole number within [min, max], exactly; anything else fails. */
+  private def integral(x: Number, min: Long, max: Long): Long = {
+    val v = x match {
+      case _: java.lang.Long | _: java.lang.Integer | _: java.lang.Short | _: java.lang.Byte => x.longValue()
+      case _ =>
+        val d = x.doubleValue()
+        if (d != math.rint(d) || math.abs(d) >= 9.2e18) cannotHold(x)
+        d.toLong
+    }
+    if (v < min || v > max) cannotHold(x)
+    v
+  }
+
+  /** Doubles hold every float and int exactly, longs up to 2^53. */
+  private def exactDouble(x: Number): Double = x match {
+    case l: java.lang.Long if math.abs(l.longValue()) > (1L << 53) => cannotHold(x)
+    case _ => x.doubleValue()
   }
 }
 
 object TensorColumnInput {
+
+  /** Input dtypes a column can feed. */
+  val DTypes: Set[String] = Set("float", "double", "int32", "int64")
+
+  /** Column types a [[TensorColumnInput]] reads. */
+  def supports(dt: DataType): Boolean = dt match {
+    case ArrayType(_: NumericType, _) => true
+    case VectorType => true
+    case _: NumericType => true
+    case _ => false
+  }
 
   /** The values per row a column declares in its ML attribute metadata (vectors from VectorAssembler...). */
   def declaredSize(field: StructField): Option[Int] =
     if (field.dataType != VectorType) None
     else Some(AttributeGroup.fromStructField(field).size).filter(_ >= 0)
 
-  /** Column types a [[TensorColumnInput]] reads. */
-  def supports(dt: DataType): Boolean = dt match {
-    case ArrayType(FloatType | DoubleType, _) => true
-    case VectorType => true
-    case _: NumericType => true
-    case _ => false
-  }
-
   /**
    * The input for `column` feeding `info`, whose static shape must be `[batch, d1, ..., dk]`
    * with every d known; `what` names the caller in errors.
    */
   def forTensor(column: String, info: TensorInfo, what: String): TensorColumnInput = {
-    if (info.dtype != "float") {
-      throw new ModelException(s"Input tensor '${info.name}' is ${info.dtype}; $what feeds float32")
+    if (!DTypes.contains(info.dtype)) {
+      throw new ModelException(
+        s"Input tensor '${info.name}' is ${info.dtype}; $what feeds ${DTypes.toSeq.sorted.mkString(", ")}")
     }
     val dims = info.shape.getOrElse(throw new ModelException(
         s"Input tensor '${info.name}' has an unknown shape; $what needs [batch, d1, ..., dk] with known d's"))
@@ -75,6 +128,6 @@ object TensorColumnInput {
         s"Input tensor '${info.name}' has shape ${info.shapeString}; $what needs [batch, d1, ..., dk] " +
           "with a batch dimension first and every other dimension known")
     }
-    TensorColumnInput(column, info.name, dims.tail.toArray)
+    TensorColumnInput(column, info.name, dims.tail.toArray, info.dtype)
   }
 }

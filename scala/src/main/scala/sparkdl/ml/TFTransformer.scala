@@ -8,19 +8,19 @@ import org.apache.spark.ml.util._
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 
-import sparkdl.inference.{BatchOutput, OutputFormat, TensorColumnInput, TensorInfo}
+import sparkdl.inference.{BatchOutput, Model, OutputFormat, TensorColumnInput, TensorInfo}
 
-/** Params of [[TFTransformer]]. */
-trait TFTransformerParams extends HasFrozenGraph with HasBatchSize {
+/** Columns fed to a model's inputs and its outputs fetched into columns: [[TFTransformer]], [[ONNXTransformer]]. */
+trait TensorMappingParams extends HasBatchSize {
 
   final val inputCols: StringArrayParam = new StringArrayParam(this, "inputCols",
-    "input columns, fed to inputTensors (same order): array<float>, array<double>, Vector or a number")
+    "input columns, fed to inputTensors (same order): numeric arrays, Vectors or numbers")
 
   final val inputTensors: StringArrayParam = new StringArrayParam(this, "inputTensors",
-    "graph placeholders fed from inputCols (same order)")
+    "model inputs fed from inputCols (same order)")
 
   final val outputTensors: StringArrayParam = new StringArrayParam(this, "outputTensors",
-    "graph tensors fetched into outputCols (same order); first dimension the batch")
+    "model outputs fetched into outputCols (same order); first dimension the batch")
 
   final val outputCols: StringArrayParam = new StringArrayParam(this, "outputCols",
     "output columns: array<float>, or float for a tensor of shape [batch]")
@@ -37,19 +37,6 @@ trait TFTransformerParams extends HasFrozenGraph with HasBatchSize {
 
   /** {output tensor -> column} */
   def getOutputMapping: Map[String, String] = $(outputTensors).zip($(outputCols)).toMap
-}
-
-/**
- * Applies a frozen TensorFlow graph to non-image columns: each input column feeds a
- * placeholder (`inputMapping`: column -> tensor), each fetched tensor fills a column
- * (`outputMapping`: tensor -> column). A row's value is reshaped to the placeholder's
- * static shape without its batch dimension (a 1-D column of 6 values feeds `[?, 2, 3]`);
- * a size that disagrees fails with both shapes named. A null in any input column gives
- * nulls in every output column of that row.
- */
-class TFTransformer(override val uid: String) extends Transformer with TFTransformerParams with MLWritable {
-
-  def this() = this(Identifiable.randomUID("TFTransformer"))
 
   def setInputCols(value: Array[String]): this.type = set(inputCols, value)
   def setInputTensors(value: Array[String]): this.type = set(inputTensors, value)
@@ -66,9 +53,8 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
     set(outputTensors, mapping.map(_._1).toArray).set(outputCols, mapping.map(_._2).toArray)
   def setOutputMapping(mapping: java.util.Map[String, String]): this.type = setOutputMapping(mapping.asScala.toSeq)
 
-  /** The model inputs (fed from the input columns) and outputs, checked against the graph on the driver. */
-  private def tensors: (Seq[TensorColumnInput], Seq[BatchOutput]) = {
-    val g = getGraph
+  /** The model inputs (fed from the input columns) and outputs, checked against `model` on the driver. */
+  protected def tensorsOf(model: Model, stage: String): (Seq[TensorColumnInput], Seq[BatchOutput]) = {
     for ((a, b, what) <- Seq((inputCols, inputTensors, "inputMapping"), (outputTensors, outputCols, "outputMapping"))) {
       if (!isDefined(a) || !isDefined(b) || $(a).isEmpty) throw new IllegalArgumentException(s"$uid: $what is not set")
       if ($(a).length != $(b).length) {
@@ -76,17 +62,17 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
       }
     }
     val ins = $(inputCols).toSeq.zip($(inputTensors)).map { case (c, t) =>
-      TensorColumnInput.forTensor(c, g.inputInfo(t), "TFTransformer")
+      TensorColumnInput.forTensor(c, model.inputInfo(t), stage)
     }
-    (ins, $(outputTensors).toSeq.map(t => BatchOutput(t, TFTransformer.outputFormat(g.outputInfo(t)))))
+    (ins, $(outputTensors).toSeq.map(t => BatchOutput(t, TensorMappingParams.outputFormat(model.outputInfo(t)))))
   }
 
-  override def transformSchema(schema: StructType): StructType = {
-    val (ins, outs) = tensors
+  /** Checks the columns (and declared vector sizes) against the inputs; the schema with the outputs added. */
+  protected def tensorSchema(schema: StructType, ins: Seq[TensorColumnInput], outs: Seq[BatchOutput]): StructType = {
     val result = StageSchema.validateAndTransformSchema(schema,
       ins.map(in =>
         StageSchema.InputCheck(in.column,
-          s"(for tensor '${in.tensor}') must be array<float>, array<double>, vector or numeric",
+          s"(for tensor '${in.tensor}') must be a numeric array, a vector or a number",
           TensorColumnInput.supports)),
       $(outputCols).toSeq.zip(outs.map(_.format.dataType)))
     // a vector column whose size is in its metadata (VectorAssembler, ...): checked here, not per row
@@ -94,13 +80,43 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
     result
   }
 
-  override def transform(dataset: Dataset[_]): DataFrame = {
-    transformSchema(dataset.schema, logging = true)
-    val (ins, outs) = tensors
-    BatchTransform(
-      dataset.toDF(), "TFTransformer", s"graph-${getGraph.hash.take(12)}", getGraph, ins, outs, $(outputCols).toSeq,
-      $(batchSize))
+  /** `dataset` with the outputs of `model` (lazy, batched: [[BatchTransform]]). */
+  protected def transformTensors(dataset: Dataset[_], model: Model, stage: String, label: String): DataFrame = {
+    val (ins, outs) = tensorsOf(model, stage)
+    tensorSchema(dataset.schema, ins, outs)
+    BatchTransform(dataset.toDF(), stage, label, model, ins, outs, $(outputCols).toSeq, $(batchSize))
   }
+}
+
+object TensorMappingParams {
+
+  /** float for a tensor of shape [batch], array<float> otherwise. */
+  def outputFormat(info: TensorInfo): OutputFormat =
+    if (info.shape.exists(_.length == 1)) OutputFormat.ScalarOutput else OutputFormat.FloatArrayOutput
+}
+
+/** Params of [[TFTransformer]]. */
+trait TFTransformerParams extends HasFrozenGraph with TensorMappingParams
+
+/**
+ * Applies a frozen TensorFlow graph to non-image columns: each input column feeds a
+ * placeholder (`inputMapping`: column -> tensor), each fetched tensor fills a column
+ * (`outputMapping`: tensor -> column). A row's value is reshaped to the placeholder's
+ * static shape without its batch dimension (a 1-D column of 6 values feeds `[?, 2, 3]`);
+ * a size that disagrees fails with both shapes named. A null in any input column gives
+ * nulls in every output column of that row.
+ */
+class TFTransformer(override val uid: String) extends Transformer with TFTransformerParams with MLWritable {
+
+  def this() = this(Identifiable.randomUID("TFTransformer"))
+
+  override def transformSchema(schema: StructType): StructType = {
+    val (ins, outs) = tensorsOf(getGraph, "TFTransformer")
+    tensorSchema(schema, ins, outs)
+  }
+
+  override def transform(dataset: Dataset[_]): DataFrame =
+    transformTensors(dataset, getGraph, "TFTransformer", s"graph-${getGraph.hash.take(12)}")
 
   override def copy(extra: ParamMap): TFTransformer = defaultCopy(extra)
 
@@ -108,10 +124,6 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
 }
 
 object TFTransformer extends MLReadable[TFTransformer] {
-
-  /** float for a tensor of shape [batch], array<float> otherwise. */
-  private def outputFormat(info: TensorInfo): OutputFormat =
-    if (info.shape.exists(_.length == 1)) OutputFormat.ScalarOutput else OutputFormat.FloatArrayOutput
 
   override def read: MLReader[TFTransformer] =
     new GraphStageReader(classOf[TFTransformer].getName, new TFTransformer(_))

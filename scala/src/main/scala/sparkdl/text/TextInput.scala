@@ -1,6 +1,6 @@
 package sparkdl.text
 
-import sparkdl.inference.{BatchInput, Feed, IntFeed}
+import sparkdl.inference.{BatchInput, Feed}
 
 /**
  * A model input fed from a string column: each text tokenized ([[WordPieceTokenizer]]) in the
@@ -36,7 +36,7 @@ final case class TextInput(column: String, tokenizer: WordPieceTokenizer, idsTen
       i += 1
     }
     val shape = Array(n.toLong, longest.toLong)
-    Seq(IntFeed(idsTensor, shape, ids), IntFeed(maskTensor, shape, mask))
+    Seq(Feed(idsTensor, shape, ids), Feed(maskTensor, shape, mask))
   }
 
   override def sortsByCost: Boolean = true

@@ -6,7 +6,7 @@ import org.tensorflow.{Graph, Session}
 import org.tensorflow.ndarray.Shape
 import org.tensorflow.ndarray.buffer.DataBuffers
 import org.tensorflow.proto.ConfigProto
-import org.tensorflow.types.{TFloat32, TInt32}
+import org.tensorflow.types.{TFloat32, TFloat64, TInt32, TInt64}
 
 import sparkdl.inference.{Feed, ModelSession, TensorInfo}
 
@@ -49,8 +49,13 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
     try {
       feeds.foreach { f =>
         tensors +=
-          (if (f.ints != null) TInt32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(f.ints, true, false))
-           else TFloat32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(f.data, true, false)))
+          (f.values match {
+            case v: Array[Float] => TFloat32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
+            case v: Array[Int] => TInt32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
+            case v: Array[Long] => TInt64.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
+            case v: Array[Double] => TFloat64.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
+            case _ => throw new GraphException(s"Feed '${f.tensor}': unsupported values ${f.dtype}")
+          })
       }
       val runner = session.runner()
       feeds.zip(tensors).foreach { case (f, t) => runner.feed(FrozenGraph.tensorName(f.tensor), t) }

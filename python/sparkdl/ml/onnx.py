@@ -1,0 +1,114 @@
+"""ONNXTransformer: an ONNX model over non-image columns, run by ONNX Runtime in the JVM."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, cast
+
+from pyspark import keyword_only
+from pyspark.ml.param import Param, Params, TypeConverters
+
+from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
+from sparkdl.ml._shared import HasBatchSize, accessors
+
+if TYPE_CHECKING:
+    from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
+    from typing_extensions import Self
+
+__all__ = ["ONNXTransformer"]
+
+
+class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasBatchSize):
+    """Applies an ONNX model (``torch.onnx.export``, Hugging Face ``optimum``, ...) to non-image
+    columns with ONNX Runtime in the executor JVMs: no Python worker, no PyTorch.
+
+    ``inputMapping`` maps input columns to the model's input names, ``outputMapping`` its output
+    names to output columns. Inputs may be float, double, int32 or int64 (numbers are fed exactly,
+    or the row fails); input columns are numeric arrays, ``Vector`` or numbers, reshaped to the
+    input's shape without its batch dimension. Outputs are float32 with the batch first:
+    ``array<float>`` columns (a ``float`` for an output of shape ``[batch]``). A null input gives
+    null outputs. The model file is saved with the stage.
+
+    >>> t = ONNXTransformer(modelPath="model.onnx", inputMapping={"x": "input"},
+    ...                     outputMapping={"logits": "y"})  # doctest: +SKIP
+    """
+
+    modelPath = Param(Params._dummy(), "modelPath",
+                      "the ONNX model file (.onnx): a path on any Hadoop file system (a local file on Spark "
+                      "Connect is uploaded); saved with the stage", typeConverter=TypeConverters.toString)
+    inputCols = Param(Params._dummy(), "inputCols", "input columns, fed to inputTensors (same order)",
+                      typeConverter=TypeConverters.toListString)
+    inputTensors = Param(Params._dummy(), "inputTensors", "model inputs fed from inputCols",
+                         typeConverter=TypeConverters.toListString)
+    outputTensors = Param(Params._dummy(), "outputTensors", "model outputs fetched into outputCols",
+                          typeConverter=TypeConverters.toListString)
+    outputCols = Param(Params._dummy(), "outputCols", "output columns", typeConverter=TypeConverters.toListString)
+
+    _input_kwargs: Dict[str, Any]
+
+    @keyword_only
+    def __init__(self, modelPath: Optional[str] = None, inputMapping: Optional[Mapping[str, str]] = None,
+                 outputMapping: Optional[Mapping[str, str]] = None, batchSize: int = 0) -> None:
+        super(ONNXTransformer, self).__init__()
+        self._java_obj = self._new_stage()
+        self._setDefault(batchSize=0)
+        self.setParams(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, modelPath: Optional[str] = None, inputMapping: Optional[Mapping[str, str]] = None,
+                  outputMapping: Optional[Mapping[str, str]] = None, batchSize: int = 0) -> Self:
+        kwargs = dict(self._input_kwargs)
+        if kwargs.get("inputMapping") is not None:
+            self.setInputMapping(kwargs.pop("inputMapping"))
+        if kwargs.get("outputMapping") is not None:
+            self.setOutputMapping(kwargs.pop("outputMapping"))
+        kwargs.pop("inputMapping", None)
+        kwargs.pop("outputMapping", None)
+        if kwargs.get("modelPath") is not None:
+            self.setModelPath(kwargs.pop("modelPath"))
+        return self._set(**kwargs)
+
+    def setModelPath(self, path: str) -> Self:
+        """The ``.onnx`` file; on Spark Connect a local file is uploaded to the session first."""
+        if self._on_connect and os.path.isfile(path):
+            from sparkdl._session import active_session
+
+            path = _upload_model(cast("ConnectSparkSession", active_session("setModelPath")), path)
+        return self._set(modelPath=path)
+
+    getModelPath = accessors("modelPath")[0]
+
+    def setInputMapping(self, mapping: Mapping[str, str]) -> Self:
+        """{input column: model input name}"""
+        items = list(mapping.items())
+        return self._set(inputCols=[c for c, _ in items], inputTensors=[t for _, t in items])
+
+    def getInputMapping(self) -> Dict[str, str]:
+        return dict(zip(
+            self.getOrDefault(self.inputCols), self.getOrDefault(self.inputTensors)))  # type: ignore[arg-type]
+
+    def setOutputMapping(self, mapping: Mapping[str, str]) -> Self:
+        """{model output name: output column}"""
+        items = list(mapping.items())
+        return self._set(outputTensors=[t for t, _ in items], outputCols=[c for _, c in items])
+
+    def getOutputMapping(self) -> Dict[str, str]:
+        return dict(zip(
+            self.getOrDefault(self.outputTensors), self.getOrDefault(self.outputCols)))  # type: ignore[arg-type]
+
+
+def _upload_model(spark: ConnectSparkSession, path: str) -> str:
+    """Uploads the model file as a Connect artifact named by its content; returns that name."""
+    from sparkdl.graph.artifacts import _upload_once
+
+    with open(path, "rb") as f:
+        name = "sparkdl-onnx-%s.onnx" % hashlib.sha256(f.read()).hexdigest()[:16]
+
+    def files(d: str) -> List[str]:
+        target = os.path.join(d, name)
+        shutil.copyfile(path, target)
+        return [target]
+
+    _upload_once(spark, name, files, file=True)
+    return name

@@ -1,0 +1,34 @@
+package sparkdl.onnx
+
+import org.apache.hadoop.fs.Path
+import org.apache.spark.sql.SparkSession
+
+import sparkdl.io.{ConnectArtifacts, FileCache, HadoopFiles}
+
+/**
+ * ONNX model files (`.onnx`), named by a Spark Connect artifact name (a file the client
+ * uploaded) or a path on any Hadoop file system; read once per JVM while the file is unchanged.
+ */
+object OnnxFiles {
+
+  private val cache = new FileCache[Array[Byte]]
+
+  /** The bytes of the model at `pathOrArtifact`, or an error saying where it was looked for. */
+  def read(pathOrArtifact: String): Array[Byte] = {
+    val conf = SparkSession.active.sparkContext.hadoopConfiguration
+    val path = ConnectArtifacts.file(pathOrArtifact).map(f => new Path(f.toURI)).getOrElse(new Path(pathOrArtifact))
+    val fs = path.getFileSystem(conf)
+    if (!fs.isFile(path)) {
+      throw new IllegalArgumentException(
+        s"modelPath '$pathOrArtifact' is neither a Spark Connect artifact of this session nor a file ($path)")
+    }
+    val status = fs.getFileStatus(path)
+    cache.getOrLoad(path.toString, s"${status.getLen}:${status.getModificationTime}") {
+      val bytes = HadoopFiles.read(path, conf)
+      if (!OnnxModel.looksLikeOnnx(bytes)) {
+        throw new IllegalArgumentException(s"$path is not an ONNX model (a ModelProto starts with its ir_version)")
+      }
+      bytes
+    }
+  }
+}

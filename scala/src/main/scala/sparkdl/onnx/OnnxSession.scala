@@ -1,0 +1,119 @@
+package sparkdl.onnx
+
+import java.nio.{DoubleBuffer, FloatBuffer, IntBuffer, LongBuffer}
+
+import scala.jdk.CollectionConverters._
+import scala.util.Using
+
+import ai.onnxruntime.{NodeInfo, OnnxJavaType, OnnxTensor, OrtEnvironment, OrtSession, TensorInfo => OrtTensorInfo}
+
+import sparkdl.inference.{Feed, ModelException, ModelSession, TensorInfo}
+import sparkdl.tf.TFConfig
+
+/**
+ * One ONNX model loaded into one ONNX Runtime session (CPU). Thread-safe: ONNX Runtime allows
+ * concurrent `run` calls on a session, so every task of a JVM shares one. Threads as for
+ * TensorFlow ([[TFConfig]]): one intra-op thread per task by default. Obtain instances through
+ * [[sparkdl.inference.SessionCache]].
+ */
+final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSession {
+
+  private val env = OrtEnvironment.getEnvironment()
+  private val session: OrtSession =
+    try Using.resource(new OrtSession.SessionOptions()) { options =>
+        options.setIntraOpNumThreads(TFConfig.defaultThreads)
+        options.setInterOpNumThreads(1)
+        env.createSession(model.bytes, options)
+      }
+    catch {
+      case e: Exception => throw new ModelException(s"Could not load $model into ONNX Runtime: ${e.getMessage}", e)
+    }
+
+  @volatile private var closed = false
+
+  def isClosed: Boolean = closed
+
+  private lazy val inputInfos: Map[String, NodeInfo] = session.getInputInfo.asScala.toMap
+  private lazy val outputInfos: Map[String, NodeInfo] = session.getOutputInfo.asScala.toMap
+
+  private def info(node: NodeInfo): TensorInfo = node.getInfo match {
+    case t: OrtTensorInfo => TensorInfo(node.getName, OnnxSession.dtype(t.`type`), Some(t.getShape.toSeq))
+    case other => TensorInfo(node.getName, other.toString, None)
+  }
+
+  private def list(infos: Map[String, NodeInfo]): String = infos.values.map(info).toSeq.sortBy(_.name).mkString(", ")
+
+  def inputInfo(name: String): TensorInfo = inputInfos.get(name).map(info).getOrElse(throw new ModelException(
+      s"Input '$name' is not an input of the ONNX model. Its inputs are: ${list(inputInfos)}"))
+
+  def outputInfo(name: String): TensorInfo = outputInfos.get(name).map(info).getOrElse(throw new ModelException(
+      s"Output '$name' is not an output of the ONNX model. Its outputs are: ${list(outputInfos)}"))
+
+  /** Every input of the model: ONNX Runtime needs them all fed. */
+  def inputNames: Seq[String] = session.getInputNames.asScala.toSeq
+
+  def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {
+    if (closed) throw new IllegalStateException(s"Session for $model is closed")
+    Feed.checkSizes(feeds)
+    val tensors = scala.collection.mutable.LinkedHashMap.empty[String, OnnxTensor]
+    try {
+      feeds.foreach(f => tensors(f.tensor) = tensor(f, inputInfo(f.tensor).dtype))
+      val result = try session.run(tensors.asJava, outputs.toSet.asJava)
+      catch {
+        case e: Exception =>
+          throw new ModelException(
+            s"ONNX Runtime failed running $model on inputs " +
+              feeds.map(f => s"${f.tensor} ${f.shape.mkString("[", ",", "]")}").mkString(", ") +
+              s", fetching ${outputs.mkString("[", ", ", "]")}: ${e.getMessage}", e)
+      }
+      Using.resource(result) { r =>
+        outputs.map { name =>
+          r.get(name).orElseThrow() match {
+            case t: OnnxTensor if t.getInfo.`type` == OnnxJavaType.FLOAT =>
+              val buffer = t.getFloatBuffer
+              val out = new Array[Float](buffer.remaining())
+              buffer.get(out)
+              (t.getInfo.getShape, out)
+            case t => throw new ModelException(
+                s"Output '$name' of $model is ${t.getInfo}, only float32 outputs are supported")
+          }
+        }
+      }
+    } finally tensors.values.foreach(_.close())
+  }
+
+  /** The feed as the input's declared type: the same type, or an exact widening (int32 to int64, float to double). */
+  private def tensor(f: Feed, want: String): OnnxTensor = (f.values, want) match {
+    case (v: Array[Float], "float") => OnnxTensor.createTensor(env, FloatBuffer.wrap(v), f.shape)
+    case (v: Array[Double], "double") => OnnxTensor.createTensor(env, DoubleBuffer.wrap(v), f.shape)
+    case (v: Array[Int], "int32") => OnnxTensor.createTensor(env, IntBuffer.wrap(v), f.shape)
+    case (v: Array[Long], "int64") => OnnxTensor.createTensor(env, LongBuffer.wrap(v), f.shape)
+    case (v: Array[Int], "int64") => OnnxTensor.createTensor(env, LongBuffer.wrap(v.map(_.toLong)), f.shape)
+    case (v: Array[Float], "double") => OnnxTensor.createTensor(env, DoubleBuffer.wrap(v.map(_.toDouble)), f.shape)
+    case _ => throw new ModelException(s"Input '${f.tensor}' of $model takes $want, but is fed ${f.dtype}")
+  }
+
+  override def close(): Unit = synchronized {
+    if (!closed) {
+      closed = true
+      session.close()
+    }
+  }
+}
+
+object OnnxSession {
+
+  /** sparkdl's dtype names (as TensorFlow's: float, double, int32, int64, ...). */
+  def dtype(t: OnnxJavaType): String = t match {
+    case OnnxJavaType.FLOAT => "float"
+    case OnnxJavaType.DOUBLE => "double"
+    case OnnxJavaType.INT32 => "int32"
+    case OnnxJavaType.INT64 => "int64"
+    case OnnxJavaType.INT8 => "int8"
+    case OnnxJavaType.UINT8 => "uint8"
+    case OnnxJavaType.INT16 => "int16"
+    case OnnxJavaType.BOOL => "bool"
+    case OnnxJavaType.STRING => "string"
+    case other => other.toString.toLowerCase
+  }
+}

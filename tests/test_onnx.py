@@ -1,0 +1,134 @@
+"""ONNXTransformer (#17): ONNX models built with `onnx.helper`, run by ONNX Runtime Java in the
+executors, against ONNX Runtime Python on the same inputs."""
+import os
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+
+def save(model, path):
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def mlp(path, seed=0):
+    """x float [N, 4] -> y = relu(x W + b) [N, 3], s = sum(y) [N]; batch dynamic."""
+    rng = np.random.default_rng(seed)
+    w = numpy_helper.from_array(rng.normal(size=(4, 3)).astype(np.float32), "W")
+    b = numpy_helper.from_array(rng.normal(size=(3,)).astype(np.float32), "b")
+    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["pre"]),
+         helper.make_node("Relu", ["pre"], ["y"]),
+         helper.make_node("ReduceSum", ["y", "axes"], ["s"], keepdims=0)],
+        "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3]),
+         helper.make_tensor_value_info("s", TensorProto.FLOAT, ["batch"])], [w, b, axes])
+    return save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def typed(path):
+    """ids int64 [N, 5], w double [N, 5], k int32 [N, 1] -> out = sum(ids * w, 1) * k as float [N, 1];
+    also idx = ids as int64 [N, 5] (an output sparkdl does not take)."""
+    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
+    graph = helper.make_graph(
+        [helper.make_node("Cast", ["ids"], ["idsd"], to=TensorProto.DOUBLE),
+         helper.make_node("Mul", ["idsd", "w"], ["prod"]),
+         helper.make_node("ReduceSum", ["prod", "axes"], ["sum"], keepdims=1),
+         helper.make_node("Cast", ["k"], ["kd"], to=TensorProto.DOUBLE),
+         helper.make_node("Mul", ["sum", "kd"], ["outd"]),
+         helper.make_node("Cast", ["outd"], ["out"], to=TensorProto.FLOAT),
+         helper.make_node("Identity", ["ids"], ["idx"])],
+        "typed", [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", 5]),
+                  helper.make_tensor_value_info("w", TensorProto.DOUBLE, ["batch", 5]),
+                  helper.make_tensor_value_info("k", TensorProto.INT32, ["batch", 1])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, ["batch", 1]),
+         helper.make_tensor_value_info("idx", TensorProto.INT64, ["batch", 5])], [axes])
+    return save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def test_onnx_transformer_equals_onnx_runtime_python(spark, tmp_path):
+    from pyspark.ml.linalg import Vectors
+
+    from sparkdl import ONNXTransformer
+
+    path = mlp(tmp_path / "mlp.onnx")
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(203, 4)).astype(np.float32)
+    rows = [(i, [float(v) for v in x[i]] if i % 50 else None, Vectors.dense(x[i].astype(np.float64)))
+            for i in range(len(x))]
+    df = spark.createDataFrame(rows, ["id", "a", "v"]).repartition(3)
+    stage = ONNXTransformer(modelPath=path, inputMapping={"a": "x"}, outputMapping={"y": "y", "s": "s"})
+    got = sorted(stage.transform(df).collect(), key=lambda r: r.id)
+    y, s = ort.InferenceSession(path).run(["y", "s"], {"x": x})
+    assert [r.y is None for r in got] == [i % 50 == 0 for i in range(len(x))]
+    kept = [i for i in range(len(x)) if i % 50]
+    np.testing.assert_allclose([got[i].y for i in kept], y[kept], atol=1e-6)
+    np.testing.assert_allclose([got[i].s for i in kept], s[kept], atol=1e-5)
+    assert dict(stage.transform(df).dtypes)["s"] == "float"
+    # vectors feed too, and the plan shows the model
+    vec = ONNXTransformer(modelPath=path, inputMapping={"v": "x"}, outputMapping={"y": "y"}, batchSize=16)
+    out = vec.transform(df)
+    assert "SparkdlModelEval" in out._jdf.queryExecution().executedPlan().toString()
+    np.testing.assert_allclose([r.y for r in sorted(out.collect(), key=lambda r: r.id)], y, atol=1e-6)
+
+
+def test_int64_double_and_int32_inputs_are_fed_exactly(spark, tmp_path):
+    from sparkdl import ONNXTransformer
+
+    path = typed(tmp_path / "typed.onnx")
+    big = 2 ** 40 + 3  # beyond float32's exact integers: fed as int64, not through a float
+    ids = np.array([[big, 1, 2, 3, 4], [5, 6, 7, 8, 9], [0, -1, -2, 10, 11]], np.int64)
+    w = np.array([[1.0, 0.5, 0.25, 1e-9, 2.0], [1.0, 1.0, 1.0, 1.0, 1.0], [0.1, 0.2, 0.3, 0.4, 0.5]])
+    k = np.array([[1], [2], [-3]], np.int32)
+    df = spark.createDataFrame([(i, [int(v) for v in ids[i]], [float(v) for v in w[i]], int(k[i, 0]))
+                                for i in range(3)], "id int, ids array<bigint>, w array<double>, k int")
+    stage = ONNXTransformer(modelPath=path, inputMapping={"ids": "ids", "w": "w", "k": "k"},
+                            outputMapping={"out": "out"})
+    got = [r.out for r in stage.transform(df).orderBy("id").collect()]
+    want = ort.InferenceSession(path).run(["out"], {"ids": ids, "w": w, "k": k})[0]
+    np.testing.assert_array_equal(np.array(got, np.float32), want)
+    # a whole-number double column feeds an int64 input; 1.5 cannot, and the error says so
+    doubles = spark.createDataFrame(
+        [(0, [1.0, 2.0, 3.0, 4.0, 5.0], [1.0] * 5, 1), (1, [1.5, 0.0, 0.0, 0.0, 0.0], [1.0] * 5, 1)],
+        "id int, ids array<double>, w array<double>, k int")
+    assert stage.transform(doubles.filter("id = 0")).first().out == [15.0]
+    with pytest.raises(Exception, match=r"Column 'ids' has the value 1.5, which tensor 'ids' \(int64\) cannot hold"):
+        stage.transform(doubles).collect()
+
+
+def test_mismatches_fail_at_transform_and_saved_stages_carry_the_model(spark, tmp_path):
+    from pyspark.ml import PipelineModel
+
+    from sparkdl import ONNXTransformer
+
+    path = typed(tmp_path / "typed.onnx")
+    df = spark.createDataFrame([([1, 2, 3, 4, 5], [1.0] * 5, 2)], "ids array<bigint>, w array<double>, k int")
+    with pytest.raises(Exception, match="You must feed a value for input 'k'"):
+        ONNXTransformer(modelPath=path, inputMapping={"ids": "ids", "w": "w"}, outputMapping={"out": "o"}).transform(df)
+    with pytest.raises(Exception, match="Output 'idx' is int64, only float32 outputs are supported"):
+        ONNXTransformer(modelPath=path, inputMapping={"ids": "ids", "w": "w", "k": "k"},
+                        outputMapping={"idx": "o"}).transform(df)
+    with pytest.raises(Exception, match="Input 'nope' is not an input of the ONNX model. Its inputs are: ids int64"):
+        ONNXTransformer(modelPath=path, inputMapping={"ids": "nope"}, outputMapping={"out": "o"}).transform(df)
+    not_onnx = tmp_path / "graph.onnx"
+    not_onnx.write_bytes(b"\x0a\x05hello")
+    with pytest.raises(Exception, match="is not an ONNX model"):
+        ONNXTransformer(modelPath=str(not_onnx), inputMapping={"ids": "ids"}, outputMapping={"out": "o"}).transform(df)
+
+    stage = ONNXTransformer(modelPath=path, inputMapping={"ids": "ids", "w": "w", "k": "k"},
+                            outputMapping={"out": "out"})
+    want = stage.transform(df).first().out
+    saved = str(tmp_path / "pipeline")
+    PipelineModel(stages=[stage]).save(saved)
+    os.remove(path)  # the saved pipeline carries the model
+    loaded = PipelineModel.load(saved)
+    assert type(loaded.stages[0]).__name__ == "ONNXTransformer"
+    assert loaded.stages[0].getInputMapping() == {"ids": "ids", "w": "w", "k": "k"}
+    assert loaded.transform(df).first().out == want == [30.0]
