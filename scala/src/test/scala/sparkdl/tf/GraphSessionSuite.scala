@@ -40,7 +40,7 @@ class GraphSessionSuite extends AnyFunSuite {
   test("a batch whose size disagrees with its shape fails before TensorFlow runs") {
     val e = intercept[IllegalArgumentException](SessionCache.withSession(TestGraphs.affine(3))(_.run("input:0",
           Array(2L, 3L), new Array[Float](5), Seq("output:0"))))
-    assert(e.getMessage.contains("5 floats") && e.getMessage.contains("[2,3]"))
+    assert(e.getMessage.contains("5 float values") && e.getMessage.contains("[2,3]"))
   }
 
   // The test JVM pre-touches a 2 GiB heap (build.sbt), so Java garbage does not move
