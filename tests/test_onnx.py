@@ -132,3 +132,43 @@ def test_mismatches_fail_at_transform_and_saved_stages_carry_the_model(spark, tm
     assert type(loaded.stages[0]).__name__ == "ONNXTransformer"
     assert loaded.stages[0].getInputMapping() == {"ids": "ids", "w": "w", "k": "k"}
     assert loaded.transform(df).first().out == want == [30.0]
+
+
+def small_cnn(path, height=40, width=56, seed=2):
+    """A PyTorch-style image model: pixels float [N, 3, h, w] (channels first) -> conv 3x3 -> relu
+    -> global average pool -> [N, 4]."""
+    rng = np.random.default_rng(seed)
+    w = numpy_helper.from_array((rng.normal(size=(4, 3, 3, 3)) / 50).astype(np.float32), "W")
+    b = numpy_helper.from_array(rng.normal(size=(4,)).astype(np.float32), "B")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["pixels", "W", "B"], ["c"], kernel_shape=[3, 3], strides=[2, 2]),
+         helper.make_node("Relu", ["c"], ["r"]), helper.make_node("GlobalAveragePool", ["r"], ["g"]),
+         helper.make_node("Flatten", ["g"], ["features"])],
+        "cnn", [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["N", 3, height, width])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 4])], [w, b])
+    return save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def test_an_onnx_image_model_through_the_image_stage_equals_onnx_runtime_on_the_same_pixels(
+        spark, image_dir, tmp_path):
+    """Channels-first input (as PyTorch exports it): the same resize as for TensorFlow graphs, laid out
+    [c, h, w]; saved with the stage as model.onnx."""
+    from sparkdl import TFImageTransformer, readImages
+    from tests.fixtures import keras_inputs
+
+    path = small_cnn(tmp_path / "cnn.onnx")
+    images = readImages(image_dir)
+    stage = TFImageTransformer(inputCol="image", outputCol="f", graph=path, outputMode="array", handleInvalid="keep")
+    assert (stage.getInputTensor(), stage.getOutputTensor()) == ("pixels", "features")
+    got = {os.path.basename(r.filePath): r.f for r in stage.transform(images).collect()}
+    rows = [r for r in images.collect() if r.image is not None]
+    pixels = keras_inputs([r.image for r in rows], 40, 56).transpose(0, 3, 1, 2)  # NHWC -> NCHW
+    want = ort.InferenceSession(path).run(["features"], {"pixels": np.ascontiguousarray(pixels)})[0]
+    assert len(rows) >= 8 and sum(v is not None for v in got.values()) == len(rows)
+    for r, w in zip(rows, want):
+        np.testing.assert_allclose(got[os.path.basename(r.filePath)], w, atol=1e-4, err_msg=r.filePath)
+    saved = str(tmp_path / "stage")
+    stage.save(saved)
+    os.remove(path)
+    again = {os.path.basename(r.filePath): r.f for r in TFImageTransformer.load(saved).transform(images).collect()}
+    assert again == got

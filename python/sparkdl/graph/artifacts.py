@@ -62,6 +62,25 @@ def upload_export(spark: ConnectSparkSession, export_dir: str, model_name: str) 
     return name
 
 
+def upload_model_file(spark: ConnectSparkSession, path: str) -> str:
+    """Uploads a model file (an ONNX model) to the Connect session under a name made of its content
+    and extension; returns that name (the server's stages read it by it)."""
+    import hashlib
+    import shutil
+
+    with open(path, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    name = "sparkdl-model-%s%s" % (digest, os.path.splitext(path)[1].lower())
+
+    def files(d: str) -> List[str]:
+        target = os.path.join(d, name)
+        shutil.copyfile(path, target)
+        return [target]
+
+    _upload_once(spark, name, files, file=True)
+    return name
+
+
 def _upload_once(spark: ConnectSparkSession, name: str, files: Callable[[str], List[str]], **kind: bool) -> None:
     """``spark.addArtifacts(*files(tmpdir), **kind)`` unless artifact ``name`` went to this session before."""
     key = (spark.session_id, name)

@@ -3,6 +3,7 @@
 Stage-specific defaults are set by the stage, as in Scala."""
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Optional, Tuple, TypeVar, Union, cast, overload
 
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -166,10 +167,23 @@ class HasFrozenGraph(SparkdlJavaStage):
 
         def getOrDefault(self, param: Union[str, Param[_T]]) -> Union[Any, _T]: ...
 
-    def setGraph(self, graph: Union[FrozenGraph, Any]) -> Self:
-        """Sets the graph: a :class:`sparkdl.graph.FrozenGraph` or a Keras model (frozen here)."""
+    def setGraph(self, graph: Union[FrozenGraph, str, Any]) -> Self:
+        """Sets the graph: a :class:`sparkdl.graph.FrozenGraph`, a Keras model (frozen here), or the
+        path of an ONNX model (``.onnx``, run by ONNX Runtime; uploaded from a Spark Connect client)."""
         from sparkdl.graph.frozen import FrozenGraph
 
+        if isinstance(graph, (str, os.PathLike)):
+            path = os.fspath(graph)
+            if not path.lower().endswith(".onnx"):
+                raise ValueError("graph %r: a path must name an ONNX model (.onnx); load a frozen graph with "
+                                 "FrozenGraph.load(directory)" % path)
+            self._graph = None  # type: ignore[assignment]
+            if self._on_connect and os.path.isfile(path):
+                from sparkdl._session import active_session
+                from sparkdl.graph.artifacts import upload_model_file
+
+                path = upload_model_file(cast("ConnectSparkSession", active_session("setGraph")), path)
+            return self._set(graphPath=path)
         if not isinstance(graph, FrozenGraph):
             graph = _freeze(graph)
         self._graph: FrozenGraph = graph

@@ -1,10 +1,8 @@
 """ONNXTransformer: an ONNX model over non-image columns, run by ONNX Runtime in the JVM."""
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, cast
 
 from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -73,8 +71,9 @@ class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasBatchSize):
         """The ``.onnx`` file; on Spark Connect a local file is uploaded to the session first."""
         if self._on_connect and os.path.isfile(path):
             from sparkdl._session import active_session
+            from sparkdl.graph.artifacts import upload_model_file
 
-            path = _upload_model(cast("ConnectSparkSession", active_session("setModelPath")), path)
+            path = upload_model_file(cast("ConnectSparkSession", active_session("setModelPath")), path)
         return self._set(modelPath=path)
 
     getModelPath = accessors("modelPath")[0]
@@ -96,19 +95,3 @@ class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasBatchSize):
     def getOutputMapping(self) -> Dict[str, str]:
         return dict(zip(
             self.getOrDefault(self.outputTensors), self.getOrDefault(self.outputCols)))  # type: ignore[arg-type]
-
-
-def _upload_model(spark: ConnectSparkSession, path: str) -> str:
-    """Uploads the model file as a Connect artifact named by its content; returns that name."""
-    from sparkdl.graph.artifacts import _upload_once
-
-    with open(path, "rb") as f:
-        name = "sparkdl-onnx-%s.onnx" % hashlib.sha256(f.read()).hexdigest()[:16]
-
-    def files(d: str) -> List[str]:
-        target = os.path.join(d, name)
-        shutil.copyfile(path, target)
-        return [target]
-
-    _upload_once(spark, name, files, file=True)
-    return name

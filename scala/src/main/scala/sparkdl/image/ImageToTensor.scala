@@ -5,7 +5,8 @@ package sparkdl.image
  * float pixel values 0-255, channels in `channelOrder` ("RGB" or "BGR"; 1-channel
  * models take "L").
  */
-final case class ImageInputSpec(height: Int, width: Int, channels: Int, channelOrder: String) {
+final case class ImageInputSpec(height: Int, width: Int, channels: Int, channelOrder: String,
+                                channelsFirst: Boolean = false) {
   require(height > 0 && width > 0, s"Model input size must be positive, got ${height}x$width")
   require(channels == 1 || channels == 3, s"Models must take 1 or 3 channels, got $channels")
   require(ImageInputSpec.ChannelOrders.contains(channelOrder),
@@ -15,6 +16,11 @@ final case class ImageInputSpec(height: Int, width: Int, channels: Int, channelO
 
   /** Floats per image. */
   val size: Int = height * width * channels
+
+  /** Shape of one image as the model takes it: [h, w, c], or [c, h, w] channels first (PyTorch's layout). */
+  def dims: Array[Long] =
+    if (channelsFirst) Array(channels.toLong, height.toLong, width.toLong)
+    else Array(height.toLong, width.toLong, channels.toLong)
 }
 
 object ImageInputSpec {

@@ -43,6 +43,10 @@ trait Model extends Serializable {
   /** Size of the serialized model: what the session cache budgets by. */
   def sizeInBytes: Long
 
+  /** The inputs a caller feeds and the outputs it fetches unless told otherwise. */
+  def inputs: Seq[String]
+  def outputs: Seq[String]
+
   /** Loads the model into a new session of its engine. Called by [[SessionCache]] only. */
   private[sparkdl] def open(): ModelSession
 

@@ -2,7 +2,8 @@ package sparkdl.ml
 
 import org.apache.spark.ml.param._
 
-import sparkdl.inference.OutputFormat
+import sparkdl.inference.{Model, OutputFormat}
+import sparkdl.onnx.OnnxFiles
 import sparkdl.tf.{FrozenGraph, GraphFiles}
 
 // One trait per param shared by several stages (Spark's `sharedParams` shape), each with its
@@ -76,15 +77,27 @@ trait HasFrozenGraph extends Params {
       throw new UnsupportedOperationException("graph is persisted as a separate file, not as JSON")
   }
   final val graphPath: Param[String] = new Param[String](this, "graphPath",
-    "frozen graph file used when graph is not set: graph.pb with graph.json (tensor names) beside it, " +
-      "named as a Spark Connect artifact of the session or as a path on any Hadoop file system; no default")
+    "model file used when graph is not set: a frozen graph (graph.pb with graph.json, its tensor names, " +
+      "beside it), or for TFImageTransformer an ONNX model (.onnx), named as a Spark Connect artifact of the " +
+      "session or as a path on any Hadoop file system; no default")
 
   /** True when the stage has a graph, as `graph` or as `graphPath`. */
   final def hasGraph: Boolean = isDefined(graph) || isDefined(graphPath)
 
   /** The graph this stage runs: `graph`, else the file at `graphPath`. */
-  final def getGraph: FrozenGraph = get(graph).orElse(get(graphPath).map(GraphFiles.load)).getOrElse(
-    throw new IllegalArgumentException(s"$uid: param 'graph' is not set (nor graphPath, a graph file)"))
+  final def getGraph: FrozenGraph = getModel match {
+    case g: FrozenGraph => g
+    case other => throw new IllegalArgumentException(
+        s"$uid runs TensorFlow graphs; graphPath '${$(graphPath)}' is an ONNX model ($other): use ONNXTransformer")
+  }
+
+  /**
+   * The model this stage runs: `graph`, else the file at `graphPath`: an ONNX model when its
+   * name ends in `.onnx` (run by ONNX Runtime), a frozen graph otherwise.
+   */
+  final def getModel: Model = get(graph).orElse(get(graphPath).map { p =>
+    if (OnnxFiles.isOnnx(p)) OnnxFiles.model(p) else GraphFiles.load(p)
+  }).getOrElse(throw new IllegalArgumentException(s"$uid: param 'graph' is not set (nor graphPath, a model file)"))
   final def getGraphPath: String = $(graphPath)
   def setGraph(value: FrozenGraph): this.type = set(graph, value)
   def setGraphPath(value: String): this.type = set(graphPath, value)

@@ -7,8 +7,7 @@ import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 
 import sparkdl.image.{ImageInput, ImageInputSpec}
-import sparkdl.inference.{BatchOutput, OutputFormat}
-import sparkdl.tf.FrozenGraph
+import sparkdl.inference.{BatchOutput, Model, OutputFormat}
 
 /** Params of [[TFImageTransformer]]. */
 trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasOutputCol with HasOutputMode
@@ -26,22 +25,24 @@ trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasO
 
   setDefault(inputCol -> "image", channelOrder -> "RGB", batchSize -> 0)
 
-  def getInputTensor: String = get(inputTensor).orElse(givenGraph.flatMap(_.inputs.headOption)).getOrElse("input:0")
+  def getInputTensor: String = get(inputTensor).orElse(givenModel.flatMap(_.inputs.headOption)).getOrElse("input:0")
   def getOutputTensor: String =
-    get(outputTensor).orElse(givenGraph.flatMap(_.outputs.headOption)).getOrElse("output:0")
+    get(outputTensor).orElse(givenModel.flatMap(_.outputs.headOption)).getOrElse("output:0")
 
-  private def givenGraph: Option[FrozenGraph] = if (hasGraph) Some(getGraph) else None
+  private def givenModel: Option[Model] = if (hasGraph) Some(getModel) else None
   def getChannelOrder: String = $(channelOrder)
 }
 
 /**
- * Applies a frozen TensorFlow graph to a column of images. Each image is resized
- * bilinearly (as `tf.image.resize`) to the graph's input size, put in the graph's
- * channel order as float values 0-255, and fed in batches; the output tensor's row
- * for each image becomes the output column (MLlib Vector or array<float>).
+ * Applies a frozen TensorFlow graph, or an ONNX model (`graphPath` naming a `.onnx` file, run by
+ * ONNX Runtime), to a column of images. Each image is resized bilinearly (as `tf.image.resize`)
+ * to the model's input size, put in the model's channel order as float values 0-255 (laid out
+ * `[h, w, c]`, or `[c, h, w]` for a model whose input is channels first, as PyTorch exports
+ * are), and fed in batches; the output tensor's row for each image becomes the output column
+ * (MLlib Vector or array<float>).
  *
- * The graph travels to executors once per transform (broadcast) and is loaded once
- * per executor JVM ([[sparkdl.inference.SessionCache]]).
+ * The model travels to executors once per transform (broadcast) and is loaded once per
+ * executor JVM ([[sparkdl.inference.SessionCache]]).
  */
 class TFImageTransformer(override val uid: String)
   extends Transformer with TFImageTransformerParams with MLWritable {
@@ -54,7 +55,7 @@ class TFImageTransformer(override val uid: String)
 
   /** The model's input as the graph declares it; checked on the driver, from the GraphDef. */
   private def inputSpec: ImageInputSpec =
-    ImageInput.spec(getGraph, getInputTensor, getOutputTensor, $(channelOrder))
+    ImageInput.spec(getModel, getInputTensor, getOutputTensor, $(channelOrder))
 
   override def transformSchema(schema: StructType): StructType = {
     val out = StageSchema.required(this, outputCol)
@@ -66,7 +67,8 @@ class TFImageTransformer(override val uid: String)
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
-    BatchTransform(dataset.toDF(), "TFImageTransformer", s"graph-${getGraph.hash.take(12)}", getGraph,
+    val model = getModel
+    BatchTransform(dataset.toDF(), "TFImageTransformer", s"model-${model.hash.take(12)}", model,
       Seq(ImageInput($(inputCol), getInputTensor, inputSpec)),
       Seq(BatchOutput(getOutputTensor, OutputFormat.forMode($(outputMode)))), Seq($(outputCol)), $(batchSize),
       $(handleInvalid), BatchTransform.InvalidImageHint)

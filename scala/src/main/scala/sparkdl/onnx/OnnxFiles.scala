@@ -3,6 +3,7 @@ package sparkdl.onnx
 import org.apache.hadoop.fs.Path
 import org.apache.spark.sql.SparkSession
 
+import sparkdl.inference.SessionCache
 import sparkdl.io.{ConnectArtifacts, FileCache, HadoopFiles}
 
 /**
@@ -12,6 +13,19 @@ import sparkdl.io.{ConnectArtifacts, FileCache, HadoopFiles}
 object OnnxFiles {
 
   private val cache = new FileCache[Array[Byte]]
+
+  /** True when `pathOrArtifact` names an ONNX model file (`.onnx`); a frozen graph otherwise. */
+  def isOnnx(pathOrArtifact: String): Boolean = pathOrArtifact.toLowerCase(java.util.Locale.ROOT).endsWith(".onnx")
+
+  /** The model at `pathOrArtifact`, its default inputs and outputs all of the model's, in its order. */
+  def model(pathOrArtifact: String): OnnxModel = {
+    val bytes = read(pathOrArtifact)
+    val (ins, outs) = SessionCache.withSession(new OnnxModel(bytes, Nil, Nil)) {
+      case s: OnnxSession => (s.inputNames, s.outputNames)
+      case _ => (Nil, Nil)
+    }
+    new OnnxModel(bytes, ins, outs)
+  }
 
   /** The bytes of the model at `pathOrArtifact`, or an error saying where it was looked for. */
   def read(pathOrArtifact: String): Array[Byte] = {

@@ -49,8 +49,11 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
   def outputInfo(name: String): TensorInfo = outputInfos.get(name).map(info).getOrElse(throw new ModelException(
       s"Output '$name' is not an output of the ONNX model. Its outputs are: ${list(outputInfos)}"))
 
-  /** Every input of the model: ONNX Runtime needs them all fed. */
+  /** Every input of the model, in its order: ONNX Runtime needs them all fed. */
   def inputNames: Seq[String] = session.getInputNames.asScala.toSeq
+
+  /** Every output of the model, in its order. */
+  def outputNames: Seq[String] = session.getOutputNames.asScala.toSeq
 
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {
     if (closed) throw new IllegalStateException(s"Session for $model is closed")
