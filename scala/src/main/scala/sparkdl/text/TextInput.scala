@@ -5,14 +5,17 @@ import sparkdl.inference.{BatchInput, Feed}
 /**
  * A model input fed from a string column: each text tokenized ([[WordPieceTokenizer]]) in the
  * executor, the batch padded to its own longest row, fed as token ids (`idsTensor`) and an
- * attention mask (`maskTensor`), both int32 `[batch, longest]`.
+ * attention mask (`maskTensor`), both int32 `[batch, longest]` (an engine widens them to the
+ * int64 a model may declare), and zeros as token type ids when the model takes them
+ * (`typeIdsTensor`: one segment, as for a single sentence).
  */
-final case class TextInput(column: String, tokenizer: WordPieceTokenizer, idsTensor: String, maskTensor: String)
+final case class TextInput(column: String, tokenizer: WordPieceTokenizer, idsTensor: String, maskTensor: String,
+                           typeIdsTensor: Option[String] = None)
   extends BatchInput {
 
   override def tensor: String = idsTensor
 
-  override def tensors: Seq[String] = Seq(idsTensor, maskTensor)
+  override def tensors: Seq[String] = Seq(idsTensor, maskTensor) ++ typeIdsTensor
 
   /** Per row: up to `maxLength` token ids (the batch decides the padded length). */
   override def dims: Array[Long] = Array(tokenizer.maxLength.toLong)
@@ -36,7 +39,8 @@ final case class TextInput(column: String, tokenizer: WordPieceTokenizer, idsTen
       i += 1
     }
     val shape = Array(n.toLong, longest.toLong)
-    Seq(Feed(idsTensor, shape, ids), Feed(maskTensor, shape, mask))
+    Seq(Feed(idsTensor, shape, ids), Feed(maskTensor, shape, mask)) ++
+      typeIdsTensor.map(t => Feed(t, shape, new Array[Int](n * longest)))
   }
 
   override def sortsByCost: Boolean = true

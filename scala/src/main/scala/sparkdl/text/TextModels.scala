@@ -5,29 +5,38 @@ import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
 import org.json4s.jackson.JsonMethods.parse
 
+import sparkdl.inference.Model
 import sparkdl.io.{FileCache, HadoopFiles}
 import sparkdl.models.{ExportFolder, NamedImageModels}
+import sparkdl.onnx.OnnxModel
 import sparkdl.tf.FrozenGraph
 
 /**
- * A sentence encoder as `sparkdl.models.text` exports it: a frozen graph from token ids and an
- * attention mask (int32 `[batch, seq]`) to the pooled embedding, its vocabulary and tokenizer
+ * A sentence encoder as `sparkdl.models.text` exports it: a model (a frozen graph, or an ONNX
+ * model run by ONNX Runtime) from token ids and an attention mask (`[batch, seq]`; token type
+ * ids too when `typeIdsTensor` is set) to the pooled embedding, its vocabulary and tokenizer
  * settings.
  */
 final case class TextModel(
     modelName: String,
-    graph: FrozenGraph,
+    model: Model,
     tokenizer: WordPieceTokenizer,
     inputIdsTensor: String,
     attentionMaskTensor: String,
     embeddingTensor: String,
-    embeddingSize: Int)
+    embeddingSize: Int,
+    typeIdsTensor: Option[String] = None) {
+
+  /** The model's input from a string column. */
+  def input(column: String): TextInput =
+    TextInput(column, tokenizer, inputIdsTensor, attentionMaskTensor, typeIdsTensor)
+}
 
 /** The built-in text model names, and loading text exports from a `modelDir`. */
 object TextModels {
 
-  /** Same list as Python's `sparkdl.models.text.TEXT_MODELS`. */
-  val names: Seq[String] = Seq("all-MiniLM-L6-v2")
+  /** Same list as Python's `sparkdl.models.text.text_model_names()`. */
+  val names: Seq[String] = Seq("all-MiniLM-L6-v2", "all-MiniLM-L6-v2-int8")
 
   private val loaded = new FileCache[TextModel]
 
@@ -51,10 +60,14 @@ object TextModels {
       val lines = vocab.split("\n", -1)
       val tokenizer = WordPieceTokenizer.fromVocab((if (lines.last.isEmpty) lines.init else lines).iterator,
         bool("lowercase"), bool("stripAccents"), bool("chineseChars"), (json \ "maxLength").extract[Int])
-      val graph = FrozenGraph(HadoopFiles.read(new Path(base, "graph.pb"), spark),
-        Seq(str("inputIdsTensor"), str("attentionMaskTensor")), Seq(str("embeddingTensor")))
-      TextModel(modelName, graph, tokenizer, str("inputIdsTensor"), str("attentionMaskTensor"),
-        str("embeddingTensor"), (json \ "hidden").extract[Int])
+      val typeIds = (json \ "tokenTypeIdsTensor").extractOpt[String]
+      val inputs = Seq(str("inputIdsTensor"), str("attentionMaskTensor")) ++ typeIds
+      val model =
+        if ((json \ "engine").extractOpt[String].contains("onnx")) {
+          new OnnxModel(HadoopFiles.read(new Path(base, "model.onnx"), spark), inputs, Seq(str("embeddingTensor")))
+        } else FrozenGraph(HadoopFiles.read(new Path(base, "graph.pb"), spark), inputs, Seq(str("embeddingTensor")))
+      TextModel(modelName, model, tokenizer, str("inputIdsTensor"), str("attentionMaskTensor"),
+        str("embeddingTensor"), (json \ "hidden").extract[Int], typeIds)
     }
     if (maxLength <= 0 || maxLength == model.tokenizer.maxLength) model
     else model.copy(tokenizer = model.tokenizer.withMaxLength(maxLength))
