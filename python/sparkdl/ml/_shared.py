@@ -155,6 +155,7 @@ class HasFrozenGraph(SparkdlJavaStage):
                       "as a Spark Connect artifact name or a path on any Hadoop file system",
                       typeConverter=TypeConverters.toString)
     getGraphPath, setGraphPath = accessors("graphPath")
+    _graph: Optional[FrozenGraph]  # the graph set in this process (Spark Connect: the server has it)
 
     if TYPE_CHECKING:  # from the Params class every stage mixes this into
         def _set(self, **kwargs: Any) -> Self: ...
@@ -177,7 +178,7 @@ class HasFrozenGraph(SparkdlJavaStage):
             if not path.lower().endswith(".onnx"):
                 raise ValueError("graph %r: a path must name an ONNX model (.onnx); load a frozen graph with "
                                  "FrozenGraph.load(directory)" % path)
-            self._graph = None  # type: ignore[assignment]
+            self._graph = None
             if self._on_connect and os.path.isfile(path):
                 from sparkdl._session import active_session
                 from sparkdl.graph.artifacts import upload_model_file
@@ -186,7 +187,7 @@ class HasFrozenGraph(SparkdlJavaStage):
             return self._set(graphPath=path)
         if not isinstance(graph, FrozenGraph):
             graph = _freeze(graph)
-        self._graph: FrozenGraph = graph
+        self._graph = graph
         if self._on_connect:  # the server builds the stage from its params
             from sparkdl._session import active_session
             from sparkdl.graph.artifacts import upload_graph
@@ -202,10 +203,11 @@ class HasFrozenGraph(SparkdlJavaStage):
         from sparkdl.graph.frozen import FrozenGraph
 
         if self._on_connect:
-            if getattr(self, "_graph", None) is None:
+            graph: Optional[FrozenGraph] = getattr(self, "_graph", None)
+            if graph is None:
                 raise ValueError("On Spark Connect the graph stays on the server (graphPath=%r); only a graph "
                                  "set in this process can be read back" % self.getOrDefault(self.graphPath))
-            return self._graph
+            return graph
         return FrozenGraph._from_java(self._java_obj.getGraph())
 
     def _set_keras_file(self, model_file: str, custom_objects: Optional[Dict[str, Any]], allow_unsafe: bool) -> Self:

@@ -97,7 +97,8 @@ object TestGraphs {
       val mask = tf.withName("attention_mask").placeholder(classOf[TInt32], shape)
       def rowSum(x: org.tensorflow.Operand[TInt32]) =
         tf.dtypes.cast(tf.reduceSum(x, tf.constant(1), ReduceSum.keepDims(true)), classOf[TFloat32])
-      val parts = java.util.Arrays.asList[org.tensorflow.Operand[TFloat32]](rowSum(mask), rowSum(tf.math.mul(ids, mask)))
+      val parts =
+        java.util.Arrays.asList[org.tensorflow.Operand[TFloat32]](rowSum(mask), rowSum(tf.math.mul(ids, mask)))
       tf.withName("embedding").concat(parts, tf.constant(1))
     },
     Seq("input_ids:0", "attention_mask:0"), Seq("embedding:0"))

@@ -63,8 +63,10 @@ final case class TensorColumnInput(column: String, tensor: String, dims: Array[L
       out match {
         case a: Array[Float] => write(values(j), a, base)
         case a: Array[Double] => foreachValue(values(j))((i, x) => a(base + i) = exactDouble(x))
-        case a: Array[Int] => foreachValue(values(j))((i, x) => a(base + i) = integral(x, Int.MinValue, Int.MaxValue).toInt)
-        case a: Array[Long] => foreachValue(values(j))((i, x) => a(base + i) = integral(x, Long.MinValue, Long.MaxValue))
+        case a: Array[Int] =>
+          foreachValue(values(j))((i, x) => a(base + i) = integral(x, Int.MinValue, Int.MaxValue).toInt)
+        case a: Array[Long] =>
+          foreachValue(values(j))((i, x) => a(base + i) = integral(x, Long.MinValue, Long.MaxValue))
         case _ =>
       }
     }

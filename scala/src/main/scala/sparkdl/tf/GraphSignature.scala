@@ -82,10 +82,11 @@ private[tf] object GraphSignature {
       val n = b.getNode(i)
       val value = n.getAttrMap.get("value")
       if (n.getOp == "Const" && value != null && value.getSerializedSize > SkeletonConstBytes) {
-        b.setNode(i, NodeDef.newBuilder().setName(n.getName).setOp("Placeholder").setDevice(n.getDevice)
-          .putAttr("dtype", AttrValue.newBuilder().setType(value.getTensor.getDtype).build())
-          .putAttr("shape", AttrValue.newBuilder().setShape(value.getTensor.getTensorShape).build())
-          .build())
+        b.setNode(i,
+          NodeDef.newBuilder().setName(n.getName).setOp("Placeholder").setDevice(n.getDevice)
+            .putAttr("dtype", AttrValue.newBuilder().setType(value.getTensor.getDtype).build())
+            .putAttr("shape", AttrValue.newBuilder().setShape(value.getTensor.getTensorShape).build())
+            .build())
       }
     }
     b.build().toByteArray

@@ -16,12 +16,14 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
     val root = Files.createTempDirectory("text-export")
     val dir = Files.createDirectories(root.resolve("counts"))
     Files.write(dir.resolve("graph.pb"), TestGraphs.tokenCounts.graphDef)
-    Files.write(dir.resolve("vocab.txt"), Seq("[PAD]", "[UNK]", "[CLS]", "[SEP]", "word", "##s", "other")
-      .mkString("", "\n", "\n").getBytes(UTF_8))
-    Files.write(dir.resolve("model.json"), ("""{"kind": "text", "modelName": "counts", "hidden": 2, """ +
-      """"maxLength": 128, "lowercase": true, "stripAccents": true, "chineseChars": true, """ +
-      """"inputIdsTensor": "input_ids:0", "attentionMaskTensor": "attention_mask:0", """ +
-      """"embeddingTensor": "embedding:0"}""").getBytes(UTF_8))
+    Files.write(dir.resolve("vocab.txt"),
+      Seq("[PAD]", "[UNK]", "[CLS]", "[SEP]", "word", "##s", "other")
+        .mkString("", "\n", "\n").getBytes(UTF_8))
+    Files.write(dir.resolve("model.json"),
+      ("""{"kind": "text", "modelName": "counts", "hidden": 2, """ +
+        """"maxLength": 128, "lowercase": true, "stripAccents": true, "chineseChars": true, """ +
+        """"inputIdsTensor": "input_ids:0", "attentionMaskTensor": "attention_mask:0", """ +
+        """"embeddingTensor": "embedding:0"}""").getBytes(UTF_8))
     root
   }
 
