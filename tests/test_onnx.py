@@ -117,6 +117,8 @@ def test_mismatches_fail_at_transform_and_saved_stages_carry_the_model(spark, tm
                         outputMapping={"idx": "o"}).transform(df)
     with pytest.raises(Exception, match="Input 'nope' is not an input of the ONNX model. Its inputs are: ids int64"):
         ONNXTransformer(modelPath=path, inputMapping={"ids": "nope"}, outputMapping={"out": "o"}).transform(df)
+    with pytest.raises(Exception, match="inputMapping is not set"):
+        ONNXTransformer(modelPath=path, outputMapping={"out": "o"}).transform(df)
     not_onnx = tmp_path / "graph.onnx"
     not_onnx.write_bytes(b"\x0a\x05hello")
     with pytest.raises(Exception, match="is not an ONNX model"):

@@ -47,8 +47,13 @@ final case class TensorColumnInput(column: String, tensor: String, dims: Array[L
       put(0, n)
   }
 
-  def write(value: Any, dst: Array[Float], offset: Int): Unit =
-    foreachValue(value)((i, x) => dst(offset + i) = x.floatValue())
+  def write(value: Any, dst: Array[Float], offset: Int): Unit = value match {
+    case v: Vector => // unboxed: the common case of an MLlib features column
+      checkSize(v.size)
+      var i = 0
+      while (i < size) { dst(offset + i) = v(i).toFloat; i += 1 }
+    case _ => foreachValue(value)((i, x) => dst(offset + i) = x.floatValue())
+  }
 
   override def feeds(values: IndexedSeq[Any]): Seq[Feed] = {
     val n = values.length * size

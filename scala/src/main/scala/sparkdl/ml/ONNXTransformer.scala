@@ -37,8 +37,8 @@ class ONNXTransformer(override val uid: String) extends Transformer with TensorM
   def setModelPath(value: String): this.type = set(modelPath, value)
 
   /** The model, read once per JVM while its file is unchanged. */
-  def getModel: OnnxModel =
-    new OnnxModel(OnnxFiles.read(StageSchema.required(this, modelPath)), $(inputTensors).toSeq, $(outputTensors).toSeq)
+  def getModel: OnnxModel = new OnnxModel(OnnxFiles.read(StageSchema.required(this, modelPath)),
+    get(inputTensors).fold(Seq.empty[String])(_.toSeq), get(outputTensors).fold(Seq.empty[String])(_.toSeq))
 
   override def transformSchema(schema: StructType): StructType = {
     val (ins, outs) = tensorsOf(getModel, "ONNXTransformer")
