@@ -43,23 +43,42 @@ def make_predict_fn(name, weights):
 
 
 def text_encoder(export_dir):
-    """The exported sentence encoder as a pruned graph function, and Hugging Face's tokenizer for
-    it (Rust, batch-parallel), truncating as the export says; built once per process."""
+    """The exported sentence encoder as a function of (ids, mask) NumPy arrays, run as the export says
+    (a pruned TensorFlow graph, or an ONNX Runtime session with all the process's cores), and Hugging
+    Face's tokenizer for it (Rust, batch-parallel), truncating as the export says; built once per process."""
     key = ("text", export_dir)
     if key not in _models:
         import json
         import os
 
-        import tensorflow as tf
         from tokenizers import Tokenizer
 
         meta = json.load(open(os.path.join(export_dir, "model.json")))
-        graph_def = tf.compat.v1.GraphDef.FromString(open(os.path.join(export_dir, "graph.pb"), "rb").read())
-        wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
-        g = wrapped.graph
-        feeds = [g.get_tensor_by_name(meta["inputIdsTensor"]), g.get_tensor_by_name(meta["attentionMaskTensor"])]
-        fn = wrapped.prune(feeds, g.get_tensor_by_name(meta["embeddingTensor"]))
-        tokenizer = Tokenizer.from_file(os.path.join(meta["source"], "tokenizer.json"))
+        if meta.get("engine") == "onnx":
+            import onnxruntime as ort
+
+            session = ort.InferenceSession(os.path.join(export_dir, "model.onnx"))
+            type_ids = meta.get("tokenTypeIdsTensor")
+
+            def fn(ids, mask):
+                feeds = {meta["inputIdsTensor"]: ids.astype(np.int64),
+                         meta["attentionMaskTensor"]: mask.astype(np.int64)}
+                if type_ids:
+                    feeds[type_ids] = np.zeros_like(feeds[meta["inputIdsTensor"]])
+                return session.run([meta["embeddingTensor"]], feeds)[0]
+        else:
+            import tensorflow as tf
+
+            graph_def = tf.compat.v1.GraphDef.FromString(open(os.path.join(export_dir, "graph.pb"), "rb").read())
+            wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
+            g = wrapped.graph
+            feeds = [g.get_tensor_by_name(meta["inputIdsTensor"]), g.get_tensor_by_name(meta["attentionMaskTensor"])]
+            pruned = wrapped.prune(feeds, g.get_tensor_by_name(meta["embeddingTensor"]))
+
+            def fn(ids, mask):
+                return pruned(tf.constant(ids), tf.constant(mask)).numpy()
+        folder = meta.get("tokenizerSource") or meta["source"]  # ONNX exports: source is the model.onnx
+        tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=int(meta["maxLength"]))
         _models[key] = (fn, tokenizer)
@@ -67,9 +86,7 @@ def text_encoder(export_dir):
 
 
 def embed(fn, tokenizer, texts):
-    """One batch: tokenized together, padded to its own longest text, through the graph."""
-    import tensorflow as tf
-
+    """One batch: tokenized together, padded to its own longest text, through the encoder."""
     encodings = tokenizer.encode_batch(list(texts))
     longest = max(len(e.ids) for e in encodings)
     ids = np.zeros((len(encodings), longest), np.int32)
@@ -77,7 +94,7 @@ def embed(fn, tokenizer, texts):
     for i, e in enumerate(encodings):
         ids[i, :len(e.ids)] = e.ids
         mask[i, :len(e.ids)] = 1
-    return fn(tf.constant(ids), tf.constant(mask)).numpy()
+    return fn(ids, mask)
 
 
 def make_text_predict_fn(export_dir):

@@ -12,13 +12,14 @@ Printed: the rates, the ratios against the targets, the batch size auto chose, a
 rates (what shares the cores with the model end to end). Optional: executor JVM memory over
 1,000 and N images (--memory-images N).
 
-Text, all-MiniLM-L6-v2 on 10,000 generated sentences of mixed length, sentences/s: DeepTextFeaturizer
-(defaults; and with length sorting off), the same frozen graph in this one process with Hugging
-Face `tokenizers` (sorted by length, best batch size) and predict_batch_udf with that graph and
-tokenizer in Python workers (best batch size, partitions sorted by length when that is faster).
+Text, all-MiniLM-L6-v2 on 10,000 generated sentences of mixed length, sentences/s, twice: the frozen
+graph sparkdl exports (TensorFlow) and the int8 ONNX encoder (ONNX Runtime). Each: DeepTextFeaturizer
+(defaults; and with length sorting off), the same export in this one process with Hugging Face
+`tokenizers` (sorted by length, best batch size) and predict_batch_udf with that export and tokenizer
+in Python workers (best batch size, partitions sorted by length when that is faster).
 
     .venv/bin/python bench/run.py [--images 1000] [--models MobileNetV2,EfficientNetLite0,ResNet50]
-                                  [--sentences 10000]
+                                  [--sentences 10000] [--text-models all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8]
 """
 import argparse
 import hashlib
@@ -214,7 +215,7 @@ def make_sentences(n, vocab_file, seed=1):
     return out
 
 
-def bench_text(spark, n, work):
+def bench_text(spark, n, work, name="all-MiniLM-L6-v2"):
     """Sentences/s of DeepTextFeaturizer (defaults; and with length sorting off) beside the same
     frozen graph in this one process with Hugging Face `tokenizers` (sorted by length, best batch
     size) and predict_batch_udf with that graph and tokenizer in Python workers (best batch size)."""
@@ -226,7 +227,6 @@ def bench_text(spark, n, work):
     from sparkdl import DeepTextFeaturizer
     from sparkdl.models.text import cached_text_model_dir
 
-    name = "all-MiniLM-L6-v2"
     root, _ = cached_text_model_dir(name)
     export = os.path.join(root, name)
     texts = make_sentences(n, os.path.join(export, "vocab.txt"))
@@ -244,10 +244,11 @@ def bench_text(spark, n, work):
     warm.count()
     noop(featurizer.transform(warm).select("embedding"))  # the graph loaded, auto's choice made, the JIT warm
     t_stage, _ = timed(stage_run)
-    print("  text: DeepTextFeaturizer %.1f sentences/s" % (n / t_stage), flush=True)
+    print("  text %s: DeepTextFeaturizer %.1f sentences/s" % (name, n / t_stage), flush=True)
     t_unsorted, _ = timed(lambda: stage_run("0"))
 
     # the one-process limit: all sentences sorted by length (its best), tokenized per batch, both cores
+    # (the same export: TensorFlow for a frozen graph, ONNX Runtime for an ONNX encoder)
     fn, tokenizer = peers.text_encoder(export)
     ordered = sorted(texts, key=len)
     sample = ordered[::max(1, len(ordered) // 512)]
@@ -356,7 +357,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--models", default="MobileNetV2,EfficientNetLite0,ResNet50")
-    parser.add_argument("--sentences", type=int, default=10000, help="sentences for the text row (0: skip it)")
+    parser.add_argument("--sentences", type=int, default=10000, help="sentences for the text rows (0: skip them)")
+    parser.add_argument("--text-models", default="all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8",
+                        help="text models: the frozen graph (TensorFlow) and the int8 ONNX encoder (ONNX Runtime)")
     parser.add_argument("--memory-images", type=int, default=0,
                         help="images for the executor memory check (0: skip it)")
     args = parser.parse_args()
@@ -393,9 +396,10 @@ def main():
         rows.append((name, r))
         print("  %s done: %s" % (name, r), flush=True)
 
-    text = bench_text(spark, args.sentences, work) if args.sentences else None
-    if text:
-        print("  text done: %s" % text, flush=True)
+    texts = []
+    for name in [m for m in args.text_models.split(",") if m] if args.sentences else []:
+        texts.append((name, bench_text(spark, args.sentences, work, name)))
+        print("  text %s done: %s" % (name, texts[-1][1]), flush=True)
 
     # decode + resize alone, one thread: what shares the cores with the model end to end
     decode = spark.sparkContext._jvm.sparkdl.bench.DecodeResize
@@ -406,14 +410,15 @@ def main():
     cores = os.cpu_count()
     if rows:
         print_images(rows, files, cores, jvm_rate, pil_rate)
-    if text:
+    for name, text in texts:
         n = args.sentences
-        print("\ntext, all-MiniLM-L6-v2: %d sentences of mixed length (%d tokens, %.0f per sentence), sentences/second"
-              % (n, text["tokens"], text["tokens"] / n))
+        engine = "ONNX Runtime" if name.endswith("int8") else "TensorFlow"
+        print("\ntext, %s (%s): %d sentences of mixed length (%d tokens, %.0f per sentence), sentences/second"
+              % (name, engine, n, text["tokens"], text["tokens"] / n))
         print("  DeepTextFeaturizer (defaults)    %7.1f   %.2fx limit, %.2fx pbudf" % (
             text["transformer"], text["transformer"] / text["limit"], text["transformer"] / text["pbudf"]))
-        print("  limit: one process, tokenizers  %7.1f   (sorted by length, batch %d; %s)" % (
-            text["limit"], text["limit_size"], {k: round(v, 1) for k, v in text["limit_sweep"].items()}))
+        print("  limit: one process, tokenizers  %7.1f   (%s, sorted by length, batch %d; %s)" % (
+            text["limit"], engine, text["limit_size"], {k: round(v, 1) for k, v in text["limit_sweep"].items()}))
         print("  predict_batch_udf + tokenizers  %7.1f   (batch %d%s; in order %s, sorted %s)" % (
             text["pbudf"], text["pbudf_size"], ", partitions sorted by length" if text["pbudf_sorted"] else "",
             {k: round(v, 1) for (k, by_length), v in text["pbudf_sweep"].items() if not by_length},

@@ -253,7 +253,8 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
         data, output, type_ids = pooled_onnx(onnx_model[0], settings)
         meta = dict(settings, modelName=name, kind="text", engine="onnx", inputIdsTensor=INPUT_IDS,
                     attentionMaskTensor=ATTENTION_MASK, embeddingTensor=output,
-                    graphSha256=hashlib.sha256(data).hexdigest(), source=os.path.abspath(onnx_model[0]))
+                    graphSha256=hashlib.sha256(data).hexdigest(), source=os.path.abspath(onnx_model[0]),
+                    tokenizerSource=os.path.abspath(folder))
         if type_ids:
             meta["tokenTypeIdsTensor"] = TOKEN_TYPE_IDS
         return write_export(out_dir, name, data, meta, {"vocab.txt": os.path.join(folder, "vocab.txt")},
