@@ -254,3 +254,44 @@ def test_onnx_transformer_feeds_real_token_ids_to_the_int8_minilm(spark):
                                    "ids array<bigint>, mask array<bigint>, types array<bigint>").coalesce(1)
     with pytest.raises(Exception, match="Column '(ids|mask|types)' has a row of 3 values, but tensor"):
         stage.setBatchSize(8).transform(ragged).collect()
+
+
+@pytest.mark.local_cluster
+def test_both_engines_in_one_pipeline_equal_separate_runs_and_load_each_model_once_per_executor(spark, image_dir):
+    """A TensorFlow image model and the ONNX text encoder in one Pipeline, one job (under `make
+    test-local-cluster`: two executor JVMs): the same results as each stage alone, each model loaded
+    once per executor JVM (at most 2 loads each, none on a second run)."""
+    import keras
+    from pyspark.ml import Pipeline
+    from pyspark.sql import functions as F
+
+    from sparkdl import DeepTextFeaturizer, TFImageTransformer, readImages
+
+    keras.utils.set_random_seed(11)  # a graph no other test loaded
+    model = keras.Sequential([keras.Input((20, 24, 3)), keras.layers.Conv2D(3, 3),
+                              keras.layers.GlobalAveragePooling2D()])
+    captions = readImages(image_dir, numPartitions=4).filter("image IS NOT NULL").withColumn(
+        "text", F.concat(F.lit("a photo named "), F.element_at(F.split("filePath", "/"), -1)))
+    image_stage = TFImageTransformer(inputCol="image", outputCol="f", graph=model, outputMode="array")
+    text_stage = DeepTextFeaturizer(inputCol="text", outputCol="e", modelName="all-MiniLM-L6-v2-int8",
+                                    outputMode="array")
+    pipeline = Pipeline(stages=[image_stage, text_stage]).fit(captions)
+    api = spark._jvm.sparkdl.PythonAPI
+
+    def loads():
+        return {k: int(v) for k, v in dict(api.modelLoadsPerExecutor(spark._jsparkSession)).items()}
+    before = loads()
+    both = {r.filePath: (r.f, r.e) for r in pipeline.transform(captions).collect()}
+    after = loads()
+    pipeline.transform(captions).collect()
+    assert loads() == after, "a second run loads nothing"
+    grew = {k: after[k] - before.get(k, 0) for k in after}
+    assert all(0 <= d <= 2 for d in grew.values()) and sum(grew.values()) >= 2, grew
+    if spark.sparkContext.master.startswith("local-cluster"):
+        assert len(after) == 2, after  # two executor JVMs
+    alone_f = {r.filePath: r.f for r in image_stage.transform(captions).collect()}
+    alone_e = {r.filePath: r.e for r in text_stage.transform(captions).collect()}
+    assert set(both) == set(alone_f) == set(alone_e) and len(both) >= 8
+    for path, (f, e) in both.items():
+        np.testing.assert_allclose(f, alone_f[path], atol=1e-6)
+        np.testing.assert_allclose(e, alone_e[path], atol=1e-6)

@@ -31,6 +31,17 @@ private[sparkdl] object PythonAPI {
 
   def namedModelNames(): java.util.List[String] = NamedImageModels.names.asJava
 
+  /**
+   * {executor id: models loaded by its JVM since it started} (tests: each model loads once per
+   * JVM), from enough one-row tasks that every executor runs some.
+   */
+  def modelLoadsPerExecutor(spark: SparkSession): java.util.Map[String, java.lang.Long] = {
+    val n = spark.sparkContext.defaultParallelism * 8
+    spark.sparkContext.parallelize(0 until n, n)
+      .mapPartitions(_ => Iterator(org.apache.spark.SparkEnv.get.executorId -> sparkdl.inference.SessionCache.loadCount))
+      .collect().toMap.map { case (k, v) => k -> java.lang.Long.valueOf(v) }.asJava
+  }
+
   /** Token ids of each text, one line of space-separated ids per text (tests compare them with Hugging Face's). */
   def tokenize(vocabFile: String, lowercase: Boolean, stripAccents: Boolean, chineseChars: Boolean, maxLength: Int,
                texts: java.util.List[String]): String = {
