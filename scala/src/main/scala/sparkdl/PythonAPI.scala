@@ -38,7 +38,8 @@ private[sparkdl] object PythonAPI {
   def modelLoadsPerExecutor(spark: SparkSession): java.util.Map[String, java.lang.Long] = {
     val n = spark.sparkContext.defaultParallelism * 8
     spark.sparkContext.parallelize(0 until n, n)
-      .mapPartitions(_ => Iterator(org.apache.spark.SparkEnv.get.executorId -> sparkdl.inference.SessionCache.loadCount))
+      .mapPartitions(_ =>
+        Iterator(org.apache.spark.SparkEnv.get.executorId -> sparkdl.inference.SessionCache.loadCount))
       .collect().toMap.map { case (k, v) => k -> java.lang.Long.valueOf(v) }.asJava
   }
 
