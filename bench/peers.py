@@ -42,11 +42,12 @@ def make_predict_fn(name, weights):
     return make
 
 
-def text_encoder(export_dir):
+def text_encoder(export_dir, threads=0):
     """The exported sentence encoder as a function of (ids, mask) NumPy arrays, run as the export says
-    (a pruned TensorFlow graph, or an ONNX Runtime session with all the process's cores), and Hugging
-    Face's tokenizer for it (Rust, batch-parallel), truncating as the export says; built once per process."""
-    key = ("text", export_dir)
+    (a pruned TensorFlow graph, or an ONNX Runtime session), with `threads` threads per op (0: the
+    engine's default, all cores), and Hugging Face's tokenizer for it (Rust, batch-parallel),
+    truncating as the export says; built once per process."""
+    key = ("text", export_dir, threads)
     if key not in _models:
         import json
         import os
@@ -57,7 +58,11 @@ def text_encoder(export_dir):
         if meta.get("engine") == "onnx":
             import onnxruntime as ort
 
-            session = ort.InferenceSession(os.path.join(export_dir, "model.onnx"))
+            options = ort.SessionOptions()
+            if threads:
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+            session = ort.InferenceSession(os.path.join(export_dir, "model.onnx"), options)
             type_ids = meta.get("tokenTypeIdsTensor")
 
             def fn(ids, mask):
@@ -69,14 +74,20 @@ def text_encoder(export_dir):
         else:
             import tensorflow as tf
 
-            graph_def = tf.compat.v1.GraphDef.FromString(open(os.path.join(export_dir, "graph.pb"), "rb").read())
-            wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
-            g = wrapped.graph
-            feeds = [g.get_tensor_by_name(meta["inputIdsTensor"]), g.get_tensor_by_name(meta["attentionMaskTensor"])]
-            pruned = wrapped.prune(feeds, g.get_tensor_by_name(meta["embeddingTensor"]))
+            graph = tf.Graph()
+            with graph.as_default():
+                graph_def = tf.compat.v1.GraphDef.FromString(open(os.path.join(export_dir, "graph.pb"), "rb").read())
+                tf.compat.v1.import_graph_def(graph_def, name="")
+            # a session of its own threads (per-session pools: the process may hold other sessions)
+            config = tf.compat.v1.ConfigProto(use_per_session_threads=True, intra_op_parallelism_threads=threads,
+                                              inter_op_parallelism_threads=1 if threads else 0)
+            session = tf.compat.v1.Session(graph=graph, config=config)
+            out = graph.get_tensor_by_name(meta["embeddingTensor"])
+            ids_t = graph.get_tensor_by_name(meta["inputIdsTensor"])
+            mask_t = graph.get_tensor_by_name(meta["attentionMaskTensor"])
 
             def fn(ids, mask):
-                return pruned(tf.constant(ids), tf.constant(mask)).numpy()
+                return session.run(out, {ids_t: ids, mask_t: mask})
         folder = meta.get("tokenizerSource") or meta["source"]  # ONNX exports: source is the model.onnx
         tokenizer = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
         tokenizer.no_padding()
@@ -97,9 +108,10 @@ def embed(fn, tokenizer, texts):
     return fn(ids, mask)
 
 
-def make_text_predict_fn(export_dir):
-    """predict_batch_udf's factory: a batch of strings -> the encoder's embeddings."""
+def make_text_predict_fn(export_dir, threads=1):
+    """predict_batch_udf's factory: a batch of strings -> the encoder's embeddings. One thread per op by
+    default: Spark runs one worker per core, so workers with all cores each would fight over them."""
     def make():
-        fn, tokenizer = text_encoder(export_dir)
+        fn, tokenizer = text_encoder(export_dir, threads)
         return lambda texts: embed(fn, tokenizer, texts)
     return make

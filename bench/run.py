@@ -265,25 +265,27 @@ def bench_text(spark, n, work, name="all-MiniLM-L6-v2"):
 
     # predict_batch_udf at its best: batch size and whether each partition is first sorted by length
     # (a local sort, no shuffle, as a user could do), swept on 512 of the rows, then all of them
-    def pbudf(batch_size):
-        return predict_batch_udf(peers.make_text_predict_fn(export), return_type=ArrayType(FloatType()),
+    def pbudf(batch_size, threads):
+        return predict_batch_udf(peers.make_text_predict_fn(export, threads), return_type=ArrayType(FloatType()),
                                  batch_size=batch_size)
 
     def arranged(frame, by_length):
         return frame.sortWithinPartitions(F.length("text")) if by_length else frame
     subset = df.limit(512).repartition(4).cache()
     subset.count()
-    noop(subset.limit(16).repartition(2).select(pbudf(8)("text")))  # the graph built in the workers
-    sweep = {(bs, by_length): 512 / timed(lambda bs=bs, by_length=by_length: noop(
-        arranged(subset, by_length).select(pbudf(bs)("text"))))[0]
-        for by_length in (False, True) for bs in (16, 64, 256)}
-    pbudf_size, pbudf_sorted = max(sweep, key=sweep.get)
-    t_pbudf, _ = timed(lambda: noop(arranged(df, pbudf_sorted).select(pbudf(pbudf_size)("text"))))
+    for threads in (1, 0):  # the encoder built in the workers, once per thread setting
+        noop(subset.limit(16).repartition(2).select(pbudf(8, threads)("text")))
+    # its best: batch size, partitions sorted by length or not, one thread per op or the engine's default
+    sweep = {(bs, by_length, threads): 512 / timed(lambda bs=bs, by_length=by_length, threads=threads: noop(
+        arranged(subset, by_length).select(pbudf(bs, threads)("text"))))[0]
+        for threads in (1, 0) for by_length in (False, True) for bs in (16, 64, 256)}
+    pbudf_size, pbudf_sorted, pbudf_threads = max(sweep, key=sweep.get)
+    t_pbudf, _ = timed(lambda: noop(arranged(df, pbudf_sorted).select(pbudf(pbudf_size, pbudf_threads)("text"))))
     tokens = sum(len(e.ids) for e in tokenizer.encode_batch(texts))
     return {"transformer": n / t_stage, "unsorted": n / t_unsorted, "limit": n / t_limit,
             "limit_unsorted": n / t_limit_unsorted, "pbudf": n / t_pbudf, "limit_size": limit_size,
             "limit_sweep": limit, "pbudf_size": pbudf_size, "pbudf_sweep": sweep, "tokens": tokens,
-            "pbudf_sorted": pbudf_sorted}
+            "pbudf_sorted": pbudf_sorted, "pbudf_threads": pbudf_threads}
 
 
 def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
@@ -419,10 +421,14 @@ def main():
             text["transformer"], text["transformer"] / text["limit"], text["transformer"] / text["pbudf"]))
         print("  limit: one process, tokenizers  %7.1f   (%s, sorted by length, batch %d; %s)" % (
             text["limit"], engine, text["limit_size"], {k: round(v, 1) for k, v in text["limit_sweep"].items()}))
-        print("  predict_batch_udf + tokenizers  %7.1f   (batch %d%s; in order %s, sorted %s)" % (
+        print("  predict_batch_udf + tokenizers  %7.1f   (batch %d%s, %s)" % (
             text["pbudf"], text["pbudf_size"], ", partitions sorted by length" if text["pbudf_sorted"] else "",
-            {k: round(v, 1) for (k, by_length), v in text["pbudf_sweep"].items() if not by_length},
-            {k: round(v, 1) for (k, by_length), v in text["pbudf_sweep"].items() if by_length}))
+            "1 thread per op" if text["pbudf_threads"] else "the engine's default threads"))
+        for threads in (1, 0):
+            print("      sweep on 512 rows, %s: in order %s, sorted %s" % (
+                "1 thread" if threads else "default threads",
+                {k: round(v, 1) for (k, s, t), v in text["pbudf_sweep"].items() if not s and t == threads},
+                {k: round(v, 1) for (k, s, t), v in text["pbudf_sweep"].items() if s and t == threads}))
         print("  length sorting: DeepTextFeaturizer %.1f sorted vs %.1f with spark.sparkdl.sql.sortWindow=0 (%.2fx);"
               " the limit %.1f sorted vs %.1f in order (%.2fx)" % (
                   text["transformer"], text["unsorted"], text["transformer"] / text["unsorted"], text["limit"],
