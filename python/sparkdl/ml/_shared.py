@@ -4,7 +4,20 @@ Stage-specific defaults are set by the stage, as in Scala."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Optional, Tuple, TypeVar, Union, cast, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Mapping,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+    overload,
+)
 
 from pyspark.ml.param import Param, Params, TypeConverters
 
@@ -136,6 +149,51 @@ class HasOutputMode(Params):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super(HasOutputMode, self).__init__(*args, **kwargs)
         self._setDefault(outputMode="vector")
+
+
+class HasTensorMapping(HasBatchSize):
+    """Columns fed to a model's inputs, its outputs fetched into columns (TFTransformer,
+    ONNXTransformer): Scala's ``TensorMappingParams``."""
+
+    inputCols = Param(Params._dummy(), "inputCols", "input columns, fed to inputTensors (same order)",
+                      typeConverter=TypeConverters.toListString)
+    inputTensors = Param(Params._dummy(), "inputTensors", "model inputs fed from inputCols",
+                         typeConverter=TypeConverters.toListString)
+    outputTensors = Param(Params._dummy(), "outputTensors", "model outputs fetched into outputCols",
+                          typeConverter=TypeConverters.toListString)
+    outputCols = Param(Params._dummy(), "outputCols", "output columns", typeConverter=TypeConverters.toListString)
+
+    def _tensor_name(self, name: str) -> str:
+        """A name as the engine spells it (TensorFlow: ``x`` is ``x:0``)."""
+        return name
+
+    def _set_mappings(self, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        """Sets ``inputMapping`` / ``outputMapping`` from a ``setParams`` call; returns the other params."""
+        kwargs = dict(kwargs)
+        for key, setter in (("inputMapping", self.setInputMapping), ("outputMapping", self.setOutputMapping)):
+            mapping = kwargs.pop(key, None)
+            if mapping is not None:
+                setter(mapping)
+        return kwargs
+
+    def setInputMapping(self, mapping: Mapping[str, str]) -> Self:
+        """{input column: model input name}"""
+        items = list(mapping.items())
+        return self._set(inputCols=[c for c, _ in items], inputTensors=[self._tensor_name(t) for _, t in items])
+
+    def getInputMapping(self) -> Dict[str, str]:
+        # ignore here and below: mypy takes getOrDefault's T from zip's context, Iterable[str] (Param is invariant)
+        return dict(zip(
+            self.getOrDefault(self.inputCols), self.getOrDefault(self.inputTensors)))  # type: ignore[arg-type]
+
+    def setOutputMapping(self, mapping: Mapping[str, str]) -> Self:
+        """{model output name: output column}"""
+        items = list(mapping.items())
+        return self._set(outputTensors=[self._tensor_name(t) for t, _ in items], outputCols=[c for _, c in items])
+
+    def getOutputMapping(self) -> Dict[str, str]:
+        return dict(zip(
+            self.getOrDefault(self.outputTensors), self.getOrDefault(self.outputCols)))  # type: ignore[arg-type]
 
 
 class HasModelFile(Params):

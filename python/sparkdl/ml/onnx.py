@@ -8,7 +8,7 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 
 from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
-from sparkdl.ml._shared import HasBatchSize, accessors
+from sparkdl.ml._shared import HasTensorMapping, accessors
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["ONNXTransformer"]
 
 
-class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasBatchSize):
+class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasTensorMapping):
     """Applies an ONNX model (``torch.onnx.export``, Hugging Face ``optimum``, ...) to non-image
     columns with ONNX Runtime in the executor JVMs: no Python worker, no PyTorch.
 
@@ -35,14 +35,6 @@ class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasBatchSize):
     modelPath = Param(Params._dummy(), "modelPath",
                       "the ONNX model file (.onnx): a path on any Hadoop file system (a local file on Spark "
                       "Connect is uploaded); saved with the stage", typeConverter=TypeConverters.toString)
-    inputCols = Param(Params._dummy(), "inputCols", "input columns, fed to inputTensors (same order)",
-                      typeConverter=TypeConverters.toListString)
-    inputTensors = Param(Params._dummy(), "inputTensors", "model inputs fed from inputCols",
-                         typeConverter=TypeConverters.toListString)
-    outputTensors = Param(Params._dummy(), "outputTensors", "model outputs fetched into outputCols",
-                          typeConverter=TypeConverters.toListString)
-    outputCols = Param(Params._dummy(), "outputCols", "output columns", typeConverter=TypeConverters.toListString)
-
     _input_kwargs: Dict[str, Any]
 
     @keyword_only
@@ -56,13 +48,7 @@ class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasBatchSize):
     @keyword_only
     def setParams(self, modelPath: Optional[str] = None, inputMapping: Optional[Mapping[str, str]] = None,
                   outputMapping: Optional[Mapping[str, str]] = None, batchSize: int = 0) -> Self:
-        kwargs = dict(self._input_kwargs)
-        if kwargs.get("inputMapping") is not None:
-            self.setInputMapping(kwargs.pop("inputMapping"))
-        if kwargs.get("outputMapping") is not None:
-            self.setOutputMapping(kwargs.pop("outputMapping"))
-        kwargs.pop("inputMapping", None)
-        kwargs.pop("outputMapping", None)
+        kwargs = self._set_mappings(self._input_kwargs)
         if kwargs.get("modelPath") is not None:
             self.setModelPath(kwargs.pop("modelPath"))
         return self._set(**kwargs)
@@ -77,21 +63,3 @@ class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasBatchSize):
         return self._set(modelPath=path)
 
     getModelPath = accessors("modelPath")[0]
-
-    def setInputMapping(self, mapping: Mapping[str, str]) -> Self:
-        """{input column: model input name}"""
-        items = list(mapping.items())
-        return self._set(inputCols=[c for c, _ in items], inputTensors=[t for _, t in items])
-
-    def getInputMapping(self) -> Dict[str, str]:
-        return dict(zip(
-            self.getOrDefault(self.inputCols), self.getOrDefault(self.inputTensors)))  # type: ignore[arg-type]
-
-    def setOutputMapping(self, mapping: Mapping[str, str]) -> Self:
-        """{model output name: output column}"""
-        items = list(mapping.items())
-        return self._set(outputTensors=[t for t, _ in items], outputCols=[c for _, c in items])
-
-    def getOutputMapping(self) -> Dict[str, str]:
-        return dict(zip(
-            self.getOrDefault(self.outputTensors), self.getOrDefault(self.outputCols)))  # type: ignore[arg-type]

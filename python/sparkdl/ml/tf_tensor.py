@@ -4,10 +4,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Union
 
 from pyspark import keyword_only
-from pyspark.ml.param import Param, Params, TypeConverters
 
 from sparkdl.ml._base import SparkdlTransformer
-from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph
+from sparkdl.ml._shared import HasFrozenGraph, HasTensorMapping
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -17,14 +16,15 @@ if TYPE_CHECKING:
 __all__ = ["TFTransformer"]
 
 
-class TFTransformer(SparkdlTransformer, HasFrozenGraph, HasBatchSize):
+class TFTransformer(SparkdlTransformer, HasFrozenGraph, HasTensorMapping):
     """Applies a TensorFlow graph to non-image columns.
 
     ``inputMapping`` maps input columns to the graph's placeholders, ``outputMapping`` the
-    fetched tensors to output columns. Input columns are ``array<float>``,
-    ``array<double>``, ``Vector`` or numbers; a row's values are reshaped to the
-    placeholder's shape without its batch dimension. Outputs are ``array<float>`` (a
-    ``float`` for a tensor of shape ``[batch]``). A null input gives null outputs.
+    fetched tensors to output columns. Input columns are numeric arrays, ``Vector`` or
+    numbers; a row's values are reshaped to the placeholder's shape without its batch
+    dimension and fed as its dtype (float, double, int32 or int64; exactly, or the row
+    fails). Outputs are ``array<float>`` (a ``float`` for a tensor of shape ``[batch]``).
+    A null input gives null outputs.
 
     ``graph`` (alias ``tfInputGraph``) is a :class:`sparkdl.graph.FrozenGraph` (see
     :func:`sparkdl.graph.freeze_function`) or a Keras model (inputs named ``input`` or,
@@ -32,14 +32,6 @@ class TFTransformer(SparkdlTransformer, HasFrozenGraph, HasBatchSize):
 
     >>> t = TFTransformer(graph=g, inputMapping={"x": "input:0"}, outputMapping={"output:0": "y"})  # doctest: +SKIP
     """
-
-    inputCols = Param(Params._dummy(), "inputCols", "input columns, fed to inputTensors (same order)",
-                      typeConverter=TypeConverters.toListString)
-    inputTensors = Param(Params._dummy(), "inputTensors", "graph placeholders fed from inputCols",
-                         typeConverter=TypeConverters.toListString)
-    outputTensors = Param(Params._dummy(), "outputTensors", "graph tensors fetched into outputCols",
-                          typeConverter=TypeConverters.toListString)
-    outputCols = Param(Params._dummy(), "outputCols", "output columns", typeConverter=TypeConverters.toListString)
 
     _input_kwargs: Dict[str, Any]
 
@@ -56,37 +48,15 @@ class TFTransformer(SparkdlTransformer, HasFrozenGraph, HasBatchSize):
     def setParams(self, graph: Optional[Union[FrozenGraph, Any]] = None,
                   inputMapping: Optional[Mapping[str, str]] = None, outputMapping: Optional[Mapping[str, str]] = None,
                   batchSize: int = 0, tfInputGraph: Optional[Union[FrozenGraph, Any]] = None) -> Self:
-        kwargs = dict(self._input_kwargs)
+        kwargs = self._set_mappings(self._input_kwargs)
         graph = kwargs.pop("graph", None) or kwargs.pop("tfInputGraph", None)
         kwargs.pop("tfInputGraph", None)
         if graph is not None:
             self.setGraph(graph)
-        if kwargs.get("inputMapping") is not None:
-            self.setInputMapping(kwargs.pop("inputMapping"))
-        if kwargs.get("outputMapping") is not None:
-            self.setOutputMapping(kwargs.pop("outputMapping"))
-        kwargs.pop("inputMapping", None)
-        kwargs.pop("outputMapping", None)
         return self._set(**kwargs)
 
-    def setInputMapping(self, mapping: Mapping[str, str]) -> Self:
-        """{input column: placeholder name}"""
-        items = list(mapping.items())
-        return self._set(inputCols=[c for c, _ in items], inputTensors=[_tensor(t) for _, t in items])
-
-    def getInputMapping(self) -> Dict[str, str]:
-        # ignore here and below: mypy takes getOrDefault's T from zip's context, Iterable[str] (Param is invariant)
-        return dict(zip(
-            self.getOrDefault(self.inputCols), self.getOrDefault(self.inputTensors)))  # type: ignore[arg-type]
-
-    def setOutputMapping(self, mapping: Mapping[str, str]) -> Self:
-        """{tensor name: output column}"""
-        items = list(mapping.items())
-        return self._set(outputTensors=[_tensor(t) for t, _ in items], outputCols=[c for _, c in items])
-
-    def getOutputMapping(self) -> Dict[str, str]:
-        return dict(zip(
-            self.getOrDefault(self.outputTensors), self.getOrDefault(self.outputCols)))  # type: ignore[arg-type]
+    def _tensor_name(self, name: str) -> str:
+        return _tensor(name)
 
 
 def _tensor(name: str) -> str:
