@@ -260,7 +260,7 @@ def test_onnx_transformer_feeds_real_token_ids_to_the_int8_minilm(spark):
 def test_both_engines_in_one_pipeline_equal_separate_runs_and_load_each_model_once_per_executor(spark, image_dir):
     """A TensorFlow image model and the ONNX text encoder in one Pipeline, one job (under `make
     test-local-cluster`: two executor JVMs): the same results as each stage alone, each model loaded
-    once per executor JVM (at most 2 loads each, none on a second run)."""
+    at most once per executor JVM (at most 2 loads each, none on a second run)."""
     import keras
     from pyspark.ml import Pipeline
     from pyspark.sql import functions as F
@@ -285,8 +285,10 @@ def test_both_engines_in_one_pipeline_equal_separate_runs_and_load_each_model_on
     after = loads()
     pipeline.transform(captions).collect()
     assert loads() == after, "a second run loads nothing"
+    # at most one load per model and JVM (the text encoder may already be loaded in this JVM by an
+    # earlier test; the fresh CNN is not)
     grew = {k: after[k] - before.get(k, 0) for k in after}
-    assert all(0 <= d <= 2 for d in grew.values()) and sum(grew.values()) >= 2, grew
+    assert all(0 <= d <= 2 for d in grew.values()) and sum(grew.values()) >= 1, grew
     if spark.sparkContext.master.startswith("local-cluster"):
         assert len(after) == 2, after  # two executor JVMs
     alone_f = {r.filePath: r.f for r in image_stage.transform(captions).collect()}
