@@ -26,21 +26,8 @@ final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec
 
   def write(value: Any, dst: Array[Float], offset: Int): Unit = {
     val img = value.asInstanceOf[Row]
-    def to(buffer: Array[Float], at: Int): Unit =
-      ImageToTensor.write(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
-        img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx), spec, buffer, at)
-    if (!spec.channelsFirst) to(dst, offset)
-    else { // resized as [h, w, c], then laid out [c, h, w]
-      val hwc = new Array[Float](spec.size)
-      to(hwc, 0)
-      val (c, plane) = (spec.channels, spec.height * spec.width)
-      var p = 0
-      while (p < plane) {
-        var k = 0
-        while (k < c) { dst(offset + k * plane + p) = hwc(p * c + k); k += 1 }
-        p += 1
-      }
-    }
+    ImageToTensor.write(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
+      img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx), spec, dst, offset)
   }
 }
 

@@ -49,8 +49,8 @@ object ImageToTensor {
   }
 
   /**
-   * Fills `dst(offset until offset + spec.size)` from the image. The caller checked
-   * [[incompatibility]] first.
+   * Fills `dst(offset until offset + spec.size)` from the image, laid out `[h, w, c]`, or
+   * `[c, h, w]` when `spec.channelsFirst`. The caller checked [[incompatibility]] first.
    */
   def write(height: Int, width: Int, nChannels: Int, data: Array[Byte],
             spec: ImageInputSpec, dst: Array[Float], offset: Int): Unit = {
@@ -75,6 +75,10 @@ object ImageToTensor {
       x += 1
     }
     val rowStride = width * nChannels
+    // Where output pixel (y, x) channel c goes: offset + (y * outW + x) * pixelStride + c * channelStride.
+    val (pixelStride, channelStride) = if (spec.channelsFirst) (1, outH * outW) else (outC, 1)
+    val c1 = channelStride
+    val c2 = 2 * channelStride
     var o = offset
     var y = 0
     while (y < outH) {
@@ -92,9 +96,9 @@ object ImageToTensor {
           val r = right(x)
           val lx = xl(x)
           dst(o) = lerp2(data, top + l + s0, top + r + s0, bottom + l + s0, bottom + r + s0, lx, ly)
-          dst(o + 1) = lerp2(data, top + l + s1, top + r + s1, bottom + l + s1, bottom + r + s1, lx, ly)
-          dst(o + 2) = lerp2(data, top + l + s2, top + r + s2, bottom + l + s2, bottom + r + s2, lx, ly)
-          o += 3
+          dst(o + c1) = lerp2(data, top + l + s1, top + r + s1, bottom + l + s1, bottom + r + s1, lx, ly)
+          dst(o + c2) = lerp2(data, top + l + s2, top + r + s2, bottom + l + s2, bottom + r + s2, lx, ly)
+          o += pixelStride
           x += 1
         }
       } else {
@@ -106,10 +110,10 @@ object ImageToTensor {
           var c = 0
           while (c < outC) {
             val s = srcChannel(c)
-            dst(o) = lerp2(data, top + l + s, top + r + s, bottom + l + s, bottom + r + s, lx, ly)
-            o += 1
+            dst(o + c * channelStride) = lerp2(data, top + l + s, top + r + s, bottom + l + s, bottom + r + s, lx, ly)
             c += 1
           }
+          o += pixelStride
           x += 1
         }
       }

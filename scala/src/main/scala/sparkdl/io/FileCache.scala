@@ -3,6 +3,10 @@ package sparkdl.io
 import java.lang.ref.SoftReference
 import java.util.concurrent.ConcurrentHashMap
 
+import org.apache.hadoop.conf.Configuration
+import org.apache.hadoop.fs.{FileSystem, Path}
+import org.apache.spark.sql.SparkSession
+
 /**
  * What a JVM has read from files (model exports, graph files), kept while the file is unchanged
  * (`stamp`: its size and modification time) and while memory allows: values are held softly,
@@ -19,4 +23,21 @@ private[sparkdl] final class FileCache[V <: AnyRef] {
       entries.put(key, (stamp, new SoftReference(value)))
       value
     }
+
+  /**
+   * What `read` makes of the file named by `pathOrArtifact` (a Spark Connect artifact name of
+   * this session, or a path on any Hadoop file system), read again only when the file changed;
+   * an error naming `param` and where it was looked for when it is not a file.
+   */
+  def getOrLoadFile(param: String, pathOrArtifact: String)(read: (FileSystem, Path, Configuration) => V): V = {
+    val conf = SparkSession.active.sparkContext.hadoopConfiguration
+    val path = ConnectArtifacts.file(pathOrArtifact).map(f => new Path(f.toURI)).getOrElse(new Path(pathOrArtifact))
+    val fs = path.getFileSystem(conf)
+    if (!fs.isFile(path)) {
+      throw new IllegalArgumentException(
+        s"$param '$pathOrArtifact' is neither a Spark Connect artifact of this session nor a file ($path)")
+    }
+    val status = fs.getFileStatus(path)
+    getOrLoad(path.toString, s"${status.getLen}:${status.getModificationTime}")(read(fs, path, conf))
+  }
 }

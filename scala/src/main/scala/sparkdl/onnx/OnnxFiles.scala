@@ -1,10 +1,7 @@
 package sparkdl.onnx
 
-import org.apache.hadoop.fs.Path
-import org.apache.spark.sql.SparkSession
-
 import sparkdl.inference.SessionCache
-import sparkdl.io.{ConnectArtifacts, FileCache, HadoopFiles}
+import sparkdl.io.{FileCache, HadoopFiles}
 
 /**
  * ONNX model files (`.onnx`), named by a Spark Connect artifact name (a file the client
@@ -28,21 +25,12 @@ object OnnxFiles {
   }
 
   /** The bytes of the model at `pathOrArtifact`, or an error saying where it was looked for. */
-  def read(pathOrArtifact: String): Array[Byte] = {
-    val conf = SparkSession.active.sparkContext.hadoopConfiguration
-    val path = ConnectArtifacts.file(pathOrArtifact).map(f => new Path(f.toURI)).getOrElse(new Path(pathOrArtifact))
-    val fs = path.getFileSystem(conf)
-    if (!fs.isFile(path)) {
-      throw new IllegalArgumentException(
-        s"modelPath '$pathOrArtifact' is neither a Spark Connect artifact of this session nor a file ($path)")
-    }
-    val status = fs.getFileStatus(path)
-    cache.getOrLoad(path.toString, s"${status.getLen}:${status.getModificationTime}") {
+  def read(pathOrArtifact: String): Array[Byte] =
+    cache.getOrLoadFile("modelPath", pathOrArtifact) { (_, path, conf) =>
       val bytes = HadoopFiles.read(path, conf)
       if (!OnnxModel.looksLikeOnnx(bytes)) {
         throw new IllegalArgumentException(s"$path is not an ONNX model (a ModelProto starts with its ir_version)")
       }
       bytes
     }
-  }
 }

@@ -5,7 +5,7 @@ import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats, JArray, JObject, JString}
 import org.json4s.jackson.JsonMethods.{compact, parse, render}
 
-import sparkdl.io.{ConnectArtifacts, FileCache, HadoopFiles}
+import sparkdl.io.{FileCache, HadoopFiles}
 
 /**
  * Frozen graphs stored as files: `graph.pb` (GraphDef bytes) with its tensor names in a JSON
@@ -31,16 +31,8 @@ object GraphFiles {
   def load(pathOrArtifact: String): FrozenGraph =
     Option(registered.get(pathOrArtifact)).getOrElse(loadFile(pathOrArtifact))
 
-  private def loadFile(pathOrArtifact: String): FrozenGraph = {
-    val conf = SparkSession.active.sparkContext.hadoopConfiguration
-    val path = artifact(pathOrArtifact).getOrElse(new Path(pathOrArtifact))
-    val fs = path.getFileSystem(conf)
-    if (!fs.isFile(path)) {
-      throw new IllegalArgumentException(
-        s"graphPath '$pathOrArtifact' is neither a Spark Connect artifact of this session nor a file ($path)")
-    }
-    val status = fs.getFileStatus(path)
-    cache.getOrLoad(path.toString, s"${status.getLen}:${status.getModificationTime}") {
+  private def loadFile(pathOrArtifact: String): FrozenGraph =
+    cache.getOrLoadFile("graphPath", pathOrArtifact) { (fs, path, conf) =>
       val names = new Path(path.getParent, path.getName.stripSuffix(".pb") + ".json")
       val (inputs, outputs) =
         if (!fs.isFile(names)) (Seq.empty[String], Seq.empty[String])
@@ -51,7 +43,6 @@ object GraphFiles {
         }
       FrozenGraph(HadoopFiles.read(path, conf), inputs, outputs)
     }
-  }
 
   /** Writes `graph.json` (the tensor names, as Python's `FrozenGraph.save` does) at `path`. */
   def writeNames(graph: FrozenGraph, path: Path, spark: SparkSession): Unit = {
@@ -59,7 +50,4 @@ object GraphFiles {
       "outputs" -> JArray(graph.outputs.map(JString(_)).toList), "sha256" -> JString(graph.hash))
     HadoopFiles.write(compact(render(json)).getBytes("UTF-8"), path, spark)
   }
-
-  /** The local file of an artifact the Spark Connect client uploaded, if `name` is one. */
-  private def artifact(name: String): Option[Path] = ConnectArtifacts.file(name).map(f => new Path(f.toURI))
 }

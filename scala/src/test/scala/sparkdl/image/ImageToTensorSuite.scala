@@ -62,4 +62,21 @@ class ImageToTensorSuite extends AnyFunSuite {
     assert(ImageToTensor.incompatibility(2, 2, 3, 12, ImageInputSpec(2, 2, 1, "L")).get.contains("1 channel"))
     assert(ImageToTensor.incompatibility(2, 2, 4, 16, spec).isEmpty)
   }
+
+  test("channels first ([c, h, w], ONNX's layout) holds the same values as [h, w, c], transposed") {
+    val rng = new scala.util.Random(7)
+    val (h, w) = (5, 3)
+    for ((channels, order, nChannels) <- Seq((3, "RGB", 3), (3, "BGR", 4), (1, "L", 1), (3, "RGB", 1))) {
+      val data = Array.fill(h * w * nChannels)(rng.nextInt(256).toByte)
+      val (outH, outW) = (4, 6)
+      val hwc = new Array[Float](outH * outW * channels + 2)
+      val chw = new Array[Float](outH * outW * channels + 2)
+      ImageToTensor.write(h, w, nChannels, data, ImageInputSpec(outH, outW, channels, order), hwc, 2)
+      ImageToTensor.write(h, w, nChannels, data, ImageInputSpec(outH, outW, channels, order, channelsFirst = true),
+        chw, 2)
+      for (y <- 0 until outH; x <- 0 until outW; c <- 0 until channels) {
+        assert(chw(2 + (c * outH + y) * outW + x) == hwc(2 + (y * outW + x) * channels + c), s"($y, $x, $c)")
+      }
+    }
+  }
 }

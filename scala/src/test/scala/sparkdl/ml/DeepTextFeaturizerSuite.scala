@@ -3,7 +3,7 @@ package sparkdl.ml
 import java.nio.charset.StandardCharsets.UTF_8
 import java.nio.file.{Files, Path}
 
-import org.apache.spark.sql.functions.{col, udf}
+import org.apache.spark.sql.functions.col
 import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.{SparkSessionFixture, TestGraphs}
@@ -28,13 +28,8 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
   }
 
   test("a partition of 100,000 strings streams: at most one sort window of rows held, output in input order") {
+    import StreamCounters.{emit, pull}
     StreamCounters.reset()
-    val pull = udf((i: Long) => { StreamCounters.pulled.incrementAndGet(); i }).asNondeterministic()
-    val emit = udf { (i: Long) =>
-      val ahead = StreamCounters.pulled.get() - StreamCounters.emitted.incrementAndGet()
-      StreamCounters.maxAhead.accumulateAndGet(ahead, math.max)
-      i
-    }.asNondeterministic()
     // row i: "Words" repeated i % 37 times: i % 37 * 2 word pieces (word ##s) between [CLS] and [SEP]
     val source = spark.range(0, 100000, 1, 1).select(pull(col("id")).as("id"))
       .selectExpr("id", "trim(repeat('Words ', int(id % 37))) AS text")

@@ -10,14 +10,6 @@ import org.scalatest.funsuite.AnyFunSuite
 import sparkdl.{SparkSessionFixture, TestGraphs}
 import sparkdl.tf.GraphException
 
-/** Counts rows into and out of a stage, in this (local mode) JVM. */
-object StreamCounters {
-  val pulled = new java.util.concurrent.atomic.AtomicLong
-  val emitted = new java.util.concurrent.atomic.AtomicLong
-  val maxAhead = new java.util.concurrent.atomic.AtomicLong
-  def reset(): Unit = Seq(pulled, emitted, maxAhead).foreach(_.set(0))
-}
-
 class TFTransformerSuite extends AnyFunSuite with SparkSessionFixture {
 
   private def data = spark.createDataFrame(spark.sparkContext.parallelize(Seq(
@@ -35,14 +27,9 @@ class TFTransformerSuite extends AnyFunSuite with SparkSessionFixture {
   }
 
   test("a partition streams in batches: never more than one batch of rows held, one model run per batch") {
-    import org.apache.spark.sql.functions.{col, udf}
+    import org.apache.spark.sql.functions.col
+    import StreamCounters.{emit, pull}
     StreamCounters.reset()
-    val pull = udf((i: Long) => { StreamCounters.pulled.incrementAndGet(); i }).asNondeterministic()
-    val emit = udf { (i: Long) =>
-      val ahead = StreamCounters.pulled.get() - StreamCounters.emitted.incrementAndGet()
-      StreamCounters.maxAhead.accumulateAndGet(ahead, math.max)
-      i
-    }.asNondeterministic()
     val source = spark.range(0, 10000, 1, 1).select(pull(col("id")).as("id"))
       .selectExpr("id", "array(cast(id AS double), 1d, 2d) AS x")
     val out = stage.setBatchSize(16).transform(source).select(emit(col("id")).as("id"), col("y"))
