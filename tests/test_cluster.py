@@ -1,5 +1,6 @@
 """A real Spark standalone cluster (master + 2 workers, each its own JVM, on 127.0.0.1):
-the example applications through spark-submit, and a job that loses an executor."""
+the example applications through spark-submit, a job that loses an executor, and
+KerasImageFileEstimator training one model on two barrier tasks."""
 import glob
 import json
 import os
@@ -126,3 +127,47 @@ def test_losing_an_executor_costs_time_not_rows(cluster, tmp_path):
     assert report["outcome"] == ["ok"]
     assert report["clean_rows"] == 2000 and report["faulty_rows"] == 2000 and report["distinct_faulty"] == 2000
     assert report["same_ids"] and report["max_diff"] <= 1e-6
+
+
+@pytest.fixture(scope="module")
+def distributed_training(cluster, tmp_path_factory):
+    """tests/cluster_training_job.py's report: numWorkers 1, 2, 3 (too many) and 2 with a killed worker."""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "cluster_training_job.py"),
+                             cluster.master_url, str(tmp_path_factory.mktemp("training"))],
+                            capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    print(report)
+    return report
+
+
+def test_two_workers_train_one_model_as_well_as_one(distributed_training):
+    report = distributed_training
+    single, multi = report["single"], report["multi"]
+    workers = multi["workers"]
+    assert len({w["pid"] for w in workers}) == 2, "two training processes"
+    assert [w["rows"] for w in workers] == [report["train_rows"] // 2] * 2, "each trained on half of the rows"
+    assert workers[0]["weightsDigest"] == workers[1]["weightsDigest"] == multi["digest"], "identical replicas"
+    assert multi["epochs"] == 10
+    assert report["untrained_accuracy"] < 0.75  # what the accuracies below are worth
+    assert single["accuracy"] >= 0.9, single
+    assert multi["accuracy"] >= single["accuracy"] - 0.05, (multi, single)
+    assert multi["max_diff"] <= 1e-5 and single["max_diff"] <= 1e-5  # transform == Keras predict
+
+
+def test_more_workers_than_slots_fail_before_training(distributed_training):
+    too_many = distributed_training["too_many"]
+    assert too_many["error"] and "numWorkers=3, but the cluster runs 2 tasks at once" in too_many["error"]
+    assert too_many["seconds"] < 30
+
+
+def test_a_killed_training_worker_costs_a_retry_from_the_last_checkpoint(distributed_training):
+    fault = distributed_training["fault"]
+    assert fault["killed_pid"] is not None, "no training process was killed mid-training"
+    assert fault["outcome"] == ["ok"]
+    workers = fault["workers"]
+    assert fault["killed_pid"] not in {w["pid"] for w in workers}, "the stage ran again, in new processes"
+    assert all(1 <= w["resumedFromEpoch"] < 30 for w in workers), "resumed from a checkpoint"
+    assert workers[0]["weightsDigest"] == workers[1]["weightsDigest"]
+    assert fault["epochs"] == 30 and fault["accuracy"] >= 0.9 and fault["max_diff"] <= 1e-5

@@ -402,6 +402,7 @@ estimator = sparkdl.KerasImageFileEstimator(
     kerasOptimizer="adam", kerasLoss="categorical_crossentropy", kerasFitParams=args["fit"])
 model = estimator.fit(data)
 rows = model.transform(data).collect()
+distributed = estimator.copy({estimator.numWorkers: 2}).fit(data)
 tuning = sparkdl.KerasImageFileEstimator(inputCol="uri", outputCol="rawPrediction", labelCol="label",
                                          imageLoader=load_image, kerasOptimizer="adam",
                                          kerasLoss="sparse_categorical_crossentropy")
@@ -415,6 +416,8 @@ result = {
     "keras": {r.uri: [float(v) for v in p] for r, p in zip(
         rows, model.keras_model.predict_on_batch(np.stack([load_image(r.uri) for r in rows])))},
     "training_pid": model.training_pid, "client_pid": os.getpid(),
+    "distributed": {"history": distributed.history, "workers": distributed.training_workers,
+                    "probs": {r.uri: [float(v) for v in r.probs] for r in distributed.transform(data).collect()}},
     "avg_metrics": cv.avgMetrics, "best_model_file": cv.bestModel.getModelFile(),
 }
 '''
@@ -461,6 +464,14 @@ def test_estimator_and_cross_validator_over_connect_equal_classic(spark, server,
     want = {r.uri: r.probs.toArray().tolist() for r in model.transform(data).collect()}
     assert_close(got["probs"], want, "the fitted transformer")
     assert_close(got["probs"], got["keras"], "the fitted transformer vs its Keras model in the client")
+    # numWorkers=2: one barrier stage on the server (mapInPandas), the same shards as classic mode
+    two = estimator.copy({estimator.numWorkers: 2}).fit(data)
+    workers = got["distributed"]["workers"]
+    assert [w["rows"] for w in workers] == [40, 40] and len({w["pid"] for w in workers}) == 2
+    assert workers[0]["weightsDigest"] == workers[1]["weightsDigest"]
+    np.testing.assert_allclose(got["distributed"]["history"]["loss"], two.history["loss"], rtol=1e-5)
+    want_two = {r.uri: r.probs.toArray().tolist() for r in two.transform(data).collect()}
+    assert_close(got["distributed"]["probs"], want_two, "the fitted transformer of numWorkers=2")
 
     tuning = sparkdl.KerasImageFileEstimator(inputCol="uri", outputCol="rawPrediction", labelCol="label",
                                              imageLoader=load_image, kerasOptimizer="adam",

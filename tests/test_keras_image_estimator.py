@@ -136,17 +136,75 @@ def test_bad_params_fail_before_training(labelled, model_files, tmp_path):
     not_keras.write_text("hello")
     with pytest.raises(ValueError, match="not a Keras model file"):
         fit(modelFile=str(not_keras))
+    with pytest.raises(ValueError, match="numWorkers must be at least 1, got 0"):
+        fit(numWorkers=0)
+    with pytest.raises(ValueError, match="kerasFitParams has validation_split, which a training with numWorkers=2 "
+                       "does not take. Accepted: batch_size, epochs, shuffle, verbose"):
+        fit(numWorkers=2, kerasFitParams={"validation_split": 0.2})
+    with pytest.raises(ValueError, match="with numWorkers=2 it must be a multiple of 2 .* got 15"):
+        fit(numWorkers=2, kerasFitParams={"batch_size": 15})
+
+
+def test_more_workers_than_the_cluster_runs_at_once_fail_before_any_job(spark, labelled, model_files):
+    """local[2] runs 2 tasks at once; a barrier stage of 3 would wait for slots that never come."""
+    tracker = spark.sparkContext.statusTracker()
+    jobs = len(tracker.getJobIdsForGroup(None))
+    estimator = KerasImageFileEstimator(imageLoader=load_image, modelFile=model_files[0], labelCol="one_hot",
+                                        numWorkers=3, kerasFitParams={"batch_size": 30})
+    with pytest.raises(ValueError, match="numWorkers=3, but the cluster runs 2 tasks at once now"):
+        estimator.fit(labelled)
+    assert len(tracker.getJobIdsForGroup(None)) == jobs
+
+
+def test_num_workers_trains_one_model_on_barrier_tasks(labelled, model_files):
+    """Two barrier tasks, each training on its own half of the rows under MultiWorkerMirroredStrategy,
+    end with bit-identical replicas; the fitted transformer equals Keras on the returned model."""
+    train, test = labelled.randomSplit([0.7, 0.3], seed=3)
+    n_train = train.count()
+    estimator = KerasImageFileEstimator(inputCol="uri", outputCol="probs", labelCol="one_hot", imageLoader=load_image,
+                                        modelFile=model_files[0], numWorkers=2,
+                                        kerasFitParams={"batch_size": 16, "epochs": 20})
+    model = estimator.fit(train)
+    workers = model.training_workers
+    assert [w["rank"] for w in workers] == [0, 1] and len({w["pid"] for w in workers}) == 2
+    assert sorted(w["rows"] for w in workers) == [n_train // 2, n_train - n_train // 2]
+    assert workers[0]["weightsDigest"] == workers[1]["weightsDigest"]
+    from sparkdl.ml._distributed_worker import weights_digest
+
+    assert weights_digest(model.keras_model.get_weights()) == workers[0]["weightsDigest"]
+    assert len(model.history["loss"]) == 20 and model.history["loss"][-1] < model.history["loss"][0]
+    rows = model.transform(test).collect()
+    probs = np.array([r.probs.toArray() for r in rows])
+    accuracy = float(np.mean(probs.argmax(axis=1) == np.array([r.label for r in rows])))
+    assert accuracy >= 0.85, accuracy
+    expected = model.keras_model.predict(np.stack([load_image(r.uri) for r in rows]), verbose=0)
+    np.testing.assert_allclose(probs, expected, atol=1e-5, rtol=0)
+
+
+def test_fit_multiple_mixes_distributed_and_single_process_param_maps(labelled, model_files):
+    """What CrossValidator calls: numWorkers=2 maps train on their barrier tasks, the others side by side."""
+    estimator = KerasImageFileEstimator(inputCol="uri", outputCol="probs", labelCol="one_hot", imageLoader=load_image,
+                                        modelFile=model_files[0], kerasFitParams={"batch_size": 16, "epochs": 2})
+    maps = [{estimator.numWorkers: 1}, {estimator.numWorkers: 2},
+            {estimator.numWorkers: 1, estimator.modelFile: model_files[1]}]
+    models = dict(estimator.fitMultiple(labelled, maps))
+    assert sorted(models) == [0, 1, 2]
+    assert [hasattr(models[i], "training_workers") for i in range(3)] == [False, True, False]
+    assert [len(models[i].history["loss"]) for i in range(3)] == [2, 2, 2]
+    assert models[2].keras_model.layers[0].name.startswith("rescaling")  # the blind model's map got the blind model
 
 
 def test_the_estimator_saves_and_loads_with_its_loader(model_files, tmp_path):
     estimator = KerasImageFileEstimator(inputCol="uri", outputCol="p", labelCol="one_hot", imageLoader=load_image,
-                                        modelFile=model_files[0], kerasFitParams={"batch_size": 8, "epochs": 2})
+                                        modelFile=model_files[0], kerasFitParams={"batch_size": 8, "epochs": 2},
+                                        numWorkers=2, checkpointDir=str(tmp_path / "checkpoints"))
     estimator.save(str(tmp_path / "estimator"))
     with pytest.raises(PermissionError, match="allowUnsafeDeserialization=True"):
         KerasImageFileEstimator.load(str(tmp_path / "estimator"))
     loaded = KerasImageFileEstimator.load(str(tmp_path / "estimator"), allowUnsafeDeserialization=True)
     assert loaded.uid == estimator.uid and loaded.getKerasFitParams() == {"batch_size": 8, "epochs": 2}
     assert loaded.getModelFile() == model_files[0] and loaded.getLabelCol() == "one_hot"
+    assert loaded.getNumWorkers() == 2 and loaded.getCheckpointDir() == str(tmp_path / "checkpoints")
     assert np.array_equal(loaded.getImageLoader()(_red_png(tmp_path)), load_image(_red_png(tmp_path)))
 
 

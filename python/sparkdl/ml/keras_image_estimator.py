@@ -1,12 +1,16 @@
 """KerasImageFileEstimator: train a Keras model on a DataFrame of image URIs and labels.
 
-On a classic session ``fit`` trains on the driver, and ``fitMultiple`` (what ``CrossValidator``
-calls) trains every param map in parallel as Spark tasks, one task per param map, with the
-images and model files shipped once by broadcast. On a Spark Connect session (no driver
-here, no RDDs) both train in Spark tasks on the cluster (``mapInPandas``): the loaded images
-go from the Python workers that load them to the task that trains, never through the client;
-the server's Python workers need TensorFlow and sparkdl. Either way the result is a
-:class:`sparkdl.ml.KerasImageFileTransformer` whose model runs in the JVM.
+With ``numWorkers > 1``, ``fit`` trains one model data-parallel on that many Spark barrier tasks
+(:mod:`sparkdl.ml._distributed`: each task loads its own shard's images and trains under
+``tf.distribute.MultiWorkerMirroredStrategy``), on classic and Spark Connect sessions alike.
+With the default ``numWorkers=1``: on a classic session ``fit`` trains on the driver, and
+``fitMultiple`` (what ``CrossValidator`` calls) trains every param map in parallel as Spark
+tasks, one task per param map, with the images and model files shipped once by broadcast. On
+a Spark Connect session (no driver here, no RDDs) both train in Spark tasks on the cluster
+(``mapInPandas``): the loaded images go from the Python workers that load them to the task
+that trains, never through the client; the server's Python workers need TensorFlow and
+sparkdl. Either way the result is a :class:`sparkdl.ml.KerasImageFileTransformer` whose model
+runs in the JVM.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from pyspark.ml.param.shared import HasLabelCol
 from pyspark.ml.util import MLReadable, MLReader, MLWritable, MLWriter
 
 from sparkdl._session import is_connect
+from sparkdl.ml._distributed import check_distributed_settings, train_distributed
 from sparkdl.ml._shared import HasInputCol, HasModelFile, HasOutputCol, HasOutputMode, accessors
 from sparkdl.ml.keras_image_file import KerasImageFileTransformer, _loader_udf
 
@@ -136,6 +141,15 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
     kerasLoss = Param(Params._dummy(), "kerasLoss", "Keras loss name, e.g. categorical_crossentropy",
                       typeConverter=TypeConverters.toString)
     kerasFitParams: Param[Any] = Param(Params._dummy(), "kerasFitParams", "dict of keyword arguments for Keras fit")
+    numWorkers = Param(Params._dummy(), "numWorkers",
+                       "Spark tasks that train one model together, data-parallel (1: one process trains it). With "
+                       "more, kerasFitParams batch_size is the global batch, split evenly across the workers",
+                       typeConverter=TypeConverters.toInt)
+    checkpointDir = Param(Params._dummy(), "checkpointDir",
+                          "with numWorkers > 1: a directory every executor can read and write (a shared file "
+                          "system) where the chief saves the model and optimizer after each epoch, so a retried "
+                          "training resumes there instead of starting over",
+                          typeConverter=TypeConverters.toString)
 
     _input_kwargs: Dict[str, Any]
 
@@ -143,17 +157,19 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
     def __init__(self, inputCol: str = "uri", outputCol: str = "prediction", labelCol: str = "label",
                  imageLoader: Optional[Callable[[str], Any]] = None, modelFile: Optional[str] = None,
                  kerasOptimizer: str = "adam", kerasLoss: str = "categorical_crossentropy",
-                 kerasFitParams: Optional[Dict[str, Any]] = None, outputMode: str = "vector") -> None:
+                 kerasFitParams: Optional[Dict[str, Any]] = None, outputMode: str = "vector", numWorkers: int = 1,
+                 checkpointDir: Optional[str] = None) -> None:
         super(KerasImageFileEstimator, self).__init__()
         self._setDefault(inputCol="uri", outputCol="prediction", labelCol="label", kerasOptimizer="adam",
-                         kerasLoss="categorical_crossentropy", kerasFitParams={}, outputMode="vector")
+                         kerasLoss="categorical_crossentropy", kerasFitParams={}, outputMode="vector", numWorkers=1)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, inputCol: str = "uri", outputCol: str = "prediction", labelCol: str = "label",
                   imageLoader: Optional[Callable[[str], Any]] = None, modelFile: Optional[str] = None,
                   kerasOptimizer: str = "adam", kerasLoss: str = "categorical_crossentropy",
-                  kerasFitParams: Optional[Dict[str, Any]] = None, outputMode: str = "vector") -> Self:
+                  kerasFitParams: Optional[Dict[str, Any]] = None, outputMode: str = "vector", numWorkers: int = 1,
+                  checkpointDir: Optional[str] = None) -> Self:
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         return self._set(**kwargs)
 
@@ -161,6 +177,8 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
     getKerasOptimizer, setKerasOptimizer = accessors("kerasOptimizer")
     getKerasLoss, setKerasLoss = accessors("kerasLoss")
     getKerasFitParams, setKerasFitParams = accessors("kerasFitParams")
+    getNumWorkers, setNumWorkers = accessors("numWorkers")
+    getCheckpointDir, setCheckpointDir = accessors("checkpointDir")
 
     def write(self) -> MLWriter:
         """Saves the params and the pickled imageLoader (so a fitted CrossValidatorModel saves too)."""
@@ -211,7 +229,14 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
             raise ValueError("kerasFitParams has %s, which Keras fit does not take. Accepted: %s" % (
                 ", ".join(unknown), ", ".join(accepted)))
         fit_params.setdefault("verbose", 0)
-        return {"imageLoader": get(est.imageLoader), "modelFile": model_file,
+        num_workers = get(est.numWorkers)
+        if num_workers < 1:
+            raise ValueError("numWorkers must be at least 1, got %d" % num_workers)
+        if num_workers > 1:
+            check_distributed_settings(num_workers, fit_params)
+        return {"numWorkers": num_workers,
+                "checkpointDir": get(est.checkpointDir) if est.isDefined(est.checkpointDir) else None,
+                "imageLoader": get(est.imageLoader), "modelFile": model_file,
                 "optimizer": get(est.kerasOptimizer), "loss": get(est.kerasLoss), "fitParams": fit_params,
                 "inputCol": get(est.inputCol), "outputCol": get(est.outputCol), "labelCol": get(est.labelCol),
                 "outputMode": get(est.outputMode)}
@@ -238,6 +263,8 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
 
     def _fit(self, dataset: DataFrame) -> KerasImageFileTransformer:
         settings = self._settings()
+        if settings["numWorkers"] > 1:
+            return _fitted_distributed(dataset, settings)
         if is_connect(dataset.sparkSession):
             (weights, history, pid), = _train_on_connect(dataset, [settings])
             return _fitted(settings, weights, history, pid)
@@ -248,22 +275,37 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
 
     def fitMultiple(self, dataset: DataFrame,
                     paramMaps: Sequence[ParamMap]) -> Iterator[Tuple[int, KerasImageFileTransformer]]:
-        """Trains every param map as one Spark task each; returns pyspark's thread-safe (index, model) iterator."""
+        """Trains the param maps with ``numWorkers=1`` as one Spark task each, side by side, and each
+        other one on its ``numWorkers`` barrier tasks, one after the other; returns pyspark's
+        thread-safe (index, model) iterator."""
         from pyspark.ml.base import _FitMultipleIterator
 
         all_settings = [self._settings(pm) for pm in paramMaps]  # every param checked before training
+        single = [i for i, s in enumerate(all_settings) if s["numWorkers"] == 1]
         state: Dict[str, List[_Trained]] = {}
         lock = threading.Lock()
 
         def fit_one(index: int) -> KerasImageFileTransformer:
             with lock:
+                if all_settings[index]["numWorkers"] > 1:
+                    return _fitted_distributed(dataset, all_settings[index])
                 if "results" not in state:
                     train = _train_on_connect if is_connect(dataset.sparkSession) else _train_in_tasks
-                    state["results"] = train(dataset, all_settings)
-            weights, history, pid = state["results"][index]
+                    state["results"] = train(dataset, [all_settings[i] for i in single])
+            weights, history, pid = state["results"][single.index(index)]
             return _fitted(all_settings[index], weights, history, pid)
 
         return _FitMultipleIterator(fit_one, len(paramMaps))
+
+
+def _fitted_distributed(dataset: DataFrame, settings: Dict[str, Any]) -> KerasImageFileTransformer:
+    """Trains on ``numWorkers`` barrier tasks; the transformer also tells which workers trained
+    (``training_workers``: rank, pid, host, rows, the epoch it resumed from and the sha256 of its
+    final weights, per worker)."""
+    weights, history, pid, workers = train_distributed(dataset, settings)
+    transformer = _fitted(settings, weights, history, pid)
+    transformer.training_workers = workers
+    return transformer
 
 
 def _model_input_shape(model_bytes: bytes, name: str) -> Tuple[int, ...]:

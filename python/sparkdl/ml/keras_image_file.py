@@ -57,6 +57,7 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
     history: Dict[str, List[float]]
     keras_model: Any
     training_pid: int
+    training_workers: List[Dict[str, Any]]  # with numWorkers > 1
 
     @keyword_only
     def __init__(self, inputCol: Optional[str] = None, outputCol: Optional[str] = None,
