@@ -156,9 +156,17 @@ def test_more_workers_than_the_cluster_runs_at_once_fail_before_any_job(spark, l
     assert len(tracker.getJobIdsForGroup(None)) == jobs
 
 
+@pytest.mark.local_cluster
 def test_num_workers_trains_one_model_on_barrier_tasks(labelled, model_files):
     """Two barrier tasks, each training on its own half of the rows under MultiWorkerMirroredStrategy,
-    end with bit-identical replicas; the fitted transformer equals Keras on the returned model."""
+    end with bit-identical replicas; the fitted transformer equals Keras on the returned model.
+    Also on local-cluster (make test-local-cluster): the tasks in two executor JVMs."""
+    import sys
+
+    from pyspark import cloudpickle
+
+    # executors of local-cluster cannot import this test module: its loader travels by value
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     train, test = labelled.randomSplit([0.7, 0.3], seed=3)
     n_train = train.count()
     estimator = KerasImageFileEstimator(inputCol="uri", outputCol="probs", labelCol="one_hot", imageLoader=load_image,
