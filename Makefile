@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 comma := ,
 
-.PHONY: all venv venv-connect jar examples bench lint fmt test test-connect test-package test-scala test-python test-local-cluster test-cluster test-slow demo clean
+.PHONY: all venv venv-connect jar jar-gpu examples bench lint fmt test test-connect test-package test-scala test-python test-local-cluster test-cluster test-slow demo clean
 
 all: jar venv
 
@@ -63,6 +63,14 @@ $(PKG_JAR): $(JAR)
 	cp $(JAR) $@.tmp && mv $@.tmp $@
 
 jar: $(PKG_JAR)
+
+# The GPU variant (TensorFlow Java's GPU native, ONNX Runtime's CUDA build; ~1.2 GB of downloads):
+# target/scala-2.13/sparkdl-gpu-assembly-VERSION.jar, for --jars on GPU executors (README).
+GPU_JAR := target/scala-2.13/sparkdl-gpu-assembly-$(VERSION).jar
+jar-gpu: $(GPU_JAR)
+$(GPU_JAR): $(SCALA_SOURCES)
+	SPARKDL_GPU=1 $(SBT) assembly < /dev/null
+	touch $@
 
 SCALA_FIXTURES := target/scala-fixtures
 

@@ -9,6 +9,9 @@ lazy val versions: Map[String, String] = {
 }
 val sparkVersion = settingKey[String]("Spark version (version.properties); pyspark is pinned to the same")
 val tfJavaVersion = versions("tensorflow-java.version")
+// `make jar-gpu` (SPARKDL_GPU=1): TensorFlow Java's GPU native and ONNX Runtime's CUDA build
+// instead of the CPU ones (CUDA 12 and cuDNN 9 come from the executors' hosts, not the jar).
+val gpuBuild = sys.env.get("SPARKDL_GPU").contains("1")
 // The protobuf-java TensorFlow Java 1.1.0 is built against (Spark brings a 4.x of its own).
 val protobufVersion = "3.21.9"
 
@@ -56,9 +59,11 @@ lazy val root = (project in file("."))
       "org.apache.spark" %% "spark-sql" % sparkVersion.value % "provided",
       "org.apache.spark" %% "spark-mllib" % sparkVersion.value % "provided",
       "org.tensorflow" % "tensorflow-core-api" % tfJavaVersion,
-      "org.tensorflow" % "tensorflow-core-native" % tfJavaVersion classifier "linux-x86_64",
+      "org.tensorflow" % "tensorflow-core-native" % tfJavaVersion classifier
+        (if (gpuBuild) "linux-x86_64-gpu" else "linux-x86_64"),
       "com.google.protobuf" % "protobuf-java" % protobufVersion,
-      "com.microsoft.onnxruntime" % "onnxruntime" % versions("onnxruntime.version"),
+      "com.microsoft.onnxruntime" % (if (gpuBuild) "onnxruntime_gpu" else "onnxruntime") %
+        versions("onnxruntime.version"),
       "org.scalatest" %% "scalatest" % "3.2.19" % Test
     ),
     // Spark's provided protobuf 4.x must not replace TensorFlow's 3.21 at run time.
@@ -71,7 +76,7 @@ lazy val root = (project in file("."))
     Test / testOptions += Tests.Argument(TestFrameworks.ScalaTest, "-oD"),
     // The assembly: sparkdl + TensorFlow Java (+ natives). Spark and Scala come
     // from the cluster and stay out.
-    assembly / assemblyJarName := s"sparkdl-assembly-${version.value}.jar",
+    assembly / assemblyJarName := s"sparkdl-${if (gpuBuild) "gpu-" else ""}assembly-${version.value}.jar",
     assembly / assemblyOption ~= { _.withIncludeScala(false) },
     assembly / test := {},
     // protobuf-java 3.21 (TensorFlow Java's) travels unshaded: Spark 4.2 ships no unshaded

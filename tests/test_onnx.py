@@ -123,6 +123,20 @@ def test_mismatches_fail_at_transform_and_saved_stages_carry_the_model(spark, tm
     not_onnx.write_bytes(b"\x0a\x05hello")
     with pytest.raises(Exception, match="is not an ONNX model"):
         ONNXTransformer(modelPath=str(not_onnx), inputMapping={"ids": "ids"}, outputMapping={"out": "o"}).transform(df)
+    truncated = tmp_path / "truncated.onnx"  # a real model cut in half: starts like one, does not parse
+    truncated.write_bytes(open(path, "rb").read()[:200])
+    with pytest.raises(Exception, match=r"Could not load OnnxModel\(.*truncated.onnx, 200 bytes.* into ONNX Runtime: "
+                       ".*protobuf parsing failed"):
+        ONNXTransformer(modelPath=str(truncated), inputMapping={"ids": "ids"}, outputMapping={"out": "o"}).transform(df)
+    words = spark.createDataFrame([(["a"], [1.0] * 5, 2)], "ids array<string>, w array<double>, k int")
+    with pytest.raises(Exception, match=r"Input column 'ids' \(for tensor 'ids', int64 \[-1,5\]\) must be a numeric "
+                       "array, a vector or a number but is array<string>"):
+        ONNXTransformer(modelPath=path, inputMapping={"ids": "ids", "w": "w", "k": "k"},
+                        outputMapping={"out": "o"}).transform(words)
+    halves = spark.createDataFrame([([1.5] * 5, [1.0] * 5, 2)], "ids array<double>, w array<double>, k int")
+    with pytest.raises(Exception, match="Column 'ids' has the value 1.5, which tensor 'ids' \\(int64\\) cannot hold"):
+        ONNXTransformer(modelPath=path, inputMapping={"ids": "ids", "w": "w", "k": "k"},
+                        outputMapping={"out": "o"}).transform(halves).collect()
 
     stage = ONNXTransformer(modelPath=path, inputMapping={"ids": "ids", "w": "w", "k": "k"},
                             outputMapping={"out": "out"})

@@ -37,8 +37,11 @@ class ONNXTransformer(override val uid: String) extends Transformer with TensorM
   def setModelPath(value: String): this.type = set(modelPath, value)
 
   /** The model, read once per JVM while its file is unchanged. */
-  def getModel: OnnxModel = new OnnxModel(OnnxFiles.read(StageSchema.required(this, modelPath)),
-    get(inputTensors).fold(Seq.empty[String])(_.toSeq), get(outputTensors).fold(Seq.empty[String])(_.toSeq))
+  def getModel: OnnxModel = {
+    val path = StageSchema.required(this, modelPath)
+    new OnnxModel(OnnxFiles.read(path), get(inputTensors).fold(Seq.empty[String])(_.toSeq),
+      get(outputTensors).fold(Seq.empty[String])(_.toSeq), path)
+  }
 
   override def transformSchema(schema: StructType): StructType = {
     val (ins, outs) = tensorsOf(getModel, "ONNXTransformer")

@@ -72,7 +72,8 @@ trait TensorMappingParams extends HasBatchSize {
     val result = StageSchema.validateAndTransformSchema(schema,
       ins.map(in =>
         StageSchema.InputCheck(in.column,
-          s"(for tensor '${in.tensor}') must be a numeric array, a vector or a number",
+          s"(for tensor '${in.tensor}', ${in.dtype} ${(-1L +: in.dims.toSeq).mkString("[", ",", "]")}) must be " +
+            "a numeric array, a vector or a number",
           TensorColumnInput.supports)),
       $(outputCols).toSeq.zip(outs.map(_.format.dataType)))
     // a vector column whose size is in its metadata (VectorAssembler, ...): checked here, not per row

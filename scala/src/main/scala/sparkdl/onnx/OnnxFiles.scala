@@ -17,11 +17,11 @@ object OnnxFiles {
   /** The model at `pathOrArtifact`, its default inputs and outputs all of the model's, in its order. */
   def model(pathOrArtifact: String): OnnxModel = {
     val bytes = read(pathOrArtifact)
-    val (ins, outs) = SessionCache.withSession(new OnnxModel(bytes, Nil, Nil)) {
+    val (ins, outs) = SessionCache.withSession(new OnnxModel(bytes, Nil, Nil, pathOrArtifact)) {
       case s: OnnxSession => (s.inputNames, s.outputNames)
       case _ => (Nil, Nil)
     }
-    new OnnxModel(bytes, ins, outs)
+    new OnnxModel(bytes, ins, outs, pathOrArtifact)
   }
 
   /** The bytes of the model at `pathOrArtifact`, or an error saying where it was looked for. */

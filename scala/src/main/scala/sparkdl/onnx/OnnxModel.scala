@@ -7,10 +7,13 @@ import sparkdl.inference.{Model, ModelSession, SessionCache}
 /**
  * An ONNX model (the bytes of a `.onnx` file, e.g. from `torch.onnx.export` or `optimum`) and
  * the names of the inputs a caller feeds and the outputs it fetches (default: all of the
- * model's, in its order). Immutable and serializable: it travels to executors by broadcast,
- * and ONNX Runtime loads it once per JVM ([[sparkdl.inference.SessionCache]], by hash).
+ * model's, in its order); `source` says where it was read from, for messages. Immutable and
+ * serializable: it travels to executors by broadcast, and ONNX Runtime loads it once per JVM
+ * ([[sparkdl.inference.SessionCache]], by hash).
  */
-final class OnnxModel(val bytes: Array[Byte], val inputs: Seq[String], val outputs: Seq[String]) extends Model {
+final class OnnxModel(val bytes: Array[Byte], val inputs: Seq[String], val outputs: Seq[String],
+                      val source: String = "")
+  extends Model {
 
   require(bytes != null && bytes.nonEmpty, "OnnxModel: the model bytes are empty")
 
@@ -36,7 +39,8 @@ final class OnnxModel(val bytes: Array[Byte], val inputs: Seq[String], val outpu
   override def hashCode(): Int = hash.hashCode
 
   override def toString: String =
-    s"OnnxModel(${bytes.length} bytes, sha256=${hash.take(12)}, inputs=${inputs.mkString("[", ",", "]")}, " +
+    s"OnnxModel(${if (source.isEmpty) "" else s"$source, "}${bytes.length} bytes, sha256=${hash.take(
+        12)}, inputs=${inputs.mkString("[", ",", "]")}, " +
       s"outputs=${outputs.mkString("[", ",", "]")})"
 }
 

@@ -5,13 +5,18 @@ import java.nio.{DoubleBuffer, FloatBuffer, IntBuffer, LongBuffer}
 import scala.jdk.CollectionConverters._
 import scala.util.Using
 
-import ai.onnxruntime.{NodeInfo, OnnxJavaType, OnnxTensor, OrtEnvironment, OrtSession, TensorInfo => OrtTensorInfo}
+import ai.onnxruntime.{
+  NodeInfo, OnnxJavaType, OnnxTensor, OrtEnvironment, OrtException, OrtSession,
+  TensorInfo => OrtTensorInfo
+}
 
-import sparkdl.inference.{Feed, ModelException, ModelSession, TensorInfo}
+import sparkdl.inference.{Devices, Feed, ModelException, ModelSession, Placement, TensorInfo}
 import sparkdl.tf.TFConfig
 
 /**
- * One ONNX model loaded into one ONNX Runtime session (CPU). Thread-safe: ONNX Runtime allows
+ * One ONNX model loaded into one ONNX Runtime session: on the CUDA device of the GPU Spark
+ * assigned to this executor when the build has ONNX Runtime's CUDA provider ([[Devices]]), else
+ * on the CPU. Thread-safe: ONNX Runtime allows
  * concurrent `run` calls on a session, so every task of a JVM shares one. Threads as for
  * TensorFlow ([[TFConfig]]): one intra-op thread per task by default. Obtain instances through
  * [[sparkdl.inference.SessionCache]].
@@ -23,6 +28,17 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
     try Using.resource(new OrtSession.SessionOptions()) { options =>
         options.setIntraOpNumThreads(TFConfig.defaultThreads)
         options.setInterOpNumThreads(1)
+        val placement = Devices.placement()
+        placement.onnxCudaDevice(Devices.onnxProviders) match {
+          case Some(device) =>
+            // the CUDA provider of the GPU build needs CUDA and cuDNN on the host: without them, the CPU
+            try options.addCUDA(device)
+            catch { case e: OrtException => OnnxSession.warnNoCuda(placement, s"CUDA failed: ${e.getMessage}") }
+          case None if placement.gpu.nonEmpty =>
+            OnnxSession.warnNoCuda(
+              placement, s"no CUDA provider in this build (${Devices.onnxProviders.mkString(", ")})")
+          case None =>
+        }
         env.createSession(model.bytes, options)
       }
     catch {
@@ -105,6 +121,15 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
 }
 
 object OnnxSession {
+
+  private val warned = new java.util.concurrent.atomic.AtomicBoolean()
+
+  private def warnNoCuda(placement: Placement, why: String): Unit =
+    if (warned.compareAndSet(false, true)) {
+      org.slf4j.LoggerFactory.getLogger(getClass).warn(
+        s"sparkdl: ONNX models run on the CPU, not GPU ${placement.gpu.getOrElse("0")}: $why. " +
+          "The GPU build (make jar-gpu) needs CUDA 12 and cuDNN 9 on the host.")
+    }
 
   /** sparkdl's dtype names (as TensorFlow's: float, double, int32, int64, ...). */
   def dtype(t: OnnxJavaType): String = t match {

@@ -21,7 +21,8 @@ import sparkdl.tf.{FrozenGraph, GraphFiles}
  *  - `sparkdl_features(model, image)`: a named model's features (the featurizer cut);
  *  - `sparkdl_tensor(model, values)`: an exported graph's first output for a numeric
  *    array/vector column reshaped to its first input;
- *  - `sparkdl_embed(model, text)`: a sentence encoder's embedding of a string.
+ *  - `sparkdl_embed(model, text)`: a sentence encoder's embedding of a string;
+ *  - `sparkdl_device()`: where the models of the JVM evaluating it run ([[DeviceFunction]]).
  * `model` is a constant string: a named model (its export is read from `spark.sparkdl.modelDir`),
  * or a frozen graph file (`graph.pb` with `graph.json` beside it) as a path on any Hadoop file
  * system or the name of a Spark Connect artifact. The model is resolved and checked when the
@@ -52,7 +53,16 @@ object ModelFunctions {
         "reshaped to the graph's first input.", tensorFunction),
     function(Embed,
       "_FUNC_(model, text) - a sentence encoder's embedding (array<float>) of a string, e.g. " +
-        "_FUNC_('all-MiniLM-L6-v2', text); the model's export is read from spark.sparkdl.modelDir.", embedFunction))
+        "_FUNC_('all-MiniLM-L6-v2', text); the model's export is read from spark.sparkdl.modelDir.", embedFunction),
+    function(DeviceFunction.Name,
+      "_FUNC_() - where the models of the executor evaluating it run, as JSON: the GPU address Spark " +
+        "assigned (spark.executor.resource.gpu.amount) or null, TensorFlow's device settings and ONNX Runtime's " +
+        "device.",
+      {
+        case Seq() => DeviceFunction()
+        case args =>
+          throw new IllegalArgumentException(s"${DeviceFunction.Name} takes no arguments, got ${args.length}")
+      }))
 
   private def function(name: String, usage: String, builder: FunctionBuilder) =
     (FunctionIdentifier(name),

@@ -64,7 +64,8 @@ object TextModels {
       val inputs = Seq(str("inputIdsTensor"), str("attentionMaskTensor")) ++ typeIds
       val model =
         if ((json \ "engine").extractOpt[String].contains("onnx")) {
-          new OnnxModel(HadoopFiles.read(new Path(base, "model.onnx"), spark), inputs, Seq(str("embeddingTensor")))
+          new OnnxModel(HadoopFiles.read(new Path(base, "model.onnx"), spark), inputs, Seq(str("embeddingTensor")),
+            new Path(base, "model.onnx").toString)
         } else FrozenGraph(HadoopFiles.read(new Path(base, "graph.pb"), spark), inputs, Seq(str("embeddingTensor")))
       TextModel(modelName, model, tokenizer, str("inputIdsTensor"), str("attentionMaskTensor"),
         str("embeddingTensor"), (json \ "hidden").extract[Int], typeIds)

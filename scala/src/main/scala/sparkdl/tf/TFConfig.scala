@@ -1,11 +1,13 @@
 package sparkdl.tf
 
-import org.tensorflow.proto.ConfigProto
+import org.tensorflow.proto.{ConfigProto, GPUOptions}
+
+import sparkdl.inference.{Devices, Placement}
 
 /**
- * TensorFlow's thread configuration for this JVM. TensorFlow sizes its process-wide CPU
- * thread pools from the first session created, so every sparkdl session (models and the
- * image decoder alike) is created with [[sessionConfig]].
+ * TensorFlow's thread and device configuration for this JVM. TensorFlow sizes its process-wide
+ * CPU thread pools and maps its GPUs from the first session created, so every sparkdl session
+ * (models and the image decoder alike) is created with [[sessionConfig]].
  */
 object TFConfig {
 
@@ -40,9 +42,17 @@ object TFConfig {
    */
   def interOpThreads: Int = setting("spark.sparkdl.tf.interOpThreads").map(_.toInt).getOrElse(executorCores).max(1)
 
-  /** The one session configuration of this JVM. */
-  def sessionConfig: ConfigProto = ConfigProto.newBuilder()
-    .setIntraOpParallelismThreads(defaultThreads)
-    .setInterOpParallelismThreads(interOpThreads)
-    .build()
+  /** The one session configuration of this JVM: its threads, and the device [[Devices]] placed it on. */
+  def sessionConfig: ConfigProto = sessionConfig(Devices.placement())
+
+  def sessionConfig(placement: Placement): ConfigProto = {
+    val devices = placement.tensorflow
+    val config = ConfigProto.newBuilder()
+      .setIntraOpParallelismThreads(defaultThreads)
+      .setInterOpParallelismThreads(interOpThreads)
+      .setGpuOptions(GPUOptions.newBuilder().setVisibleDeviceList(devices.visibleDeviceList)
+          .setAllowGrowth(devices.allowGrowth))
+    devices.gpuCount.foreach(n => config.putDeviceCount("GPU", n))
+    config.build()
+  }
 }

@@ -1,0 +1,93 @@
+package sparkdl.inference
+
+import java.util.concurrent.atomic.AtomicReference
+
+import org.apache.spark.{SparkEnv, TaskContext}
+import org.slf4j.LoggerFactory
+
+/**
+ * Where a JVM's model sessions run, from Spark's resource scheduling: with
+ * `spark.executor.resource.gpu.amount=1` (and `spark.task.resource.gpu.amount`), each executor
+ * JVM uses the GPU address Spark assigned to it; an executor assigned none uses the CPU, so it
+ * never takes a GPU that Spark gave another executor of the host. In local mode (one JVM, no
+ * assignment) the engines keep their own defaults.
+ *
+ * TensorFlow maps devices once per process (`visible_device_list` cannot differ between the
+ * sessions of one JVM), so the JVM's device is fixed by the first task that asks, and kept:
+ * with one GPU per executor, every task of the executor is assigned the same address.
+ */
+object Devices {
+
+  /** The resource name Spark's GPU scheduling uses. */
+  val Gpu = "gpu"
+
+  private val log = LoggerFactory.getLogger(getClass)
+
+  private val fixed = new AtomicReference[Placement]()
+
+  /** The first GPU address Spark assigned to the task running in this thread, if any. */
+  def assignedToTask(): Option[String] =
+    Option(TaskContext.get()).flatMap(_.resources().get(Gpu)).flatMap(_.addresses.headOption)
+
+  /**
+   * This JVM's placement: fixed by the first call from a task; a call outside any task (the
+   * driver) before that gets the placement it would have, without fixing it.
+   */
+  def placement(): Placement = Option(fixed.get).getOrElse {
+    val localMode = Option(SparkEnv.get).forall(_.executorId == "driver")
+    val p = Placement(assignedToTask(), localMode)
+    if (TaskContext.get() == null) p
+    else {
+      if (fixed.compareAndSet(null, p)) p.gpu.foreach(g => log.info(s"sparkdl: this executor's models run on GPU $g"))
+      fixed.get
+    }
+  }
+
+  /** ONNX Runtime's execution providers in this build (CUDA only in the GPU build). */
+  lazy val onnxProviders: Set[String] = {
+    import scala.jdk.CollectionConverters._
+    scala.util.Try(ai.onnxruntime.OrtEnvironment.getAvailableProviders.asScala.map(_.name).toSet[String])
+      .getOrElse(Set.empty[String])
+  }
+}
+
+/**
+ * A JVM's device: `gpu` is the GPU address Spark assigned (None: none assigned); `localMode`
+ * when the JVM is Spark's local mode (driver and executor in one).
+ */
+final case class Placement(gpu: Option[String], localMode: Boolean) {
+
+  /**
+   * TensorFlow's GPU settings: the assigned GPU alone, memory allocated as needed
+   * (`allow_growth`, so the image decoder's session and the models' share it); no GPU at all
+   * when an executor was assigned none; TensorFlow's default devices in local mode.
+   */
+  def tensorflow: TensorFlowDevices = gpu match {
+    case Some(address) => TensorFlowDevices(visibleDeviceList = address, gpuCount = None, allowGrowth = true)
+    case None if localMode => TensorFlowDevices(visibleDeviceList = "", gpuCount = None, allowGrowth = true)
+    case None => TensorFlowDevices(visibleDeviceList = "", gpuCount = Some(0), allowGrowth = true)
+  }
+
+  /**
+   * The CUDA device ONNX Runtime sessions use, given the execution providers of this build:
+   * the assigned GPU (device 0 in local mode), or None (CPU) when none was assigned or the build
+   * has no CUDA provider.
+   */
+  def onnxCudaDevice(providers: Set[String]): Option[Int] =
+    if (!providers.contains("CUDA")) None
+    else gpu.map(_.toInt).orElse(if (localMode) Some(0) else None)
+
+  /** JSON for people (what the `sparkdl_device()` SQL function returns). */
+  def describe(providers: Set[String]): String = {
+    val tf = tensorflow
+    val tfJson = s"""{"visible_device_list": "${tf.visibleDeviceList}", "gpu_count": ${tf.gpuCount
+        .fold("null")(_.toString)}, "allow_growth": ${tf.allowGrowth}}"""
+    val ort = onnxCudaDevice(providers).fold("\"CPU\"")(d => s""""CUDA:$d"""")
+    s"""{"gpu": ${gpu.fold("null")(g => s""""$g"""")}, "localMode": $localMode, "tensorflow": $tfJson, """ +
+      s""""onnxruntime": $ort, "onnxruntimeProviders": ${providers.toSeq.sorted.map(p => s""""$p"""")
+          .mkString("[", ", ", "]")}}"""
+  }
+}
+
+/** TensorFlow's device settings: `gpuCount` Some(0) hides every GPU; None keeps TensorFlow's count. */
+final case class TensorFlowDevices(visibleDeviceList: String, gpuCount: Option[Int], allowGrowth: Boolean)
