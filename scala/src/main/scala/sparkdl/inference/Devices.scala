@@ -3,6 +3,8 @@ package sparkdl.inference
 import java.util.concurrent.atomic.AtomicReference
 
 import org.apache.spark.{SparkEnv, TaskContext}
+import org.json4s.JString
+import org.json4s.jackson.JsonMethods.compact
 import org.slf4j.LoggerFactory
 
 /**
@@ -43,6 +45,12 @@ object Devices {
     }
   }
 
+  /** Why ONNX Runtime's CUDA provider failed to start in this JVM (no CUDA on the host...), if it did. */
+  val onnxCudaFailure = new AtomicReference[String]()
+
+  /** This JVM's placement as JSON (the `sparkdl_device()` SQL function). */
+  def describe(): String = placement().describe(onnxProviders, Option(onnxCudaFailure.get))
+
   /** ONNX Runtime's execution providers in this build (CUDA only in the GPU build). */
   lazy val onnxProviders: Set[String] = {
     import scala.jdk.CollectionConverters._
@@ -77,15 +85,19 @@ final case class Placement(gpu: Option[String], localMode: Boolean) {
     if (!providers.contains("CUDA")) None
     else gpu.map(_.toInt).orElse(if (localMode) Some(0) else None)
 
-  /** JSON for people (what the `sparkdl_device()` SQL function returns). */
-  def describe(providers: Set[String]): String = {
+  /**
+   * JSON for people (what the `sparkdl_device()` SQL function returns); `cudaFailure`: why ONNX
+   * Runtime's CUDA provider could not start, when it could not (its sessions then run on the CPU).
+   */
+  def describe(providers: Set[String], cudaFailure: Option[String] = None): String = {
     val tf = tensorflow
     val tfJson = s"""{"visible_device_list": "${tf.visibleDeviceList}", "gpu_count": ${tf.gpuCount
         .fold("null")(_.toString)}, "allow_growth": ${tf.allowGrowth}}"""
-    val ort = onnxCudaDevice(providers).fold("\"CPU\"")(d => s""""CUDA:$d"""")
+    val ort = onnxCudaDevice(providers).filter(_ => cudaFailure.isEmpty).fold("\"CPU\"")(d => s""""CUDA:$d"""")
     s"""{"gpu": ${gpu.fold("null")(g => s""""$g"""")}, "localMode": $localMode, "tensorflow": $tfJson, """ +
       s""""onnxruntime": $ort, "onnxruntimeProviders": ${providers.toSeq.sorted.map(p => s""""$p"""")
-          .mkString("[", ", ", "]")}}"""
+          .mkString(
+            "[", ", ", "]")}, "onnxruntimeCudaFailure": ${cudaFailure.fold("null")(m => compact(JString(m)))}}"""
   }
 }
 

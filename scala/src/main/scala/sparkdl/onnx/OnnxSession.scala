@@ -33,7 +33,11 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
           case Some(device) =>
             // the CUDA provider of the GPU build needs CUDA and cuDNN on the host: without them, the CPU
             try options.addCUDA(device)
-            catch { case e: OrtException => OnnxSession.warnNoCuda(placement, s"CUDA failed: ${e.getMessage}") }
+            catch {
+              case e: OrtException =>
+                Devices.onnxCudaFailure.compareAndSet(null, e.getMessage)
+                OnnxSession.warnNoCuda(placement, s"CUDA failed: ${e.getMessage}")
+            }
           case None if placement.gpu.nonEmpty =>
             OnnxSession.warnNoCuda(
               placement, s"no CUDA provider in this build (${Devices.onnxProviders.mkString(", ")})")

@@ -25,7 +25,7 @@ final case class DeviceFunction() extends LeafExpression with Nondeterministic w
   override protected def initializeInternal(partitionIndex: Int): Unit = ()
 
   override protected def evalInternal(input: InternalRow): Any =
-    UTF8String.fromString(Devices.placement().describe(Devices.onnxProviders))
+    UTF8String.fromString(Devices.describe())
 }
 
 object DeviceFunction {

@@ -33,6 +33,11 @@ class DevicesSuite extends AnyFunSuite {
     assert((json \ "tensorflow" \ "visible_device_list").extract[String] == "1")
     assert((json \ "onnxruntime").extract[String] == "CUDA:1")
     assert((json \ "onnxruntimeProviders").extract[Seq[String]] == Seq("CPU", "CUDA"))
+    assert((json \ "onnxruntimeCudaFailure") == org.json4s.JNull)
+    val failed = org.json4s.jackson.JsonMethods.parse(Placement(Some("1"), localMode = false)
+        .describe(Set("CPU", "CUDA"), Some("libcublasLt.so.12: \"not found\"")))
+    assert((failed \ "onnxruntime").extract[String] == "CPU", "a CUDA provider that failed to start: the CPU")
+    assert((failed \ "onnxruntimeCudaFailure").extract[String] == "libcublasLt.so.12: \"not found\"")
   }
 
   test("outside any task (the driver) nothing is fixed, and this build's ONNX Runtime has the CPU provider") {
