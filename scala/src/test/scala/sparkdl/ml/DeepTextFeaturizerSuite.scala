@@ -44,8 +44,30 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
       n += 1
     }
     assert(n == 100000 && StreamCounters.emitted.get() == 100000)
-    assert(StreamCounters.maxAhead.get() <= 512, s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
+    assert(StreamCounters.maxAhead.get() <= 4096, s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
     val exec = out.queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
     assert(exec.map(_.metrics("modelRuns").value) == Seq(3125)) // 100000 / 32
+  }
+
+  test("a sort window of wide rows stops at 64 MiB, whatever its row count") {
+    import StreamCounters.{emit, pull}
+    StreamCounters.reset()
+    // 3,000 rows of a 64 KiB pass-through column read from a file (so the rows reaching the model hold it):
+    // 64 MiB hold about 1,000 of them, not the 4,096 rows of a window
+    val file = Files.createTempDirectory("wide").resolve("rows.parquet").toString
+    spark.range(0, 3000, 1, 1).selectExpr("id", "repeat('x', 65536) AS payload", "'Words words' AS text")
+      .write.parquet(file)
+    val source = spark.read.parquet(file).select(pull(col("id")).as("id"), col("payload"), col("text"))
+    val stage = new DeepTextFeaturizer().setInputCol("text").setOutputCol("e").setOutputMode("array")
+      .setModelName("counts").setModelDir(exportDir.toString).setBatchSize(32)
+    var n = 0L
+    stage.transform(source).select(emit(col("id")).as("id"), col("e"), col("payload")).toLocalIterator()
+      .forEachRemaining { r =>
+        assert(r.getLong(0) == n && r.getString(2).length == 65536)
+        n += 1
+      }
+    assert(n == 3000)
+    val ahead = StreamCounters.maxAhead.get()
+    assert(ahead >= 900 && ahead <= 1100, s"$ahead rows pulled ahead of the output")
   }
 }
