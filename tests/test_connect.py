@@ -511,9 +511,14 @@ embed.write().overwrite().save(args["saved"])
 spark.conf.set("spark.sparkdl.modelDir", args["root"])
 texts.createOrReplaceTempView("texts")
 sql = spark.sql("SELECT id, sparkdl_embed('all-MiniLM-L6-v2', text) AS e FROM texts ORDER BY id").collect()
+# an ONNX model from the client's disk: uploaded as an artifact, run by ONNX Runtime in the server's JVM
+rows = spark.createDataFrame([(i, x) for i, x in enumerate(args["onnx_x"])], "id int, x array<double>")
+onnx = sparkdl.ONNXTransformer(modelPath=args["onnx"], inputMapping={"x": "x"}, outputMapping={"y": "y", "s": "s"})
+onnx.write().overwrite().save(args["onnx_saved"])
 result = {
     "stage": [None if r.e is None else [float(v) for v in r.e] for r in embed.transform(texts).orderBy("id").collect()],
     "sql": [None if r.e is None else [float(v) for v in r.e] for r in sql],
+    "onnx": [[[float(v) for v in r.y], float(r.s)] for r in onnx.transform(rows).orderBy("id").collect()],
 }
 '''
 
@@ -521,14 +526,21 @@ result = {
 def test_text_featurizer_and_sql_over_connect_equal_classic(spark, server, tmp_path):
     """DeepTextFeaturizer and sparkdl_embed from a client with no JVM and no TensorFlow (the export made
     here, as a Scala user would with `python -m sparkdl.models export`), equal to classic mode; the
-    stage saved by the client loads and runs in classic mode."""
+    stage saved by the client loads and runs in classic mode. Also ONNXTransformer over an ONNX file
+    on the client's disk (uploaded), equal to Python onnxruntime, its saved stage loading here."""
     from sparkdl.models.text import cached_text_model_dir
 
     root, name = cached_text_model_dir("all-MiniLM-L6-v2")
     texts = ["A man is playing a guitar.", "", "Spark runs the model next to the data.", None,
              "Ein Hund läuft über die Wiese — schnell!"]
     saved = str(tmp_path / "text-stage")
-    got = run_client(server.url, TEXT, {"root": root, "texts": texts, "saved": saved})
+    from tests.test_onnx import mlp
+
+    (tmp_path / "client").mkdir()
+    onnx_path = mlp(tmp_path / "client" / "mlp.onnx")  # a file the client has; the server gets it as an artifact
+    onnx_x = np.random.default_rng(3).normal(size=(7, 4)).tolist()
+    got = run_client(server.url, TEXT, {"root": root, "texts": texts, "saved": saved, "onnx": onnx_path,
+                                        "onnx_x": onnx_x, "onnx_saved": str(tmp_path / "onnx-stage")})
     df = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "id int, text string")
     want = [None if r.e is None else [float(v) for v in r.e] for r in sparkdl.DeepTextFeaturizer(
         inputCol="text", outputCol="e", modelDir=root, outputMode="array").transform(df).orderBy("id").collect()]
@@ -539,3 +551,13 @@ def test_text_featurizer_and_sql_over_connect_equal_classic(spark, server, tmp_p
     loaded = sparkdl.DeepTextFeaturizer.load(saved)
     again = [[float(x) for x in r.e] for r in loaded.transform(df.filter("text IS NOT NULL")).orderBy("id").collect()]
     np.testing.assert_allclose(again, [v for v in want if v], atol=1e-5)
+    # ONNXTransformer from the client equals Python onnxruntime, and the stage it saved loads here
+    import onnxruntime as ort
+
+    y, total = ort.InferenceSession(onnx_path).run(["y", "s"], {"x": np.array(onnx_x, np.float32)})
+    np.testing.assert_allclose([g[0] for g in got["onnx"]], y, atol=1e-6)
+    np.testing.assert_allclose([g[1] for g in got["onnx"]], total, atol=1e-5)
+    os.remove(onnx_path)  # the saved stage carries the model
+    rows = spark.createDataFrame([(i, x) for i, x in enumerate(onnx_x)], "id int, x array<double>")
+    reloaded = sparkdl.ONNXTransformer.load(str(tmp_path / "onnx-stage")).transform(rows).orderBy("id").collect()
+    np.testing.assert_allclose([r.y for r in reloaded], y, atol=1e-6)

@@ -30,8 +30,13 @@ object AutoBatchSize {
   private val log = LoggerFactory.getLogger(getClass)
   private val tuners = new ConcurrentHashMap[String, Tuner]()
 
-  /** The tuner of `model` in this JVM; `label` names the model in the log line. */
-  def forModel(model: Model, label: String): Tuner = tuners.computeIfAbsent(model.hash, _ => new Tuner(label))
+  /**
+   * The tuner of `model` in this JVM; `label` names the model in the log line. `interleaved`:
+   * the rows come sorted by cost (texts by length), so sizes are tried in turn, a batch each,
+   * round after round (see [[Tuner]]).
+   */
+  def forModel(model: Model, label: String, interleaved: Boolean = false): Tuner =
+    tuners.computeIfAbsent(model.hash, _ => new Tuner(label, interleaved))
 
   /** The size chosen for the model with this hash in this JVM, once chosen. */
   def chosen(modelHash: String): Option[Int] = Option(tuners.get(modelHash)).flatMap(_.chosen)
@@ -39,10 +44,19 @@ object AutoBatchSize {
   /** Forgets every measurement (tests and benchmarks). */
   def reset(): Unit = tuners.clear()
 
-  /** Where the batch size of one model stands in this JVM. Thread-safe. */
-  final class Tuner private[AutoBatchSize] (label: String) {
+  /**
+   * Where the batch size of one model stands in this JVM. Thread-safe.
+   *
+   * In order (the default), each size is measured in turn until done. Interleaved (rows sorted
+   * by cost, so each batch costs more per row than the one before), the sizes take turns, one
+   * batch each, round after round, until every size has its runs: consecutive batches see rows
+   * of about the same cost, so no size is measured only on the cheap rows at the start of a
+   * sorted window; every size is tried ([[Runs]] timed batches each, after an untimed one: four
+   * rounds, 508 rows), the fastest per row kept.
+   */
+  final class Tuner private[AutoBatchSize] (label: String, interleaved: Boolean) {
     private var step = 0 // index into Candidates being measured
-    private var untimed = false // the current size has had its untimed run
+    private val untimed = mutable.Set[Int]() // sizes that have had their untimed run
     private var worse = 0 // consecutive sizes measured slower than the best by more than Tolerance
     private val perRow = mutable.Map[Int, mutable.ArrayBuffer[Double]]()
     @volatile private var decided: Option[Int] = None
@@ -52,14 +66,20 @@ object AutoBatchSize {
     /** The size of the next batch. */
     def next(): Int = decided.getOrElse(synchronized(decided.getOrElse(Candidates(step))))
 
+    /** Timed runs a size needs: [[Runs]] and [[MinRows]] rows; interleaved, [[Runs]] (rounds stay whole). */
+    private def runsNeeded(size: Int): Int = if (interleaved) Runs else math.max(Runs, (MinRows + size - 1) / size)
+
+    private def done(size: Int): Boolean = perRow.get(size).exists(_.length >= runsNeeded(size))
+
     /** Records one run of `rows` rows (a full batch of `size`) that took `nanos`. */
     def record(size: Int, rows: Int, nanos: Long): Unit = synchronized {
       if (decided.isEmpty && rows == size && size == Candidates(step)) {
-        if (!untimed) untimed = true
-        else {
-          perRow.getOrElseUpdate(size, mutable.ArrayBuffer()) += nanos.toDouble / rows
-          if (perRow(size).length >= math.max(Runs, (MinRows + size - 1) / size)) advance()
-        }
+        if (!untimed(size)) untimed += size
+        else perRow.getOrElseUpdate(size, mutable.ArrayBuffer()) += nanos.toDouble / rows
+        if (!interleaved) { if (done(size)) advance() }
+        else if (Candidates.forall(done)) decide()
+        else step = Iterator.iterate((step + 1) % Candidates.length)(i => (i + 1) % Candidates.length)
+          .find(i => !done(Candidates(i))).get
       }
     }
 
@@ -72,14 +92,16 @@ object AutoBatchSize {
       val best = perRow.keys.minBy(median)
       val current = Candidates(step)
       worse = if (median(current) > Tolerance * median(best)) worse + 1 else 0
-      if (worse >= 2 || step == Candidates.length - 1) {
-        decided = Some(best)
-        val measured = perRow.keys.toSeq.sorted.map(s => f"$s: ${median(s) / 1e6}%.2f").mkString(", ")
-        log.info(s"sparkdl: batch size auto for $label: $best (ms per row at each size tried: $measured)")
-      } else {
-        step += 1
-        untimed = false
-      }
+      if (worse >= 2 || step == Candidates.length - 1) decide()
+      else step += 1
+    }
+
+    private def decide(): Unit = {
+      val best = perRow.keys.minBy(median)
+      decided = Some(best)
+      val measured = perRow.keys.toSeq.sorted.map(s => f"$s: ${median(s) / 1e6}%.2f").mkString(", ")
+      log.info(s"sparkdl: batch size auto for $label: $best (ms per row at each size tried" +
+        s"${if (interleaved) ", in turns" else ""}: $measured)")
     }
   }
 }

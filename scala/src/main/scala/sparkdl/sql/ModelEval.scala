@@ -114,15 +114,13 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
     val (fixed, theCalls, window) = (batchSize, calls, ModelEvalExec.sortWindow(conf))
     val (kept, joinedSchema) = (output, child.output ++ resultAttrs)
     child.execute().mapPartitions { rows =>
-      val tuner = if (fixed > 0) None
-      else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value,
-          theCalls.head.sql))
-      val joined = new JoinedRow
-      val project = UnsafeProjection.create(kept, joinedSchema) // the pass-through columns and the results
-
       // Inputs of uneven cost (texts) are scored in blocks of `window` rows, sorted by cost into
       // batches so a batch pads to rows of its own length; the rows still leave in their order.
       val sorting = window > 0 && theCalls.size == 1 && theCalls.head.inference.inputs.exists(_.sortsByCost)
+      val tuner = if (fixed > 0) None
+      else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value, theCalls.head.sql, interleaved = sorting))
+      val joined = new JoinedRow
+      val project = UnsafeProjection.create(kept, joinedSchema) // the pass-through columns and the results
 
       /**
        * Runs the calls on the rows `order` picks (one batch of at most `size`), each row's results

@@ -93,4 +93,33 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
     assert(sizesTried.count(_ == 16) == 1 + AutoBatchSize.Runs)
     assert(tuner.next() == 4 && AutoBatchSize.chosen(model.hash).contains(4))
   }
+
+  test("auto batch size on rows sorted by cost: the sizes take turns, so the growing cost favours none") {
+    AutoBatchSize.reset()
+    val model = TestGraphs.affine(6)
+    val tuner = AutoBatchSize.forModel(model, "sorted", interleaved = true)
+    // per-row cost at each size (best: 16), times a cost that grows with every row fed, as along a sorted window
+    val perRowMs = Map(1 -> 4.0, 2 -> 3.0, 4 -> 2.4, 8 -> 2.1, 16 -> 2.0, 32 -> 2.3, 64 -> 2.6)
+    var fed = 0
+    var sizesTried = Seq.empty[Int]
+    while (tuner.chosen.isEmpty) {
+      val size = tuner.next()
+      sizesTried :+= size
+      val growth = 1.0 + fed / 200.0
+      tuner.record(size, size, (perRowMs(size) * growth * 1e6 * size).toLong)
+      fed += size
+    }
+    assert(tuner.chosen.contains(16), sizesTried)
+    assert(sizesTried == Seq.fill(1 + AutoBatchSize.Runs)(AutoBatchSize.Candidates).flatten, "rounds of one batch each")
+    // measured one size after another instead, the cost grown by the time 16 is reached makes a small size win
+    AutoBatchSize.reset()
+    val sequential = AutoBatchSize.forModel(model, "sorted, in order")
+    fed = 0
+    while (sequential.chosen.isEmpty) {
+      val size = sequential.next()
+      sequential.record(size, size, (perRowMs(size) * (1.0 + fed / 200.0) * 1e6 * size).toLong)
+      fed += size
+    }
+    assert(sequential.chosen.exists(_ < 16))
+  }
 }
