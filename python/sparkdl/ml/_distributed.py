@@ -76,6 +76,8 @@ def _balanced_shards(dataset: DataFrame, input_col: str, label_col: str, n: int)
 
     A row's place in the dataset (``row``) is its partition's offset (counted first, one row
     per partition comes back) plus its place in the partition; row ``i`` goes to shard ``i % n``.
+    The dataset is read twice (the count, then the training), so it must give the same rows in
+    the same partitions both times, as files and cached data do.
     """
     from pyspark.ml.linalg import VectorUDT
     from pyspark.sql import functions as F
@@ -90,7 +92,7 @@ def _balanced_shards(dataset: DataFrame, input_col: str, label_col: str, n: int)
     offsets, start = {}, 0
     for p in sorted(counts):
         offsets[p], start = start, start + counts[p]
-    offset = F.create_map(*[F.lit(v) for p in sorted(offsets) for v in (p, offsets[p])])
+    offset = F.create_map(*[c for p in sorted(offsets) for c in (F.lit(p), F.lit(offsets[p]).cast("long"))])
     label = F.col(label_col)
     if isinstance(dataset.schema[label_col].dataType, VectorUDT):  # Arrow has no UDTs
         from pyspark.ml.functions import vector_to_array
