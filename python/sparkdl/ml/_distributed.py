@@ -14,7 +14,6 @@ finished epoch, else it starts over.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import os
@@ -27,6 +26,8 @@ import tempfile
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
+
+from sparkdl.ml._distributed_worker import weights_from_bytes
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -214,8 +215,7 @@ def train_distributed(dataset: DataFrame, settings: Dict[str, Any]) -> Tuple[Lis
     if len({w.digest for w in workers}) != 1:
         raise RuntimeError("KerasImageFileEstimator: the replicas' weights differ after training (digests %s)"
                            % [w.digest for w in workers])
-    with np.load(io.BytesIO(workers[0].weights)) as npz:
-        weights = [npz["arr_%d" % i] for i in range(len(npz.files))]
+    weights = weights_from_bytes(workers[0].weights)
     report = [{"rank": w.rank, "pid": w.pid, "host": w.host, "rows": w.rows, "resumedFromEpoch": w.resumedFromEpoch,
                "weightsDigest": w.digest} for w in workers]
     return weights, json.loads(workers[0].history), workers[0].pid, report

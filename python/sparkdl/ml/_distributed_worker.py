@@ -37,6 +37,18 @@ def weights_digest(weights: List[Any]) -> str:
     return h.hexdigest()
 
 
+def weights_to_bytes(weights: List[Any]) -> bytes:
+    """Keras weights as an .npz (numpy's own format: no pickle across numpy versions)."""
+    buf = io.BytesIO()
+    np.savez(buf, *weights)
+    return buf.getvalue()
+
+
+def weights_from_bytes(data: bytes) -> List[Any]:
+    with np.load(io.BytesIO(data)) as npz:
+        return [npz["arr_%d" % i] for i in range(len(npz.files))]
+
+
 def read_checkpoint(directory: Optional[str], fingerprint: str) -> Optional[Dict[str, Any]]:
     """The checkpoint of this training (same fingerprint) in ``directory``, if there is one."""
     if not directory:
@@ -148,10 +160,8 @@ def main(directory: str) -> None:
         x, y = npz["x"], npz["y"]
     result, weights = train(spec, x, y, sys.stderr)
     if weights is not None:
-        buf = io.BytesIO()
-        np.savez(buf, *weights)
         with open(os.path.join(directory, "weights.npz"), "wb") as f:
-            f.write(buf.getvalue())
+            f.write(weights_to_bytes(weights))
     with open(os.path.join(directory, "result.json"), "w") as f:
         json.dump(result, f)
 

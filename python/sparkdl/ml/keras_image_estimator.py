@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import inspect
-import io
 import json
 import os
 import pickle
@@ -33,6 +32,7 @@ from pyspark.ml.util import MLReadable, MLReader, MLWritable, MLWriter
 
 from sparkdl._session import is_connect
 from sparkdl.ml._distributed import check_distributed_settings, train_distributed
+from sparkdl.ml._distributed_worker import weights_from_bytes, weights_to_bytes
 from sparkdl.ml._shared import HasInputCol, HasModelFile, HasOutputCol, HasOutputMode, accessors
 from sparkdl.ml.keras_image_file import KerasImageFileTransformer, _loader_udf
 
@@ -401,7 +401,7 @@ def _train_on_connect(dataset: DataFrame, all_settings: List[Dict[str, Any]]) ->
             trained = (data.crossJoin(jobs).repartition(len(indices), "job")
                        .mapInPandas(_train_partition, "job int, weights binary, history string, pid int"))
             for r in trained.collect():
-                results[indices[ids.index(r.job)]] = (_weights_from_bytes(r.weights), json.loads(r.history), r.pid)
+                results[indices[ids.index(r.job)]] = (weights_from_bytes(r.weights), json.loads(r.history), r.pid)
     finally:
         spark.removeTag(TRAINING_JOB_GROUP)
     missing = [i for i, r in enumerate(results) if r is None]
@@ -445,20 +445,8 @@ def _train_partition(batches: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         x = np.stack([np.asarray(v, dtype=np.float32) for v in part["x"]])
         y = np.stack([np.asarray(v) for v in part["y"]]) if part["y"].dtype == object else part["y"].to_numpy()
         weights, history, pid = _train(model_bytes, os.path.basename(settings["modelFile"]), settings, x, y)
-        yield pd.DataFrame({"job": [int(job)], "weights": [_weights_to_bytes(weights)],
+        yield pd.DataFrame({"job": [int(job)], "weights": [weights_to_bytes(weights)],
                             "history": [json.dumps(history)], "pid": [pid]})
-
-
-def _weights_to_bytes(weights: List[npt.NDArray[Any]]) -> bytes:
-    """Keras weights as an .npz (numpy's own format: no pickle across numpy versions)."""
-    buf = io.BytesIO()
-    np.savez(buf, *weights)
-    return buf.getvalue()
-
-
-def _weights_from_bytes(data: bytes) -> List[npt.NDArray[Any]]:
-    with np.load(io.BytesIO(data)) as npz:
-        return [npz["arr_%d" % i] for i in range(len(npz.files))]
 
 
 def _fitted(settings: Dict[str, Any], weights: List[npt.NDArray[Any]], history: Dict[str, List[float]],
