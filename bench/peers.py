@@ -42,6 +42,38 @@ def make_predict_fn(name, weights):
     return make
 
 
+def onnx_session(path, threads=0):
+    """An ONNX Runtime session for `path` with `threads` threads per op (0: the engine's default, all
+    cores), built once per process."""
+    key = ("onnx", path, threads)
+    if key not in _models:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        _models[key] = ort.InferenceSession(path, options)
+    return _models[key]
+
+
+def make_onnx_image_predict_fn(path, size, threads=1):
+    """predict_batch_udf's factory: JPEG bytes -> Pillow decode + bilinear resize -> an ONNX image model
+    (raw 0-255 pixels in, NHWC) in ONNX Runtime, one session per worker process."""
+    def make():
+        from PIL import Image
+
+        session = onnx_session(path, threads)
+        name = session.get_inputs()[0].name
+
+        def predict(contents):
+            batch = np.stack([np.asarray(Image.open(io.BytesIO(c)).convert("RGB").resize(
+                (size, size), Image.BILINEAR), np.float32) for c in contents])
+            return session.run(None, {name: batch})[0]
+        return predict
+    return make
+
+
 def text_encoder(export_dir, threads=0):
     """The exported sentence encoder as a function of (ids, mask) NumPy arrays, run as the export says
     (a pruned TensorFlow graph, or an ONNX Runtime session), with `threads` threads per op (0: the
@@ -56,13 +88,7 @@ def text_encoder(export_dir, threads=0):
 
         meta = json.load(open(os.path.join(export_dir, "model.json")))
         if meta.get("engine") == "onnx":
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            if threads:
-                options.intra_op_num_threads = threads
-                options.inter_op_num_threads = 1
-            session = ort.InferenceSession(os.path.join(export_dir, "model.onnx"), options)
+            session = onnx_session(os.path.join(export_dir, "model.onnx"), threads)
             type_ids = meta.get("tokenTypeIdsTensor")
 
             def fn(ids, mask):

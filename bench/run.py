@@ -201,6 +201,77 @@ def bench_model(spark, name, files, directory, weights_file, work):
             "pbudf_sweep": sweep, "limit_sweep": limit}
 
 
+def keras_to_onnx(name, weights_file, path):
+    """The named model's featurizer cut, its preprocessing included (raw 0-255 RGB pixels in, NHWC),
+    converted to ONNX with tf2onnx (the route the README gives Keras users who want ONNX Runtime)."""
+    import tensorflow as tf
+    import tf2onnx
+
+    from sparkdl.models.export import build_keras_model, features_model
+    from sparkdl.models.registry import get_spec, load_symbol
+
+    spec = get_spec(name)
+    features = features_model(build_keras_model(name, weights_file))
+    preprocess = load_symbol(spec.preprocessor)
+    fn = tf.function(lambda x: features(preprocess(x), training=False))
+    signature = (tf.TensorSpec((None, spec.height, spec.width, 3), tf.float32, name="pixels"),)
+    tf2onnx.convert.from_function(fn, input_signature=signature, opset=17, output_path=path)
+    return path, spec.height
+
+
+def bench_onnx_image(spark, name, files, directory, weights_file, work):
+    """Images/s of the named model's featurizer as an ONNX model (tf2onnx) in ONNX Runtime: through
+    TFImageTransformer (JVM decode, ONNX Runtime Java), predict_batch_udf (Pillow + ONNX Runtime Python
+    in the workers, best batch size and threads) and one Python process on pre-decoded arrays (limit)."""
+    import peers
+    from pyspark.ml.functions import predict_batch_udf
+    from pyspark.sql.types import ArrayType, FloatType
+
+    from sparkdl import TFImageTransformer, readImages
+
+    n = len(files)
+    t_convert, (path, size) = timed(lambda: keras_to_onnx(name, weights_file, os.path.join(work, name + ".onnx")))
+    print("  %s: converted to ONNX in %.1f s (%.1f MB)" % (name, t_convert, os.path.getsize(path) / 1e6), flush=True)
+    warm = linked(files[:256], os.path.join(work, "onnx_warm_" + name))
+
+    # 1. the image stage on the .onnx file, default settings (batch size auto), after a warm pass
+    stage = TFImageTransformer(inputCol="image", outputCol="features", graph=path, outputMode="array")
+    noop(stage.transform(readImages(warm, numPartitions=2)))
+
+    def stage_run():
+        noop(stage.transform(readImages(directory, numPartitions=8)).select("filePath", "features"))
+    stage_run()
+    t_stage, _ = timed(stage_run)
+
+    # 2. predict_batch_udf at its best: batch size and threads per op swept on 256 images
+    binary = spark.read.format("binaryFile").load(directory).repartition(8)
+    subset = spark.read.format("binaryFile").load(warm).repartition(4)
+
+    def pbudf(batch_size, threads):
+        return predict_batch_udf(peers.make_onnx_image_predict_fn(path, size, threads),
+                                 return_type=ArrayType(FloatType()), batch_size=batch_size)
+    for threads in (1, 0):  # the session built in the workers, once per thread setting
+        noop(subset.limit(8).repartition(2).select(pbudf(8, threads)("content")))
+    sweep = {(bs, threads): 256 / timed(lambda bs=bs, threads=threads: noop(
+        subset.select(pbudf(bs, threads)("content"))))[0] for threads in (1, 0) for bs in (4, 16, 64)}
+    pbudf_size, pbudf_threads = max(sweep, key=sweep.get)
+    t_pbudf, _ = timed(lambda: noop(binary.select(pbudf(pbudf_size, pbudf_threads)("content"))))
+
+    # 3. the compute-only limit: the same .onnx in this process (all cores), pre-decoded arrays
+    session = peers.onnx_session(path)
+    arrays = np.stack([pil_load(f, size) for f in files[:64]])
+    limit = {}
+    for bs in (1, 4, 8, 16, 32, 64):
+        chunk = arrays[:bs]
+        session.run(None, {"pixels": chunk})  # a first run at each shape
+        reps = max(2, 128 // bs)
+        limit[bs] = reps * bs / timed(lambda chunk=chunk, reps=reps: [
+            session.run(None, {"pixels": chunk}) for _ in range(reps)])[0]
+    limit_size = max(limit, key=limit.get)
+    return {"transformer": n / t_stage, "pbudf": n / t_pbudf, "limit": limit[limit_size], "pbudf_size": pbudf_size,
+            "pbudf_threads": pbudf_threads, "limit_size": limit_size, "pbudf_sweep": sweep, "limit_sweep": limit}
+
+
 def make_sentences(n, vocab_file, seed=1):
     """n sentences of mixed length from the model's own vocabulary (whole words only): 70% of 4 to 16
     words, 25% of 16 to 40, 5% of 40 to 120."""
@@ -362,6 +433,8 @@ def main():
     parser.add_argument("--sentences", type=int, default=10000, help="sentences for the text rows (0: skip them)")
     parser.add_argument("--text-models", default="all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8",
                         help="text models: the frozen graph (TensorFlow) and the int8 ONNX encoder (ONNX Runtime)")
+    parser.add_argument("--onnx-models", default="MobileNetV2",
+                        help="image models also run as ONNX (tf2onnx) in ONNX Runtime (empty: none)")
     parser.add_argument("--memory-images", type=int, default=0,
                         help="images for the executor memory check (0: skip it)")
     args = parser.parse_args()
@@ -398,6 +471,16 @@ def main():
         rows.append((name, r))
         print("  %s done: %s" % (name, r), flush=True)
 
+    onnx_rows = []
+    for name in [m for m in args.onnx_models.split(",") if m]:
+        weights = None
+        if name != "EfficientNetLite0":
+            weights = os.path.join(work, name + ".weights.h5")
+            if not os.path.exists(weights):
+                load_symbol(get_spec(name).builder)(weights=None, include_top=True).save_weights(weights)
+        onnx_rows.append((name, bench_onnx_image(spark, name, files, directory, weights, work)))
+        print("  %s ONNX done: %s" % (name, onnx_rows[-1][1]), flush=True)
+
     texts = []
     for name in [m for m in args.text_models.split(",") if m] if args.sentences else []:
         texts.append((name, bench_text(spark, args.sentences, work, name)))
@@ -412,6 +495,26 @@ def main():
     cores = os.cpu_count()
     if rows:
         print_images(rows, files, cores, jvm_rate, pil_rate)
+    if onnx_rows:
+        print("\nimage models as ONNX (tf2onnx, preprocessing inside), ONNX Runtime, images/second:")
+        print("%-18s %11s %11s %11s %12s %12s" % ("model", "transformer", "pbudf", "limit", "vs pbudf", "vs limit"))
+        for name, r in onnx_rows:
+            print("%-18s %11.1f %11.1f %11.1f %11.2fx %11.2fx" % (
+                name, r["transformer"], r["pbudf"], r["limit"], r["transformer"] / r["pbudf"],
+                r["transformer"] / r["limit"]))
+        for name, r in onnx_rows:
+            print("  %-18s pbudf: batch %d, %s (sweep %s); limit: batch %d (sweep %s)" % (
+                name, r["pbudf_size"], "1 thread per op" if r["pbudf_threads"] else "default threads",
+                {"%d/%s" % (bs, "1t" if t else "all"): round(v, 1) for (bs, t), v in r["pbudf_sweep"].items()},
+                r["limit_size"], {k: round(v, 1) for k, v in r["limit_sweep"].items()}))
+            # the model and decoding share the cores: each side's end-to-end bound from rates of this run
+            ours, theirs = 1 / (1 / r["limit"] + 1 / (cores * jvm_rate)), 1 / (1 / r["limit"] + 1 / (cores * pil_rate))
+            print("  %-18s bounds (model + decode on %d cores): sparkdl %.1f img/s (measured %.2fx of it), pbudf %.1f"
+                  " (measured %.2fx of it): at most %.2fx pbudf" % (
+                      name, cores, ours, r["transformer"] / ours, theirs, r["pbudf"] / theirs, ours / r["pbudf"]))
+            print("  %-18s targets: >= 0.9x limit: %s; >= 1.5x pbudf: %s" % (
+                name, "met" if r["transformer"] >= 0.9 * r["limit"] else "missed",
+                "met" if r["transformer"] >= 1.5 * r["pbudf"] else "missed"))
     for name, text in texts:
         n = args.sentences
         engine = "ONNX Runtime" if name.endswith("int8") else "TensorFlow"

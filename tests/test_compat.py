@@ -76,6 +76,42 @@ def test_tf_input_graph_from_graph_def_graph_and_saved_model(spark, tmp_path):
     np.testing.assert_allclose(run(spark, saved, "features:0", "scores:0", rows), expected, rtol=1e-6)
 
 
+def test_tf_input_graph_from_tensorflow_1_checkpoints(spark, tmp_path):
+    """fromCheckpoint (names given) and fromCheckpointWithSignature (the meta graph's signature), on
+    what tf.compat.v1.train.Saver writes, against the session's own numbers."""
+    import tensorflow as tf
+
+    from sparkdl.graph.input import TFInputGraph
+
+    rows = [[1.0, 2.0, 3.0], [-1.0, 0.5, 4.0]]
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+        v = tf.compat.v1.get_variable("w", [3, 2], initializer=tf.compat.v1.random_normal_initializer(seed=1))
+        y = tf.nn.relu(tf.matmul(x, v) + 0.5, name="y")
+        with tf.compat.v1.Session(graph=g) as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            expected = sess.run(y, {x: rows})
+            saver = tf.compat.v1.train.Saver()
+            prefix = saver.save(sess, str(tmp_path / "ckpt" / "model"), global_step=7)
+            meta = saver.export_meta_graph()  # the same graph, with a signature, written over the .meta
+            meta.signature_def["serving_default"].CopyFrom(
+                tf.compat.v1.saved_model.predict_signature_def(inputs={"features": x}, outputs={"scores": y}))
+            open(prefix + ".meta", "wb").write(meta.SerializeToString())
+    assert np.abs(expected).max() > 0.1
+
+    graph = TFInputGraph.fromCheckpoint(str(tmp_path / "ckpt"), ["x"], ["y"])
+    assert (graph.inputs, graph.outputs) == (["x:0"], ["y:0"])
+    np.testing.assert_allclose(run(spark, graph, "x:0", "y:0", rows), expected, rtol=1e-6)
+    signed = TFInputGraph.fromCheckpointWithSignature(str(tmp_path / "ckpt"), "serving_default")
+    assert (signed.inputs, signed.outputs) == (["features:0"], ["scores:0"])
+    np.testing.assert_allclose(run(spark, signed, "features:0", "scores:0", rows), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="has no signature 'predict'; its signatures: \\['serving_default'\\]"):
+        TFInputGraph.fromCheckpointWithSignature(prefix, "predict")
+    with pytest.raises(ValueError, match="holds no TensorFlow 1 checkpoint"):
+        TFInputGraph.fromCheckpoint(str(tmp_path), ["x"], ["y"])
+
+
 def test_read_images_with_custom_fn(spark, image_dir):
     from PIL import Image
 

@@ -144,7 +144,7 @@ def test_bad_structs_are_refused_naming_the_field():
         fields.update(kw)
         return Row(**fields)
 
-    with pytest.raises(ValueError, match="nChannels is 2; only 8-bit images with 1, 3 or 4 channels"):
+    with pytest.raises(ValueError, match="nChannels is 2; only images with 1, 3 or 4 channels"):
         imageIO.imageStructToArray(struct(nChannels=2, mode=8, data=bytearray(8)))
     with pytest.raises(ValueError, match=r"data has 11 bytes, but height x width x nChannels = 2 x 2 x 3 needs 12"):
         imageIO.imageStructToArray(struct(data=bytearray(11)))
@@ -153,3 +153,11 @@ def test_bad_structs_are_refused_naming_the_field():
     with pytest.raises(ValueError, match="mode 24 does not match nChannels 3"):
         imageIO.imageStructToArray(struct(mode=24))
     assert imageIO.imageStructToArray(struct()).shape == (2, 2, 3)
+    # float32 images (TFImageTransformer's outputMode="image"): CV_32FC3 is mode 21, 4 bytes a value
+    floats = np.arange(12, dtype="<f4").reshape(2, 2, 3) - 2.5
+    got = imageIO.imageStructToArray(struct(mode=21, data=bytearray(floats.tobytes())))
+    assert got.dtype == np.float32 and np.array_equal(got, floats)
+    with pytest.raises(ValueError, match="data has 12 bytes, .* needs 48"):
+        imageIO.imageStructToArray(struct(mode=21))
+    with pytest.raises(ValueError, match="mode 5 does not match nChannels 3 .* mode 16, 8-bit, or 21, float32"):
+        imageIO.imageStructToArray(struct(mode=5))

@@ -190,6 +190,26 @@ def test_an_onnx_image_model_through_the_image_stage_equals_onnx_runtime_on_the_
     assert again == got
 
 
+def test_a_keras_model_converted_by_tf2onnx_through_the_image_stage_equals_keras(spark, image_dir, cnn, tmp_path):
+    """The README's route for Keras users who want ONNX Runtime: tf2onnx from a tf.function of the model
+    (its from_keras fails on Keras 3 Sequential models), then the .onnx as the image stage's graph;
+    against Keras predict on the same resized pixels."""
+    import tensorflow as tf
+    import tf2onnx
+
+    from sparkdl import TFImageTransformer, readImages
+    from tests.fixtures import keras_inputs
+
+    path = str(tmp_path / "cnn.onnx")
+    tf2onnx.convert.from_function(tf.function(lambda x: cnn(x, training=False)), opset=17, output_path=path,
+                                  input_signature=(tf.TensorSpec((None, 48, 64, 3), tf.float32, name="pixels"),))
+    images = readImages(image_dir).filter("image IS NOT NULL").orderBy("filePath")
+    rows = TFImageTransformer(outputCol="p", graph=path, outputMode="array").transform(images).collect()
+    want = cnn.predict(keras_inputs([r.image for r in rows], 48, 64), verbose=0)
+    assert len(rows) >= 8 and np.abs(want - want.mean(axis=0)).max() > 1e-3
+    np.testing.assert_allclose(np.array([r.p for r in rows]), want, atol=1e-5)
+
+
 TEXTS = ["A man is playing a guitar.", "", "Spark runs the model next to the data, in the executor JVM.",
          "Ein Hund läuft über die Wiese — schnell!", "日本語のテキストも", "ok", "The quick brown fox " * 20,
          "Prices rose 3.5% in Q3; analysts (mostly) expected 2%.", "   spaces   and\ttabs  ", "Naïve café résumé."]

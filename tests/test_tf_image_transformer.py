@@ -155,3 +155,52 @@ def test_cluster_master_really_has_separate_executors(spark):
         pytest.skip("runs under local-cluster only (make test-cluster)")
     status = spark.sparkContext._jsc.sc().getExecutorMemoryStatus()
     assert status.size() == 3, "expected the driver and 2 executors, got %d" % status.size()
+
+
+def test_output_mode_image_gives_float_image_structs_in_spark_channel_order(spark, image_dir, cnn, tmp_path):
+    """The original library's outputMode="image": a graph whose output is an image gives Spark image
+    structs of float32 pixels (CV_32FC3, CV_32FC1), channels put back in Spark's BGR order; against
+    numpy on the pixels Keras would be fed."""
+    import tensorflow as tf
+    from pyspark.ml.image import ImageSchema
+
+    from sparkdl.graph import freeze_function
+    from sparkdl.image.imageIO import imageStructToPIL
+
+    scale = np.array([0.5, 1.0, 2.0], np.float32)  # per RGB channel: a swapped order would show
+    spec = [tf.TensorSpec([None, 32, 48, 3], tf.float32, name="input")]
+    color = freeze_function(lambda x: tf.nn.avg_pool2d(x, 2, 2, "VALID") * scale, spec)
+    gray = freeze_function(lambda x: tf.reduce_mean(x, axis=3, keepdims=True), spec)
+    images = readImages(image_dir).filter("image IS NOT NULL").orderBy("filePath")
+    sources = images.collect()
+    pixels = keras_inputs([r.image for r in sources], 32, 48)  # RGB
+    pooled = pixels.reshape(-1, 16, 2, 24, 2, 3).mean(axis=(2, 4)) * scale
+
+    stage = TFImageTransformer(outputCol="out", graph=color, outputMode="image")
+    out = stage.transform(images)
+    assert out.schema["out"].dataType == ImageSchema.columnSchema
+    rows = out.collect()
+    assert len(rows) == len(sources) >= 8
+    for r, want in zip(rows, pooled):
+        assert (r.out.origin, r.out.height, r.out.width, r.out.nChannels, r.out.mode) == ("", 16, 24, 3, 21)
+        got = imageStructToArray(r.out)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want[:, :, ::-1], atol=1e-3, err_msg=r.filePath)  # BGR
+    assert imageStructToPIL(rows[0].out).size == (24, 16)
+
+    saved = str(tmp_path / "stage")
+    stage.save(saved)
+    again = TFImageTransformer.load(saved)
+    assert again.getOutputMode() == "image"
+    assert [bytes(r.out.data) for r in again.transform(images).collect()] == [bytes(r.out.data) for r in rows]
+
+    rows = TFImageTransformer(outputCol="out", graph=gray, outputMode="image").transform(images).collect()
+    for r, want in zip(rows, pixels.mean(axis=3, keepdims=True)):
+        assert (r.out.height, r.out.width, r.out.nChannels, r.out.mode) == (32, 48, 1, 5)
+        np.testing.assert_allclose(imageStructToArray(r.out), want, atol=1e-3, err_msg=r.filePath)
+
+    # not an image output: refused at transform, naming the output and its shape
+    with pytest.raises(Exception, match=r"outputMode 'image' needs an image output.*float \[\?,\d+\]"):
+        TFImageTransformer(outputCol="out", graph=cnn, outputMode="image").transform(images)
+    with pytest.raises(ValueError, match="outputMode.*vector, array, image"):
+        TFImageTransformer(outputCol="out", graph=cnn, outputMode="images")

@@ -40,6 +40,8 @@ IMAGE_FORMAT = "sparkdl.image"
 
 # OpenCV type codes of 8-bit images by channel count, as Spark's ImageSchema uses them.
 _MODES = {1: 0, 3: 16, 4: 24}
+# and of float32 images (TFImageTransformer's outputMode="image"): CV_32FC1, CV_32FC3, CV_32FC4
+_FLOAT_MODES = {1: 5, 3: 21, 4: 29}
 
 
 def imageArrayToStruct(imgArray: npt.ArrayLike, origin: str = "") -> Row:
@@ -60,8 +62,9 @@ def imageArrayToStruct(imgArray: npt.ArrayLike, origin: str = "") -> Row:
                data=bytearray(np.ascontiguousarray(arr).tobytes()))
 
 
-def imageStructToArray(imageRow: Row) -> npt.NDArray[np.uint8]:
-    """uint8 array H x W x C from a Spark image struct, channels in the struct's (BGR) order."""
+def imageStructToArray(imageRow: Row) -> npt.NDArray[Any]:
+    """Array H x W x C from a Spark image struct, channels in the struct's (BGR) order: uint8 for
+    8-bit images, float32 for float images (modes CV_32FC1/3/4, as ``outputMode="image"`` gives)."""
     if imageRow is None:
         raise ValueError("imageStructToArray got a null image")
     for field in ("height", "width", "nChannels", "mode", "data"):
@@ -69,22 +72,29 @@ def imageStructToArray(imageRow: Row) -> npt.NDArray[np.uint8]:
             raise ValueError("imageStructToArray: the image struct's %s is null" % field)
     h, w, c = imageRow.height, imageRow.width, imageRow.nChannels
     if c not in _MODES:
-        raise ValueError("imageStructToArray: nChannels is %s; only 8-bit images with 1, 3 or 4 channels" % c)
-    if imageRow.mode != _MODES[c]:
-        raise ValueError("imageStructToArray: mode %s does not match nChannels %d (an 8-bit image with %d "
-                         "channels has mode %d)" % (imageRow.mode, c, c, _MODES[c]))
+        raise ValueError("imageStructToArray: nChannels is %s; only images with 1, 3 or 4 channels" % c)
+    if imageRow.mode == _MODES[c]:
+        dtype: Any = np.uint8
+    elif imageRow.mode == _FLOAT_MODES[c]:
+        dtype = np.dtype("<f4")
+    else:
+        raise ValueError("imageStructToArray: mode %s does not match nChannels %d (an image with %d channels has "
+                         "mode %d, 8-bit, or %d, float32)" % (imageRow.mode, c, c, _MODES[c], _FLOAT_MODES[c]))
     data = bytes(imageRow.data)
-    if h < 0 or w < 0 or len(data) != h * w * c:
+    size = h * w * c * np.dtype(dtype).itemsize
+    if h < 0 or w < 0 or len(data) != size:
         raise ValueError("imageStructToArray: data has %d bytes, but height x width x nChannels = %d x %d x %d "
-                         "needs %d" % (len(data), h, w, c, h * w * c))
-    return np.frombuffer(data, dtype=np.uint8).reshape(h, w, c)
+                         "needs %d" % (len(data), h, w, c, size))
+    return np.frombuffer(data, dtype=dtype).reshape(h, w, c)
 
 
 def imageStructToPIL(imageRow: Row) -> Image:
-    """PIL image (L, RGB or RGBA) from a Spark image struct."""
+    """PIL image (L, RGB or RGBA) from a Spark image struct; float pixels are rounded and clipped to 0-255."""
     from PIL import Image
 
     arr = imageStructToArray(imageRow)
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
     c = arr.shape[2]
     if c == 1:
         return Image.fromarray(arr[:, :, 0], mode="L")

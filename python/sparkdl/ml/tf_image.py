@@ -33,8 +33,12 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
     Each image is resized bilinearly (as ``tf.image.resize``) to the graph's input
     size, converted to float pixel values 0-255 in ``channelOrder`` and fed in batches
     of ``batchSize``; the output tensor's row for the image fills ``outputCol`` (an
-    MLlib ``DenseVector``, or ``array<float>`` with ``outputMode="array"``). The graph
-    runs in the executors' JVMs (TensorFlow Java), loaded once per JVM.
+    MLlib ``DenseVector``, or ``array<float>`` with ``outputMode="array"``). With
+    ``outputMode="image"``, for a graph whose output is an image (``[batch, height, width,
+    channels]``, 1, 3 or 4 channels, height and width known), each output is an image struct
+    of float32 pixels (mode ``CV_32FC1``/``CV_32FC3``/``CV_32FC4``, channels put back in Spark's
+    BGR order, empty origin) that :func:`sparkdl.image.imageStructToArray` reads as a float32
+    array. The graph runs in the executors' JVMs (TensorFlow Java), loaded once per JVM.
 
     ``graph`` is a Keras model, a :class:`sparkdl.graph.FrozenGraph`, or None (set it
     later with :py:meth:`setGraph`). Tensor names default to the graph's first input
@@ -52,6 +56,11 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
                         typeConverter=TypeConverters.toString)
     outputTensor = Param(Params._dummy(), "outputTensor", "name of the graph tensor to output",
                          typeConverter=TypeConverters.toString)
+    outputMode = Param(Params._dummy(), "outputMode",
+                       "output column type: vector (MLlib DenseVector), array (array<float>), or image (an image "
+                       "struct of float32 pixels, mode CV_32FC1/3/4, channels in Spark's BGR order, for a graph "
+                       "whose output is an image [batch, height, width, channels])",
+                       typeConverter=one_of("outputMode", ["vector", "array", "image"]))
     channelOrder = Param(Params._dummy(), "channelOrder",
                          "channel order the graph expects: RGB, BGR, or L for 1-channel graphs",
                          typeConverter=one_of("channelOrder", ["RGB", "BGR", "L"]))

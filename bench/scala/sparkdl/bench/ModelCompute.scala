@@ -2,18 +2,23 @@ package sparkdl.bench
 
 import java.nio.file.{Files, Paths}
 
-import sparkdl.inference.SessionCache
+import sparkdl.inference.{Model, SessionCache}
+import sparkdl.onnx.OnnxModel
 import sparkdl.tf.FrozenGraph
 
 /**
- * The JVM's compute limit for `make bench`: runs a frozen graph through TF Java on a
+ * The JVM's compute limit for `make bench`: runs a frozen graph through TF Java (or a `.onnx`
+ * file through ONNX Runtime) on a
  * constant batch (no decoding, no Spark) from `callers` threads at once, as executor
  * tasks share one session. Returns images/s over `batches` batches per caller.
  */
 object ModelCompute {
   def imagesPerSecond(graphFile: String, input: String, output: String,
                       height: Int, width: Int, batch: Int, batches: Int, callers: Int): Double = {
-    val graph = FrozenGraph(Files.readAllBytes(Paths.get(graphFile)), Seq(input), Seq(output))
+    val bytes = Files.readAllBytes(Paths.get(graphFile))
+    val graph: Model =
+      if (OnnxModel.looksLikeOnnx(bytes)) new OnnxModel(bytes, Seq(input), Seq(output), graphFile)
+      else FrozenGraph(bytes, Seq(input), Seq(output))
     SessionCache.withSession(graph) { session =>
       val data = Array.tabulate(batch * height * width * 3)(i => (i % 251).toFloat)
       val shape = Array[Long](batch, height, width, 3)

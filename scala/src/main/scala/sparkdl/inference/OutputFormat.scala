@@ -60,6 +60,63 @@ object OutputFormat {
     }
   }
 
+  /**
+   * An image struct (Spark's `ImageSchema.columnSchema`) of float32 pixels, for a model whose
+   * output is an image (`[batch, height, width, channels]`, or `[batch, channels, height, width]`
+   * when `channelsFirst`): mode `CV_32FC1`, `CV_32FC3` or `CV_32FC4`, `data` row-major
+   * `[h, w, c]` little-endian float32, channels in Spark's image order (BGR, BGRA): `fromRgb`
+   * says the model's channels are RGB(A) and are reversed. `origin` is empty.
+   */
+  final case class ImageOutput(height: Int, width: Int, channels: Int, channelsFirst: Boolean, fromRgb: Boolean)
+    extends OutputFormat {
+    require(ImageOutput.Modes.contains(channels), s"an image output has 1, 3 or 4 channels, not $channels")
+    val dataType: DataType = org.apache.spark.ml.image.ImageSchema.columnSchema
+    def cell(out: Array[Float], from: Int, len: Int): Any = {
+      require(len == height * width * channels,
+        s"an image output of ${height}x${width}x$channels needs ${height * width * channels} values, got $len")
+      val data = java.nio.ByteBuffer.allocate(len * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+      val floats = data.asFloatBuffer()
+      val plane = height * width
+      var p = 0
+      while (p < plane) {
+        var c = 0
+        while (c < channels) {
+          val src = if (fromRgb && c < 3) 2 - c else c // RGB(A) -> BGR(A)
+          floats.put(out(from + (if (channelsFirst) src * plane + p else p * channels + src)))
+          c += 1
+        }
+        p += 1
+      }
+      Row("", height, width, channels, ImageOutput.Modes(channels), data.array())
+    }
+  }
+
+  object ImageOutput {
+
+    /** OpenCV's float32 type codes by channel count: CV_32FC1, CV_32FC3, CV_32FC4. */
+    val Modes: Map[Int, Int] = Map(1 -> 5, 3 -> 21, 4 -> 29)
+
+    /**
+     * The image format of output `info` (its static shape, from the model) for a model taking
+     * `channelOrder` (RGB, BGR or L), laid out as its input (`channelsFirst`) where the shape
+     * allows both; fails, naming the output and its shape, unless it is an image.
+     */
+    def forTensor(info: TensorInfo, channelOrder: String, channelsFirst: Boolean): ImageOutput = {
+      def image(h: Long, w: Long, c: Long, first: Boolean) =
+        ImageOutput(h.toInt, w.toInt, c.toInt, first, fromRgb = channelOrder == "RGB" && c >= 3)
+      def fits(h: Long, w: Long, c: Long) = h > 0 && w > 0 && Modes.contains(c.toInt)
+      info.shape match {
+        case Some(Seq(_, c, h, w)) if channelsFirst && fits(h, w, c) => image(h, w, c, first = true)
+        case Some(Seq(_, h, w, c)) if fits(h, w, c) => image(h, w, c, first = false)
+        case Some(Seq(_, c, h, w)) if fits(h, w, c) => image(h, w, c, first = true)
+        case _ => throw new IllegalArgumentException(
+            s"outputMode 'image' needs an image output: [batch, height, width, channels] (or channels first) " +
+              s"with a known height and width and 1, 3 or 4 channels; output '${info.name}' is ${info.dtype} " +
+              s"${info.shapeString}. Use outputMode 'vector' or 'array' for other outputs")
+      }
+    }
+  }
+
   /** The formats a stage's `outputMode` names. */
   val Modes: Map[String, OutputFormat] = Map("vector" -> VectorOutput, "array" -> FloatArrayOutput)
 

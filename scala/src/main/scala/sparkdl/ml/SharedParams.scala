@@ -47,11 +47,16 @@ trait HasHandleInvalid extends Params {
   def setHandleInvalid(value: String): this.type = set(handleInvalid, value)
 }
 
-/** Output column type: an MLlib DenseVector or array<float>. */
+/** Output column type: an MLlib DenseVector or array<float> (and for some stages more, [[outputModes]]). */
 trait HasOutputMode extends Params {
+
+  /** The values `outputMode` takes for this stage. */
+  protected def outputModes: Seq[String] = OutputFormat.Modes.keys.toSeq.sorted
+
   final val outputMode: Param[String] = new Param[String](this, "outputMode",
-    "output column type: vector (MLlib DenseVector) or array (array<float>). Default: vector",
-    ParamValidators.inArray(OutputFormat.Modes.keys.toArray.sorted))
+    "output column type: vector (MLlib DenseVector) or array (array<float>); TFImageTransformer also takes " +
+      "image (an image struct of float32 pixels, for image outputs). Default: vector",
+    (value: String) => outputModes.contains(value))
   setDefault(outputMode -> "vector")
   final def getOutputMode: String = $(outputMode)
   def setOutputMode(value: String): this.type = set(outputMode, value)

@@ -25,6 +25,8 @@ trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasO
 
   setDefault(inputCol -> "image", channelOrder -> "RGB", batchSize -> 0)
 
+  override protected def outputModes: Seq[String] = super.outputModes :+ "image"
+
   def getInputTensor: String = get(inputTensor).orElse(givenModel.flatMap(_.inputs.headOption)).getOrElse("input:0")
   def getOutputTensor: String =
     get(outputTensor).orElse(givenModel.flatMap(_.outputs.headOption)).getOrElse("output:0")
@@ -39,7 +41,8 @@ trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasO
  * to the model's input size, put in the model's channel order as float values 0-255 (laid out
  * `[h, w, c]`, or `[c, h, w]` for a model whose input is channels first, as PyTorch exports
  * are), and fed in batches; the output tensor's row for each image becomes the output column
- * (MLlib Vector or array<float>).
+ * (MLlib Vector or array<float>; with `outputMode` "image", for a model whose output is an
+ * image, an image struct of float32 pixels: [[sparkdl.inference.OutputFormat.ImageOutput]]).
  *
  * The model travels to executors once per transform (broadcast) and is loaded once per
  * executor JVM ([[sparkdl.inference.SessionCache]]).
@@ -57,10 +60,17 @@ class TFImageTransformer(override val uid: String)
   private def inputSpec: ImageInputSpec =
     ImageInput.spec(getModel, getInputTensor, getOutputTensor, $(channelOrder))
 
+  /** `image`: the output tensor's static shape from the model, so checked on the driver. */
+  private def outputFormat: OutputFormat =
+    if ($(outputMode) == "image") {
+      val spec = inputSpec
+      OutputFormat.ImageOutput.forTensor(getModel.outputInfo(getOutputTensor), spec.channelOrder, spec.channelsFirst)
+    } else OutputFormat.forMode($(outputMode))
+
   override def transformSchema(schema: StructType): StructType = {
     val out = StageSchema.required(this, outputCol)
     val result = StageSchema.validateAndTransformSchema(schema, Seq(StageSchema.imageInput($(inputCol))),
-      Seq(out -> OutputFormat.forMode($(outputMode)).dataType))
+      Seq(out -> outputFormat.dataType))
     inputSpec
     result
   }
@@ -70,7 +80,7 @@ class TFImageTransformer(override val uid: String)
     val model = getModel
     BatchTransform(dataset.toDF(), "TFImageTransformer", s"model-${model.hash.take(12)}", model,
       Seq(ImageInput($(inputCol), getInputTensor, inputSpec)),
-      Seq(BatchOutput(getOutputTensor, OutputFormat.forMode($(outputMode)))), Seq($(outputCol)), $(batchSize),
+      Seq(BatchOutput(getOutputTensor, outputFormat)), Seq($(outputCol)), $(batchSize),
       $(handleInvalid), BatchTransform.InvalidImageHint)
   }
 
