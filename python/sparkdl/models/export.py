@@ -14,8 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
-import time
-from typing import Any, Dict, Optional, Tuple, cast
+from typing import Any, Callable, Dict, Optional, Tuple, cast
 
 from sparkdl.models.registry import get_spec, load_symbol
 
@@ -80,13 +79,20 @@ def features_model(model: Any) -> Any:
     return keras.Model(model.inputs, head.input, name=model.name + "_features")
 
 
-def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = None) -> str:
-    """Exports ``model_name`` into ``out_dir/<model_name>/``; returns that directory."""
+#: The steps of an export, as progress shows them.
+EXPORT_STEPS = ("reading the weights", "freezing the graph", "writing the export")
+
+
+def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = None,
+                 step: Callable[[str], None] = lambda name: None) -> str:
+    """Exports ``model_name`` into ``out_dir/<model_name>/``; returns that directory. ``step`` is
+    told each of :data:`EXPORT_STEPS` as it starts."""
     import tensorflow as tf
 
     from sparkdl.graph.export import freeze_function
 
     spec = get_spec(model_name)
+    step(EXPORT_STEPS[0])
     model = build_keras_model(model_name, weights_path)
     features = features_model(model)
     preprocess = load_symbol(spec.preprocessor)
@@ -95,7 +101,9 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
         pre = preprocess(x)
         return {FEATURES: features(pre, training=False), PREDICTIONS: model(pre, training=False)}
 
+    step(EXPORT_STEPS[1])
     graph = freeze_function(fn, [tf.TensorSpec([None, spec.height, spec.width, 3], tf.float32, name=INPUT)])
+    step(EXPORT_STEPS[2])
     meta = {
         "modelName": model_name, "height": spec.height, "width": spec.width,
         "featureSize": spec.feature_size, "numClasses": 1000,
@@ -149,11 +157,12 @@ def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str
         _say("sparkdl: the cached export of %s at %s is damaged (%s): exporting it again"
              % (model_name, root, damage))
     if not exists or damage:
-        started = time.time()
-        _say("sparkdl: exporting %s (weights: %s) to %s, once per model and weights..."
-             % (model_name, weights_path or "imagenet", root))
-        export_model(model_name, root, weights_path)
-        _say("sparkdl: exported %s in %.0f s" % (model_name, time.time() - started))
+        from sparkdl._progress import Progress
+
+        with Progress("sparkdl: exporting %s (weights: %s) to %s, once per model and weights"
+                      % (model_name, weights_path or "imagenet", root), EXPORT_STEPS,
+                      done="sparkdl: exported %s" % model_name) as progress:
+            export_model(model_name, root, weights_path, progress.step)
     return root
 
 

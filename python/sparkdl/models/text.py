@@ -234,23 +234,27 @@ def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callab
     return fn
 
 
-def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[str] = None) -> str:
+def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[str] = None,
+                      step: Callable[[str], None] = lambda name: None) -> str:
     """Writes ``out_dir/<name>/`` (``graph.pb`` or, for an ONNX encoder, ``model.onnx``; ``vocab.txt``,
-    ``model.json``); returns that directory."""
+    ``model.json``); returns that directory. ``step`` is told each of
+    :data:`sparkdl.models.export.EXPORT_STEPS` as it starts."""
     import tensorflow as tf
 
     from sparkdl.graph.export import freeze_function
-    from sparkdl.models.export import write_export
+    from sparkdl.models.export import EXPORT_STEPS, write_export
 
     onnx_model = onnx_source(name_or_folder)
     folder = onnx_model[1] if onnx_model else model_folder(name_or_folder)
     settings = read_settings(folder)
     name = export_name or (name_or_folder if name_or_folder in TEXT_MODELS or name_or_folder in ONNX_TEXT_MODELS
                            else os.path.basename(os.path.normpath(name_or_folder)))
+    step(EXPORT_STEPS[0])
     if onnx_model:
         import hashlib
 
         data, output, type_ids = pooled_onnx(onnx_model[0], settings)
+        step(EXPORT_STEPS[2])
         meta = dict(settings, modelName=name, kind="text", engine="onnx", inputIdsTensor=INPUT_IDS,
                     attentionMaskTensor=ATTENTION_MASK, embeddingTensor=output,
                     graphSha256=hashlib.sha256(data).hexdigest(), source=os.path.abspath(onnx_model[0]),
@@ -259,10 +263,13 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
             meta["tokenTypeIdsTensor"] = TOKEN_TYPE_IDS
         return write_export(out_dir, name, data, meta, {"vocab.txt": os.path.join(folder, "vocab.txt")},
                             model_file="model.onnx")
-    graph = freeze_function(encoder(load_weights(folder), settings),
+    weights = load_weights(folder)
+    step(EXPORT_STEPS[1])
+    graph = freeze_function(encoder(weights, settings),
                             [tf.TensorSpec([None, None], tf.int32, name=INPUT_IDS),
                              tf.TensorSpec([None, None], tf.int32, name=ATTENTION_MASK)],
                             output_names=[EMBEDDING])
+    step(EXPORT_STEPS[2])
     meta = dict(settings, modelName=name, kind="text", inputIdsTensor=INPUT_IDS + ":0",
                 attentionMaskTensor=ATTENTION_MASK + ":0", embeddingTensor=EMBEDDING + ":0",
                 graphSha256=graph.sha256, source=os.path.abspath(folder))
@@ -273,8 +280,6 @@ def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
     """(modelDir, modelName) of an export of a built-in text model or a sentence-transformers folder,
     exporting once into sparkdl's model cache (keyed by model, or by the folder's path and weights)."""
     import hashlib
-    import sys
-    import time
 
     from sparkdl.models.export import _damage, cache_root
 
@@ -294,9 +299,11 @@ def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
     exists = os.path.isfile(os.path.join(export, "model.json")) and os.path.isfile(os.path.join(export, "vocab.txt"))
     damage = _damage(export) if exists else None
     if not exists or damage:
-        started = time.time()
-        print("sparkdl: exporting text model %s to %s%s, once per model..." % (
-            name, root, " (the cached export is damaged: %s)" % damage if damage else ""), file=sys.stderr, flush=True)
-        export_text_model(name_or_folder, root, name)
-        print("sparkdl: exported %s in %.0f s" % (name, time.time() - started), file=sys.stderr, flush=True)
+        from sparkdl._progress import Progress
+        from sparkdl.models.export import EXPORT_STEPS
+
+        with Progress("sparkdl: exporting text model %s to %s%s, once per model" % (
+                name, root, " (the cached export is damaged: %s)" % damage if damage else ""), EXPORT_STEPS,
+                done="sparkdl: exported %s" % name) as progress:
+            export_text_model(name_or_folder, root, name, progress.step)
     return root, name
