@@ -7,13 +7,16 @@ PY := $(VENV)/bin/python
 SBT := build/sbt
 JAR := target/scala-2.13/sparkdl-assembly-$(VERSION).jar
 PKG_JAR := python/sparkdl/jars/sparkdl-assembly-$(VERSION).jar
+# the Spark package (thin jar + POM) in a Maven-layout repository, and its copy inside the Python package
+MAVEN_JAR := target/maven/io/sparkdl/sparkdl_2.13/$(VERSION)/sparkdl_2.13-$(VERSION).jar
+PKG_MAVEN_JAR := python/sparkdl/maven/io/sparkdl/sparkdl_2.13/$(VERSION)/sparkdl_2.13-$(VERSION).jar
 SCALA_SOURCES := $(shell find scala/src/main -type f) build.sbt $(wildcard project/*.sbt) project/build.properties \
   version.properties
 export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 comma := ,
 
-.PHONY: all venv venv-connect jar jar-gpu examples bench lint fmt test test-connect test-package test-scala test-python test-local-cluster test-cluster test-slow demo clean
+.PHONY: all venv venv-connect jar jar-gpu maven examples bench lint fmt test test-connect test-package test-scala test-python test-local-cluster test-cluster test-slow demo clean
 
 all: jar venv
 
@@ -64,6 +67,19 @@ $(PKG_JAR): $(JAR)
 
 jar: $(PKG_JAR)
 
+# sparkdl as a Spark package (--packages io.sparkdl:sparkdl_2.13:VERSION --repositories file://...):
+# target/maven, copied into python/sparkdl/maven, which the wheel carries (the wheel holds no assembly).
+$(MAVEN_JAR): $(SCALA_SOURCES)
+	rm -rf target/maven
+	$(SBT) root/publish < /dev/null
+	touch $@
+
+$(PKG_MAVEN_JAR): $(MAVEN_JAR)
+	rm -rf python/sparkdl/maven
+	cp -r target/maven python/sparkdl/maven
+
+maven: $(PKG_MAVEN_JAR)
+
 # The GPU variant (TensorFlow Java's GPU native, ONNX Runtime's CUDA build; ~1.2 GB of downloads):
 # target/scala-2.13/sparkdl-gpu-assembly-VERSION.jar, for --jars on GPU executors (README).
 GPU_JAR := target/scala-2.13/sparkdl-gpu-assembly-$(VERSION).jar
@@ -90,7 +106,7 @@ test-connect: venv venv-connect jar
 	$(PY) -m pytest tests -m connect -q -p no:cacheprovider
 
 # The wheel installed into a clean virtualenv (no source tree), running the README quickstart.
-test-package: venv jar
+test-package: venv jar maven
 	$(PY) -m pytest tests -m package -q -p no:cacheprovider
 
 # Separate executor JVMs, the jar shipped to them.
@@ -126,7 +142,7 @@ demo: venv jar
 
 clean:
 	rm -rf target project/target project/project examples/scala/target examples/scala/project/target \
-	  bench/target python/sparkdl/jars/*.jar .pytest_cache
+	  bench/target python/sparkdl/jars/*.jar python/sparkdl/maven .pytest_cache
 
 # Parity for every named model (Xception, VGG16, VGG19, EfficientNetB0 on top of the default set).
 test-slow: venv jar

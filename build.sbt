@@ -1,5 +1,10 @@
-// sparkdl: Scala/JVM core. Spark is "provided" (the cluster brings it); TensorFlow
-// Java and ONNX Runtime, with their linux-x86_64 native libraries, travel inside the assembly jar.
+// sparkdl: Scala/JVM core. Spark is "provided" (the cluster brings it). Two ways to ship it:
+// - the assembly jar (`make jar`): TensorFlow Java and ONNX Runtime, with their linux-x86_64
+//   natives, inside one jar, for `--jars` (offline clusters, GPU builds, the tests);
+// - a Spark package (`make maven`: `root/publish` into target/maven, a Maven-layout repository):
+//   sparkdl's own classes, with TensorFlow Java, its linux-x86_64 natives and ONNX Runtime as
+//   ordinary dependencies in its POM, for `--packages` / `spark.jars.packages`. The Python wheel
+//   carries this repository (a few MB), not the 180 MB assembly.
 
 // Versions come from version.properties, which setup.py and the Makefile read too.
 lazy val versions: Map[String, String] = {
@@ -59,13 +64,26 @@ lazy val root = (project in file("."))
       "org.apache.spark" %% "spark-sql" % sparkVersion.value % "provided",
       "org.apache.spark" %% "spark-mllib" % sparkVersion.value % "provided",
       "org.tensorflow" % "tensorflow-core-api" % tfJavaVersion,
+      // the native's classes, named beside its classifier jar: Spark's Ivy, resolving a fresh cache
+      // from the POM, keeps only the classifier jar of a module reached both ways (seen here)
+      "org.tensorflow" % "tensorflow-core-native" % tfJavaVersion,
       "org.tensorflow" % "tensorflow-core-native" % tfJavaVersion classifier
         (if (gpuBuild) "linux-x86_64-gpu" else "linux-x86_64"),
       "com.google.protobuf" % "protobuf-java" % protobufVersion,
       "com.microsoft.onnxruntime" % (if (gpuBuild) "onnxruntime_gpu" else "onnxruntime") %
         versions("onnxruntime.version"),
+      "org.scala-lang" % "scala-library" % scalaVersion.value % "provided",
       "org.scalatest" %% "scalatest" % "3.2.19" % Test
     ),
+    // Spark brings Scala: the POM lists it as provided, so --packages never adds a second copy
+    autoScalaLibrary := false,
+    // `make maven`: the Spark package, into a Maven-layout repository (republished in place)
+    publishTo := Some(MavenCache("sparkdl-maven", (ThisBuild / baseDirectory).value / "target" / "maven")),
+    publishConfiguration := publishConfiguration.value.withOverwrite(true),
+    Compile / packageDoc / publishArtifact := false,
+    Compile / packageSrc / publishArtifact := false,
+    licenses := Seq("Apache-2.0" -> url("https://www.apache.org/licenses/LICENSE-2.0.txt")),
+    versionScheme := Some("early-semver"),
     // Spark's provided protobuf 4.x must not replace TensorFlow's 3.21 at run time.
     dependencyOverrides += "com.google.protobuf" % "protobuf-java" % protobufVersion,
     Test / fork := true,

@@ -1,7 +1,9 @@
-"""pip package for sparkdl. The assembly jar (Scala stages, TensorFlow Java and its linux-x86_64
-natives) travels inside the package, so the wheel is tagged for that platform. A source install
-without a prebuilt jar (`make jar`) builds it."""
-import glob
+"""pip package for sparkdl. The JVM side travels as a Spark package: a Maven-layout repository
+inside the Python package (python/sparkdl/maven: sparkdl's thin jar and its POM, `make maven`),
+whose POM names TensorFlow Java, its linux-x86_64 natives and ONNX Runtime as dependencies; Spark
+resolves them (`spark.jars.packages`) from Maven Central or the user's mirror, and caches them. So
+the wheel is about 1 MB and holds no native code; it is tagged manylinux x86_64 because the natives
+its POM resolves are those. A source install without that repository builds it (build/sbt)."""
 import os
 import shutil
 import subprocess
@@ -20,25 +22,27 @@ def versions():
 
 
 v = versions()
-JAR = "sparkdl-assembly-%s.jar" % v["sparkdl.version"]
+MAVEN_DIR = os.path.join("io", "sparkdl", "sparkdl_2.13", v["sparkdl.version"])
 
 
-def packaged_jar():
-    """The assembly jar inside the package; a source checkout without one builds it (sbt, Java 17)."""
-    jars = glob.glob(os.path.join(here, "python", "sparkdl", "jars", "sparkdl-assembly-*.jar"))
-    if jars or os.environ.get("SPARKDL_ALLOW_NO_JAR") == "1":
+def packaged_repository():
+    """The Maven repository inside the package; a source checkout without one builds it (sbt, Java 17)."""
+    if os.path.isdir(os.path.join(here, "python", "sparkdl", "maven", MAVEN_DIR)) \
+            or os.environ.get("SPARKDL_ALLOW_NO_JAR") == "1":
         return
     sbt = os.path.join(here, "build", "sbt")
     if not os.path.isfile(sbt):
-        raise SystemExit("python/sparkdl/jars/ has no sparkdl-assembly jar and this is no source checkout "
+        raise SystemExit("python/sparkdl/maven/ holds no sparkdl package and this is no source checkout "
                          "(no build/sbt): install sparkdl from its wheel")
-    print("sparkdl: building %s with build/sbt assembly (minutes the first time)" % JAR, file=sys.stderr)
-    subprocess.check_call([sbt, "assembly"], cwd=here, stdin=subprocess.DEVNULL)
-    os.makedirs(os.path.join(here, "python", "sparkdl", "jars"), exist_ok=True)
-    shutil.copy(os.path.join(here, "target", "scala-2.13", JAR), os.path.join(here, "python", "sparkdl", "jars", JAR))
+    print("sparkdl: building the sparkdl Spark package with build/sbt root/publish (minutes the first time)",
+          file=sys.stderr)
+    shutil.rmtree(os.path.join(here, "target", "maven"), ignore_errors=True)
+    subprocess.check_call([sbt, "root/publish"], cwd=here, stdin=subprocess.DEVNULL)
+    shutil.rmtree(os.path.join(here, "python", "sparkdl", "maven"), ignore_errors=True)
+    shutil.copytree(os.path.join(here, "target", "maven"), os.path.join(here, "python", "sparkdl", "maven"))
 
 
-packaged_jar()
+packaged_repository()
 with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
     readme = f.read()
 
@@ -63,12 +67,14 @@ setup(
     ],
     package_dir={"": "python"},
     packages=find_packages(where="python"),
-    package_data={"sparkdl": ["jars/*.jar", "py.typed"]},
+    # the Spark package's repository; never the assembly jar a source checkout may hold in sparkdl/jars
+    package_data={"sparkdl": [os.path.join("maven", MAVEN_DIR, "*"), "py.typed"]},
     python_requires=">=3.10",
     # Spark itself comes with an extra, as platforms and notebooks bring their own: "spark" for a
     # classic (py4j) session, "connect" for a JVM-free Spark Connect client.
     install_requires=["numpy>=1.26", "pillow>=10"],
-    # the jar's natives are linux-x86_64 (TensorFlow Java's, built manylinux2014 as TensorFlow's own wheels)
+    # the natives the package's POM resolves are linux-x86_64 (TensorFlow Java's, built manylinux2014 as
+    # TensorFlow's own wheels): the tag keeps pip from installing sparkdl where they cannot load
     options={"bdist_wheel": {"plat_name": "manylinux2014_x86_64"}},
     extras_require={
         "spark": ["pyspark==" + v["spark.version"], "pandas>=2.2,<3", "pyarrow>=15"],

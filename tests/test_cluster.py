@@ -60,8 +60,8 @@ def check_app(result, out_dir, n_images):
 
 def test_python_application(cluster, shapes, tmp_path):
     out = str(tmp_path / "predictions")
-    result = cluster.submit(["--jars", sparkdl.jar_path(), os.path.join(ROOT, "examples", "python",
-                             "transfer_learning.py"), shapes, str(tmp_path / "model"), out])
+    result = cluster.submit(sparkdl.submit_args() + [os.path.join(ROOT, "examples", "python", "transfer_learning.py"),
+                                                     shapes, str(tmp_path / "model"), out])
     check_app(result, out, 60)
     assert os.path.isdir(str(tmp_path / "model" / "stages"))
 
@@ -70,7 +70,7 @@ def test_scala_application(cluster, shapes, lite0_export, tmp_path):
     assert os.path.isfile(EXAMPLES_JAR), "build it with `make examples`"
     model_dir = lite0_export
     out = str(tmp_path / "predictions")
-    result = cluster.submit(["--class", "TransferLearning", "--jars", sparkdl.jar_path(), EXAMPLES_JAR,
+    result = cluster.submit(["--class", "TransferLearning"] + sparkdl.submit_args() + [EXAMPLES_JAR,
                              shapes, model_dir, str(tmp_path / "model"), out])
     check_app(result, out, 60)
 
@@ -79,7 +79,7 @@ def test_the_readme_scala_block_runs_as_written(cluster, shapes, lite0_export, t
     """The README's Scala block, compiled by the examples build (ReadmeExample), its paths as arguments."""
     model_dir = lite0_export
     saved = str(tmp_path / "flowers")
-    result = cluster.submit(["--class", "ReadmeExample", "--jars", sparkdl.jar_path(), EXAMPLES_JAR, shapes,
+    result = cluster.submit(["--class", "ReadmeExample"] + sparkdl.submit_args() + [EXAMPLES_JAR, shapes,
                              model_dir, saved])
     assert result.returncode == 0, result.stderr[-4000:]
     table = [line for line in result.stdout.splitlines() if line.startswith("|file:")]
@@ -106,7 +106,7 @@ def test_a_sql_only_application(cluster, shapes, lite0_export, tmp_path):
     """spark-submit --jars sparkdl.jar with SQL alone: the built-in functions, batched, on the executors."""
     app = tmp_path / "sql_only.py"
     app.write_text(SQL_ONLY_APP)
-    result = cluster.submit(["--jars", sparkdl.jar_path(), str(app), shapes],
+    result = cluster.submit(sparkdl.submit_args() + [str(app), shapes],
                             conf={"spark.sparkdl.modelDir": lite0_export})
     assert result.returncode == 0, result.stderr[-4000:]
     assert "SQL-ONLY rows=60 described=60 batched=True" in result.stdout, result.stdout[-2000:]

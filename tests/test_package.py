@@ -1,6 +1,8 @@
-"""The package as a user gets it: the wheel (platform tag, license, jar inside) installed into a
-clean virtualenv with no source tree and no Makefile, running the README's quickstart as written
-(its folder of images excepted)."""
+"""The package as a user gets it: the wheel (platform tag, license, the Spark package inside)
+installed into a clean virtualenv with no source tree and no Makefile, running the README's
+quickstart as written (its folder of images excepted), a session started without sparkdl, and
+spark-submit."""
+import io
 import os
 import re
 import subprocess
@@ -24,34 +26,72 @@ def readme_block(title):
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
+    import shutil
+
+    shutil.rmtree(os.path.join(ROOT, "build", "lib"), ignore_errors=True)  # what an earlier build left there
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out),
                     ROOT], check=True)
     (path,) = [os.path.join(out, f) for f in os.listdir(out)]
     return path
 
 
-def test_the_wheel_is_tagged_for_its_natives_and_carries_license_and_jar(wheel):
+def test_the_wheel_is_small_tagged_and_carries_license_and_the_spark_package(wheel):
+    """About 1 MB (the assembly with TensorFlow Java's natives made a 168-183 MB wheel, over a package
+    index's usual 100 MB limit): sparkdl's thin jar and POM in a Maven-layout repository; the POM names
+    TensorFlow Java with its linux-x86_64 natives and ONNX Runtime, and keeps Spark and Scala provided."""
     import sparkdl
 
-    assert os.path.basename(wheel) == "sparkdl-%s-py3-none-manylinux2014_x86_64.whl" % sparkdl.__version__
+    version = sparkdl.__version__
+    assert os.path.basename(wheel) == "sparkdl-%s-py3-none-manylinux2014_x86_64.whl" % version
+    assert os.path.getsize(wheel) < 5 * 2 ** 20, os.path.getsize(wheel)
+    folder = "sparkdl/maven/io/sparkdl/sparkdl_2.13/%s/" % version
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
-        metadata = z.read("sparkdl-%s.dist-info/METADATA" % sparkdl.__version__).decode()
-    assert "sparkdl/jars/sparkdl-assembly-%s.jar" % sparkdl.__version__ in names
+        metadata = z.read("sparkdl-%s.dist-info/METADATA" % version).decode()
+        pom = z.read(folder + "sparkdl_2.13-%s.pom" % version).decode()
+        with z.open(folder + "sparkdl_2.13-%s.jar" % version) as jar_file:
+            classes = zipfile.ZipFile(io.BytesIO(jar_file.read())).namelist()
+    assert not [n for n in names if n.startswith("sparkdl/jars/")], "no assembly jar in the wheel"
+    assert "sparkdl/ml/TFImageTransformer.class" in classes and "org/apache/spark/sparkdl/PackageResolver.class" \
+        in classes and not [c for c in classes if c.startswith("org/tensorflow/") or c.endswith(".so")]
+    deps = re.findall(r"<dependency>(.*?)</dependency>", pom, re.S)
+
+    def dep(artifact):
+        return [d for d in deps if "<artifactId>%s</artifactId>" % artifact in d]
+    assert any("<classifier>linux-x86_64</classifier>" in d for d in dep("tensorflow-core-native"))
+    assert any("<classifier>" not in d for d in dep("tensorflow-core-native")), "the native's classes too"
+    assert dep("onnxruntime") and dep("tensorflow-core-api") and dep("protobuf-java")
+    assert all("<scope>provided</scope>" in d for d in dep("spark-core_2.13") + dep("scala-library"))
     assert "sparkdl/py.typed" in names  # the type hints reach users' type checkers
     assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names)
     assert "Apache-2.0" in metadata and "Provides-Extra: connect" in metadata
     assert "## Quickstart" in metadata  # the README is the package's description
 
 
-def test_quickstart_runs_from_the_wheel_in_a_clean_venv(wheel, tmp_path):
-    from tests.fixtures import write_shapes
-
-    venv = tmp_path / "venv"
+@pytest.fixture(scope="module")
+def venv(wheel, tmp_path_factory):
+    """A clean virtualenv with the wheel installed ([spark,tf]), and a HOME of its own: Spark's Ivy
+    cache (~/.ivy2.5.2) starts empty, as on a user's first day, and holds no older sparkdl of the
+    same version."""
+    root = tmp_path_factory.mktemp("venv")
+    venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     subprocess.run([python, "-m", "pip", "install", "-q", wheel + "[spark,tf]"], check=True, timeout=900)
     subprocess.run([python, "-m", "pip", "check"], check=True)
+    home = root / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPARKDL_JAR", "PYSPARK_PYTHON")}
+    env["HOME"] = str(home)
+    work = root / "work"  # no source tree on the path
+    work.mkdir()
+    return python, env, str(work)
+
+
+def test_quickstart_runs_from_the_wheel_in_a_clean_venv(venv, tmp_path):
+    from tests.fixtures import write_shapes
+
+    python, env, work = venv
     images = write_shapes(str(tmp_path / "images"), n_per_class=15, seed=9, task="colour")
     code = readme_block("Quickstart")
     assert code.count('IMAGES = "/data/flowers"') == 1
@@ -60,15 +100,59 @@ def test_quickstart_runs_from_the_wheel_in_a_clean_venv(wheel, tmp_path):
 from pyspark.ml import PipelineModel
 accuracy = model.transform(labelled).filter("label = prediction").count() / labelled.count()
 print("ACCURACY:", accuracy, "FEATURIZER:", type(PipelineModel.load("flowers-model").stages[1]).__name__)
+print("PACKAGES:", spark.sparkContext.getConf().get("spark.jars.packages"))
 ''')
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPARKDL_JAR", "PYSPARK_PYTHON")}
-    work = tmp_path / "work"  # no source tree on the path
-    work.mkdir()
-    out = subprocess.run([python, str(script)], cwd=str(work), capture_output=True, text=True, env=env, timeout=900)
+    out = subprocess.run([python, str(script)], cwd=work, capture_output=True, text=True, env=env, timeout=900)
     assert out.returncode == 0, out.stderr[-5000:]
     assert "/site-packages/sparkdl/" in subprocess.run(
-        [python, "-c", "import sparkdl; print(sparkdl.__file__)"], cwd=str(work), capture_output=True, text=True,
+        [python, "-c", "import sparkdl; print(sparkdl.__file__)"], cwd=work, capture_output=True, text=True,
         env=env).stdout
     line = [x for x in out.stdout.splitlines() if x.startswith("ACCURACY:")][0]
     assert float(line.split()[1]) >= 0.9 and line.endswith("FEATURIZER: DeepImageFeaturizer"), line
     assert "|filePath" in out.stdout and "description" in out.stdout  # the tables the quickstart shows
+    import sparkdl
+
+    assert "PACKAGES: io.sparkdl:sparkdl_2.13:%s" % sparkdl.__version__ in out.stdout  # Spark resolved it
+
+
+EXISTING_SESSION = '''
+import sys
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.master("local[2]").getOrCreate()  # no sparkdl: a notebook's, or spark-submit's
+import sparkdl
+from sparkdl.graph import FrozenGraph
+df = spark.createDataFrame([([1.0, 2.0, 3.0],)], "x array<float>")
+t = sparkdl.TFTransformer(graph=FrozenGraph.load(sys.argv[1]), inputMapping={"x": "input:0"},
+                          outputMapping={"output:0": "y"})
+print("RESULT:", [list(r.y) for r in t.transform(df).collect()])
+'''
+
+
+def test_a_running_session_and_spark_submit_get_sparkdl_from_the_package(venv, tmp_path):
+    """The two other doors of a wheel install: a session started without sparkdl (a notebook's) gets
+    the package resolved and attached at the first sparkdl call; and `spark-submit $(python -m sparkdl
+    submit-args)` starts an application with it (`--packages` from the wheel's repository)."""
+    import tensorflow as tf
+
+    from sparkdl.graph import freeze_function
+
+    python, env, work = venv
+    freeze_function(lambda x: x * 2.0 + 1.0, [tf.TensorSpec([None, 3], tf.float32, name="input")]).save(
+        str(tmp_path / "g"))
+    script = tmp_path / "existing.py"
+    script.write_text(EXISTING_SESSION)
+    attached = subprocess.run([python, str(script), str(tmp_path / "g")], cwd=work, capture_output=True, text=True,
+                              env=env, timeout=600)
+    assert "RESULT: [[3.0, 5.0, 7.0]]" in attached.stdout, attached.stderr[-5000:]
+    assert "sparkdl: attached io.sparkdl:sparkdl_2.13:" in attached.stderr
+
+    args = subprocess.run([python, "-m", "sparkdl", "submit-args"], cwd=work, capture_output=True, text=True,
+                          env=env, check=True).stdout.split()
+    assert args[0] == "--repositories" and args[1].startswith("file://") and args[1].endswith("/sparkdl/maven")
+    assert args[2:] == ["--packages", "io.sparkdl:sparkdl_2.13:%s" % __import__("sparkdl").__version__]
+    bin_dir = os.path.dirname(python)  # as in an activated venv: spark-submit finds its pyspark by `python`
+    activated = dict(env, PATH=bin_dir + os.pathsep + env.get("PATH", ""))
+    submitted = subprocess.run(["spark-submit", "--master", "local[2]"] + args + [str(script), str(tmp_path / "g")],
+                               cwd=work, capture_output=True, text=True, env=activated, timeout=600)
+    assert "RESULT: [[3.0, 5.0, 7.0]]" in submitted.stdout, submitted.stderr[-5000:]
+    assert "sparkdl: attached" not in submitted.stderr, "spark-submit gave it from the start"

@@ -10,7 +10,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from sparkdl._jvm import SparkdlJarMissingError, jar_path, spark_session  # noqa: E402
+from sparkdl._jvm import SparkdlJarMissingError, jar_path, spark_session, submit_args  # noqa: E402
 from sparkdl.image.imageIO import readImages  # noqa: E402
 from sparkdl.ml import (  # noqa: E402
     DeepImageFeaturizer,
@@ -25,8 +25,9 @@ from sparkdl.ml import (  # noqa: E402
 )
 from sparkdl.udf import registerKerasImageUDF, registerKerasUDF  # noqa: E402
 
-__all__ = ["jar_path", "spark_session", "SparkdlJarMissingError", "readImages", "KerasImageFileEstimator",
-           "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer", "TFTransformer",
+__all__ = ["jar_path", "spark_session", "submit_args", "SparkdlJarMissingError", "readImages",
+           "KerasImageFileEstimator", "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer",
+           "TFTransformer",
            "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "ONNXTransformer",
            "registerKerasImageUDF", "registerKerasUDF"]
 

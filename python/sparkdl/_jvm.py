@@ -1,67 +1,137 @@
-"""Where the sparkdl jar lives and how a SparkSession gets it.
+"""Where sparkdl's JVM side lives and how a SparkSession gets it.
 
-Everything that runs models lives in the JVM (the assembly jar). This module finds
-the jar, builds sessions with it attached, and gives a clear error when a session
-lacks it.
+Everything that runs models lives in the JVM. It reaches Spark one of two ways:
+
+- the **assembly jar** (``make jar``: sparkdl, TensorFlow Java and ONNX Runtime with their
+  linux-x86_64 natives in one jar): ``$SPARKDL_JAR``, or the jar a source checkout builds;
+- the **Spark package** the wheel carries (``sparkdl/maven``: a Maven-layout repository holding
+  sparkdl's thin jar and its POM): ``--packages io.sparkdl:sparkdl_2.13:VERSION`` with that
+  repository, Spark resolving TensorFlow Java, its natives and ONNX Runtime from Maven Central (or
+  the user's mirror, ``spark.jars.ivySettings``) into its Ivy cache, once.
+
+This module finds which one this install has, builds sessions with it, attaches it to a session
+that started without it, and gives a clear error when that cannot be done.
 """
 from __future__ import annotations
 
 import glob
 import os
+import shlex
 import sys
-from typing import TYPE_CHECKING, Any, Optional, Set, Tuple, Union, cast
+from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Set, Tuple, Union, cast
 
 if TYPE_CHECKING:
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
-__all__ = ["jar_path", "spark_session", "SparkdlJarMissingError"]
+__all__ = ["jar_path", "spark_session", "submit_args", "SparkdlJarMissingError"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _JAR_GLOB = "sparkdl-assembly-*.jar"
+_GROUP, _ARTIFACT = "io.sparkdl", "sparkdl_2.13"
 
 
 class SparkdlJarMissingError(RuntimeError):
     """The active SparkSession cannot see sparkdl's JVM classes."""
 
 
-def jar_path() -> str:
-    """Path of the sparkdl assembly jar, for ``spark-submit --jars`` or ``spark.jars``.
+class SparkPackage(NamedTuple):
+    """sparkdl as a Spark package: Maven ``coordinates`` in the Maven-layout ``repository`` (a
+    ``file://`` URL), whose own jar is ``jar``."""
+    coordinates: str
+    repository: str
+    jar: str
 
-    Looks at ``$SPARKDL_JAR``, then the jar packaged inside this Python package, then
-    the sbt build output of a source checkout.
-    """
+
+def _assembly() -> Optional[str]:
+    """The assembly jar: ``$SPARKDL_JAR``, one in ``sparkdl/jars`` (a source checkout's ``make jar``), or
+    the sbt build output of a source checkout; None if there is none."""
     env = os.environ.get("SPARKDL_JAR")
     if env:
         if not os.path.isfile(env):
             raise SparkdlJarMissingError("SPARKDL_JAR=%s does not exist" % env)
         return env
     candidates = sorted(glob.glob(os.path.join(_HERE, "jars", _JAR_GLOB)))
-    root = os.path.dirname(os.path.dirname(_HERE))
-    candidates += sorted(glob.glob(os.path.join(root, "target", "scala-2.13", _JAR_GLOB)))
-    if not candidates:
+    if not candidates and spark_package() is None:
+        root = os.path.dirname(os.path.dirname(_HERE))
+        candidates = sorted(glob.glob(os.path.join(root, "target", "scala-2.13", _JAR_GLOB)))
+    return candidates[-1] if candidates else None
+
+
+def spark_package() -> Optional[SparkPackage]:
+    """The Spark package inside this Python package (a wheel install), or None."""
+    from sparkdl import __version__
+
+    folder = os.path.join(_HERE, "maven", *_GROUP.split("."), _ARTIFACT, __version__)
+    jar = os.path.join(folder, "%s-%s.jar" % (_ARTIFACT, __version__))
+    if not os.path.isfile(jar):
+        return None
+    return SparkPackage("%s:%s:%s" % (_GROUP, _ARTIFACT, __version__),
+                        "file://" + os.path.join(_HERE, "maven"), jar)
+
+
+def _not_found() -> SparkdlJarMissingError:
+    return SparkdlJarMissingError(
+        "sparkdl's JVM side was not found: no assembly jar (looked in %s and the sbt target folder) and no "
+        "Spark package (%s). Install sparkdl from its wheel, or in a source tree run `make jar` (or set "
+        "SPARKDL_JAR to an assembly jar)." % (os.path.join(_HERE, "jars"), os.path.join(_HERE, "maven")))
+
+
+def jar_path() -> str:
+    """Path of the sparkdl assembly jar, for ``spark-submit --jars`` or ``spark.jars``.
+
+    Looks at ``$SPARKDL_JAR``, then the jar of a source checkout (``make jar``). A wheel install
+    has no assembly: it is a Spark package, started with :func:`submit_args` instead.
+    """
+    jar = _assembly()
+    if jar is not None:
+        return jar
+    if spark_package() is not None:
         raise SparkdlJarMissingError(
-            "The sparkdl assembly jar was not found (looked in %s and the sbt target folder). "
-            "Build it with `make jar` in the source tree, or set SPARKDL_JAR to its path."
-            % os.path.join(_HERE, "jars"))
-    return candidates[-1]
+            "This sparkdl install is a Spark package, not an assembly jar: start Spark with %s (e.g. "
+            "`spark-submit $(python -m sparkdl submit-args) app.py`), or use sparkdl.spark_session()"
+            % " ".join(submit_args()))
+    raise _not_found()
+
+
+def submit_args() -> List[str]:
+    """The ``spark-submit`` / ``pyspark`` arguments that give an application sparkdl: ``--jars
+    ASSEMBLY``, or for a wheel install ``--repositories file://.../sparkdl/maven --packages
+    io.sparkdl:sparkdl_2.13:VERSION``. From a shell: ``python -m sparkdl submit-args``."""
+    jar = _assembly()
+    if jar is not None:
+        return ["--jars", jar]
+    package = spark_package()
+    if package is None:
+        raise _not_found()
+    return ["--repositories", package.repository, "--packages", package.coordinates]
 
 
 def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: Any) -> SparkSession:
-    """A SparkSession with the sparkdl jar on the driver and executor classpaths.
+    """A SparkSession with sparkdl on the driver and executor classpaths: the assembly jar, or the
+    Spark package (``spark.jars.packages``, resolved by Spark at start, cached after the first time).
 
     Extra Spark settings go in ``conf``, e.g.
     ``spark_session("local[2]", **{"spark.sql.shuffle.partitions": "4"})``.
-    If a session already runs in this process it is returned only when it has the jar.
+    If a session already runs in this process it is returned only when it has sparkdl.
     """
     from pyspark.sql import SparkSession
 
-    jar = jar_path()
     builder = SparkSession.builder.master(master).appName(app_name)
-    jars = [j for j in str(conf.pop("spark.jars", "")).split(",") if j]
-    builder = builder.config("spark.jars", ",".join([jar] + jars))
-    extra_cp = conf.pop("spark.driver.extraClassPath", None)
-    builder = builder.config("spark.driver.extraClassPath", jar + (os.pathsep + extra_cp if extra_cp else ""))
+    jar = _assembly()
+    package = spark_package() if jar is None else None
+    if jar is not None:
+        jars = [j for j in str(conf.pop("spark.jars", "")).split(",") if j]
+        builder = builder.config("spark.jars", ",".join([jar] + jars))
+        extra_cp = conf.pop("spark.driver.extraClassPath", None)
+        builder = builder.config("spark.driver.extraClassPath", jar + (os.pathsep + extra_cp if extra_cp else ""))
+    elif package is not None:
+        for key, value in (("spark.jars.packages", package.coordinates),
+                           ("spark.jars.repositories", package.repository)):
+            given = [v for v in str(conf.pop(key, "")).split(",") if v]
+            builder = builder.config(key, ",".join([value] + given))
+    else:
+        raise _not_found()
     if "spark.pyspark.python" not in conf and not os.environ.get("PYSPARK_PYTHON"):
         # Python workers (user functions such as image loaders) run this interpreter, which
         # has sparkdl installed; Spark's default would be whatever `python3` is on the PATH.
@@ -110,26 +180,59 @@ _attached: Set[Tuple[str, str]] = set()  # (SparkContext id, jar) pairs attached
 
 
 def _attach_jar(sc: SparkContext) -> Optional[Union[str, SparkdlJarMissingError]]:
-    """Adds the jar to a running session: to the driver's class loader (the
+    """Adds sparkdl to a running session: its jars go to the driver's class loader (the
     ``MutableURLClassLoader`` that spark-submit, and so every pyspark driver, runs with) and to
-    the executors (``SparkContext.addJar``). Returns why it could not, or None."""
+    the executors (``SparkContext.addJar``). The assembly is one jar; the Spark package's jars are
+    first resolved as ``spark.jars.packages`` would have been (Spark's Ivy, in the driver).
+    Returns why it could not, or None."""
     try:
-        jar = jar_path()
+        jar = _assembly()
     except SparkdlJarMissingError as e:
         return e
+    package = spark_package() if jar is None else None
+    if jar is None and package is None:
+        return _not_found()
     jvm: Any = sc._jvm
     loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
     mutable = jvm.java.lang.Class.forName("org.apache.spark.util.MutableURLClassLoader")
     if loader is None or not mutable.isInstance(loader):
         return "the driver's class loader (%s) cannot take jars at run time" % (
             None if loader is None else loader.getClass().getName())
-    loader.addURL(jvm.java.io.File(jar).toURI().toURL())
-    key = (sc._jsc.sc().applicationId(), jar)
-    if key not in _attached:
-        sc._jsc.sc().addJar(jar)
-        _attached.add(key)
-    print("sparkdl: attached %s to the running SparkSession (driver and executors)" % jar, file=sys.stderr)
+    if jar is not None:
+        jars = [jar]
+    else:
+        assert package is not None
+        loader.addURL(jvm.java.io.File(package.jar).toURI().toURL())  # the resolver is in sparkdl's own jar
+        print("sparkdl: resolving %s (first time: downloads TensorFlow Java and ONNX Runtime into Spark's Ivy "
+              "cache)" % package.coordinates, file=sys.stderr, flush=True)
+        try:
+            jars = list(jvm.org.apache.spark.sparkdl.PackageResolver.resolve(package.coordinates, package.repository))
+        except Exception as e:  # py4j's error carries Ivy's message
+            return "resolving %s failed: %s" % (package.coordinates, str(e).strip().splitlines()[0][:300])
+    for path in jars:
+        loader.addURL(jvm.java.io.File(path).toURI().toURL())
+        key = (sc._jsc.sc().applicationId(), path)
+        if key not in _attached:
+            sc._jsc.sc().addJar(path)
+            _attached.add(key)
+    print("sparkdl: attached %s to the running SparkSession (driver and executors)"
+          % (jar or "%s (%d jars)" % (cast(SparkPackage, package).coordinates, len(jars))), file=sys.stderr)
     return None
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """``python -m sparkdl submit-args``: the spark-submit arguments of :func:`submit_args`, shell-quoted."""
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["submit-args"]:
+        print("usage: python -m sparkdl submit-args   (spark-submit arguments that give an application sparkdl)",
+              file=sys.stderr)
+        return 2
+    try:
+        print(" ".join(shlex.quote(a) for a in submit_args()))
+    except SparkdlJarMissingError as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
+    return 0
 
 
 def jvm() -> Any:

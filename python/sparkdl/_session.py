@@ -7,9 +7,10 @@ runs with the sparkdl jar. Code that needs py4j asks :func:`is_connect` first.
 """
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING, Optional, Union
 
-from sparkdl._jvm import SparkdlJarMissingError, jar_path
+from sparkdl._jvm import SparkdlJarMissingError, submit_args
 
 if TYPE_CHECKING:
     from typing import TypeGuard
@@ -41,23 +42,24 @@ def active_session(what: str) -> SparkSession:
 
 def missing_jar_error(spark: Optional[Union[SparkSession, ConnectSparkSession]],
                       cause: Optional[Union[BaseException, str]] = None) -> SparkdlJarMissingError:
-    """The error for a session whose JVM (local driver or Connect server) lacks the sparkdl jar."""
+    """The error for a session whose JVM (local driver or Connect server) lacks sparkdl: it gives the
+    arguments that start Spark with it (``--jars`` for an assembly, ``--packages`` for a wheel install)."""
     try:
-        path = jar_path()
+        args = " ".join(shlex.quote(a) for a in submit_args())
     except SparkdlJarMissingError:
-        path = "<path to sparkdl-assembly jar>"
+        args = "--jars <path to sparkdl-assembly jar>"
     if is_connect(spark):
         message = (
-            "The Spark Connect server does not have the sparkdl jar on its classpath. Start the server with "
-            "it: spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer --jars %s "
-            "spark-internal (or add it to the server's spark.jars)." % path)
+            "The Spark Connect server does not have sparkdl on its classpath. Start the server with it: "
+            "spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer %s spark-internal "
+            "(`python -m sparkdl submit-args` prints these arguments where sparkdl is installed)." % args)
     else:
         message = (
-            "This SparkSession does not have the sparkdl jar on its classpath, and it could not be "
-            "attached to the running driver. Start Spark with the jar instead: `pyspark --jars %s` or "
-            "`spark-submit --jars %s ...`; in a notebook, set the environment variable "
-            "PYSPARK_SUBMIT_ARGS='--jars %s pyspark-shell' (or the platform's spark.jars setting) before "
-            "the first SparkSession of the Python process starts." % (path, path, path))
+            "This SparkSession does not have sparkdl on its classpath, and it could not be attached to the "
+            "running driver. Start Spark with it instead: `pyspark %s` or `spark-submit %s ...`; in a "
+            "notebook, set the environment variable PYSPARK_SUBMIT_ARGS='%s pyspark-shell' (or the "
+            "platform's equivalent Spark settings) before the first SparkSession of the Python process "
+            "starts." % (args, args, args))
     if cause is not None:
         message += " (Spark said: %s)" % str(cause).strip().splitlines()[0][:300]
     return SparkdlJarMissingError(message)
