@@ -12,6 +12,11 @@ Printed: the rates, the ratios against the targets, the batch size auto chose, a
 rates (what shares the cores with the model end to end). Optional: executor JVM memory over
 1,000 and N images (--memory-images N).
 
+The same as ONNX (--onnx-models, default MobileNetV2): the featurizer, preprocessing inside, converted
+with tf2onnx, through TFImageTransformer (ONNX Runtime Java) vs predict_batch_udf with ONNX Runtime
+Python (best batch size and threads) vs the .onnx in one process on pre-decoded arrays; with each
+side's end-to-end bound (model + decode on the cores) from rates of the same run.
+
 Text, all-MiniLM-L6-v2 on 10,000 generated sentences of mixed length, sentences/s, twice: the frozen
 graph sparkdl exports (TensorFlow) and the int8 ONNX encoder (ONNX Runtime). Each: DeepTextFeaturizer
 (defaults; and with length sorting off), the same export in this one process with Hugging Face
@@ -20,6 +25,7 @@ in Python workers (best batch size, partitions sorted by length when that is fas
 
     .venv/bin/python bench/run.py [--images 1000] [--models MobileNetV2,EfficientNetLite0,ResNet50]
                                   [--sentences 10000] [--text-models all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8]
+                                  [--onnx-models MobileNetV2]
 """
 import argparse
 import hashlib
