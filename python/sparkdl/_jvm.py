@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import glob
 import os
+import pathlib
 import shlex
 import sys
 from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Set, Tuple, Union, cast
@@ -67,7 +68,18 @@ def spark_package() -> Optional[SparkPackage]:
     if not os.path.isfile(jar):
         return None
     return SparkPackage("%s:%s:%s" % (_GROUP, _ARTIFACT, __version__),
-                        "file://" + os.path.join(_HERE, "maven"), jar)
+                        pathlib.Path(_HERE, "maven").as_uri(), jar)
+
+
+def _jvm_side() -> Union[str, SparkPackage]:
+    """What this install gives Spark: the assembly jar's path, else the wheel's Spark package."""
+    jar = _assembly()
+    if jar is not None:
+        return jar
+    package = spark_package()
+    if package is None:
+        raise _not_found()
+    return package
 
 
 def _not_found() -> SparkdlJarMissingError:
@@ -98,13 +110,10 @@ def submit_args() -> List[str]:
     """The ``spark-submit`` / ``pyspark`` arguments that give an application sparkdl: ``--jars
     ASSEMBLY``, or for a wheel install ``--repositories file://.../sparkdl/maven --packages
     io.sparkdl:sparkdl_2.13:VERSION``. From a shell: ``python -m sparkdl submit-args``."""
-    jar = _assembly()
-    if jar is not None:
-        return ["--jars", jar]
-    package = spark_package()
-    if package is None:
-        raise _not_found()
-    return ["--repositories", package.repository, "--packages", package.coordinates]
+    side = _jvm_side()
+    if isinstance(side, str):
+        return ["--jars", side]
+    return ["--repositories", side.repository, "--packages", side.coordinates]
 
 
 def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: Any) -> SparkSession:
@@ -118,20 +127,16 @@ def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: A
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(master).appName(app_name)
-    jar = _assembly()
-    package = spark_package() if jar is None else None
-    if jar is not None:
+    side = _jvm_side()
+    if isinstance(side, str):
         jars = [j for j in str(conf.pop("spark.jars", "")).split(",") if j]
-        builder = builder.config("spark.jars", ",".join([jar] + jars))
+        builder = builder.config("spark.jars", ",".join([side] + jars))
         extra_cp = conf.pop("spark.driver.extraClassPath", None)
-        builder = builder.config("spark.driver.extraClassPath", jar + (os.pathsep + extra_cp if extra_cp else ""))
-    elif package is not None:
-        for key, value in (("spark.jars.packages", package.coordinates),
-                           ("spark.jars.repositories", package.repository)):
+        builder = builder.config("spark.driver.extraClassPath", side + (os.pathsep + extra_cp if extra_cp else ""))
+    else:
+        for key, value in (("spark.jars.packages", side.coordinates), ("spark.jars.repositories", side.repository)):
             given = [v for v in str(conf.pop(key, "")).split(",") if v]
             builder = builder.config(key, ",".join([value] + given))
-    else:
-        raise _not_found()
     if "spark.pyspark.python" not in conf and not os.environ.get("PYSPARK_PYTHON"):
         # Python workers (user functions such as image loaders) run this interpreter, which
         # has sparkdl installed; Spark's default would be whatever `python3` is on the PATH.
@@ -186,37 +191,33 @@ def _attach_jar(sc: SparkContext) -> Optional[Union[str, SparkdlJarMissingError]
     first resolved as ``spark.jars.packages`` would have been (Spark's Ivy, in the driver).
     Returns why it could not, or None."""
     try:
-        jar = _assembly()
+        side = _jvm_side()
     except SparkdlJarMissingError as e:
         return e
-    package = spark_package() if jar is None else None
-    if jar is None and package is None:
-        return _not_found()
     jvm: Any = sc._jvm
     loader = jvm.java.lang.Thread.currentThread().getContextClassLoader()
     mutable = jvm.java.lang.Class.forName("org.apache.spark.util.MutableURLClassLoader")
     if loader is None or not mutable.isInstance(loader):
         return "the driver's class loader (%s) cannot take jars at run time" % (
             None if loader is None else loader.getClass().getName())
-    if jar is not None:
-        jars = [jar]
+    if isinstance(side, str):
+        jars, what = [side], side
     else:
-        assert package is not None
-        loader.addURL(jvm.java.io.File(package.jar).toURI().toURL())  # the resolver is in sparkdl's own jar
+        loader.addURL(jvm.java.io.File(side.jar).toURI().toURL())  # the resolver is in sparkdl's own jar
         print("sparkdl: resolving %s (first time: downloads TensorFlow Java and ONNX Runtime into Spark's Ivy "
-              "cache)" % package.coordinates, file=sys.stderr, flush=True)
+              "cache)" % side.coordinates, file=sys.stderr, flush=True)
         try:
-            jars = list(jvm.org.apache.spark.sparkdl.PackageResolver.resolve(package.coordinates, package.repository))
+            jars = list(jvm.org.apache.spark.sparkdl.PackageResolver.resolve(side.coordinates, side.repository))
         except Exception as e:  # py4j's error carries Ivy's message
-            return "resolving %s failed: %s" % (package.coordinates, str(e).strip().splitlines()[0][:300])
+            return "resolving %s failed: %s" % (side.coordinates, str(e).strip().splitlines()[0][:300])
+        what = "%s (%d jars)" % (side.coordinates, len(jars))
     for path in jars:
         loader.addURL(jvm.java.io.File(path).toURI().toURL())
         key = (sc._jsc.sc().applicationId(), path)
         if key not in _attached:
             sc._jsc.sc().addJar(path)
             _attached.add(key)
-    print("sparkdl: attached %s to the running SparkSession (driver and executors)"
-          % (jar or "%s (%d jars)" % (cast(SparkPackage, package).coordinates, len(jars))), file=sys.stderr)
+    print("sparkdl: attached %s to the running SparkSession (driver and executors)" % what, file=sys.stderr)
     return None
 
 
