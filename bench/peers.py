@@ -27,17 +27,21 @@ def keras_features(name, weights):
     return _models[key]
 
 
+def pillow_batch(contents, size):
+    """JPEG bytes -> Pillow decode + bilinear resize to size x size: a float32 NHWC RGB batch, 0-255."""
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.open(io.BytesIO(c)).convert("RGB").resize((size, size), Image.BILINEAR),
+                                np.float32) for c in contents])
+
+
 def make_predict_fn(name, weights):
     """predict_batch_udf's factory: JPEG bytes -> Pillow decode + bilinear resize -> the model."""
     def make():
-        from PIL import Image
-
         fn, preprocess, size = keras_features(name, weights)
 
         def predict(contents):
-            batch = np.stack([np.asarray(Image.open(io.BytesIO(c)).convert("RGB").resize(
-                (size, size), Image.BILINEAR), np.float32) for c in contents])
-            return fn(preprocess(batch)).numpy()
+            return fn(preprocess(pillow_batch(contents, size))).numpy()
         return predict
     return make
 
@@ -61,15 +65,11 @@ def make_onnx_image_predict_fn(path, size, threads=1):
     """predict_batch_udf's factory: JPEG bytes -> Pillow decode + bilinear resize -> an ONNX image model
     (raw 0-255 pixels in, NHWC) in ONNX Runtime, one session per worker process."""
     def make():
-        from PIL import Image
-
         session = onnx_session(path, threads)
         name = session.get_inputs()[0].name
 
         def predict(contents):
-            batch = np.stack([np.asarray(Image.open(io.BytesIO(c)).convert("RGB").resize(
-                (size, size), Image.BILINEAR), np.float32) for c in contents])
-            return session.run(None, {name: batch})[0]
+            return session.run(None, {name: pillow_batch(contents, size)})[0]
         return predict
     return make
 

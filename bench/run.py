@@ -207,6 +207,19 @@ def bench_model(spark, name, files, directory, weights_file, work):
             "pbudf_sweep": sweep, "limit_sweep": limit}
 
 
+def random_weights(name, work):
+    """A weights file of random weights for the named model (speed does not depend on the weights),
+    written once per run; None for EfficientNet-Lite0, whose real weights install from a package."""
+    if name == "EfficientNetLite0":
+        return None
+    from sparkdl.models.registry import get_spec, load_symbol
+
+    path = os.path.join(work, name + ".weights.h5")
+    if not os.path.exists(path):
+        load_symbol(get_spec(name).builder)(weights=None, include_top=True).save_weights(path)
+    return path
+
+
 def keras_to_onnx(name, weights_file, path):
     """The named model's featurizer cut, its preprocessing included (raw 0-255 RGB pixels in, NHWC),
     converted to ONNX with tf2onnx (the route the README gives Keras users who want ONNX Runtime)."""
@@ -446,7 +459,6 @@ def main():
     args = parser.parse_args()
 
     import sparkdl
-    from sparkdl.models.registry import get_spec, load_symbol
 
     started = time.perf_counter()
     work = tempfile.mkdtemp(prefix="sparkdl-bench-")
@@ -469,21 +481,14 @@ def main():
 
     rows = []
     for name in models:
-        weights = None
-        if name != "EfficientNetLite0":  # speed does not depend on the weights: random, saved to a file
-            weights = os.path.join(work, name + ".weights.h5")
-            load_symbol(get_spec(name).builder)(weights=None, include_top=True).save_weights(weights)
+        weights = random_weights(name, work)
         r = bench_model(spark, name, files, directory, weights, work)
         rows.append((name, r))
         print("  %s done: %s" % (name, r), flush=True)
 
     onnx_rows = []
     for name in [m for m in args.onnx_models.split(",") if m]:
-        weights = None
-        if name != "EfficientNetLite0":
-            weights = os.path.join(work, name + ".weights.h5")
-            if not os.path.exists(weights):
-                load_symbol(get_spec(name).builder)(weights=None, include_top=True).save_weights(weights)
+        weights = random_weights(name, work)
         onnx_rows.append((name, bench_onnx_image(spark, name, files, directory, weights, work)))
         print("  %s ONNX done: %s" % (name, onnx_rows[-1][1]), flush=True)
 

@@ -40,11 +40,17 @@ def display_mode(stream: IO[str]) -> str:
     return "tty" if isatty is not None and isatty() else "lines"
 
 
-def _ipython_display(markup: str) -> Any:
-    import IPython.display
+class _NotebookOutput:
+    """One HTML output of the running Jupyter cell, updated in place."""
 
-    shown: Any = IPython.display
-    return shown.display(shown.HTML(markup), display_id=True)
+    def __init__(self, markup: str) -> None:
+        import IPython.display
+
+        self._ipython: Any = IPython.display
+        self._handle = self._ipython.display(self._ipython.HTML(markup), display_id=True)
+
+    def update(self, markup: str) -> None:
+        self._handle.update(self._ipython.HTML(markup))
 
 
 class Progress:
@@ -58,7 +64,8 @@ class Progress:
 
     On leaving, the last line says ``done`` and the seconds taken (the ``done`` text given), or
     that the task failed; an exception is never swallowed. ``mode`` (default: from
-    :func:`display_mode`), ``stream`` (stderr), ``display`` (IPython's, for "html") and ``tick``
+    :func:`display_mode`), ``stream`` (stderr), ``display`` (for "html": markup -> an output with
+    ``update(markup)``; a notebook cell's by default) and ``tick``
     (seconds between redraws) are there for tests.
     """
 
@@ -68,7 +75,7 @@ class Progress:
         self.title, self.steps, self.done_text = title, list(steps), done
         self.stream = stream if stream is not None else sys.stderr
         self.mode = mode or display_mode(self.stream)
-        self._display = display or _ipython_display
+        self._display = display or _NotebookOutput
         self._tick = tick
         self._index = -1  # the step running (-1: none yet)
         self._started = time.monotonic()
@@ -144,7 +151,7 @@ class Progress:
         if self._handle is None:
             self._handle = self._display(markup)
         else:
-            self._handle.update(_html(markup))
+            self._handle.update(markup)
 
     def _write(self, text: str) -> None:
         try:
@@ -153,11 +160,3 @@ class Progress:
         except (OSError, ValueError):  # a closed stream must not break the work being reported
             pass
 
-
-def _html(markup: str) -> Any:
-    try:
-        import IPython.display
-    except ImportError:  # a display given by a test
-        return markup
-    shown: Any = IPython.display
-    return shown.HTML(markup)
