@@ -16,7 +16,7 @@ export PYTHONUNBUFFERED := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 comma := ,
 
-.PHONY: all venv venv-connect jar jar-gpu maven examples bench lint fmt test test-connect test-package test-scala test-python test-local-cluster test-cluster test-slow demo clean
+.PHONY: all venv venv-connect jar jar-gpu maven wheel release-check examples bench lint fmt test test-connect test-package test-scala test-python test-local-cluster test-cluster test-slow demo clean
 
 all: jar venv
 
@@ -80,6 +80,16 @@ $(PKG_MAVEN_JAR): $(MAVEN_JAR)
 
 maven: $(PKG_MAVEN_JAR)
 
+# The wheel users install (`pip install dist/sparkdl_pipelines-VERSION-...whl[spark,tf]`): about 1 MB, the
+# Spark package inside.
+wheel: venv maven
+	rm -rf build/lib dist/sparkdl_pipelines-*.whl
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w dist .
+
+# sdist + wheel from a clean clone of HEAD, each installed into a fresh virtualenv running the quickstart.
+release-check: venv
+	bash tools/release_check.sh
+
 # The GPU variant (TensorFlow Java's GPU native, ONNX Runtime's CUDA build; ~1.2 GB of downloads):
 # target/scala-2.13/sparkdl-gpu-assembly-VERSION.jar, for --jars on GPU executors (README).
 GPU_JAR := target/scala-2.13/sparkdl-gpu-assembly-$(VERSION).jar
@@ -142,7 +152,7 @@ demo: venv jar
 
 clean:
 	rm -rf target project/target project/project examples/scala/target examples/scala/project/target \
-	  bench/target python/sparkdl/jars/*.jar python/sparkdl/maven .pytest_cache
+	  bench/target python/sparkdl/jars/*.jar python/sparkdl/maven .pytest_cache dist
 
 # Parity for every named model (Xception, VGG16, VGG19, EfficientNetB0 on top of the default set).
 test-slow: venv jar

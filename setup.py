@@ -47,7 +47,9 @@ with open(os.path.join(here, "README.md"), encoding="utf-8") as f:
     readme = f.read()
 
 setup(
-    name="sparkdl",
+    # the distribution's name on a package index (the import name is `sparkdl`): "sparkdl" there is an
+    # unrelated project of 2018, which `pip install sparkdl` would install
+    name="sparkdl-pipelines",
     version=v["sparkdl.version"],
     description="Deep Learning Pipelines for Apache Spark 4 and TensorFlow 2",
     long_description=readme,

@@ -128,8 +128,11 @@ def test_model_names_mirror_the_jvm(spark):
 def test_errors(spark, photos):
     from pyspark.sql import Row
 
-    with pytest.raises(ValueError, match="Unknown modelName 'ResNet51'. Valid names: InceptionV3, Xception"):
+    with pytest.raises(ValueError, match=r"Unknown modelName 'ResNet51' \(did you mean 'ResNet50'\?\). Valid names: "
+                                         "InceptionV3, Xception"):
         DeepImageFeaturizer(outputCol="f", modelName="ResNet51").transform(photos)
+    with pytest.raises(ValueError, match="did you mean 'EfficientNetLite0'"):
+        DeepImageFeaturizer(outputCol="f", modelName="EfficientNetLite")
     strings = spark.createDataFrame([("x",)], ["image"])
     with pytest.raises(Exception) as e:
         DeepImageFeaturizer(outputCol="f", modelName="EfficientNetLite0").transform(strings)

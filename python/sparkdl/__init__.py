@@ -4,11 +4,13 @@ Importing sparkdl is cheap: TensorFlow is imported only by :mod:`sparkdl.graph`,
 when a Keras model or a ``tf.function`` is exported.
 
 TensorFlow's C++ log (Python's and, through the environment, TensorFlow Java's in a driver
-started from here) is quiet by default: ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set.
+started from here) is quiet by default: ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set, or
+``SPARKDL_VERBOSE=1`` (which also shows Ivy's report when sparkdl resolves its Spark package).
 """
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("SPARKDL_VERBOSE", "") in ("", "0"):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from sparkdl._jvm import SparkdlJarMissingError, jar_path, spark_session, submit_args  # noqa: E402
 from sparkdl.image.imageIO import readImages  # noqa: E402
@@ -32,12 +34,16 @@ __all__ = ["jar_path", "spark_session", "submit_args", "SparkdlJarMissingError",
            "registerKerasImageUDF", "registerKerasUDF"]
 
 
+#: The name this package is installed by (``pip install sparkdl-pipelines``); it is imported as ``sparkdl``.
+DISTRIBUTION = "sparkdl-pipelines"
+
+
 def _version() -> str:
     """The version this package was installed as (setup.py reads it from version.properties)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        return version("sparkdl")
+        return version(DISTRIBUTION)
     except PackageNotFoundError:  # imported from a source tree that was never installed
         return "unknown"
 

@@ -133,7 +133,15 @@ def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: A
         builder = builder.config("spark.jars", ",".join([side] + jars))
         extra_cp = conf.pop("spark.driver.extraClassPath", None)
         builder = builder.config("spark.driver.extraClassPath", side + (os.pathsep + extra_cp if extra_cp else ""))
+    elif _recorded_jars(side) is not None:  # resolved before: the same jars, without Ivy (seconds, no report)
+        jars = [side.jar] + cast(List[str], _recorded_jars(side))
+        given = [j for j in str(conf.pop("spark.jars", "")).split(",") if j]
+        builder = builder.config("spark.jars", ",".join(jars + given))
+        extra_cp = conf.pop("spark.driver.extraClassPath", None)
+        builder = builder.config("spark.driver.extraClassPath",
+                                 os.pathsep.join(jars + ([extra_cp] if extra_cp else [])))
     else:
+        _say_first_resolution(side)
         for key, value in (("spark.jars.packages", side.coordinates), ("spark.jars.repositories", side.repository)):
             given = [v for v in str(conf.pop(key, "")).split(",") if v]
             builder = builder.config(key, ",".join([value] + given))
@@ -146,7 +154,11 @@ def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: A
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    require_jar(spark.sparkContext)
+    from sparkdl._session import sparkdl_session
+
+    sparkdl_session("spark_session", spark)  # a session running already: sparkdl attached to it
+    if isinstance(side, SparkPackage) and _recorded_jars(side) is None:
+        _record_jars(side, [j for j in spark.sparkContext.getConf().get("spark.jars", "").split(",") if j])
     return spark
 
 
@@ -202,14 +214,18 @@ def _attach_jar(sc: SparkContext) -> Optional[Union[str, SparkdlJarMissingError]
             None if loader is None else loader.getClass().getName())
     if isinstance(side, str):
         jars, what = [side], side
+    elif _recorded_jars(side) is not None:  # resolved before: the same jars, without Ivy
+        jars = [side.jar] + cast(List[str], _recorded_jars(side))
+        what = "%s (%d jars)" % (side.coordinates, len(jars))
     else:
         loader.addURL(jvm.java.io.File(side.jar).toURI().toURL())  # the resolver is in sparkdl's own jar
-        print("sparkdl: resolving %s (first time: downloads TensorFlow Java and ONNX Runtime into Spark's Ivy "
-              "cache)" % side.coordinates, file=sys.stderr, flush=True)
+        _say_first_resolution(side)
         try:
-            jars = list(jvm.org.apache.spark.sparkdl.PackageResolver.resolve(side.coordinates, side.repository))
+            jars = list(jvm.org.apache.spark.sparkdl.PackageResolver.resolve(side.coordinates, side.repository,
+                                                                             _verbose()))
         except Exception as e:  # py4j's error carries Ivy's message
             return "resolving %s failed: %s" % (side.coordinates, str(e).strip().splitlines()[0][:300])
+        _record_jars(side, jars)
         what = "%s (%d jars)" % (side.coordinates, len(jars))
     for path in jars:
         loader.addURL(jvm.java.io.File(path).toURI().toURL())
@@ -219,6 +235,54 @@ def _attach_jar(sc: SparkContext) -> Optional[Union[str, SparkdlJarMissingError]
             _attached.add(key)
     print("sparkdl: attached %s to the running SparkSession (driver and executors)" % what, file=sys.stderr)
     return None
+
+
+def _verbose() -> bool:
+    """``SPARKDL_VERBOSE=1``: Ivy's resolution report and TensorFlow's C++ log are shown, not hidden."""
+    return os.environ.get("SPARKDL_VERBOSE", "") not in ("", "0")
+
+
+def _record_path(package: SparkPackage) -> str:
+    """Where the jars Spark's Ivy resolved for ``package`` are written down, so that later sessions of
+    this machine use them directly (no resolution, no report): ``~/.cache/sparkdl/jars/<coordinates>.txt``."""
+    root = os.environ.get("SPARKDL_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "sparkdl"))
+    return os.path.join(root, "jars", package.coordinates.replace(":", "_") + ".txt")
+
+
+def _recorded_jars(package: SparkPackage) -> Optional[List[str]]:
+    """The dependency jars resolved for ``package`` before (not sparkdl's own jar, always the wheel's),
+    when the record exists and every jar is still in Ivy's cache; else None."""
+    try:
+        with open(_record_path(package)) as f:
+            jars = [line.strip() for line in f if line.strip()]
+    except OSError:
+        return None
+    return jars if jars and all(os.path.isfile(j) for j in jars) else None
+
+
+def _record_jars(package: SparkPackage, resolved: List[str]) -> None:
+    """Writes down the jars of a resolution (paths or ``file:`` URLs), sparkdl's own left out."""
+    from urllib.parse import unquote, urlparse
+
+    own = "%s_%s-" % (_GROUP, _ARTIFACT)
+    jars = [unquote(urlparse(j).path) if j.startswith("file:") else j for j in resolved]
+    jars = [j for j in jars if os.path.isfile(j) and not os.path.basename(j).startswith(own)
+            and os.path.abspath(j) != os.path.abspath(package.jar)]
+    if not jars:
+        return
+    path = _record_path(package)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "w") as f:
+            f.write("\n".join(jars) + "\n")
+        os.replace(path + ".tmp", path)
+    except OSError:  # a read-only home: resolve again next time
+        pass
+
+
+def _say_first_resolution(package: SparkPackage) -> None:
+    print("sparkdl: resolving %s into Spark's Ivy cache (the first time: downloads TensorFlow Java and ONNX "
+          "Runtime, about 220 MB)" % package.coordinates, file=sys.stderr, flush=True)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

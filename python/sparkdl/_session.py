@@ -8,9 +8,9 @@ runs with the sparkdl jar. Code that needs py4j asks :func:`is_connect` first.
 from __future__ import annotations
 
 import shlex
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union, cast
 
-from sparkdl._jvm import SparkdlJarMissingError, submit_args
+from sparkdl._jvm import SparkdlJarMissingError, require_jar, submit_args
 
 if TYPE_CHECKING:
     from typing import TypeGuard
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
 
 __all__ = ["active_session", "is_connect", "is_missing_data_source", "is_missing_sparkdl_function",
-           "missing_jar_error"]
+           "missing_jar_error", "sparkdl_session"]
 
 
 def is_connect(spark: Optional[Union[SparkSession, ConnectSparkSession]]) -> TypeGuard[ConnectSparkSession]:
@@ -37,6 +37,21 @@ def active_session(what: str) -> SparkSession:
     if spark is None:
         raise SparkdlJarMissingError("%s needs a SparkSession: create one with sparkdl.spark_session(), or "
                                      "SparkSession.builder.remote(...) for a Spark Connect server" % what)
+    return spark
+
+
+def sparkdl_session(what: str, spark: Optional[Union[SparkSession, ConnectSparkSession]] = None
+                    ) -> Union[SparkSession, ConnectSparkSession]:
+    """The session a public entry point works on (``spark``, else the active one), with sparkdl in its
+    JVM: the guard every entry point calls first. A classic session that started without sparkdl (a
+    notebook's ``getOrCreate()``, ``spark-submit app.py`` without sparkdl's arguments) gets it attached
+    here, with its SQL functions; a Spark Connect session is left as it is (its server has sparkdl or not: the calls that
+    reach it say which)."""
+    spark = spark or active_session(what)
+    if not is_connect(spark):
+        sc = require_jar(spark.sparkContext)
+        # a session that started without the jar gets sparkdl's SQL functions and planning (a no-op otherwise)
+        cast(Any, sc._jvm).sparkdl.PythonAPI.installSql(cast(Any, spark)._jsparkSession)
     return spark
 
 

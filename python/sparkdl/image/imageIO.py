@@ -44,6 +44,20 @@ _MODES = {1: 0, 3: 16, 4: 24}
 _FLOAT_MODES = {1: 5, 3: 21, 4: 29}
 
 
+def is_image_like(data_type: Any) -> bool:
+    """True for Spark's image struct, and for structs with its field names in any order whose numbers
+    are any integer type and whose ``origin`` may be missing (``bigint`` when pandas or a dict made the
+    rows, as MLflow's pyfunc serving does): the stages cast them (Scala ``ImageFields.isImageLike``)."""
+    fields = getattr(data_type, "fields", None)
+    if fields is None:
+        return False
+    types = {f.name: f.dataType.typeName() for f in fields}
+    integral = {"byte", "short", "integer", "long"}
+    return (len(types) == len(fields) and set(types) <= set(imageSchema.fieldNames())
+            and types.get("data") == "binary" and types.get("origin", "string") == "string"
+            and all(types.get(n) in integral for n in ("height", "width", "nChannels", "mode")))
+
+
 def imageArrayToStruct(imgArray: npt.ArrayLike, origin: str = "") -> Row:
     """Spark image struct (a Row) from a uint8 array H x W (gray) or H x W x C, C in 1, 3, 4.
 
@@ -148,9 +162,10 @@ def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numP
     This is the data source ``spark.read.format("sparkdl.image")`` with these options, which
     Scala, SQL and Spark Connect clients can use directly.
     """
-    from sparkdl._session import active_session, is_missing_data_source, missing_jar_error
+    from sparkdl._session import is_missing_data_source, missing_jar_error, sparkdl_session
 
-    spark = spark or active_session("readImages")
+    path = _path_argument("readImages", path)
+    spark = sparkdl_session("readImages", spark)
     draft = _draft_size(draftSize)
     reader = (spark.read.format(IMAGE_FORMAT).option("recursive", bool(recursive))
               .option("includeHidden", bool(includeHidden))
@@ -159,13 +174,26 @@ def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numP
     if draft:
         reader = reader.option("draftSize", "%d,%d" % draft)
     try:
-        df = reader.load(str(path))
+        df = reader.load(path)
         _ = df.schema  # Spark Connect analyses lazily: list the files now, so errors surface here in both modes
     except Exception as e:
         if is_missing_data_source(e, IMAGE_FORMAT):
             raise missing_jar_error(spark, e) from e
         raise
     return df
+
+
+def _path_argument(what: str, path: object) -> str:
+    """``path`` as a string: a file, folder or glob (``str`` or ``os.PathLike``); anything else (a
+    DataFrame, a list) is refused naming what was given."""
+    import os
+
+    if isinstance(path, (str, os.PathLike)):
+        return os.fsdecode(os.fspath(path))
+    hint = (" To decode images already in a DataFrame, read their files by path instead."
+            if type(path).__name__ == "DataFrame" else "")
+    raise TypeError("%s: path must be a file, folder or glob (str or os.PathLike), got %s.%s"
+                    % (what, type(path).__name__, hint))
 
 
 def _draft_size(draftSize: Optional[Union[int, Sequence[int]]]) -> Optional[Tuple[int, ...]]:
@@ -188,13 +216,14 @@ def readImagesWithCustomFn(path: Union[str, os.PathLike[str]], decode_f: Callabl
     from pyspark.sql import functions as F
 
     from sparkdl._compat import moved
-    from sparkdl._session import active_session
+    from sparkdl._session import sparkdl_session
 
     moved("imageIO.readImagesWithCustomFn", "sparkdl.readImages (or a Python UDF of your own)")
-    spark = spark or active_session("readImagesWithCustomFn")
+    path = _path_argument("readImagesWithCustomFn", path)
+    spark = sparkdl_session("readImagesWithCustomFn", spark)
     # binaryFile leaves empty files out; the image source lists every file (filePath alone decodes nothing)
-    listed = spark.read.format(IMAGE_FORMAT).load(str(path)).select("filePath")
-    content = spark.read.format("binaryFile").load(str(path)).select(F.col("path").alias("filePath"), "content")
+    listed = spark.read.format(IMAGE_FORMAT).load(path).select("filePath")
+    content = spark.read.format("binaryFile").load(path).select(F.col("path").alias("filePath"), "content")
     files = listed.join(content, "filePath", "left")
     if numPartition:
         files = files.repartition(int(numPartition))

@@ -1,7 +1,7 @@
 """What every sparkdl pyspark.ml wrapper shares: JVM class naming and persistence."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Union, cast
+from typing import TYPE_CHECKING, Any, Optional, Union, cast
 
 from pyspark.ml.util import JavaMLReadable, JavaMLWritable
 from pyspark.ml.wrapper import JavaTransformer
@@ -9,6 +9,7 @@ from pyspark.ml.wrapper import JavaTransformer
 from sparkdl._jvm import new_java_obj
 
 if TYPE_CHECKING:
+    from pyspark.ml._typing import ParamMap
     from pyspark.sql import DataFrame
     from typing_extensions import Self
 
@@ -70,6 +71,15 @@ class SparkdlTransformer(JavaTransformer):
     if TYPE_CHECKING:  # from SparkdlJavaStage, which every subclass mixes in too
         @classmethod
         def _java_class_name(cls) -> str: ...
+
+    def transform(self, dataset: DataFrame, params: Optional[ParamMap] = None) -> DataFrame:
+        """The stage's output column appended to ``dataset`` (a DataFrame: anything else is refused here,
+        naming what was given, before any export or JVM call)."""
+        if not hasattr(dataset, "sparkSession") or not hasattr(dataset, "schema"):
+            hint = " (read files into one first: sparkdl.readImages(path))" if isinstance(dataset, str) else ""
+            raise TypeError("%s.transform() takes a DataFrame, got %s%s" % (type(self).__name__,
+                                                                          type(dataset).__name__, hint))
+        return super(SparkdlTransformer, self).transform(dataset, params)
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         result = super(SparkdlTransformer, self)._transform(dataset)

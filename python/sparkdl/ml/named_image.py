@@ -21,6 +21,7 @@ from sparkdl.ml._shared import (
     accessors,
     int_in_range,
 )
+from sparkdl.models.export import conf_export_holds
 from sparkdl.models.registry import model_names
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
 
-_MODEL_DIR_CONF = "spark.sparkdl.modelDir"
 
 
 def _model_name(value: object) -> str:
@@ -70,7 +70,7 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
 
     def _check_input(self, schema: StructType) -> None:
         """The input column exists and holds image structs: checked before any export (seconds)."""
-        from sparkdl.image.imageIO import imageSchema
+        from sparkdl.image.imageIO import imageSchema, is_image_like
 
         name = self.getOrDefault(self.inputCol)
         field = next((f for f in schema.fields if f.name == name), None)
@@ -78,8 +78,7 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
             raise ValueError("Input column '%s' does not exist. Available columns: %s"
                              % (name, ", ".join(schema.fieldNames())))
         t = field.dataType
-        if not (hasattr(t, "fields") and [(f.name, f.dataType) for f in t.fields]
-                == [(f.name, f.dataType) for f in imageSchema.fields]):
+        if not is_image_like(t):
             raise ValueError("Input column '%s' must be an image struct %s, but is %s"
                              % (name, imageSchema.simpleString(), t.simpleString()))
 
@@ -92,13 +91,18 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
         return super(_NamedImageModel, self)._transform(dataset)
 
     def _with_export(self, spark: SparkSession) -> Self:
-        """This stage when its export is known (``modelDir``, or the Spark conf), else a copy whose
+        """This stage when its export is known (``modelDir``, or the Spark conf's directory when it holds
+        this model: the conf adds a place to look, it never turns the export off), else a copy whose
         ``modelDir`` is the export made here: a cached directory in a classic session, an uploaded
         archive on Spark Connect. The copy is for one transform or save: saving writes the export
         into the saved stage, never this machine's path."""
-        if self.isSet(self.modelDir) or spark.conf.get(_MODEL_DIR_CONF, None):
+        if self.isSet(self.modelDir) or conf_export_holds(spark, self.getModelName()):
             return self
         if self._on_connect:
+            import importlib.util
+
+            if importlib.util.find_spec("tensorflow") is None:  # the server's own exports, or its error
+                return self
             return self.copy({self.modelDir: self._upload_export(cast("ConnectSparkSession", spark))})
         from sparkdl.models.export import cached_model_dir
 
@@ -121,15 +125,8 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
 
     def _upload_export(self, spark: ConnectSparkSession) -> str:
         """On Spark Connect with TensorFlow here: exports the model here (once, cached) and uploads
-        it; the name of the upload is this transform's modelDir (nothing client-local is persisted)."""
-        import importlib.util
-
-        if importlib.util.find_spec("tensorflow") is None:
-            raise ValueError(
-                "%s over Spark Connect runs an export the server can read: set modelDir to a directory on the "
-                "server written by `python -m sparkdl.models export --model %s --out DIR`, start the server with "
-                "--conf %s=DIR, or install TensorFlow in this client (pip install 'sparkdl[connect,tf-connect]') "
-                "to export here" % (type(self).__name__, self.getModelName(), _MODEL_DIR_CONF))
+        it; the name of the upload is this transform's modelDir (nothing client-local is persisted).
+        The server's SQL functions find it too, by the model's name, for the rest of the session."""
         from sparkdl.graph.artifacts import upload_export
         from sparkdl.models.export import cached_model_dir
 

@@ -14,6 +14,7 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 
 from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
+from sparkdl.models.export import conf_export_holds
 from sparkdl.ml._shared import (
     HasBatchSize,
     HasHandleInvalid,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DeepTextFeaturizer"]
 
-_MODEL_DIR_CONF = "spark.sparkdl.modelDir"
 
 
 class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasOutputMode,
@@ -97,7 +97,7 @@ class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasO
         folder = self.getOrDefault(self.modelDir) if self.isSet(self.modelDir) else None
         if folder is not None and not os.path.isfile(os.path.join(folder, "config.json")):
             return self  # an export directory
-        if folder is None and spark.conf.get(_MODEL_DIR_CONF, None):
+        if folder is None and conf_export_holds(spark, self.getOrDefault(self.modelName)):
             return self
         from sparkdl.models.text import cached_text_model_dir
 

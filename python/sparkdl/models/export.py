@@ -18,7 +18,11 @@ from typing import Any, Callable, Dict, Optional, Tuple, cast
 
 from sparkdl.models.registry import get_spec, load_symbol
 
-__all__ = ["build_keras_model", "export_model", "cached_model_dir", "weights_key", "WeightsUnavailableError"]
+__all__ = ["build_keras_model", "export_model", "cached_model_dir", "weights_key", "WeightsUnavailableError",
+           "conf_export_holds", "MODEL_DIR_CONF"]
+
+#: The Spark conf naming an export directory looked in before the export cache (Scala ``ExportFolder``).
+MODEL_DIR_CONF = "spark.sparkdl.modelDir"
 
 INPUT = "input"
 FEATURES = "features"
@@ -142,6 +146,24 @@ def write_export(out_dir: str, name: str, graph_def: bytes, meta: Dict[str, Any]
 def cache_root() -> str:
     return os.environ.get("SPARKDL_MODEL_CACHE",
                           os.path.join(os.path.expanduser("~"), ".cache", "sparkdl", "models"))
+
+
+def conf_export_holds(spark: Any, model_name: str) -> bool:
+    """True when the Spark conf ``spark.sparkdl.modelDir`` names a directory holding an export of
+    ``model_name``: then the JVM reads it there, and nothing is exported here. A directory on another
+    file system (``hdfs://``, ``s3a://``) is taken to hold it (the JVM says so if not); a local one is
+    looked at, so a conf set for some models never stops Python exporting the others."""
+    from urllib.parse import urlparse
+
+    from sparkdl._session import is_connect
+
+    conf_dir = spark.conf.get(MODEL_DIR_CONF, None)
+    if not conf_dir:
+        return False
+    url = urlparse(conf_dir)
+    if url.scheme not in ("", "file") or is_connect(spark):  # not a folder of this machine
+        return True
+    return os.path.isfile(os.path.join(url.path if url.scheme else conf_dir, model_name, "model.json"))
 
 
 def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str:

@@ -9,7 +9,7 @@ its ImageNet weights under.
 from __future__ import annotations
 
 import collections
-from typing import Any, List
+from typing import Any, Iterable, List
 
 __all__ = ["ModelSpec", "MODELS", "model_names", "get_spec"]
 
@@ -52,9 +52,31 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return MODELS[name]
     except KeyError:
-        near = [m for m in MODELS if m.lower() == str(name).lower()]
         raise ValueError("Unknown modelName '%s'%s. Valid names: %s" % (
-            name, " (did you mean '%s'?)" % near[0] if near else "", ", ".join(MODELS))) from None
+            name, did_you_mean(str(name), MODELS), ", ".join(MODELS))) from None
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """``" (did you mean 'X'?)"`` for the one valid name ``name`` is most likely a slip of (its case, the
+    only name it is a prefix of, or at most 2 letters off and no more than a quarter of the name),
+    else ``""``: the same rule as Scala's ``ExportFolder.didYouMean``."""
+    valid = list(valid)
+    low = name.lower()
+    prefixed = [v for v in valid if v.lower().startswith(low)] if low else []
+    scored = sorted((_edits(low, v.lower()), v) for v in valid)
+    near = [v for d, v in scored if d == 0 or d <= min(2, len(v) // 4)]
+    best = near[:1] or (prefixed if len(prefixed) == 1 else [])
+    return " (did you mean '%s'?)" % best[0] if best else ""
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ca != cb))
+    return row[-1]
 
 
 def load_symbol(path: str) -> Any:

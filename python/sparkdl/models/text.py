@@ -124,8 +124,11 @@ def model_folder(name_or_folder: str) -> str:
                                 TEXT_MODELS[name_or_folder].replace("_", "-"))) from None
         return os.path.join(os.path.dirname(os.path.abspath(package.__file__ or "")), "model")
     if not os.path.isfile(os.path.join(name_or_folder, "config.json")):
-        raise ValueError("'%s' is neither a built-in text model (%s) nor a folder with config.json, vocab.txt and "
-                         "model.safetensors" % (name_or_folder, ", ".join(text_model_names())))
+        from sparkdl.models.registry import did_you_mean
+
+        raise ValueError("'%s' is neither a built-in text model%s (%s) nor a folder with config.json, vocab.txt "
+                         "and model.safetensors" % (name_or_folder, did_you_mean(name_or_folder, text_model_names()),
+                                                    ", ".join(text_model_names())))
     return name_or_folder
 
 

@@ -45,10 +45,10 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
         input shape). It runs in Python workers; the model still runs in the JVM.
     :return: the name, for use in SQL
     """
-    from sparkdl._session import active_session, is_connect
+    from sparkdl._session import is_connect, sparkdl_session
     from sparkdl.graph.export import freeze_keras
 
-    spark = spark or active_session("registerKerasImageUDF")
+    spark = sparkdl_session("registerKerasImageUDF", spark)
     model = _keras_model(kerasModelOrFilePath, kerasCustomObjects, allowUnsafeDeserialization)
     graph = freeze_keras(model)
     shape = tuple(int(d) for d in model.inputs[0].shape[1:])

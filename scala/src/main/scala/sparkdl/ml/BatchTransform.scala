@@ -4,6 +4,7 @@ import org.apache.spark.sql.DataFrame
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.sparkdl.SessionHooks
 
+import sparkdl.image.{ImageFields, ImageInput}
 import sparkdl.inference.{BatchInference, BatchInput, BatchOutput, Model}
 import sparkdl.sql.{ModelCall, ModelInputValid, SparkdlExtensions}
 
@@ -33,7 +34,11 @@ private[ml] object BatchTransform {
     val skip = handleInvalid == "skip"
     val inference = BatchInference(spark.sparkContext.broadcast(model), inputs, outputs,
       if (skip) "keep" else handleInvalid, invalidHint)
-    val args = inputs.map(in => SessionHooks.expression(col(quoted(in.column))))
+    val args = inputs.map {
+      case in: ImageInput => SessionHooks.expression(ImageFields.normalize(col(quoted(in.column)),
+        df.schema(in.column).dataType))
+      case in => SessionHooks.expression(col(quoted(in.column)))
+    }
     val call = SessionHooks.column(ModelCall(stage, modelLabel, args, inference, outputCols, Some(batchSize)))
     val scored = if (skip) df.filter(SessionHooks.column(ModelInputValid(stage, args, inputs))) else df
     if (outputCols.length == 1) scored.withColumn(outputCols.head, call)

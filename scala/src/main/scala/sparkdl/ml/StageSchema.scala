@@ -16,7 +16,7 @@ private[ml] object StageSchema {
 
   /** A column of Spark image structs. */
   def imageInput(column: String): InputCheck =
-    InputCheck(column, s"must be an image struct ${ImageFields.schema.simpleString}", ImageFields.isImageStruct)
+    InputCheck(column, s"must be an image struct ${ImageFields.schema.simpleString}", ImageFields.isImageLike)
 
   /** The value of `param`, or an error saying it is not set. */
   def required[T](stage: Params, param: Param[T]): T = {

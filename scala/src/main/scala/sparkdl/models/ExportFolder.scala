@@ -1,10 +1,109 @@
 package sparkdl.models
 
+import java.io.File
+
+import scala.util.Try
+
 import org.apache.hadoop.fs.Path
+import org.apache.spark.{SparkEnv, SparkFiles}
 import org.apache.spark.sql.SparkSession
 
-/** One model's folder in an export directory, as `python -m sparkdl.models export` writes it. */
+import sparkdl.io.ConnectArtifacts
+
+/**
+ * Export directories, as `python -m sparkdl.models export` and Python's automatic export write
+ * them: `<dir>/<modelName>/model.json` beside the model file. Where a named model's export is
+ * looked for, in order:
+ *  1. the stage's `modelDir` (or a SQL function's registration), the only place looked at when set;
+ *  1. the Spark conf `spark.sparkdl.modelDir`, when it holds an export of the model;
+ *  1. an export a Spark Connect client uploaded to this session (the archive a Python stage sends);
+ *  1. Python's export cache: the conf `spark.sparkdl.modelCache`, else `$SPARKDL_MODEL_CACHE`,
+ *     else `$HOME/.cache/sparkdl/models`, each under its weights key (`imagenet` for the named
+ *     image models' default weights, `text` for the built-in text models), as Python writes it.
+ * So a SQL function finds what a Python stage of the same machine exported, with no setting.
+ */
 object ExportFolder {
+
+  /** Spark conf: an export directory looked in before Python's export cache. */
+  val ModelDirConf = "spark.sparkdl.modelDir"
+
+  /** Spark conf: Python's export cache, when not the default (Python's `$SPARKDL_MODEL_CACHE`). */
+  val ModelCacheConf = "spark.sparkdl.modelCache"
+
+  /** The weights keys of the cache's sub-folders: named image models' default weights, built-in text models. */
+  val ImageNetKey = "imagenet"
+  val TextKey = "text"
+
+  /** The name prefix of an export a Spark Connect client uploads (Python's `upload_export`). */
+  private def uploadPrefix(modelName: String) = s"sparkdl-model-$modelName-"
+
+  /**
+   * The export directory holding `modelName`, looked for as the object's documentation says; an
+   * error naming every place looked at, and how to write an export, when none holds it.
+   */
+  def resolve(modelName: String, modelDir: Option[String], cacheKey: String): String = modelDir match {
+    case Some(dir) => local(dir)
+    case None =>
+      val spark = SparkSession.getActiveSession
+      val conf = spark.flatMap(_.conf.getOption(ModelDirConf)).filter(_.trim.nonEmpty).map(local)
+      val cache = new File(cacheRoot(spark), cacheKey).getPath
+      val candidates = conf.toSeq ++ uploaded(modelName).toSeq :+ cache
+      candidates.find(dir => spark.forall(s => Try(holds(dir, modelName, s)).getOrElse(false))).getOrElse {
+        throw new IllegalArgumentException(
+          s"No export of $modelName was found (looked in ${candidates.map(d => s"'$d'").mkString(", ")}). " +
+            s"From Python, a stage using it exports it once into the cache; for Scala or a server, write one with " +
+            s"`python -m sparkdl.models export --model $modelName --out DIR` and set the stage's modelDir (or " +
+            s"the Spark conf $ModelDirConf) to DIR.")
+      }
+  }
+
+  /** Python's export cache, as Python finds it (`$HOME`, not Java's `user.home`, which ignores it). */
+  def cacheRoot(spark: Option[SparkSession]): String =
+    spark.flatMap(_.conf.getOption(ModelCacheConf)).filter(_.trim.nonEmpty)
+      .orElse(sys.env.get("SPARKDL_MODEL_CACHE").filter(_.nonEmpty))
+      .getOrElse(new File(sys.env.getOrElse("HOME", System.getProperty("user.home")), ".cache/sparkdl/models").getPath)
+
+  /** A directory as given, or the unpacked archive of that name a Spark Connect client uploaded. */
+  private def local(dir: String): String = ConnectArtifacts.directory(dir).map(_.getAbsolutePath).getOrElse(dir)
+
+  /** The newest export of `modelName` a Spark Connect client uploaded to this session, if any. */
+  private def uploaded(modelName: String): Option[String] = Option(SparkEnv.get).flatMap { _ =>
+    Option(new File(SparkFiles.getRootDirectory()).listFiles()).toSeq.flatten
+      .filter(d => d.getName.startsWith(uploadPrefix(modelName)) && new File(d, s"$modelName/model.json").isFile)
+      .sortBy(-_.lastModified()).headOption.map(_.getAbsolutePath)
+  }
+
+  /**
+   * `" (did you mean 'X'?)"` for the one valid name `name` is most likely a slip of (its case, the only
+   * name it is a prefix of, or at most 2 letters off and no more than a quarter of the name), else "".
+   * The same rule as Python's `did_you_mean`.
+   */
+  def didYouMean(name: String, valid: Seq[String]): String = {
+    val lower = name.toLowerCase
+    def distance(a: String, b: String): Int = {
+      val row = Array.tabulate(b.length + 1)(identity)
+      for (i <- 1 to a.length) {
+        var diagonal = row(0)
+        row(0) = i
+        for (j <- 1 to b.length) {
+          val above = row(j)
+          row(j) = math.min(math.min(row(j) + 1, row(j - 1) + 1), diagonal + (if (a(i - 1) == b(j - 1)) 0 else 1))
+          diagonal = above
+        }
+      }
+      row(b.length)
+    }
+    val near = valid.map(v => (distance(lower, v.toLowerCase), v)).sorted
+      .collect { case (d, v) if d == 0 || d <= math.min(2, v.length / 4) => v }
+    val prefixed = if (lower.isEmpty) Nil else valid.filter(_.toLowerCase.startsWith(lower))
+    near.headOption.orElse(if (prefixed.size == 1) prefixed.headOption else None)
+      .fold("")(v => s" (did you mean '$v'?)")
+  }
+
+  private def holds(dir: String, modelName: String, spark: SparkSession): Boolean = {
+    val meta = new Path(new Path(dir, modelName), "model.json")
+    meta.getFileSystem(spark.sparkContext.hadoopConfiguration).exists(meta)
+  }
 
   /**
    * `<dir>/<modelName>/model.json` (any Hadoop file system), checked to exist (the error says how
@@ -14,9 +113,12 @@ object ExportFolder {
     val metaPath = new Path(new Path(dir, modelName), "model.json")
     val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
     if (!fs.exists(metaPath)) {
+      val held = Try(fs.listStatus(new Path(dir)).toSeq.filter(_.isDirectory).map(_.getPath.getName)
+        .filter(n => fs.exists(new Path(new Path(new Path(dir), n), "model.json"))).sorted).getOrElse(Nil)
       throw new IllegalArgumentException(
-        s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName. Write it with " +
-          s"`python -m sparkdl.models export --model $modelName --out $dir`")
+        s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName" +
+          (if (held.isEmpty) "" else s" (it holds ${held.mkString(", ")}${didYouMean(modelName, held)})") +
+          s". Write one with `python -m sparkdl.models export --model $modelName --out $dir`")
     }
     val status = fs.getFileStatus(metaPath)
     (metaPath, s"${status.getLen}:${status.getModificationTime}")

@@ -5,7 +5,7 @@ import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
 import org.json4s.jackson.JsonMethods.parse
 
-import sparkdl.io.{ConnectArtifacts, FileCache, HadoopFiles}
+import sparkdl.io.{FileCache, HadoopFiles}
 import sparkdl.tf.FrozenGraph
 
 /**
@@ -29,28 +29,23 @@ object NamedImageModels {
   val names: Seq[String] = Seq("InceptionV3", "Xception", "ResNet50", "VGG16", "VGG19", "MobileNetV2",
     "EfficientNetB0", "EfficientNetLite0")
 
-  /** Spark conf naming the default export directory when a stage's `modelDir` is not set. */
-  val ModelDirConf = "spark.sparkdl.modelDir"
+  /** Spark conf naming an export directory looked in before Python's export cache ([[ExportFolder]]). */
+  val ModelDirConf: String = ExportFolder.ModelDirConf
 
   def checkName(name: String): Unit =
     if (!names.contains(name)) {
-      throw new IllegalArgumentException(s"Unknown modelName '$name'. Valid names: ${names.mkString(", ")}")
+      throw new IllegalArgumentException(
+        s"Unknown modelName '$name'${ExportFolder.didYouMean(name, names)}. Valid names: ${names.mkString(", ")}")
     }
 
   /**
-   * The export directory: the stage's `modelDir`, else the Spark conf, else an error saying what
+   * The export directory: the stage's `modelDir`, else where [[ExportFolder.resolve]] finds one (the
+   * Spark conf, a Spark Connect client's upload, Python's export cache), else an error saying what
    * to do. A directory is a path on any Hadoop file system, or the name of an archive a Spark
    * Connect client uploaded (unpacked where the session reads its artifacts).
    */
-  def resolveDir(modelName: String, modelDir: Option[String]): String = {
-    val dir = modelDir.orElse(SparkSession.getActiveSession.flatMap(_.conf.getOption(ModelDirConf))).getOrElse {
-      throw new IllegalArgumentException(
-        s"No exported graph for $modelName: set the stage's modelDir (or the Spark conf $ModelDirConf) to a " +
-          s"directory written by `python -m sparkdl.models export --model $modelName --out DIR`. " +
-          "From Python the export is automatic.")
-    }
-    ConnectArtifacts.directory(dir).map(_.getAbsolutePath).getOrElse(dir)
-  }
+  def resolveDir(modelName: String, modelDir: Option[String]): String =
+    ExportFolder.resolve(modelName, modelDir, ExportFolder.ImageNetKey)
 
   private val loaded = new FileCache[ExportedModel]
 

@@ -75,7 +75,7 @@ object ModelFunctions {
       case _ => (allArgs, None)
     }
     val (model, image) = twoArgs(name, args, if (features) "image" else "image [, topK]")
-    if (!ImageFields.isImageStruct(image.dataType)) {
+    if (!ImageFields.isImageLike(image.dataType)) {
       fail(name,
         s"the second argument must be a Spark image struct (${ImageFields.schema.simpleString}), " +
           s"got ${image.dataType.simpleString}")
@@ -99,7 +99,7 @@ object ModelFunctions {
     val spec = guarded(name, model)(ImageInput.spec(graph, inputTensor, outputTensor, "RGB"))
     val format = topK.fold[OutputFormat](OutputFormat.FloatArrayOutput)(k =>
       OutputFormat.TopKOutput(k, ImageNetLabels.imagenet1k.ids, ImageNetLabels.imagenet1k.descriptions))
-    call(name, model, image, graph, ImageInput(name, inputTensor, spec), outputTensor, format)
+    call(name, model, ImageFields.normalize(image), graph, ImageInput(name, inputTensor, spec), outputTensor, format)
   }
 
   private def intArg(name: String, arg: Expression, what: String, min: Int, max: Int): Int = {

@@ -7,7 +7,7 @@ import org.json4s.jackson.JsonMethods.parse
 
 import sparkdl.inference.Model
 import sparkdl.io.{FileCache, HadoopFiles}
-import sparkdl.models.{ExportFolder, NamedImageModels}
+import sparkdl.models.ExportFolder
 import sparkdl.onnx.OnnxModel
 import sparkdl.tf.FrozenGraph
 
@@ -74,7 +74,16 @@ object TextModels {
     else model.copy(tokenizer = model.tokenizer.withMaxLength(maxLength))
   }
 
-  /** The export directory: the stage's, else the Spark conf `spark.sparkdl.modelDir`, else an error. */
+  /**
+   * The export directory: the stage's, else where [[ExportFolder.resolve]] finds one (the Spark conf
+   * `spark.sparkdl.modelDir`, a Spark Connect client's upload, Python's export cache), else an error.
+   */
   def resolveDir(modelName: String, modelDir: Option[String]): String =
-    NamedImageModels.resolveDir(modelName, modelDir)
+    try ExportFolder.resolve(modelName, modelDir, ExportFolder.TextKey)
+    catch {
+      case e: IllegalArgumentException if !names.contains(modelName) =>
+        throw new IllegalArgumentException(
+          s"Unknown text model '$modelName'${ExportFolder.didYouMean(modelName, names)}: the built-in ones are " +
+            s"${names.mkString(", ")}; any other is an export in a modelDir. ${e.getMessage}", e)
+    }
 }

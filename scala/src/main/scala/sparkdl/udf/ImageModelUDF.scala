@@ -29,7 +29,7 @@ object ImageModelUDF {
     val spec = ImageInput.spec(graph, inputTensor, outputTensor, channelOrder)
     registerFunction(spark, name, graph, ImageInput(name, inputTensor, spec), outputTensor,
       arg =>
-        if (!ImageFields.isImageStruct(arg.dataType)) {
+        if (!ImageFields.isImageLike(arg.dataType)) {
           Some(s"takes a Spark image struct (${ImageFields.schema.simpleString}), got ${arg.dataType.simpleString}")
         } else None)
   }
@@ -68,6 +68,8 @@ object ImageModelUDF {
   /** Registers `name(value)` as a model call; `check` says why an argument does not fit. */
   private def registerFunction(spark: SparkSession, name: String, graph: FrozenGraph, input: BatchInput,
                                outputTensor: String, check: Expression => Option[String]): Unit = {
+    val normalizeArg: Expression => Expression =
+      if (input.isInstanceOf[ImageInput]) ImageFields.normalize else identity
     SparkdlExtensions.install(spark)
     val inference = BatchInference(spark.sparkContext.broadcast(graph), Seq(input),
       Seq(BatchOutput(outputTensor, OutputFormat.FloatArrayOutput)))
@@ -75,7 +77,7 @@ object ImageModelUDF {
       {
         case Seq(arg) =>
           check(arg).foreach(reason => throw new IllegalArgumentException(s"$name: $reason"))
-          ModelCall(name, s"graph-${graph.hash.take(12)}", Seq(arg), inference)
+          ModelCall(name, s"graph-${graph.hash.take(12)}", Seq(normalizeArg(arg)), inference)
         case args => throw new IllegalArgumentException(s"$name: takes 1 argument, got ${args.length}")
       })
   }

@@ -15,7 +15,7 @@ import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.SparkSessionFixture
 import sparkdl.image.ImageReader
-import sparkdl.models.{ImageNetLabels, NamedImageModels}
+import sparkdl.models.{ExportFolder, ImageNetLabels, NamedImageModels}
 
 /**
  * The named-model stages from Scala, on an export made by `python -m sparkdl.models export`
@@ -94,11 +94,45 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
     } finally spark.conf.unset(NamedImageModels.ModelDirConf)
   }
 
+  test("no modelDir: the export Python wrote into its cache is found, as by a SQL function; a conf without it too") {
+    val cache = Files.createTempDirectory("sparkdl-cache").toFile
+    val exported = new File(cache, "imagenet/EfficientNetLite0")
+    exported.mkdirs()
+    Seq("model.json", "graph.pb").foreach { f =>
+      Files.copy(new File(modelDir, s"EfficientNetLite0/$f").toPath, new File(exported, f).toPath)
+    }
+    val elsewhere = Files.createTempDirectory("other-exports").toString // a conf dir holding other models only
+    spark.conf.set(ExportFolder.ModelCacheConf, cache.getAbsolutePath)
+    spark.conf.set(ExportFolder.ModelDirConf, elsewhere)
+    try {
+      val featurizer = new DeepImageFeaturizer().setOutputCol("f").setModelName("EfficientNetLite0")
+      val byStage = featurizer.transform(images).orderBy("filePath").select("f").collect().map(_.getAs[Vector](0))
+      images.createOrReplaceTempView("cached_photos")
+      val bySql = spark.sql("SELECT sparkdl_features('EfficientNetLite0', image) FROM cached_photos ORDER BY filePath")
+        .collect().map(_.getSeq[Float](0))
+      assert(byStage.length == images.count() && byStage.length == bySql.length)
+      byStage.zip(bySql).foreach { case (v, s) =>
+        v.toArray.zip(s).foreach { case (a, b) => assert(math.abs(a - b) <= 1e-5 * math.max(1.0, math.abs(a))) }
+      }
+      val missing = intercept[IllegalArgumentException](
+        new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").transform(images))
+      assert(missing.getMessage.contains(s"'$elsewhere'") && missing.getMessage.contains(s"${cache.getPath}/imagenet"),
+        missing.getMessage)
+    } finally {
+      spark.conf.unset(ExportFolder.ModelCacheConf)
+      spark.conf.unset(ExportFolder.ModelDirConf)
+    }
+  }
+
   test("errors: unknown model lists the valid names; no modelDir says how to export") {
     val e = intercept[IllegalArgumentException](new DeepImageFeaturizer().setModelName("ResNet51"))
     assert(e.getMessage.contains("ResNet51") && e.getMessage.contains("InceptionV3"))
-    val noDir = intercept[IllegalArgumentException](
-      new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").transform(images))
+    val near = intercept[IllegalArgumentException](new DeepImageFeaturizer().setModelName("EfficientNetLite"))
+    assert(near.getMessage.contains("(did you mean 'EfficientNetLite0'?)"), near.getMessage)
+    spark.conf.set(ExportFolder.ModelCacheConf, Files.createTempDirectory("empty-cache").toString)
+    val noDir = try intercept[IllegalArgumentException](
+        new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").transform(images))
+      finally spark.conf.unset(ExportFolder.ModelCacheConf)
     assert(noDir.getMessage.contains("python -m sparkdl.models export --model ResNet50"))
     val wrongDir = intercept[IllegalArgumentException](
       new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").setModelDir(modelDir).transform(images))

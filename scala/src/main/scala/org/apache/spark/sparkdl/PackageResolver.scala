@@ -1,5 +1,8 @@
 package org.apache.spark.sparkdl
 
+import java.io.{ByteArrayOutputStream, PrintStream}
+import java.nio.charset.StandardCharsets
+
 import scala.jdk.CollectionConverters._
 
 import org.apache.spark.SparkContext
@@ -16,17 +19,27 @@ object PackageResolver {
   /**
    * Local paths of the jars of `coordinates` (comma-separated `group:artifact:version`) and of
    * their dependencies, looked up in `repositories` (comma-separated URLs) after Spark's default
-   * ones; progress goes to stderr, as spark-submit's.
+   * ones. Ivy's report (its settings, every module, the retrieval: 30-60 lines) goes to stderr, as
+   * spark-submit's, only when `verbose`; otherwise it is kept, and its last lines end the error
+   * message when the resolution fails.
    */
-  def resolve(coordinates: String, repositories: String): java.util.List[String] = {
-    implicit val out: java.io.PrintStream = System.err
+  def resolve(coordinates: String, repositories: String, verbose: Boolean): java.util.List[String] = {
+    val buffer = new ByteArrayOutputStream()
+    implicit val out: PrintStream =
+      if (verbose) System.err else new PrintStream(buffer, true, StandardCharsets.UTF_8.name())
     val conf = SparkContext.getActive.map(_.getConf)
     val repos = Option(repositories).filter(_.nonEmpty)
     val ivyPath = conf.flatMap(_.getOption("spark.jars.ivy"))
-    val settings = conf.flatMap(_.getOption("spark.jars.ivySettings")) match {
-      case Some(file) => MavenUtils.loadIvySettings(file, repos, ivyPath)
-      case None => MavenUtils.buildIvySettings(repos, ivyPath)
+    try {
+      val settings = conf.flatMap(_.getOption("spark.jars.ivySettings")) match {
+        case Some(file) => MavenUtils.loadIvySettings(file, repos, ivyPath)
+        case None => MavenUtils.buildIvySettings(repos, ivyPath)
+      }
+      MavenUtils.resolveMavenCoordinates(coordinates, settings, transitive = true).asJava
+    } catch {
+      case e: Exception if !verbose =>
+        val report = buffer.toString(StandardCharsets.UTF_8.name()).linesIterator.toSeq.takeRight(15)
+        throw new RuntimeException(s"${e.getMessage}; Ivy said:\n${report.mkString("\n")}", e)
     }
-    MavenUtils.resolveMavenCoordinates(coordinates, settings, transitive = true).asJava
   }
 }
