@@ -23,7 +23,12 @@ CLIENT_TF_PYTHON = os.path.join(ROOT, ".venv-connect-tf", "bin", "python")
 class ConnectServer(object):
     """``with ConnectServer(workdir, jars=[...]) as s: s.url``; the server JVM is stopped on exit."""
 
-    def __init__(self, workdir, jars=(), master="local[2]", conf=None):
+    def __init__(self, workdir, jars=(), master="local[2]", conf=None, shell=None, env=None):
+        """``shell``: a command line starting the server as a user would (run by bash with this venv's
+        ``bin`` first on the PATH, ``{port}`` its port) instead of the command built here; ``env``: more
+        environment variables for the server."""
+        self.shell = shell
+        self.env = dict(env or {})
         self.workdir = workdir
         self.jars = list(jars)
         self.conf = dict(conf or {})
@@ -44,10 +49,16 @@ class ConnectServer(object):
         if self.jars:
             cmd += ["--jars", ",".join(self.jars),
                     "--conf", "spark.driver.extraClassPath=" + os.pathsep.join(self.jars)]
-        env = dict(os.environ, SPARK_HOME=spark_home(), SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable)
+        env = dict(os.environ, SPARK_HOME=spark_home(), SPARK_LOCAL_IP="127.0.0.1", PYSPARK_PYTHON=sys.executable,
+                   **self.env)
+        if self.shell:
+            env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+            cmd = ["bash", "-c", self.shell.replace("{port}", str(self.port))]
+        else:
+            cmd = cmd + ["spark-internal"]
         self.log = os.path.join(self.workdir, "connect-server.log")
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(cmd + ["spark-internal"], stdout=log, stderr=subprocess.STDOUT, env=env,
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir,
                                          start_new_session=True)
         deadline = time.time() + 180
         while time.time() < deadline:

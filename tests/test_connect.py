@@ -11,6 +11,7 @@ from tests.connect import ConnectServer, run_client
 from tests.fixtures import image_rows
 
 pytestmark = pytest.mark.connect
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
@@ -484,22 +485,58 @@ def test_estimator_and_cross_validator_over_connect_equal_classic(spark, server,
     assert got["best_model_file"] == cv.bestModel.getModelFile() == paths["cnn"]
 
 
-def test_the_readme_connect_example_runs_as_written(server, cnn, tmp_path):
-    """README's Spark Connect client block, in a client with TensorFlow; only its server address,
-    image folder and model file are this test's."""
+def readme_bash_block(title):
+    """The first ```bash block under the README heading ``title``, continuation lines joined."""
+    import re
+
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    section = text[text.index("\n## %s\n" % title):]
+    return re.search(r"```bash\n(.*?)```", section, re.S).group(1).replace("\\\n", " ").strip()
+
+
+def test_the_readme_connect_example_runs_as_written(cnn, tmp_path):
+    """README's Spark Connect block as written: the server started with the README's own command (no
+    modelDir, no export on the server), the client block in a client with TensorFlow; only the port,
+    the image folder and the model file are this test's. The stage exports EfficientNetLite0 in the
+    client and uploads it; `sparkdl_features('EfficientNetLite0', ...)` on the server finds that upload."""
     from tests.fixtures import write_shapes
     from tests.test_package import readme_block
 
+    command = readme_bash_block("Spark Connect")
+    assert command.count("15002") == 1 and "modelDir" not in command, command
     block = readme_block("Spark Connect")
     for placeholder in ('"sc://127.0.0.1:15002"', '"/data/flowers"', '"/models/007model.keras"'):
         assert block.count(placeholder) == 1, placeholder
     cnn.save(str(tmp_path / "007model.keras"))
     shapes = write_shapes(str(tmp_path / "flowers"), n_per_class=3, seed=2, task="colour")
-    body = (block.replace('"sc://127.0.0.1:15002"', "%r" % server.url).replace('"/data/flowers"', "%r" % shapes)
-            .replace('"/models/007model.keras"', "%r" % str(tmp_path / "007model.keras")))
-    body += '\nresult = spark.sql("SELECT my_fn(image) AS p FROM images").count()\n'
-    got, _ = run_client(server.url, body, tensorflow=True)
-    assert got == 6
+    empty_cache = tmp_path / "server-cache"  # the server machine has never exported a model
+    with ConnectServer(str(tmp_path / "readme-server"), shell=command.replace("15002", "{port}"),
+                       env={"SPARKDL_MODEL_CACHE": str(empty_cache)}) as readme_server:
+        body = (block.replace('"sc://127.0.0.1:15002"', "%r" % readme_server.url)
+                .replace('"/data/flowers"', "%r" % shapes)
+                .replace('"/models/007model.keras"', "%r" % str(tmp_path / "007model.keras")))
+        body += """
+rows = spark.sql("SELECT filePath, my_fn(image) AS p, sparkdl_features('EfficientNetLite0', image) AS f "
+                 "FROM images ORDER BY filePath")
+result = [[r.filePath, list(r.p), list(r.f)] for r in rows.collect()]
+"""
+        got, _ = run_client(readme_server.url, body, tensorflow=True)
+        log = open(readme_server.log).read()
+    assert len(got) == 6 and not os.path.exists(str(empty_cache / "imagenet")), log[-3000:]
+    assert log.count(" INFO ") < 50, "the README's server command keeps Spark's log at WARN"
+    # the same numbers as the classic session: Keras for my_fn, the stage for the features
+    import sparkdl
+    from tests.fixtures import keras_inputs
+
+    images = sparkdl.readImages(shapes).orderBy("filePath")
+    rows = images.collect()
+    assert [r.filePath for r in rows] == [g[0] for g in got]
+    np.testing.assert_allclose([g[1] for g in got], cnn.predict(keras_inputs([r.image for r in rows], 48, 64),
+                                                                verbose=0), atol=1e-5)
+    features = sparkdl.DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="EfficientNetLite0")
+    np.testing.assert_allclose([g[2] for g in got], [r.f.toArray() for r in features.transform(images).collect()],
+                               rtol=1e-4, atol=1e-5)
 
 
 TEXT = '''

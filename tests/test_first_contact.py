@@ -24,7 +24,7 @@ SUBMITTED = ["readImages", "registerKerasImageUDF", "stage", "load"]
 
 def _run(how, entry, args):
     env = {k: v for k, v in os.environ.items() if k not in ("PYSPARK_SUBMIT_ARGS", "PYSPARK_PYTHON")}
-    env["PYTHONPATH"] = ROOT
+    env.update(PYTHONPATH=ROOT, SPARKDL_VERBOSE="1")  # the attach says so
     if how == "python":
         cmd = [sys.executable, FIRST_CALL, entry, json.dumps(args)]
     else:  # spark-submit of the pinned pyspark, no --jars / --packages
@@ -35,7 +35,8 @@ def _run(how, entry, args):
                FIRST_CALL, entry, json.dumps(dict(args, master="local[2]"))]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=400, env=env, cwd=ROOT)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT:")]
-    return (json.loads(lines[-1][len("RESULT:"):]) if lines else None), out.stderr
+    # spark-submit merges the Python driver's stderr into its stdout
+    return (json.loads(lines[-1][len("RESULT:"):]) if lines else None), out.stderr + out.stdout
 
 
 @pytest.fixture(scope="module")

@@ -147,36 +147,6 @@ def test_image_structs_with_null_fields_follow_handle_invalid(spark, cnn):
     assert stage.copy({stage.handleInvalid: "skip"}).transform(bad).count() == 0
 
 
-LOAD_FIRST = """
-import sys
-from pyspark.sql import SparkSession
-SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false").getOrCreate()  # no jar
-if sys.argv[2] == "stage":
-    import sparkdl
-    stage = sparkdl.TFImageTransformer.load(sys.argv[1])  # the first sparkdl call: a load
-else:  # pyspark's own PipelineModel.load, sparkdl never imported by the script
-    from pyspark.ml import PipelineModel
-    stage = PipelineModel.load(sys.argv[1]).stages[0]
-print("LOADED:" + type(stage).__name__ + ":" + stage.getOutputCol())
-"""
-
-
-@pytest.mark.parametrize("how", ["stage", "pipeline"])
-def test_loading_first_in_a_session_without_the_jar_attaches_it(spark, cnn, tmp_path, how):
-    from pyspark.ml import PipelineModel
-
-    from sparkdl import TFImageTransformer
-
-    stage = TFImageTransformer(inputCol="image", outputCol="probs", graph=cnn)
-    (stage if how == "stage" else PipelineModel(stages=[stage])).save(str(tmp_path / "saved"))
-    script = tmp_path / "load_first.py"
-    script.write_text(LOAD_FIRST)
-    out = subprocess.run([sys.executable, str(script), str(tmp_path / "saved"), how], capture_output=True,
-                         text=True, timeout=240, env=dict(os.environ, PYTHONPATH=ROOT))
-    assert "LOADED:TFImageTransformer:probs" in out.stdout, out.stderr[-3000:]
-    assert "sparkdl: attached" in out.stderr
-
-
 def test_graphs_with_system_ops_are_refused_before_they_run(spark, tmp_path):
     """A graph that writes a file (as a planted model would): refused when handed to a stage, and when a
     saved stage's graph.pb is replaced by it, at load; the error names the op and the opt-in. The file

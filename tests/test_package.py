@@ -42,12 +42,12 @@ def test_the_wheel_is_small_tagged_and_carries_license_and_the_spark_package(whe
     import sparkdl
 
     version = sparkdl.__version__
-    assert os.path.basename(wheel) == "sparkdl-%s-py3-none-manylinux2014_x86_64.whl" % version
+    assert os.path.basename(wheel) == "sparkdl_pipelines-%s-py3-none-manylinux2014_x86_64.whl" % version
     assert os.path.getsize(wheel) < 5 * 2 ** 20, os.path.getsize(wheel)
     folder = "sparkdl/maven/io/sparkdl/sparkdl_2.13/%s/" % version
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
-        metadata = z.read("sparkdl-%s.dist-info/METADATA" % version).decode()
+        metadata = z.read("sparkdl_pipelines-%s.dist-info/METADATA" % version).decode()
         pom = z.read(folder + "sparkdl_2.13-%s.pom" % version).decode()
         with z.open(folder + "sparkdl_2.13-%s.jar" % version) as jar_file:
             classes = zipfile.ZipFile(io.BytesIO(jar_file.read())).namelist()
@@ -64,31 +64,61 @@ def test_the_wheel_is_small_tagged_and_carries_license_and_the_spark_package(whe
     assert all("<scope>provided</scope>" in d for d in dep("spark-core_2.13") + dep("scala-library"))
     assert "sparkdl/py.typed" in names  # the type hints reach users' type checkers
     assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE") for n in names)
-    assert "Apache-2.0" in metadata and "Provides-Extra: connect" in metadata
+    assert "Apache-2.0" in metadata and "Provides-Extra: connect" in metadata and "Name: sparkdl-pipelines" in metadata
     assert "## Quickstart" in metadata  # the README is the package's description
 
 
+def readme_install_line():
+    """The first command of the README's Quickstart ```bash block: the install line."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    section = text[text.index("\n## Quickstart\n"):]
+    return re.search(r"```bash\n(.*?)\n", section, re.S).group(1).strip()
+
+
+def clean_clone(target):
+    """What `git clone` of this tree gives (tracked files and new ones not ignored; no venv, no build
+    output, no Spark package), copied to ``target``: CI's clone is a clean clone of main."""
+    import shutil
+
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source = os.path.join(ROOT, name)
+        if os.path.isfile(source):
+            os.makedirs(os.path.dirname(os.path.join(target, name)), exist_ok=True)
+            shutil.copy2(source, os.path.join(target, name))
+    return target
+
+
 @pytest.fixture(scope="module")
-def venv(wheel, tmp_path_factory):
-    """A clean virtualenv with the wheel installed ([spark,tf]), and a HOME of its own: Spark's Ivy
-    cache (~/.ivy2.5.2) starts empty, as on a user's first day, and holds no older sparkdl of the
-    same version."""
+def venv(tmp_path_factory):
+    """A fresh virtualenv where the README's install line ran in a clean clone (`pip install ".[spark,tf]"`:
+    the JVM side built by build/sbt inside pip's build), `pip check` clean; a HOME of its own (sparkdl's
+    caches start empty) and an Ivy cache of its own (`spark.jars.ivy` from a spark-defaults.conf: Java's
+    user.home ignores HOME), so the first session resolves the Spark package as on a user's first day."""
     root = tmp_path_factory.mktemp("venv")
+    clone = clean_clone(str(root / "clone"))
+    assert not os.path.exists(os.path.join(clone, "python", "sparkdl", "maven"))
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    subprocess.run([python, "-m", "pip", "install", "-q", wheel + "[spark,tf]"], check=True, timeout=900)
+    subprocess.run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True, timeout=300)
+    install = readme_install_line()
+    assert install == 'pip install ".[spark,tf]"', install
+    subprocess.run([python, "-m", "pip", "install", "-q", ".[spark,tf]"], cwd=clone, check=True, timeout=1800)
     subprocess.run([python, "-m", "pip", "check"], check=True)
-    home = root / "home"
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPARKDL_JAR", "PYSPARK_PYTHON")}
-    env["HOME"] = str(home)
-    work = root / "work"  # no source tree on the path
-    work.mkdir()
+    home, conf, work = root / "home", root / "spark-conf", root / "work"  # work: no source tree on the path
+    for d in (home, conf, work):
+        d.mkdir()
+    (conf / "spark-defaults.conf").write_text("spark.jars.ivy %s\n" % (root / "ivy"))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "SPARKDL_JAR", "PYSPARK_PYTHON", "SPARKDL_MODEL_CACHE")}
+    env.update(HOME=str(home), SPARK_CONF_DIR=str(conf))
     return python, env, str(work)
 
 
-def test_quickstart_runs_from_the_wheel_in_a_clean_venv(venv, tmp_path):
+def test_quickstart_runs_after_the_readme_install_line_in_a_clean_venv(venv, tmp_path):
     from tests.fixtures import write_shapes
 
     python, env, work = venv
@@ -117,21 +147,33 @@ print("PACKAGES:", spark.sparkContext.getConf().get("spark.jars.packages"))
 
 EXISTING_SESSION = '''
 import sys
+import sparkdl
 from pyspark.sql import SparkSession
 spark = SparkSession.builder.master("local[2]").getOrCreate()  # no sparkdl: a notebook's, or spark-submit's
-import sparkdl
+print("JARS BEFORE:", spark.sparkContext.getConf().get("spark.jars", ""))
+sys.stderr.write("=== FIRST SPARKDL CELL\\n")
+sys.stderr.flush()
 from sparkdl.graph import FrozenGraph
 df = spark.createDataFrame([([1.0, 2.0, 3.0],)], "x array<float>")
 t = sparkdl.TFTransformer(graph=FrozenGraph.load(sys.argv[1]), inputMapping={"x": "input:0"},
                           outputMapping={"output:0": "y"})
 print("RESULT:", [list(r.y) for r in t.transform(df).collect()])
+sys.stdout.flush()
+sys.stderr.write("=== END\\n")
 '''
+
+
+def cell_lines(stderr):
+    """What the first sparkdl cell printed on stderr (JVM and Python alike), Spark's progress bar aside."""
+    cell = stderr[stderr.index("=== FIRST SPARKDL CELL"):stderr.index("=== END")].replace("\\r", "\\n")
+    return [line for line in cell.splitlines()[1:] if line.strip() and not line.startswith("[Stage")]
 
 
 def test_a_running_session_and_spark_submit_get_sparkdl_from_the_package(venv, tmp_path):
     """The two other doors of a wheel install: a session started without sparkdl (a notebook's) gets
-    the package resolved and attached at the first sparkdl call; and `spark-submit $(python -m sparkdl
-    submit-args)` starts an application with it (`--packages` from the wheel's repository)."""
+    the package attached at the first sparkdl call, quietly once the package was resolved on this machine
+    (at most 2 lines: TensorFlow's own); and `spark-submit $(python -m sparkdl submit-args)` starts an
+    application with it (`--packages` from the wheel's repository)."""
     import tensorflow as tf
 
     from sparkdl.graph import freeze_function
@@ -141,10 +183,15 @@ def test_a_running_session_and_spark_submit_get_sparkdl_from_the_package(venv, t
         str(tmp_path / "g"))
     script = tmp_path / "existing.py"
     script.write_text(EXISTING_SESSION)
+    # the package resolved once on this machine (the quickstart did it; again here when run alone)
+    subprocess.run([python, "-c", "import sparkdl; sparkdl.spark_session('local[1]').stop()"], cwd=work, env=env,
+                   check=True, capture_output=True, timeout=600)
     attached = subprocess.run([python, str(script), str(tmp_path / "g")], cwd=work, capture_output=True, text=True,
                               env=env, timeout=600)
     assert "RESULT: [[3.0, 5.0, 7.0]]" in attached.stdout, attached.stderr[-5000:]
-    assert "sparkdl: attached io.sparkdl:sparkdl_2.13:" in attached.stderr
+    assert "JARS BEFORE: \n" in attached.stdout, attached.stdout  # the session started without sparkdl
+    printed = cell_lines(attached.stderr)
+    assert len(printed) <= 2, printed
 
     args = subprocess.run([python, "-m", "sparkdl", "submit-args"], cwd=work, capture_output=True, text=True,
                           env=env, check=True).stdout.split()
@@ -153,6 +200,7 @@ def test_a_running_session_and_spark_submit_get_sparkdl_from_the_package(venv, t
     bin_dir = os.path.dirname(python)  # as in an activated venv: spark-submit finds its pyspark by `python`
     activated = dict(env, PATH=bin_dir + os.pathsep + env.get("PATH", ""))
     submitted = subprocess.run(["spark-submit", "--master", "local[2]"] + args + [str(script), str(tmp_path / "g")],
-                               cwd=work, capture_output=True, text=True, env=activated, timeout=600)
+                               cwd=work, capture_output=True, text=True, env=dict(activated, SPARKDL_VERBOSE="1"),
+                               timeout=600)
     assert "RESULT: [[3.0, 5.0, 7.0]]" in submitted.stdout, submitted.stderr[-5000:]
-    assert "sparkdl: attached" not in submitted.stderr, "spark-submit gave it from the start"
+    assert "sparkdl: attached" not in submitted.stderr + submitted.stdout, "spark-submit gave it from the start"

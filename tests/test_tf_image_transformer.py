@@ -129,7 +129,7 @@ def test_a_session_started_without_the_jar_gets_it_attached(tmp_path, image_dir)
     script = tmp_path / "existing_session.py"
     script.write_text(EXISTING_SESSION)
     out = subprocess.run([sys.executable, str(script), str(tmp_path / "g"), image_dir], capture_output=True,
-                         text=True, env=dict(os.environ), timeout=300)
+                         text=True, env=dict(os.environ, SPARKDL_VERBOSE="1"), timeout=300)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT:")]
     assert lines, out.stderr[-3000:]
     result = json.loads(lines[0][len("RESULT:"):])

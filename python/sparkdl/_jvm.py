@@ -233,7 +233,13 @@ def _attach_jar(sc: SparkContext) -> Optional[Union[str, SparkdlJarMissingError]
         if key not in _attached:
             sc._jsc.sc().addJar(path)
             _attached.add(key)
-    print("sparkdl: attached %s to the running SparkSession (driver and executors)" % what, file=sys.stderr)
+    message = "sparkdl: attached %s to the running SparkSession (driver and executors)" % what
+    if _verbose():  # a notebook's cell stays quiet; the log has it
+        print(message, file=sys.stderr, flush=True)
+    else:
+        import logging
+
+        logging.getLogger("sparkdl").info(message)
     return None
 
 

@@ -40,19 +40,18 @@ def active_session(what: str) -> SparkSession:
     return spark
 
 
-def sparkdl_session(what: str, spark: Optional[Union[SparkSession, ConnectSparkSession]] = None
-                    ) -> Union[SparkSession, ConnectSparkSession]:
+def sparkdl_session(what: str, spark: Optional[SparkSession] = None) -> SparkSession:
     """The session a public entry point works on (``spark``, else the active one), with sparkdl in its
     JVM: the guard every entry point calls first. A classic session that started without sparkdl (a
     notebook's ``getOrCreate()``, ``spark-submit app.py`` without sparkdl's arguments) gets it attached
-    here, with its SQL functions; a Spark Connect session is left as it is (its server has sparkdl or not: the calls that
-    reach it say which)."""
-    spark = spark or active_session(what)
-    if not is_connect(spark):
-        sc = require_jar(spark.sparkContext)
+    here, with its SQL functions; a Spark Connect session is left as it is (its server has sparkdl or
+    not: the calls that reach it say which)."""
+    session = spark or active_session(what)
+    if not is_connect(session):
+        sc = require_jar(session.sparkContext)
         # a session that started without the jar gets sparkdl's SQL functions and planning (a no-op otherwise)
-        cast(Any, sc._jvm).sparkdl.PythonAPI.installSql(cast(Any, spark)._jsparkSession)
-    return spark
+        cast(Any, sc._jvm).sparkdl.PythonAPI.installSql(cast(Any, session)._jsparkSession)
+    return session
 
 
 def missing_jar_error(spark: Optional[Union[SparkSession, ConnectSparkSession]],

@@ -14,7 +14,6 @@ from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 
 from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
-from sparkdl.models.export import conf_export_holds
 from sparkdl.ml._shared import (
     HasBatchSize,
     HasHandleInvalid,
@@ -24,6 +23,7 @@ from sparkdl.ml._shared import (
     accessors,
     int_in_range,
 )
+from sparkdl.models.export import conf_export_holds
 
 if TYPE_CHECKING:
     from pyspark.ml.util import JavaMLWriter
