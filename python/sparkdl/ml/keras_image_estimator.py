@@ -173,12 +173,12 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         return self._set(**kwargs)
 
-    getImageLoader, setImageLoader = accessors("imageLoader")
-    getKerasOptimizer, setKerasOptimizer = accessors("kerasOptimizer")
-    getKerasLoss, setKerasLoss = accessors("kerasLoss")
-    getKerasFitParams, setKerasFitParams = accessors("kerasFitParams")
-    getNumWorkers, setNumWorkers = accessors("numWorkers")
-    getCheckpointDir, setCheckpointDir = accessors("checkpointDir")
+    getImageLoader, setImageLoader = accessors("imageLoader", object)
+    getKerasOptimizer, setKerasOptimizer = accessors("kerasOptimizer", str)
+    getKerasLoss, setKerasLoss = accessors("kerasLoss", str)
+    getKerasFitParams, setKerasFitParams = accessors("kerasFitParams", dict)
+    getNumWorkers, setNumWorkers = accessors("numWorkers", int)
+    getCheckpointDir, setCheckpointDir = accessors("checkpointDir", str)
 
     def write(self) -> MLWriter:
         """Saves the params and the pickled imageLoader (so a fitted CrossValidatorModel saves too)."""

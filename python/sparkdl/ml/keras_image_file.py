@@ -142,7 +142,7 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
         if _unsafe_allowed_by_conf():
             self._allow_unsafe_loader = True
 
-    getLoadedCol, setLoadedCol = accessors("loadedCol")
+    getLoadedCol, setLoadedCol = accessors("loadedCol", str)
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         """With an imageLoader: a Python UDF loads each URI into ``loadedCol``, then the JVM stage

@@ -133,9 +133,9 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
         weights = self.getOrDefault(self.weightsPath) if self.isDefined(self.weightsPath) else None
         return upload_export(spark, cached_model_dir(self.getModelName(), weights), self.getModelName())
 
-    getModelName, setModelName = accessors("modelName")
-    getModelDir, setModelDir = accessors("modelDir")
-    getWeightsPath, setWeightsPath = accessors("weightsPath")
+    getModelName, setModelName = accessors("modelName", str)
+    getModelDir, setModelDir = accessors("modelDir", str)
+    getWeightsPath, setWeightsPath = accessors("weightsPath", str)
 
 
 class DeepImageFeaturizer(_NamedImageModel):
@@ -193,5 +193,5 @@ class DeepImagePredictor(_NamedImageModel):
                   weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error") -> Self:
         return self._set(**self._input_kwargs)
 
-    getDecodePredictions, setDecodePredictions = accessors("decodePredictions")
-    getTopK, setTopK = accessors("topK")
+    getDecodePredictions, setDecodePredictions = accessors("decodePredictions", bool)
+    getTopK, setTopK = accessors("topK", int)

@@ -62,4 +62,4 @@ class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasTensorMapping):
             path = upload_model_file(cast("ConnectSparkSession", active_session("setModelPath")), path)
         return self._set(modelPath=path)
 
-    getModelPath = accessors("modelPath")[0]
+    getModelPath = accessors("modelPath", str)[0]

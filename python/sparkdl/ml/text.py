@@ -119,6 +119,6 @@ class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasO
 
         return super(DeepTextFeaturizer, self._with_export(active_session("save")))._to_java()
 
-    getModelName, setModelName = accessors("modelName")
-    getModelDir, setModelDir = accessors("modelDir")
-    getMaxLength, setMaxLength = accessors("maxLength")
+    getModelName, setModelName = accessors("modelName", str)
+    getModelDir, setModelDir = accessors("modelDir", str)
+    getMaxLength, setMaxLength = accessors("maxLength", int)

@@ -88,8 +88,8 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
             self.setGraph(graph)
         return self._set(**kwargs)
 
-    setInputTensor = accessors("inputTensor")[1]
-    setOutputTensor = accessors("outputTensor")[1]
+    setInputTensor = accessors("inputTensor", str)[1]
+    setOutputTensor = accessors("outputTensor", str)[1]
 
     def getInputTensor(self) -> str:
         """The input tensor: as set, else the graph's first input."""
@@ -108,4 +108,4 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
         names = getattr(getattr(self, "_graph", None), side, None)
         return names[0] if names else default
 
-    getChannelOrder, setChannelOrder = accessors("channelOrder")
+    getChannelOrder, setChannelOrder = accessors("channelOrder", str)

