@@ -194,3 +194,24 @@ def test_a_named_model_without_tensorflow_says_how_to_get_an_export(monkeypatch,
     with pytest.raises(ModuleNotFoundError, match=r"Exporting MobileNetV2 needs TensorFlow.*\[spark,tf\].*"
                                                   r"python -m sparkdl.models export --model MobileNetV2"):
         cached_model_dir("MobileNetV2")
+
+
+def test_a_row_error_reads_first_not_inside_a_job_aborted_trace(spark, cnn):
+    """An image the model cannot take, under handleInvalid=error: PySpark raises an IllegalArgumentException
+    whose first line is sparkdl's message (the stage, the row's problem, the way out), not Py4J's
+    "An error occurred while calling ...collectToPython" with the reason inside a task trace."""
+    from pyspark.errors import IllegalArgumentException
+    from pyspark.sql import Row
+    from pyspark.sql.types import StructField, StructType
+
+    from sparkdl import TFImageTransformer
+    from sparkdl.image.imageIO import imageSchema
+
+    bad = spark.createDataFrame([Row(image=Row(origin="two.png", height=2, width=2, nChannels=2, mode=0,
+                                               data=bytearray(8)))], StructType([StructField("image", imageSchema)]))
+    stage = TFImageTransformer(inputCol="image", outputCol="p", graph=cnn, outputMode="array")
+    with pytest.raises(IllegalArgumentException) as e:
+        stage.transform(bad).collect()
+    first = str(e.value).strip().splitlines()[0]
+    assert "unsupported channel count 2" in first and "handleInvalid" in first, first
+    assert "Job aborted" not in first and "collectToPython" not in first, first

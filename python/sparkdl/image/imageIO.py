@@ -144,7 +144,8 @@ def readImages(path: Union[str, os.PathLike[str]], recursive: bool = False, numP
     :param recursive: also read sub-directories (each real directory once: symlink loops end)
     :param includeHidden: also list dot-files and dot-folders (``.x``, macOS ``._x``); ``_``-prefixed
         files (camera names such as ``_MG_0002.JPG``) are always listed
-    :param numPartitions: repartition the files into this many partitions (0: as listed)
+    :param numPartitions: repartition the files into this many partitions, at most one per file (0: about one per
+        1,000 files, at least the default parallelism)
     :param maxPixels: images declaring more pixels are not decoded (null image + reason)
     :param maxBytes: files larger than this are not read (null image + reason). A file larger than
         64 KiB is recognised from its first 64 KiB (format, declared size) before the rest is read,

@@ -294,7 +294,8 @@ def _freeze(model: Any) -> FrozenGraph:
     try:
         from sparkdl.graph.export import freeze_keras
     except ImportError as e:
-        raise ImportError("Freezing a Keras model needs TensorFlow (pip install 'sparkdl[tf]'). Where TensorFlow "
-                          "is not installed (e.g. a Spark Connect client), freeze it elsewhere with "
-                          "sparkdl.graph.freeze_keras(model).save(dir) and pass FrozenGraph.load(dir)") from e
+        raise ImportError("Freezing a Keras model needs TensorFlow (the tf extra: `pip install \".[spark,tf]\"` "
+                          "from a clone). Where TensorFlow is not installed (e.g. a Spark Connect client), freeze it "
+                          "elsewhere with sparkdl.graph.freeze_keras(model).save(dir) and pass FrozenGraph.load(dir)"
+                          ) from e
     return freeze_keras(model)

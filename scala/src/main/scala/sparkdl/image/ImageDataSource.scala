@@ -13,7 +13,7 @@ import sparkdl.io.SerializableHadoopConf
  * SQL (`CREATE TABLE t USING sparkdl.image OPTIONS (path '...')`) and Spark Connect clients.
  * Columns and behaviour are [[ImageReader.readImages]]'s; options:
  *  - `recursive` (default false): also read sub-directories;
- *  - `numPartitions` (default 0: about one per 1,000 files, at least the default parallelism);
+ *  - `numPartitions` (default 0: about one per 1,000 files, at least the default parallelism; at most one per file);
  *  - `maxPixels` (default 100,000,000): images declaring more pixels are not decoded;
  *  - `draftSize` (`224` or `224,160` as height,width; default full size): JPEGs decoded at the
  *    smallest DCT scale that keeps them at least that large;
@@ -88,7 +88,7 @@ private[image] class ImageRelation(spark: SparkSession, options: ImageReadOption
   override def buildScan(requiredColumns: Array[String]): RDD[Row] = {
     val sc = spark.sparkContext
     val parts =
-      if (options.numPartitions > 0) options.numPartitions
+      if (options.numPartitions > 0) math.max(1, math.min(options.numPartitions, files.size)) // a file a partition at most
       else math.max(
         1, math.min(files.size, math.max(sc.defaultParallelism, files.size / ImageRelation.FilesPerPartition + 1)))
     val conf = sc.broadcast(new SerializableHadoopConf(sc.hadoopConfiguration))

@@ -155,7 +155,15 @@ object ImageReader {
    * are listed. With `recursive`, each real directory is visited once (symlink loops end).
    */
   private[image] def listFiles(path: Path, conf: Configuration, recursive: Boolean,
-                               includeHidden: Boolean = false): Seq[String] = {
+                               includeHidden: Boolean = false): Seq[String] =
+    if (path.toUri.getScheme == null && path.getFileSystem(conf).getUri.getScheme == "file" ||
+      path.toUri.getScheme == "file") {
+      LocalListing.listFiles(java.nio.file.Paths.get(path.makeQualified(path.getFileSystem(conf).getUri,
+        path.getFileSystem(conf).getWorkingDirectory).toUri), path.toString, recursive, includeHidden)
+    } else listWithHadoop(path, conf, recursive, includeHidden)
+
+  private def listWithHadoop(path: Path, conf: Configuration, recursive: Boolean,
+                             includeHidden: Boolean): Seq[String] = {
     val fs = path.getFileSystem(conf)
     val matched: Array[FileStatus] =
       if (fs.exists(path)) Array(fs.getFileStatus(path)) else Option(fs.globStatus(path)).getOrElse(Array.empty)
@@ -184,13 +192,17 @@ object ImageReader {
       }
     }
     matched.foreach(visit(_, top = true))
-    if (out.isEmpty && notEntered.nonEmpty) {
+    onlyFolders(path.toString, out.isEmpty, notEntered.toSeq)
+    out.sorted.toSeq
+  }
+
+  /** The error for a path whose files are all in sub-folders not entered (no `recursive`). */
+  private[image] def onlyFolders(path: String, noFiles: Boolean, notEntered: Seq[String]): Unit =
+    if (noFiles && notEntered.nonEmpty) {
       val names = notEntered.sorted.distinct
       throw new IllegalArgumentException(
         s"readImages: $path holds no files, only folders (${names.take(5).mkString(", ")}" +
           s"${if (names.size > 5) ", ..." else ""}): read the images in them with recursive=True " +
           "(option recursive=true)")
     }
-    out.sorted.toSeq
-  }
 }

@@ -35,8 +35,9 @@ object AutoBatchSize {
    * the rows come sorted by cost (texts by length), so sizes are tried in turn, a batch each,
    * round after round (see [[Tuner]]).
    */
-  def forModel(model: Model, label: String, interleaved: Boolean = false): Tuner =
-    tuners.computeIfAbsent(model.hash, _ => new Tuner(label, interleaved))
+  def forModel(model: Model, label: String, interleaved: Boolean = false, maxSize: Int = Int.MaxValue): Tuner =
+    tuners.computeIfAbsent(model.hash,
+      _ => new Tuner(label, interleaved, Candidates.filter(_ <= maxSize).padTo(1, 1)))
 
   /** The size chosen for the model with this hash in this JVM, once chosen. */
   def chosen(modelHash: String): Option[Int] = Option(tuners.get(modelHash)).flatMap(_.chosen)
@@ -54,7 +55,7 @@ object AutoBatchSize {
    * sorted window; every size is tried ([[Runs]] timed batches each, after an untimed one: four
    * rounds, 508 rows), the fastest per row kept.
    */
-  final class Tuner private[AutoBatchSize] (label: String, interleaved: Boolean) {
+  final class Tuner private[AutoBatchSize] (label: String, interleaved: Boolean, sizes: IndexedSeq[Int]) {
     private var step = 0 // index into Candidates being measured
     private val untimed = mutable.Set[Int]() // sizes that have had their untimed run
     private var worse = 0 // consecutive sizes measured slower than the best by more than Tolerance
@@ -64,7 +65,7 @@ object AutoBatchSize {
     def chosen: Option[Int] = decided
 
     /** The size of the next batch. */
-    def next(): Int = decided.getOrElse(synchronized(decided.getOrElse(Candidates(step))))
+    def next(): Int = decided.getOrElse(synchronized(decided.getOrElse(sizes(step))))
 
     /** Timed runs a size needs: [[Runs]] and [[MinRows]] rows; interleaved, [[Runs]] (rounds stay whole). */
     private def runsNeeded(size: Int): Int = if (interleaved) Runs else math.max(Runs, (MinRows + size - 1) / size)
@@ -73,13 +74,13 @@ object AutoBatchSize {
 
     /** Records one run of `rows` rows (a full batch of `size`) that took `nanos`. */
     def record(size: Int, rows: Int, nanos: Long): Unit = synchronized {
-      if (decided.isEmpty && rows == size && size == Candidates(step)) {
+      if (decided.isEmpty && rows == size && size == sizes(step)) {
         if (!untimed(size)) untimed += size
         else perRow.getOrElseUpdate(size, mutable.ArrayBuffer()) += nanos.toDouble / rows
         if (!interleaved) { if (done(size)) advance() }
-        else if (Candidates.forall(done)) decide()
-        else step = Iterator.iterate((step + 1) % Candidates.length)(i => (i + 1) % Candidates.length)
-          .find(i => !done(Candidates(i))).get
+        else if (sizes.forall(done)) decide()
+        else step = Iterator.iterate((step + 1) % sizes.length)(i => (i + 1) % sizes.length)
+          .find(i => !done(sizes(i))).get
       }
     }
 
@@ -90,9 +91,9 @@ object AutoBatchSize {
 
     private def advance(): Unit = {
       val best = perRow.keys.minBy(median)
-      val current = Candidates(step)
+      val current = sizes(step)
       worse = if (median(current) > Tolerance * median(best)) worse + 1 else 0
-      if (worse >= 2 || step == Candidates.length - 1) decide()
+      if (worse >= 2 || step == sizes.length - 1) decide()
       else step += 1
     }
 

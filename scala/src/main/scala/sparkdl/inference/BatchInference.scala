@@ -1,6 +1,7 @@
 package sparkdl.inference
 
 import org.apache.spark.broadcast.Broadcast
+import org.apache.spark.sql.SparkSession
 
 /** One model input fed from one column: how a non-null cell becomes `size` floats of the batch. */
 trait BatchInput extends Serializable {
@@ -17,8 +18,11 @@ trait BatchInput extends Serializable {
   /** Shape of one row's value, without the batch dimension. */
   def dims: Array[Long]
 
-  /** Floats per row. */
+  /** Floats per row (within [[BatchMemory]]'s budget: checked on the driver before any batch is built). */
   final def size: Int = dims.product.toInt
+
+  /** Bytes one row's values take in the batch buffers, from the declared dimensions ([[BatchMemory]]). */
+  def rowBytes: Long = BatchMemory.rowBytes(this)
 
   /** Why `value` cannot feed the model (a row-level problem, see `handleInvalid`), or None. */
   def incompatibility(value: Any): Option[String] = None
@@ -80,6 +84,10 @@ final case class BatchInference(
   // would fail in every task fails here, before any job.
   model.value.checkRun(inputs.flatMap(_.tensors), outputs.map(_.tensor))
 
+  /** The most rows one batch may hold ([[BatchMemory]]): a model whose single row cannot fit fails here. */
+  val maxBatchRows: Int =
+    BatchMemory.maxRows(inputs, BatchMemory.budget(SparkSession.getActiveSession), "The model")
+
   /**
    * Runs one batch: `values(i)(k)` is row `i`'s value for input `k`. Returns, per row, its output
    * cells (nulls for a row not fed), or null for a row dropped under "skip".
@@ -101,7 +109,7 @@ final case class BatchInference(
             m += 1
           case Some(message) =>
             handleInvalid match {
-              case "error" => throw new IllegalArgumentException(message + invalidHint)
+              case "error" => throw new InvalidInputException(message + invalidHint)
               case "skip" => cells(i) = null
               case _ => // keep: null outputs
             }

@@ -22,6 +22,8 @@ final case class TensorColumnInput(column: String, tensor: String, dims: Array[L
   /** One non-batch dimension may be open (`-1`, e.g. a sequence length): resolved per batch from its rows. */
   private def dynamic: Boolean = dims.exists(_ < 0)
 
+  override def rowBytes: Long = BatchMemory.rowBytes(this, if (dtype == "float" || dtype == "int32") 4 else 8)
+
   /** Values per row that the known dimensions take (the whole row when none is open). */
   private def known: Int = dims.filter(_ >= 0).product.toInt
 

@@ -41,7 +41,24 @@ object ExportFolder {
    * The export directory holding `modelName`, looked for as the object's documentation says; an
    * error naming every place looked at, and how to write an export, when none holds it.
    */
-  def resolve(modelName: String, modelDir: Option[String], cacheKey: String): String = modelDir match {
+  def resolve(modelName: String, modelDir: Option[String], cacheKey: String): String = {
+    checkName(modelName)
+    resolveChecked(modelName, modelDir, cacheKey)
+  }
+
+  /**
+   * A model name is a folder's name inside an export directory, never a path: no `/`, `\`, `:`, and
+   * not `.` or `..`, so a SQL call or a saved stage naming `../../x` or `/etc/x` cannot load an export
+   * from outside the export directory (a folder elsewhere is given as `modelDir`).
+   */
+  def checkName(modelName: String): Unit =
+    if (modelName.isEmpty || modelName == "." || modelName == ".." || modelName.exists(c => "/\\:\u0000".contains(c))) {
+      throw new IllegalArgumentException(
+        s"'$modelName' is not a model name: a name is a folder inside an export directory (no '/', '\\', ':', " +
+          "'..'). To use an export elsewhere, give its directory as modelDir and the model's folder name as the name.")
+    }
+
+  private def resolveChecked(modelName: String, modelDir: Option[String], cacheKey: String): String = modelDir match {
     case Some(dir) => local(dir)
     case None =>
       val spark = SparkSession.getActiveSession
@@ -110,6 +127,7 @@ object ExportFolder {
    * to write it), and a key that changes when the file does (its length and modification time).
    */
   def metadata(dir: String, modelName: String, spark: SparkSession): (Path, String) = {
+    checkName(modelName)
     val metaPath = new Path(new Path(dir, modelName), "model.json")
     val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
     if (!fs.exists(metaPath)) {

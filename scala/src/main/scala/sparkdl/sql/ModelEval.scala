@@ -111,14 +111,17 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
     require(batchSize >= 0, s"batch size must be >= 1, or 0 for auto; got $batchSize")
     val inputs = calls.map(c => c.children.map(BindReferences.bindReference(_, child.output)))
     val (runs, sizes, rowsOut) = (longMetric("modelRuns"), longMetric("batchSize"), longMetric("numOutputRows"))
-    val (fixed, theCalls, window) = (batchSize, calls, ModelEvalExec.sortWindow(conf))
+    // a batch never holds more rows than fit in an executor's batch memory (BatchMemory), whatever the size asked
+    val cap = calls.map(_.inference.maxBatchRows).min
+    val (fixed, theCalls, window) = (math.min(batchSize, cap), calls, ModelEvalExec.sortWindow(conf))
     val (kept, joinedSchema) = (output, child.output ++ resultAttrs)
     child.execute().mapPartitions { rows =>
       // Inputs of uneven cost (texts) are scored in blocks of `window` rows, sorted by cost into
       // batches so a batch pads to rows of its own length; the rows still leave in their order.
       val sorting = window > 0 && theCalls.size == 1 && theCalls.head.inference.inputs.exists(_.sortsByCost)
       val tuner = if (fixed > 0) None
-      else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value, theCalls.head.sql, interleaved = sorting))
+      else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value, theCalls.head.sql, interleaved = sorting,
+        maxSize = cap))
       val joined = new JoinedRow
       val project = UnsafeProjection.create(kept, joinedSchema) // the pass-through columns and the results
 

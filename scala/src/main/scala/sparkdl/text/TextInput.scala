@@ -1,6 +1,6 @@
 package sparkdl.text
 
-import sparkdl.inference.{BatchInput, Feed}
+import sparkdl.inference.{BatchInput, BatchMemory, Feed}
 
 /**
  * A model input fed from a string column: each text tokenized ([[WordPieceTokenizer]]) in the
@@ -19,6 +19,9 @@ final case class TextInput(column: String, tokenizer: WordPieceTokenizer, idsTen
 
   /** Per row: up to `maxLength` token ids (the batch decides the padded length). */
   override def dims: Array[Long] = Array(tokenizer.maxLength.toLong)
+
+  /** Token ids, mask (and type ids): int64 each. */
+  override def rowBytes: Long = BatchMemory.rowBytes(this, 8) * tensors.size
 
   override def describe(value: Any): String = s"text of ${value.asInstanceOf[String].length} characters"
 
