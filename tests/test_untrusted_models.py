@@ -188,3 +188,134 @@ def test_every_listed_name_is_a_row_broken_links_and_special_files_included(spar
     assert sorted(r.filePath.rsplit("/", 1)[-1] for r in readImages(str(folder / "[pb]*.png")).collect()) == [
         "broken.png", "plain.png"]
     _session_survives(spark)
+
+
+def allowed_ops():
+    """The allow-list the jar carries (tools/measure_tf_ops.py)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "scala", "src", "main", "resources", "sparkdl", "tf", "allowed-ops.txt")) as f:
+        return {line.strip() for line in f if line.strip() and not line.startswith("#")}
+
+
+def _frozen(fn, shape=(None, 3)):
+    import tensorflow as tf
+
+    from sparkdl.graph import freeze_function
+
+    return freeze_function(fn, [tf.TensorSpec(list(shape), tf.float32, name="input")])
+
+
+def test_ops_outside_the_allow_list_are_refused_before_anything_runs(spark):
+    """`Abort` would end the executor (the driver, in local mode), `CollectiveReduceV2` wait forever on
+    peers: both are refused at transform, naming the op and the opt-in; the session lives on."""
+    import tensorflow as tf
+
+    from sparkdl import TFTransformer
+
+    def aborting(x):
+        with tf.control_dependencies([tf.raw_ops.Abort(error_msg="bye")]):
+            return tf.identity(x * 2.0)
+
+    def collective(x):
+        return tf.raw_ops.CollectiveReduceV2(input=x, group_size=2, group_key=1, instance_key=1, ordering_token=[],
+                                             merge_op="Add", final_op="Id")
+
+    values = spark.createDataFrame([([1.0, 2.0, 3.0],)], "x array<float>")
+    for fn, op in ((aborting, "Abort"), (collective, "CollectiveReduceV2")):
+        with pytest.raises(Exception, match=r"uses TensorFlow ops that reach outside the model .*%s \(node .*"
+                                            r"spark.sparkdl.graph.allowOps=%s" % (op, op)):
+            TFTransformer(graph=_frozen(fn), inputMapping={"x": "input:0"},
+                          outputMapping={"output:0": "y"}).transform(values).collect()
+        _session_survives(spark)
+
+
+def test_an_opt_in_belongs_to_its_session_not_to_a_cached_graph(spark):
+    """One session allows an op outside the list and runs the graph; another session of the same driver,
+    which never opted in, is refused the same (cached) graph."""
+    import tensorflow as tf
+
+    from sparkdl import TFTransformer
+
+    assert "Cumprod" not in allowed_ops()
+    graph = _frozen(lambda x: tf.math.cumprod(x, axis=1))
+    spark.conf.set("spark.sparkdl.graph.allowOps", "Cumprod")
+    try:
+        stage = TFTransformer(graph=graph, inputMapping={"x": "input:0"}, outputMapping={"output:0": "y"})
+        values = spark.createDataFrame([([1.0, 2.0, 3.0],)], "x array<float>")
+        assert [list(r.y) for r in stage.transform(values).collect()] == [[1.0, 2.0, 6.0]]
+        other = spark.newSession()
+        assert other.conf.get("spark.sparkdl.graph.allowOps", None) is None
+        with pytest.raises(Exception, match=r"Cumprod \(node .*spark.sparkdl.graph.allowOps=Cumprod"):
+            stage.transform(other.createDataFrame([([1.0, 2.0, 3.0],)], "x array<float>"))
+    finally:
+        spark.conf.unset("spark.sparkdl.graph.allowOps")
+    with pytest.raises(Exception, match="Cumprod"):
+        stage.transform(values)
+    _session_survives(spark)
+
+
+def test_an_onnx_model_importing_a_custom_operator_domain_is_refused(spark, tmp_path):
+    from onnx import TensorProto, helper, save
+
+    from sparkdl import ONNXTransformer
+
+    graph = helper.make_graph([helper.make_node("Evil", ["x"], ["y"], domain="com.example.native")], "custom",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18),
+                                                    helper.make_opsetid("com.example.native", 1)])
+    path = str(tmp_path / "custom.onnx")
+    save(model, path)
+    values = spark.createDataFrame([([1.0, 2.0, 3.0],)], "x array<float>")
+    with pytest.raises(Exception, match=r"imports ONNX operator domains outside the standard ones "
+                                        r"\(com.example.native\).*spark.sparkdl.onnx.allowDomains=com.example.native"):
+        ONNXTransformer(modelPath=path, inputMapping={"x": "x"}, outputMapping={"y": "y"}).transform(values)
+    _session_survives(spark)
+
+
+def test_an_animated_gif_decodes_its_first_frame_only_and_says_so(spark, tmp_path):
+    """TensorFlow's GIF op decodes every frame; 400 frames of 1500 x 1500 would be 2.7 GB of pixels. The
+    first frame alone is decoded (Pillow's pixels for it), and the row's imageError says what was left."""
+    from PIL import Image
+
+    from sparkdl import readImages
+    from sparkdl.image.imageIO import imageStructToArray
+
+    folder = tmp_path / "gifs"
+    folder.mkdir()
+    small = [Image.new("RGB", (40, 30), c) for c in ((200, 10, 10), (10, 200, 10), (10, 10, 200))]
+    small[0].save(str(folder / "small.gif"), save_all=True, append_images=small[1:], duration=50)
+    big = [Image.new("P", (1500, 1500), i % 256) for i in range(400)]
+    big[0].save(str(folder / "big.gif"), save_all=True, append_images=big[1:], duration=20)
+    Image.new("RGB", (7, 5), (1, 2, 3)).save(str(folder / "still.gif"))
+    rows = {r.filePath.rsplit("/", 1)[-1]: r for r in readImages(str(folder)).collect()}
+    first = np.asarray(Image.open(str(folder / "small.gif")).convert("RGB"))[:, :, ::-1]
+    np.testing.assert_array_equal(imageStructToArray(rows["small.gif"].image), first)
+    assert rows["small.gif"].imageError == "animated GIF: its first frame of 3"
+    assert (rows["big.gif"].image.width, rows["big.gif"].image.height) == (1500, 1500)
+    assert rows["big.gif"].imageError == "animated GIF: its first frame of 400"
+    assert rows["still.gif"].image.width == 7 and rows["still.gif"].imageError is None
+    _session_survives(spark)
+
+
+def test_float_tiffs_are_a_reason_never_zeros(spark, tmp_path):
+    from PIL import Image
+
+    from sparkdl import readImages
+
+    folder = tmp_path / "tiffs"
+    folder.mkdir()
+    Image.fromarray(np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8), mode="F").save(str(folder / "f32.tif"))
+    Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8), mode="L").save(str(folder / "u8.tif"))
+    rows = {r.filePath.rsplit("/", 1)[-1]: r for r in readImages(str(folder)).collect()}
+    assert rows["f32.tif"].image is None and "floating-point pixels" in rows["f32.tif"].imageError
+    assert rows["u8.tif"].image.height == 8 and rows["u8.tif"].imageError is None
+
+
+def test_a_malformed_graph_json_is_named_in_the_error(spark, tmp_path):
+    graph = _frozen(lambda x: x * 2.0)
+    graph.save(str(tmp_path / "g"))
+    (tmp_path / "g" / "graph.json").write_text('{"inputs": ["input:0"], "outputs": ')  # cut short
+    with pytest.raises(Exception, match=r"graph.json is not a graph's tensor names \(a JSON object"):
+        spark.sql("SELECT sparkdl_tensor('%s', array(1.0, 2.0, 3.0))" % (tmp_path / "g" / "graph.pb")).collect()
+    _session_survives(spark)

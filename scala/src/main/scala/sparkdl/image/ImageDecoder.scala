@@ -73,24 +73,47 @@ object ImageDecoder {
           if (w * h > maxPixels)
             return Left(s"image declares $w wide x $h high = ${w * h} pixels, more than the limit of $maxPixels")
           val format = reader.getFormatName.toLowerCase
+          // An animated GIF: TensorFlow's GIF op decodes every frame (3,000 frames of 2000 x 2000 are 36 GB)
+          // even when it returns the first; ImageIO decodes the first frame alone. Counting frames reads the
+          // file's block structure, not its pixels.
+          val frames = if (format == "gif") gifFrames(bytes) else 1
           DecodeBudget.withBytes(DecodeBudget.bytesFor(w, h)) {
             val fast =
-              if (UseTensorFlow && TFImageDecoder.Formats.contains(format)) {
+              if (UseTensorFlow && TFImageDecoder.Formats.contains(format) && frames <= 1) {
                 // Fast path; anything TensorFlow refuses (e.g. CMYK JPEG) goes on to ImageIO below.
                 val ratio = if (format == "jpeg" || format == "jpg") jpegRatio(h, w, draft) else 1
                 TFImageDecoder.decode(bytes, format, ratio).toOption
               } else None
             fast.map(Right(_)).getOrElse {
               val img = reader.read(0)
+              val sampleType = img.getRaster.getDataBuffer.getDataType
               if (warnings.nonEmpty) Left(s"damaged image: ${warnings.mkString("; ")}")
-              else Right(toSparkLayout(img))
+              else if (sampleType == java.awt.image.DataBuffer.TYPE_FLOAT ||
+                sampleType == java.awt.image.DataBuffer.TYPE_DOUBLE) {
+                // no range to map to 0-255 (0-1? raw measurements?): a reason, never made-up or zero pixels
+                Left(s"$format with floating-point pixels: sparkdl reads 8- and 16-bit images; convert it to one " +
+                  "(the float values have no fixed range to map to 0-255)")
+              } else Right(toSparkLayout(img))
             }.map(img => if (format == "bmp") bmpWithoutPadding(bytes, img) else img)
+              .map(img => if (frames > 1) img.copy(note = Some(s"animated GIF: its first frame of $frames")) else img)
           }
         } finally reader.dispose()
       } finally in.close()
     } catch {
       case NonFatal(e) => Left(s"cannot decode image (${e.getClass.getSimpleName}: ${e.getMessage})")
     }
+  }
+
+  /** The frames of a GIF, from its block structure (image data is skipped, not decoded). */
+  private def gifFrames(bytes: Array[Byte]): Int = {
+    val in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))
+    try {
+      val reader = ImageIO.getImageReaders(in).next()
+      try {
+        reader.setInput(in, false, true) // counting needs to search the stream
+        reader.getNumImages(true)
+      } finally reader.dispose()
+    } finally in.close()
   }
 
   /**

@@ -143,7 +143,7 @@ object ImageReader {
                              maxBytes: Long = DefaultMaxBytes, exifOrientation: Boolean = false): Row = {
     readBytes(file, conf, maxPixels, maxBytes)
       .flatMap(b => ImageDecoder.decode(b, maxPixels, draft, exifOrientation)) match {
-      case Right(img) => Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), null)
+      case Right(img) => Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), img.note.orNull)
       case Left(reason) => Row(file, null, reason)
     }
   }

@@ -82,6 +82,7 @@ final case class BatchInference(
 
   // Built on the driver only (executors deserialize it, which runs no constructor body): what
   // would fail in every task fails here, before any job.
+  model.value.checkAllowed()
   model.value.checkRun(inputs.flatMap(_.tensors), outputs.map(_.tensor))
 
   /** The most rows one batch may hold ([[BatchMemory]]): a model whose single row cannot fit fails here. */

@@ -59,6 +59,13 @@ trait Model extends Serializable {
   /** Fails, naming it and listing candidates, unless `name` is an output of the model. */
   def checkOutput(name: String): Unit = outputInfo(name)
 
+  /**
+   * Fails when the model uses what the active session does not allow (ops outside TensorFlow's
+   * allow-list, ONNX operator domains outside the standard ones): called on the driver for every
+   * query, so the session's own conf decides, whatever an earlier query allowed.
+   */
+  def checkAllowed(): Unit = ()
+
   /** The inputs computing `outputs` reads (all must be fed), where the engine can tell without running. */
   def inputsNeeded(outputs: Seq[String]): Option[Seq[String]] = None
 

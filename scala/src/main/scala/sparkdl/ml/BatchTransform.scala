@@ -1,6 +1,6 @@
 package sparkdl.ml
 
-import org.apache.spark.sql.DataFrame
+import org.apache.spark.sql.{DataFrame, SparkSession}
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.sparkdl.SessionHooks
 
@@ -32,8 +32,10 @@ private[ml] object BatchTransform {
     val spark = df.sparkSession
     SparkdlExtensions.install(spark)
     val skip = handleInvalid == "skip"
-    val inference = BatchInference(spark.sparkContext.broadcast(model), inputs, outputs,
-      if (skip) "keep" else handleInvalid, invalidHint)
+    val inference = BatchTransform.withActive(spark) { // its checks read this DataFrame's session conf
+      BatchInference(spark.sparkContext.broadcast(model), inputs, outputs, if (skip) "keep" else handleInvalid,
+        invalidHint)
+    }
     val args = inputs.map {
       case in: ImageInput => SessionHooks.expression(ImageFields.normalize(col(quoted(in.column)),
         df.schema(in.column).dataType))
@@ -48,6 +50,14 @@ private[ml] object BatchTransform {
         .withColumns(outputCols.map(c => c -> col(quoted(tmp)).getField(c)).toMap)
         .drop(tmp)
     }
+  }
+
+  /** `body` with `spark` as the thread's active session (the session of the DataFrame being transformed). */
+  def withActive[T](spark: SparkSession)(body: => T): T = {
+    val previous = SparkSession.getActiveSession
+    SparkSession.setActiveSession(spark)
+    try body
+    finally previous.fold(SparkSession.clearActiveSession())(SparkSession.setActiveSession)
   }
 
   private def quoted(name: String): String = "`" + name.replace("`", "``") + "`"

@@ -24,6 +24,12 @@ final class OnnxModel(val bytes: Array[Byte], val inputs: Seq[String], val outpu
 
   private[sparkdl] def open(): ModelSession = new OnnxSession(this)
 
+  // standard operator domains only (OnnxDomains), before ONNX Runtime ever sees the bytes; executors skip it
+  checkAllowed()
+
+  override def checkAllowed(): Unit =
+    OnnxDomains.check(bytes, s"The ONNX model ${if (source.isEmpty) s"(sha256 ${hash.take(12)})" else source}")
+
   /** ONNX Runtime needs every input of the model fed, whatever is fetched. */
   override def inputsNeeded(outputs: Seq[String]): Option[Seq[String]] =
     Some(SessionCache.withSession(this) {

@@ -35,7 +35,10 @@ final class FrozenGraph(
   @transient private[tf] lazy val signature = GraphSignature(graphDef)
 
   // before anything can run it: compute ops only (GraphSafety). Deserialized copies (executors) skip this.
-  GraphSafety.check(signature, s"The graph (sha256 ${hash.take(12)})")
+  checkAllowed()
+
+  /** [[GraphSafety]] with the active session's conf: when built, and for every query (a cached graph too). */
+  override def checkAllowed(): Unit = GraphSafety.check(signature, s"The graph (sha256 ${hash.take(12)})")
 
   /** From the GraphDef alone; a name it does not know goes to a session, whose error lists the placeholders. */
   override def inputInfo(name: String): TensorInfo = signature.placeholder(name).getOrElse(super.inputInfo(name))

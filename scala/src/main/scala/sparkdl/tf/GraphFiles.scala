@@ -38,8 +38,16 @@ object GraphFiles {
         if (!fs.isFile(names)) (Seq.empty[String], Seq.empty[String])
         else {
           implicit val formats: Formats = DefaultFormats
-          val json = parse(new String(HadoopFiles.read(names, conf), "UTF-8"))
-          ((json \ "inputs").extract[Seq[String]], (json \ "outputs").extract[Seq[String]])
+          try {
+            val json = parse(new String(HadoopFiles.read(names, conf), "UTF-8"))
+            ((json \ "inputs").extract[Seq[String]], (json \ "outputs").extract[Seq[String]])
+          } catch {
+            case e: Exception if !e.isInstanceOf[java.io.IOException] =>
+              throw new GraphException(
+                s"$names is not a graph's tensor names (a JSON object with \"inputs\" and \"outputs\", lists of " +
+                  s"tensor names such as \"input:0\", as FrozenGraph.save writes it): " +
+                  s"${Option(e.getMessage).getOrElse(e.toString).linesIterator.nextOption().getOrElse("")}", e)
+          }
         }
       FrozenGraph(HadoopFiles.read(path, conf), inputs, outputs)
     }
