@@ -495,7 +495,7 @@ def readme_bash_block(title):
     return re.search(r"```bash\n(.*?)```", section, re.S).group(1).replace("\\\n", " ").strip()
 
 
-def test_the_readme_connect_example_runs_as_written(cnn, tmp_path):
+def test_the_readme_connect_example_runs_as_written(spark, cnn, tmp_path):
     """README's Spark Connect block as written: the server started with the README's own command (no
     modelDir, no export on the server), the client block in a client with TensorFlow; only the port,
     the image folder and the model file are this test's. The stage exports EfficientNetLite0 in the
@@ -529,7 +529,7 @@ result = [[r.filePath, list(r.p), list(r.f)] for r in rows.collect()]
     import sparkdl
     from tests.fixtures import keras_inputs
 
-    images = sparkdl.readImages(shapes).orderBy("filePath")
+    images = sparkdl.readImages(shapes, recursive=True).orderBy("filePath")
     rows = images.collect()
     assert [r.filePath for r in rows] == [g[0] for g in got]
     np.testing.assert_allclose([g[1] for g in got], cnn.predict(keras_inputs([r.image for r in rows], 48, 64),

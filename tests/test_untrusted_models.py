@@ -319,3 +319,117 @@ def test_a_malformed_graph_json_is_named_in_the_error(spark, tmp_path):
     with pytest.raises(Exception, match=r"graph.json is not a graph's tensor names \(a JSON object"):
         spark.sql("SELECT sparkdl_tensor('%s', array(1.0, 2.0, 3.0))" % (tmp_path / "g" / "graph.pb")).collect()
     _session_survives(spark)
+
+
+def test_training_with_null_labels_names_the_column_before_anything_loads(spark, tmp_path):
+    import keras
+
+    from sparkdl import KerasImageFileEstimator
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten(), keras.layers.Dense(2)])
+    model.save(str(tmp_path / "m.keras"))
+    df = spark.createDataFrame([("file:/nowhere/a.png", 1.0), ("file:/nowhere/b.png", None)],
+                               "uri string, label double")
+    estimator = KerasImageFileEstimator(inputCol="uri", outputCol="p", labelCol="label", imageLoader=lambda u: None,
+                                        modelFile=str(tmp_path / "m.keras"), kerasOptimizer="adam",
+                                        kerasLoss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"labelCol 'label' has 1 null value\(s\).*df.na.drop\(subset=\['label'\]\)"):
+        estimator.fit(df)
+    with pytest.raises(ValueError, match="labelCol 'target' does not exist. Available columns: uri, label"):
+        estimator.copy({estimator.labelCol: "target"}).fit(df)
+
+
+def test_a_model_with_a_layer_of_your_own_names_it_and_kerasCustomObjects(spark, tmp_path):
+    import keras
+
+    from sparkdl import KerasTransformer
+
+    class Doubler(keras.layers.Layer):
+        def call(self, x):
+            return x * 2.0
+
+    inputs = keras.Input((3,))
+    keras.Model(inputs, Doubler()(inputs)).save(str(tmp_path / "custom.keras"))
+    values = spark.createDataFrame([([1.0, 2.0, 3.0],)], "x array<float>")
+    with pytest.raises(ValueError, match=r"uses 'Doubler', a layer or function of your own.*"
+                                         r"kerasCustomObjects=\{'Doubler': Doubler\}"):
+        KerasTransformer(inputCol="x", outputCol="y", modelFile=str(tmp_path / "custom.keras")).transform(values)
+
+
+def _endless_onnx(path):
+    """x float [N, 3] -> a Loop of 2^62 iterations adding 1: a model that never ends."""
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Add", ["v_in", "one"], ["v_out"])],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("v_in", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, ["N", 3])],
+        [numpy_helper.from_array(np.array(1.0, np.float32), "one")])
+    graph = helper.make_graph(
+        [helper.make_node("Loop", ["trips", "keep_going", "x"], ["y"], body=body)], "endless",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+        [numpy_helper.from_array(np.array(2 ** 62, np.int64), "trips"),
+         numpy_helper.from_array(np.array(True), "keep_going")])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def test_a_model_that_never_ends_dies_with_the_run_timeout(spark, tmp_path):
+    import time
+
+    from sparkdl import ONNXTransformer
+
+    stage = ONNXTransformer(modelPath=_endless_onnx(str(tmp_path / "endless.onnx")), inputMapping={"x": "x"},
+                            outputMapping={"y": "y"}, batchSize=1)
+    values = spark.createDataFrame([([1.0, 2.0, 3.0],), ([4.0, 5.0, 6.0],)], "x array<float>")
+    spark.conf.set("spark.sparkdl.runTimeout", "2s")
+    try:
+        start = time.time()
+        with pytest.raises(Exception, match=r"The model run was stopped: it ran longer than "
+                                            r"spark.sparkdl.runTimeout=2000ms"):
+            stage.transform(values).collect()
+        assert time.time() - start < 30
+    finally:
+        spark.conf.unset("spark.sparkdl.runTimeout")
+    _session_survives(spark)
+
+
+def test_a_model_that_never_ends_is_stopped_by_cancelling_its_job(spark, tmp_path):
+    """cancelJobGroup kills the tasks; their ONNX Runtime runs are terminated, so the cores are free and the
+    next job (here a real model on the same JVM) completes within 30 s."""
+    import time
+
+    from pyspark import InheritableThread
+
+    from sparkdl import ONNXTransformer
+    from tests.test_onnx import mlp
+
+    stage = ONNXTransformer(modelPath=_endless_onnx(str(tmp_path / "endless.onnx")), inputMapping={"x": "x"},
+                            outputMapping={"y": "y"}, batchSize=1)
+    values = spark.createDataFrame([([1.0, 2.0, 3.0],), ([4.0, 5.0, 6.0],)], "x array<float>").repartition(2)
+    errors = []
+
+    def endless_job():
+        spark.sparkContext.setJobGroup("endless-model", "a model that never ends", interruptOnCancel=True)
+        try:
+            stage.transform(values).collect()
+        except Exception as e:  # the cancellation
+            errors.append(e)
+
+    thread = InheritableThread(target=endless_job)
+    thread.start()
+    time.sleep(4)  # the tasks are in the model by now
+    spark.sparkContext.cancelJobGroup("endless-model")
+    start = time.time()
+    thread.join(60)
+    assert not thread.is_alive() and errors and "cancel" in str(errors[0]).lower(), errors
+    ok = ONNXTransformer(modelPath=mlp(str(tmp_path / "mlp.onnx")), inputMapping={"x": "x"},
+                         outputMapping={"y": "y", "s": "s"})
+    rows = spark.createDataFrame([([1.0, 2.0, 3.0, 4.0],)] * 8, "x array<float>").repartition(2)
+    assert ok.transform(rows).count() == 8
+    assert time.time() - start < 30

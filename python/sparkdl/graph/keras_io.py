@@ -33,9 +33,25 @@ def load_keras_model(model_file: str, custom_objects: Optional[Dict[str, Any]] =
                 "modelFile '%s' contains Python code (a Lambda layer), which Keras refuses to load in safe "
                 "mode. Only if you trust this file, pass allowUnsafeDeserialization=True (loading runs its "
                 "code). Keras said: %s" % (model_file, str(e).splitlines()[0])) from e
-        raise _not_a_model(model_file, e) from e
+        raise _missing_custom_object(model_file, e) or _not_a_model(model_file, e) from e
     except (OSError, KeyError, TypeError, AttributeError, EOFError) as e:  # h5py / zipfile / json on a damaged file
-        raise _not_a_model(model_file, e) from e
+        raise _missing_custom_object(model_file, e) or _not_a_model(model_file, e) from e
+
+
+def _missing_custom_object(model_file: str, e: BaseException) -> Optional[ValueError]:
+    """The error for a model whose layers or functions are the user's own, not given as custom objects."""
+    import re
+
+    text = str(e)
+    found = re.search(r"Could not locate (?:class|function) '([^']+)'"
+                      r"|Unknown (?:layer|object|activation)[^']*'([^']+)'", text)
+    if not found:
+        return None
+    name = found.group(1) or found.group(2)
+    return ValueError(
+        "modelFile '%s' uses '%s', a layer or function of your own that Keras cannot find: pass it as "
+        "kerasCustomObjects={'%s': %s} (resolved on the driver; the model then runs in the JVM as a frozen graph)"
+        % (model_file, name, name, name))
 
 
 def _not_a_model(model_file: str, e: BaseException) -> ValueError:

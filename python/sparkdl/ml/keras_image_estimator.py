@@ -263,6 +263,7 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
 
     def _fit(self, dataset: DataFrame) -> KerasImageFileTransformer:
         settings = self._settings()
+        _check_training_columns(dataset, settings)
         if settings["numWorkers"] > 1:
             return _fitted_distributed(dataset, settings)
         if is_connect(dataset.sparkSession):
@@ -281,6 +282,8 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
         from pyspark.ml.base import _FitMultipleIterator
 
         all_settings = [self._settings(pm) for pm in paramMaps]  # every param checked before training
+        for checked in {(s["inputCol"], s["labelCol"]): s for s in all_settings}.values():
+            _check_training_columns(dataset, checked)
         single = [i for i, s in enumerate(all_settings) if s["numWorkers"] == 1]
         state: Dict[str, List[_Trained]] = {}
         lock = threading.Lock()
@@ -464,3 +467,19 @@ def _fitted(settings: Dict[str, Any], weights: List[npt.NDArray[Any]], history: 
     transformer.keras_model = model
     transformer.training_pid = pid  # the process that trained it (a Python worker under fitMultiple)
     return transformer
+
+
+def _check_training_columns(dataset: DataFrame, settings: Dict[str, Any]) -> None:
+    """The input and label columns exist, and no label is null (one small job): checked on the driver
+    before anything is loaded or trained, naming the column and the way out."""
+    from pyspark.sql import functions as F
+
+    for role in ("inputCol", "labelCol"):
+        if settings[role] not in dataset.columns:
+            raise ValueError("KerasImageFileEstimator: %s '%s' does not exist. Available columns: %s"
+                             % (role, settings[role], ", ".join(dataset.columns)))
+    nulls = dataset.filter(F.col(settings["labelCol"]).isNull()).count()
+    if nulls:
+        raise ValueError("KerasImageFileEstimator: labelCol '%s' has %d null value(s); a model cannot learn from "
+                         "them. Drop or fill those rows before fit, e.g. df.na.drop(subset=['%s'])"
+                         % (settings["labelCol"], nulls, settings["labelCol"]))

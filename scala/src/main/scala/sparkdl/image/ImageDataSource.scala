@@ -88,7 +88,8 @@ private[image] class ImageRelation(spark: SparkSession, options: ImageReadOption
   override def buildScan(requiredColumns: Array[String]): RDD[Row] = {
     val sc = spark.sparkContext
     val parts =
-      if (options.numPartitions > 0) math.max(1, math.min(options.numPartitions, files.size)) // a file a partition at most
+      if (options.numPartitions > 0)
+        math.max(1, math.min(options.numPartitions, files.size)) // a file a partition at most
       else math.max(
         1, math.min(files.size, math.max(sc.defaultParallelism, files.size / ImageRelation.FilesPerPartition + 1)))
     val conf = sc.broadcast(new SerializableHadoopConf(sc.hadoopConfiguration))

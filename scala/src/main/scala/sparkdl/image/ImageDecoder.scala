@@ -89,7 +89,7 @@ object ImageDecoder {
               val sampleType = img.getRaster.getDataBuffer.getDataType
               if (warnings.nonEmpty) Left(s"damaged image: ${warnings.mkString("; ")}")
               else if (sampleType == java.awt.image.DataBuffer.TYPE_FLOAT ||
-                sampleType == java.awt.image.DataBuffer.TYPE_DOUBLE) {
+                  sampleType == java.awt.image.DataBuffer.TYPE_DOUBLE) {
                 // no range to map to 0-255 (0-1? raw measurements?): a reason, never made-up or zero pixels
                 Left(s"$format with floating-point pixels: sparkdl reads 8- and 16-bit images; convert it to one " +
                   "(the float values have no fixed range to map to 0-255)")

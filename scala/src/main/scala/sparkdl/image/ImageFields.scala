@@ -3,10 +3,14 @@ package sparkdl.image
 import org.apache.spark.ml.image.ImageSchema
 import org.apache.spark.sql.{Column, Row}
 import org.apache.spark.sql.functions.{lit, struct, when}
-import org.apache.spark.sql.catalyst.expressions.{Cast, CreateNamedStruct, Expression, GetStructField, If, IsNull,
-  Literal}
-import org.apache.spark.sql.types.{BinaryType, ByteType, DataType, IntegerType, LongType, ShortType, StringType,
-  StructType}
+import org.apache.spark.sql.catalyst.expressions.{
+  Cast, CreateNamedStruct, Expression, GetStructField, If, IsNull,
+  Literal
+}
+import org.apache.spark.sql.types.{
+  BinaryType, ByteType, DataType, IntegerType, LongType, ShortType, StringType,
+  StructType
+}
 
 /**
  * Spark's image struct (`ImageSchema.columnSchema`): origin, height, width,
@@ -66,9 +70,9 @@ object ImageFields {
   def normalize(image: Expression): Expression =
     if (isImageStruct(image.dataType)) image
     else {
-      val given = image.dataType.asInstanceOf[StructType]
+      val present = image.dataType.asInstanceOf[StructType]
       val fields = schema.fields.toSeq.flatMap { f =>
-        val i = given.fieldNames.indexOf(f.name)
+        val i = present.fieldNames.indexOf(f.name)
         val value = if (i >= 0) Cast(GetStructField(image, i, Some(f.name)), f.dataType) else Literal(null, f.dataType)
         Seq(Literal(f.name), value)
       }
@@ -79,9 +83,9 @@ object ImageFields {
   def normalize(image: Column, dt: DataType): Column =
     if (isImageStruct(dt)) image
     else {
-      val given = dt.asInstanceOf[StructType].fieldNames.toSet
+      val present = dt.asInstanceOf[StructType].fieldNames.toSet
       val fields = schema.fields.toSeq.map { f =>
-        (if (given(f.name)) image.getField(f.name).cast(f.dataType) else lit(null).cast(f.dataType)).as(f.name)
+        (if (present(f.name)) image.getField(f.name).cast(f.dataType) else lit(null).cast(f.dataType)).as(f.name)
       }
       when(image.isNull, lit(null).cast(schema)).otherwise(struct(fields: _*))
     }

@@ -143,7 +143,8 @@ object ImageReader {
                              maxBytes: Long = DefaultMaxBytes, exifOrientation: Boolean = false): Row = {
     readBytes(file, conf, maxPixels, maxBytes)
       .flatMap(b => ImageDecoder.decode(b, maxPixels, draft, exifOrientation)) match {
-      case Right(img) => Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), img.note.orNull)
+      case Right(img) =>
+        Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), img.note.orNull)
       case Left(reason) => Row(file, null, reason)
     }
   }
@@ -157,9 +158,9 @@ object ImageReader {
   private[image] def listFiles(path: Path, conf: Configuration, recursive: Boolean,
                                includeHidden: Boolean = false): Seq[String] =
     if (path.toUri.getScheme == null && path.getFileSystem(conf).getUri.getScheme == "file" ||
-      path.toUri.getScheme == "file") {
+        path.toUri.getScheme == "file") {
       LocalListing.listFiles(java.nio.file.Paths.get(path.makeQualified(path.getFileSystem(conf).getUri,
-        path.getFileSystem(conf).getWorkingDirectory).toUri), path.toString, recursive, includeHidden)
+            path.getFileSystem(conf).getWorkingDirectory).toUri), path.toString, recursive, includeHidden)
     } else listWithHadoop(path, conf, recursive, includeHidden)
 
   private def listWithHadoop(path: Path, conf: Configuration, recursive: Boolean,

@@ -28,14 +28,15 @@ private[image] object LocalListing {
     def hidden(p: JPath): Boolean = !includeHidden && p.getFileName.toString.startsWith(".")
     val visited = scala.collection.mutable.HashSet.empty[String]
     def firstVisit(dir: JPath): Boolean =
-      visited.add(try dir.toRealPath().toString catch { case _: java.io.IOException => dir.toString })
+      visited.add(try dir.toRealPath().toString
+        catch { case _: java.io.IOException => dir.toString })
     val out = ArrayBuffer.empty[String]
     val notEntered = ArrayBuffer.empty[String]
     def visit(p: JPath, top: Boolean): Unit =
       if (Files.isDirectory(p)) { // follows links: a link to a folder is a folder
         if ((top || recursive) && firstVisit(p)) {
           val children = try Using.resource(Files.list(p))(_.iterator.asScala.toVector)
-            catch { case _: java.io.IOException => Vector.empty } // unreadable folder: nothing in it is listed
+          catch { case _: java.io.IOException => Vector.empty } // unreadable folder: nothing in it is listed
           children.filterNot(hidden).sortBy(_.getFileName.toString).foreach(visit(_, top = false))
         } else if (!top && !recursive) notEntered += p.getFileName.toString
       } else if (top || !hidden(p)) {
@@ -54,7 +55,8 @@ private[image] object LocalListing {
     val base = parts.take(first).foldLeft(pattern.getRoot)((dir, part) => dir.resolve(part))
     val matcher = FileSystems.getDefault.getPathMatcher("glob:" + pattern.toString)
     if (!Files.isDirectory(base)) Nil
-    else Using.resource(Files.find(base, parts.length - first, (p, _) =>
-      p.getNameCount == pattern.getNameCount && matcher.matches(p)))(_.iterator.asScala.toVector.sortBy(_.toString))
+    else Using.resource(Files.find(base, parts.length - first,
+        (p, _) =>
+          p.getNameCount == pattern.getNameCount && matcher.matches(p)))(_.iterator.asScala.toVector.sortBy(_.toString))
   }
 }

@@ -85,6 +85,10 @@ final case class BatchInference(
   model.value.checkAllowed()
   model.value.checkRun(inputs.flatMap(_.tensors), outputs.map(_.tensor))
 
+  /** `spark.sparkdl.runTimeout` of the query's session, in ms (0: none): a longer model run is stopped. */
+  val runTimeoutMs: Long = SparkSession.getActiveSession.flatMap(_.conf.getOption(RunWatch.TimeoutConf))
+    .filter(_.trim.nonEmpty).map(org.apache.spark.network.util.JavaUtils.timeStringAsMs).getOrElse(0L)
+
   /** The most rows one batch may hold ([[BatchMemory]]): a model whose single row cannot fit fails here. */
   val maxBatchRows: Int =
     BatchMemory.maxRows(inputs, BatchMemory.budget(SparkSession.getActiveSession), "The model")
@@ -120,7 +124,9 @@ final case class BatchInference(
     }
     if (m > 0) {
       val feeds = inputs.zipWithIndex.flatMap { case (in, k) => in.feeds((0 until m).map(j => values(fed(j))(k))) }
-      val results = SessionCache.withSession(model.value)(_.run(feeds, outputs.map(_.tensor)))
+      val results = RunWatch("The model run", runTimeoutMs) { control =>
+        SessionCache.withSession(model.value)(_.run(feeds, outputs.map(_.tensor), control))
+      }
       BatchInference.runs.incrementAndGet()
       results.zip(outputs).zipWithIndex.foreach { case (((shape, out), output), k) =>
         if (shape.isEmpty || shape(0) != m) {

@@ -116,6 +116,13 @@ trait ModelSession extends AutoCloseable {
    */
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])]
 
+  /**
+   * [[run]], stoppable through `control` where the engine can end a run in progress (ONNX Runtime);
+   * by default it cannot, and `control` is not used.
+   */
+  def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl): Seq[(Array[Long], Array[Float])] =
+    run(feeds, outputs)
+
   /** Runs the model once with a single input (row-major `data` of `shape`). */
   final def run(input: String, shape: Array[Long], data: Array[Float], outputs: Seq[String])
       : Seq[(Array[Long], Array[Float])] =

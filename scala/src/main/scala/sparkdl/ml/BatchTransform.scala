@@ -38,7 +38,7 @@ private[ml] object BatchTransform {
     }
     val args = inputs.map {
       case in: ImageInput => SessionHooks.expression(ImageFields.normalize(col(quoted(in.column)),
-        df.schema(in.column).dataType))
+            df.schema(in.column).dataType))
       case in => SessionHooks.expression(col(quoted(in.column)))
     }
     val call = SessionHooks.column(ModelCall(stage, modelLabel, args, inference, outputCols, Some(batchSize)))

@@ -7,6 +7,7 @@ import scala.util.Try
 import org.apache.hadoop.fs.Path
 import org.apache.spark.{SparkEnv, SparkFiles}
 import org.apache.spark.sql.SparkSession
+import org.apache.spark.sql.sparkdl.SessionHooks
 
 import sparkdl.io.ConnectArtifacts
 
@@ -64,7 +65,7 @@ object ExportFolder {
       val spark = SparkSession.getActiveSession
       val conf = spark.flatMap(_.conf.getOption(ModelDirConf)).filter(_.trim.nonEmpty).map(local)
       val cache = new File(cacheRoot(spark), cacheKey).getPath
-      val candidates = conf.toSeq ++ uploaded(modelName).toSeq :+ cache
+      val candidates = conf.toSeq ++ uploaded(modelName, spark).toSeq :+ cache
       candidates.find(dir => spark.forall(s => Try(holds(dir, modelName, s)).getOrElse(false))).getOrElse {
         throw new IllegalArgumentException(
           s"No export of $modelName was found (looked in ${candidates.map(d => s"'$d'").mkString(", ")}). " +
@@ -83,11 +84,18 @@ object ExportFolder {
   /** A directory as given, or the unpacked archive of that name a Spark Connect client uploaded. */
   private def local(dir: String): String = ConnectArtifacts.directory(dir).map(_.getAbsolutePath).getOrElse(dir)
 
-  /** The newest export of `modelName` a Spark Connect client uploaded to this session, if any. */
-  private def uploaded(modelName: String): Option[String] = Option(SparkEnv.get).flatMap { _ =>
-    Option(new File(SparkFiles.getRootDirectory()).listFiles()).toSeq.flatten
-      .filter(d => d.getName.startsWith(uploadPrefix(modelName)) && new File(d, s"$modelName/model.json").isFile)
-      .sortBy(-_.lastModified()).headOption.map(_.getAbsolutePath)
+  /**
+   * The newest export of `modelName` a Spark Connect client uploaded to this session, if any: in the
+   * folder of the session's artifacts (`SparkFiles`' root, then its sub-folder named by the session's
+   * id, where a SQL command's analysis finds them: it runs outside the session's artifact scope).
+   */
+  private def uploaded(modelName: String, spark: Option[SparkSession]): Option[String] = Option(SparkEnv.get).flatMap {
+    _ =>
+      val root = new File(SparkFiles.getRootDirectory())
+      val folders = root +: spark.map(s => new File(root, SessionHooks.sessionUUID(s))).toSeq
+      folders.flatMap(f => Option(f.listFiles()).toSeq.flatten)
+        .filter(d => d.getName.startsWith(uploadPrefix(modelName)) && new File(d, s"$modelName/model.json").isFile)
+        .sortBy(-_.lastModified()).headOption.map(_.getAbsolutePath)
   }
 
   /**
@@ -132,7 +140,7 @@ object ExportFolder {
     val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
     if (!fs.exists(metaPath)) {
       val held = Try(fs.listStatus(new Path(dir)).toSeq.filter(_.isDirectory).map(_.getPath.getName)
-        .filter(n => fs.exists(new Path(new Path(new Path(dir), n), "model.json"))).sorted).getOrElse(Nil)
+          .filter(n => fs.exists(new Path(new Path(new Path(dir), n), "model.json"))).sorted).getOrElse(Nil)
       throw new IllegalArgumentException(
         s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName" +
           (if (held.isEmpty) "" else s" (it holds ${held.mkString(", ")}${didYouMean(modelName, held)})") +

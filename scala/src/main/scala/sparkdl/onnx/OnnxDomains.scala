@@ -30,7 +30,7 @@ object OnnxDomains {
     var tag = in.readTag()
     while (tag != 0) {
       if (WireFormat.getTagFieldNumber(tag) == ModelOpsetImport &&
-        WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
+          WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
         val opset = CodedInputStream.newInstance(in.readByteArray())
         var inner = opset.readTag()
         var domain = ""

@@ -10,7 +10,7 @@ import ai.onnxruntime.{
   TensorInfo => OrtTensorInfo
 }
 
-import sparkdl.inference.{Devices, Feed, ModelException, ModelSession, Placement, TensorInfo}
+import sparkdl.inference.{Devices, Feed, ModelException, ModelSession, Placement, RunControl, TensorInfo}
 import sparkdl.tf.TFConfig
 
 /**
@@ -75,20 +75,26 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
   /** Every output of the model, in its order. */
   def outputNames: Seq[String] = session.getOutputNames.asScala.toSeq
 
-  def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {
+  def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] =
+    run(feeds, outputs, new RunControl)
+
+  /** Stoppable: `control` sets ONNX Runtime's terminate flag on this run's options. */
+  override def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl): Seq[(Array[Long], Array[Float])] = {
     if (closed) throw new IllegalStateException(s"Session for $model is closed")
     Feed.checkSizes(feeds)
     val tensors = scala.collection.mutable.LinkedHashMap.empty[String, OnnxTensor]
     try {
       feeds.foreach(f => tensors(f.tensor) = tensor(f, inputInfo(f.tensor).dtype))
-      val result = try session.run(tensors.asJava, outputs.toSet.asJava)
+      val options = new OrtSession.RunOptions()
+      control.onStop(() => options.setTerminate(true))
+      val result = try session.run(tensors.asJava, outputs.toSet.asJava, options)
       catch {
         case e: Exception =>
           throw new ModelException(
             s"ONNX Runtime failed running $model on inputs " +
               feeds.map(f => s"${f.tensor} ${f.shape.mkString("[", ",", "]")}").mkString(", ") +
               s", fetching ${outputs.mkString("[", ", ", "]")}: ${e.getMessage}", e)
-      }
+      } finally options.close()
       Using.resource(result) { r =>
         outputs.map { name =>
           r.get(name).orElseThrow() match {

@@ -121,7 +121,7 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
       val sorting = window > 0 && theCalls.size == 1 && theCalls.head.inference.inputs.exists(_.sortsByCost)
       val tuner = if (fixed > 0) None
       else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value, theCalls.head.sql, interleaved = sorting,
-        maxSize = cap))
+          maxSize = cap))
       val joined = new JoinedRow
       val project = UnsafeProjection.create(kept, joinedSchema) // the pass-through columns and the results
 

@@ -38,11 +38,12 @@ object GraphFiles {
         if (!fs.isFile(names)) (Seq.empty[String], Seq.empty[String])
         else {
           implicit val formats: Formats = DefaultFormats
+          val text = new String(HadoopFiles.read(names, conf), "UTF-8")
           try {
-            val json = parse(new String(HadoopFiles.read(names, conf), "UTF-8"))
+            val json = parse(text)
             ((json \ "inputs").extract[Seq[String]], (json \ "outputs").extract[Seq[String]])
           } catch {
-            case e: Exception if !e.isInstanceOf[java.io.IOException] =>
+            case e: Exception => // Jackson's parse errors are IOExceptions too
               throw new GraphException(
                 s"$names is not a graph's tensor names (a JSON object with \"inputs\" and \"outputs\", lists of " +
                   s"tensor names such as \"input:0\", as FrozenGraph.save writes it): " +

@@ -24,7 +24,7 @@ object GraphSafety {
     val in = getClass.getResourceAsStream("/sparkdl/tf/allowed-ops.txt")
     require(in != null, "sparkdl/tf/allowed-ops.txt is missing from sparkdl's jar")
     try scala.io.Source.fromInputStream(in, "UTF-8").getLines().map(_.trim)
-      .filter(l => l.nonEmpty && !l.startsWith("#")).toSet
+        .filter(l => l.nonEmpty && !l.startsWith("#")).toSet
     finally in.close()
   }
 
@@ -64,7 +64,8 @@ object GraphSafety {
         def named(ops: Seq[String]) = ops.map(op => s"$op (node '${signature.opNodes(op)}')").mkString(", ")
         val parts = Seq(
           if (system.isEmpty) ""
-          else s"TensorFlow ops that reach outside the model (files, processes, Python or the network): ${named(system)}",
+          else
+            s"TensorFlow ops that reach outside the model (files, processes, Python or the network): ${named(system)}",
           if (other.isEmpty) ""
           else s"TensorFlow ops outside the compute ops sparkdl allows (those of the named models, Keras layers and " +
             s"tensor math): ${named(other)}").filter(_.nonEmpty)

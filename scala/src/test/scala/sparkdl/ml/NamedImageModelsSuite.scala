@@ -132,7 +132,7 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
     spark.conf.set(ExportFolder.ModelCacheConf, Files.createTempDirectory("empty-cache").toString)
     val noDir = try intercept[IllegalArgumentException](
         new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").transform(images))
-      finally spark.conf.unset(ExportFolder.ModelCacheConf)
+    finally spark.conf.unset(ExportFolder.ModelCacheConf)
     assert(noDir.getMessage.contains("python -m sparkdl.models export --model ResNet50"))
     val wrongDir = intercept[IllegalArgumentException](
       new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").setModelDir(modelDir).transform(images))

@@ -26,6 +26,9 @@ object SessionHooks {
     case other => throw new IllegalArgumentException(s"sparkdl runs in a classic Spark session, not ${other.getClass}")
   }
 
+  /** The session's id, which names the folder of its Spark Connect artifacts under `SparkFiles`' root. */
+  def sessionUUID(spark: SparkSession): String = classicSession(spark).sessionUUID
+
   /** Whether `name` is a built-in function of the session (one an extension added included). */
   def functionExists(spark: SparkSession, name: String): Boolean =
     classicSession(spark).sessionState.functionRegistry.functionExists(FunctionRegistry.builtinFunctionIdentifier(name))
