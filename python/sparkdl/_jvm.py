@@ -128,6 +128,7 @@ def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: A
 
     builder = SparkSession.builder.master(master).appName(app_name)
     side = _jvm_side()
+    record = False
     if isinstance(side, str):
         jars = [j for j in str(conf.pop("spark.jars", "")).split(",") if j]
         builder = builder.config("spark.jars", ",".join([side] + jars))
@@ -142,6 +143,8 @@ def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: A
                                  os.pathsep.join(jars + ([extra_cp] if extra_cp else [])))
     else:
         _say_first_resolution(side)
+        # the jars Spark resolves are written down for later sessions, unless other packages come with them
+        record = not conf.get("spark.jars.packages") and not conf.get("spark.jars")
         for key, value in (("spark.jars.packages", side.coordinates), ("spark.jars.repositories", side.repository)):
             given = [v for v in str(conf.pop(key, "")).split(",") if v]
             builder = builder.config(key, ",".join([value] + given))
@@ -157,7 +160,7 @@ def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: A
     from sparkdl._session import sparkdl_session
 
     sparkdl_session("spark_session", spark)  # a session running already: sparkdl attached to it
-    if isinstance(side, SparkPackage) and _recorded_jars(side) is None:
+    if isinstance(side, SparkPackage) and _recorded_jars(side) is None and record:
         _record_jars(side, [j for j in spark.sparkContext.getConf().get("spark.jars", "").split(",") if j])
     return spark
 
