@@ -17,11 +17,16 @@ def _session_survives(spark):
 
 
 def _huge_graph(tmp_path):
+    """A graph built directly (no freezing: TensorFlow's graph optimizer allocates gigabytes for such a shape)."""
     import tensorflow as tf
 
-    from sparkdl.graph import freeze_function
+    from sparkdl.graph import FrozenGraph
 
-    graph = freeze_function(lambda x: tf.reduce_mean(x, axis=[1, 2]), [tf.TensorSpec(HUGE, tf.float32, name="input")])
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, HUGE, name="input")
+        tf.identity(tf.reduce_mean(x, axis=[1, 2]), name="output")
+    graph = FrozenGraph(g.as_graph_def().SerializeToString(), ["input:0"], ["output:0"])
     graph.save(str(tmp_path / "huge"))
     return graph
 

@@ -184,6 +184,23 @@ def _fingerprint(model_bytes: bytes, settings: Dict[str, Any], plan: Dict[str, A
     return h.hexdigest()
 
 
+def check_no_null_labels(dataset: DataFrame, label_col: str) -> None:
+    """Fails, naming the column and the way out, when a label is null (one small job): checked before the
+    training's images are loaded, so the error is not NumPy's or Keras' from inside a task."""
+    from pyspark.sql import functions as F
+
+    nulls = dataset.filter(F.col(label_col).isNull()).count()
+    if nulls:
+        raise null_labels_error(label_col, nulls)
+
+
+def null_labels_error(label_col: str, nulls: int) -> ValueError:
+    """The error for null labels: the column, how many, and the way out."""
+    return ValueError("KerasImageFileEstimator: labelCol '%s' has %d null value(s); a model cannot learn from them. "
+                      "Drop or fill those rows before fit, e.g. df.na.drop(subset=['%s'])"
+                      % (label_col, nulls, label_col))
+
+
 def train_distributed(dataset: DataFrame, settings: Dict[str, Any]) -> Tuple[List[npt.NDArray[Any]],
                                                                             Dict[str, List[float]], int,
                                                                             List[Dict[str, Any]]]:
@@ -197,6 +214,7 @@ def train_distributed(dataset: DataFrame, settings: Dict[str, Any]) -> Tuple[Lis
         raise ValueError("KerasImageFileEstimator: numWorkers=%d, but the cluster runs %d tasks at once now (a "
                          "barrier stage starts all its tasks together): lower numWorkers to at most %d or add "
                          "executors" % (n, slots, slots))
+    check_no_null_labels(dataset, settings["labelCol"])
     shards, rows = _balanced_shards(dataset, settings["inputCol"], settings["labelCol"], n)
     with open(settings["modelFile"], "rb") as f:
         model_bytes = f.read()

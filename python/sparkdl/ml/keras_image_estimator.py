@@ -31,7 +31,12 @@ from pyspark.ml.param.shared import HasLabelCol
 from pyspark.ml.util import MLReadable, MLReader, MLWritable, MLWriter
 
 from sparkdl._session import is_connect
-from sparkdl.ml._distributed import check_distributed_settings, train_distributed
+from sparkdl.ml._distributed import (
+    check_distributed_settings,
+    check_no_null_labels,
+    null_labels_error,
+    train_distributed,
+)
 from sparkdl.ml._distributed_worker import weights_from_bytes, weights_to_bytes
 from sparkdl.ml._shared import HasInputCol, HasModelFile, HasOutputCol, HasOutputMode, accessors
 from sparkdl.ml.keras_image_file import KerasImageFileTransformer, _loader_udf
@@ -252,6 +257,9 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
                               F.col(settings["labelCol"]).alias("y")).collect()
         if not rows:
             raise ValueError("KerasImageFileEstimator: the training DataFrame is empty")
+        nulls = sum(1 for r in rows if r.y is None)
+        if nulls:
+            raise null_labels_error(settings["labelCol"], nulls)
         with open(settings["modelFile"], "rb") as f:
             model_bytes = f.read()
         shape = _model_input_shape(model_bytes, settings["modelFile"])
@@ -267,6 +275,7 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
         if settings["numWorkers"] > 1:
             return _fitted_distributed(dataset, settings)
         if is_connect(dataset.sparkSession):
+            check_no_null_labels(dataset, settings["labelCol"])
             (weights, history, pid), = _train_on_connect(dataset, [settings])
             return _fitted(settings, weights, history, pid)
         x, y = self._load(dataset, settings)
@@ -284,6 +293,7 @@ class KerasImageFileEstimator(Estimator[KerasImageFileTransformer], HasInputCol,
         all_settings = [self._settings(pm) for pm in paramMaps]  # every param checked before training
         for checked in {(s["inputCol"], s["labelCol"]): s for s in all_settings}.values():
             _check_training_columns(dataset, checked)
+            check_no_null_labels(dataset, checked["labelCol"])
         single = [i for i, s in enumerate(all_settings) if s["numWorkers"] == 1]
         state: Dict[str, List[_Trained]] = {}
         lock = threading.Lock()
@@ -470,16 +480,9 @@ def _fitted(settings: Dict[str, Any], weights: List[npt.NDArray[Any]], history: 
 
 
 def _check_training_columns(dataset: DataFrame, settings: Dict[str, Any]) -> None:
-    """The input and label columns exist, and no label is null (one small job): checked on the driver
-    before anything is loaded or trained, naming the column and the way out."""
-    from pyspark.sql import functions as F
-
+    """The input and label columns exist (no job): checked on the driver before anything is loaded or
+    trained, naming the column. Null labels are checked where the rows are first read."""
     for role in ("inputCol", "labelCol"):
         if settings[role] not in dataset.columns:
             raise ValueError("KerasImageFileEstimator: %s '%s' does not exist. Available columns: %s"
                              % (role, settings[role], ", ".join(dataset.columns)))
-    nulls = dataset.filter(F.col(settings["labelCol"]).isNull()).count()
-    if nulls:
-        raise ValueError("KerasImageFileEstimator: labelCol '%s' has %d null value(s); a model cannot learn from "
-                         "them. Drop or fill those rows before fit, e.g. df.na.drop(subset=['%s'])"
-                         % (settings["labelCol"], nulls, settings["labelCol"]))

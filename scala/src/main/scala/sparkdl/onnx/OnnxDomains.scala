@@ -48,7 +48,10 @@ object OnnxDomains {
 
   /** Fails, naming each domain outside [[Standard]] the active session does not allow. */
   def check(bytes: Array[Byte], what: String): Unit = {
-    val custom = of(bytes).filterNot(Standard.contains).distinct.sorted
+    // bytes that do not parse are left to ONNX Runtime, whose load error says so with the file's name
+    val imported = try of(bytes)
+    catch { case _: java.io.IOException => Nil }
+    val custom = imported.filterNot(Standard.contains).distinct.sorted
     if (custom.nonEmpty) {
       val allowed = org.apache.spark.sql.SparkSession.getActiveSession.flatMap(_.conf.getOption(AllowDomainsConf))
         .toSeq.flatMap(_.split(",")).map(_.trim).toSet
