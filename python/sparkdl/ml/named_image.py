@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["DeepImageFeaturizer", "DeepImagePredictor"]
 
 
-
 def _model_name(value: object) -> str:
     """modelName's converter: a known name, else the registry's error listing them (as Scala's)."""
     from sparkdl.models.registry import get_spec

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["DeepTextFeaturizer"]
 
 
-
 class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasOutputMode,
                          HasBatchSize, HasHandleInvalid):
     """Sentence embeddings of a string column (384 values for all-MiniLM-L6-v2), as a Vector
