@@ -29,7 +29,8 @@ def test_a_logged_pipeline_loads_and_serves_pandas_images_like_transform(spark, 
     assert 0 < sum(expected) < len(expected)  # both classes predicted: a comparison that can fail
 
     mlflow.set_tracking_uri("sqlite:///" + str(tmp_path / "mlflow.db"))
-    mlflow.set_experiment("sparkdl")
+    # artifacts under the test's folder (the default, ./mlruns, is the working directory: the source tree)
+    mlflow.set_experiment(experiment_id=mlflow.create_experiment("sparkdl", (tmp_path / "artifacts").as_uri()))
     with mlflow.start_run():
         info = mlflow.spark.log_model(model, "flowers", dfs_tmpdir=str(tmp_path / "dfs"))
     requirements = open(os.path.join(mlflow.artifacts.download_artifacts(info.model_uri), "requirements.txt")).read()
