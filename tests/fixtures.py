@@ -70,3 +70,24 @@ def image_rows(df):
                                            hashlib.sha256(bytes(img.data)).hexdigest()]
         rows[os.path.basename(r.filePath)] = [pixels, r.imageError]
     return rows
+
+
+def small_onnx_cnn(path, height=40, width=56, seed=2):
+    """A PyTorch-style ONNX image model saved at ``path``: pixels float [N, 3, h, w] (channels first)
+    -> conv 3x3 -> relu -> global average pool -> [N, 4]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    w = numpy_helper.from_array((rng.normal(size=(4, 3, 3, 3)) / 50).astype(np.float32), "W")
+    b = numpy_helper.from_array(rng.normal(size=(4,)).astype(np.float32), "B")
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["pixels", "W", "B"], ["c"], kernel_shape=[3, 3], strides=[2, 2]),
+         helper.make_node("Relu", ["c"], ["r"]), helper.make_node("GlobalAveragePool", ["r"], ["g"]),
+         helper.make_node("Flatten", ["g"], ["features"])],
+        "cnn", [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["N", 3, height, width])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 4])], [w, b])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return str(path)

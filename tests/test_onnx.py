@@ -150,29 +150,14 @@ def test_mismatches_fail_at_transform_and_saved_stages_carry_the_model(spark, tm
     assert loaded.transform(df).first().out == want == [30.0]
 
 
-def small_cnn(path, height=40, width=56, seed=2):
-    """A PyTorch-style image model: pixels float [N, 3, h, w] (channels first) -> conv 3x3 -> relu
-    -> global average pool -> [N, 4]."""
-    rng = np.random.default_rng(seed)
-    w = numpy_helper.from_array((rng.normal(size=(4, 3, 3, 3)) / 50).astype(np.float32), "W")
-    b = numpy_helper.from_array(rng.normal(size=(4,)).astype(np.float32), "B")
-    graph = helper.make_graph(
-        [helper.make_node("Conv", ["pixels", "W", "B"], ["c"], kernel_shape=[3, 3], strides=[2, 2]),
-         helper.make_node("Relu", ["c"], ["r"]), helper.make_node("GlobalAveragePool", ["r"], ["g"]),
-         helper.make_node("Flatten", ["g"], ["features"])],
-        "cnn", [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["N", 3, height, width])],
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 4])], [w, b])
-    return save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
-
-
 def test_an_onnx_image_model_through_the_image_stage_equals_onnx_runtime_on_the_same_pixels(
         spark, image_dir, tmp_path):
     """Channels-first input (as PyTorch exports it): the same resize as for TensorFlow graphs, laid out
     [c, h, w]; saved with the stage as model.onnx."""
     from sparkdl import TFImageTransformer, readImages
-    from tests.fixtures import keras_inputs
+    from tests.fixtures import keras_inputs, small_onnx_cnn
 
-    path = small_cnn(tmp_path / "cnn.onnx")
+    path = small_onnx_cnn(tmp_path / "cnn.onnx")
     images = readImages(image_dir)
     stage = TFImageTransformer(inputCol="image", outputCol="f", graph=path, outputMode="array", handleInvalid="keep")
     assert (stage.getInputTensor(), stage.getOutputTensor()) == ("pixels", "features")

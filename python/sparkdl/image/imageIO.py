@@ -44,6 +44,25 @@ _MODES = {1: 0, 3: 16, 4: 24}
 _FLOAT_MODES = {1: 5, 3: 21, 4: 29}
 
 
+def is_encoded_like(data_type: Any) -> bool:
+    """True for encoded image files a model takes: ``binary`` (``binaryFile``'s ``content``), or a struct
+    of ``bytes: binary`` and optionally ``path: string`` (a Hugging Face ``datasets`` Image column)
+    (Scala ``ImageFields.isEncodedLike``)."""
+    if getattr(data_type, "typeName", lambda: None)() == "binary":
+        return True
+    fields = getattr(data_type, "fields", None)
+    if fields is None:
+        return False
+    types = {f.name: f.dataType.typeName() for f in fields}
+    return (len(types) == len(fields) and types.get("bytes") == "binary" and set(types) <= {"bytes", "path"}
+            and types.get("path", "string") == "string")
+
+
+#: what an image stage's input column may hold (Scala ``ImageFields.ImageInputTypes``)
+IMAGE_INPUT_TYPES = ("an image struct %s, encoded image bytes (binary, as binaryFile's content) or "
+                     "struct<bytes:binary,path:string> (a Hugging Face Image column)")
+
+
 def is_image_like(data_type: Any) -> bool:
     """True for Spark's image struct, and for structs with its field names in any order whose numbers
     are any integer type and whose ``origin`` may be missing (``bigint`` when pandas or a dict made the

@@ -68,8 +68,8 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
         get_spec(self.getModelName())  # unknown names: ValueError listing the valid ones
 
     def _check_input(self, schema: StructType) -> None:
-        """The input column exists and holds image structs: checked before any export (seconds)."""
-        from sparkdl.image.imageIO import imageSchema, is_image_like
+        """The input column exists and holds images (structs or encoded files): checked before any export."""
+        from sparkdl.image.imageIO import IMAGE_INPUT_TYPES, imageSchema, is_encoded_like, is_image_like
 
         name = self.getOrDefault(self.inputCol)
         field = next((f for f in schema.fields if f.name == name), None)
@@ -77,9 +77,9 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
             raise ValueError("Input column '%s' does not exist. Available columns: %s"
                              % (name, ", ".join(schema.fieldNames())))
         t = field.dataType
-        if not is_image_like(t):
-            raise ValueError("Input column '%s' must be an image struct %s, but is %s"
-                             % (name, imageSchema.simpleString(), t.simpleString()))
+        if not (is_image_like(t) or is_encoded_like(t)):
+            raise ValueError("Input column '%s' must be %s, but is %s"
+                             % (name, IMAGE_INPUT_TYPES % imageSchema.simpleString(), t.simpleString()))
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         self._check_model_name()

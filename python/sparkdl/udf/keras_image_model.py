@@ -1,4 +1,4 @@
-"""Registering Keras image models as Spark SQL functions over the image struct column.
+"""Registering Keras image models as Spark SQL functions over an image struct or an encoded-bytes column.
 
 The function runs in the JVM (TensorFlow Java), so it works from SQL, Scala, Python and
 in Structured Streaming queries. Without a preprocessor it feeds the model what Keras
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 __all__ = ["registerKerasImageUDF", "registerKerasUDF"]
 
+#: the SQL parameter type of a registered function, by ``inputType``
+_INPUT_TYPES = {"image": "STRUCT<origin: STRING, height: INT, width: INT, nChannels: INT, mode: INT, data: BINARY>",
+                "bytes": "BINARY"}
+
 
 def _keras_model(model_or_path: Any, custom_objects: Optional[Dict[str, Any]] = None,
                  allow_unsafe: bool = False) -> Any:
@@ -35,7 +39,7 @@ def _keras_model(model_or_path: Any, custom_objects: Optional[Dict[str, Any]] = 
 def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
                           preprocessor: Optional[Callable[[npt.NDArray[np.uint8]], Any]] = None,
                           spark: Optional[SparkSession] = None, kerasCustomObjects: Optional[Dict[str, Any]] = None,
-                          allowUnsafeDeserialization: bool = False) -> str:
+                          allowUnsafeDeserialization: bool = False, inputType: str = "image") -> str:
     """Registers ``udfName(image) -> array<float>``: the Keras model's output for each image.
 
     :param kerasModelOrFilePath: a Keras model, or a ``.keras`` / ``.h5`` file (loaded with
@@ -43,8 +47,16 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
     :param preprocessor: optional Python function taking the image as an RGB (or grayscale)
         uint8 numpy array H x W x C and returning the model's input (float array of the model's
         input shape). It runs in Python workers; the model still runs in the JVM.
+    :param inputType: what the function takes (a SQL function has one parameter type): ``"image"``
+        (default), Spark's image struct; ``"bytes"``, encoded image files (``binary``, as ``binaryFile``'s
+        ``content`` or a Hugging Face Image column's ``bytes``), decoded in the model's batch loop as
+        ``readImages`` decodes files (a file that does not decode fails the query, unless the Spark
+        conf ``spark.sparkdl.sql.handleInvalid`` is ``keep``: null)
     :return: the name, for use in SQL
     """
+    if inputType not in _INPUT_TYPES:
+        raise ValueError("registerKerasImageUDF: inputType must be one of %s, got %r"
+                         % (", ".join(sorted(_INPUT_TYPES)), inputType))
     from sparkdl._session import is_connect, sparkdl_session
     from sparkdl.graph.export import freeze_keras
 
@@ -58,7 +70,7 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
         pre_name = "__%s_preprocess" % udfName
         spark.udf.register(pre_name, _preprocess_udf(udfName, preprocessor, shape))
     if is_connect(spark):
-        _register_on_connect(spark, udfName, graph, pre_name)
+        _register_on_connect(spark, udfName, graph, pre_name, inputType)
         return udfName
     from sparkdl._jvm import python_api
     from sparkdl.graph.artifacts import graph_name
@@ -69,37 +81,38 @@ def registerKerasImageUDF(udfName: str, kerasModelOrFilePath: Any,
     # the graph registered in the driver by name, the function over the built-in (batched) ones
     name = graph_name(graph)
     api.registerGraph(name, bytearray(graph.graph_def), graph.inputs, graph.outputs)
-    _create_function(spark, udfName, _body(name, pre_name))
+    _create_function(spark, udfName, _body(name, pre_name, inputType), inputType)
     return udfName
 
 
-def _register_on_connect(spark: ConnectSparkSession, name: str, graph: FrozenGraph, pre_name: Optional[str]) -> None:
+def _register_on_connect(spark: ConnectSparkSession, name: str, graph: FrozenGraph, pre_name: Optional[str],
+                         input_type: str) -> None:
     """On Spark Connect: the graph travels as an artifact, and the function is a temporary SQL
     function over sparkdl's built-in ones (the server must have started with the jar)."""
     from sparkdl._session import is_missing_sparkdl_function, missing_jar_error
     from sparkdl.graph.artifacts import upload_graph
 
     try:
-        _create_function(spark, name, _body(upload_graph(spark, graph), pre_name))
+        _create_function(spark, name, _body(upload_graph(spark, graph), pre_name, input_type), input_type)
     except Exception as e:
         if is_missing_sparkdl_function(e):
             raise missing_jar_error(spark, e) from None
         raise
 
 
-def _body(graph: str, pre_name: Optional[str]) -> str:
-    """The SQL function's body: the built-in function over the image, or over the preprocessor's output."""
+def _body(graph: str, pre_name: Optional[str], input_type: str) -> str:
+    """The SQL function's body: the built-in function over the image, or over the preprocessor's output
+    (which takes image structs: bytes are decoded for it first)."""
     graph = graph.replace("'", "")
     if pre_name is None:
         return "sparkdl_predict('%s', image)" % graph
-    return "sparkdl_tensor('%s', %s(image))" % (graph, pre_name)
+    image = "sparkdl_decode_image(image).image" if input_type == "bytes" else "image"
+    return "sparkdl_tensor('%s', %s(%s))" % (graph, pre_name, image)
 
 
-def _create_function(spark: Union[SparkSession, ConnectSparkSession], name: str, body: str) -> None:
-    from sparkdl.image.imageIO import imageSchema
-
+def _create_function(spark: Union[SparkSession, ConnectSparkSession], name: str, body: str, input_type: str) -> None:
     spark.sql("CREATE OR REPLACE TEMPORARY FUNCTION %s(image %s) RETURNS ARRAY<FLOAT> RETURN %s"
-              % (name, imageSchema.simpleString(), body))
+              % (name, _INPUT_TYPES[input_type], body))
 
 
 def _preprocess_udf(name: str, preprocessor: Callable[[npt.NDArray[np.uint8]], Any],

@@ -1,16 +1,15 @@
 package sparkdl.image
 
 import org.apache.spark.ml.image.ImageSchema
-import org.apache.spark.sql.{Column, Row}
-import org.apache.spark.sql.functions.{lit, struct, when}
+import org.apache.spark.sql.Row
+import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{
-  Cast, CreateNamedStruct, Expression, GetStructField, If, IsNull,
-  Literal
+  Cast, CreateNamedStruct, Expression, GetStructField, If, IsNull, Literal, RuntimeReplaceable, UnaryExpression
 }
 import org.apache.spark.sql.types.{
-  BinaryType, ByteType, DataType, IntegerType, LongType, ShortType, StringType,
-  StructType
+  BinaryType, ByteType, DataType, IntegerType, LongType, ShortType, StringType, StructField, StructType
 }
+import org.apache.spark.unsafe.types.UTF8String
 
 /**
  * Spark's image struct (`ImageSchema.columnSchema`): origin, height, width,
@@ -79,17 +78,73 @@ object ImageFields {
       If(IsNull(image), Literal(null, schema), CreateNamedStruct(fields))
     }
 
-  /** [[normalize]] for a DataFrame column whose type is `dt`. */
-  def normalize(image: Column, dt: DataType): Column =
-    if (isImageStruct(dt)) image
-    else {
-      val present = dt.asInstanceOf[StructType].fieldNames.toSet
-      val fields = schema.fields.toSeq.map { f =>
-        (if (present(f.name)) image.getField(f.name).cast(f.dataType) else lit(null).cast(f.dataType)).as(f.name)
-      }
-      when(image.isNull, lit(null).cast(schema)).otherwise(struct(fields: _*))
-    }
-
-  def row(origin: String, height: Int, width: Int, nChannels: Int, data: Array[Byte]): Row =
+  def row(origin: String, height: Int, width: Int, nChannels: Int, data: Array[Byte]): Row = {
+    rowsBuilt.incrementAndGet()
     Row(origin, height, width, nChannels, modeFor(nChannels), data)
+  }
+
+  /** `img` as a Catalyst image struct. */
+  def internalRow(origin: String, img: DecodedImage): InternalRow = {
+    rowsBuilt.incrementAndGet()
+    InternalRow(if (origin == null) null else UTF8String.fromString(origin), img.height, img.width, img.nChannels,
+      modeFor(img.nChannels), img.data)
+  }
+
+  /** Image struct rows this JVM built from decoded files (tests check a model fed bytes builds none). */
+  val rowsBuilt = new java.util.concurrent.atomic.AtomicLong
+
+  /**
+   * Encoded image files as a model input takes them: `struct<bytes: binary, path: string>`, the
+   * shape of a Hugging Face `datasets` Image column; `path` (may be null) names the row in messages.
+   */
+  val EncodedSchema: StructType = StructType(Seq(
+      StructField("bytes", BinaryType, nullable = true), StructField("path", StringType, nullable = true)))
+
+  /**
+   * True when `dt` holds encoded image files: `binary` (Spark's `binaryFile` source's `content`), or a
+   * struct of `bytes: binary` and optionally `path: string`, in any order (a Hugging Face Image column).
+   */
+  def isEncodedLike(dt: DataType): Boolean = dt match {
+    case BinaryType => true
+    case s: StructType =>
+      val types = s.fields.map(f => f.name -> f.dataType).toMap
+      types.size == s.fields.length && types.get("bytes").contains(BinaryType) &&
+        types.keySet.subsetOf(Set("bytes", "path")) && types.get("path").forall(_ == StringType)
+    case _ => false
+  }
+
+  /** True when `dt` is a column an image model takes: images ([[isImageLike]]) or encoded files ([[isEncodedLike]]). */
+  def isImageInput(dt: DataType): Boolean = isImageLike(dt) || isEncodedLike(dt)
+
+  /** What [[isImageInput]] accepts, for messages. */
+  val ImageInputTypes: String =
+    s"an image struct ${schema.simpleString}, encoded image bytes (binary, as binaryFile's content) or " +
+      s"${EncodedSchema.simpleString} (a Hugging Face Image column)"
+
+  /**
+   * A column [[isImageInput]] accepts as a model input takes it: an image struct ([[normalize]]) or
+   * [[EncodedSchema]] (fields by name; `binary` becomes `bytes` with a null `path`). Null stays null.
+   */
+  def normalizeInput(input: Expression): Expression = input.dataType match {
+    case dt if isImageLike(dt) => normalize(input)
+    case BinaryType =>
+      If(IsNull(input), Literal(null, EncodedSchema),
+        CreateNamedStruct(Seq(Literal("bytes"), input, Literal("path"), Literal(null, StringType))))
+    case s: StructType if isEncodedLike(s) =>
+      val fields = EncodedSchema.fields.toSeq.flatMap { f =>
+        val i = s.fieldNames.indexOf(f.name)
+        Seq(Literal(f.name), if (i >= 0) GetStructField(input, i, Some(f.name)) else Literal(null, f.dataType))
+      }
+      If(IsNull(input), Literal(null, EncodedSchema), CreateNamedStruct(fields))
+    case other => throw new IllegalArgumentException(s"expected $ImageInputTypes, got ${other.simpleString}")
+  }
+}
+
+/**
+ * A model's image argument as the model input takes it ([[ImageFields.normalizeInput]] of `child`),
+ * decided once `child` is resolved: so a stage can pass a column by name, whatever its type.
+ */
+final case class ImageArgument(child: Expression) extends UnaryExpression with RuntimeReplaceable {
+  override lazy val replacement: Expression = ImageFields.normalizeInput(child)
+  override protected def withNewChildInternal(newChild: Expression): ImageArgument = copy(child = newChild)
 }

@@ -4,13 +4,44 @@ import org.apache.spark.sql.Row
 
 import sparkdl.inference.{BatchInput, Model, ModelException}
 
-/** A model input fed from a column of Spark image structs, each resized to `spec` ([[ImageToTensor]]). */
-final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec) extends BatchInput {
+/**
+ * How a model input decodes encoded image files (the same guards and rules as `readImages`):
+ * images declaring more than `maxPixels` and cells longer than `maxBytes` are refused (a row-level
+ * reason); `applyExifOrientation` turns JPEGs upright; `draft` decodes a JPEG at the smallest DCT
+ * scale (1/2, 1/4, 1/8) that keeps it at least the model's input size (faster, not equal to the
+ * exact path: off by default).
+ */
+final case class ImageDecoding(maxPixels: Long = ImageDecoder.DefaultMaxPixels,
+                               maxBytes: Long = ImageReader.DefaultMaxBytes,
+                               applyExifOrientation: Boolean = false, draft: Boolean = false) {
+  require(maxPixels > 0, s"maxPixels must be positive, got $maxPixels")
+  require(maxBytes > 0, s"maxBytes must be positive, got $maxBytes")
+}
+
+/**
+ * A model input fed from a column of images, each resized to `spec` ([[ImageToTensor]]): Spark image
+ * structs, or encoded files ([[ImageFields.EncodedSchema]]: JPEG, PNG, GIF, BMP bytes with an optional
+ * path) decoded here, inside the batch loop, by the decoder `readImages` uses and straight into the
+ * model's input: no full-size image row is built, and a cell that does not decode is a row-level
+ * problem (`handleInvalid`) whose message names its path. Which of the two a cell is follows from
+ * its struct ([[ImageFields.normalizeInput]] made it one or the other).
+ */
+final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec,
+                            decoding: ImageDecoding = ImageDecoding()) extends BatchInput {
 
   val dims: Array[Long] = spec.dims
 
-  override def incompatibility(value: Any): Option[String] = {
-    val img = value.asInstanceOf[Row]
+  /** An encoded cell's floats are made before the batch buffer: twice the buffer's bytes per row. */
+  override def rowBytes: Long = 2 * super.rowBytes
+
+  override def prepare(value: Any): Either[String, Any] = value match {
+    case img: Row if img.length == ImageFields.EncodedSchema.length => decodeToTensor(img)
+    case img: Row => structIncompatibility(img).toLeft(img)
+  }
+
+  override def incompatibility(value: Any): Option[String] = prepare(value).left.toOption
+
+  private def structIncompatibility(img: Row): Option[String] = {
     val nulls = Seq(ImageFields.HeightIdx -> "height", ImageFields.WidthIdx -> "width",
       ImageFields.NChannelsIdx -> "nChannels", ImageFields.DataIdx -> "data").collect {
       case (i, name) if img.isNullAt(i) => name
@@ -22,16 +53,44 @@ final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec
     }
   }
 
-  override def describe(value: Any): String = s"image '${value.asInstanceOf[Row].getString(ImageFields.OriginIdx)}'"
+  /** The model's floats for one encoded file, or why it cannot feed the model. */
+  private def decodeToTensor(file: Row): Either[String, Array[Float]] = {
+    val bytes = file.getAs[Array[Byte]](0)
+    if (bytes == null) Left("no image bytes (the struct's bytes are null)")
+    else if (bytes.length > decoding.maxBytes) {
+      Left(s"${bytes.length} bytes, more than maxBytes=${decoding.maxBytes}: not decoded")
+    } else {
+      val draft = if (decoding.draft) (spec.height, spec.width) else (0, 0)
+      ImageDecoder.decode(bytes, decoding.maxPixels, draft, decoding.applyExifOrientation).flatMap { img =>
+        ImageToTensor.incompatibility(img.height, img.width, img.nChannels, img.data.length, spec).toLeft {
+          val floats = new Array[Float](spec.size)
+          ImageToTensor.write(img.height, img.width, img.nChannels, img.data, spec, floats, 0)
+          ImageInput.decoded.incrementAndGet()
+          floats
+        }
+      }
+    }
+  }
 
-  def write(value: Any, dst: Array[Float], offset: Int): Unit = {
-    val img = value.asInstanceOf[Row]
-    ImageToTensor.write(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
-      img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx), spec, dst, offset)
+  override def describe(value: Any): String = value match {
+    case file: Row if file.length == ImageFields.EncodedSchema.length =>
+      Option(file.getString(1)).map(p => s"image '$p'").getOrElse(
+        s"image bytes (${Option(file.getAs[Array[Byte]](0)).fold("null")(b => s"${b.length} bytes")}, no path)")
+    case img: Row => s"image '${img.getString(ImageFields.OriginIdx)}'"
+  }
+
+  def write(value: Any, dst: Array[Float], offset: Int): Unit = value match {
+    case floats: Array[Float] => System.arraycopy(floats, 0, dst, offset, floats.length)
+    case img: Row =>
+      ImageToTensor.write(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
+        img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx), spec, dst, offset)
   }
 }
 
 object ImageInput {
+
+  /** Encoded files this JVM decoded straight into a model's input (tests check no image row was built). */
+  val decoded = new java.util.concurrent.atomic.AtomicLong
 
   /**
    * What an image model's `inputTensor` takes (fixed height and width, 1 or 3 channels,

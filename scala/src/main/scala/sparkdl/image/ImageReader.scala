@@ -63,7 +63,7 @@ object ImageReader {
   /** Reads and decodes one file (any Hadoop file system), or says why it cannot. */
   def readImage(uri: String, conf: Configuration, maxPixels: Long,
                 maxBytes: Long = DefaultMaxBytes): Either[String, DecodedImage] =
-    readBytes(uri, conf, maxPixels, maxBytes).flatMap(b => ImageDecoder.decode(b, maxPixels))
+    readFile(uri, conf, maxPixels, maxBytes).flatMap(b => ImageDecoder.decode(b, maxPixels))
 
   /** Bytes of image files this JVM has read (tests check that pruned queries read none). */
   val bytesRead = new java.util.concurrent.atomic.AtomicLong
@@ -80,8 +80,8 @@ object ImageReader {
    * and declare at most `maxPixels`, then the rest if the file is at most `maxBytes` long. So a video or an
    * archive in an image folder costs 64 KiB of reading, never its size in memory.
    */
-  private def readBytes(file: String, conf: Configuration, maxPixels: Long,
-                        maxBytes: Long): Either[String, Array[Byte]] =
+  def readFile(file: String, conf: Configuration, maxPixels: Long,
+               maxBytes: Long = DefaultMaxBytes): Either[String, Array[Byte]] =
     try {
       val path = HadoopFiles.pathOf(file)
       notRegular(path) match {
@@ -141,7 +141,7 @@ object ImageReader {
 
   private[image] def readOne(file: String, conf: Configuration, maxPixels: Long, draft: (Int, Int),
                              maxBytes: Long = DefaultMaxBytes, exifOrientation: Boolean = false): Row = {
-    readBytes(file, conf, maxPixels, maxBytes)
+    readFile(file, conf, maxPixels, maxBytes)
       .flatMap(b => ImageDecoder.decode(b, maxPixels, draft, exifOrientation)) match {
       case Right(img) =>
         Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), img.note.orNull)

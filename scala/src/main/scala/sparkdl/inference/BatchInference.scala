@@ -27,14 +27,20 @@ trait BatchInput extends Serializable {
   /** Why `value` cannot feed the model (a row-level problem, see `handleInvalid`), or None. */
   def incompatibility(value: Any): Option[String] = None
 
+  /**
+   * `value` as [[write]] takes it, or why it cannot feed the model. By default the value itself
+   * after [[incompatibility]]; an input may do its row's work here, once (encoded images: decoded).
+   */
+  def prepare(value: Any): Either[String, Any] = incompatibility(value).toLeft(value)
+
   /** Names an invalid cell in messages, e.g. `image 'a.jpg'`. */
   def describe(value: Any): String = "value"
 
-  /** Writes the floats of `value` at `dst(offset until offset + size)`; fails on a caller's error. */
+  /** Writes the floats of a [[prepare]]d `value` at `dst(offset until offset + size)`; fails on a caller's error. */
   def write(value: Any, dst: Array[Float], offset: Int): Unit
 
   /**
-   * The model's feeds for a batch of valid, non-null values: by default one float tensor
+   * The model's feeds for a batch of [[prepare]]d values: by default one float tensor
    * `[n] ++ dims` filled by [[write]]. An input may feed several tensors of its own making
    * (text: token ids and a mask, padded to the batch's longest row).
    */
@@ -101,6 +107,7 @@ final case class BatchInference(
     val n = values.length
     val cells = Array.fill[Array[Any]](n)(new Array[Any](outputs.length))
     val fed = new Array[Int](n)
+    val prepared = new Array[Seq[Any]](n)
     var m = 0
     var i = 0
     while (i < n) {
@@ -108,11 +115,12 @@ final case class BatchInference(
       if (row.contains(null)) {
         if (handleInvalid == "skip") cells(i) = null
       } else {
-        invalid(row) match {
-          case None =>
+        prepare(row) match {
+          case Right(ready) =>
             fed(m) = i
+            prepared(m) = ready
             m += 1
-          case Some(message) =>
+          case Left(message) =>
             handleInvalid match {
               case "error" => throw new InvalidInputException(message + invalidHint)
               case "skip" => cells(i) = null
@@ -123,7 +131,7 @@ final case class BatchInference(
       i += 1
     }
     if (m > 0) {
-      val feeds = inputs.zipWithIndex.flatMap { case (in, k) => in.feeds((0 until m).map(j => values(fed(j))(k))) }
+      val feeds = inputs.zipWithIndex.flatMap { case (in, k) => in.feeds((0 until m).map(j => prepared(j)(k))) }
       val results = RunWatch("The model run", runTimeoutMs) { control =>
         SessionCache.withSession(model.value)(_.run(feeds, outputs.map(_.tensor), control))
       }
@@ -144,12 +152,21 @@ final case class BatchInference(
     cells
   }
 
-  /** The message for the first input that finds its value invalid. */
-  private def invalid(row: Seq[Any]): Option[String] =
-    inputs.iterator.zip(row.iterator).map { case (in, value) =>
-      in.incompatibility(value).map(reason =>
-        s"Column '${in.column}': ${in.describe(value)} cannot feed the model (${in.dims.mkString("x")}): $reason")
-    }.collectFirst { case Some(message) => message }
+  /** The row's values as the inputs write them, or the message for the first input that finds its value invalid. */
+  private def prepare(row: Seq[Any]): Either[String, Seq[Any]] = {
+    val ready = new Array[Any](inputs.length)
+    var k = 0
+    while (k < inputs.length) {
+      inputs(k).prepare(row(k)) match {
+        case Right(v) => ready(k) = v
+        case Left(reason) =>
+          return Left(s"Column '${inputs(k).column}': ${inputs(k).describe(row(k))} cannot feed the model " +
+            s"(${inputs(k).dims.mkString("x")}): $reason")
+      }
+      k += 1
+    }
+    Right(ready.toSeq)
+  }
 }
 
 object BatchInference {

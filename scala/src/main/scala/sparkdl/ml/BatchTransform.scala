@@ -4,7 +4,7 @@ import org.apache.spark.sql.{DataFrame, SparkSession}
 import org.apache.spark.sql.functions.col
 import org.apache.spark.sql.sparkdl.SessionHooks
 
-import sparkdl.image.{ImageFields, ImageInput}
+import sparkdl.image.{ImageArgument, ImageInput}
 import sparkdl.inference.{BatchInference, BatchInput, BatchOutput, Model}
 import sparkdl.sql.{ModelCall, ModelInputValid, SparkdlExtensions}
 
@@ -37,8 +37,7 @@ private[ml] object BatchTransform {
         invalidHint)
     }
     val args = inputs.map {
-      case in: ImageInput => SessionHooks.expression(ImageFields.normalize(col(quoted(in.column)),
-            df.schema(in.column).dataType))
+      case in: ImageInput => ImageArgument(SessionHooks.expression(col(quoted(in.column))))
       case in => SessionHooks.expression(col(quoted(in.column)))
     }
     val call = SessionHooks.column(ModelCall(stage, modelLabel, args, inference, outputCols, Some(batchSize)))

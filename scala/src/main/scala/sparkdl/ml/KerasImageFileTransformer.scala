@@ -4,26 +4,27 @@ import org.apache.spark.ml.Transformer
 import org.apache.spark.ml.functions.array_to_vector
 import org.apache.spark.ml.param._
 import org.apache.spark.ml.util._
-import org.apache.spark.sql.{DataFrame, Dataset, Row}
+import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.api.java.UDF1
 import org.apache.spark.sql.functions.{col, udf}
-import org.apache.spark.sql.types.{ArrayType, NumericType, StringType, StructType}
+import org.apache.spark.sql.types.{ArrayType, BinaryType, NumericType, StringType, StructType}
 
 import sparkdl.image.{ImageDecoder, ImageFields, ImageInput, ImageReader}
 import sparkdl.inference.OutputFormat
 import sparkdl.io.SerializableHadoopConf
 
 /**
- * A Keras image model applied to a column of image URIs. The model (frozen from
+ * A Keras image model applied to a column of image URIs, or of encoded image files (`binary`, or
+ * `struct<bytes, path>` as a Hugging Face dataset stores them). The model (frozen from
  * `modelFile` on the Python side) always runs here, in the JVM. How files become model
  * inputs:
  *  - from Python with an `imageLoader` (a user function URI -> array of the model's input
  *    shape), the loader runs in Python workers and its arrays, in the column `loadedCol`,
  *    feed the graph; such a stage runs from Python only (Scala refuses it rather than decode
  *    differently);
- *  - otherwise the JVM reads and decodes each file and resizes it bilinearly to the
- *    model's input, RGB float pixels 0-255 (what Keras users feed); unreadable files give
- *    null outputs.
+ *  - otherwise the JVM reads each file (or takes the column's bytes), decodes it in the model's
+ *    batch loop and resizes it bilinearly to the model's input, RGB float pixels 0-255 (what
+ *    Keras users feed); unreadable files give null outputs.
  */
 class KerasImageFileTransformer(override val uid: String) extends Transformer with HasFrozenGraph with HasInputCol
   with HasOutputCol with HasModelFile with HasOutputMode with HasBatchSize with MLWritable {
@@ -46,7 +47,11 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
       if (isDefined(loadedCol)) {
         StageSchema.InputCheck($(loadedCol), "must hold the loaded images (array<float>)",
           { case ArrayType(_: NumericType, _) => true; case _ => false })
-      } else StageSchema.InputCheck($(inputCol), "must hold image URIs (string)", _ == StringType)
+      } else {
+        StageSchema.InputCheck($(inputCol),
+          s"must hold image URIs (string), encoded image bytes (binary) or ${ImageFields.EncodedSchema.simpleString}",
+          dt => dt == StringType || ImageFields.isEncodedLike(dt))
+      }
     val result = StageSchema.validateAndTransformSchema(schema, Seq(input),
       Seq($(outputCol) -> OutputFormat.forMode($(outputMode)).dataType))
     val g = KerasTransformer.frozenModel(this)
@@ -66,21 +71,23 @@ class KerasImageFileTransformer(override val uid: String) extends Transformer wi
           "sparkdl.ml.KerasImageFileTransformer.load(path) in PySpark. (A stage without imageLoader decodes in the JVM.)")
     }
     transformSchema(dataset.schema, logging = true)
-    val tmp = s"__${uid}_image"
-    val sc = dataset.sparkSession.sparkContext
-    val conf = sc.broadcast(new SerializableHadoopConf(sc.hadoopConfiguration))
-    val read = udf(new UDF1[String, Row] {
-        override def call(uri: String): Row =
-          if (uri == null) null
-          else ImageReader.readImage(uri, conf.value.value, ImageDecoder.DefaultMaxPixels) match {
-            case Right(img) => ImageFields.row(uri, img.height, img.width, img.nChannels, img.data)
-            case Left(_) => null
-          }
-      }, ImageFields.schema)
-    val images = dataset.toDF().withColumn(tmp, read(col($(inputCol))))
-    new TFImageTransformer(uid).setGraph(getGraph).setInputCol(tmp).setOutputCol($(outputCol))
-      .setOutputMode($(outputMode)).setBatchSize($(batchSize)).setHandleInvalid("keep")
-      .transform(images).drop(tmp)
+    val df = dataset.toDF()
+    def score(images: DataFrame, column: String): DataFrame =
+      new TFImageTransformer(uid).setGraph(getGraph).setInputCol(column).setOutputCol($(outputCol))
+        .setOutputMode($(outputMode)).setBatchSize($(batchSize)).setHandleInvalid("keep").transform(images)
+    if (df.schema($(inputCol)).dataType != StringType) score(df, $(inputCol)) // encoded files already
+    else {
+      // the files' bytes, decoded by the model's batch loop (no full-size image row); unreadable: null
+      val tmp = s"__${uid}_file"
+      val sc = dataset.sparkSession.sparkContext
+      val conf = sc.broadcast(new SerializableHadoopConf(sc.hadoopConfiguration))
+      val read = udf(new UDF1[String, Array[Byte]] {
+          override def call(uri: String): Array[Byte] =
+            if (uri == null) null
+            else ImageReader.readFile(uri, conf.value.value, ImageDecoder.DefaultMaxPixels).toOption.orNull
+        }, BinaryType)
+      score(df.withColumn(tmp, read(col($(inputCol)))), tmp).drop(tmp)
+    }
   }
 
   /** Python loading: `loadedCol` holds the loader's arrays (the model's input, flattened). */

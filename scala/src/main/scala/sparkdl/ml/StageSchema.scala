@@ -14,9 +14,9 @@ private[ml] object StageSchema {
   /** An input column and the types it accepts; `expected` completes "Input column 'c' ...". */
   final case class InputCheck(column: String, expected: String, accepts: DataType => Boolean)
 
-  /** A column of Spark image structs. */
+  /** A column of images: Spark image structs or encoded files ([[ImageFields.isImageInput]]). */
   def imageInput(column: String): InputCheck =
-    InputCheck(column, s"must be an image struct ${ImageFields.schema.simpleString}", ImageFields.isImageLike)
+    InputCheck(column, s"must be ${ImageFields.ImageInputTypes}", ImageFields.isImageInput)
 
   /** The value of `param`, or an error saying it is not set. */
   def required[T](stage: Params, param: Param[T]): T = {

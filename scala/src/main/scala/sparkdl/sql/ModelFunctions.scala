@@ -16,12 +16,14 @@ import sparkdl.tf.{FrozenGraph, GraphFiles}
  * sparkdl's built-in SQL functions, added to every session by [[SparkdlExtensions]]:
  *  - `sparkdl_predict(model, image [, topK])`: a named model's 1000 ImageNet probabilities (with
  *    `topK`, the K most probable classes as `array<struct<class, description, probability>>`),
- *    or an exported graph's first output, for a Spark image struct (resized bilinearly to the
- *    model's input, RGB pixels 0-255, as Keras users feed it);
+ *    or an exported graph's first output, for an image (resized bilinearly to the model's input,
+ *    RGB pixels 0-255, as Keras users feed it): a Spark image struct, or an encoded file (`binary`,
+ *    or `struct<bytes, path>`) decoded in the model's batch loop ([[sparkdl.image.ImageInput]]);
  *  - `sparkdl_features(model, image)`: a named model's features (the featurizer cut);
  *  - `sparkdl_tensor(model, values)`: an exported graph's first output for a numeric
  *    array/vector column reshaped to its first input;
  *  - `sparkdl_embed(model, text)`: a sentence encoder's embedding of a string;
+ *  - `sparkdl_decode_image(file [, path])`: encoded image bytes as a Spark image struct ([[DecodeImageFunction]]);
  *  - `sparkdl_device()`: where the models of the JVM evaluating it run ([[DeviceFunction]]).
  * `model` is a constant string: a named model (its export is read from `spark.sparkdl.modelDir`),
  * or a frozen graph file (`graph.pb` with `graph.json` beside it) as a path on any Hadoop file
@@ -43,10 +45,12 @@ object ModelFunctions {
   /** What [[SparkdlExtensions]] injects: name, documentation, builder. */
   def all: Seq[(FunctionIdentifier, ExpressionInfo, FunctionBuilder)] = Seq(
     function(Predict,
-      "_FUNC_(model, image [, topK]) - the model's output for a Spark image struct: a named " +
+      "_FUNC_(model, image [, topK]) - the model's output for an image (a Spark image struct, encoded bytes, or struct<bytes, path>): a named " +
         "model's ImageNet probabilities (with topK, the K most probable classes with their labels), or a " +
         "frozen graph's first output.", imageFunction(Predict, features = false)),
-    function(Features, "_FUNC_(model, image) - a named model's features for a Spark image struct.",
+    function(Features,
+      "_FUNC_(model, image) - a named model's features for an image (a Spark image struct, encoded bytes, or " +
+        "struct<bytes, path>).",
       imageFunction(Features, features = true)),
     function(Tensor,
       "_FUNC_(model, values) - a frozen graph's first output for a numeric array or vector, " +
@@ -54,6 +58,10 @@ object ModelFunctions {
     function(Embed,
       "_FUNC_(model, text) - a sentence encoder's embedding (array<float>) of a string, e.g. " +
         "_FUNC_('all-MiniLM-L6-v2', text); the model's export is read from spark.sparkdl.modelDir.", embedFunction),
+    function(DecodeImageFunction.Name,
+      "_FUNC_(file [, path]) - encoded image bytes (binary, or struct<bytes, path>) decoded as readImages " +
+        "decodes files: struct<image, imageError>, the Spark image struct or null and the reason.",
+      DecodeImageFunction.build),
     function(DeviceFunction.Name,
       "_FUNC_() - where the models of the executor evaluating it run, as JSON: the GPU address Spark " +
         "assigned (spark.executor.resource.gpu.amount) or null, TensorFlow's device settings and ONNX Runtime's " +
@@ -75,10 +83,8 @@ object ModelFunctions {
       case _ => (allArgs, None)
     }
     val (model, image) = twoArgs(name, args, if (features) "image" else "image [, topK]")
-    if (!ImageFields.isImageLike(image.dataType)) {
-      fail(name,
-        s"the second argument must be a Spark image struct (${ImageFields.schema.simpleString}), " +
-          s"got ${image.dataType.simpleString}")
+    if (!ImageFields.isImageInput(image.dataType)) {
+      fail(name, s"the second argument must be ${ImageFields.ImageInputTypes}, got ${image.dataType.simpleString}")
     }
     if (topK.isDefined && !NamedImageModels.names.contains(model)) {
       fail(name, s"topK needs a named model's ImageNet labels; '$model' is not a named model")
@@ -99,7 +105,8 @@ object ModelFunctions {
     val spec = guarded(name, model)(ImageInput.spec(graph, inputTensor, outputTensor, "RGB"))
     val format = topK.fold[OutputFormat](OutputFormat.FloatArrayOutput)(k =>
       OutputFormat.TopKOutput(k, ImageNetLabels.imagenet1k.ids, ImageNetLabels.imagenet1k.descriptions))
-    call(name, model, ImageFields.normalize(image), graph, ImageInput(name, inputTensor, spec), outputTensor, format)
+    call(
+      name, model, ImageFields.normalizeInput(image), graph, ImageInput(name, inputTensor, spec), outputTensor, format)
   }
 
   private def intArg(name: String, arg: Expression, what: String, min: Int, max: Int): Int = {

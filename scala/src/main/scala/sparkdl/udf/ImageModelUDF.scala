@@ -29,8 +29,8 @@ object ImageModelUDF {
     val spec = ImageInput.spec(graph, inputTensor, outputTensor, channelOrder)
     registerFunction(spark, name, graph, ImageInput(name, inputTensor, spec), outputTensor,
       arg =>
-        if (!ImageFields.isImageLike(arg.dataType)) {
-          Some(s"takes a Spark image struct (${ImageFields.schema.simpleString}), got ${arg.dataType.simpleString}")
+        if (!ImageFields.isImageInput(arg.dataType)) {
+          Some(s"takes ${ImageFields.ImageInputTypes}, got ${arg.dataType.simpleString}")
         } else None)
   }
 
@@ -69,7 +69,7 @@ object ImageModelUDF {
   private def registerFunction(spark: SparkSession, name: String, graph: FrozenGraph, input: BatchInput,
                                outputTensor: String, check: Expression => Option[String]): Unit = {
     val normalizeArg: Expression => Expression =
-      if (input.isInstanceOf[ImageInput]) ImageFields.normalize else identity
+      if (input.isInstanceOf[ImageInput]) ImageFields.normalizeInput else identity
     SparkdlExtensions.install(spark)
     val inference = BatchInference(spark.sparkContext.broadcast(graph), Seq(input),
       Seq(BatchOutput(outputTensor, OutputFormat.FloatArrayOutput)))

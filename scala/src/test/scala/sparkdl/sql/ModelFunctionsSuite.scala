@@ -91,6 +91,40 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     }
   }
 
+  test("encoded files (binaryFile's content) feed the model as readImages' structs do, no image row built") {
+    withModelDir {
+      val folder = new File(fixtures, "images").getAbsolutePath
+      ImageReader.readImages(spark, folder).createOrReplaceTempView("decoded")
+      spark.read.format("binaryFile").load(folder).createOrReplaceTempView("files")
+      val want = spark.sql("SELECT filePath, sparkdl_features('EfficientNetLite0', image) AS f FROM decoded " +
+        "WHERE image IS NOT NULL").collect().map(r => r.getString(0) -> r.getSeq[Float](1)).toMap
+      val (built, decoded) = (ImageFields.rowsBuilt.get, sparkdl.image.ImageInput.decoded.get)
+      spark.conf.set(ModelFunctions.HandleInvalidConf, "keep")
+      val got = try {
+        spark.sql("SELECT path, sparkdl_features('EfficientNetLite0', content) AS f FROM files").collect()
+      } finally spark.conf.unset(ModelFunctions.HandleInvalidConf)
+      assert(ImageFields.rowsBuilt.get == built, "a model fed bytes built image rows")
+      assert(sparkdl.image.ImageInput.decoded.get - decoded == want.size)
+      assert(want.size >= 2 && got.count(!_.isNullAt(1)) == want.size)
+      got.filterNot(_.isNullAt(1)).foreach { r =>
+        val w = want(r.getString(0))
+        assert(r.getSeq[Float](1).zip(w).forall { case (a, b) => math.abs(a - b) < 1e-5 }, r.getString(0))
+      }
+      // sparkdl_decode_image gives readImages' image (origin: the path) or its reason
+      val images = spark.sql("SELECT filePath, image, imageError FROM decoded").collect()
+        .map(r => r.getString(0) -> r).toMap
+      spark.sql("SELECT path, sparkdl_decode_image(content, path) AS d FROM files").collect().foreach { r =>
+        val (d, expected) = (r.getStruct(1), images(r.getString(0)))
+        if (expected.isNullAt(1)) assert(d.isNullAt(0) && d.getString(1) == expected.getString(2))
+        else {
+          val (a, b) = (d.getStruct(0), expected.getStruct(1))
+          assert(a.getString(0) == r.getString(0) && (1 to 4).forall(i => a.getInt(i) == b.getInt(i)))
+          assert(java.util.Arrays.equals(a.getAs[Array[Byte]](5), b.getAs[Array[Byte]](5)), r.getString(0))
+        }
+      }
+    }
+  }
+
   test("a query's model calls run in batches: ceil(rows / batchSize) runs per partition, shown in explain") {
     val path = save(TestGraphs.affine(2), "affine-batched")
     spark.conf.set(ModelEvalExec.BatchSizeConf, "4")
@@ -192,7 +226,9 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     assert(error("SELECT sparkdl_tensor(cast(one AS string), a) FROM one")
         .contains("sparkdl_tensor: the first argument must be a constant string"))
     assert(error(s"SELECT sparkdl_predict('$path', a) FROM one")
-        .contains("sparkdl_predict: the second argument must be a Spark image struct"))
+        .contains("sparkdl_predict: the second argument must be an image struct"))
+    assert(error("SELECT sparkdl_decode_image(a) FROM one")
+        .contains("sparkdl_decode_image: the first argument must be encoded image bytes (binary)"))
     assert(error("SELECT sparkdl_features('ResNet', image) FROM one")
         .contains("sparkdl_features: 'ResNet' is not a named model (InceptionV3, Xception, ResNet50"))
     assert(error("SELECT sparkdl_tensor('/no/such/graph.pb', a) FROM one")
