@@ -161,6 +161,14 @@ def bench_model(spark, name, files, directory, weights_file, work):
     stage_run()
     t_stage, _ = timed(stage_run)
 
+    # 1b. the bytes path: binaryFile's content into the same featurizer (defaults), decoded in its batch loop
+    bytes_featurizer = featurizer.copy({featurizer.inputCol: "content"})
+
+    def bytes_run():
+        noop(bytes_featurizer.transform(spark.read.format("binaryFile").load(directory)).select("path", "features"))
+    bytes_run()
+    t_bytes, _ = timed(bytes_run)
+
     # 2. the SQL function, default settings, the same export
     model_dir = cached_model_dir(name, weights_file)
     spark.conf.set("spark.sparkdl.modelDir", model_dir)
@@ -202,7 +210,8 @@ def bench_model(spark, name, files, directory, weights_file, work):
         limit[bs] = reps * bs / timed(lambda chunk=chunk, reps=reps: [fn(chunk) for _ in range(reps)])[0]
     limit_size = max(limit, key=limit.get)
 
-    return {"transformer": n / t_stage, "sql": n / t_sql, "pbudf": n / t_pbudf, "limit": limit[limit_size],
+    return {"transformer": n / t_stage, "bytes": n / t_bytes, "sql": n / t_sql, "pbudf": n / t_pbudf,
+            "limit": limit[limit_size],
             "auto": auto, "pbudf_size": pbudf_size, "limit_size": limit_size,
             "pbudf_sweep": sweep, "limit_sweep": limit}
 
@@ -378,13 +387,15 @@ def bench_text(spark, n, work, name="all-MiniLM-L6-v2"):
             "pbudf_sorted": pbudf_sorted, "pbudf_threads": pbudf_threads}
 
 
-def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
+def memory_growth(spark, name, directory, work, counts=(1000, 20000), source="readImages"):
     """Executor JVM memory while DeepImageFeaturizer streams 1,000 and then 20,000 images.
 
     The 20,000 files are hard links to the 1,000 (same bytes, distinct paths). Both runs use 8
     partitions, so a task streams 125 or 2,500 images: memory must not follow the count.
+    `source` "bytes": binaryFile's content into the featurizer (decoded in its batch loop; the image
+    rows the JVM built are counted, and must stay 0).
     Returns [(count, images/s, peak RSS MiB during the run, peak committed heap MiB, peak RSS outside
-    the committed heap MiB, live heap MiB after a full GC)].
+    the committed heap MiB, live heap MiB after a full GC, image rows built)].
     """
     from sparkdl import DeepImageFeaturizer, readImages
 
@@ -393,47 +404,87 @@ def memory_growth(spark, name, directory, work, counts=(1000, 20000)):
     pid = int(jvm.ProcessHandle.current().pid())
     featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=name)
     featurizer.transform(readImages(os.path.join(directory, sources[0]))).write.format("noop").mode("overwrite").save()
+
+    def scored(folder):
+        if source == "bytes":
+            files = spark.read.format("binaryFile").load(folder).repartition(8)
+            return featurizer.copy({featurizer.inputCol: "content"}).transform(files).select("path", "features")
+        return featurizer.transform(readImages(folder, numPartitions=8, draftSize=224)).select("filePath", "features")
     out = []
     for k, count in enumerate(counts):
-        folder = os.path.join(work, "links_%d_%d" % (k, count))
+        folder = os.path.join(work, "links_%s_%d_%d" % (source, k, count))
         os.makedirs(folder)
         for i in range(count):
             os.link(os.path.join(directory, sources[i % len(sources)]), os.path.join(folder, "img_%06d.jpg" % i))
         jvm.System.gc()
+        built = jvm.sparkdl.image.ImageFields.rowsBuilt()
         with RssSampler(pid, jvm) as rss:
-            t, _ = timed(lambda folder=folder: featurizer.transform(readImages(folder, numPartitions=8, draftSize=224))
-                         .select("filePath", "features").write.format("noop").mode("overwrite").save())
+            t, _ = timed(lambda folder=folder: scored(folder).write.format("noop").mode("overwrite").save())
+        built = jvm.sparkdl.image.ImageFields.rowsBuilt() - built
         jvm.System.gc()
         runtime = jvm.Runtime.getRuntime()
         out.append((count, count / t, rss.peak_kib / 1024, rss.peak_heap / 2 ** 20, rss.peak_outside / 2 ** 20,
-                    (runtime.totalMemory() - runtime.freeMemory()) / 2 ** 20))
+                    (runtime.totalMemory() - runtime.freeMemory()) / 2 ** 20, built))
         print("  memory, %d images: %s" % (count, [round(v, 1) for v in out[-1]]), flush=True)
     return out
+
+
+def bench_listing(spark, work, n_files, folders=1000):
+    """Spark's file index over `n_files` small files in `folders` partition folders (`part=0000/`), for
+    sparkdl.image and binaryFile on the same tree, alternately, best of 3 each: seconds to create the
+    DataFrame (the listing) and to count the paths; and the Spark jobs the listing ran."""
+    root = os.path.join(work, "listing")
+    per = n_files // folders
+    for d in range(folders):
+        folder = os.path.join(root, "part=%04d" % d)
+        os.makedirs(folder)
+        for i in range(per):
+            with open(os.path.join(folder, "img_%05d.jpg" % i), "wb") as f:
+                f.write(b"x")
+    sc = spark.sparkContext
+    times = {"sparkdl.image": [], "binaryFile": []}
+    jobs = {}
+    for _ in range(3):
+        for fmt in times:
+            group = "listing-%s-%d" % (fmt, time.time_ns())
+            sc.setJobGroup(group, "listing")
+            t_list, df = timed(lambda fmt=fmt: spark.read.format(fmt).load(root))
+            jobs[fmt] = len(sc.statusTracker().getJobIdsForGroup(group))
+            t_count, count = timed(lambda df=df: df.select("part").count())
+            sc.setLocalProperty("spark.jobGroup.id", None)
+            assert count == per * folders, (fmt, count)
+            times[fmt].append((t_list, t_count))
+    best = {fmt: min(v) for fmt, v in times.items()}
+    return {"files": per * folders, "folders": folders, "best": best, "jobs": jobs}
 
 
 def print_images(rows, files, cores, jvm_rate, pil_rate):
     print("\nsparkdl benchmark: %d JPEGs 640x480, local[2], %d cores, images/second (higher is better)\n"
           % (len(files), cores))
-    print("%-18s %11s %11s %11s %11s %5s %12s %12s %12s" % (
-        "model", "transformer", "sql", "pbudf", "limit", "auto", "vs pbudf", "vs limit", "sql/transf."))
+    print("%-18s %11s %11s %11s %11s %11s %5s %12s %12s %12s %12s" % (
+        "model", "transformer", "bytes", "sql", "pbudf", "limit", "auto", "vs pbudf", "vs limit", "sql/transf.",
+        "bytes/transf."))
     for name, r in rows:
-        print("%-18s %11.1f %11.1f %11.1f %11.1f %5s %5.2fx %5.2fx %5.2fx %5.2fx %11.2fx" % (
-            name, r["transformer"], r["sql"], r["pbudf"], r["limit"], r["auto"],
+        print("%-18s %11.1f %11.1f %11.1f %11.1f %11.1f %5s %5.2fx %5.2fx %5.2fx %5.2fx %11.2fx %12.2fx" % (
+            name, r["transformer"], r["bytes"], r["sql"], r["pbudf"], r["limit"], r["auto"],
             r["transformer"] / r["pbudf"], r["sql"] / r["pbudf"], r["transformer"] / r["limit"],
-            r["sql"] / r["limit"], r["sql"] / r["transformer"]))
-    print("(vs pbudf and vs limit: transformer, then sql)")
+            r["sql"] / r["limit"], r["sql"] / r["transformer"], r["bytes"] / r["transformer"]))
+    print("(vs pbudf and vs limit: transformer, then sql; bytes: binaryFile's content into the same featurizer,"
+          " decoded in its batch loop)")
     print("\nbest batch sizes of the peers (img/s at each size tried):")
     for name, r in rows:
         print("  %-18s pbudf %s -> %d;  limit %s -> %d" % (
             name, {k: round(v, 1) for k, v in r["pbudf_sweep"].items()}, r["pbudf_size"],
             {k: round(v, 1) for k, v in r["limit_sweep"].items()}, r["limit_size"]))
-    print("\ntargets (defaults): transformer and sql >= 1.5x pbudf and >= 0.8x limit; sql >= 0.95x transformer")
+    print("\ntargets (defaults): transformer and sql >= 1.5x pbudf and >= 0.8x limit; sql >= 0.95x transformer; "
+          "bytes >= 1.0x transformer")
     for name, r in rows:
         checks = [("transformer vs pbudf", r["transformer"] / r["pbudf"], 1.5),
                   ("sql vs pbudf", r["sql"] / r["pbudf"], 1.5),
                   ("transformer vs limit", r["transformer"] / r["limit"], 0.8),
                   ("sql vs limit", r["sql"] / r["limit"], 0.8),
-                  ("sql vs transformer", r["sql"] / r["transformer"], 0.95)]
+                  ("sql vs transformer", r["sql"] / r["transformer"], 0.95),
+                  ("bytes vs transformer", r["bytes"] / r["transformer"], 1.0)]
         missed = ["%s %.2fx < %.2fx" % (label, v, target) for label, v, target in checks if v < target]
         print("  %-18s %s" % (name, "all met" if not missed else "missed: " + "; ".join(missed)))
     print("\ndecode+resize 640x480 -> 224x224, one thread: sparkdl JVM %.0f img/s, Pillow %.0f img/s" % (
@@ -454,6 +505,8 @@ def main():
                         help="text models: the frozen graph (TensorFlow) and the int8 ONNX encoder (ONNX Runtime)")
     parser.add_argument("--onnx-models", default="MobileNetV2",
                         help="image models also run as ONNX (tf2onnx) in ONNX Runtime (empty: none)")
+    parser.add_argument("--listing-files", type=int, default=100000,
+                        help="files (in 1,000 folders) for the listing rows, sparkdl.image vs binaryFile (0: skip)")
     parser.add_argument("--memory-images", type=int, default=0,
                         help="images for the executor memory check (0: skip it)")
     args = parser.parse_args()
@@ -476,8 +529,14 @@ def main():
 
     memory = []
     if args.memory_images:  # first, in a JVM that has run nothing else
-        memory = memory_growth(spark, "EfficientNetLite0", directory, work,
-                               (min(1000, args.memory_images), args.memory_images))
+        for source in ("readImages", "bytes"):
+            memory += [(source,) + m for m in memory_growth(spark, "EfficientNetLite0", directory, work,
+                                                            (min(1000, args.memory_images), args.memory_images),
+                                                            source)]
+
+    listing = bench_listing(spark, work, args.listing_files) if args.listing_files else None
+    if listing:
+        print("  listing done: %s" % listing, flush=True)
 
     rows = []
     for name in models:
@@ -550,11 +609,23 @@ def main():
         print("  targets: >= 0.9x limit: %s; >= 1.5x pbudf: %s" % (
             "met" if text["transformer"] >= 0.9 * text["limit"] else "missed",
             "met" if text["transformer"] >= 1.5 * text["pbudf"] else "missed"))
+    if listing:
+        (img_list, img_count), (bin_list, bin_count) = listing["best"]["sparkdl.image"], listing["best"]["binaryFile"]
+        print("\nlisting %d files in %d partition folders (Spark's file index), best of 3, seconds:" % (
+            listing["files"], listing["folders"]))
+        print("  sparkdl.image: list %.2f, count paths %.2f (listing jobs %d)" % (
+            img_list, img_count, listing["jobs"]["sparkdl.image"]))
+        print("  binaryFile:    list %.2f, count paths %.2f (listing jobs %d)" % (
+            bin_list, bin_count, listing["jobs"]["binaryFile"]))
+        print("  sparkdl.image / binaryFile: list %.2fx, count %.2fx (target <= 1.2x)" % (
+            img_list / bin_list, img_count / bin_count))
     if memory:
-        print("\nexecutor JVM memory (local mode: the driver), EfficientNetLite0 draftSize=224, 8 partitions:")
-        for count, rate, peak, heap, outside, live in memory:
-            print("  %6d images: %6.1f img/s, peak RSS %5.0f MiB (peak committed Java heap %5.0f, peak RSS beyond"
-                  " it %5.0f), live heap after GC %4.0f MiB" % (count, rate, peak, heap, outside, live))
+        print("\nexecutor JVM memory (local mode: the driver), EfficientNetLite0, 8 partitions (readImages: "
+              "draftSize=224; bytes: binaryFile's content, decoded in the featurizer's batch loop):")
+        for source, count, rate, peak, heap, outside, live, built in memory:
+            print("  %-10s %6d images: %6.1f img/s, peak RSS %5.0f MiB (peak committed Java heap %5.0f, peak RSS"
+                  " beyond it %5.0f), live heap after GC %4.0f MiB, image rows built %d" % (
+                      source, count, rate, peak, heap, outside, live, built))
     print("\ntransformer: readImages + DeepImageFeaturizer (defaults), filePath + features to a noop sink; sql: the"
           "\nsame query in SQL;"
           "\npbudf: predict_batch_udf (tf.function, Pillow in the Python worker); limit: the exported graph in"

@@ -139,15 +139,18 @@ object ImageReader {
       else Some("not a regular file (a FIFO, device or socket): not read")
     }
 
-  private[image] def readOne(file: String, conf: Configuration, maxPixels: Long, draft: (Int, Int),
-                             maxBytes: Long = DefaultMaxBytes, exifOrientation: Boolean = false): Row = {
-    readFile(file, conf, maxPixels, maxBytes)
-      .flatMap(b => ImageDecoder.decode(b, maxPixels, draft, exifOrientation)) match {
+  /** One file read and decoded with the data source's options, or why not. */
+  private[image] def decodeFile(file: String, conf: Configuration, options: ImageReadOptions)
+      : Either[String, DecodedImage] =
+    readFile(file, conf, options.maxPixels, options.maxBytes)
+      .flatMap(b => ImageDecoder.decode(b, options.maxPixels, options.draft, options.exifOrientation))
+
+  private[image] def readOne(file: String, conf: Configuration, options: ImageReadOptions): Row =
+    decodeFile(file, conf, options) match {
       case Right(img) =>
         Row(file, ImageFields.row(file, img.height, img.width, img.nChannels, img.data), img.note.orNull)
       case Left(reason) => Row(file, null, reason)
     }
-  }
 
   /**
    * Qualified paths of the files at `path`, sorted. `path` is read literally when it exists (a
