@@ -189,3 +189,24 @@ def test_decode_image_equals_readimages_and_keras_file_transformer_takes_bytes(s
         np.testing.assert_allclose(sql[n], want[n], atol=1e-5, rtol=0, err_msg=n)
     with pytest.raises(ValueError, match="inputType must be one of bytes, image"):
         registerKerasImageUDF("cnn_bad", cnn, inputType="png", spark=spark)
+
+
+def test_decoding_params_apply_to_bytes_as_readimages_options_apply_to_files(spark, photo_dir):
+    """maxPixels refuses large images (a row reason), draftDecode decodes JPEGs at the DCT scale readImages'
+    draftSize picks for the model's input size: the same features as that path."""
+    files = spark.read.format("binaryFile").load(photo_dir)
+    stage = DeepImageFeaturizer(inputCol="content", outputCol="f", modelName=MODEL, handleInvalid="keep",
+                                maxPixels=100 * 100)
+    assert stage.getMaxPixels() == 10000 and not stage.getDraftDecode()
+    assert all(r.f is None for r in stage.transform(files).collect())
+    with pytest.raises(Exception, match="more than the limit of 10000"):
+        stage.setHandleInvalid("error").transform(files).collect()
+    draft = DeepImageFeaturizer(inputCol="content", outputCol="f", modelName=MODEL, draftDecode=True)
+    got = by_name(draft.transform(files).collect(), "path", lambda r: r.f.toArray())
+    want = by_name(DeepImageFeaturizer(outputCol="f", modelName=MODEL).transform(
+        readImages(photo_dir, draftSize=224)).collect(), "filePath", lambda r: r.f.toArray())
+    exact = by_name(DeepImageFeaturizer(inputCol="content", outputCol="f", modelName=MODEL).transform(files)
+                    .collect(), "path", lambda r: r.f.toArray())
+    for n in want:
+        np.testing.assert_allclose(got[n], want[n], atol=1e-5, rtol=0, err_msg=n)
+    assert any(np.abs(got[n] - exact[n]).max() > 1e-3 for n in want if n.endswith(".jpg"))  # draft is not exact

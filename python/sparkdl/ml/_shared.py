@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 __all__ = ["accessors", "one_of", "int_at_least", "int_in_range", "HasInputCol", "HasOutputCol", "HasBatchSize",
-           "HasHandleInvalid", "HasOutputMode", "HasModelFile", "HasFrozenGraph"]
+           "HasHandleInvalid", "HasOutputMode", "HasModelFile", "HasFrozenGraph", "HasMaxPixels",
+           "HasApplyExifOrientation", "HasDraftDecode", "ImageDecodingParams"]
 
 
 def _capitalized(name: str) -> str:
@@ -149,6 +150,55 @@ class HasHandleInvalid(_spark_shared.HasHandleInvalid):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super(HasHandleInvalid, self).__init__(*args, **kwargs)
         self._setDefault(handleInvalid="error")
+
+
+class HasMaxPixels(Params):
+    """Mixin for param maxPixels: for an input column of encoded image bytes, images declaring more pixels are
+    not decoded (a row the model cannot take: ``handleInvalid``). Default 100,000,000."""
+
+    maxPixels = Param(Params._dummy(), "maxPixels",
+                      "for an input column of encoded image bytes: images declaring more pixels are not decoded (a "
+                      "row the model cannot take: handleInvalid). Default: 100000000",
+                      typeConverter=int_at_least("maxPixels", 1))
+    getMaxPixels, setMaxPixels = accessors("maxPixels", int)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super(HasMaxPixels, self).__init__(*args, **kwargs)
+        self._setDefault(maxPixels=100000000)
+
+
+class HasApplyExifOrientation(Params):
+    """Mixin for param applyExifOrientation: for an input column of encoded image bytes, turn JPEGs upright as
+    their EXIF orientation says (default False: the pixels as stored, as Keras and Pillow load them)."""
+
+    applyExifOrientation = Param(Params._dummy(), "applyExifOrientation",
+                                 "for an input column of encoded image bytes: turn JPEGs upright as their EXIF "
+                                 "orientation says. Default: false", typeConverter=TypeConverters.toBoolean)
+    getApplyExifOrientation, setApplyExifOrientation = accessors("applyExifOrientation", bool)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super(HasApplyExifOrientation, self).__init__(*args, **kwargs)
+        self._setDefault(applyExifOrientation=False)
+
+
+class HasDraftDecode(Params):
+    """Mixin for param draftDecode: for an input column of encoded image bytes, decode each JPEG at the smallest
+    DCT scale (1/2, 1/4, 1/8) that keeps it at least the model's input size (readImages' ``draftSize``):
+    faster, not equal to the exact decode. Default False."""
+
+    draftDecode = Param(Params._dummy(), "draftDecode",
+                        "for an input column of encoded image bytes: decode JPEGs at the smallest DCT scale that keeps "
+                        "them at least the model's input size: faster, not equal to the exact decode. Default: false",
+                        typeConverter=TypeConverters.toBoolean)
+    getDraftDecode, setDraftDecode = accessors("draftDecode", bool)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super(HasDraftDecode, self).__init__(*args, **kwargs)
+        self._setDefault(draftDecode=False)
+
+
+class ImageDecodingParams(HasMaxPixels, HasApplyExifOrientation, HasDraftDecode):
+    """How an image stage decodes an input column of encoded bytes (Scala's ``ImageDecodingParams``)."""
 
 
 class HasOutputMode(Params):

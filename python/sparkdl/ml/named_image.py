@@ -18,6 +18,7 @@ from sparkdl.ml._shared import (
     HasHandleInvalid,
     HasInputCol,
     HasOutputCol,
+    ImageDecodingParams,
     accessors,
     int_in_range,
 )
@@ -43,7 +44,8 @@ def _model_name(value: object) -> str:
     return value
 
 
-class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid):
+class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid,
+                       ImageDecodingParams):
     """Params and export handling shared by the two named-model stages."""
 
     modelName = Param(Params._dummy(), "modelName", "pre-trained model, one of %s; no default" % ", ".join(
@@ -149,14 +151,16 @@ class DeepImageFeaturizer(_NamedImageModel):
     @keyword_only
     def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                  modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 0,
-                 handleInvalid: str = "error") -> None:
+                 handleInvalid: str = "error", maxPixels: int = 100000000, applyExifOrientation: bool = False,
+                 draftDecode: bool = False) -> None:
         super(DeepImageFeaturizer, self).__init__()
         self.setParams(**self._input_kwargs)
 
     @keyword_only
     def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                   modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 0,
-                  handleInvalid: str = "error") -> Self:
+                  handleInvalid: str = "error", maxPixels: int = 100000000, applyExifOrientation: bool = False,
+                  draftDecode: bool = False) -> Self:
         return self._set(**self._input_kwargs)
 
 
@@ -181,7 +185,8 @@ class DeepImagePredictor(_NamedImageModel):
     @keyword_only
     def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                  decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
-                 weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error") -> None:
+                 weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error",
+                 maxPixels: int = 100000000, applyExifOrientation: bool = False, draftDecode: bool = False) -> None:
         super(DeepImagePredictor, self).__init__()
         self._setDefault(decodePredictions=False, topK=5)
         self.setParams(**self._input_kwargs)
@@ -189,7 +194,8 @@ class DeepImagePredictor(_NamedImageModel):
     @keyword_only
     def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                   decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
-                  weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error") -> Self:
+                  weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error",
+                  maxPixels: int = 100000000, applyExifOrientation: bool = False, draftDecode: bool = False) -> Self:
         return self._set(**self._input_kwargs)
 
     getDecodePredictions, setDecodePredictions = accessors("decodePredictions", bool)

@@ -14,6 +14,7 @@ from sparkdl.ml._shared import (
     HasInputCol,
     HasOutputCol,
     HasOutputMode,
+    ImageDecodingParams,
     accessors,
     one_of,
 )
@@ -27,7 +28,7 @@ __all__ = ["TFImageTransformer"]
 
 
 class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasOutputMode, HasBatchSize,
-                         HasHandleInvalid):
+                         HasHandleInvalid, ImageDecodingParams):
     """Applies a TensorFlow graph to a column of Spark images.
 
     Each image is resized bilinearly (as ``tf.image.resize``) to the graph's input
@@ -71,7 +72,8 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
     def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None,
                  graph: Optional[Union[FrozenGraph, Any]] = None, inputTensor: Optional[str] = None,
                  outputTensor: Optional[str] = None, channelOrder: str = "RGB", outputMode: str = "vector",
-                 batchSize: int = 0, handleInvalid: str = "error") -> None:
+                 batchSize: int = 0, handleInvalid: str = "error", maxPixels: int = 100000000,
+                 applyExifOrientation: bool = False, draftDecode: bool = False) -> None:
         super(TFImageTransformer, self).__init__()
         self._java_obj = self._new_stage()
         self._setDefault(inputCol="image", channelOrder="RGB", batchSize=0)
@@ -81,7 +83,8 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
     def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None,
                   graph: Optional[Union[FrozenGraph, Any]] = None, inputTensor: Optional[str] = None,
                   outputTensor: Optional[str] = None, channelOrder: str = "RGB", outputMode: str = "vector",
-                  batchSize: int = 0, handleInvalid: str = "error") -> Self:
+                  batchSize: int = 0, handleInvalid: str = "error", maxPixels: int = 100000000,
+                  applyExifOrientation: bool = False, draftDecode: bool = False) -> Self:
         kwargs = dict(self._input_kwargs)
         graph = kwargs.pop("graph", None)
         if graph is not None:

@@ -10,7 +10,7 @@ import sparkdl.models.{ExportedModel, NamedImageModels}
 
 /** Params shared by [[DeepImageFeaturizer]] and [[DeepImagePredictor]], and how both run. */
 trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchSize with HasHandleInvalid
-  with ExportedModelParams {
+  with ImageDecodingParams with ExportedModelParams {
 
   final val modelName: Param[String] = new Param[String](this, "modelName",
     s"pre-trained model, one of ${NamedImageModels.names.mkString(", ")}; no default. " +
@@ -53,7 +53,8 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
   protected def runExported(dataset: Dataset[_], tensor: ExportedModel => String,
                             format: OutputFormat): DataFrame = {
     val model = NamedImageModels.load(NamedImageModels.resolveDir($(modelName), get(modelDir)), $(modelName))
-    val input = ImageInput($(inputCol), model.inputTensor, ImageInputSpec(model.height, model.width, 3, "RGB"))
+    val input = ImageInput($(inputCol), model.inputTensor, ImageInputSpec(model.height, model.width, 3, "RGB"),
+      imageDecoding)
     BatchTransform(dataset.toDF(), getClass.getSimpleName, $(modelName), model.graph, Seq(input),
       Seq(BatchOutput(tensor(model), format)), Seq($(outputCol)), $(batchSize), $(handleInvalid),
       BatchTransform.InvalidImageHint)

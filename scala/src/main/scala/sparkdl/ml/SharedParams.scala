@@ -2,6 +2,7 @@ package sparkdl.ml
 
 import org.apache.spark.ml.param._
 
+import sparkdl.image.{ImageDecoder, ImageDecoding}
 import sparkdl.inference.{Model, OutputFormat}
 import sparkdl.onnx.OnnxFiles
 import sparkdl.tf.{FrozenGraph, GraphFiles}
@@ -62,6 +63,43 @@ trait HasOutputMode extends Params {
   setDefault(outputMode -> "vector")
   final def getOutputMode: String = $(outputMode)
   def setOutputMode(value: String): this.type = set(outputMode, value)
+}
+
+/** Encoded image input (bytes): images declaring more pixels are not decoded. */
+trait HasMaxPixels extends Params {
+  final val maxPixels: LongParam = new LongParam(this, "maxPixels",
+    "for an input column of encoded image bytes: images declaring more pixels are not decoded (a row the model " +
+      "cannot take: handleInvalid). Default: 100000000", ParamValidators.gt(0))
+  setDefault(maxPixels -> ImageDecoder.DefaultMaxPixels)
+  final def getMaxPixels: Long = $(maxPixels)
+  def setMaxPixels(value: Long): this.type = set(maxPixels, value)
+}
+
+/** Encoded image input (bytes): JPEGs turned upright as their EXIF orientation says. */
+trait HasApplyExifOrientation extends Params {
+  final val applyExifOrientation: BooleanParam = new BooleanParam(this, "applyExifOrientation",
+    "for an input column of encoded image bytes: turn JPEGs upright as their EXIF orientation says (as " +
+      "readImages' option). Default: false, the pixels as stored, as Keras and Pillow load them")
+  setDefault(applyExifOrientation -> false)
+  final def getApplyExifOrientation: Boolean = $(applyExifOrientation)
+  def setApplyExifOrientation(value: Boolean): this.type = set(applyExifOrientation, value)
+}
+
+/** Encoded image input (bytes): JPEGs decoded at a DCT scale near the model's input size. */
+trait HasDraftDecode extends Params {
+  final val draftDecode: BooleanParam = new BooleanParam(this, "draftDecode",
+    "for an input column of encoded image bytes: decode each JPEG at the smallest DCT scale (1/2, 1/4, 1/8) " +
+      "that keeps it at least the model's input size, as readImages' draftSize: faster, not equal to the exact " +
+      "decode. Default: false")
+  setDefault(draftDecode -> false)
+  final def getDraftDecode: Boolean = $(draftDecode)
+  def setDraftDecode(value: Boolean): this.type = set(draftDecode, value)
+}
+
+/** How an image stage decodes an input column of encoded bytes ([[sparkdl.image.ImageInput]]). */
+trait ImageDecodingParams extends HasMaxPixels with HasApplyExifOrientation with HasDraftDecode {
+  def imageDecoding: ImageDecoding =
+    ImageDecoding(maxPixels = $(maxPixels), applyExifOrientation = $(applyExifOrientation), draft = $(draftDecode))
 }
 
 /** The Keras model file a stage's graph was frozen from (read and frozen by Python). */

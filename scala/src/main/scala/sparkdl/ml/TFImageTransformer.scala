@@ -11,7 +11,7 @@ import sparkdl.inference.{BatchOutput, Model, OutputFormat}
 
 /** Params of [[TFImageTransformer]]. */
 trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasOutputCol with HasOutputMode
-  with HasBatchSize with HasHandleInvalid {
+  with HasBatchSize with HasHandleInvalid with ImageDecodingParams {
 
   final val inputTensor: Param[String] = new Param[String](this, "inputTensor",
     "name of the graph's image placeholder, shape [batch, height, width, channels]. Default: the graph's first input")
@@ -79,7 +79,7 @@ class TFImageTransformer(override val uid: String)
     transformSchema(dataset.schema, logging = true)
     val model = getModel
     BatchTransform(dataset.toDF(), "TFImageTransformer", s"model-${model.hash.take(12)}", model,
-      Seq(ImageInput($(inputCol), getInputTensor, inputSpec)),
+      Seq(ImageInput($(inputCol), getInputTensor, inputSpec, imageDecoding)),
       Seq(BatchOutput(getOutputTensor, outputFormat)), Seq($(outputCol)), $(batchSize),
       $(handleInvalid), BatchTransform.InvalidImageHint)
   }

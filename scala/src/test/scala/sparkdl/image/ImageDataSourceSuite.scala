@@ -16,7 +16,7 @@ class ImageDataSourceSuite extends AnyFunSuite with SparkSessionFixture {
     val df = spark.read.format("sparkdl.image").load(images.getAbsolutePath)
     // a Spark file source's columns are nullable
     assert(df.schema.fields.map(f => f.name -> f.dataType.simpleString).toSeq ==
-        ImageReader.schema.fields.map(f => f.name -> f.dataType.simpleString).toSeq)
+      ImageReader.schema.fields.map(f => f.name -> f.dataType.simpleString).toSeq)
     val rows = df.collect().map(r => new File(new java.net.URI(r.getString(0))).getName -> r).toMap
     assert(rows.keySet == images.listFiles().map(_.getName).toSet)
     rows.foreach { case (name, row) =>
