@@ -598,3 +598,52 @@ def test_text_featurizer_and_sql_over_connect_equal_classic(spark, server, tmp_p
     rows = spark.createDataFrame([(i, x) for i, x in enumerate(onnx_x)], "id int, x array<double>")
     reloaded = sparkdl.ONNXTransformer.load(str(tmp_path / "onnx-stage")).transform(rows).orderBy("id").collect()
     np.testing.assert_allclose([r.y for r in reloaded], y, atol=1e-6)
+
+
+BYTES = '''
+import os
+import sparkdl
+from sparkdl.functions import decode_image
+
+files = spark.read.format("binaryFile").load(args["images"])
+features = sparkdl.DeepImageFeaturizer(inputCol="content", outputCol="f", modelName="EfficientNetLite0",
+                                       handleInvalid="keep").transform(files)
+files.createOrReplaceTempView("connect_files")
+spark.conf.set("spark.sparkdl.sql.handleInvalid", "keep")  # the folder holds broken files
+sql = spark.sql("SELECT path, sparkdl_features('EfficientNetLite0', content) AS f FROM connect_files")
+decoded = files.select("path", decode_image("content", "path").alias("d"))
+labelled = spark.read.format("sparkdl.image").load(args["labelled"])
+def by_path(df):
+    return {os.path.basename(r.path): None if r.f is None else [float(v) for v in r.f] for r in df.collect()}
+
+result = {
+    "features": by_path(features),
+    "sql": by_path(sql),
+    "sizes": {os.path.basename(r.path): None if r.d.image is None else [r.d.image.height, r.d.image.width]
+              for r in decoded.collect()},
+    "labels": sorted([os.path.basename(r.filePath), r.label] for r in labelled.select("filePath", "label").collect()),
+}
+'''
+
+
+def test_bytes_and_the_file_source_over_connect_equal_classic(spark, server, image_dir, tmp_path):
+    """#27 from a JVM-free client: binaryFile's bytes into a stage and into sparkdl_features, decode_image, and
+    the sparkdl.image file source's partition columns."""
+    import shutil
+
+    labelled = tmp_path / "labelled"
+    for label, name in (("0", "chelsea.jpg"), ("1", "coffee.png")):
+        (labelled / ("label=" + label)).mkdir(parents=True)
+        shutil.copy(os.path.join(image_dir, name), str(labelled / ("label=" + label) / name))
+    got = run_client(server.url, BYTES, {"images": image_dir, "labelled": str(labelled)})
+    images = sparkdl.readImages(image_dir)
+    want = {os.path.basename(r.filePath): None if r.f is None else [float(v) for v in r.f]
+            for r in sparkdl.DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="EfficientNetLite0",
+                                                 handleInvalid="keep").transform(images).collect()}
+    assert sum(v is not None for v in want.values()) == 8
+    del want["zero_bytes.jpg"]  # binaryFile has no row for an empty file (Spark's file scan leaves them out)
+    assert_close(got["features"], want, "DeepImageFeaturizer over binaryFile's content")
+    assert_close(got["sql"], want, "sparkdl_features over binaryFile's content")
+    assert got["sizes"] == {os.path.basename(r.filePath): None if r.image is None else [r.image.height, r.image.width]
+                            for r in images.collect() if not r.filePath.endswith("zero_bytes.jpg")}
+    assert got["labels"] == [["chelsea.jpg", 0], ["coffee.png", 1]]

@@ -13,13 +13,14 @@ from sparkdl import DeepImageFeaturizer, readImages
 
 @pytest.fixture(scope="module")
 def labelled(image_dir, tmp_path_factory):
-    """``label=0/``: chelsea.jpg, coffee.png; ``label=1/``: china.jpg, camera_gray.png (modified in 2020),
-    notes.txt (not an image)."""
+    """``label=0/``: chelsea.jpg, coffee.png, empty.jpg (0 bytes); ``label=1/``: china.jpg, camera_gray.png
+    (modified in 2020), notes.txt (not an image)."""
     root = tmp_path_factory.mktemp("labelled")
     for label, names in (("0", ["chelsea.jpg", "coffee.png"]), ("1", ["china.jpg", "camera_gray.png", "notes.txt"])):
         os.makedirs(str(root / ("label=" + label)))
         for n in names:
             shutil.copy(os.path.join(image_dir, n), str(root / ("label=" + label) / n))
+    open(str(root / "label=0" / "empty.jpg"), "wb").close()
     old = time.mktime((2020, 6, 1, 0, 0, 0, 0, 0, -1))
     os.utime(str(root / "label=1" / "camera_gray.png"), (old, old))
     return str(root)
@@ -34,9 +35,13 @@ def test_partition_columns_generic_options_and_metadata(spark, labelled):
     assert df.schema.fieldNames() == ["filePath", "image", "imageError", "label"]
     rows = df.collect()
     assert {(os.path.basename(r.filePath), r.label) for r in rows} == {
-        ("chelsea.jpg", 0), ("coffee.png", 0), ("china.jpg", 1), ("camera_gray.png", 1), ("notes.txt", 1)}
+        ("chelsea.jpg", 0), ("coffee.png", 0), ("empty.jpg", 0), ("china.jpg", 1), ("camera_gray.png", 1),
+        ("notes.txt", 1)}
     notes = [r for r in rows if r.filePath.endswith("notes.txt")][0]
     assert notes.image is None and "not a recognized image format" in notes.imageError
+    # Spark's file scan leaves 0-byte files out (binaryFile has no row for it); an empty image keeps its row
+    empty = [r for r in rows if r.filePath.endswith("empty.jpg")][0]
+    assert empty.image is None and empty.imageError == "empty file"
     want = {r.filePath: (r.image.height, r.image.width, r.image.nChannels, bytes(r.image.data))
             for r in readImages(labelled, recursive=True).collect() if r.image is not None}
     for r in rows:
@@ -48,25 +53,29 @@ def test_partition_columns_generic_options_and_metadata(spark, labelled):
     def reader():  # a reader keeps its options: a new one per read
         return spark.read.format("sparkdl.image")
 
-    assert names(reader().option("pathGlobFilter", "*.jpg").load(labelled).collect()) == ["chelsea.jpg", "china.jpg"]
+    assert names(reader().option("pathGlobFilter", "*.jpg").load(labelled).collect()) == [
+        "chelsea.jpg", "china.jpg", "empty.jpg"]
     flat = reader().option("recursiveFileLookup", "true").load(labelled)
-    assert flat.schema.fieldNames() == ["filePath", "image", "imageError"] and flat.count() == 5
+    assert flat.schema.fieldNames() == ["filePath", "image", "imageError"] and flat.count() == 6
     recent = reader().option("modifiedAfter", "2021-01-01T00:00:00").load(labelled)
-    assert "camera_gray.png" not in names(recent.collect()) and recent.count() == 4
+    assert "camera_gray.png" not in names(recent.collect()) and recent.count() == 5
     clean = reader().option("ignoreCorruptFiles", "true").load(labelled)
-    assert "notes.txt" not in names(clean.collect()) and clean.count() == 4
+    assert names(clean.collect()) == ["camera_gray.png", "chelsea.jpg", "china.jpg", "coffee.png"]
+    assert clean.count() == 4
 
     meta = df.select("filePath", "_metadata.file_path", "_metadata.file_size").collect()
-    assert all(r.file_path.endswith(os.path.basename(r.filePath)) and r.file_size > 0 for r in meta)
+    assert all(r.file_path.endswith(os.path.basename(r.filePath)) for r in meta)
+    assert {os.path.basename(r.filePath): r.file_size for r in meta} == {
+        os.path.basename(r.filePath): os.path.getsize(r.filePath[len("file:"):]) for r in meta}
     # a query of paths, partitions and metadata opens no file
     jvm = spark.sparkContext._jvm
     before = jvm.sparkdl.image.ImageReader.bytesRead()
-    assert df.select("filePath", "label", "_metadata.file_name").count() == 5
+    assert df.select("filePath", "label", "_metadata.file_name").count() == 6
     assert jvm.sparkdl.image.ImageReader.bytesRead() == before
 
     spark.sql("CREATE OR REPLACE TEMPORARY VIEW labelled_images USING sparkdl.image OPTIONS (path '%s')" % labelled)
     assert spark.sql("SELECT label, count(*) AS n FROM labelled_images GROUP BY label ORDER BY label") \
-        .collect() == [(0, 2), (1, 3)]
+        .collect() == [(0, 3), (1, 3)]
 
 
 def test_readimages_options_keep_their_own_listing(spark, labelled, tmp_path):

@@ -4,6 +4,11 @@ From Python, the named model is exported to a frozen graph on first use and cach
 (per model and weights) under ``~/.cache/sparkdl/models`` (``$SPARKDL_MODEL_CACHE``);
 set ``modelDir`` (or the Spark conf ``spark.sparkdl.modelDir``) to use an export
 made with ``python -m sparkdl.models export`` instead.
+
+The input column holds Spark image structs (``readImages``), encoded image bytes (``binary``, as
+``binaryFile``'s ``content``) or ``struct<bytes, path>`` (a Hugging Face Image column): bytes are decoded
+in the model's batch loop, as ``readImages`` decodes files (``maxPixels``, ``applyExifOrientation``,
+``draftDecode`` apply to them).
 """
 from __future__ import annotations
 

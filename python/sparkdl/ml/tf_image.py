@@ -29,7 +29,9 @@ __all__ = ["TFImageTransformer"]
 
 class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasOutputMode, HasBatchSize,
                          HasHandleInvalid, ImageDecodingParams):
-    """Applies a TensorFlow graph to a column of Spark images.
+    """Applies a TensorFlow graph (or an ONNX model) to a column of images: Spark image structs, encoded
+    image bytes (``binary``, as ``binaryFile``'s ``content``) or ``struct<bytes, path>`` (a Hugging Face
+    Image column), bytes decoded in the model's batch loop as ``readImages`` decodes files.
 
     Each image is resized bilinearly (as ``tf.image.resize``) to the graph's input
     size, converted to float pixel values 0-255 in ``channelOrder`` and fed in batches

@@ -3,7 +3,7 @@ package sparkdl.image
 import org.apache.hadoop.fs.Path
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.{Row, SQLContext, SparkSession}
-import org.apache.spark.sql.execution.datasources.DataSource
+import org.apache.spark.sql.execution.datasources.{DataSource, HadoopFsRelation}
 import org.apache.spark.sql.execution.streaming.Source
 import org.apache.spark.sql.sources.{
   BaseRelation, DataSourceRegister, PrunedScan, RelationProvider, StreamSourceProvider
@@ -24,7 +24,8 @@ import sparkdl.io.SerializableHadoopConf
  *    (`pathGlobFilter`, `recursiveFileLookup`, `modifiedBefore` / `modifiedAfter`, `ignoreCorruptFiles`:
  *    a file that does not decode is left out, `ignoreMissingFiles`), the hidden `_metadata` column,
  *    `readStream` (`maxFilesPerTrigger`, `latestFirst`, ...; no schema needed), and Spark's rules
- *    for names (`_x` and `.x` are not data);
+ *    for names (`_x` and `.x` are not data); an empty file keeps its row (Spark's scan drops
+ *    zero-length files: [[EmptyFilesKept]]), except in `readStream`;
  *  - `readImages`' (`listing` `readImages`, implied by its options `recursive`, `includeHidden` and
  *    `numPartitions`): listed on the driver, every name a row (a broken link, a FIFO: a row with the
  *    reason; `_MG_0002.JPG` read; dot-files with `includeHidden`), sub-folders with `recursive`,
@@ -43,7 +44,12 @@ class ImageDataSource extends ImageFileFormat with DataSourceRegister with Relat
   override def createRelation(sqlContext: SQLContext, parameters: Map[String, String]): BaseRelation = {
     val options = ImageReadOptions.parse(parameters)
     if (options.listing == ImageReadOptions.ReadImagesListing) new ImageRelation(sqlContext.sparkSession, options)
-    else fileSource(sqlContext, None, parameters).resolveRelation()
+    else {
+      fileSource(sqlContext, None, parameters).resolveRelation() match {
+        case files: HadoopFsRelation => EmptyFilesKept(files)
+        case other => other
+      }
+    }
   }
 
   override def sourceSchema(sqlContext: SQLContext, schema: Option[StructType], providerName: String,

@@ -5,7 +5,11 @@ import org.apache.hadoop.fs.{FileStatus, Path}
 import org.apache.hadoop.mapreduce.Job
 import org.apache.spark.sql.SparkSession
 import org.apache.spark.sql.catalyst.InternalRow
-import org.apache.spark.sql.execution.datasources.{FileFormat, OutputWriterFactory, PartitionedFile}
+import org.apache.spark.sql.catalyst.expressions.Expression
+import org.apache.spark.sql.execution.datasources.{
+  FileFormat, FileIndex, FileStatusWithMetadata, HadoopFsRelation, OutputWriterFactory, PartitionDirectory,
+  PartitionedFile, PartitioningAwareFileIndex
+}
 import org.apache.spark.sql.internal.SQLConf
 import org.apache.spark.sql.sources.Filter
 import org.apache.spark.sql.types.StructType
@@ -65,5 +69,77 @@ class ImageFileFormat extends FileFormat with Serializable {
     }
   }
 
+  /** Spark's `_metadata` fields, with an empty file's true size ([[EmptyFilesKept]] plans it as 1 byte). */
+  override def fileConstantMetadataExtractors: Map[String, PartitionedFile => Any] = {
+    val base = super.fileConstantMetadataExtractors
+    val size = base(FileFormat.FILE_SIZE)
+    base.updated(FileFormat.FILE_SIZE,
+      (f: PartitionedFile) => f.otherConstantMetadataColumnValues.getOrElse(EmptyFilesKept.TrueSize, size(f)))
+  }
+
   override def toString: String = ImageDataSource.Format
+}
+
+/**
+ * Spark's file index as the image source lists with it, except that an empty file is kept: Spark's
+ * file scan leaves zero-length files out (no row at all, as `binaryFile` does), but an empty
+ * `photo.jpg` is a broken image that gets its row and reason. Such a file is planned as 1 byte long;
+ * its `_metadata.file_size` stays 0 ([[ImageFileFormat.fileConstantMetadataExtractors]]). Filters on
+ * `_metadata` that Spark pushed into the listing do not apply to the files added back here: Spark
+ * still evaluates them above the scan.
+ */
+private[image] final class EmptyFilesKept(underlying: FileIndex) extends FileIndex {
+  override def rootPaths: Seq[Path] = underlying.rootPaths
+  override def inputFiles: Array[String] = underlying.inputFiles
+  override def refresh(): Unit = underlying.refresh()
+  override def sizeInBytes: Long = underlying.sizeInBytes
+  override def partitionSchema: StructType = underlying.partitionSchema
+  override def metadataOpsTimeNs: Option[Long] = underlying.metadataOpsTimeNs
+
+  // Spark's listFiles leaves zero-length files out: they come back here from allFiles, each into its
+  // partition's directory (a partition of empty files only, when no partition filter was pushed)
+  override def listFiles(partitionFilters: Seq[Expression], dataFilters: Seq[Expression]): Seq[PartitionDirectory] = {
+    val listed = underlying.listFiles(partitionFilters, dataFilters)
+    underlying match {
+      case index: PartitioningAwareFileIndex =>
+        val empty = index.allFiles().filter(f => !f.isDirectory && f.getLen == 0)
+        if (empty.isEmpty) listed
+        else {
+          def planned(s: FileStatus) = FileStatusWithMetadata(
+            new FileStatus(1L, false, s.getReplication, s.getBlockSize, s.getModificationTime, s.getPath),
+            Map(EmptyFilesKept.TrueSize -> 0L))
+          if (partitionSchema.isEmpty) {
+            val dir =
+              listed.headOption.getOrElse(PartitionDirectory(InternalRow.empty, Seq.empty[FileStatusWithMetadata]))
+            PartitionDirectory(dir.values, dir.files ++ empty.map(planned)) +: listed.drop(1)
+          } else {
+            val byParent = empty.groupBy(_.getPath.getParent)
+            val parents = listed.map(d => d.files.headOption.map(_.getPath.getParent))
+            val extended = listed.zip(parents).map {
+              case (dir, Some(parent)) if byParent.contains(parent) =>
+                PartitionDirectory(dir.values, dir.files ++ byParent(parent).map(planned))
+              case (dir, _) => dir
+            }
+            val onlyEmpty =
+              if (partitionFilters.nonEmpty) Nil
+              else index.partitionSpec().partitions.filter(p =>
+                byParent.contains(p.path) &&
+                  !parents.contains(Some(p.path))).map(p => PartitionDirectory(p.values, byParent(p.path).map(planned)))
+            extended ++ onlyEmpty
+          }
+        }
+      case _ => listed
+    }
+  }
+
+  override def toString: String = underlying.toString
+}
+
+private[image] object EmptyFilesKept {
+
+  /** The metadata key of an empty file's true size. */
+  val TrueSize = "sparkdl_true_file_size"
+
+  def apply(relation: HadoopFsRelation): HadoopFsRelation =
+    relation.copy(location = new EmptyFilesKept(relation.location))(relation.sparkSession)
 }

@@ -24,15 +24,14 @@ final case class ImageDecoding(maxPixels: Long = ImageDecoder.DefaultMaxPixels,
  * path) decoded here, inside the batch loop, by the decoder `readImages` uses and straight into the
  * model's input: no full-size image row is built, and a cell that does not decode is a row-level
  * problem (`handleInvalid`) whose message names its path. Which of the two a cell is follows from
- * its struct ([[ImageFields.normalizeInput]] made it one or the other).
+ * its struct ([[ImageFields.normalizeInput]] made it one or the other). An encoded batch holds its
+ * decoded floats until the batch buffer is filled: twice the buffer [[BatchMemory]] budgets (a
+ * quarter of the heap per task), so at most half the heap.
  */
 final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec,
                             decoding: ImageDecoding = ImageDecoding()) extends BatchInput {
 
   val dims: Array[Long] = spec.dims
-
-  /** An encoded cell's floats are made before the batch buffer: twice the buffer's bytes per row. */
-  override def rowBytes: Long = 2 * super.rowBytes
 
   override def prepare(value: Any): Either[String, Any] = value match {
     case img: Row if img.length == ImageFields.EncodedSchema.length => decodeToTensor(img)

@@ -37,7 +37,8 @@ trait TFImageTransformerParams extends HasFrozenGraph with HasInputCol with HasO
 
 /**
  * Applies a frozen TensorFlow graph, or an ONNX model (`graphPath` naming a `.onnx` file, run by
- * ONNX Runtime), to a column of images. Each image is resized bilinearly (as `tf.image.resize`)
+ * ONNX Runtime), to a column of images: Spark image structs, or encoded files (`binary`, or
+ * `struct<bytes, path>`) decoded in the batch loop ([[sparkdl.image.ImageInput]]). Each image is resized bilinearly (as `tf.image.resize`)
  * to the model's input size, put in the model's channel order as float values 0-255 (laid out
  * `[h, w, c]`, or `[c, h, w]` for a model whose input is channels first, as PyTorch exports
  * are), and fed in batches; the output tensor's row for each image becomes the output column
