@@ -68,6 +68,32 @@ def test_an_onnx_model_declaring_a_huge_input_is_refused_at_transform(spark, tmp
     _session_survives(spark)
 
 
+def test_a_model_file_larger_than_the_limit_is_refused_by_its_size_never_read(spark, tmp_path):
+    """A 1.5 GB .onnx (sparse: it takes no disk) is refused from its size alone, before a byte is read; the
+    limit (a quarter of the driver's heap, at most 2 GiB) is spark.sparkdl.maxModelBytes."""
+    from sparkdl import ONNXTransformer, TFImageTransformer
+    from tests.fixtures import small_onnx_cnn
+
+    big = str(tmp_path / "big.onnx")
+    with open(big, "wb") as f:
+        f.truncate(1500 * 1000 * 1000)
+    values = spark.createDataFrame([([1.0, 2.0],)], "x array<float>")
+    with pytest.raises(Exception, match=r"modelPath '.*big.onnx' is 1500000000 bytes, more than the \d+ a model "
+                                        r"file may have here.*spark.sparkdl.maxModelBytes"):
+        ONNXTransformer(modelPath=big, inputMapping={"x": "x"}, outputMapping={"y": "y"}).transform(values)
+    _session_survives(spark)
+    small = small_onnx_cnn(tmp_path / "small.onnx")
+    spark.conf.set("spark.sparkdl.maxModelBytes", "100")
+    try:
+        with pytest.raises(Exception, match=r"small.onnx' is \d+ bytes, more than the 100 a model file"):
+            TFImageTransformer(outputCol="p", graph=small).transform(_image_df(spark))
+    finally:
+        spark.conf.unset("spark.sparkdl.maxModelBytes")
+    assert TFImageTransformer(outputCol="p", graph=small, outputMode="array").transform(_image_df(spark)) \
+        .first().p is not None
+    _session_survives(spark)
+
+
 def test_a_saved_named_stage_whose_export_claims_a_huge_size_is_refused_at_transform(spark, tmp_path):
     from sparkdl import DeepImageFeaturizer
 
