@@ -93,6 +93,18 @@ def test_a_model_file_larger_than_the_limit_is_refused_by_its_size_never_read(sp
         .first().p is not None
     _session_survives(spark)
 
+    # a saved named stage whose export's graph.pb was swapped for a 1.5 GB file
+    from sparkdl import DeepImageFeaturizer
+
+    DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="EfficientNetLite0").save(str(tmp_path / "stage"))
+    pbs = [os.path.join(d, f) for d, _, fs in os.walk(str(tmp_path / "stage")) for f in fs if f == "graph.pb"]
+    assert len(pbs) == 1, pbs
+    with open(pbs[0], "wb") as f:
+        f.truncate(1500 * 1000 * 1000)
+    with pytest.raises(Exception, match=r"model file .*graph.pb is 1500000000 bytes, more than"):
+        DeepImageFeaturizer.load(str(tmp_path / "stage")).transform(_image_df(spark))
+    _session_survives(spark)
+
 
 def test_a_saved_named_stage_whose_export_claims_a_huge_size_is_refused_at_transform(spark, tmp_path):
     from sparkdl import DeepImageFeaturizer

@@ -39,27 +39,7 @@ private[sparkdl] final class FileCache[V <: AnyRef] {
         s"$param '$pathOrArtifact' is neither a Spark Connect artifact of this session nor a file ($path)")
     }
     val status = fs.getFileStatus(path)
-    val limit = FileCache.maxModelBytes(spark)
-    if (status.getLen > limit) {
-      throw new IllegalArgumentException(
-        s"$param '$pathOrArtifact' is ${status.getLen} bytes, more than the $limit a model file may have here: a " +
-          s"model is read whole on the driver and sent to every executor (the limit: ${FileCache.MaxModelBytesConf}, " +
-          "default a quarter of the driver's heap, at most 2 GiB, protobuf's own limit). Not read.")
-    }
+    ModelFiles.checkSize(s"$param '$pathOrArtifact'", status.getLen, spark)
     getOrLoad(path.toString, s"${status.getLen}:${status.getModificationTime}")(read(fs, path, conf))
   }
-}
-
-private[sparkdl] object FileCache {
-
-  /** The largest model file (an ONNX model, a frozen graph) read whole: bytes, `512m` style. */
-  val MaxModelBytesConf = "spark.sparkdl.maxModelBytes"
-
-  /** A protobuf message, and so a model file read as one, is at most 2 GiB. */
-  private val ProtobufMax: Long = Int.MaxValue.toLong
-
-  def maxModelBytes(spark: SparkSession): Long =
-    spark.conf.getOption(MaxModelBytesConf).filter(_.trim.nonEmpty)
-      .map(org.apache.spark.network.util.JavaUtils.byteStringAsBytes)
-      .getOrElse(math.min(ProtobufMax, Runtime.getRuntime.maxMemory / 4))
 }

@@ -5,7 +5,7 @@ import org.apache.spark.ml.sparkdl.StageMetadata
 import org.apache.spark.ml.util.{MLReader, MLWriter}
 import org.json4s.{DefaultFormats, Formats, JArray, JObject, JString}
 
-import sparkdl.io.HadoopFiles
+import sparkdl.io.{HadoopFiles, ModelFiles}
 import sparkdl.onnx.OnnxModel
 import sparkdl.tf.{FrozenGraph, GraphFiles}
 
@@ -55,7 +55,7 @@ private[ml] class GraphStageReader[T <: HasFrozenGraph](className: String, make:
     else if (HadoopFiles.exists(new Path(path, "graph.json"), sparkSession)) stage.setGraphPath(pb.toString)
     else {
       implicit val formats: Formats = DefaultFormats
-      stage.setGraph(FrozenGraph(HadoopFiles.read(pb, sparkSession), (md \ "graphInputs").extract[Seq[String]],
+      stage.setGraph(FrozenGraph(ModelFiles.read(pb, sparkSession), (md \ "graphInputs").extract[Seq[String]],
           (md \ "graphOutputs").extract[Seq[String]]))
     }
   }

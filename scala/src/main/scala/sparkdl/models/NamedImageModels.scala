@@ -5,7 +5,7 @@ import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
 import org.json4s.jackson.JsonMethods.parse
 
-import sparkdl.io.{FileCache, HadoopFiles}
+import sparkdl.io.{FileCache, HadoopFiles, ModelFiles}
 import sparkdl.tf.FrozenGraph
 
 /**
@@ -63,7 +63,7 @@ object NamedImageModels {
       if (str("modelName") != modelName) {
         throw new IllegalArgumentException(s"$metaPath describes ${str("modelName")}, not $modelName")
       }
-      val graph = FrozenGraph(HadoopFiles.read(new Path(base, "graph.pb"), spark),
+      val graph = FrozenGraph(ModelFiles.read(new Path(base, "graph.pb"), spark),
         Seq(str("inputTensor")), Seq(str("featuresTensor"), str("predictionsTensor")))
       ExportedModel(modelName, int("height"), int("width"), str("inputTensor"), str("featuresTensor"),
         str("predictionsTensor"), graph)

@@ -6,7 +6,7 @@ import org.json4s.{DefaultFormats, Formats}
 import org.json4s.jackson.JsonMethods.parse
 
 import sparkdl.inference.Model
-import sparkdl.io.{FileCache, HadoopFiles}
+import sparkdl.io.{FileCache, HadoopFiles, ModelFiles}
 import sparkdl.models.ExportFolder
 import sparkdl.onnx.OnnxModel
 import sparkdl.tf.FrozenGraph
@@ -64,9 +64,9 @@ object TextModels {
       val inputs = Seq(str("inputIdsTensor"), str("attentionMaskTensor")) ++ typeIds
       val model =
         if ((json \ "engine").extractOpt[String].contains("onnx")) {
-          new OnnxModel(HadoopFiles.read(new Path(base, "model.onnx"), spark), inputs, Seq(str("embeddingTensor")),
+          new OnnxModel(ModelFiles.read(new Path(base, "model.onnx"), spark), inputs, Seq(str("embeddingTensor")),
             new Path(base, "model.onnx").toString)
-        } else FrozenGraph(HadoopFiles.read(new Path(base, "graph.pb"), spark), inputs, Seq(str("embeddingTensor")))
+        } else FrozenGraph(ModelFiles.read(new Path(base, "graph.pb"), spark), inputs, Seq(str("embeddingTensor")))
       TextModel(modelName, model, tokenizer, str("inputIdsTensor"), str("attentionMaskTensor"),
         str("embeddingTensor"), (json \ "hidden").extract[Int], typeIds)
     }
