@@ -60,11 +60,6 @@ object ImageReader {
     withDraft.load(path)
   }
 
-  /** Reads and decodes one file (any Hadoop file system), or says why it cannot. */
-  def readImage(uri: String, conf: Configuration, maxPixels: Long,
-                maxBytes: Long = DefaultMaxBytes): Either[String, DecodedImage] =
-    readFile(uri, conf, maxPixels, maxBytes).flatMap(b => ImageDecoder.decode(b, maxPixels))
-
   /** Bytes of image files this JVM has read (tests check that pruned queries read none). */
   val bytesRead = new java.util.concurrent.atomic.AtomicLong
 

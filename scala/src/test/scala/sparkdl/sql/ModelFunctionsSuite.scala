@@ -9,7 +9,7 @@ import org.apache.spark.sql.types.{ArrayType, FloatType, IntegerType, StructFiel
 import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.{SparkSessionFixture, TestGraphs}
-import sparkdl.image.{ImageFields, ImageReader}
+import sparkdl.image.{ImageDecoder, ImageFields, ImageReader}
 import sparkdl.io.HadoopFiles
 import sparkdl.ml.DeepImageFeaturizer
 import sparkdl.tf.{FrozenGraph, GraphFiles}
@@ -186,8 +186,8 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
   test("Structured Streaming: a watched folder scored by sparkdl_predict, every file exactly once") {
     withModelDir {
       val files = new File(fixtures, "images").listFiles().filter(f =>
-        ImageReader.readImage(
-          f.toURI.toString, spark.sparkContext.hadoopConfiguration, 100000000L).isRight).sortBy(_.getName)
+        ImageReader.readFile(f.toURI.toString, spark.sparkContext.hadoopConfiguration, 100000000L)
+          .flatMap(ImageDecoder.decode(_)).isRight).sortBy(_.getName)
       assert(files.length >= 2)
       val watched = Files.createTempDirectory("sparkdl-stream").toFile
       def drop(f: File): Unit = { // written elsewhere, then moved in: the source never sees half a file
