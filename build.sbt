@@ -72,6 +72,12 @@ lazy val root = (project in file("."))
       "com.google.protobuf" % "protobuf-java" % protobufVersion,
       "com.microsoft.onnxruntime" % (if (gpuBuild) "onnxruntime_gpu" else "onnxruntime") %
         versions("onnxruntime.version"),
+      // tokenizer.json read by Hugging Face's own Rust library (its JNI binding, natives inside the jar);
+      // DJL's engine API is needed only for its exception class: JNA, Gson and commons-compress stay
+      // out, and Spark brings SLF4J
+      ("ai.djl.huggingface" % "tokenizers" % versions("djl-tokenizers.version"))
+        .exclude("net.java.dev.jna", "jna").exclude("com.google.code.gson", "gson")
+        .exclude("org.apache.commons", "commons-compress").exclude("org.slf4j", "slf4j-api"),
       "org.scala-lang" % "scala-library" % scalaVersion.value % "provided",
       "org.scalatest" %% "scalatest" % "3.2.19" % Test
     ),
@@ -103,6 +109,8 @@ lazy val root = (project in file("."))
     assembly / assemblyMergeStrategy := {
       // ONNX Runtime's jar carries natives for every platform; the assembly keeps linux-x64's, as TF's
       case PathList("ai", "onnxruntime", "native", platform, _*) if platform != "linux-x64" => MergeStrategy.discard
+      // and the tokenizers jar carries them too (linux, macOS, Windows): linux-x86_64's stays
+      case PathList("native", "lib", platform, _*) if platform != "linux-x86_64" => MergeStrategy.discard
       case PathList("META-INF", "versions", _, "module-info.class") => MergeStrategy.discard
       case "module-info.class" => MergeStrategy.discard
       case PathList("META-INF", "MANIFEST.MF") => MergeStrategy.discard

@@ -91,3 +91,87 @@ def small_onnx_cnn(path, height=40, width=56, seed=2):
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return str(path)
+
+
+def varied_strings(n=2400, seed=3):
+    """Words from the vocabulary and outside it, punctuation, accents, CJK, emoji, very long words,
+    runs of whitespace and control characters, empty strings."""
+    rng = np.random.default_rng(seed)
+    pools = [
+        "the quick brown fox jumps over the lazy dog".split(),
+        ["Straße", "café", "naïve", "Ångström", "résumé", "ÉCOLE", "façade", "İstanbul", "ΣΟΦΙΑ", "ὀδυσσεύς"],
+        ["日本語", "中文字符", "한국어", "漢字かな", "𠀀𠀁", "ภาษาไทย", "עברית", "العربية"],
+        ["😀", "🚀🚀", "👍🏽", "❤️", "🇫🇷", "☕"],
+        ["!", "?", "...", "--", "(", ")", "[x]", "$5", "3.14", "a+b=c", "<tag>", "^_^", "@user", "#hash", "~", "`q`",
+         "«quote»", "“smart”", "—", "…", "¿", "¡"],
+        ["unbelievably", "antidisestablishmentarianism", "x" * 120, "tokenization", "WordPiece", "BERT", "COVID-19",
+         "e-mail", "don't", "it's", "U.S.A.", "www.example.com", "foo_bar", "CamelCaseWord"],
+        ["\t", "\n", "  ", "\u00a0", "\u3000", "\u200b", "\x00", "\ufffd", "\u0007", "\r\n", "\u2028", "\u0301",
+         "e\u0301"],
+    ]
+    out = ["", " ", "\t\n"]
+    while len(out) < n:
+        k = int(rng.integers(1, 25))
+        parts = []
+        for _ in range(k):
+            pool = pools[int(rng.integers(0, len(pools)))]
+            parts.append(pool[int(rng.integers(0, len(pool)))])
+        sep = [" ", "", "  ", "\t"][int(rng.integers(0, 4))]
+        out.append(sep.join(parts))
+    return out
+
+
+def write_tokenizers(directory):
+    """``tokenizer.json`` files of each model family Hugging Face ``tokenizers`` builds, trained here
+    offline on varied text: {name: path}. all-MiniLM-L6-v2's real file comes from its package."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+
+    from sparkdl.models.text import model_folder
+
+    corpus = varied_strings(n=3000, seed=11) + [
+        "Deep Learning Pipelines for Apache Spark: images and text at scale, from Python and Scala.",
+        "Les élèves ont étudié à l'école; naïve façade, résumé, coöperate. 東京都の天気は晴れです。",
+    ] * 20
+
+    def specials(tok, *names):
+        return [(n, tok.token_to_id(n)) for n in names]
+
+    paths = {"minilm": os.path.join(model_folder("all-MiniLM-L6-v2"), "tokenizer.json")}
+
+    # byte-level BPE (GPT-2's alphabet) with RoBERTa's post-processor: <s> ... </s>
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(
+        vocab_size=1200, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    bpe.post_processor = processors.RobertaProcessing(*specials(bpe, "</s>", "<s>"))
+
+    # Unigram (SentencePiece's model) after NFKC, words marked by Metaspace, as XLM-R and T5 are
+    unigram = Tokenizer(models.Unigram())
+    unigram.normalizer = normalizers.NFKC()
+    unigram.pre_tokenizer = pre_tokenizers.Metaspace()
+    unigram.train_from_iterator(corpus, trainers.UnigramTrainer(
+        vocab_size=900, special_tokens=["<pad>", "</s>", "<unk>"], unk_token="<unk>"))
+    unigram.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=specials(unigram, "</s>"))
+
+    # WordPiece without lowercasing or accent stripping (a cased BERT)
+    cased = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    cased.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+    cased.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    cased.train_from_iterator(corpus, trainers.WordPieceTrainer(
+        vocab_size=1200, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]"]))
+    cased.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=specials(cased, "[CLS]", "[SEP]"))
+
+    # byte-level BPE without any pad token (as GPT-2's): padding to max_length must be refused
+    nopad = Tokenizer(models.BPE())
+    nopad.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    nopad.train_from_iterator(corpus[:500], trainers.BpeTrainer(
+        vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+
+    for name, tok in [("bpe_roberta", bpe), ("unigram_nfkc_metaspace", unigram), ("wordpiece_cased", cased),
+                      ("bpe_no_pad", nopad)]:
+        paths[name] = os.path.join(directory, name + ".json")
+        tok.save(paths[name])
+    return paths

@@ -8,12 +8,13 @@ from sparkdl import (
     KerasImageFileTransformer,
     KerasTransformer,
     ONNXTransformer,
+    TextTokenizer,
     TFImageTransformer,
     TFTransformer,
 )
 
 STAGES = [DeepImageFeaturizer, DeepImagePredictor, DeepTextFeaturizer, KerasImageFileTransformer, KerasTransformer,
-          ONNXTransformer, TFImageTransformer, TFTransformer]
+          ONNXTransformer, TextTokenizer, TFImageTransformer, TFTransformer]
 
 
 @pytest.mark.parametrize("cls", STAGES, ids=lambda c: c.__name__)

@@ -7,6 +7,8 @@ import os
 import numpy as np
 import pytest
 
+from tests import fixtures
+
 MODEL = "all-MiniLM-L6-v2"
 
 
@@ -26,34 +28,6 @@ def export(folder, tmp_path_factory):
     return root
 
 
-def varied_strings(n=2400, seed=3):
-    """Words from the vocabulary and outside it, punctuation, accents, CJK, emoji, very long words,
-    runs of whitespace and control characters, empty strings."""
-    rng = np.random.default_rng(seed)
-    pools = [
-        "the quick brown fox jumps over the lazy dog".split(),
-        ["Straße", "café", "naïve", "Ångström", "résumé", "ÉCOLE", "façade", "İstanbul", "ΣΟΦΙΑ", "ὀδυσσεύς"],
-        ["日本語", "中文字符", "한국어", "漢字かな", "𠀀𠀁", "ภาษาไทย", "עברית", "العربية"],
-        ["😀", "🚀🚀", "👍🏽", "❤️", "🇫🇷", "☕"],
-        ["!", "?", "...", "--", "(", ")", "[x]", "$5", "3.14", "a+b=c", "<tag>", "^_^", "@user", "#hash", "~", "`q`",
-         "«quote»", "“smart”", "—", "…", "¿", "¡"],
-        ["unbelievably", "antidisestablishmentarianism", "x" * 120, "tokenization", "WordPiece", "BERT", "COVID-19",
-         "e-mail", "don't", "it's", "U.S.A.", "www.example.com", "foo_bar", "CamelCaseWord"],
-        ["\t", "\n", "  ", "\u00a0", "\u3000", "\u200b", "\x00", "\ufffd", "\u0007", "\r\n", "\u2028", "\u0301",
-         "e\u0301"],
-    ]
-    out = ["", " ", "\t\n"]
-    while len(out) < n:
-        k = int(rng.integers(1, 25))
-        parts = []
-        for _ in range(k):
-            pool = pools[int(rng.integers(0, len(pools)))]
-            parts.append(pool[int(rng.integers(0, len(pool)))])
-        sep = [" ", "", "  ", "\t"][int(rng.integers(0, 4))]
-        out.append(sep.join(parts))
-    return out
-
-
 def jvm_tokenize(spark, folder, texts, max_length=100000):
     settings_lower = json.load(open(os.path.join(folder, "tokenizer_config.json"))).get("do_lower_case", True)
     lines = spark._jvm.sparkdl.PythonAPI.tokenize(os.path.join(folder, "vocab.txt"), settings_lower, settings_lower,
@@ -67,7 +41,7 @@ def test_tokenizer_ids_equal_hugging_face_on_2000_varied_strings(spark, folder):
     reference = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
     reference.no_truncation()
     reference.no_padding()
-    texts = varied_strings()
+    texts = fixtures.varied_strings()
     ours = jvm_tokenize(spark, folder, texts)
     theirs = [e.ids for e in reference.encode_batch(texts)]
     mismatches = [(t, a, b) for t, a, b in zip(texts, ours, theirs) if a != b]

@@ -22,6 +22,7 @@ from sparkdl.ml import (  # noqa: E402
     KerasImageFileTransformer,
     KerasTransformer,
     ONNXTransformer,
+    TextTokenizer,
     TFImageTransformer,
     TFTransformer,
 )
@@ -30,7 +31,7 @@ from sparkdl.udf import registerKerasImageUDF, registerKerasUDF  # noqa: E402
 __all__ = ["jar_path", "spark_session", "submit_args", "SparkdlJarMissingError", "readImages",
            "KerasImageFileEstimator", "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer",
            "TFTransformer",
-           "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "ONNXTransformer",
+           "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "ONNXTransformer", "TextTokenizer",
            "registerKerasImageUDF", "registerKerasUDF"]
 
 

@@ -7,6 +7,7 @@ from sparkdl.ml.onnx import ONNXTransformer
 from sparkdl.ml.text import DeepTextFeaturizer
 from sparkdl.ml.tf_image import TFImageTransformer
 from sparkdl.ml.tf_tensor import TFTransformer
+from sparkdl.ml.tokenizer import TextTokenizer
 
 __all__ = [
     "KerasImageFileEstimator",
@@ -18,11 +19,12 @@ __all__ = [
     "DeepImagePredictor",
     "DeepTextFeaturizer",
     "ONNXTransformer",
+    "TextTokenizer",
 ]
 
 # Spark (pyspark's readers, classic and Spark Connect) finds a stage's JVM class from its Python
 # class's module: the Scala stages live in package sparkdl.ml, so their wrappers say they do too.
 for _stage in (KerasImageFileTransformer, KerasTransformer, TFImageTransformer, TFTransformer, DeepImageFeaturizer,
-               DeepImagePredictor, DeepTextFeaturizer, ONNXTransformer):
+               DeepImagePredictor, DeepTextFeaturizer, ONNXTransformer, TextTokenizer):
     _stage.__module__ = "sparkdl.ml"
 del _stage

@@ -23,6 +23,8 @@ import sparkdl.tf.{FrozenGraph, GraphFiles}
  *  - `sparkdl_tensor(model, values)`: an exported graph's first output for a numeric
  *    array/vector column reshaped to its first input;
  *  - `sparkdl_embed(model, text)`: a sentence encoder's embedding of a string;
+ *  - `sparkdl_tokenize(tokenizer, text [, maxLength [, padding]])`: token ids and attention mask
+ *    from a Hugging Face `tokenizer.json` ([[TokenizeFunction]]);
  *  - `sparkdl_decode_image(file [, path])`: encoded image bytes as a Spark image struct ([[DecodeImageFunction]]);
  *  - `sparkdl_device()`: where the models of the JVM evaluating it run ([[DeviceFunction]]).
  * `model` is a constant string: a named model (its export is read from `spark.sparkdl.modelDir`),
@@ -58,6 +60,11 @@ object ModelFunctions {
     function(Embed,
       "_FUNC_(model, text) - a sentence encoder's embedding (array<float>) of a string, e.g. " +
         "_FUNC_('all-MiniLM-L6-v2', text); the model's export is read from spark.sparkdl.modelDir.", embedFunction),
+    function(TokenizeFunction.Name,
+      "_FUNC_(tokenizer, text [, maxLength [, padding]]) - a string's token ids and attention mask from a Hugging " +
+        "Face tokenizer.json (or a folder holding one): struct<input_ids: array<bigint>, attention_mask: " +
+        "array<bigint>>, special tokens added, truncated at maxLength (0: the file's, else 512), padded to it with " +
+        "padding 'max_length' (default 'none').", TokenizeFunction.build),
     function(DecodeImageFunction.Name,
       "_FUNC_(file [, path]) - encoded image bytes (binary, or struct<bytes, path>) decoded as readImages " +
         "decodes files: struct<image, imageError>, the Spark image struct or null and the reason.",

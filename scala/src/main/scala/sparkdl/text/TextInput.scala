@@ -3,13 +3,13 @@ package sparkdl.text
 import sparkdl.inference.{BatchInput, BatchMemory, Feed}
 
 /**
- * A model input fed from a string column: each text tokenized ([[WordPieceTokenizer]]) in the
+ * A model input fed from a string column: each text tokenized ([[Tokenizer]]) in the
  * executor, the batch padded to its own longest row, fed as token ids (`idsTensor`) and an
  * attention mask (`maskTensor`), both int32 `[batch, longest]` (an engine widens them to the
  * int64 a model may declare), and zeros as token type ids when the model takes them
  * (`typeIdsTensor`: one segment, as for a single sentence).
  */
-final case class TextInput(column: String, tokenizer: WordPieceTokenizer, idsTensor: String, maskTensor: String,
+final case class TextInput(column: String, tokenizer: Tokenizer, idsTensor: String, maskTensor: String,
                            typeIdsTensor: Option[String] = None)
   extends BatchInput {
 

@@ -20,7 +20,7 @@ import sparkdl.tf.FrozenGraph
 final case class TextModel(
     modelName: String,
     model: Model,
-    tokenizer: WordPieceTokenizer,
+    tokenizer: Tokenizer,
     inputIdsTensor: String,
     attentionMaskTensor: String,
     embeddingTensor: String,

@@ -27,7 +27,7 @@ final class WordPieceTokenizer(
     lowercase: Boolean,
     stripAccents: Boolean,
     chineseChars: Boolean,
-    val maxLength: Int) extends Serializable {
+    val maxLength: Int) extends Tokenizer {
 
   require(maxLength >= 2, s"maxLength must be >= 2 ([CLS] and [SEP]), got $maxLength")
 
@@ -37,10 +37,10 @@ final class WordPieceTokenizer(
   val clsId: Int = id("[CLS]")
   val sepId: Int = id("[SEP]")
   val unkId: Int = id("[UNK]")
-  val padId: Int = vocab.getOrElse("[PAD]", 0)
+  override val padId: Int = vocab.getOrElse("[PAD]", 0)
 
   /** Token ids of `text`: `[CLS]`, its pieces (truncated to `maxLength - 2`), `[SEP]`. */
-  def encode(text: String): Array[Int] = {
+  override def encode(text: String): Array[Int] = {
     val ids = new ArrayBuffer[Int]()
     ids += clsId
     val budget = maxLength - 2
@@ -53,8 +53,7 @@ final class WordPieceTokenizer(
     ids.toArray
   }
 
-  /** The same tokenizer with another token limit. */
-  def withMaxLength(n: Int): WordPieceTokenizer =
+  override def withMaxLength(n: Int): WordPieceTokenizer =
     new WordPieceTokenizer(vocab, lowercase, stripAccents, chineseChars, n)
 
   /** The pieces of `text` as strings (for tests and debugging). */
