@@ -4,6 +4,8 @@
   <out>/images/                     chelsea.png, coffee.png, camera_gray.png (real photos)
   <out>/shapes/{red,blue}/          a small labelled set for a Pipeline
   <out>/expected.json               Keras' features and top-5 predictions for images/, computed here
+  <out>/tokenizers/                 tokenizer.json files of each family (fixtures.write_tokenizers), MiniLM's
+                                    vocab.txt, and expected.json: Python tokenizers' ids for varied texts
 """
 import json
 import os
@@ -19,6 +21,8 @@ def main(out):
 
     from sparkdl.models.efficientnet_lite0 import efficientnet_lite0, preprocess_input
     from tests.fixtures import write_shapes
+
+    write_tokenizer_fixtures(os.path.join(out, "tokenizers"))
 
     subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",
                            "--out", os.path.join(out, "models")])
@@ -46,6 +50,34 @@ def main(out):
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f)
     print("wrote", out)
+
+
+def write_tokenizer_fixtures(out):
+    """Each family's tokenizer.json, and the ids Python ``tokenizers`` gives for varied texts, with no
+    truncation (beyond 512) and truncated at 16, no padding."""
+    import shutil
+
+    from tokenizers import Tokenizer
+
+    from sparkdl.models.text import model_folder
+    from tests.fixtures import varied_strings, write_tokenizers
+
+    os.makedirs(out, exist_ok=True)
+    files = write_tokenizers(out)
+    shutil.copy(files["minilm"], os.path.join(out, "minilm.json"))
+    shutil.copy(os.path.join(model_folder("all-MiniLM-L6-v2"), "vocab.txt"), os.path.join(out, "minilm-vocab.txt"))
+    texts = varied_strings(n=400, seed=17) + [" ".join(varied_strings(n=80, seed=19))]
+    expected = {"texts": texts}
+    for name, path in files.items():
+        tok = Tokenizer.from_file(path)
+        tok.no_padding()
+        ids = {}
+        for limit in (512, 16):
+            tok.enable_truncation(limit)
+            ids[str(limit)] = [e.ids for e in tok.encode_batch(texts)]
+        expected[name] = ids
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(expected, f)
 
 
 if __name__ == "__main__":
