@@ -647,3 +647,42 @@ def test_bytes_and_the_file_source_over_connect_equal_classic(spark, server, ima
     assert got["sizes"] == {os.path.basename(r.filePath): None if r.image is None else [r.image.height, r.image.width]
                             for r in images.collect() if not r.filePath.endswith("zero_bytes.jpg")}
     assert got["labels"] == [["chelsea.jpg", 0], ["coffee.png", 1]]
+
+
+TOKENIZE = '''
+from pyspark.sql import functions as F
+import sparkdl
+from sparkdl.functions import tokenize
+
+texts = spark.createDataFrame([(i, t) for i, t in enumerate(args["texts"])], "i int, text string")
+stage = sparkdl.TextTokenizer(tokenizer=args["tokenizer"], outputCol="t", maxLength=12, padding="max_length")
+result = {
+    "stage": [[list(r.t.input_ids), list(r.t.attention_mask)] for r in stage.transform(texts).orderBy("i").collect()],
+    "function": [list(r.t.input_ids) for r in
+                 texts.orderBy("i").select(tokenize(args["folder"], F.col("text")).alias("t")).collect()],
+}
+'''
+
+
+def test_text_tokenizer_over_connect_uploads_the_file_and_equals_python_tokenizers(server, tmp_path):
+    """#31 from a JVM-free client: a local tokenizer.json (and a folder holding one) is uploaded to the session."""
+    import shutil
+
+    from tokenizers import Tokenizer
+
+    from tests.fixtures import varied_strings, write_tokenizers
+
+    files = write_tokenizers(str(tmp_path))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    shutil.copy(files["bpe_roberta"], str(folder / "tokenizer.json"))
+    texts = varied_strings(n=60, seed=23)
+    got = run_client(server.url, TOKENIZE, {"tokenizer": files["unigram_nfkc_metaspace"], "folder": str(folder),
+                                            "texts": texts})
+    unigram = Tokenizer.from_file(files["unigram_nfkc_metaspace"])
+    unigram.enable_truncation(12)
+    unigram.enable_padding(length=12, pad_id=unigram.token_to_id("<pad>"), pad_token="<pad>")
+    assert got["stage"] == [[e.ids, e.attention_mask] for e in unigram.encode_batch(texts)]
+    bpe = Tokenizer.from_file(files["bpe_roberta"])
+    bpe.enable_truncation(512)
+    assert got["function"] == [e.ids for e in bpe.encode_batch(texts)]
