@@ -390,6 +390,35 @@ def bench_text(spark, n, work, name="all-MiniLM-L6-v2"):
             "pbudf_sorted": pbudf_sorted, "pbudf_threads": pbudf_threads}
 
 
+def bench_tokenizer(spark, n):
+    """Texts/s of tokenization alone, on one core: Hugging Face tokenizers in Python (one text at a time,
+    as one core runs it; encode_batch on every core, per core), the same library in the JVM through the
+    JNI binding (TextTokenizer's), and sparkdl's Scala WordPiece; then TextTokenizer end to end on local[2]."""
+    from tokenizers import Tokenizer
+
+    from sparkdl import TextTokenizer
+    from sparkdl.models.text import model_folder
+
+    folder = model_folder("all-MiniLM-L6-v2")
+    path, vocab = os.path.join(folder, "tokenizer.json"), os.path.join(folder, "vocab.txt")
+    texts = make_sentences(n, vocab, seed=7)
+    tok = Tokenizer.from_file(path)
+    tok.no_padding()
+    tok.enable_truncation(512)
+    [tok.encode(t) for t in texts[:1000]]
+    one = max(n / timed(lambda: [tok.encode(t) for t in texts])[0] for _ in range(3))
+    batch = max(n / timed(lambda: tok.encode_batch(texts))[0] for _ in range(3)) / os.cpu_count()
+    jvm = spark.sparkContext._jvm.sparkdl.bench.TokenizeRate.textsPerSecond(path, vocab, texts)
+    df = spark.createDataFrame([(t,) for t in texts], "text string").repartition(os.cpu_count()).cache()
+    df.count()
+    stage = TextTokenizer(tokenizer=path, outputCol="t", maxLength=512)
+    noop(stage.transform(df).select("t"))
+    end_to_end = max(n / timed(lambda: noop(stage.transform(df).select("t")))[0] for _ in range(3))
+    df.unpersist()
+    return {"python_one": one, "python_batch_per_core": batch, "jni": jvm[0], "wordpiece": jvm[1],
+            "stage": end_to_end, "tokens": sum(len(e.ids) for e in tok.encode_batch(texts))}
+
+
 def memory_growth(spark, name, directory, work, counts=(1000, 20000), source="readImages"):
     """Executor JVM memory while DeepImageFeaturizer streams 1,000 and then 20,000 images.
 
@@ -554,6 +583,10 @@ def main():
         onnx_rows.append((name, bench_onnx_image(spark, name, files, directory, weights, work)))
         print("  %s ONNX done: %s" % (name, onnx_rows[-1][1]), flush=True)
 
+    tokenize = bench_tokenizer(spark, args.sentences) if args.sentences else None
+    if tokenize:
+        print("  tokenizer done: %s" % tokenize, flush=True)
+
     texts = []
     for name in [m for m in args.text_models.split(",") if m] if args.sentences else []:
         texts.append((name, bench_text(spark, args.sentences, work, name)))
@@ -612,6 +645,21 @@ def main():
         print("  targets: >= 0.9x limit: %s; >= 1.5x pbudf: %s" % (
             "met" if text["transformer"] >= 0.9 * text["limit"] else "missed",
             "met" if text["transformer"] >= 1.5 * text["pbudf"] else "missed"))
+    if tokenize:
+        n, t = args.sentences, tokenize
+        print("\ntokenization, all-MiniLM-L6-v2's tokenizer: %d sentences (%.0f tokens each), texts/second on one core:"
+              % (n, t["tokens"] / n))
+        print("  Python tokenizers, one text at a time   %9.0f" % t["python_one"])
+        print("  Python tokenizers, encode_batch per core %8.0f   (all %d cores, divided by them)" % (
+            t["python_batch_per_core"], cores))
+        print("  sparkdl TokenizerJson (JNI, tokenizer.json) %5.0f   %.2fx Python one by one, %.2fx encode_batch "
+              "per core" % (t["jni"], t["jni"] / t["python_one"], t["jni"] / t["python_batch_per_core"]))
+        print("  sparkdl WordPiece (Scala, vocab.txt)   %9.0f   %.2fx the JNI tokenizer" % (
+            t["wordpiece"], t["wordpiece"] / t["jni"]))
+        print("  TextTokenizer end to end, local[%d]      %8.0f   (%.0f per core)" % (
+            cores, t["stage"], t["stage"] / cores))
+        print("  target: tokenizer >= Python tokenizers per core: %s" % (
+            "met" if t["jni"] >= max(t["python_one"], t["python_batch_per_core"]) else "missed"))
     if listing:
         (img_list, img_count), (bin_list, bin_count) = listing["best"]["sparkdl.image"], listing["best"]["binaryFile"]
         print("\nlisting %d files in %d partition folders (Spark's file index), best of 3, seconds:" % (

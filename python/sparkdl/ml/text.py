@@ -37,8 +37,10 @@ __all__ = ["DeepTextFeaturizer"]
 class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasOutputMode,
                          HasBatchSize, HasHandleInvalid):
     """Sentence embeddings of a string column (384 values for all-MiniLM-L6-v2), as a Vector
-    (or ``array<float>`` with ``outputMode="array"``): BERT WordPiece tokenization and the encoder
-    run in the executor JVM, batched, rows sorted by length so padding costs little. A null text
+    (or ``array<float>`` with ``outputMode="array"``): tokenization (the folder's ``tokenizer.json``, or a
+    BERT ``vocab.txt``) and the encoder run in the executor JVM, batched, rows sorted by length so padding
+    costs little. ``modelDir`` may also be an ONNX encoder folder of any architecture (an ``optimum``
+    export: ``model.onnx``, ``config.json``, ``tokenizer.json``, the pooling config). A null text
     gives null; an empty string the embedding of ``[CLS] [SEP]``.
 
     >>> embed = DeepTextFeaturizer(inputCol="text", outputCol="embedding")
@@ -50,7 +52,8 @@ class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasO
                       typeConverter=TypeConverters.toString)
     modelDir = Param(Params._dummy(), "modelDir",
                      "an export directory (python -m sparkdl.models export), or, from Python, a sentence-"
-                     "transformers folder (config.json, vocab.txt, model.safetensors), exported on first use",
+                     "transformers folder (config.json, vocab.txt or tokenizer.json, model.safetensors or an ONNX "
+                     "encoder's model.onnx), exported on first use",
                      typeConverter=TypeConverters.toString)
     maxLength = Param(Params._dummy(), "maxLength",
                       "tokens per text, [CLS] and [SEP] included (0: the model's own, 256 for all-MiniLM-L6-v2)",

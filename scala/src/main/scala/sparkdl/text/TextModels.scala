@@ -14,8 +14,7 @@ import sparkdl.tf.FrozenGraph
 /**
  * A sentence encoder as `sparkdl.models.text` exports it: a model (a frozen graph, or an ONNX
  * model run by ONNX Runtime) from token ids and an attention mask (`[batch, seq]`; token type
- * ids too when `typeIdsTensor` is set) to the pooled embedding, its vocabulary and tokenizer
- * settings.
+ * ids too when `typeIdsTensor` is set) to the pooled embedding, and its tokenizer.
  */
 final case class TextModel(
     modelName: String,
@@ -41,7 +40,7 @@ object TextModels {
   private val loaded = new FileCache[TextModel]
 
   /**
-   * Loads `<dir>/<modelName>/{model.json, graph.pb, vocab.txt}` (any Hadoop file system); cached
+   * Loads `<dir>/<modelName>/{model.json, graph.pb or model.onnx, vocab.txt or tokenizer.json}` (any Hadoop file system); cached
    * per JVM until model.json changes. `maxLength` (> 0) overrides the export's token limit.
    */
   def load(dir: String, modelName: String, maxLength: Int = 0): TextModel = {
@@ -56,10 +55,17 @@ object TextModels {
       if ((json \ "kind").extractOpt[String].getOrElse("") != "text") {
         throw new IllegalArgumentException(s"$metaPath is not a text model export (no \"kind\": \"text\")")
       }
-      val vocab = new String(HadoopFiles.read(new Path(base, "vocab.txt"), spark), "UTF-8")
-      val lines = vocab.split("\n", -1)
-      val tokenizer = WordPieceTokenizer.fromVocab((if (lines.last.isEmpty) lines.init else lines).iterator,
-        bool("lowercase"), bool("stripAccents"), bool("chineseChars"), (json \ "maxLength").extract[Int])
+      val limit = (json \ "maxLength").extract[Int]
+      val tokenizer: Tokenizer = tokenizerFile(json) match {
+        case TokenizerFiles.FileName =>
+          val file = new Path(base, TokenizerFiles.FileName)
+          TokenizerJson.fromBytes(ModelFiles.read(file, spark), file.toString, limit)
+        case _ =>
+          val vocab = new String(HadoopFiles.read(new Path(base, "vocab.txt"), spark), "UTF-8")
+          val lines = vocab.split("\n", -1)
+          WordPieceTokenizer.fromVocab((if (lines.last.isEmpty) lines.init else lines).iterator, bool("lowercase"),
+            bool("stripAccents"), bool("chineseChars"), limit)
+      }
       val typeIds = (json \ "tokenTypeIdsTensor").extractOpt[String]
       val inputs = Seq(str("inputIdsTensor"), str("attentionMaskTensor")) ++ typeIds
       val model =
@@ -72,6 +78,12 @@ object TextModels {
     }
     if (maxLength <= 0 || maxLength == model.tokenizer.maxLength) model
     else model.copy(tokenizer = model.tokenizer.withMaxLength(maxLength))
+  }
+
+  /** The export's tokenizer file: `tokenizer.json` (Hugging Face tokenizers) or `vocab.txt` (WordPiece, the default). */
+  def tokenizerFile(modelJson: org.json4s.JValue): String = {
+    implicit val formats: Formats = DefaultFormats
+    (modelJson \ "tokenizer").extractOpt[String].getOrElse("vocab.txt")
   }
 
   /**
