@@ -21,7 +21,9 @@ def tokenizer_files(tmp_path_factory):
 def texts():
     # accents, CJK, emoji, whitespace runs, control characters, empty strings, and over-long texts
     long_text = " ".join(fixtures.varied_strings(n=200, seed=5))
-    return fixtures.varied_strings() + [long_text, long_text * 3, "   \t\n  ", "Ünïcödé  \u3000 空白  😀😀"]
+    # and special tokens written in the text, which each tokenizer matches whole
+    return fixtures.varied_strings() + [long_text, long_text * 3, "   \t\n  ", "Ünïcödé  \u3000 空白  😀😀",
+                                        "hello [MASK] world", "[CLS][SEP]x[PAD]", "a[UNK]b [mask]", "<s>hi</s> <pad>"]
 
 
 def reference(path, max_length):

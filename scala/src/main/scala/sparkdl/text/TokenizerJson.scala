@@ -36,7 +36,19 @@ final class TokenizerJson private (val json: String, val source: String, overrid
 
   @transient private lazy val native: TokenizerJson.Native = TokenizerJson.native(this)
 
-  override def encode(text: String): Array[Int] = {
+  /**
+   * Whether this file is BERT's WordPiece pipeline, which sparkdl's Scala [[WordPieceTokenizer]]
+   * runs with the same ids, 2.5-4.5x faster than a call through JNI (`make bench`).
+   */
+  def runsInScala: Boolean = native.wordPiece.isDefined
+
+  override def encode(text: String): Array[Int] = native.wordPiece match {
+    case Some(fast) => fast.encode(text)
+    case None => encodeNative(text)
+  }
+
+  /** The ids from the Rust library itself (whatever [[runsInScala]] says). */
+  def encodeNative(text: String): Array[Int] = {
     val lib = TokenizersNative.library
     val encoding = lib.encode(native.handle, text, true)
     val ids =
@@ -98,6 +110,62 @@ object TokenizerJson {
   def fromBytes(bytes: Array[Byte], source: String, maxLength: Int = 0): TokenizerJson =
     apply(new String(bytes, UTF_8), source, maxLength)
 
+  /**
+   * The Scala tokenizer equal to the file when the file is BERT's pipeline: a `WordPiece` model
+   * (`##` continuations, 100 characters a word), `BertNormalizer` (cleaning text), the
+   * `BertPreTokenizer`, one special token before and one after the text (`BertProcessing`,
+   * `RobertaProcessing` or a template of that shape), right truncation, and added tokens that are
+   * all special, matched whole in the raw text and in the vocabulary; else None.
+   */
+  private[text] def bertWordPiece(doc: JValue, maxLength: Int): Option[WordPieceTokenizer] = {
+    implicit val formats: Formats = DefaultFormats
+    def str(v: JValue, f: String) = (v \ f).extractOpt[String]
+    def flag(v: JValue, f: String) = (v \ f).extractOpt[Boolean]
+    val model = doc \ "model"
+    val normalizer = doc \ "normalizer"
+    val processor = doc \ "post_processor"
+    val vocab = (model \ "vocab").extractOpt[Map[String, Int]].getOrElse(Map.empty)
+    def pair(f: String) = (processor \ f).extractOpt[(String, Int)]
+    val around: Option[(String, String)] = str(processor, "type") match {
+      case Some("BertProcessing") | Some("RobertaProcessing") =>
+        for ((c, ci) <- pair("cls"); (s, si) <- pair("sep") if vocab.get(c).contains(ci) && vocab.get(s).contains(si))
+          yield (c, s)
+      case Some("TemplateProcessing") =>
+        (processor \ "single").extractOpt[List[Map[String, Map[String, JValue]]]] match {
+          case Some(List(first, middle, last)) =>
+            def special(m: Map[String, Map[String, JValue]]) = m.get("SpecialToken").flatMap(_.get("id"))
+              .flatMap(_.extractOpt[String]).filter { t =>
+                (processor \ "special_tokens" \ t \ "ids").extractOpt[List[Int]].exists(ids =>
+                  vocab.get(t).toList == ids)
+              }
+            val sequenceA = middle.get("Sequence").flatMap(_.get("id")).flatMap(_.extractOpt[String]).contains("A")
+            for (c <- special(first); s <- special(last) if sequenceA) yield (c, s)
+          case _ => None
+        }
+      case _ => None
+    }
+    val added = (doc \ "added_tokens").extractOpt[List[JValue]].getOrElse(Nil)
+    val addedOk = added.forall { t =>
+      flag(t, "special").contains(true) && !flag(t, "normalized").getOrElse(true) &&
+        !flag(t, "lstrip").getOrElse(false) &&
+        !flag(t, "rstrip").getOrElse(false) && !flag(t, "single_word").getOrElse(false) &&
+        str(t, "content").exists(c => vocab.get(c) == (t \ "id").extractOpt[Int])
+    }
+    val bert = str(model, "type").contains("WordPiece") &&
+      str(model, "continuing_subword_prefix").forall(_ == "##") &&
+      (model \ "max_input_chars_per_word").extractOpt[Int].forall(_ == WordPieceTokenizer.MaxCharsPerWord) &&
+      str(model, "unk_token").exists(vocab.contains) &&
+      str(normalizer, "type").contains("BertNormalizer") && flag(normalizer, "clean_text").getOrElse(true) &&
+      str(doc \ "pre_tokenizer", "type").contains("BertPreTokenizer") &&
+      nonNull(doc \ "truncation").forall(t => str(t, "direction").forall(_ == "Right")) && addedOk
+    around.filter(_ => bert).map { case (cls, sep) =>
+      val lowercase = flag(normalizer, "lowercase").getOrElse(true)
+      new WordPieceTokenizer(vocab, lowercase, flag(normalizer, "strip_accents").getOrElse(lowercase),
+        flag(normalizer, "handle_chinese_chars").getOrElse(true), maxLength, cls, sep, str(model, "unk_token").get,
+        added.flatMap(t => str(t, "content")))
+    }
+  }
+
   private def nonNull(v: JValue): Option[JValue] = v match {
     case JNothing | JNull => None
     case other => Some(other)
@@ -106,8 +174,8 @@ object TokenizerJson {
   private def sha256(s: String): String =
     MessageDigest.getInstance("SHA-256").digest(s.getBytes(UTF_8)).map("%02x".format(_)).mkString
 
-  /** A native tokenizer, freed when nothing refers to it any more. */
-  private final class Native(val handle: Long)
+  /** A native tokenizer, freed when nothing refers to it any more, and the Scala one when the file is BERT's. */
+  private final class Native(val handle: Long, val wordPiece: Option[WordPieceTokenizer])
 
   private val cleaner = Cleaner.create()
   private val natives = new FileCache[Native]
@@ -127,7 +195,7 @@ object TokenizerJson {
       }
     lib.disablePadding(handle)
     lib.setTruncation(handle, t.maxLength, "LONGEST_FIRST", 0)
-    val n = new Native(handle)
+    val n = new Native(handle, if (t.maxLength >= 2) bertWordPiece(parse(t.json), t.maxLength) else None)
     cleaner.register(n, () => lib.deleteTokenizer(handle))
     n
   }

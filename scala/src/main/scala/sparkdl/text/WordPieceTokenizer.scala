@@ -20,41 +20,80 @@ import scala.collection.mutable.ArrayBuffer
  *     continuations; a word with no split, or longer than 100 code points, is `[UNK]`.
  *  4. `[CLS]` + pieces (the first `maxLength - 2`) + `[SEP]`.
  *
- * @param vocab piece -> id (the line number in `vocab.txt`)
+ * Special tokens written in the text (`[MASK]`, `[SEP]`, ...: the `specials`) are their own ids,
+ * as Hugging Face matches its added tokens in the raw text before normalizing the rest.
+ *
+ * @param vocab    piece -> id (the line number in `vocab.txt`)
+ * @param cls      the token before the text (`[CLS]`; `<s>` for MPNet)
+ * @param sep      the token after it (`[SEP]`; `</s>`)
+ * @param specials tokens matched whole in the raw text
  */
 final class WordPieceTokenizer(
     vocab: Map[String, Int],
     lowercase: Boolean,
     stripAccents: Boolean,
     chineseChars: Boolean,
-    val maxLength: Int) extends Tokenizer {
+    val maxLength: Int,
+    cls: String = "[CLS]",
+    sep: String = "[SEP]",
+    unk: String = "[UNK]",
+    specials: Seq[String] = WordPieceTokenizer.BertSpecials) extends Tokenizer {
 
-  require(maxLength >= 2, s"maxLength must be >= 2 ([CLS] and [SEP]), got $maxLength")
+  require(maxLength >= 2, s"maxLength must be >= 2 ($cls and $sep), got $maxLength")
 
   private def id(token: String): Int =
     vocab.getOrElse(token, throw new IllegalArgumentException(s"the vocabulary has no $token"))
 
-  val clsId: Int = id("[CLS]")
-  val sepId: Int = id("[SEP]")
-  val unkId: Int = id("[UNK]")
-  override val padId: Int = vocab.getOrElse("[PAD]", 0)
+  val clsId: Int = id(cls)
+  val sepId: Int = id(sep)
+  val unkId: Int = id(unk)
+  override val padId: Int = vocab.getOrElse("[PAD]", vocab.getOrElse("<pad>", 0))
+
+  /** The specials the vocabulary has, longest first (the longest match wins where two start at one place). */
+  private val specialIds: Seq[(String, Int)] =
+    specials.distinct.flatMap(t => vocab.get(t).map(t -> _)).sortBy(-_._1.length)
 
   /** Token ids of `text`: `[CLS]`, its pieces (truncated to `maxLength - 2`), `[SEP]`. */
   override def encode(text: String): Array[Int] = {
     val ids = new ArrayBuffer[Int]()
     ids += clsId
     val budget = maxLength - 2
-    val words = preTokenize(normalize(text)).iterator
-    while (ids.length - 1 < budget && words.hasNext) {
-      wordPiece(words.next(), ids)
+    val parts = segments(text).iterator
+    while (ids.length - 1 < budget && parts.hasNext) {
+      parts.next() match {
+        case Left(special) => ids += special
+        case Right(plain) =>
+          val words = preTokenize(normalize(plain)).iterator
+          while (ids.length - 1 < budget && words.hasNext) wordPiece(words.next(), ids)
+      }
     }
     if (ids.length - 1 > budget) ids.remove(budget + 1, ids.length - 1 - budget)
     ids += sepId
     ids.toArray
   }
 
+  /** `text` cut at the special tokens written in it: their ids (Left) between plain stretches (Right). */
+  private def segments(text: String): Seq[Either[Int, String]] = {
+    if (specialIds.isEmpty || !specialIds.exists(t => text.contains(t._1))) return Seq(Right(text))
+    val out = new ArrayBuffer[Either[Int, String]]()
+    var from = 0
+    var i = 0
+    while (i < text.length) {
+      specialIds.find { case (t, _) => text.startsWith(t, i) } match {
+        case Some((t, tokenId)) =>
+          if (i > from) out += Right(text.substring(from, i))
+          out += Left(tokenId)
+          i += t.length
+          from = i
+        case None => i += 1
+      }
+    }
+    if (from < text.length) out += Right(text.substring(from))
+    out.toSeq
+  }
+
   override def withMaxLength(n: Int): WordPieceTokenizer =
-    new WordPieceTokenizer(vocab, lowercase, stripAccents, chineseChars, n)
+    new WordPieceTokenizer(vocab, lowercase, stripAccents, chineseChars, n, cls, sep, unk, specials)
 
   /** The pieces of `text` as strings (for tests and debugging). */
   def pieces(text: String): Seq[String] = {
@@ -129,6 +168,9 @@ final class WordPieceTokenizer(
 object WordPieceTokenizer {
 
   val MaxCharsPerWord = 100
+
+  /** BERT's special tokens, which its tokenizer.json lists as added tokens matched in the raw text. */
+  val BertSpecials: Seq[String] = Seq("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
   /** A tokenizer over `vocab.txt` (one piece per line; the id is the line number). */
   def fromVocab(lines: Iterator[String], lowercase: Boolean, stripAccents: Boolean, chineseChars: Boolean,
