@@ -175,3 +175,45 @@ def write_tokenizers(directory):
         paths[name] = os.path.join(directory, name + ".json")
         tok.save(paths[name])
     return paths
+
+
+def numpy_encoder(weights, settings, ids, mask):
+    """BERT (and RoBERTa, whose positions start after the padding id) from its equations, in NumPy:
+    embeddings, post-LN blocks (softmax attention, exact GELU), mean pooling over the mask, L2
+    normalization."""
+    from math import erf, sqrt
+
+    w = weights
+    verf = np.vectorize(erf)
+
+    def ln(x, p):
+        mu = x.mean(-1, keepdims=True)
+        var = ((x - mu) ** 2).mean(-1, keepdims=True)
+        return (x - mu) / np.sqrt(var + settings["eps"]) * w[p + ".weight"] + w[p + ".bias"]
+
+    def lin(x, p):
+        return x @ w[p + ".weight"].T + w[p + ".bias"]
+    b, s = ids.shape
+    heads, hidden = settings["heads"], settings["hidden"]
+    d = hidden // heads
+    if settings.get("positionOffset"):  # RoBERTa: positions count the mask from padding_idx + 1
+        counted = np.cumsum(mask.astype(np.int64), axis=1) * mask.astype(np.int64) + settings["positionOffset"] - 1
+        positions = w["embeddings.position_embeddings.weight"][counted]
+    else:
+        positions = w["embeddings.position_embeddings.weight"][:s][None]
+    x = w["embeddings.word_embeddings.weight"][ids] + positions + w["embeddings.token_type_embeddings.weight"][0]
+    x = ln(x.astype(np.float64), "embeddings.LayerNorm")
+    for i in range(settings["layers"]):
+        p = "encoder.layer.%d." % i
+        q, k, v = (lin(x, p + "attention.self." + n).reshape(b, s, heads, d).transpose(0, 2, 1, 3)
+                   for n in ("query", "key", "value"))
+        scores = q @ k.transpose(0, 1, 3, 2) / sqrt(d) + ((1 - mask) * -1e9)[:, None, None, :]
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        ctx = (scores / scores.sum(-1, keepdims=True)) @ v
+        x = ln(lin(ctx.transpose(0, 2, 1, 3).reshape(b, s, hidden), p + "attention.output.dense") + x,
+               p + "attention.output.LayerNorm")
+        h = lin(x, p + "intermediate.dense")
+        h = 0.5 * h * (1 + verf(h / sqrt(2)))
+        x = ln(lin(h, p + "output.dense") + x, p + "output.LayerNorm")
+    pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
+    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)

