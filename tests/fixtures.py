@@ -177,8 +177,24 @@ def write_tokenizers(directory):
     return paths
 
 
+def mpnet_bucket(key_minus_query, buckets=32, max_distance=128):
+    """MPNet's relative-position bucket of one distance, step by step as transformers' MPNet computes
+    it (float32 logarithm, truncated): half the buckets for keys before the query, half after."""
+    n = -key_minus_query
+    half = buckets // 2
+    out = half if n < 0 else 0
+    n = abs(n)
+    exact = half // 2
+    if n < exact:
+        return out + n
+    large = exact + int(np.float32(np.log(np.float32(n) / np.float32(exact)) / np.float32(np.log(max_distance / exact)))
+                        * np.float32(half - exact))
+    return out + min(large, half - 1)
+
+
 def numpy_encoder(weights, settings, ids, mask):
-    """BERT (and RoBERTa, whose positions start after the padding id) from its equations, in NumPy:
+    """BERT from its equations, in NumPy (RoBERTa's positions start after the padding id; MPNet adds a
+    relative-position bias per head to every layer's attention scores and has no token types):
     embeddings, post-LN blocks (softmax attention, exact GELU), mean pooling over the mask, L2
     normalization."""
     from math import erf, sqrt
@@ -201,17 +217,26 @@ def numpy_encoder(weights, settings, ids, mask):
         positions = w["embeddings.position_embeddings.weight"][counted]
     else:
         positions = w["embeddings.position_embeddings.weight"][:s][None]
-    x = w["embeddings.word_embeddings.weight"][ids] + positions + w["embeddings.token_type_embeddings.weight"][0]
+    x = w["embeddings.word_embeddings.weight"][ids] + positions
+    if "embeddings.token_type_embeddings.weight" in w:
+        x = x + w["embeddings.token_type_embeddings.weight"][0]
     x = ln(x.astype(np.float64), "embeddings.LayerNorm")
+    mpnet = settings.get("modelType") == "mpnet"
+    names = (["attention.attn." + n for n in "qkvo"] + ["attention.LayerNorm"] if mpnet else
+             ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+              "attention.output.LayerNorm"])
+    relative = 0
+    if mpnet:
+        table = w["encoder.relative_attention_bias.weight"]  # [buckets, heads]
+        bucket = np.array([[mpnet_bucket(kk - qq, settings["relativeBuckets"]) for kk in range(s)] for qq in range(s)])
+        relative = table[bucket].transpose(2, 0, 1)[None]  # [1, heads, q, k]
     for i in range(settings["layers"]):
         p = "encoder.layer.%d." % i
-        q, k, v = (lin(x, p + "attention.self." + n).reshape(b, s, heads, d).transpose(0, 2, 1, 3)
-                   for n in ("query", "key", "value"))
-        scores = q @ k.transpose(0, 1, 3, 2) / sqrt(d) + ((1 - mask) * -1e9)[:, None, None, :]
+        q, k, v = (lin(x, p + n).reshape(b, s, heads, d).transpose(0, 2, 1, 3) for n in names[:3])
+        scores = q @ k.transpose(0, 1, 3, 2) / sqrt(d) + relative + ((1 - mask) * -1e9)[:, None, None, :]
         scores = np.exp(scores - scores.max(-1, keepdims=True))
         ctx = (scores / scores.sum(-1, keepdims=True)) @ v
-        x = ln(lin(ctx.transpose(0, 2, 1, 3).reshape(b, s, hidden), p + "attention.output.dense") + x,
-               p + "attention.output.LayerNorm")
+        x = ln(lin(ctx.transpose(0, 2, 1, 3).reshape(b, s, hidden), p + names[3]) + x, p + names[4])
         h = lin(x, p + "intermediate.dense")
         h = 0.5 * h * (1 + verf(h / sqrt(2)))
         x = ln(lin(h, p + "output.dense") + x, p + "output.LayerNorm")

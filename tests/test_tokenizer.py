@@ -267,10 +267,12 @@ def test_a_safetensors_folder_of_another_architecture_is_refused_naming_the_onnx
         DeepTextFeaturizer(outputCol="e", modelDir=str(folder)).transform(df)
 
 
-def random_roberta(folder, tokenizer, vocab_size, hidden=16, layers=2, heads=2, positions=66, seed=4):
-    """A RoBERTa-family sentence-transformers folder with random weights written to safetensors here
-    (keys as transformers saves an encoder; pad id 1, positions from 2, LayerNorm eps 1e-5, one
-    token type), the byte-level BPE tokenizer, mean pooling and Normalize; returns the weights."""
+def random_encoder(folder, tokenizer, vocab_size, model_type="roberta", hidden=16, layers=2, heads=2, positions=66,
+                   seed=4):
+    """A RoBERTa- or MPNet-family sentence-transformers folder with random weights written to safetensors
+    here (keys as transformers saves an encoder; pad id 1, positions from 2, LayerNorm eps 1e-5; RoBERTa
+    one token type, MPNet none and a relative-position bias of 32 buckets), the given tokenizer.json,
+    mean pooling and Normalize; returns the weights."""
     import numpy as np
     from safetensors.numpy import save_file
 
@@ -278,24 +280,29 @@ def random_roberta(folder, tokenizer, vocab_size, hidden=16, layers=2, heads=2, 
 
     def w(*shape, scale=0.2):
         return (rng.normal(size=shape) * scale).astype(np.float32)
+    mpnet = model_type == "mpnet"
     weights = {"embeddings.word_embeddings.weight": w(vocab_size, hidden),
                "embeddings.position_embeddings.weight": w(positions, hidden),
-               "embeddings.token_type_embeddings.weight": w(1, hidden),
                "embeddings.LayerNorm.weight": 1 + w(hidden), "embeddings.LayerNorm.bias": w(hidden)}
+    if mpnet:
+        weights["encoder.relative_attention_bias.weight"] = w(32, heads, scale=1.0)
+    else:
+        weights["embeddings.token_type_embeddings.weight"] = w(1, hidden)
+    attention = (["attention.attn." + n for n in "qkvo"] + ["attention.LayerNorm"] if mpnet else
+                 ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                  "attention.output.LayerNorm"])
     for i in range(layers):
         p = "encoder.layer.%d." % i
-        for name, (out, inp) in {"attention.self.query": (hidden, hidden), "attention.self.key": (hidden, hidden),
-                                 "attention.self.value": (hidden, hidden), "attention.output.dense": (hidden, hidden),
-                                 "intermediate.dense": (2 * hidden, hidden), "output.dense": (hidden, 2 * hidden)
-                                 }.items():
+        for name, (out, inp) in [(n, (hidden, hidden)) for n in attention[:4]] + [
+                ("intermediate.dense", (2 * hidden, hidden)), ("output.dense", (hidden, 2 * hidden))]:
             weights[p + name + ".weight"], weights[p + name + ".bias"] = w(out, inp), w(out)
-        for name in ("attention.output.LayerNorm", "output.LayerNorm"):
+        for name in (attention[4], "output.LayerNorm"):
             weights[p + name + ".weight"], weights[p + name + ".bias"] = 1 + w(hidden), w(hidden)
     folder.mkdir()
     save_file(weights, str(folder / "model.safetensors"))
     shutil.copy(tokenizer, str(folder / "tokenizer.json"))
     (folder / "config.json").write_text(json.dumps({
-        "model_type": "roberta", "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
+        "model_type": model_type, "relative_attention_num_buckets": 32, "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
         "intermediate_size": 2 * hidden, "hidden_act": "gelu", "layer_norm_eps": 1e-5, "pad_token_id": 1,
         "max_position_embeddings": positions, "type_vocab_size": 1, "vocab_size": vocab_size}))
     (folder / "modules.json").write_text(json.dumps([
@@ -307,25 +314,32 @@ def random_roberta(folder, tokenizer, vocab_size, hidden=16, layers=2, heads=2, 
     return {k: v.astype(np.float64) for k, v in weights.items()}
 
 
-def test_a_roberta_family_model_from_safetensors_equals_its_numpy_forward_pass(spark, tokenizer_files, tmp_path):
-    """model_type roberta from safetensors through the TensorFlow export: positions counted from the padding
-    id + 1, tokenized by its tokenizer.json; against NumPy on Python tokenizers' ids, one text at a time."""
+@pytest.mark.parametrize("model_type", ["roberta", "mpnet"])
+def test_roberta_and_mpnet_family_models_from_safetensors_equal_their_numpy_forward_pass(spark, tokenizer_files,
+                                                                                         tmp_path, model_type):
+    """model_type roberta / mpnet from safetensors through the TensorFlow export: positions counted from the
+    padding id + 1 (and MPNet's relative-position bias, texts up to 300 tokens so distances beyond its 128
+    share the last buckets), tokenized by its tokenizer.json; against NumPy on Python tokenizers' ids, one
+    text at a time."""
     import numpy as np
 
     from sparkdl import DeepTextFeaturizer
     from sparkdl.models.text import read_settings
 
-    folder = tmp_path / "roberta-st"
-    weights = random_roberta(folder, tokenizer_files["bpe_roberta"], vocab_size=1200)
+    folder = tmp_path / model_type
+    positions = 302 if model_type == "mpnet" else 66
+    weights = random_encoder(folder, tokenizer_files["bpe_roberta"], vocab_size=1200, model_type=model_type,
+                             positions=positions)
     settings = read_settings(str(folder))
-    assert (settings["positionOffset"], settings["maxLength"], settings["eps"]) == (2, 64, 1e-5)
-    texts = fixtures.varied_strings(n=150, seed=37) + [" ".join(fixtures.varied_strings(n=40, seed=41))]
+    assert (settings["positionOffset"], settings["maxLength"], settings["eps"]) == (2, positions - 2, 1e-5)
+    texts = fixtures.varied_strings(n=150, seed=37) + [" ".join(fixtures.varied_strings(n=n, seed=41))
+                                                       for n in (40, 200)]
     df = spark.createDataFrame(list(enumerate(texts)), "id int, text string")
     got = np.array([r.e for r in DeepTextFeaturizer(outputCol="e", modelDir=str(folder), outputMode="array")
                    .transform(df).orderBy("id").collect()])
     tok = reference(tokenizer_files["bpe_roberta"], settings["maxLength"])
     lengths = [len(tok.encode(t).ids) for t in texts]
-    assert min(lengths) <= 3 and max(lengths) == 64  # short texts and truncated ones, every position used
+    assert min(lengths) <= 3 and max(lengths) == positions - 2  # short texts and truncated ones
     want = np.concatenate([fixtures.numpy_encoder(weights, settings, np.array([tok.encode(t).ids]),
                                                   np.ones((1, n))) for t, n in zip(texts, lengths)])
     np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)

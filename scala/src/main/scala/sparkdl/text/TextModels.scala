@@ -35,7 +35,7 @@ final case class TextModel(
 object TextModels {
 
   /** Same list as Python's `sparkdl.models.text.text_model_names()`. */
-  val names: Seq[String] = Seq("all-MiniLM-L6-v2", "all-MiniLM-L6-v2-int8")
+  val names: Seq[String] = Seq("all-MiniLM-L6-v2", "all-MiniLM-L6-v2-int8", "all-mpnet-base-v2")
 
   private val loaded = new FileCache[TextModel]
 
