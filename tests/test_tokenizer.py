@@ -302,7 +302,8 @@ def random_encoder(folder, tokenizer, vocab_size, model_type="roberta", hidden=1
     save_file(weights, str(folder / "model.safetensors"))
     shutil.copy(tokenizer, str(folder / "tokenizer.json"))
     (folder / "config.json").write_text(json.dumps({
-        "model_type": model_type, "relative_attention_num_buckets": 32, "hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads,
+        "model_type": model_type, "relative_attention_num_buckets": 32, "hidden_size": hidden,
+        "num_hidden_layers": layers, "num_attention_heads": heads,
         "intermediate_size": 2 * hidden, "hidden_act": "gelu", "layer_norm_eps": 1e-5, "pad_token_id": 1,
         "max_position_embeddings": positions, "type_vocab_size": 1, "vocab_size": vocab_size}))
     (folder / "modules.json").write_text(json.dumps([
