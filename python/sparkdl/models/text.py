@@ -5,7 +5,7 @@ A sentence-transformers folder (``config.json``, ``vocab.txt``, ``model.safetens
 frozen graph written with TensorFlow core ops from the safetensors weights (no torch, no
 transformers): inputs ``input_ids`` and ``attention_mask`` (int32 ``[batch, seq]``, any
 ``seq``), output ``embedding`` (float32 ``[batch, hidden]``): the encoder, then the folder's
-pooling (mean or CLS) and, when ``modules.json`` lists it, L2 normalization. The export
+pooling (mean, CLS, max or mean_sqrt_len) and, when ``modules.json`` lists it, L2 normalization. The export
 directory also holds the tokenizer (below) and ``model.json`` (the settings the JVM follows).
 
 An ONNX encoder of any architecture (a folder with ``model.onnx``, ``config.json`` and
@@ -53,6 +53,9 @@ ATTENTION_NAMES: Dict[str, Tuple[str, str, str, str, str]] = {
              "attention.output.LayerNorm"),
     "mpnet": ("attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o", "attention.LayerNorm"),
 }
+# sentence-transformers' pooling modes sparkdl appends to an encoder: {mode: its key in 1_Pooling/config.json}
+POOLING_MODES = {"mean": "pooling_mode_mean_tokens", "cls": "pooling_mode_cls_token", "max": "pooling_mode_max_tokens",
+                 "mean_sqrt_len": "pooling_mode_mean_sqrt_len_tokens"}
 # MPNet's relative-position bias (T5's buckets): the farthest distance with a bucket of its own
 RELATIVE_MAX_DISTANCE = 128
 INPUT_IDS, ATTENTION_MASK, TOKEN_TYPE_IDS, EMBEDDING = "input_ids", "attention_mask", "token_type_ids", "embedding"
@@ -89,8 +92,9 @@ def onnx_source(name_or_folder: str) -> Optional[Tuple[str, str]]:
 
 
 def pooled_onnx(onnx_file: str, settings: Dict[str, Any]) -> Tuple[bytes, str, bool]:
-    """The ONNX encoder with the pooling (mean over the attention mask, or CLS) and, when the
-    settings say so, L2 normalization appended as ONNX nodes: output ``embedding`` [batch, hidden]
+    """The ONNX encoder with the pooling (mean, max or mean / sqrt(length) over the attention mask, or
+    CLS) and, when the settings say so, L2 normalization appended as ONNX nodes: output ``embedding``
+    [batch, hidden]
     (``sparkdl_embedding`` when the encoder already has a tensor by that name). Returns the model's
     bytes, the output's name and whether the model takes ``token_type_ids``."""
     import onnx
@@ -116,15 +120,27 @@ def pooled_onnx(onnx_file: str, settings: Dict[str, Any]) -> Tuple[bytes, str, b
     nodes = []
     if settings["pooling"] == "cls":
         nodes.append(node("Gather", [hidden, const("zero", np.int64(0))], ["sparkdl_pooled"], axis=1))
-    else:  # sum(hidden * mask) / max(sum(mask), 1e-9), as sentence-transformers' mean pooling
+    else:  # as sentence-transformers pools: over the mask's tokens, the count at least 1e-9
         axis1 = const("axis1", np.array([1], np.int64))
         nodes += [node("Cast", [ATTENTION_MASK], ["sparkdl_mask"], to=TensorProto.FLOAT),
-                  node("Unsqueeze", ["sparkdl_mask", const("axis2", np.array([2], np.int64))], ["sparkdl_mask3"]),
-                  node("Mul", [hidden, "sparkdl_mask3"], ["sparkdl_masked"]),
-                  node("ReduceSum", ["sparkdl_masked", axis1], ["sparkdl_sum"], keepdims=0),
-                  node("ReduceSum", ["sparkdl_mask3", axis1], ["sparkdl_count"], keepdims=0),
-                  node("Max", ["sparkdl_count", const("min_count", np.float32(1e-9))], ["sparkdl_count1"]),
-                  node("Div", ["sparkdl_sum", "sparkdl_count1"], ["sparkdl_pooled"])]
+                  node("Unsqueeze", ["sparkdl_mask", const("axis2", np.array([2], np.int64))], ["sparkdl_mask3"])]
+        if settings["pooling"] == "max":  # padded positions pushed to -1e9 first
+            nodes += [node("Sub", [const("one", np.float32(1)), "sparkdl_mask3"], ["sparkdl_unmasked"]),
+                      node("Mul", ["sparkdl_unmasked", const("minus_1e9", np.float32(-1e9))], ["sparkdl_lowering"]),
+                      node("Add", [hidden, "sparkdl_lowering"], ["sparkdl_lowered"]),
+                      # ReduceMax takes its axes as an input from opset 18, as an attribute before
+                      node("ReduceMax", ["sparkdl_lowered", axis1], ["sparkdl_pooled"], keepdims=0) if opset >= 18
+                      else node("ReduceMax", ["sparkdl_lowered"], ["sparkdl_pooled"], axes=[1], keepdims=0)]
+        else:  # sum(hidden * mask) / count (mean) or / sqrt(count) (mean_sqrt_len)
+            nodes += [node("Mul", [hidden, "sparkdl_mask3"], ["sparkdl_masked"]),
+                      node("ReduceSum", ["sparkdl_masked", axis1], ["sparkdl_sum"], keepdims=0),
+                      node("ReduceSum", ["sparkdl_mask3", axis1], ["sparkdl_count"], keepdims=0),
+                      node("Max", ["sparkdl_count", const("min_count", np.float32(1e-9))], ["sparkdl_count1"])]
+            if settings["pooling"] == "mean_sqrt_len":
+                nodes += [node("Sqrt", ["sparkdl_count1"], ["sparkdl_root"]),
+                          node("Div", ["sparkdl_sum", "sparkdl_root"], ["sparkdl_pooled"])]
+            else:
+                nodes.append(node("Div", ["sparkdl_sum", "sparkdl_count1"], ["sparkdl_pooled"]))
     if settings["normalize"]:  # x / max(||x||, 1e-12), as torch.nn.functional.normalize
         nodes += [node("Mul", ["sparkdl_pooled", "sparkdl_pooled"], ["sparkdl_sq"]),
                   node("ReduceSum", ["sparkdl_sq", const("axis1n", np.array([1], np.int64))], ["sparkdl_sqsum"],
@@ -295,12 +311,13 @@ def read_settings(folder: str, architecture: bool = True) -> Dict[str, Any]:
     module_types = [str(m.get("type", "")) for m in modules]
     pooling_dir = next((str(m["path"]) for m in modules if str(m.get("type", "")).endswith("Pooling")), "1_Pooling")
     pooling = _json(os.path.join(folder, pooling_dir, "config.json"), {"pooling_mode_mean_tokens": True})
-    if pooling.get("pooling_mode_cls_token"):
-        mode = "cls"
-    elif pooling.get("pooling_mode_mean_tokens", True):
-        mode = "mean"
-    else:
-        raise ValueError("%s: only mean or CLS pooling is supported, got %s" % (folder, pooling))
+    modes = [m for m, key in POOLING_MODES.items() if pooling.get(key)]
+    other = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode_") and v
+                   and k not in POOLING_MODES.values())
+    if other or len(modes) > 1:
+        raise ValueError("%s: pooling is one of %s (sentence-transformers' pooling_mode_*), got %s"
+                         % (folder, ", ".join(POOLING_MODES), ", ".join(other + modes)))
+    mode = modes[0] if modes else "mean"
     st = _json(os.path.join(folder, "sentence_bert_config.json"), {})
     tok = _json(os.path.join(folder, "tokenizer_config.json"), {})
     lower = bool(tok.get("do_lower_case", True))
@@ -414,11 +431,15 @@ def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callab
             h = dense(x, p + "intermediate.dense")
             h = 0.5 * h * (1.0 + tf.math.erf(h / float(np.sqrt(2.0))))  # exact GELU
             x = layer_norm(dense(h, p + "output.dense") + x, p + "output.LayerNorm")
+        count = tf.maximum(tf.reduce_sum(mask, axis=1, keepdims=True), 1e-9)
         if s["pooling"] == "cls":
             pooled = x[:, 0]
+        elif s["pooling"] == "max":  # padded positions set to -1e9 first, as sentence-transformers does
+            pooled = tf.reduce_max(tf.where(mask[:, :, tf.newaxis] > 0, x, -1e9), axis=1)
+        elif s["pooling"] == "mean_sqrt_len":
+            pooled = tf.reduce_sum(x * mask[:, :, tf.newaxis], axis=1) / tf.sqrt(count)
         else:
-            pooled = tf.reduce_sum(x * mask[:, :, tf.newaxis], axis=1) / tf.maximum(
-                tf.reduce_sum(mask, axis=1, keepdims=True), 1e-9)
+            pooled = tf.reduce_sum(x * mask[:, :, tf.newaxis], axis=1) / count
         if s["normalize"]:
             pooled = pooled / tf.maximum(tf.norm(pooled, axis=1, keepdims=True), 1e-12)
         return pooled
