@@ -199,3 +199,14 @@ def test_all_mpnet_base_v2_equals_a_numpy_forward_pass_of_its_weights_and_sparkd
     finally:
         spark.conf.unset("spark.sparkdl.modelDir")
     np.testing.assert_allclose(sql, got, atol=1e-5)
+
+    # its tokenizer.json (WordPiece with RoBERTa's <s> </s>, a normalized <unk>: the Rust library's path)
+    # through TextTokenizer on varied texts, whole and truncated, against Python tokenizers
+    from sparkdl import TextTokenizer
+
+    varied = fixtures.varied_strings(n=600, seed=61) + ["hello <mask> world </s>", "<unk> [UNK] <s>"]
+    frame = spark.createDataFrame(list(enumerate(varied)), "id int, text string")
+    for limit in (384, 16):
+        tok.enable_truncation(limit)
+        rows = TextTokenizer(tokenizer=folder, outputCol="t", maxLength=limit).transform(frame).orderBy("id").collect()
+        assert [list(r.t.input_ids) for r in rows] == [e.ids for e in tok.encode_batch(varied)], limit

@@ -143,6 +143,8 @@ def test_wrong_tokenizers_and_params_are_refused_before_any_job_naming_them(spar
             spark.range(1).withColumnRenamed("id", "n"))
     with pytest.raises(ValueError, match="padding 'longest' is not valid. Valid values: none, max_length"):
         TextTokenizer(padding="longest")
+    with pytest.raises(Exception, match=r"sparkdl_tokenize: maxLength must be in \[0, 2147483647\], got 5000000000"):
+        spark.sql("SELECT sparkdl_tokenize('%s', 'a', 5000000000)" % tokenizer_files["minilm"]).collect()
     with pytest.raises(Exception, match="sparkdl_tokenize: the tokenizer must be a constant string"):
         spark.sql("SELECT sparkdl_tokenize(text, text) FROM VALUES ('a') AS t(text)").collect()
 

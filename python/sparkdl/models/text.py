@@ -1,4 +1,5 @@
-"""Sentence encoders (BERT, RoBERTa, XLM-R) as frozen TensorFlow graphs, from a sentence-transformers folder.
+"""Sentence encoders (BERT, RoBERTa, XLM-R, MPNet) as frozen TensorFlow graphs, from a sentence-transformers
+folder.
 
 A sentence-transformers folder (``config.json``, ``vocab.txt``, ``model.safetensors``,
 ``modules.json``, ``1_Pooling/config.json``, ``sentence_bert_config.json``) is turned into one
@@ -268,7 +269,9 @@ def _fetch_split(name: str, target: str) -> str:
         with zipfile.ZipFile(joined) as z:
             for member in z.namelist():
                 if member.startswith(prefix) and not member.endswith("/") and not member.endswith("desktop.ini"):
-                    path = os.path.join(unpacked, member[len(prefix):])
+                    path = os.path.normpath(os.path.join(unpacked, member[len(prefix):]))
+                    if not path.startswith(unpacked + os.sep):  # a name with .. or an absolute path
+                        raise ValueError("the parts of %s hold %s, outside its folder" % (name, member))
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                     with z.open(member) as src, open(path, "wb") as dst:
                         shutil.copyfileobj(src, dst, 1 << 20)

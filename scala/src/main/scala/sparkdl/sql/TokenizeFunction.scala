@@ -91,7 +91,9 @@ object TokenizeFunction {
     if (text.dataType != StringType) fail(s"the text must be a string, got ${text.dataType.simpleString}")
     val maxLength = args.lift(2).map {
       case e if e.dataType == IntegerType || e.dataType == LongType =>
-        Option(constant(e, "maxLength")).map(_.toString.toInt).getOrElse(0)
+        val n = Option(constant(e, "maxLength")).map(_.asInstanceOf[Number].longValue).getOrElse(0L)
+        if (n < 0 || n > Int.MaxValue) fail(s"maxLength must be in [0, ${Int.MaxValue}], got $n")
+        n.toInt
       case e => fail(s"maxLength must be an integer constant, got ${e.dataType.simpleString}")
     }.getOrElse(0)
     val padding = args.lift(3).map {
