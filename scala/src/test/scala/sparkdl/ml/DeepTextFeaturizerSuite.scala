@@ -49,6 +49,54 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
     assert(exec.map(_.metrics("modelRuns").value) == Seq(3125)) // 100000 / 32
   }
 
+  /**
+   * The same graph exported with a `tokenizer.json` instead of `vocab.txt`: a word-level model
+   * (whitespace words, `<s> ... </s>` around them), which only Hugging Face's Rust library runs.
+   */
+  private lazy val jsonExportDir: Path = {
+    val root = Files.createTempDirectory("text-export-json")
+    val dir = Files.createDirectories(root.resolve("counts"))
+    Files.write(dir.resolve("graph.pb"), TestGraphs.tokenCounts.graphDef)
+    def added(id: Int, token: String) =
+      s"""{"id": $id, "content": "$token", "single_word": false, "lstrip": false, "rstrip": false, """ +
+        """"normalized": false, "special": true}"""
+    Files.write(dir.resolve("tokenizer.json"),
+      ("""{"version": "1.0", "truncation": null, "padding": null, "added_tokens": [""" +
+        Seq(added(0, "<s>"), added(1, "<pad>"), added(2, "</s>")).mkString(", ") + "], " +
+        """"normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": {"type": """ +
+        """"RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0], "trim_offsets": true, """ +
+        """"add_prefix_space": true}, "decoder": null, "model": {"type": "WordLevel", "vocab": {"<s>": 0, """ +
+        """"<pad>": 1, "</s>": 2, "<unk>": 3, "Words": 4}, "unk_token": "<unk>"}}""").getBytes(UTF_8))
+    Files.write(dir.resolve("model.json"),
+      ("""{"kind": "text", "modelName": "counts", "hidden": 2, "maxLength": 128, "tokenizer": "tokenizer.json", """ +
+        """"inputIdsTensor": "input_ids:0", "attentionMaskTensor": "attention_mask:0", """ +
+        """"embeddingTensor": "embedding:0"}""").getBytes(UTF_8))
+    root
+  }
+
+  test("a tokenizer.json export streams too: 100,000 strings, one sort window held, ids from the Rust library") {
+    import StreamCounters.{emit, pull}
+    StreamCounters.reset()
+    // row i: "Words" i % 37 times: <s>, i % 37 ids 4, </s>: a mask sum of k + 2, an id sum of 4k + 2
+    val source = spark.range(0, 100000, 1, 1).select(pull(col("id")).as("id"))
+      .selectExpr("id", "trim(repeat('Words ', int(id % 37))) AS text")
+    val stage = new DeepTextFeaturizer().setInputCol("text").setOutputCol("e").setOutputMode("array")
+      .setModelName("counts").setModelDir(jsonExportDir.toString).setBatchSize(32)
+    val tokenizer = sparkdl.text.TextModels.load(jsonExportDir.toString, "counts").tokenizer
+    assert(tokenizer.isInstanceOf[sparkdl.text.TokenizerJson] &&
+      !tokenizer.asInstanceOf[sparkdl.text.TokenizerJson].runsInScala)
+    val out = stage.transform(source).select(emit(col("id")).as("id"), col("e"))
+    var n = 0L
+    out.toLocalIterator().forEachRemaining { r =>
+      val k = r.getLong(0) % 37
+      assert(r.getLong(0) == n, "rows left in input order")
+      assert(r.getSeq[Float](1) == Seq(k + 2f, k * 4 + 2f), s"row $n")
+      n += 1
+    }
+    assert(n == 100000 && StreamCounters.emitted.get() == 100000)
+    assert(StreamCounters.maxAhead.get() <= 4096, s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
+  }
+
   test("a sort window of wide rows stops at 64 MiB, whatever its row count") {
     import StreamCounters.{emit, pull}
     StreamCounters.reset()
