@@ -33,6 +33,22 @@ def test_sequential_model_file_matches_predict(vectors, tmp_path, suffix):
     np.testing.assert_allclose(np.array([r.y for r in rows]), expected, atol=1e-5, rtol=0)
 
 
+def test_recurrent_model_matches_predict(vectors, tmp_path):
+    """Recurrent layers become TensorFlow loops, which sparkdl guards so a run can be stopped; the guard
+    leaves the answers exact."""
+    import keras
+
+    keras.utils.set_random_seed(9)
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Reshape((5, 2)), keras.layers.LSTM(6),
+                              keras.layers.Dense(3)])
+    path = str(tmp_path / "lstm.keras")
+    model.save(path)
+    rows = KerasTransformer(inputCol="x", outputCol="y", modelFile=path, batchSize=8).transform(vectors) \
+        .orderBy("id").collect()
+    expected = model.predict_on_batch(np.array([r.x for r in rows], np.float32))
+    np.testing.assert_allclose(np.array([r.y for r in rows]), expected, atol=1e-5, rtol=0)
+
+
 def test_lambda_models_are_refused_unless_allowed(vectors, tmp_path):
     import keras
 

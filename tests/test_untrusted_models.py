@@ -477,3 +477,113 @@ def test_a_model_that_never_ends_is_stopped_by_cancelling_its_job(spark, tmp_pat
     rows = spark.createDataFrame([([1.0, 2.0, 3.0, 4.0],)] * 8, "x array<float>").repartition(2)
     assert ok.transform(rows).count() == 8
     assert time.time() - start < 30
+
+
+def _counting(x):
+    """x float [N, 3] -> x + n, by a loop of n = x[0, 0] iterations; one that never ends when n < 0."""
+    import tensorflow as tf
+
+    n = tf.cast(x[0, 0], tf.int64)
+    _, y = tf.while_loop(lambda i, y: tf.logical_or(n < 0, i < n), lambda i, y: (i + 1, y + 1.0),
+                         [tf.constant(0, tf.int64), x])
+    return y
+
+
+def _counting_graphs():
+    """`_counting` in both of TensorFlow's loop forms: frozen by sparkdl (TensorFlow 1 frames: `LoopCond`,
+    what Keras recurrent layers become) and as a graph whose loop is a functional `While` op calling its
+    `cond` and `body` functions."""
+    import tensorflow as tf
+
+    from sparkdl.graph import FrozenGraph
+
+    frames = _frozen(_counting)
+    g = tf.Graph()
+    with g.as_default():
+        tf.identity(_counting(tf.compat.v1.placeholder(tf.float32, [None, 3], name="input")), name="output")
+    functional = FrozenGraph(g.as_graph_def().SerializeToString(), ["input:0"], ["output:0"])
+    ops = {n.op for n in g.as_graph_def().node}
+    assert ops & {"While", "StatelessWhile"} and "LoopCond" not in ops, ops
+    return {"frames": frames, "functional": functional}
+
+
+@pytest.mark.parametrize("form", ["frames", "functional"])
+def test_a_tensorflow_loop_that_never_ends_dies_with_the_run_timeout(spark, form):
+    """TensorFlow ignores its own run timeout while a loop spins; sparkdl's guard on every loop iteration
+    stops it. A finite loop of the same graph gives its exact answer, before and after."""
+    import re
+    import time
+
+    from pyspark import InheritableThread
+
+    from sparkdl import TFTransformer
+
+    stage = TFTransformer(graph=_counting_graphs()[form], inputMapping={"x": "input:0"},
+                          outputMapping={"output:0": "y"}, batchSize=1)
+    finite = spark.createDataFrame([([1000.0, 0.0, 2.0],)], "x array<float>")
+    assert [list(r.y) for r in stage.transform(finite).collect()] == [[2000.0, 1000.0, 1002.0]]
+    endless = spark.createDataFrame([([-1.0, 0.0, 0.0],), ([3.0, 0.0, 0.0],)], "x array<float>")
+    errors = []
+
+    def endless_job():
+        try:
+            stage.transform(endless).collect()
+        except Exception as e:
+            errors.append(e)
+
+    spark.conf.set("spark.sparkdl.runTimeout", "2s")
+    try:
+        start = time.time()
+        thread = InheritableThread(target=endless_job)
+        thread.start()
+        thread.join(30)  # a hang fails here
+        assert not thread.is_alive() and time.time() - start < 30
+    finally:
+        spark.conf.unset("spark.sparkdl.runTimeout")
+    assert errors and re.search(r"The model run was stopped: it ran longer than spark.sparkdl.runTimeout=2000ms",
+                                str(errors[0])), errors
+    assert [list(r.y) for r in stage.transform(finite).collect()] == [[2000.0, 1000.0, 1002.0]]
+    _session_survives(spark)
+
+
+def test_a_tensorflow_loop_that_never_ends_is_stopped_by_cancelling_its_job(spark):
+    """cancelJobGroup stops the endless run; a run of the same graph in another job, inside a long loop at that
+    moment, is not lost (it runs again and gives its exact answer); then the next job completes within 30 s."""
+    import time
+
+    from pyspark import InheritableThread
+
+    from sparkdl import TFTransformer
+
+    stage = TFTransformer(graph=_counting_graphs()["frames"], inputMapping={"x": "input:0"},
+                          outputMapping={"output:0": "y"}, batchSize=1)
+    # one task each: a loop of about 10 s, and a loop that never ends
+    long = spark.createDataFrame([([2e6, 0.0, 1.0],)], "x array<float>").coalesce(1)
+    endless = spark.createDataFrame([([-1.0, 0.0, 0.0],)], "x array<float>").coalesce(1)
+    errors, answers = [], []
+
+    def long_job():
+        answers.extend(list(r.y) for r in stage.transform(long).collect())
+
+    def endless_job():
+        spark.sparkContext.setJobGroup("endless-tf", "a loop that never ends", interruptOnCancel=True)
+        try:
+            stage.transform(endless).collect()
+        except Exception as e:  # the cancellation
+            errors.append(e)
+
+    threads = [InheritableThread(target=long_job), InheritableThread(target=endless_job)]
+    threads[0].start()
+    time.sleep(2)  # the long run is in its loop
+    threads[1].start()
+    time.sleep(3)  # the endless run is in its loop too
+    spark.sparkContext.cancelJobGroup("endless-tf")
+    start = time.time()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors and "cancel" in str(errors[0]).lower(), errors
+    assert answers == [[4e6, 2e6, 2e6 + 1.0]]
+    rows = spark.createDataFrame([([10.0, 1.0, 2.0],)] * 4, "x array<float>").repartition(2)
+    assert [list(r.y) for r in stage.transform(rows).collect()] == [[20.0, 11.0, 12.0]] * 4
+    assert time.time() - start < 30

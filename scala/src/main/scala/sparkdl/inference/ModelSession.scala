@@ -117,8 +117,8 @@ trait ModelSession extends AutoCloseable {
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])]
 
   /**
-   * [[run]], stoppable through `control` where the engine can end a run in progress (ONNX Runtime);
-   * by default it cannot, and `control` is not used.
+   * [[run]], stoppable through `control` where the session can end a run in progress (ONNX Runtime,
+   * TensorFlow graphs with loops); by default it cannot, and `control` is not used.
    */
   def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl): Seq[(Array[Long], Array[Float])] =
     run(feeds, outputs)

@@ -5,9 +5,9 @@ import java.util.concurrent.{Executors, ScheduledExecutorService, ThreadFactory,
 import org.apache.spark.{SparkThrowable, TaskContext}
 
 /**
- * How a model run in progress is ended early. The engine registers its way to stop (ONNX Runtime's
- * terminate flag, [[onStop]]); [[RunWatch]] calls it once. An engine that registers none cannot be
- * stopped mid-run (TensorFlow: a run ignores its own `timeout_in_ms` while a loop spins, measured).
+ * How a model run in progress is ended early. The engine registers its way to stop ([[onStop]]: ONNX
+ * Runtime's terminate flag; for a TensorFlow graph with loops, the flag its loops check,
+ * [[sparkdl.tf.LoopGuard]]); [[RunWatch]] calls it once. A run that registers none is not stopped.
  */
 final class RunControl {
   @volatile private var stopper: Option[() => Unit] = None
@@ -38,8 +38,8 @@ final class ModelRunStoppedException(message: String, cause: Throwable)
  * cancelled with `cancelJobGroup`, a stage failed, a speculative copy no longer needed) or that has
  * run longer than the Spark conf `spark.sparkdl.runTimeout` (e.g. `30s`; default none) is stopped
  * through its [[RunControl]], so the engine returns, the task ends and its cores run the next job.
- * An untrusted model with a loop that never ends (an ONNX `Loop` with trip count 2^62) dies with the
- * timeout's message.
+ * An untrusted model with a loop that never ends (an ONNX `Loop` with trip count 2^62, a TensorFlow
+ * `while_loop(True)`) dies with the timeout's message.
  */
 object RunWatch {
 

@@ -5,10 +5,10 @@ import scala.util.Using
 import org.tensorflow.{Graph, Session}
 import org.tensorflow.ndarray.Shape
 import org.tensorflow.ndarray.buffer.DataBuffers
-import org.tensorflow.proto.ConfigProto
-import org.tensorflow.types.{TFloat32, TFloat64, TInt32, TInt64}
+import org.tensorflow.proto.{ConfigProto, RunOptions}
+import org.tensorflow.types.{TBool, TFloat32, TFloat64, TInt32, TInt64}
 
-import sparkdl.inference.{Feed, ModelSession, TensorInfo}
+import sparkdl.inference.{Feed, ModelSession, RunControl, TensorInfo}
 
 /**
  * One frozen graph loaded into one TensorFlow session. Thread-safe: TensorFlow's
@@ -18,10 +18,25 @@ import sparkdl.inference.{Feed, ModelSession, TensorInfo}
 final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigProto) extends ModelSession {
 
   private val graph = new Graph()
+
+  /** Whether the graph has loops, guarded by [[LoopGuard]] so that a run can be stopped. */
+  private val stoppable: Boolean =
+    try {
+      val parsed = GraphTensors.parse(frozen)
+      val loops = LoopGuard.hasLoops(parsed)
+      GraphTensors.importInto(graph, frozen, if (loops) LoopGuard.guard(parsed) else parsed)
+      loops
+    } catch {
+      case e: Exception =>
+        graph.close()
+        throw e
+    }
+
   private val session: Session =
     try {
-      GraphTensors.importInto(graph, frozen)
-      new Session(graph, config)
+      val s = new Session(graph, config)
+      if (stoppable) setFlag(s, loopsMayRun = true)
+      s
     } catch {
       case e: Exception =>
         graph.close()
@@ -40,6 +55,57 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
   def inputInfo(name: String): TensorInfo = tensors.inputInfo(name)
 
   def outputInfo(name: String): TensorInfo = tensors.outputInfo(name)
+
+  // runs being stopped; while there is one, the session's flag stops every loop (LoopGuard)
+  private val stops = new Object
+  private var stopsInProgress = 0
+
+  // set from the caller's thread: TensorFlow's inter-op threads may all be spinning in loops
+  private val InCallerThread = RunOptions.newBuilder().setInterOpThreadPool(-1).build()
+
+  private def setFlag(s: Session, loopsMayRun: Boolean): Unit = Using.resource(TBool.scalarOf(loopsMayRun)) { v =>
+    s.runner().feed(LoopGuard.ValueName, v).addTarget(LoopGuard.SetTarget).setOptions(InCallerThread).run().close()
+  }
+
+  /**
+   * Stoppable when the graph has loops: `control` clears the session's flag until this run has
+   * returned, so its loop fails at the next iteration. Other runs of the session that were in a loop
+   * then fail the same way; they did not ask to stop, so each runs again once no stop is in progress.
+   */
+  override def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl): Seq[(Array[Long], Array[Float])] = {
+    if (!stoppable) return run(feeds, outputs)
+    var result: Option[Seq[(Array[Long], Array[Float])]] = None
+    while (result.isEmpty) {
+      var done, stopped = false // guarded by `stops`
+      control.onStop(() =>
+        stops.synchronized {
+          if (!done && !stopped) {
+            stopped = true
+            stopsInProgress += 1
+            if (stopsInProgress == 1) setFlag(session, loopsMayRun = false)
+          }
+        })
+      val again =
+        try {
+          result = Some(run(feeds, outputs))
+          false
+        } catch {
+          case e: GraphException if e.getMessage.contains(LoopGuard.StoppedMarker) && !stops.synchronized(stopped) =>
+            true
+        } finally stops.synchronized {
+            done = true
+            if (stopped) {
+              stopsInProgress -= 1
+              if (stopsInProgress == 0) {
+                if (!closed) setFlag(session, loopsMayRun = true)
+                stops.notifyAll()
+              }
+            }
+          }
+      if (again) stops.synchronized(while (stopsInProgress > 0) stops.wait(1000))
+    }
+    result.get
+  }
 
   /** Runs the graph once; closes every native tensor (inputs and results) before returning. */
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] = {

@@ -59,7 +59,18 @@ private[tf] object GraphTensors {
 
   /** Imports `frozen` (or the `bytes` of a graph standing for it) into `graph`, failing with a message naming it. */
   def importInto(graph: Graph, frozen: FrozenGraph, bytes: Array[Byte] = null): Unit =
-    try graph.importGraphDef(GraphDef.parseFrom(Option(bytes).getOrElse(frozen.graphDef)))
+    importInto(graph, frozen, parse(frozen, bytes))
+
+  /** `definition` (of `frozen`, perhaps rewritten) into `graph`. */
+  def importInto(graph: Graph, frozen: FrozenGraph, definition: GraphDef): Unit =
+    try graph.importGraphDef(definition)
+    catch {
+      case e: Exception => throw new GraphException(s"Could not load $frozen into TensorFlow: ${e.getMessage}", e)
+    }
+
+  /** `bytes` (default: `frozen`'s) as a GraphDef. */
+  def parse(frozen: FrozenGraph, bytes: Array[Byte] = null): GraphDef =
+    try GraphDef.parseFrom(Option(bytes).getOrElse(frozen.graphDef))
     catch {
       case e: Exception => throw new GraphException(s"Could not load $frozen into TensorFlow: ${e.getMessage}", e)
     }
