@@ -587,3 +587,40 @@ def test_a_tensorflow_loop_that_never_ends_is_stopped_by_cancelling_its_job(spar
     rows = spark.createDataFrame([([10.0, 1.0, 2.0],)] * 4, "x array<float>").repartition(2)
     assert [list(r.y) for r in stage.transform(rows).collect()] == [[20.0, 11.0, 12.0]] * 4
     assert time.time() - start < 30
+
+
+def test_a_graph_whose_functions_call_themselves_is_refused(spark):
+    """TensorFlow has no recursion: a function calling itself (here through `PartitionedCall`) is instantiated
+    until the JVM dies. Refused when the graph is read, naming the cycle; the session lives on."""
+    from tensorflow.core.framework import graph_pb2, types_pb2
+
+    from sparkdl import TFTransformer
+    from sparkdl.graph import FrozenGraph
+
+    def call(node, function, inputs):
+        node.op = "PartitionedCall"
+        node.input.extend(inputs)
+        node.attr["Tin"].list.type.append(types_pb2.DT_FLOAT)
+        node.attr["Tout"].list.type.append(types_pb2.DT_FLOAT)
+        node.attr["f"].func.name = function
+
+    g = graph_pb2.GraphDef()
+    for name, callee in (("ping", "pong"), ("pong", "ping")):
+        f = g.library.function.add()
+        f.signature.name = name
+        f.signature.input_arg.add(name="x", type=types_pb2.DT_FLOAT)
+        f.signature.output_arg.add(name="y", type=types_pb2.DT_FLOAT)
+        call(f.node_def.add(name="call"), callee, ["x"])
+        f.ret["y"] = "call:output:0"
+    x = g.node.add(name="input", op="Placeholder")
+    x.attr["dtype"].type = types_pb2.DT_FLOAT
+    x.attr["shape"].shape.dim.add(size=-1)
+    x.attr["shape"].shape.dim.add(size=2)
+    call(g.node.add(name="output"), "ping", ["input"])
+    values = spark.createDataFrame([([1.0, 2.0],)], "x array<float>")
+    with pytest.raises(Exception, match=r"has functions that call themselves \((ping -> pong -> ping|pong -> ping "
+                                        r"-> pong)\)\. Refused: TensorFlow has no recursion"):
+        graph = FrozenGraph(g.SerializeToString(), ["input:0"], ["output:0"])
+        TFTransformer(graph=graph, inputMapping={"x": "input:0"}, outputMapping={"output:0": "y"}) \
+            .transform(values).collect()
+    _session_survives(spark)

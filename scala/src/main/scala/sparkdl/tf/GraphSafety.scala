@@ -53,8 +53,12 @@ object GraphSafety {
     fromSession.orElse(fromConf).orElse(fromProperty).toSeq.flatMap(_.split(",")).map(_.trim).filter(_.nonEmpty).toSet
   }
 
-  /** Fails, naming each refused op and a node that uses it, unless every op is allowed. */
+  /** Fails, naming each refused op and a node that uses it, unless every op is allowed; and on recursion. */
   private[tf] def check(signature: GraphSignature, what: String): Unit = {
+    signature.callCycle.foreach { cycle =>
+      throw new GraphException(s"$what has functions that call themselves (${cycle.mkString(" -> ")}). Refused: " +
+        "TensorFlow has no recursion, it would instantiate calls until the process dies.")
+    }
     val refused = signature.opNodes.keys.filterNot(AllowedOps.contains).toSeq.sorted
     if (refused.nonEmpty) {
       val allowed = allowedByUser

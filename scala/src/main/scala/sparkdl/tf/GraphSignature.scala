@@ -17,7 +17,8 @@ private[tf] final class GraphSignature private (
     ops: Map[String, String],
     inputsOf: Map[String, Seq[String]],
     val opNodes: Map[String, String],
-    val skeleton: Array[Byte]) {
+    val skeleton: Array[Byte],
+    val callCycle: Option[Seq[String]]) {
 
   /**
    * The placeholders (`op:0`) that computing `outputs` reads, through data and control
@@ -68,7 +69,35 @@ private[tf] object GraphSignature {
     // a node's inputs are "op", "op:1" or "^op" (control); only the op matters here
     val inputsOf = nodes.map(n => n.getName -> n.getInputList.asScala.map(_.stripPrefix("^").takeWhile(_ != ':')).toSeq)
     new GraphSignature(placeholders.toMap, nodes.map(n => n.getName -> n.getOp).toMap, inputsOf.toMap, opNodes,
-      skeletonOf(parsed))
+      skeletonOf(parsed), callCycle(parsed))
+  }
+
+  /**
+   * Functions of the library that call themselves, directly or through others (`f -> g -> f`), by a
+   * node's op or a function-valued attribute (`PartitionedCall`'s `f`, `While`'s `cond` and `body`):
+   * TensorFlow has no recursion, it instantiates calls until the process dies.
+   */
+  private def callCycle(parsed: GraphDef): Option[Seq[String]] = {
+    val functions = parsed.getLibrary.getFunctionList.asScala
+    val names = functions.map(_.getSignature.getName).toSet
+    def called(attr: AttrValue): Seq[String] =
+      (if (attr.hasFunc) Seq(attr.getFunc.getName) else Nil) ++ attr.getList.getFuncList.asScala.map(_.getName)
+    val calls = functions.map { f =>
+      f.getSignature.getName -> f.getNodeDefList.asScala.flatMap { n =>
+        (n.getOp +: n.getAttrMap.values.asScala.toSeq.flatMap(called)).filter(names.contains)
+      }.distinct.toSeq
+    }.toMap
+    // depth-first: a function met again while on the current path closes a cycle
+    val done = scala.collection.mutable.Set.empty[String]
+    def visit(f: String, path: List[String]): Option[Seq[String]] =
+      if (path.contains(f)) Some((f :: path.takeWhile(_ != f) ::: List(f)).reverse)
+      else if (done.contains(f)) None
+      else {
+        val found = calls.getOrElse(f, Nil).iterator.map(visit(_, f :: path)).collectFirst { case Some(c) => c }
+        done += f
+        found
+      }
+    names.iterator.map(visit(_, Nil)).collectFirst { case Some(c) => c }
   }
 
   /**
