@@ -163,7 +163,7 @@ def _nodes(plan):
     return out
 
 
-@pytest.mark.parametrize("name", ["../../etc", "/etc/passwd", "..", "a/b", "hdfs:x"])
+@pytest.mark.parametrize("name", ["../../etc", "/etc/passwd", "..", "a/b", "hdfs:x", "a\\\\b"])
 def test_model_names_are_names_never_paths(spark, name):
     """A SQL call (or a saved stage) naming a path cannot load an export from outside the export folder."""
     image = ("(SELECT CAST(NULL AS struct<origin:string, height:int, width:int, nChannels:int, mode:int, "
@@ -270,6 +270,42 @@ def test_ops_outside_the_allow_list_are_refused_before_anything_runs(spark):
             TFTransformer(graph=_frozen(fn), inputMapping={"x": "input:0"},
                           outputMapping={"output:0": "y"}).transform(values).collect()
         _session_survives(spark)
+
+
+def test_the_allow_list_holds_no_op_that_reaches_outside_the_model():
+    """The ops the README names as refused are not in the list, nor any of their families (readers, writers,
+    summaries, datasets, queues, collectives, send/receive), and the only loops are those LoopGuard guards."""
+    import re
+
+    ops = allowed_ops()
+    named = {"ReadFile", "WriteFile", "MatchingFiles", "PyFunc", "PyFuncStateless", "EagerPyFunc", "Save", "SaveV2",
+             "Restore", "RestoreV2", "MergeV2Checkpoints", "Print", "PrintV2", "Abort", "ImmutableConst",
+             "InitializeTableFromTextFile", "InitializeTableFromTextFileV2", "DecodeProtoV2", "EncodeProto"}
+    assert not named & ops
+    families = re.compile(r"File|Reader|Writer|Summary|Dataset|Iterator|Queue|Enqueue|Dequeue|Barrier|Collective|"
+                          r"Send|Recv|Rpc|Socket|Debug|Checkpoint|Tpu|TPU|PyFunc|Record")
+    assert not sorted(op for op in ops if families.search(op))
+    assert ops & {"LoopCond", "While", "StatelessWhile", "For", "MapDefun"} == {"LoopCond", "While", "StatelessWhile"}
+
+
+@pytest.mark.parametrize("allow", ["Cumprod,Lgamma", "*"])
+def test_allow_ops_takes_a_list_or_any_op(spark, allow):
+    import tensorflow as tf
+
+    from sparkdl import TFTransformer
+
+    assert not {"Cumprod", "Lgamma"} & allowed_ops()
+    values = spark.createDataFrame([([1.0, 2.0, 3.0],)], "x array<float>")
+    spark.conf.set("spark.sparkdl.graph.allowOps", allow)
+    try:
+        stage = TFTransformer(graph=_frozen(lambda x: tf.math.cumprod(x, axis=1) + tf.math.lgamma(x)),
+                              inputMapping={"x": "input:0"}, outputMapping={"output:0": "y"})
+        (row,) = stage.transform(values).collect()
+        np.testing.assert_allclose(row.y, [1.0, 2.0, 6.0 + np.log(2.0)], rtol=1e-6)
+    finally:
+        spark.conf.unset("spark.sparkdl.graph.allowOps")
+    with pytest.raises(Exception, match=r"spark.sparkdl.graph.allowOps=Cumprod,Lgamma"):
+        stage.transform(values)
 
 
 def test_an_opt_in_belongs_to_its_session_not_to_a_cached_graph(spark):
@@ -546,7 +582,8 @@ def test_a_tensorflow_loop_that_never_ends_dies_with_the_run_timeout(spark, form
     _session_survives(spark)
 
 
-def test_a_tensorflow_loop_that_never_ends_is_stopped_by_cancelling_its_job(spark):
+@pytest.mark.parametrize("form", ["frames", "functional"])
+def test_a_tensorflow_loop_that_never_ends_is_stopped_by_cancelling_its_job(spark, form):
     """cancelJobGroup stops the endless run; a run of the same graph in another job, inside a long loop at that
     moment, is not lost (it runs again and gives its exact answer); then the next job completes within 30 s."""
     import time
@@ -555,7 +592,7 @@ def test_a_tensorflow_loop_that_never_ends_is_stopped_by_cancelling_its_job(spar
 
     from sparkdl import TFTransformer
 
-    stage = TFTransformer(graph=_counting_graphs()["frames"], inputMapping={"x": "input:0"},
+    stage = TFTransformer(graph=_counting_graphs()[form], inputMapping={"x": "input:0"},
                           outputMapping={"output:0": "y"}, batchSize=1)
     # one task each: a loop of about 10 s, and a loop that never ends
     long = spark.createDataFrame([([2e6, 0.0, 1.0],)], "x array<float>").coalesce(1)
@@ -623,4 +660,34 @@ def test_a_graph_whose_functions_call_themselves_is_refused(spark):
         graph = FrozenGraph(g.SerializeToString(), ["input:0"], ["output:0"])
         TFTransformer(graph=graph, inputMapping={"x": "input:0"}, outputMapping={"output:0": "y"}) \
             .transform(values).collect()
+    _session_survives(spark)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "missing key", "wrong type"])
+def test_a_saved_stage_whose_model_json_is_damaged_names_the_file(spark, tmp_path, damage):
+    """An export's `model.json` that is not what sparkdl wrote (cut short, a key gone, a value of the wrong type)
+    is refused naming the file, never a parser's bare message."""
+    from sparkdl import DeepImageFeaturizer
+
+    DeepImageFeaturizer(inputCol="image", outputCol="f", modelName="EfficientNetLite0").save(str(tmp_path / "stage"))
+    (meta_path,) = [os.path.join(d, f) for d, _, fs in os.walk(str(tmp_path / "stage")) for f in fs
+                    if f == "model.json"]
+    with open(meta_path) as f:
+        text = f.read()
+    meta = json.loads(text)
+    if damage == "truncated":
+        text = text[: len(text) // 2]
+    elif damage == "missing key":
+        text = json.dumps({k: v for k, v in meta.items() if k != "height"})
+    else:
+        text = json.dumps(dict(meta, height="tall"))
+    with open(meta_path, "w") as f:
+        f.write(text)
+    crc = os.path.join(os.path.dirname(meta_path), ".model.json.crc")
+    if os.path.exists(crc):
+        os.remove(crc)
+    with pytest.raises(Exception) as e:
+        DeepImageFeaturizer.load(str(tmp_path / "stage")).transform(_image_df(spark)).collect()
+    assert "model.json" in str(e.value) and os.path.basename(os.path.dirname(meta_path)) in str(e.value), \
+        str(e.value)[:800]
     _session_survives(spark)

@@ -149,4 +149,21 @@ object ExportFolder {
     val status = fs.getFileStatus(metaPath)
     (metaPath, s"${status.getLen}:${status.getModificationTime}")
   }
+
+  /**
+   * `read` over the JSON of the export's `model.json` at `metaPath`. A file that is not JSON, or
+   * lacks a key or holds a value of another type than `read` asks for (a damaged or planted file), is
+   * refused naming it, instead of the parser's message.
+   */
+  def readMetadata[T](metaPath: Path, spark: SparkSession)(read: org.json4s.JValue => T): T = {
+    val text = new String(sparkdl.io.HadoopFiles.read(metaPath, spark), "UTF-8")
+    try read(org.json4s.jackson.JsonMethods.parse(text))
+    catch {
+      case e @ (_: org.json4s.MappingException | _: com.fasterxml.jackson.core.JsonProcessingException) =>
+        val why = Option(e.getMessage).getOrElse(e.toString).linesIterator.take(2).mkString(" ")
+        throw new IllegalArgumentException(
+          s"$metaPath is not an export's model.json ($why). Export the model again with " +
+            s"`python -m sparkdl.models export`, or delete the folder to let sparkdl export it.", e)
+    }
+  }
 }

@@ -3,9 +3,8 @@ package sparkdl.models
 import org.apache.hadoop.fs.Path
 import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
-import org.json4s.jackson.JsonMethods.parse
 
-import sparkdl.io.{FileCache, HadoopFiles, ModelFiles}
+import sparkdl.io.{FileCache, ModelFiles}
 import sparkdl.tf.FrozenGraph
 
 /**
@@ -55,9 +54,8 @@ object NamedImageModels {
     val spark = SparkSession.active
     val (metaPath, version) = ExportFolder.metadata(dir, modelName, spark)
     val base = metaPath.getParent
-    loaded.getOrLoad(metaPath.toString, version) {
+    loaded.getOrLoad(metaPath.toString, version)(ExportFolder.readMetadata(metaPath, spark) { json =>
       implicit val formats: Formats = DefaultFormats
-      val json = parse(new String(HadoopFiles.read(metaPath, spark), "UTF-8"))
       def str(f: String) = (json \ f).extract[String]
       def int(f: String) = (json \ f).extract[Int]
       if (str("modelName") != modelName) {
@@ -67,6 +65,6 @@ object NamedImageModels {
         Seq(str("inputTensor")), Seq(str("featuresTensor"), str("predictionsTensor")))
       ExportedModel(modelName, int("height"), int("width"), str("inputTensor"), str("featuresTensor"),
         str("predictionsTensor"), graph)
-    }
+    })
   }
 }

@@ -3,7 +3,6 @@ package sparkdl.text
 import org.apache.hadoop.fs.Path
 import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
-import org.json4s.jackson.JsonMethods.parse
 
 import sparkdl.inference.Model
 import sparkdl.io.{FileCache, HadoopFiles, ModelFiles}
@@ -47,9 +46,8 @@ object TextModels {
     val spark = SparkSession.active
     val (metaPath, version) = ExportFolder.metadata(dir, modelName, spark)
     val base = metaPath.getParent
-    val model = loaded.getOrLoad(metaPath.toString, version) {
+    val model = loaded.getOrLoad(metaPath.toString, version)(ExportFolder.readMetadata(metaPath, spark) { json =>
       implicit val formats: Formats = DefaultFormats
-      val json = parse(new String(HadoopFiles.read(metaPath, spark), "UTF-8"))
       def str(f: String) = (json \ f).extract[String]
       def bool(f: String) = (json \ f).extract[Boolean]
       if ((json \ "kind").extractOpt[String].getOrElse("") != "text") {
@@ -75,7 +73,7 @@ object TextModels {
         } else FrozenGraph(ModelFiles.read(new Path(base, "graph.pb"), spark), inputs, Seq(str("embeddingTensor")))
       TextModel(modelName, model, tokenizer, str("inputIdsTensor"), str("attentionMaskTensor"),
         str("embeddingTensor"), (json \ "hidden").extract[Int], typeIds)
-    }
+    })
     if (maxLength <= 0 || maxLength == model.tokenizer.maxLength) model
     else model.copy(tokenizer = model.tokenizer.withMaxLength(maxLength))
   }
