@@ -5,7 +5,7 @@ import scala.util.Using
 import com.google.protobuf.ByteString
 import org.apache.spark.sql.SparkSession
 import org.scalatest.{BeforeAndAfterAll, Suite}
-import org.tensorflow.Graph
+import org.tensorflow.{Graph, Output}
 import org.tensorflow.ndarray.Shape
 import org.tensorflow.op.Ops
 import org.tensorflow.op.core.{Placeholder, ReduceSum}
@@ -48,6 +48,26 @@ object TestGraphs {
   def affine(n: Int): FrozenGraph = build { tf =>
     val x = tf.withName("input").placeholder(classOf[TFloat32], Placeholder.shape(Shape.of(-1, n)))
     tf.withName("output").math.add(tf.math.mul(x, tf.constant(2f)), tf.constant(1f))
+  }
+
+  /**
+   * output = input + n (input float [batch, 3]), n counted by a loop (TensorFlow 1 frames, as
+   * `Graph.whileLoop` builds them) from 0 while n < limit (float []): +Inf never ends.
+   */
+  def counting: FrozenGraph = Using.resource(new Graph()) { g =>
+    val tf = Ops.create(g)
+    val x = tf.withName("input").placeholder(classOf[TFloat32], Placeholder.shape(Shape.of(-1, 3)))
+    val limit = tf.withName("limit").placeholder(classOf[TFloat32], Placeholder.shape(Shape.scalar()))
+    def float(o: Output[_]) = o.asInstanceOf[Output[TFloat32]]
+    val counted = g.whileLoop(Array[Output[_]](tf.constant(0f).asOutput(), limit.asOutput()),
+      (cg, in, out) => out(0) = Ops.create(cg).math.less(float(in(0)), float(in(1))).asOutput(),
+      (bg, in, out) => {
+        out(0) = Ops.create(bg).math.add(float(in(0)), Ops.create(bg).constant(1f)).asOutput()
+        out(1) = in(1)
+      },
+      "count")
+    tf.withName("output").math.add(x, float(counted(0)))
+    FrozenGraph(g.toGraphDef.toByteArray, Seq("input:0", "limit:0"), Seq("output:0"))
   }
 
   /**

@@ -102,7 +102,10 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
               }
             }
           }
-      if (again) stops.synchronized(while (stopsInProgress > 0) stops.wait(1000))
+      if (again) {
+        GraphSession.reruns.incrementAndGet()
+        stops.synchronized(while (stopsInProgress > 0) stops.wait(1000))
+      }
     }
     result.get
   }
@@ -157,4 +160,10 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
       graph.close()
     }
   }
+}
+
+object GraphSession {
+
+  /** Runs of this JVM that were caught in a loop while another run was stopped, and ran again. */
+  private[sparkdl] val reruns = new java.util.concurrent.atomic.AtomicLong()
 }
