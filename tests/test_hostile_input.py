@@ -177,6 +177,11 @@ def test_graphs_with_system_ops_are_refused_before_they_run(spark, tmp_path):
     with pytest.raises(Exception) as e:
         TFTransformer.load(path).transform(spark.createDataFrame([([1.0, 2.0, 3.0],)], ["a"])).collect()
     assert "WriteFile" in str(e.value) and "outside the model" in str(e.value)
+
+    bad.save(str(tmp_path / "planted"))  # a graph file named in SQL
+    with pytest.raises(Exception) as e:
+        spark.sql("SELECT sparkdl_tensor('%s', array(1.0, 2.0, 3.0))" % (tmp_path / "planted" / "graph.pb")).collect()
+    assert "WriteFile" in str(e.value) and "spark.sparkdl.graph.allowOps=WriteFile" in str(e.value)
     assert not os.path.exists(marker)
 
 

@@ -86,7 +86,7 @@ def test_padding_to_max_length_nulls_folders_and_the_sql_function(spark, tokeniz
     sql = spark.sql("SELECT sparkdl_tokenize('%s', text, 12, 'max_length') AS t FROM texts" % path).collect()
     col = df.select(tokenize(path, F.col("text"), 12, "max_length").alias("t")).collect()
     assert sql == col
-    assert sql[0].t.input_ids == got[0][0][:0] + ref.encode("hello world").ids + [pad_id] * (
+    assert sql[0].t.input_ids == ref.encode("hello world").ids + [pad_id] * (
         12 - len(ref.encode("hello world").ids))
     assert spark.sql("SELECT sparkdl_tokenize('%s', 'hi') AS t" % path).first().t.input_ids == ref.encode("hi").ids
 
@@ -181,12 +181,8 @@ def tiny_onnx_encoder(path, vocab_size, hidden=8, positions=66, seed=0):
     onnx.save(model, str(path))
 
 
-def sentence_folder(folder, tokenizer, model_onnx, config, normalize=True, max_seq_length=None, pooling="mean"):
-    """An optimum-style folder: model.onnx, config.json, tokenizer.json, modules.json and the pooling config."""
-    folder.mkdir()
-    shutil.copy(tokenizer, str(folder / "tokenizer.json"))
-    shutil.copy(model_onnx, str(folder / "model.onnx"))
-    (folder / "config.json").write_text(json.dumps(config))
+def write_modules(folder, pooling="mean", normalize=True):
+    """sentence-transformers' modules.json (Transformer, Pooling, Normalize if asked) and the pooling config."""
     modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
                {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
     if normalize:
@@ -194,6 +190,15 @@ def sentence_folder(folder, tokenizer, model_onnx, config, normalize=True, max_s
     (folder / "modules.json").write_text(json.dumps(modules))
     (folder / "1_Pooling").mkdir()
     (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling_config(pooling)))
+
+
+def sentence_folder(folder, tokenizer, model_onnx, config, normalize=True, max_seq_length=None, pooling="mean"):
+    """An optimum-style folder: model.onnx, config.json, tokenizer.json, modules.json and the pooling config."""
+    folder.mkdir()
+    shutil.copy(tokenizer, str(folder / "tokenizer.json"))
+    shutil.copy(model_onnx, str(folder / "model.onnx"))
+    (folder / "config.json").write_text(json.dumps(config))
+    write_modules(folder, pooling, normalize)
     if max_seq_length:
         (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": max_seq_length}))
     return str(folder)
@@ -316,12 +321,7 @@ def random_encoder(folder, tokenizer, vocab_size, model_type="roberta", hidden=1
         "num_hidden_layers": layers, "num_attention_heads": heads,
         "intermediate_size": 2 * hidden, "hidden_act": "gelu", "layer_norm_eps": 1e-5, "pad_token_id": 1,
         "max_position_embeddings": positions, "type_vocab_size": 1, "vocab_size": vocab_size}))
-    (folder / "modules.json").write_text(json.dumps([
-        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]))
-    (folder / "1_Pooling").mkdir()
-    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling_config(pooling)))
+    write_modules(folder, pooling)
     return {k: v.astype(np.float64) for k, v in weights.items()}
 
 

@@ -3,6 +3,7 @@ refused at `transform`, on the driver, naming the input and the setting; the ses
 jobs. A large (not impossible) input gets its batch size capped so that a batch fits."""
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -42,8 +43,13 @@ def test_a_tensorflow_graph_declaring_a_huge_image_input_is_refused_at_transform
 
     graph = _huge_graph(tmp_path)
     with pytest.raises(Exception, match=r"input 'input:0' \(column 'image'\) declares \[\?, 40000, 40000, 3\] per "
-                                        r"row: 17.9 GiB for one row, more than .*spark.sparkdl.batchMemory"):
+                                        r"row: 17.9 GiB for one row, more than .*spark.sparkdl.batchMemory") as e:
         TFImageTransformer(inputCol="image", outputCol="p", graph=graph, outputMode="array").transform(_image_df(spark))
+    # README: one batch may take a quarter of the heap per task (local mode: the driver's heap, its cores)
+    budget = spark._jvm.java.lang.Runtime.getRuntime().maxMemory() / 4 / spark.sparkContext.defaultParallelism
+    said = re.search(r"more than the ([\d.]+) (GiB|MiB) one batch may take", str(e.value))
+    assert said and abs(float(said.group(1)) * 2 ** (30 if said.group(2) == "GiB" else 20) - budget) <= \
+        0.05 * 2 ** (30 if said.group(2) == "GiB" else 20), (said and said.group(0), budget)
     _session_survives(spark)
     values = spark.createDataFrame([([1.0, 2.0],)], "x array<float>")
     with pytest.raises(Exception, match=r"declares \[\?, 40000, 40000, 3\] per row"):
@@ -78,8 +84,9 @@ def test_a_model_file_larger_than_the_limit_is_refused_by_its_size_never_read(sp
     with open(big, "wb") as f:
         f.truncate(1500 * 1000 * 1000)
     values = spark.createDataFrame([([1.0, 2.0],)], "x array<float>")
-    with pytest.raises(Exception, match=r"modelPath '.*big.onnx' is 1500000000 bytes, more than the \d+ a model "
-                                        r"file may have here.*spark.sparkdl.maxModelBytes"):
+    limit = min(2 ** 31 - 1, spark._jvm.java.lang.Runtime.getRuntime().maxMemory() // 4)  # README's default
+    with pytest.raises(Exception, match=r"modelPath '.*big.onnx' is 1500000000 bytes, more than the %d a model "
+                                        r"file may have here.*spark.sparkdl.maxModelBytes" % limit):
         ONNXTransformer(modelPath=big, inputMapping={"x": "x"}, outputMapping={"y": "y"}).transform(values)
     _session_survives(spark)
     small = small_onnx_cnn(tmp_path / "small.onnx")
@@ -275,7 +282,6 @@ def test_ops_outside_the_allow_list_are_refused_before_anything_runs(spark):
 def test_the_allow_list_holds_no_op_that_reaches_outside_the_model():
     """The ops the README names as refused are not in the list, nor any of their families (readers, writers,
     summaries, datasets, queues, collectives, send/receive), and the only loops are those LoopGuard guards."""
-    import re
 
     ops = allowed_ops()
     named = {"ReadFile", "WriteFile", "MatchingFiles", "PyFunc", "PyFuncStateless", "EagerPyFunc", "Save", "SaveV2",
@@ -547,7 +553,6 @@ def _counting_graphs():
 def test_a_tensorflow_loop_that_never_ends_dies_with_the_run_timeout(spark, form):
     """TensorFlow ignores its own run timeout while a loop spins; sparkdl's guard on every loop iteration
     stops it. A finite loop of the same graph gives its exact answer, before and after."""
-    import re
     import time
 
     from pyspark import InheritableThread
@@ -691,3 +696,28 @@ def test_a_saved_stage_whose_model_json_is_damaged_names_the_file(spark, tmp_pat
     assert "model.json" in str(e.value) and os.path.basename(os.path.dirname(meta_path)) in str(e.value), \
         str(e.value)[:800]
     _session_survives(spark)
+
+
+def test_the_image_limits_default_to_the_documented_values(spark, tmp_path):
+    """README: files above 512 MiB are not read, images declaring more than 100 megapixels are not decoded."""
+    import struct
+    import zlib
+
+    from sparkdl import readImages
+
+    def png_header(width, height):  # the signature and IHDR alone: what the limit is decided from
+        ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+        return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + \
+            struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
+
+    folder = tmp_path / "limits"
+    folder.mkdir()
+    (folder / "over.png").write_bytes(png_header(10001, 10000))
+    (folder / "at.png").write_bytes(png_header(10000, 10000))
+    with open(folder / "big.png", "wb") as f:
+        f.write(png_header(100, 100))
+        f.truncate((512 << 20) + 1)  # an image by its header, one byte over 512 MiB (sparse)
+    rows = {os.path.basename(r.filePath): r for r in readImages(str(folder)).select("filePath", "imageError").collect()}
+    assert "more than maxBytes=%d" % (512 << 20) in rows["big.png"].imageError
+    assert "more than the limit of 100000000" in rows["over.png"].imageError
+    assert "limit" not in rows["at.png"].imageError  # refused for what it lacks (its pixels), not its size

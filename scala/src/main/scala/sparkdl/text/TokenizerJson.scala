@@ -102,7 +102,7 @@ object TokenizerJson {
     val fileMax = nonNull(doc \ "truncation").flatMap(t => (t \ "max_length").extractOpt[Int])
     val limit = if (maxLength > 0) maxLength else fileMax.getOrElse(DefaultMaxLength)
     val tokenizer = new TokenizerJson(json, source, limit, padId.getOrElse(0), padLeft, padId.isDefined)
-    tokenizer.native // built now: a file the library refuses fails here, named
+    native(tokenizer, Some(doc)) // built now: a file the library refuses fails here, named
     tokenizer
   }
 
@@ -184,19 +184,21 @@ object TokenizerJson {
    * The JVM's native tokenizer for `t`'s file and limit: built from the JSON, padding off (a
    * batch pads itself), truncation at `maxLength` (Rust keeps room for the special tokens).
    */
-  private def native(t: TokenizerJson): Native = natives.getOrLoad(s"${t.hash}:${t.maxLength}", "") {
-    val lib = TokenizersNative.library
-    val handle =
-      try lib.createTokenizerFromString(t.json)
-      catch {
-        case e: RuntimeException =>
-          throw new IllegalArgumentException(s"${t.source} is not a tokenizer Hugging Face tokenizers can read: " +
-              e.getMessage, e)
-      }
-    lib.disablePadding(handle)
-    lib.setTruncation(handle, t.maxLength, "LONGEST_FIRST", 0)
-    val n = new Native(handle, if (t.maxLength >= 2) bertWordPiece(parse(t.json), t.maxLength) else None)
-    cleaner.register(n, () => lib.deleteTokenizer(handle))
-    n
-  }
+  private def native(t: TokenizerJson, doc: Option[JValue] = None): Native =
+    natives.getOrLoad(s"${t.hash}:${t.maxLength}", "") {
+      val lib = TokenizersNative.library
+      val handle =
+        try lib.createTokenizerFromString(t.json)
+        catch {
+          case e: RuntimeException =>
+            throw new IllegalArgumentException(s"${t.source} is not a tokenizer Hugging Face tokenizers can read: " +
+                e.getMessage, e)
+        }
+      lib.disablePadding(handle)
+      lib.setTruncation(handle, t.maxLength, "LONGEST_FIRST", 0)
+      val n =
+        new Native(handle, if (t.maxLength >= 2) bertWordPiece(doc.getOrElse(parse(t.json)), t.maxLength) else None)
+      cleaner.register(n, () => lib.deleteTokenizer(handle))
+      n
+    }
 }

@@ -80,8 +80,7 @@ private[tf] object LoopGuard {
     nodes.filter(_.getOp == "LoopCond").zipWithIndex.foreach { case (loop, i) =>
       val at = s"$Prefix/$i"
       val inFrame = "^" + nodeOf(loop.getInput(0))
-      checkNodes(part => s"$at/$part", Seq(inFrame), part => tensor(at, part))
-        .map(_.toBuilder.setDevice(loop.getDevice).build()).foreach(add)
+      checkNodes(part => s"$at/$part", Seq(inFrame), part => tensor(at, part)).foreach(add)
       loop.addInput(s"^$at/check")
     }
 
@@ -144,8 +143,9 @@ private[tf] object LoopGuard {
 
   private def typeAttr(t: DataType): AttrValue = AttrValue.newBuilder().setType(t).build()
 
+  /** Every node the guard adds runs on the CPU, beside the flag (`Assert` has no GPU kernel of its own). */
   private def node(name: String, op: String, inputs: Seq[String], attrs: (String, AttrValue)*): NodeDef = {
-    val b = NodeDef.newBuilder().setName(name).setOp(op).addAllInput(inputs.asJava)
+    val b = NodeDef.newBuilder().setName(name).setOp(op).addAllInput(inputs.asJava).setDevice("/device:CPU:0")
     attrs.foreach { case (k, v) => b.putAttr(k, v) }
     b.build()
   }

@@ -27,24 +27,33 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
     root
   }
 
-  test("a partition of 100,000 strings streams: at most one sort window of rows held, output in input order") {
+  /**
+   * 100,000 rows (row i: "Words" repeated i % 37 times) through DeepTextFeaturizer over the export
+   * in `dir`, read back one by one: each row's output is `expected(i % 37)`, in input order, and
+   * the operator holds at most one sort window of rows ahead of its output. The query's plan.
+   */
+  private def streams(dir: Path, expected: Long => Seq[Float]): org.apache.spark.sql.DataFrame = {
     import StreamCounters.{emit, pull}
     StreamCounters.reset()
-    // row i: "Words" repeated i % 37 times: i % 37 * 2 word pieces (word ##s) between [CLS] and [SEP]
     val source = spark.range(0, 100000, 1, 1).select(pull(col("id")).as("id"))
       .selectExpr("id", "trim(repeat('Words ', int(id % 37))) AS text")
     val stage = new DeepTextFeaturizer().setInputCol("text").setOutputCol("e").setOutputMode("array")
-      .setModelName("counts").setModelDir(exportDir.toString).setBatchSize(32)
+      .setModelName("counts").setModelDir(dir.toString).setBatchSize(32)
     val out = stage.transform(source).select(emit(col("id")).as("id"), col("e"))
     var n = 0L
     out.toLocalIterator().forEachRemaining { r =>
-      val k = r.getLong(0) % 37
       assert(r.getLong(0) == n, "rows left in input order")
-      assert(r.getSeq[Float](1) == Seq(k * 2f + 2, k * (4 + 5) + 2 + 3f), s"row $n")
+      assert(r.getSeq[Float](1) == expected(r.getLong(0) % 37), s"row $n")
       n += 1
     }
     assert(n == 100000 && StreamCounters.emitted.get() == 100000)
     assert(StreamCounters.maxAhead.get() <= 4096, s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
+    out
+  }
+
+  test("a partition of 100,000 strings streams: at most one sort window of rows held, output in input order") {
+    // each "Words" is two pieces (word ##s, ids 4 and 5) between [CLS] and [SEP]: mask sum 2k + 2, ids 9k + 5
+    val out = streams(exportDir, k => Seq(k * 2f + 2, k * (4 + 5) + 2 + 3f))
     val exec = out.queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
     assert(exec.map(_.metrics("modelRuns").value) == Seq(3125)) // 100000 / 32
   }
@@ -75,26 +84,11 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
   }
 
   test("a tokenizer.json export streams too: 100,000 strings, one sort window held, ids from the Rust library") {
-    import StreamCounters.{emit, pull}
-    StreamCounters.reset()
-    // row i: "Words" i % 37 times: <s>, i % 37 ids 4, </s>: a mask sum of k + 2, an id sum of 4k + 2
-    val source = spark.range(0, 100000, 1, 1).select(pull(col("id")).as("id"))
-      .selectExpr("id", "trim(repeat('Words ', int(id % 37))) AS text")
-    val stage = new DeepTextFeaturizer().setInputCol("text").setOutputCol("e").setOutputMode("array")
-      .setModelName("counts").setModelDir(jsonExportDir.toString).setBatchSize(32)
     val tokenizer = sparkdl.text.TextModels.load(jsonExportDir.toString, "counts").tokenizer
     assert(tokenizer.isInstanceOf[sparkdl.text.TokenizerJson] &&
       !tokenizer.asInstanceOf[sparkdl.text.TokenizerJson].runsInScala)
-    val out = stage.transform(source).select(emit(col("id")).as("id"), col("e"))
-    var n = 0L
-    out.toLocalIterator().forEachRemaining { r =>
-      val k = r.getLong(0) % 37
-      assert(r.getLong(0) == n, "rows left in input order")
-      assert(r.getSeq[Float](1) == Seq(k + 2f, k * 4 + 2f), s"row $n")
-      n += 1
-    }
-    assert(n == 100000 && StreamCounters.emitted.get() == 100000)
-    assert(StreamCounters.maxAhead.get() <= 4096, s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
+    // <s>, k ids 4, </s>: a mask sum of k + 2, an id sum of 4k + 2
+    streams(jsonExportDir, k => Seq(k + 2f, k * 4 + 2f))
   }
 
   test("a sort window of wide rows stops at 64 MiB, whatever its row count") {
