@@ -101,8 +101,10 @@ class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasO
             return self  # an export directory
         if folder is None and conf_export_holds(spark, self.getOrDefault(self.modelName)):
             return self
-        from sparkdl.models.text import cached_text_model_dir
+        from sparkdl.models.text import cached_text_model_dir, check_model_name
 
+        if folder is None:
+            check_model_name(self.getOrDefault(self.modelName))
         root, name = cached_text_model_dir(folder or self.getOrDefault(self.modelName))
         if self._on_connect:
             from sparkdl.graph.artifacts import upload_export

@@ -195,6 +195,14 @@ def model_folder(name_or_folder: str) -> str:
     return name_or_folder
 
 
+def check_model_name(name: str) -> None:
+    """A model name is a folder's name inside an export directory, never a path (as the JVM checks it): a saved
+    stage or a SQL call naming ``../../x`` or ``/etc/x`` cannot reach a folder elsewhere; that is ``modelDir``."""
+    if name in ("", ".", "..") or any(c in name for c in "/\\:\0"):
+        raise ValueError("'%s' is not a model name: a name is a folder inside an export directory (no '/', '\\', "
+                         "':', '..'). To use a model elsewhere, give its folder as modelDir." % name)
+
+
 def fetched_folder(name: str) -> str:
     """Where ``python -m sparkdl.models fetch NAME`` puts a built-in text model's folder."""
     from sparkdl.models.export import cache_root

@@ -54,6 +54,7 @@ object ImageDecoder {
 
   private def decodeAsStored(bytes: Array[Byte], maxPixels: Long, draft: (Int, Int)): Either[String, DecodedImage] = {
     if (bytes == null || bytes.isEmpty) return Left("empty file")
+    CameraRaw.of(bytes).foreach(kind => return Left(CameraRaw.reason(kind)))
     try {
       val in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))
       if (in == null) return Left("cannot open image stream")
@@ -147,7 +148,7 @@ object ImageDecoder {
    * header is too short to hold the size, e.g. a JPEG with a large EXIF block first).
    */
   def checkHeader(header: Array[Byte], maxPixels: Long): Option[String] =
-    try {
+    CameraRaw.of(header).map(CameraRaw.reason).orElse(try {
       val in = ImageIO.createImageInputStream(new ByteArrayInputStream(header))
       try {
         val readers = ImageIO.getImageReaders(in)
@@ -163,7 +164,7 @@ object ImageDecoder {
           } finally reader.dispose()
         }
       } finally in.close()
-    } catch { case NonFatal(_) => None }
+    } catch { case NonFatal(_) => None })
 
   /** Converts a decoded AWT image into Spark's byte layout. */
   def toSparkLayout(img: BufferedImage): DecodedImage = {
