@@ -178,6 +178,23 @@ def test_graphs_with_system_ops_are_refused_before_they_run(spark, tmp_path):
         TFTransformer.load(path).transform(spark.createDataFrame([([1.0, 2.0, 3.0],)], ["a"])).collect()
     assert "WriteFile" in str(e.value) and "outside the model" in str(e.value)
 
+    # an export directory holding it as a text model's graph
+    export = tmp_path / "exports" / "evil"
+    export.mkdir(parents=True)
+    with open(str(export / "graph.pb"), "wb") as f:
+        f.write(bad.graph_def)
+    (export / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nword\n")
+    (export / "model.json").write_text(json.dumps({
+        "kind": "text", "modelName": "evil", "hidden": 3, "maxLength": 8, "lowercase": True, "stripAccents": True,
+        "chineseChars": True, "inputIdsTensor": "input:0", "attentionMaskTensor": "input:0",
+        "embeddingTensor": "output:0"}))
+    from sparkdl import DeepTextFeaturizer
+
+    with pytest.raises(Exception) as e:
+        DeepTextFeaturizer(inputCol="t", outputCol="e", modelName="evil", modelDir=str(tmp_path / "exports")) \
+            .transform(spark.createDataFrame([("word",)], ["t"])).collect()
+    assert "WriteFile" in str(e.value) and "spark.sparkdl.graph.allowOps=WriteFile" in str(e.value)
+
     bad.save(str(tmp_path / "planted"))  # a graph file named in SQL
     with pytest.raises(Exception) as e:
         spark.sql("SELECT sparkdl_tensor('%s', array(1.0, 2.0, 3.0))" % (tmp_path / "planted" / "graph.pb")).collect()

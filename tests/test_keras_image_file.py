@@ -111,3 +111,13 @@ def test_a_loaded_stage_never_runs_its_pickled_loader_without_an_opt_in(spark, u
         assert "allowUnsafeDeserialization=True" in str(e.value)
         assert "spark.sparkdl.allowUnsafeDeserialization=true" in str(e.value)
     assert not os.path.exists(marker)
+    # the conf opts in for PipelineModel.load: the pickle is then unpickled (here, the payload runs)
+    spark.conf.set("spark.sparkdl.allowUnsafeDeserialization", "true")
+    try:
+        try:
+            PipelineModel.load(pipeline).transform(uris).collect()
+        except Exception:  # the payload is no image loader
+            pass
+        assert os.path.exists(marker)
+    finally:
+        spark.conf.unset("spark.sparkdl.allowUnsafeDeserialization")

@@ -49,6 +49,24 @@ def test_recurrent_model_matches_predict(vectors, tmp_path):
     np.testing.assert_allclose(np.array([r.y for r in rows]), expected, atol=1e-5, rtol=0)
 
 
+def test_a_recurrent_model_run_is_stopped_by_the_run_timeout(spark, tmp_path):
+    """A Keras LSTM over 200,000 steps: its loop is guarded like any other, so spark.sparkdl.runTimeout stops it."""
+    import keras
+
+    steps = 200000
+    model = keras.Sequential([keras.Input((steps,)), keras.layers.Reshape((steps, 1)), keras.layers.LSTM(4)])
+    path = str(tmp_path / "long.keras")
+    model.save(path)
+    values = spark.createDataFrame([([0.5] * steps,)], "x array<float>")
+    spark.conf.set("spark.sparkdl.runTimeout", "1s")
+    try:
+        with pytest.raises(Exception, match=r"The model run was stopped: it ran longer than "
+                                            r"spark.sparkdl.runTimeout=1000ms"):
+            KerasTransformer(inputCol="x", outputCol="y", modelFile=path).transform(values).collect()
+    finally:
+        spark.conf.unset("spark.sparkdl.runTimeout")
+
+
 def test_lambda_models_are_refused_unless_allowed(vectors, tmp_path):
     import keras
 

@@ -104,10 +104,14 @@ def test_a_model_file_larger_than_the_limit_is_refused_by_its_size_never_read(sp
         ONNXTransformer(modelPath=big, inputMapping={"x": "x"}, outputMapping={"y": "y"}).transform(values)
     _session_survives(spark)
     small = small_onnx_cnn(tmp_path / "small.onnx")
+    _frozen(lambda x: x * 2.0).save(str(tmp_path / "frozen"))  # a frozen graph file named in SQL
     spark.conf.set("spark.sparkdl.maxModelBytes", "100")
     try:
         with pytest.raises(Exception, match=r"small.onnx' is \d+ bytes, more than the 100 a model file"):
             TFImageTransformer(outputCol="p", graph=small).transform(_image_df(spark))
+        with pytest.raises(Exception, match=r"frozen/graph.pb' is \d+ bytes, more than the 100 a model file"):
+            spark.sql("SELECT sparkdl_tensor('%s', array(1.0, 2.0, 3.0))" % (tmp_path / "frozen" / "graph.pb")) \
+                .collect()
     finally:
         spark.conf.unset("spark.sparkdl.maxModelBytes")
     assert TFImageTransformer(outputCol="p", graph=small, outputMode="array").transform(_image_df(spark)) \
@@ -377,6 +381,34 @@ def test_an_onnx_model_importing_a_custom_operator_domain_is_refused(spark, tmp_
                                         r"\(com.example.native\).*spark.sparkdl.onnx.allowDomains=com.example.native"):
         ONNXTransformer(modelPath=path, inputMapping={"x": "x"}, outputMapping={"y": "y"}).transform(values)
     _session_survives(spark)
+    # the opt-in lets it through sparkdl's check: ONNX Runtime itself then says it has no such operator
+    spark.conf.set("spark.sparkdl.onnx.allowDomains", "com.example.native")
+    try:
+        with pytest.raises(Exception) as e:
+            ONNXTransformer(modelPath=path, inputMapping={"x": "x"}, outputMapping={"y": "y"}).transform(values) \
+                .collect()
+        assert "outside the standard ones" not in str(e.value) and "Evil" in str(e.value), str(e.value)[:500]
+    finally:
+        spark.conf.unset("spark.sparkdl.onnx.allowDomains")
+    _session_survives(spark)
+
+
+def test_onnx_runtimes_own_com_microsoft_operators_run_without_an_opt_in(spark, tmp_path):
+    from math import erf, sqrt
+
+    from onnx import TensorProto, helper, save
+
+    from sparkdl import ONNXTransformer
+
+    graph = helper.make_graph([helper.make_node("Gelu", ["x"], ["y"], domain="com.microsoft")], "gelu",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)]),
+         str(tmp_path / "gelu.onnx"))
+    values = spark.createDataFrame([([-1.0, 0.5, 2.0],)], "x array<float>")
+    (row,) = ONNXTransformer(modelPath=str(tmp_path / "gelu.onnx"), inputMapping={"x": "x"},
+                             outputMapping={"y": "y"}).transform(values).collect()
+    np.testing.assert_allclose(row.y, [v * 0.5 * (1 + erf(v / sqrt(2))) for v in (-1.0, 0.5, 2.0)], atol=1e-6)
 
 
 def test_an_animated_gif_decodes_its_first_frame_only_and_says_so(spark, tmp_path):
