@@ -46,6 +46,7 @@ def decoded_bytes(spark, data):
 def budget_reason(spark):
     """Why a 20000 x 20000 image is refused by this JVM's decode budget (half its heap: 3.2 GB > 2 GiB)."""
     total, need = spark.sparkContext._jvm.sparkdl.image.DecodeBudget.total(), 20000 * 20000 * 8
+    assert total == spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory() // 2  # README: half the heap
     assert need > total
     return ("decoding needs about %d MiB, more than this JVM's image decode budget of %d MiB (half its heap): raise "
             "spark.executor.memory (spark.driver.memory in local mode), or lower maxPixels to refuse such images"
@@ -60,12 +61,13 @@ def wbmp(bits):
     return bytes([0, 0, w, h]) + body
 
 
-def tiff_gray(pixels, cr2=False):
+def tiff_gray(pixels, cr2=False, preview=False):
     """An uncompressed 8-bit gray TIFF, its IFD at offset 16; ``cr2``: bytes 8-15 as Canon's CR2 has them
-    ("CR", version 2.0, the raw IFD's offset)."""
+    ("CR", version 2.0, the raw IFD's offset); ``preview``: its first image a reduced-resolution one (NewSubfileType
+    1), as Nikon's NEF and Sony's ARW start."""
     h, w = pixels.shape
-    tags = [(256, 3, w), (257, 3, h), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 0), (277, 3, 1),
-            (278, 3, h), (279, 4, h * w)]
+    tags = [(254, 4, 1)] * preview + [(256, 3, w), (257, 3, h), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 0),
+                                      (277, 3, 1), (278, 3, h), (279, 4, h * w)]
     start = 16 + 2 + 12 * len(tags) + 4
     ifd = struct.pack("<H", len(tags)) + b"".join(
         struct.pack("<HHII", t, k, 1, start if t == 273 else v) if k == 4 else struct.pack("<HHIHH", t, k, 1, v, 0)
@@ -146,6 +148,7 @@ def unsupported(tmp_path_factory):
     with Image.open(str(d / "photo.dng")) as im:
         assert im.tag_v2[50706] == b"\x01\x04\x00\x00"
     (d / "photo.cr2").write_bytes(tiff_gray(rgb[:, :, 0], cr2=True))
+    (d / "photo.nef").write_bytes(tiff_gray(rgb[:, :, 0], preview=True))
     return d
 
 
@@ -157,12 +160,13 @@ def test_webp_and_heic_are_rows_not_a_recognized_image_format(spark, unsupported
     assert image is None and NOT_AN_IMAGE in error, error
 
 
-@pytest.mark.parametrize("name", ["photo.dng", "photo.cr2"])
+@pytest.mark.parametrize("name", ["photo.dng", "photo.cr2", "photo.nef"])
 def test_tiff_based_raw_is_a_row_not_a_recognized_image_format(spark, unsupported, name):
     """A TIFF decoder would read a RAW file's first TIFF image (a preview): refused by its first bytes instead."""
     row = rows_of(unsupported / name)[name]
     assert row.image is None and NOT_AN_IMAGE in row.imageError, (row.image is not None, row.imageError)
-    assert row.imageError.startswith("camera RAW (%s)" % ("DNG" if name.endswith("dng") else "Canon CR2"))
+    kind = {"dng": "DNG", "cr2": "Canon CR2", "nef": "a RAW whose first image is a preview"}[name[-3:]]
+    assert row.imageError.startswith("camera RAW (%s)" % kind)
 
 
 def test_only_an_animated_gif_has_a_note_beside_its_image(spark, image_dir, tmp_path):

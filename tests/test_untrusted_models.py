@@ -451,10 +451,13 @@ def test_float_tiffs_are_a_reason_never_zeros(spark, tmp_path):
     assert rows["u8.tif"].image.height == 8 and rows["u8.tif"].imageError is None
 
 
-def test_a_malformed_graph_json_is_named_in_the_error(spark, tmp_path):
+@pytest.mark.parametrize("text", ['{"inputs": ["input:0"], "outputs": ', '{"inputs": ["input:0"]}',
+                                  '{"inputs": "input:0", "outputs": 7}'], ids=["cut short", "a key missing",
+                                                                             "values of another type"])
+def test_a_malformed_graph_json_is_named_in_the_error(spark, tmp_path, text):
     graph = _frozen(lambda x: x * 2.0)
     graph.save(str(tmp_path / "g"))
-    (tmp_path / "g" / "graph.json").write_text('{"inputs": ["input:0"], "outputs": ')  # cut short
+    (tmp_path / "g" / "graph.json").write_text(text)
     with pytest.raises(Exception, match=r"graph.json is not a graph's tensor names \(a JSON object"):
         spark.sql("SELECT sparkdl_tensor('%s', array(1.0, 2.0, 3.0))" % (tmp_path / "g" / "graph.pb")).collect()
     _session_survives(spark)
@@ -795,3 +798,25 @@ def test_a_failed_stage_stops_a_run_of_its_other_tasks(spark):
     assert _no_task_left_running(spark) and time.time() - start < 30
     assert [list(r.y) for r in stage.transform(spark.createDataFrame([([2.0, 0.0, 1.0],)], "x array<float>"))
             .collect()] == [[4.0, 2.0, 3.0]]
+
+
+@pytest.mark.parametrize("num_workers", [1, 2])
+def test_training_a_model_that_carries_python_code_names_the_file_and_the_way_out(spark, tmp_path, num_workers):
+    """A Lambda layer is code that Keras' safe mode refuses to load; the estimator says so, naming the file,
+    before any training (also before the distributed workers start)."""
+    import keras
+
+    from sparkdl import KerasImageFileEstimator
+
+    model = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Lambda(lambda t: t * 2.0), keras.layers.Flatten(),
+                              keras.layers.Dense(2)])
+    path = str(tmp_path / "lambda.keras")
+    model.save(path)
+    df = spark.createDataFrame([("file:/nowhere/a.png", 1.0), ("file:/nowhere/b.png", 0.0)], "uri string, label double")
+    estimator = KerasImageFileEstimator(inputCol="uri", outputCol="p", labelCol="label", numWorkers=num_workers,
+                                        imageLoader=lambda u: np.zeros((4, 4, 3), np.float32), modelFile=path,
+                                        kerasOptimizer="adam", kerasLoss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=r"modelFile '%s' contains Python code \(a Lambda layer\).*"
+                                         r"register_keras_serializable" % re.escape(path)):
+        estimator.fit(df)
+    _session_survives(spark)

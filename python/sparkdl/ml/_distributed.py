@@ -194,6 +194,23 @@ def check_no_null_labels(dataset: DataFrame, label_col: str) -> None:
         raise null_labels_error(label_col, nulls)
 
 
+def training_model(path: str, model_file: str) -> Any:
+    """The model to train, from ``path`` (a copy of the user's ``model_file``), in Keras' safe mode: a file that
+    carries Python code, or is no model, fails naming ``model_file`` and what to do."""
+    from sparkdl.graph.keras_io import UnsafeKerasModelError, load_keras_model
+
+    try:
+        return load_keras_model(path)
+    except UnsafeKerasModelError:
+        raise ValueError(
+            "modelFile '%s' contains Python code (a Lambda layer), which Keras refuses to load in safe mode. "
+            "KerasImageFileEstimator loads the file again wherever it trains and never runs code from a model "
+            "file: replace the Lambda layer by a layer class of your own, registered with "
+            "@keras.saving.register_keras_serializable() in a module the workers import." % model_file) from None
+    except ValueError as e:
+        raise ValueError(str(e).replace(path, model_file)) from None
+
+
 def null_labels_error(label_col: str, nulls: int) -> ValueError:
     """The error for null labels: the column, how many, and the way out."""
     return ValueError("KerasImageFileEstimator: labelCol '%s' has %d null value(s); a model cannot learn from them. "
@@ -215,6 +232,7 @@ def train_distributed(dataset: DataFrame, settings: Dict[str, Any]) -> Tuple[Lis
                          "barrier stage starts all its tasks together): lower numWorkers to at most %d or add "
                          "executors" % (n, slots, slots))
     check_no_null_labels(dataset, settings["labelCol"])
+    training_model(settings["modelFile"], settings["modelFile"])  # one the workers can load, else its error here
     shards, rows = _balanced_shards(dataset, settings["inputCol"], settings["labelCol"], n)
     with open(settings["modelFile"], "rb") as f:
         model_bytes = f.read()

@@ -36,6 +36,7 @@ from sparkdl.ml._distributed import (
     check_no_null_labels,
     null_labels_error,
     train_distributed,
+    training_model,
 )
 from sparkdl.ml._distributed_worker import weights_from_bytes, weights_to_bytes
 from sparkdl.ml._shared import HasInputCol, HasModelFile, HasOutputCol, HasOutputMode, accessors
@@ -322,13 +323,11 @@ def _fitted_distributed(dataset: DataFrame, settings: Dict[str, Any]) -> KerasIm
 
 
 def _model_input_shape(model_bytes: bytes, name: str) -> Tuple[int, ...]:
-    import keras
-
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, os.path.basename(name))
         with open(path, "wb") as f:
             f.write(model_bytes)
-        model = keras.models.load_model(path, compile=False)
+        model = training_model(path, name)
     return tuple(int(s) for s in model.inputs[0].shape[1:])
 
 
@@ -342,7 +341,7 @@ def _train(model_bytes: bytes, name: str, settings: Dict[str, Any], x: npt.NDArr
         path = os.path.join(d, name)
         with open(path, "wb") as f:
             f.write(model_bytes)
-        model = keras.models.load_model(path, compile=False)
+        model = training_model(path, settings["modelFile"])
     x = x.reshape((len(x),) + tuple(int(s) for s in model.inputs[0].shape[1:]))
     model.compile(optimizer=keras.optimizers.get(settings["optimizer"]), loss=settings["loss"])
     history = model.fit(x, y, **settings["fitParams"])

@@ -67,8 +67,22 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
     s.runner().feed(LoopGuard.ValueName, v).addTarget(LoopGuard.SetTarget).setOptions(InCallerThread).run().close()
   }
 
+  /** Stops every loop of the session's runs at their next iteration, until [[releaseLoops]] is called as often. */
+  private[tf] def stopLoops(): Unit = stops.synchronized {
+    stopsInProgress += 1
+    if (stopsInProgress == 1) setFlag(session, loopsMayRun = false)
+  }
+
+  private[tf] def releaseLoops(): Unit = stops.synchronized {
+    stopsInProgress -= 1
+    if (stopsInProgress == 0) {
+      if (!closed) setFlag(session, loopsMayRun = true)
+      stops.notifyAll()
+    }
+  }
+
   /**
-   * Stoppable when the graph has loops: `control` clears the session's flag until this run has
+   * Stoppable when the graph has loops: `control` stops the session's loops until this run has
    * returned, so its loop fails at the next iteration. Other runs of the session that were in a loop
    * then fail the same way; they did not ask to stop, so each runs again once no stop is in progress.
    */
@@ -81,8 +95,7 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
         stops.synchronized {
           if (!done && !stopped) {
             stopped = true
-            stopsInProgress += 1
-            if (stopsInProgress == 1) setFlag(session, loopsMayRun = false)
+            stopLoops()
           }
         })
       val again =
@@ -94,13 +107,7 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
             true
         } finally stops.synchronized {
             done = true
-            if (stopped) {
-              stopsInProgress -= 1
-              if (stopsInProgress == 0) {
-                if (!closed) setFlag(session, loopsMayRun = true)
-                stops.notifyAll()
-              }
-            }
+            if (stopped) releaseLoops()
           }
       if (again) {
         GraphSession.reruns.incrementAndGet()
