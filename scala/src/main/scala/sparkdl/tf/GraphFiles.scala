@@ -41,11 +41,11 @@ object GraphFiles {
           val text = new String(HadoopFiles.read(names, conf), "UTF-8")
           try {
             val json = parse(text)
-            def names(key: String) = json \ key match {
+            def listed(key: String) = json \ key match {
               case org.json4s.JArray(values) => values.map(_.extract[String])
               case _ => throw new IllegalArgumentException(s"\"$key\" is missing or not a list")
             }
-            (names("inputs"), names("outputs"))
+            (listed("inputs"), listed("outputs"))
           } catch {
             case e: Exception => // Jackson's parse errors are IOExceptions too
               throw new GraphException(
