@@ -16,6 +16,40 @@ class ImageDecoderSuite extends AnyFunSuite {
     out.toByteArray
   }
 
+  test("decodes that together need more than the budget wait for each other") {
+    val share = DecodeBudget.total * 3 / 5 // two of them do not fit at once
+    val firstHolds = new java.util.concurrent.CountDownLatch(1)
+    val release = new java.util.concurrent.CountDownLatch(1)
+    @volatile var secondStarted = 0L
+    @volatile var firstEnded = 0L
+    val first = new Thread(() =>
+      DecodeBudget.withBytes(share) {
+        firstHolds.countDown()
+        release.await()
+        firstEnded = System.nanoTime()
+        Right(())
+      })
+    first.start()
+    firstHolds.await()
+    val second = new Thread(() =>
+      DecodeBudget.withBytes(share) {
+        secondStarted = System.nanoTime()
+        Right(())
+      })
+    second.start()
+    Thread.sleep(300)
+    assert(secondStarted == 0L, "the second decode started while the first held its share")
+    release.countDown()
+    first.join(10000)
+    second.join(10000)
+    assert(secondStarted > 0L && secondStarted >= firstEnded)
+    // one that alone needs more than the budget is refused, naming what to raise
+    val refused = DecodeBudget.withBytes(DecodeBudget.total + 1)(Right(()))
+    assert(refused.isLeft && refused.left.exists(r =>
+      r.contains("spark.executor.memory") &&
+        r.contains("spark.driver.memory in local mode") && r.contains("maxPixels")))
+  }
+
   test("RGB PNG decodes to BGR bytes, row-major") {
     val img = new BufferedImage(2, 1, BufferedImage.TYPE_INT_RGB)
     img.setRGB(0, 0, 0x0a141e) // R=10 G=20 B=30
