@@ -17,6 +17,18 @@ def _session_survives(spark):
     assert spark.range(3).count() == 3
 
 
+def _failing_job(stage, df, errors, group=None):
+    """A thread target: collects `stage` over `df` (in job group `group`, cancellable), its error kept in `errors`."""
+    def run():
+        if group:
+            df.sparkSession.sparkContext.setJobGroup(group, "a model that never ends", interruptOnCancel=True)
+        try:
+            stage.transform(df).collect()
+        except Exception as e:  # the cancellation, or the timeout
+            errors.append(e)
+    return run
+
+
 def _no_task_left_running(spark, within=30):
     """True once no task runs on any executor (a cancelled job is reported at once; its tasks end only when
     their model run returns), within `within` seconds."""
@@ -554,13 +566,7 @@ def test_a_model_that_never_ends_is_stopped_by_cancelling_its_job(spark, tmp_pat
     values = spark.createDataFrame([([1.0, 2.0, 3.0],), ([4.0, 5.0, 6.0],)], "x array<float>").repartition(2)
     errors = []
 
-    def endless_job():
-        spark.sparkContext.setJobGroup("endless-model", "a model that never ends", interruptOnCancel=True)
-        try:
-            stage.transform(values).collect()
-        except Exception as e:  # the cancellation
-            errors.append(e)
-
+    endless_job = _failing_job(stage, values, errors, group="endless-model")
     thread = InheritableThread(target=endless_job)
     thread.start()
     time.sleep(4)  # the tasks are in the model by now
@@ -621,12 +627,7 @@ def test_a_tensorflow_loop_that_never_ends_dies_with_the_run_timeout(spark, form
     endless = spark.createDataFrame([([-1.0, 0.0, 0.0],), ([3.0, 0.0, 0.0],)], "x array<float>")
     errors = []
 
-    def endless_job():
-        try:
-            stage.transform(endless).collect()
-        except Exception as e:
-            errors.append(e)
-
+    endless_job = _failing_job(stage, endless, errors)
     spark.conf.set("spark.sparkdl.runTimeout", "2s")
     try:
         start = time.time()
@@ -662,13 +663,7 @@ def test_a_tensorflow_loop_that_never_ends_is_stopped_by_cancelling_its_job(spar
     def long_job():
         answers.extend(list(r.y) for r in stage.transform(long).collect())
 
-    def endless_job():
-        spark.sparkContext.setJobGroup("endless-tf", "a loop that never ends", interruptOnCancel=True)
-        try:
-            stage.transform(endless).collect()
-        except Exception as e:  # the cancellation
-            errors.append(e)
-
+    endless_job = _failing_job(stage, endless, errors, group="endless-tf")
     threads = [InheritableThread(target=long_job), InheritableThread(target=endless_job)]
     threads[0].start()
     time.sleep(2)  # the long run is in its loop

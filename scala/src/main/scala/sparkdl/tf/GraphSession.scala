@@ -23,9 +23,9 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
   private val stoppable: Boolean =
     try {
       val parsed = GraphTensors.parse(frozen)
-      val loops = LoopGuard.hasLoops(parsed)
-      GraphTensors.importInto(graph, frozen, if (loops) LoopGuard.guard(parsed) else parsed)
-      loops
+      val guarded = LoopGuard.guard(parsed) // `parsed` itself when the graph has no loop
+      GraphTensors.importInto(graph, frozen, guarded)
+      guarded ne parsed
     } catch {
       case e: Exception =>
         graph.close()
