@@ -20,30 +20,47 @@ object OnnxDomains {
   val Standard: Set[String] = Set("", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training", "com.microsoft")
 
   private val ModelOpsetImport = 8 // ModelProto.opset_import
+  private val ModelFunctions = 25 // ModelProto.functions
   private val OpsetDomain = 1 // OperatorSetIdProto.domain
+  private val FunctionOpsetImport = 9 // FunctionProto.opset_import
+  private val FunctionDomain = 10 // FunctionProto.domain
 
-  /** The domains `bytes` (a `ModelProto`) imports. */
+  /**
+   * The domains `bytes` (a `ModelProto`) imports, at the top and inside its model-local functions,
+   * less the domains those functions define: a function is ONNX nodes the model carries (as
+   * PyTorch's exporter writes them), not native code.
+   */
   def of(bytes: Array[Byte]): Seq[String] = {
-    val in = CodedInputStream.newInstance(bytes)
+    val imported = scala.collection.mutable.ArrayBuffer.empty[String]
+    val defined = scala.collection.mutable.Set.empty[String]
+    fields(CodedInputStream.newInstance(bytes)) {
+      case (ModelOpsetImport, in) => imported += domainOf(in.readByteArray())
+      case (ModelFunctions, in) =>
+        fields(CodedInputStream.newInstance(in.readByteArray())) {
+          case (FunctionOpsetImport, f) => imported += domainOf(f.readByteArray())
+          case (FunctionDomain, f) => defined += f.readString()
+        }
+    }
+    imported.filterNot(defined.contains).distinct.toSeq
+  }
+
+  private def domainOf(opset: Array[Byte]): String = {
+    var domain = ""
+    fields(CodedInputStream.newInstance(opset)) { case (OpsetDomain, in) => domain = in.readString() }
+    domain
+  }
+
+  /** Reads each length-delimited field `read` takes; skips every other field. */
+  private def fields(in: CodedInputStream)(read: PartialFunction[(Int, CodedInputStream), Unit]): Unit = {
     in.setSizeLimit(Int.MaxValue)
-    val domains = scala.collection.mutable.ArrayBuffer.empty[String]
     var tag = in.readTag()
     while (tag != 0) {
-      if (WireFormat.getTagFieldNumber(tag) == ModelOpsetImport &&
-          WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-        val opset = CodedInputStream.newInstance(in.readByteArray())
-        var inner = opset.readTag()
-        var domain = ""
-        while (inner != 0) {
-          if (WireFormat.getTagFieldNumber(inner) == OpsetDomain) domain = opset.readString()
-          else opset.skipField(inner)
-          inner = opset.readTag()
-        }
-        domains += domain
-      } else in.skipField(tag)
+      val field = WireFormat.getTagFieldNumber(tag)
+      if (WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED && read.isDefinedAt((field, in)))
+        read((field, in))
+      else in.skipField(tag)
       tag = in.readTag()
     }
-    domains.toSeq
   }
 
   /** Fails, naming each domain outside [[Standard]] the active session does not allow. */
