@@ -134,11 +134,12 @@ examples: $(EXAMPLES_JAR)
 test-cluster: venv jar examples
 	$(PY) -m pytest tests -m cluster -q -p no:cacheprovider -s
 
-# Formatting (scalafmt), lint (ruff) and types (mypy --strict on the package); unused Scala imports already
-# fail the compile.
+# Formatting (scalafmt), lint (ruff), no import circle among the package's modules (tools/import_cycles.py)
+# and types (mypy --strict on the package); unused Scala imports already fail the compile.
 lint: venv
 	$(SBT) scalafmtCheckAll bench/scalafmtCheckAll scalafmtSbtCheck < /dev/null
 	$(PY) -m ruff check .
+	$(PY) tools/import_cycles.py
 	cd python && ../$(PY) -m mypy --strict --ignore-missing-imports sparkdl
 
 fmt: venv

@@ -49,7 +49,7 @@ def evaluate(model, held_out):
 
 
 def training_pids():
-    out = subprocess.run(["pgrep", "-f", "sparkdl.ml._distributed_worker"], capture_output=True, text=True)
+    out = subprocess.run(["pgrep", "-f", "sparkdl.training.worker"], capture_output=True, text=True)
     return [int(p) for p in out.stdout.split()]
 
 
@@ -136,7 +136,7 @@ def _untrained(model_file):
 
 
 def _digest(weights):
-    from sparkdl.ml._distributed_worker import weights_digest
+    from sparkdl.training.weights import weights_digest
 
     return weights_digest(weights)
 

@@ -6,7 +6,7 @@ import pytest
 from pyspark.ml.linalg import Vectors
 
 from sparkdl import KerasImageFileEstimator, KerasImageFileTransformer
-from sparkdl.ml.keras_image_estimator import TRAINING_JOB_GROUP
+from sparkdl.training.per_task import TRAINING_JOB_GROUP
 
 
 def load_image(uri):
@@ -177,7 +177,7 @@ def test_num_workers_trains_one_model_on_barrier_tasks(labelled, model_files):
     assert [w["rank"] for w in workers] == [0, 1] and len({w["pid"] for w in workers}) == 2
     assert sorted(w["rows"] for w in workers) == [n_train // 2, n_train - n_train // 2]
     assert workers[0]["weightsDigest"] == workers[1]["weightsDigest"]
-    from sparkdl.ml._distributed_worker import weights_digest
+    from sparkdl.training.weights import weights_digest
 
     assert weights_digest(model.keras_model.get_weights()) == workers[0]["weightsDigest"]
     assert len(model.history["loss"]) == 20 and model.history["loss"][-1] < model.history["loss"][0]

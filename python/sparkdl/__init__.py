@@ -13,6 +13,7 @@ if os.environ.get("SPARKDL_VERBOSE", "") in ("", "0"):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from sparkdl._jvm import SparkdlJarMissingError, jar_path, spark_session, submit_args  # noqa: E402
+from sparkdl._version import DISTRIBUTION, __version__  # noqa: E402
 from sparkdl.image.imageIO import readImages  # noqa: E402
 from sparkdl.ml import (  # noqa: E402
     DeepImageFeaturizer,
@@ -32,21 +33,4 @@ __all__ = ["jar_path", "spark_session", "submit_args", "SparkdlJarMissingError",
            "KerasImageFileEstimator", "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer",
            "TFTransformer",
            "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "ONNXTransformer", "TextTokenizer",
-           "registerKerasImageUDF", "registerKerasUDF"]
-
-
-#: The name this package is installed by (``pip install sparkdl-pipelines``); it is imported as ``sparkdl``.
-DISTRIBUTION = "sparkdl-pipelines"
-
-
-def _version() -> str:
-    """The version this package was installed as (setup.py reads it from version.properties)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(DISTRIBUTION)
-    except PackageNotFoundError:  # imported from a source tree that was never installed
-        return "unknown"
-
-
-__version__ = _version()
+           "registerKerasImageUDF", "registerKerasUDF", "DISTRIBUTION", "__version__"]

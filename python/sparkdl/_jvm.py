@@ -22,10 +22,14 @@ import sys
 from typing import TYPE_CHECKING, Any, List, NamedTuple, Optional, Set, Tuple, Union, cast
 
 if TYPE_CHECKING:
+    from typing import TypeGuard
+
     from pyspark import SparkContext
     from pyspark.sql import SparkSession
+    from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
 
-__all__ = ["jar_path", "spark_session", "submit_args", "SparkdlJarMissingError"]
+__all__ = ["install", "is_connect", "jar_path", "missing_jar_error", "require_jar", "spark_session", "submit_args",
+           "SparkdlJarMissingError"]
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _JAR_GLOB = "sparkdl-assembly-*.jar"
@@ -61,7 +65,7 @@ def _assembly() -> Optional[str]:
 
 def spark_package() -> Optional[SparkPackage]:
     """The Spark package inside this Python package (a wheel install), or None."""
-    from sparkdl import __version__
+    from sparkdl._version import __version__
 
     folder = os.path.join(_HERE, "maven", *_GROUP.split("."), _ARTIFACT, __version__)
     jar = os.path.join(folder, "%s-%s.jar" % (_ARTIFACT, __version__))
@@ -157,12 +161,47 @@ def spark_session(master: str = "local[*]", app_name: str = "sparkdl", **conf: A
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    from sparkdl._session import sparkdl_session
-
-    sparkdl_session("spark_session", spark)  # a session running already: sparkdl attached to it
+    install(spark)  # a session running already: sparkdl attached to it
     if isinstance(side, SparkPackage) and _recorded_jars(side) is None and record:
         _record_jars(side, [j for j in spark.sparkContext.getConf().get("spark.jars", "").split(",") if j])
     return spark
+
+
+def is_connect(spark: Optional[Union[SparkSession, ConnectSparkSession]]) -> TypeGuard[ConnectSparkSession]:
+    """True when ``spark`` is a Spark Connect session (no JVM in this process)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def missing_jar_error(spark: Optional[Union[SparkSession, ConnectSparkSession]],
+                      cause: Optional[Union[BaseException, str]] = None) -> SparkdlJarMissingError:
+    """The error for a session whose JVM (local driver or Connect server) lacks sparkdl: it gives the
+    arguments that start Spark with it (``--jars`` for an assembly, ``--packages`` for a wheel install)."""
+    try:
+        args = " ".join(shlex.quote(a) for a in submit_args())
+    except SparkdlJarMissingError:
+        args = "--jars <path to sparkdl-assembly jar>"
+    if is_connect(spark):
+        message = (
+            "The Spark Connect server does not have sparkdl on its classpath. Start the server with it: "
+            "spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer %s spark-internal "
+            "(`python -m sparkdl submit-args` prints these arguments where sparkdl is installed)." % args)
+    else:
+        message = (
+            "This SparkSession does not have sparkdl on its classpath, and it could not be attached to the "
+            "running driver. Start Spark with it instead: `pyspark %s` or `spark-submit %s ...`; in a "
+            "notebook, set the environment variable PYSPARK_SUBMIT_ARGS='%s pyspark-shell' (or the "
+            "platform's equivalent Spark settings) before the first SparkSession of the Python process "
+            "starts." % (args, args, args))
+    if cause is not None:
+        message += " (Spark said: %s)" % str(cause).strip().splitlines()[0][:300]
+    return SparkdlJarMissingError(message)
+
+
+def install(session: SparkSession) -> None:
+    """sparkdl in a classic session's JVM, with its SQL functions and planning: attached when the session
+    started without it (:func:`require_jar`); installing them again is a no-op."""
+    sc = require_jar(session.sparkContext)
+    cast(Any, sc._jvm).sparkdl.PythonAPI.installSql(cast(Any, session)._jsparkSession)
 
 
 def require_jar(sc: Optional[SparkContext] = None) -> SparkContext:
@@ -180,8 +219,6 @@ def require_jar(sc: Optional[SparkContext] = None) -> SparkContext:
         cause = _attach_jar(sc)
         if not _has_sparkdl(sc):
             from pyspark.sql import SparkSession
-
-            from sparkdl._session import missing_jar_error
 
             raise missing_jar_error(SparkSession._instantiatedSession, cause)
     return sc

@@ -5,7 +5,7 @@ barrier=True)``, so it works on classic and Spark Connect sessions alike). The i
 dealt to the tasks as balanced shards (their sizes differ by at most one row); each task loads
 its own rows' images with the user's ``imageLoader``, agrees with the others on a
 ``TF_CONFIG`` (addresses exchanged with ``BarrierTaskContext.allGather``) and starts one
-training process (:mod:`sparkdl.ml._distributed_worker`), which trains under
+training process (:mod:`sparkdl.training.worker`), which trains under
 ``tf.distribute.MultiWorkerMirroredStrategy``. Only the trained weights come back to the
 driver, from the chief. When a task fails (its process killed, an executor lost), Spark
 retries the whole barrier stage; with a ``checkpointDir`` the retry resumes from the last
@@ -13,6 +13,7 @@ finished epoch, else it starts over.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -27,38 +28,20 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List,
 
 import numpy as np
 
-from sparkdl.ml._distributed_worker import weights_from_bytes
+from sparkdl.training.checks import check_distributed_settings, check_no_null_labels
+from sparkdl.training.partitions import one_partition_each
+from sparkdl.training.spec import TrainingSpec, training_model
+from sparkdl.training.weights import weights_from_bytes
 
 if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["DISTRIBUTED_FIT_PARAMS", "check_distributed_settings", "train_distributed", "cluster_slots"]
-
-#: The kerasFitParams a distributed fit takes (the rest of Keras ``fit`` assumes data in one process).
-DISTRIBUTED_FIT_PARAMS = ("batch_size", "epochs", "shuffle", "verbose")
+__all__ = ["cluster_slots", "train_distributed"]
 
 _RESULT_SCHEMA = ("rank int, pid int, host string, rows long, digest string, history string, "
                   "resumedFromEpoch int, weights binary")
-
-
-def check_distributed_settings(num_workers: int, fit_params: Dict[str, Any]) -> Dict[str, Any]:
-    """The global batch size, epochs, shuffle and verbosity of a training on ``num_workers`` workers."""
-    unknown = sorted(set(fit_params) - set(DISTRIBUTED_FIT_PARAMS))
-    if unknown:
-        raise ValueError("kerasFitParams has %s, which a training with numWorkers=%d does not take. Accepted: %s"
-                         % (", ".join(unknown), num_workers, ", ".join(DISTRIBUTED_FIT_PARAMS)))
-    batch = fit_params.get("batch_size", 32)
-    if not isinstance(batch, int) or batch < num_workers or batch % num_workers:
-        raise ValueError("kerasFitParams batch_size is the global batch size; with numWorkers=%d it must be a "
-                         "multiple of %d (each worker takes batch_size / numWorkers rows a step), got %r"
-                         % (num_workers, num_workers, batch))
-    epochs = fit_params.get("epochs", 1)
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError("kerasFitParams epochs must be a positive int, got %r" % (epochs,))
-    return {"globalBatch": batch, "epochs": epochs, "shuffle": bool(fit_params.get("shuffle", True)),
-            "verbose": bool(fit_params.get("verbose", 0))}
 
 
 def cluster_slots(spark: SparkSession) -> Optional[int]:
@@ -83,8 +66,6 @@ def _balanced_shards(dataset: DataFrame, input_col: str, label_col: str, n: int)
     from pyspark.ml.linalg import VectorUDT
     from pyspark.sql import functions as F
 
-    from sparkdl.ml.keras_image_estimator import _one_partition_each
-
     counts = {r.p: r["count"] for r in dataset.select(F.spark_partition_id().alias("p")).groupBy("p").count().collect()}
     total = sum(counts.values())
     if total < n:
@@ -99,7 +80,7 @@ def _balanced_shards(dataset: DataFrame, input_col: str, label_col: str, n: int)
         from pyspark.ml.functions import vector_to_array
 
         label = vector_to_array(label)
-    keys = _one_partition_each(dataset.sparkSession, n)  # repartition(n, key) sends key k_i to its own partition
+    keys = one_partition_each(dataset.sparkSession, n)  # repartition(n, key) sends key k_i to its own partition
     # monotonically_increasing_id: the partition id in the upper 31 bits, the place in the partition below
     row = offset[F.spark_partition_id()] + (F.monotonically_increasing_id() - F.shiftleft(F.spark_partition_id()
                                                                                            .cast("long"), 33))
@@ -122,7 +103,7 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _barrier_task(loader: Callable[[str], Any], spec: Dict[str, Any]) -> Callable[[Iterable[pd.DataFrame]],
+def _barrier_task(loader: Callable[[str], Any], plan: Dict[str, Any]) -> Callable[[Iterable[pd.DataFrame]],
                                                                                Iterator[pd.DataFrame]]:
     """The body of one barrier task: load this shard's images, join the others, train, report."""
 
@@ -148,11 +129,11 @@ def _barrier_task(loader: Callable[[str], Any], spec: Dict[str, Any]) -> Callabl
                      "task": {"type": "worker", "index": rank}}
         with tempfile.TemporaryDirectory(prefix="sparkdl-train-") as d:
             np.savez(os.path.join(d, "shard.npz"), x=x, y=y)
-            with open(os.path.join(d, "spec.pkl"), "wb") as f:
-                pickle.dump(dict(spec, rank=rank), f)
+            with open(os.path.join(d, "plan.pkl"), "wb") as f:
+                pickle.dump(dict(plan, rank=rank), f)
             log_path = os.path.join(d, "worker.log")
             with open(log_path, "wb") as log:
-                proc = subprocess.Popen([sys.executable, "-m", "sparkdl.ml._distributed_worker", d],
+                proc = subprocess.Popen([sys.executable, "-m", "sparkdl.training.worker", d],
                                         env=dict(os.environ, TF_CONFIG=json.dumps(tf_config)), stdout=log,
                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
                 rc = proc.wait()
@@ -175,76 +156,37 @@ def _barrier_task(loader: Callable[[str], Any], spec: Dict[str, Any]) -> Callabl
     return task
 
 
-def _fingerprint(model_bytes: bytes, settings: Dict[str, Any], plan: Dict[str, Any], rows: int) -> str:
+def _fingerprint(model_bytes: bytes, spec: TrainingSpec, schedule: Dict[str, Any], rows: int) -> str:
     """What makes a checkpoint this training's: the model, the settings, the workers and the data size."""
     h = hashlib.sha256(model_bytes)
-    h.update(json.dumps({k: v for k, v in settings.items() if k != "imageLoader"}, sort_keys=True, default=repr)
-             .encode())
-    h.update(json.dumps(dict(plan, rows=rows), sort_keys=True).encode())
+    h.update(json.dumps(dataclasses.asdict(spec.for_tasks()), sort_keys=True, default=repr).encode())
+    h.update(json.dumps(dict(schedule, rows=rows), sort_keys=True).encode())
     return h.hexdigest()
 
 
-def check_no_null_labels(dataset: DataFrame, label_col: str) -> None:
-    """Fails, naming the column and the way out, when a label is null (one small job): checked before the
-    training's images are loaded, so the error is not NumPy's or Keras' from inside a task."""
-    from pyspark.sql import functions as F
-
-    nulls = dataset.filter(F.col(label_col).isNull()).count()
-    if nulls:
-        raise null_labels_error(label_col, nulls)
-
-
-def training_model(path: str, model_file: str) -> Any:
-    """The model to train, from ``path`` (a copy of the user's ``model_file``), in Keras' safe mode: a file that
-    carries Python code, or is no model, fails naming ``model_file`` and what to do."""
-    from sparkdl.graph.keras_io import UnsafeKerasModelError, load_keras_model
-
-    try:
-        return load_keras_model(path)
-    except UnsafeKerasModelError:
-        raise ValueError(
-            "modelFile '%s' contains Python code (a Lambda layer), which Keras refuses to load in safe mode. "
-            "KerasImageFileEstimator loads the file again wherever it trains and never runs code from a model "
-            "file: replace the Lambda layer by a layer class of your own, registered with "
-            "@keras.saving.register_keras_serializable() in a module the workers import." % model_file) from None
-    except ValueError as e:
-        raise ValueError(str(e).replace(path, model_file)) from None
-
-
-def null_labels_error(label_col: str, nulls: int) -> ValueError:
-    """The error for null labels: the column, how many, and the way out."""
-    return ValueError("KerasImageFileEstimator: labelCol '%s' has %d null value(s); a model cannot learn from them. "
-                      "Drop or fill those rows before fit, e.g. df.na.drop(subset=['%s'])"
-                      % (label_col, nulls, label_col))
-
-
-def train_distributed(dataset: DataFrame, settings: Dict[str, Any]) -> Tuple[List[npt.NDArray[Any]],
-                                                                            Dict[str, List[float]], int,
-                                                                            List[Dict[str, Any]]]:
-    """Trains on ``settings["numWorkers"]`` barrier tasks; returns (weights, loss history, pid of the
+def train_distributed(dataset: DataFrame, spec: TrainingSpec) -> Tuple[List[npt.NDArray[Any]],
+                                                                     Dict[str, List[float]], int,
+                                                                     List[Dict[str, Any]]]:
+    """Trains on ``spec.num_workers`` barrier tasks; returns (weights, loss history, pid of the
     chief's training process, one dict per worker: rank, pid, host, rows, resumedFromEpoch and
     weightsDigest, the sha256 of its final weights)."""
-    n = settings["numWorkers"]
-    plan = check_distributed_settings(n, settings["fitParams"])
+    n = spec.num_workers
+    schedule = check_distributed_settings(n, spec.fit_params)
     slots = cluster_slots(dataset.sparkSession)
     if slots is not None and n > slots:
         raise ValueError("KerasImageFileEstimator: numWorkers=%d, but the cluster runs %d tasks at once now (a "
                          "barrier stage starts all its tasks together): lower numWorkers to at most %d or add "
                          "executors" % (n, slots, slots))
-    check_no_null_labels(dataset, settings["labelCol"])
-    training_model(settings["modelFile"], settings["modelFile"])  # one the workers can load, else its error here
-    shards, rows = _balanced_shards(dataset, settings["inputCol"], settings["labelCol"], n)
-    with open(settings["modelFile"], "rb") as f:
-        model_bytes = f.read()
-    spec = dict(plan, numWorkers=n, modelBytes=model_bytes, modelName=os.path.basename(settings["modelFile"]),
-                settings={k: v for k, v in settings.items() if k != "imageLoader"},
-                stepsPerEpoch=math.ceil(math.ceil(rows / n) / (plan["globalBatch"] // n)), seed=0,
-                checkpointDir=settings.get("checkpointDir"),
-                fingerprint=_fingerprint(model_bytes, settings, plan, rows))
+    check_no_null_labels(dataset, spec.label_col)
+    training_model(spec.model_file, spec.model_file)  # one the workers can load, else its error here
+    shards, rows = _balanced_shards(dataset, spec.input_col, spec.label_col, n)
+    model_bytes = spec.read_model()
+    plan = dict(schedule, numWorkers=n, modelBytes=model_bytes, spec=spec.for_tasks(),
+                stepsPerEpoch=math.ceil(math.ceil(rows / n) / (schedule["globalBatch"] // n)), seed=0,
+                checkpointDir=spec.checkpoint_dir, fingerprint=_fingerprint(model_bytes, spec, schedule, rows))
     # a shuffle after the barrier stage makes it a shuffle map stage, which Spark retries whole when a
     # task fails (a failed barrier result stage is not retried: it may have returned results)
-    out = shards.mapInPandas(_barrier_task(settings["imageLoader"], spec), _RESULT_SCHEMA, barrier=True) \
-        .repartition(1).collect()
+    out = shards.mapInPandas(_barrier_task(spec.loader(), plan), _RESULT_SCHEMA, barrier=True).repartition(1).collect()
     workers = sorted(out, key=lambda r: r.rank)
     if [w.rank for w in workers] != list(range(n)):
         raise RuntimeError("KerasImageFileEstimator: %d of %d training workers reported" % (len(workers), n))

@@ -1,11 +1,11 @@
-"""One worker of a data-parallel Keras training: ``python -m sparkdl.ml._distributed_worker DIR``.
+"""One worker of a data-parallel Keras training: ``python -m sparkdl.training.worker DIR``.
 
-Started by a barrier task of :mod:`sparkdl.ml._distributed` (one process per task, so that
+Started by a barrier task of :mod:`sparkdl.training.distributed` (one process per task, so that
 TensorFlow's collective runtime, which a process configures once, is fresh for every
-training and every retry). ``DIR`` holds what the task wrote: ``spec.pkl`` (the Keras model
-file's bytes and the training settings) and ``shard.npz`` (this worker's rows). The cluster
-comes from ``TF_CONFIG``. Every worker trains the same model under
-``tf.distribute.MultiWorkerMirroredStrategy``: each step, each worker takes ``batch_size /
+training and every retry). ``DIR`` holds what the task wrote: ``plan.pkl`` (the Keras model
+file's bytes, the :class:`~sparkdl.training.spec.TrainingSpec` and the schedule) and ``shard.npz``
+(this worker's rows). The cluster comes from ``TF_CONFIG``. Every worker trains the same model
+under ``tf.distribute.MultiWorkerMirroredStrategy``: each step, each worker takes ``batch_size /
 numWorkers`` rows of its own shard, gradients are summed across workers by all-reduce, and
 every worker applies the same update, so the replicas stay identical. The worker writes
 ``result.json`` (loss per epoch, rows, the digest of its final weights) and, on the chief
@@ -13,8 +13,6 @@ every worker applies the same update, so the replicas stay identical. The worker
 """
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
 import pickle
@@ -25,28 +23,11 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from sparkdl.training.spec import input_shape, load_keras_bytes
+from sparkdl.training.weights import weights_digest, weights_to_bytes
+
 #: The checkpoint file in ``checkpointDir``: weights, optimizer state, epochs done, loss history.
 CHECKPOINT = "sparkdl-keras-checkpoint.npz"
-
-
-def weights_digest(weights: List[Any]) -> str:
-    """sha256 of the weights' bytes, in order: equal digests mean bit-identical replicas."""
-    h = hashlib.sha256()
-    for w in weights:
-        h.update(np.ascontiguousarray(w).tobytes())
-    return h.hexdigest()
-
-
-def weights_to_bytes(weights: List[Any]) -> bytes:
-    """Keras weights as an .npz (numpy's own format: no pickle across numpy versions)."""
-    buf = io.BytesIO()
-    np.savez(buf, *weights)
-    return buf.getvalue()
-
-
-def weights_from_bytes(data: bytes) -> List[Any]:
-    with np.load(io.BytesIO(data)) as npz:
-        return [npz["arr_%d" % i] for i in range(len(npz.files))]
 
 
 def read_checkpoint(directory: Optional[str], fingerprint: str) -> Optional[Dict[str, Any]]:
@@ -88,32 +69,28 @@ def _shard_dataset(x: Any, y: Any, per_worker_batch: int, shuffle: bool, seed: i
     return ds.repeat().batch(per_worker_batch, drop_remainder=True)
 
 
-def train(spec: Dict[str, Any], x: Any, y: Any, log: Any) -> Tuple[Dict[str, Any], Optional[List[Any]]]:
+def train(plan: Dict[str, Any], x: Any, y: Any, log: Any) -> Tuple[Dict[str, Any], Optional[List[Any]]]:
     """Trains under MultiWorkerMirroredStrategy (TF_CONFIG set); returns (result, weights of the chief)."""
     import keras
     import tensorflow as tf
 
-    settings, rank = spec["settings"], spec["rank"]
+    training, rank = plan["spec"], plan["rank"]
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    if strategy.num_replicas_in_sync != spec["numWorkers"]:
+    if strategy.num_replicas_in_sync != plan["numWorkers"]:
         raise RuntimeError("%d replicas in sync, expected %d (one per worker)"
-                           % (strategy.num_replicas_in_sync, spec["numWorkers"]))
-    global_batch, steps, epochs = spec["globalBatch"], spec["stepsPerEpoch"], spec["epochs"]
-    per_worker = global_batch // spec["numWorkers"]
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, spec["modelName"])
-        with open(path, "wb") as f:
-            f.write(spec["modelBytes"])
-        with strategy.scope():
-            model = keras.models.load_model(path, compile=False)
-            optimizer = keras.optimizers.get(settings["optimizer"])
-            optimizer.build(model.trainable_variables)
-    loss_fn = keras.losses.get(settings["loss"])
-    x = x.reshape((len(x),) + tuple(int(s) for s in model.inputs[0].shape[1:]))
+                           % (strategy.num_replicas_in_sync, plan["numWorkers"]))
+    global_batch, steps, epochs = plan["globalBatch"], plan["stepsPerEpoch"], plan["epochs"]
+    per_worker = global_batch // plan["numWorkers"]
+    with strategy.scope():
+        model = load_keras_bytes(plan["modelBytes"], training.model_file)
+        optimizer = keras.optimizers.get(training.optimizer)
+        optimizer.build(model.trainable_variables)
+    loss_fn = keras.losses.get(training.loss)
+    x = x.reshape((len(x),) + input_shape(model))
 
     history: Dict[str, List[float]] = {"loss": []}
     start = 0
-    checkpoint = read_checkpoint(spec["checkpointDir"], spec["fingerprint"])
+    checkpoint = read_checkpoint(plan["checkpointDir"], plan["fingerprint"])
     if checkpoint is not None:
         model.set_weights(checkpoint["weights"])
         for var, value in zip(optimizer.variables, checkpoint["optimizer"]):
@@ -122,7 +99,7 @@ def train(spec: Dict[str, Any], x: Any, y: Any, log: Any) -> Tuple[Dict[str, Any
         print("resuming from the checkpoint of epoch %d" % start, file=log, flush=True)
 
     data = strategy.distribute_datasets_from_function(
-        lambda _ctx: _shard_dataset(x, y, per_worker, spec["shuffle"], spec["seed"] + rank * 7919 + start))
+        lambda _ctx: _shard_dataset(x, y, per_worker, plan["shuffle"], plan["seed"] + rank * 7919 + start))
     iterator = iter(data)
 
     @tf.function  # type: ignore[untyped-decorator]
@@ -141,11 +118,11 @@ def train(spec: Dict[str, Any], x: Any, y: Any, log: Any) -> Tuple[Dict[str, Any
         t0 = time.time()
         losses = [float(step(iterator)) for _ in range(steps)]
         history["loss"].append(float(np.mean(losses)))
-        if spec["verbose"]:
+        if plan["verbose"]:
             print("epoch %d/%d: loss %.6f (%.1f s)" % (epoch + 1, epochs, history["loss"][-1], time.time() - t0),
                   file=log, flush=True)
-        if spec["checkpointDir"] and rank == 0 and epoch + 1 < epochs:
-            write_checkpoint(spec["checkpointDir"], spec["fingerprint"], epoch + 1, history,
+        if plan["checkpointDir"] and rank == 0 and epoch + 1 < epochs:
+            write_checkpoint(plan["checkpointDir"], plan["fingerprint"], epoch + 1, history,
                              model.get_weights(), [v.numpy() for v in optimizer.variables])
     weights = model.get_weights()
     result = {"rank": rank, "pid": os.getpid(), "rows": int(len(x)), "history": history,
@@ -154,11 +131,11 @@ def train(spec: Dict[str, Any], x: Any, y: Any, log: Any) -> Tuple[Dict[str, Any
 
 
 def main(directory: str) -> None:
-    with open(os.path.join(directory, "spec.pkl"), "rb") as f:
-        spec = pickle.load(f)
+    with open(os.path.join(directory, "plan.pkl"), "rb") as f:
+        plan = pickle.load(f)
     with np.load(os.path.join(directory, "shard.npz")) as npz:
         x, y = npz["x"], npz["y"]
-    result, weights = train(spec, x, y, sys.stderr)
+    result, weights = train(plan, x, y, sys.stderr)
     if weights is not None:
         with open(os.path.join(directory, "weights.npz"), "wb") as f:
             f.write(weights_to_bytes(weights))
