@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from tests import fixtures
+from tests.support import fixtures
 
 MASTER = os.environ.get("SPARKDL_TEST_MASTER", "local[2]")
 

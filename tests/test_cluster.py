@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import sparkdl
-from tests.standalone import StandaloneCluster
+from tests.support.standalone import StandaloneCluster
 
 pytestmark = pytest.mark.cluster
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -27,7 +27,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory):
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     return write_shapes(str(tmp_path_factory.mktemp("shapes")), n_per_class=30, seed=11, task="shape")
 
@@ -113,12 +113,13 @@ def test_a_sql_only_application(cluster, shapes, lite0_export, tmp_path):
 
 
 def test_losing_an_executor_costs_time_not_rows(cluster, tmp_path):
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     images = write_shapes(str(tmp_path / "images"), n_per_class=1000, seed=13)
     env = dict(os.environ, PYTHONPATH=ROOT)
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "cluster_fault_job.py"), cluster.master_url,
-                             images, str(tmp_path / "out")] + [str(p) for p in cluster.worker_pids],
+    job = os.path.join(ROOT, "tests", "support", "cluster_fault_job.py")
+    result = subprocess.run([sys.executable, job, cluster.master_url, images, str(tmp_path / "out")]
+                            + [str(p) for p in cluster.worker_pids],
                             capture_output=True, text=True, timeout=900, env=env)
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -131,9 +132,9 @@ def test_losing_an_executor_costs_time_not_rows(cluster, tmp_path):
 
 @pytest.fixture(scope="module")
 def distributed_training(cluster, tmp_path_factory):
-    """tests/cluster_training_job.py's report: numWorkers 1, 2, 3 (too many) and 2 with a killed worker."""
+    """tests/support/cluster_training_job.py's report: numWorkers 1, 2, 3 (too many) and 2 with a killed worker."""
     env = dict(os.environ, PYTHONPATH=ROOT)
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "cluster_training_job.py"),
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "support", "cluster_training_job.py"),
                              cluster.master_url, str(tmp_path_factory.mktemp("training"))],
                             capture_output=True, text=True, timeout=900, env=env)
     assert result.returncode == 0, result.stderr[-4000:]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import sparkdl
-from tests import fixtures
+from tests.support import fixtures
 
 
 @pytest.mark.parametrize("module, names", [

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import sparkdl
-from tests.connect import ConnectServer, run_client
-from tests.fixtures import image_rows
+from tests.support.connect import ConnectServer, run_client
+from tests.support.fixtures import image_rows
 
 pytestmark = pytest.mark.connect
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +31,7 @@ def server(tmp_path_factory, model_dir):
 
 READ_IMAGES = '''
 import sparkdl
-from tests.fixtures import image_rows
+from tests.support.fixtures import image_rows
 result = {
     "full": image_rows(sparkdl.readImages(args["dir"])),
     "draft": image_rows(sparkdl.readImages(args["dir"], draftSize=64, numPartitions=3)),
@@ -228,7 +228,7 @@ def test_pipeline_fitted_over_connect_loads_in_classic_python_and_scala(spark, s
     loaded by classic PySpark and by Scala (sparkdl.ml.PipelineModels.load), it predicts the same."""
     from pyspark.ml import PipelineModel
 
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     shapes = write_shapes(str(tmp_path / "shapes"), n_per_class=12, seed=5, task="colour")
     saved = str(tmp_path / "pipeline")
@@ -319,8 +319,8 @@ def test_keras_stages_and_sql_functions_over_connect_equal_classic(spark, server
     and a named model the client exports and uploads when the server has no modelDir."""
     import keras
 
-    from tests import fixtures
-    from tests.test_keras_image_file import pil_loader
+    from tests.support import fixtures
+    from tests.support.fixtures import pil_loader
 
     keras.utils.set_random_seed(3)
     dense_model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(5, activation="tanh"),
@@ -433,8 +433,7 @@ def test_estimator_and_cross_validator_over_connect_equal_classic(spark, server,
     from pyspark.ml.linalg import Vectors
     from pyspark.ml.tuning import CrossValidator, ParamGridBuilder
 
-    from tests.fixtures import write_shapes
-    from tests.test_keras_image_estimator import load_image
+    from tests.support.fixtures import load_image, write_shapes
 
     d = write_shapes(str(tmp_path / "train"), n_per_class=40, seed=11, task="colour")
     rows = [("file:" + os.path.join(d, name, f), float(cls), Vectors.dense([1.0 - cls, float(cls)]))
@@ -500,8 +499,7 @@ def test_the_readme_connect_example_runs_as_written(spark, cnn, tmp_path):
     modelDir, no export on the server), the client block in a client with TensorFlow; only the port,
     the image folder and the model file are this test's. The stage exports EfficientNetLite0 in the
     client and uploads it; `sparkdl_features('EfficientNetLite0', ...)` on the server finds that upload."""
-    from tests.fixtures import write_shapes
-    from tests.test_package import readme_block
+    from tests.support.fixtures import readme_block, write_shapes
 
     command = readme_bash_block("Spark Connect")
     assert command.count("15002") == 1 and "modelDir" not in command, command
@@ -527,7 +525,7 @@ result = [[r.filePath, list(r.p), list(r.f)] for r in rows.collect()]
     assert log.count(" INFO ") < 50, "the README's server command keeps Spark's log at WARN"
     # the same numbers as the classic session: Keras for my_fn, the stage for the features
     import sparkdl
-    from tests.fixtures import keras_inputs
+    from tests.support.fixtures import keras_inputs
 
     images = sparkdl.readImages(shapes, recursive=True).orderBy("filePath")
     rows = images.collect()
@@ -571,7 +569,7 @@ def test_text_featurizer_and_sql_over_connect_equal_classic(spark, server, tmp_p
     texts = ["A man is playing a guitar.", "", "Spark runs the model next to the data.", None,
              "Ein Hund läuft über die Wiese — schnell!"]
     saved = str(tmp_path / "text-stage")
-    from tests.test_onnx import mlp
+    from tests.support.fixtures import mlp
 
     (tmp_path / "client").mkdir()
     onnx_path = mlp(tmp_path / "client" / "mlp.onnx")  # a file the client has; the server gets it as an artifact
@@ -670,7 +668,7 @@ def test_text_tokenizer_over_connect_uploads_the_file_and_equals_python_tokenize
 
     from tokenizers import Tokenizer
 
-    from tests.fixtures import varied_strings, write_tokenizers
+    from tests.support.fixtures import varied_strings, write_tokenizers
 
     files = write_tokenizers(str(tmp_path))
     folder = tmp_path / "folder"

@@ -13,7 +13,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_each_executor_uses_the_gpu_spark_assigned_to_it(tmp_path):
-    result = subprocess.run([sys.executable, os.path.join(ROOT, "tests", "device_placement_job.py"), str(tmp_path)],
+    job = os.path.join(ROOT, "tests", "support", "device_placement_job.py")
+    result = subprocess.run([sys.executable, job, str(tmp_path)],
                             capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=ROOT))
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

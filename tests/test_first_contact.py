@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from tests import fixtures
-from tests.fixtures import keras_inputs
+from tests.support import fixtures
+from tests.support.fixtures import keras_inputs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRST_CALL = os.path.join(ROOT, "tests", "support", "first_call.py")

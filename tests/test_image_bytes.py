@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from sparkdl import DeepImageFeaturizer, KerasImageFileTransformer, TFImageTransformer, readImages
-from tests import fixtures
+from tests.support import fixtures
 
 MODEL = "EfficientNetLite0"
 

@@ -14,7 +14,7 @@ from PIL import Image, TiffImagePlugin
 from sparkdl import readImages
 from sparkdl.functions import decode_image
 from sparkdl.image.imageIO import imageStructToArray
-from tests.fixtures import image_rows
+from tests.support.fixtures import image_rows
 
 NOT_AN_IMAGE = "not a recognized image format"
 

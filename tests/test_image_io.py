@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from sparkdl.image import imageIO
-from tests import fixtures
+from tests.support import fixtures
 
 
 def _pil_bgr(path):
@@ -113,7 +113,7 @@ def test_read_images_draft_size_matches_pillow_draft(spark, image_dir):
 
 def test_class_folders_without_recursive_say_how_to_read_them(spark, tmp_path):
     """A folder of class sub-folders read without recursive=True: an error that says so, not 0 rows."""
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     directory = write_shapes(str(tmp_path / "shapes"), n_per_class=2, seed=1, task="colour")
     with pytest.raises(Exception, match=r"holds no files, only folders \(blue, red\): .*recursive=True"):

@@ -7,20 +7,13 @@ from pyspark.ml.linalg import Vectors
 
 from sparkdl import KerasImageFileEstimator, KerasImageFileTransformer
 from sparkdl.training.per_task import TRAINING_JOB_GROUP
-
-
-def load_image(uri):
-    """URI -> 32x32 RGB floats in [0, 1]."""
-    from PIL import Image
-
-    path = uri[len("file:"):] if uri.startswith("file:") else uri
-    return np.asarray(Image.open(path).convert("RGB").resize((32, 32), Image.BILINEAR), np.float32) / 255.0
+from tests.support.fixtures import load_image
 
 
 @pytest.fixture(scope="module")
 def labelled(spark, tmp_path_factory):
     """~200 images, red vs. blue shapes: label (index) and one_hot (Vector)."""
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     d = write_shapes(str(tmp_path_factory.mktemp("train")), n_per_class=100, seed=7, task="colour")
     rows = []

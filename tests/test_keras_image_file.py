@@ -5,17 +5,8 @@ import numpy as np
 import pytest
 
 from sparkdl import KerasImageFileTransformer, readImages
-from tests import fixtures
-from tests.fixtures import keras_inputs
-
-
-def pil_loader(uri):
-    """A user's loader: Pillow decode, RGB, 64x48 with Pillow's bilinear, scaled to [0, 1] * 255."""
-    from PIL import Image
-
-    path = uri[len("file:"):] if uri.startswith("file:") else uri
-    img = Image.open(path).convert("RGB").resize((64, 48), Image.BILINEAR)
-    return np.asarray(img, np.float32)[None]  # with a batch dimension, as Keras users often return
+from tests.support import fixtures
+from tests.support.fixtures import keras_inputs, pil_loader
 
 
 @pytest.fixture(scope="module")

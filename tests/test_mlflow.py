@@ -18,7 +18,7 @@ def test_a_logged_pipeline_loads_and_serves_pandas_images_like_transform(spark, 
 
     import sparkdl
     from sparkdl import DeepImageFeaturizer, readImages
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     folder = write_shapes(str(tmp_path / "shapes"), n_per_class=12, seed=4, task="colour")
     data = readImages(folder, recursive=True).withColumn(

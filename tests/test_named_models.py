@@ -10,7 +10,7 @@ import pytest
 from sparkdl import DeepImageFeaturizer, DeepImagePredictor, readImages
 from sparkdl.models import get_spec, model_names
 from sparkdl.models.registry import load_symbol
-from tests.fixtures import keras_inputs
+from tests.support.fixtures import keras_inputs
 
 DEFAULT_SUITE = ["ResNet50", "InceptionV3", "MobileNetV2"]
 SLOW_SUITE = ["Xception", "VGG16", "VGG19", "EfficientNetB0"]
@@ -164,7 +164,7 @@ def shapes(spark, tmp_path_factory):
     """Ellipses vs. rectangles of any colour: features must see shape."""
     from pyspark.sql import functions as F
 
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     directory = write_shapes(str(tmp_path_factory.mktemp("shapes")), n_per_class=30, seed=5, task="shape")
     return readImages(directory, recursive=True, numPartitions=2).withColumn(
@@ -260,7 +260,7 @@ def test_skip_drops_unreadable_files_so_a_pipeline_fits(spark, tmp_path):
     from pyspark.ml.classification import LogisticRegression
     from pyspark.sql import functions as F
 
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     directory = write_shapes(str(tmp_path / "shapes"), n_per_class=6, seed=3, task="colour")
     with open(os.path.join(directory, "red", "notes.txt"), "w") as f:

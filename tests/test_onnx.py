@@ -10,27 +10,13 @@ ort = pytest.importorskip("onnxruntime")
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+from tests.support.fixtures import mlp  # noqa: E402
+
 
 def save(model, path):
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return str(path)
-
-
-def mlp(path, seed=0):
-    """x float [N, 4] -> y = relu(x W + b) [N, 3], s = sum(y) [N]; batch dynamic."""
-    rng = np.random.default_rng(seed)
-    w = numpy_helper.from_array(rng.normal(size=(4, 3)).astype(np.float32), "W")
-    b = numpy_helper.from_array(rng.normal(size=(3,)).astype(np.float32), "b")
-    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["x", "W"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["pre"]),
-         helper.make_node("Relu", ["pre"], ["y"]),
-         helper.make_node("ReduceSum", ["y", "axes"], ["s"], keepdims=0)],
-        "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3]),
-         helper.make_tensor_value_info("s", TensorProto.FLOAT, ["batch"])], [w, b, axes])
-    return save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
 def typed(path):
@@ -155,7 +141,7 @@ def test_an_onnx_image_model_through_the_image_stage_equals_onnx_runtime_on_the_
     """Channels-first input (as PyTorch exports it): the same resize as for TensorFlow graphs, laid out
     [c, h, w]; saved with the stage as model.onnx."""
     from sparkdl import TFImageTransformer, readImages
-    from tests.fixtures import keras_inputs, small_onnx_cnn
+    from tests.support.fixtures import keras_inputs, small_onnx_cnn
 
     path = small_onnx_cnn(tmp_path / "cnn.onnx")
     images = readImages(image_dir)
@@ -183,7 +169,7 @@ def test_a_keras_model_converted_by_tf2onnx_through_the_image_stage_equals_keras
     import tf2onnx
 
     from sparkdl import TFImageTransformer, readImages
-    from tests.fixtures import keras_inputs
+    from tests.support.fixtures import keras_inputs
 
     path = str(tmp_path / "cnn.onnx")
     tf2onnx.convert.from_function(tf.function(lambda x: cnn(x, training=False)), opset=17, output_path=path,

@@ -11,16 +11,10 @@ import zipfile
 
 import pytest
 
+from tests.support.fixtures import readme_block
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.package
-
-
-def readme_block(title):
-    """The first ```python block under the README heading ``title``."""
-    with open(os.path.join(ROOT, "README.md")) as f:
-        text = f.read()
-    section = text[text.index("\n## %s\n" % title):]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +113,7 @@ def venv(tmp_path_factory):
 
 
 def test_quickstart_runs_after_the_readme_install_line_in_a_clean_venv(venv, tmp_path):
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     python, env, work = venv
     images = write_shapes(str(tmp_path / "images"), n_per_class=15, seed=9, task="colour")

@@ -7,8 +7,8 @@ import numpy as np
 
 from sparkdl import readImages, registerKerasImageUDF, registerKerasUDF
 from sparkdl.image.imageIO import imageStructToArray
-from tests import fixtures
-from tests.fixtures import keras_inputs
+from tests.support import fixtures
+from tests.support.fixtures import keras_inputs
 
 
 def test_sql_function_matches_keras_on_a_mixed_image_table(spark, image_dir, cnn):

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from tests import fixtures
+from tests.support import fixtures
 
 MODEL = "all-MiniLM-L6-v2"
 

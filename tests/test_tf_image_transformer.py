@@ -10,8 +10,8 @@ import pytest
 
 from sparkdl import TFImageTransformer, readImages
 from sparkdl.image.imageIO import imageStructToArray
-from tests import fixtures
-from tests.fixtures import keras_inputs
+from tests.support import fixtures
+from tests.support.fixtures import keras_inputs
 
 
 @pytest.mark.local_cluster

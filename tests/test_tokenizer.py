@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from tests import fixtures
+from tests.support import fixtures
 
 KINDS = ["minilm", "bpe_roberta", "unigram_nfkc_metaspace", "wordpiece_cased"]
 

@@ -104,7 +104,7 @@ def test_a_model_file_larger_than_the_limit_is_refused_by_its_size_never_read(sp
     """A 1.5 GB .onnx (sparse: it takes no disk) is refused from its size alone, before a byte is read; the
     limit (a quarter of the driver's heap, at most 2 GiB) is spark.sparkdl.maxModelBytes."""
     from sparkdl import ONNXTransformer, TFImageTransformer
-    from tests.fixtures import small_onnx_cnn
+    from tests.support.fixtures import small_onnx_cnn
 
     big = str(tmp_path / "big.onnx")
     with open(big, "wb") as f:
@@ -243,7 +243,7 @@ def test_a_saved_text_stage_naming_a_path_is_refused(spark, tmp_path, relative):
 
 def test_read_images_partitions_at_most_one_per_file(spark, image_dir):
     from sparkdl import readImages
-    from tests import fixtures
+    from tests.support import fixtures
 
     df = readImages(image_dir, numPartitions=2147483647)
     n = len(fixtures.GOOD) + len(fixtures.BAD)
@@ -604,7 +604,7 @@ def test_a_model_that_never_ends_is_stopped_by_cancelling_its_job(spark, tmp_pat
     from pyspark import InheritableThread
 
     from sparkdl import ONNXTransformer
-    from tests.test_onnx import mlp
+    from tests.support.fixtures import mlp
 
     stage = ONNXTransformer(modelPath=_endless_onnx(str(tmp_path / "endless.onnx")), inputMapping={"x": "x"},
                             outputMapping={"y": "y"}, batchSize=1)

@@ -20,7 +20,7 @@ import sparkdl.models.{ExportFolder, ImageNetLabels, NamedImageModels}
 /**
  * The named-model stages from Scala, on an export made by `python -m sparkdl.models export`
  * (EfficientNet-Lite0 with its real ImageNet weights), against Keras outputs computed in
- * Python on the same images (`tests/make_scala_fixtures.py`, run by `make test-scala`).
+ * Python on the same images (`tests/support/make_scala_fixtures.py`, run by `make test-scala`).
  */
 class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
 

@@ -1,6 +1,6 @@
 """Driver of the distributed-training tests: KerasImageFileEstimator on a standalone cluster.
 
-    python tests/cluster_training_job.py MASTER_URL WORKDIR
+    python tests/support/cluster_training_job.py MASTER_URL WORKDIR
 
 Trains one small CNN on ~400 generated images with numWorkers=1 (one process) and numWorkers=2
 (two barrier tasks), asks for numWorkers=3 (more than the cluster's 2 slots), and trains once
@@ -29,7 +29,7 @@ def load_image(uri):
 def labelled(spark, directory, n_per_class, seed):
     from pyspark.ml.linalg import Vectors
 
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     d = write_shapes(directory, n_per_class=n_per_class, seed=seed, task="colour")
     rows = []
@@ -142,5 +142,5 @@ def _digest(weights):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     main(*sys.argv[1:])

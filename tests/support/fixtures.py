@@ -3,12 +3,16 @@ written as JPEG and PNG files of several sizes and channel layouts, plus broken 
 demo's labelled shapes; and the Keras-side view of images to compare against."""
 import hashlib
 import os
+import re
 
 import numpy as np
 from PIL import Image
 
 from examples.sample_images import write_shapes  # noqa: F401  (the demo's labelled shapes, also for tests)
 from sparkdl.image.imageIO import imageStructToArray
+
+#: the source tree's root
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 #: files readImages must decode, with the channel count Spark should give them
 GOOD = {
@@ -253,3 +257,51 @@ def numpy_pooled(x, mask, pooling, normalize):
     else:
         pooled = (x * mask[:, :, None]).sum(1) / (np.sqrt(count) if pooling == "mean_sqrt_len" else count)
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True) if normalize else pooled
+
+
+def mlp(path, seed=0):
+    """An ONNX model written to ``path``: x float [N, 4] -> y = relu(x W + b) [N, 3], s = sum(y) [N]; batch
+    dynamic. Returns the path."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    w = numpy_helper.from_array(rng.normal(size=(4, 3)).astype(np.float32), "W")
+    b = numpy_helper.from_array(rng.normal(size=(3,)).astype(np.float32), "b")
+    axes = numpy_helper.from_array(np.array([1], np.int64), "axes")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["xw"]), helper.make_node("Add", ["xw", "b"], ["pre"]),
+         helper.make_node("Relu", ["pre"], ["y"]),
+         helper.make_node("ReduceSum", ["y", "axes"], ["s"], keepdims=0)],
+        "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3]),
+         helper.make_tensor_value_info("s", TensorProto.FLOAT, ["batch"])], [w, b, axes])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def pil_loader(uri):
+    """A user's loader: Pillow decode, RGB, 64x48 with Pillow's bilinear, scaled to [0, 1] * 255."""
+    from PIL import Image
+
+    path = uri[len("file:"):] if uri.startswith("file:") else uri
+    img = Image.open(path).convert("RGB").resize((64, 48), Image.BILINEAR)
+    return np.asarray(img, np.float32)[None]  # with a batch dimension, as Keras users often return
+
+
+def load_image(uri):
+    """URI -> 32x32 RGB floats in [0, 1]."""
+    from PIL import Image
+
+    path = uri[len("file:"):] if uri.startswith("file:") else uri
+    return np.asarray(Image.open(path).convert("RGB").resize((32, 32), Image.BILINEAR), np.float32) / 255.0
+
+
+def readme_block(title):
+    """The first ```python block under the README heading ``title``."""
+    with open(os.path.join(ROOT, "README.md")) as f:
+        text = f.read()
+    section = text[text.index("\n## %s\n" % title):]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)

@@ -1,7 +1,7 @@
 """Driver of the GPU-placement test, on CPU: Spark's resource scheduling assigns GPU addresses
 (from a discovery script) to two executor JVMs, which run a TensorFlow and an ONNX model.
 
-    python tests/device_placement_job.py WORKDIR
+    python tests/support/device_placement_job.py WORKDIR
 
 Prints one JSON line: each executor's sparkdl_device() before and after the models ran, and
 the models' largest difference from Keras and Python onnxruntime.
@@ -21,7 +21,7 @@ def main(workdir):
 
     import sparkdl
     from sparkdl import ONNXTransformer, TFTransformer
-    from tests.test_onnx import mlp
+    from tests.support.fixtures import mlp
 
     script = os.path.join(workdir, "discover_gpus.sh")
     with open(script, "w") as f:
@@ -59,5 +59,5 @@ def main(workdir):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     main(*sys.argv[1:])

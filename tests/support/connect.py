@@ -13,9 +13,9 @@ import tempfile
 import textwrap
 import time
 
-from tests.standalone import free_port, spark_home
+from tests.support.standalone import free_port, spark_home
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CLIENT_PYTHON = os.path.join(ROOT, ".venv-connect", "bin", "python")
 CLIENT_TF_PYTHON = os.path.join(ROOT, ".venv-connect-tf", "bin", "python")
 

@@ -20,7 +20,7 @@ def main(out):
     from PIL import Image
 
     from sparkdl.models.efficientnet_lite0 import efficientnet_lite0, preprocess_input
-    from tests.fixtures import write_shapes
+    from tests.support.fixtures import write_shapes
 
     write_tokenizer_fixtures(os.path.join(out, "tokenizers"))
 
@@ -64,7 +64,7 @@ def write_tokenizer_fixtures(out):
     from tokenizers import Tokenizer
 
     from sparkdl.models.text import model_folder
-    from tests.fixtures import varied_strings, write_tokenizers
+    from tests.support.fixtures import varied_strings, write_tokenizers
 
     os.makedirs(out, exist_ok=True)
     files = write_tokenizers(out)
@@ -85,5 +85,5 @@ def write_tokenizer_fixtures(out):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     main(sys.argv[1])

@@ -1,7 +1,7 @@
 """Driver of the executor-loss test: featurize images on a standalone cluster twice, once clean
 and once killing an executor JVM mid-job, and compare the two outputs row for row.
 
-    python tests/cluster_fault_job.py MASTER_URL IMAGES_DIR OUT_DIR WORKER_PID [WORKER_PID...]
+    python tests/support/cluster_fault_job.py MASTER_URL IMAGES_DIR OUT_DIR WORKER_PID [WORKER_PID...]
 
 Prints one JSON line with what happened.
 """
@@ -93,5 +93,5 @@ def main(master, images_dir, out_dir, *worker_pids):
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     main(*sys.argv[1:])
