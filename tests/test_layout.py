@@ -84,3 +84,12 @@ def test_no_test_suite_imports_another():
                 if any(re.match(r"tests\.test_\w+$", m) for m in modules):
                     offenders.append("%s:%d" % (os.path.relpath(path, ROOT), node.lineno))
     assert offenders == []
+
+
+def test_importing_sparkdl_imports_neither_tensorflow_nor_keras():
+    import subprocess
+    import sys
+
+    code = "import sys, sparkdl, sparkdl.ml, sparkdl.training; print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"

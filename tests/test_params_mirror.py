@@ -1,20 +1,19 @@
 """The Python wrappers mirror the Scala stages name for name: same params, same defaults."""
 import pytest
 
-from sparkdl import (
-    DeepImageFeaturizer,
-    DeepImagePredictor,
-    DeepTextFeaturizer,
-    KerasImageFileTransformer,
-    KerasTransformer,
-    ONNXTransformer,
-    TextTokenizer,
-    TFImageTransformer,
-    TFTransformer,
-)
+import sparkdl
+from sparkdl import DeepImageFeaturizer, DeepImagePredictor, TFImageTransformer
+from sparkdl.ml._base import SparkdlJavaStage
 
-STAGES = [DeepImageFeaturizer, DeepImagePredictor, DeepTextFeaturizer, KerasImageFileTransformer, KerasTransformer,
-          ONNXTransformer, TextTokenizer, TFImageTransformer, TFTransformer]
+#: every public stage the JVM runs (a new one is mirrored the day it is exported)
+STAGES = sorted((c for c in (getattr(sparkdl, n) for n in sparkdl.__all__)
+                 if isinstance(c, type) and issubclass(c, SparkdlJavaStage)), key=lambda c: c.__name__)
+
+
+def test_the_stage_list_is_the_packages():
+    assert [c.__name__ for c in STAGES] == [
+        "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "KerasImageFileTransformer",
+        "KerasTransformer", "ONNXTransformer", "TFImageTransformer", "TFTransformer", "TextTokenizer"]
 
 
 @pytest.mark.parametrize("cls", STAGES, ids=lambda c: c.__name__)
@@ -58,3 +57,42 @@ def test_explain_params_lists_the_model_names(spark):
     text = DeepImageFeaturizer().explainParams()
     assert "modelName: pre-trained model, one of InceptionV3, Xception, ResNet50" in text
     assert "EfficientNetLite0" in text
+
+
+def test_the_export_contract_is_the_same_in_both_languages(spark):
+    """The confs, files, model.json keys and values that Python's exports and the JVM's readers agree on:
+    declared once per language (Python's sparkdl.models.contract, Scala's ExportFolder), and equal."""
+    from sparkdl._jvm import python_api
+    from sparkdl.models.contract import contract
+
+    jvm = dict(python_api().exportContract())
+    assert contract() == jvm
+    assert {"Conf.ModelDir", "Files.ModelJson", "Key.InputTensor", "Kind.Text", "Engine.Onnx"} <= set(jvm)
+
+
+def _literals(folder, suffix, pattern):
+    import os
+    import re
+
+    found = []
+    for root, _, files in os.walk(folder):
+        for name in (f for f in files if f.endswith(suffix)):
+            with open(os.path.join(root, name)) as f:
+                found += re.findall(pattern, f.read())
+    return found
+
+
+def test_each_spark_conf_is_declared_once_per_language_and_python_reads_only_the_jvms():
+    """Every `spark.sparkdl.*` conf name is written once in each language's sources (a constant used
+    everywhere else), and each one Python reads is one the JVM reads too, except the one that only
+    concerns Python objects (unpickling a saved Python function)."""
+    import collections
+    import os
+
+    from tests.support.fixtures import ROOT
+
+    pattern = r"\"(spark\.sparkdl\.[A-Za-z.]+)\""
+    python = collections.Counter(_literals(os.path.join(ROOT, "python", "sparkdl"), ".py", pattern))
+    scala = collections.Counter(_literals(os.path.join(ROOT, "scala", "src", "main"), ".scala", pattern))
+    assert [c for c, n in python.items() if n > 1] == [] and [c for c, n in scala.items() if n > 1] == []
+    assert set(python) - set(scala) == {"spark.sparkdl.allowUnsafeDeserialization"}

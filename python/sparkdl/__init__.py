@@ -1,7 +1,8 @@
 """Deep Learning Pipelines for Apache Spark: TensorFlow models as Spark ML stages.
 
-Importing sparkdl is cheap: TensorFlow is imported only by :mod:`sparkdl.graph`,
-when a Keras model or a ``tf.function`` is exported.
+Importing sparkdl is cheap: TensorFlow and Keras are imported only when a model is exported,
+loaded from a Keras file or trained (by :mod:`sparkdl.graph`, :mod:`sparkdl.models`,
+:mod:`sparkdl.training`, and inside the functions of the stages that take Keras models).
 
 TensorFlow's C++ log (Python's and, through the environment, TensorFlow Java's in a driver
 started from here) is quiet by default: ``TF_CPP_MIN_LOG_LEVEL=2`` unless already set, or

@@ -7,6 +7,8 @@ import os
 import tempfile
 from typing import TYPE_CHECKING, Callable, List, Set, Tuple
 
+from sparkdl.models.contract import Files, Key
+
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
 
@@ -47,8 +49,8 @@ def upload_export(spark: ConnectSparkSession, export_dir: str, model_name: str) 
     import zipfile
 
     model = os.path.join(export_dir, model_name)
-    with open(os.path.join(model, "model.json")) as f:
-        sha = json.load(f)["graphSha256"]
+    with open(os.path.join(model, Files.MODEL_JSON)) as f:
+        sha = json.load(f)[Key.GRAPH_SHA256]
     name = "sparkdl-model-%s-%s.zip" % (model_name, sha[:24])
 
     def files(d: str) -> List[str]:

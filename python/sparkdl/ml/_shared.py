@@ -27,6 +27,7 @@ from sparkdl.ml._base import SparkdlJavaStage
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
+    from pyspark.sql.types import DataType, StructType
     from typing_extensions import Self
 
     from sparkdl.graph.frozen import FrozenGraph
@@ -108,6 +109,15 @@ class HasInputCol(_spark_shared.HasInputCol):
 
     inputCol = Param(Params._dummy(), "inputCol", "input column name", typeConverter=TypeConverters.toString)
     getInputCol, setInputCol = accessors("inputCol", str)
+
+    def _input_type(self, schema: StructType) -> DataType:
+        """The input column's type in ``schema``, or an error naming the column and those there are."""
+        name = self.getOrDefault(self.inputCol)
+        field = next((f for f in schema.fields if f.name == name), None)
+        if field is None:
+            raise ValueError("Input column '%s' does not exist. Available columns: %s"
+                             % (name, ", ".join(schema.fieldNames())))
+        return field.dataType
 
 
 class HasOutputCol(_spark_shared.HasOutputCol):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, cast
 from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 
-from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
+from sparkdl.ml._exported import ExportedModelStage
 from sparkdl.ml._shared import (
     HasBatchSize,
     HasHandleInvalid,
@@ -31,8 +31,7 @@ from sparkdl.models.export import conf_export_holds
 from sparkdl.models.registry import model_names
 
 if TYPE_CHECKING:
-    from pyspark.ml.util import JavaMLWriter
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
     from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
     from pyspark.sql.types import StructType
     from typing_extensions import Self
@@ -49,7 +48,7 @@ def _model_name(value: object) -> str:
     return value
 
 
-class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid,
+class _NamedImageModel(ExportedModelStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid,
                        ImageDecodingParams):
     """Params and export handling shared by the two named-model stages."""
 
@@ -67,7 +66,7 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
         self._java_obj = self._new_stage()
         self._setDefault(inputCol="image", batchSize=0)
 
-    def _check_model_name(self) -> None:
+    def _check_model(self) -> None:
         from sparkdl.models.registry import get_spec
 
         if not self.isDefined(self.modelName):
@@ -78,30 +77,16 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
         """The input column exists and holds images (structs or encoded files): checked before any export."""
         from sparkdl.image.imageIO import IMAGE_INPUT_TYPES, imageSchema, is_encoded_like, is_image_like
 
-        name = self.getOrDefault(self.inputCol)
-        field = next((f for f in schema.fields if f.name == name), None)
-        if field is None:
-            raise ValueError("Input column '%s' does not exist. Available columns: %s"
-                             % (name, ", ".join(schema.fieldNames())))
-        t = field.dataType
+        t = self._input_type(schema)
         if not (is_image_like(t) or is_encoded_like(t)):
-            raise ValueError("Input column '%s' must be %s, but is %s"
-                             % (name, IMAGE_INPUT_TYPES % imageSchema.simpleString(), t.simpleString()))
-
-    def _transform(self, dataset: DataFrame) -> DataFrame:
-        self._check_model_name()
-        self._check_input(dataset.schema)
-        stage = self._with_export(dataset.sparkSession)
-        if stage is not self:  # this transform only
-            return stage._transform(dataset)
-        return super(_NamedImageModel, self)._transform(dataset)
+            raise ValueError("Input column '%s' must be %s, but is %s" % (
+                self.getInputCol(), IMAGE_INPUT_TYPES % imageSchema.simpleString(), t.simpleString()))
 
     def _with_export(self, spark: SparkSession) -> Self:
         """This stage when its export is known (``modelDir``, or the Spark conf's directory when it holds
         this model: the conf adds a place to look, it never turns the export off), else a copy whose
         ``modelDir`` is the export made here: a cached directory in a classic session, an uploaded
-        archive on Spark Connect. The copy is for one transform or save: saving writes the export
-        into the saved stage, never this machine's path."""
+        archive on Spark Connect."""
         if self.isSet(self.modelDir) or conf_export_holds(spark, self.getModelName()):
             return self
         if self._on_connect:
@@ -114,20 +99,6 @@ class _NamedImageModel(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOut
 
         weights = self.getOrDefault(self.weightsPath) if self.isDefined(self.weightsPath) else None
         return self.copy({self.modelDir: cached_model_dir(self.getModelName(), weights)})
-
-    def write(self) -> JavaMLWriter:
-        """Saves the stage with its model's export inside (loading and scoring need no TensorFlow)."""
-        from sparkdl._session import active_session
-
-        self._check_model_name()
-        return SparkdlJavaStage.write(self._with_export(active_session("save")))
-
-    def _to_java(self) -> Any:
-        """The JVM stage, as a Pipeline or CrossValidator being saved asks for it: with its export."""
-        from sparkdl._session import active_session
-
-        stage = self._with_export(active_session("save")) if self.isDefined(self.modelName) else self
-        return super(_NamedImageModel, stage)._to_java()
 
     def _upload_export(self, spark: ConnectSparkSession) -> str:
         """On Spark Connect with TensorFlow here: exports the model here (once, cached) and uploads

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, cast
 from pyspark import keyword_only
 from pyspark.ml.param import Param, Params, TypeConverters
 
-from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
+from sparkdl.ml._exported import ExportedModelStage
 from sparkdl.ml._shared import (
     HasBatchSize,
     HasHandleInvalid,
@@ -26,16 +26,16 @@ from sparkdl.ml._shared import (
 from sparkdl.models.export import conf_export_holds
 
 if TYPE_CHECKING:
-    from pyspark.ml.util import JavaMLWriter
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
     from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
+    from pyspark.sql.types import StructType
     from typing_extensions import Self
 
 __all__ = ["DeepTextFeaturizer"]
 
 
-class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutputCol, HasOutputMode,
-                         HasBatchSize, HasHandleInvalid):
+class DeepTextFeaturizer(ExportedModelStage, HasInputCol, HasOutputCol, HasOutputMode, HasBatchSize,
+                         HasHandleInvalid):
     """Sentence embeddings of a string column (384 values for all-MiniLM-L6-v2), as a Vector
     (or ``array<float>`` with ``outputMode="array"``): tokenization (the folder's ``tokenizer.json``, or a
     BERT ``vocab.txt``) and the encoder run in the executor JVM, batched, rows sorted by length so padding
@@ -76,22 +76,12 @@ class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasO
                   outputMode: str = "vector", batchSize: int = 0, handleInvalid: str = "error") -> Self:
         return self._set(**self._input_kwargs)
 
-    def _check_input(self, dataset: DataFrame) -> None:
-        name = self.getOrDefault(self.inputCol)
-        field = next((f for f in dataset.schema.fields if f.name == name), None)
-        if field is None:
-            raise ValueError("Input column '%s' does not exist. Available columns: %s"
-                             % (name, ", ".join(dataset.schema.fieldNames())))
-        if field.dataType.simpleString() != "string":
+    def _check_input(self, schema: StructType) -> None:
+        """The input column exists and holds text: checked before any export."""
+        t = self._input_type(schema)
+        if t.simpleString() != "string":
             raise ValueError("Input column '%s' must hold text (string) but is %s"
-                             % (name, field.dataType.simpleString()))
-
-    def _transform(self, dataset: DataFrame) -> DataFrame:
-        self._check_input(dataset)
-        stage = self._with_export(dataset.sparkSession)
-        if stage is not self:
-            return stage._transform(dataset)
-        return super(DeepTextFeaturizer, self)._transform(dataset)
+                             % (self.getInputCol(), t.simpleString()))
 
     def _with_export(self, spark: SparkSession) -> Self:
         """This stage when its export is known, else a copy pointing at the export made here (cached;
@@ -111,17 +101,6 @@ class DeepTextFeaturizer(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasO
 
             root = upload_export(cast("ConnectSparkSession", spark), root, name)
         return self.copy({self.modelDir: root, self.modelName: name})
-
-    def write(self) -> JavaMLWriter:
-        """Saves the stage with its model's export inside (loading and scoring need no TensorFlow)."""
-        from sparkdl._session import active_session
-
-        return SparkdlJavaStage.write(self._with_export(active_session("save")))
-
-    def _to_java(self) -> Any:
-        from sparkdl._session import active_session
-
-        return super(DeepTextFeaturizer, self._with_export(active_session("save")))._to_java()
 
     getModelName, setModelName = accessors("modelName", str)
     getModelDir, setModelDir = accessors("modelDir", str)

@@ -16,13 +16,11 @@ import sys
 import tempfile
 from typing import Any, Callable, Dict, Optional, Tuple, cast
 
+from sparkdl.models.contract import CacheKey, Conf, Engine, Files, Key, Kind
 from sparkdl.models.registry import get_spec, load_symbol
 
 __all__ = ["build_keras_model", "export_model", "cached_model_dir", "weights_key", "WeightsUnavailableError",
-           "conf_export_holds", "MODEL_DIR_CONF"]
-
-#: The Spark conf naming an export directory looked in before the export cache (Scala ``ExportFolder``).
-MODEL_DIR_CONF = "spark.sparkdl.modelDir"
+           "conf_export_holds"]
 
 INPUT = "input"
 FEATURES = "features"
@@ -36,7 +34,7 @@ class WeightsUnavailableError(RuntimeError):
 def weights_key(weights_path: Optional[str]) -> str:
     """Short stable key for a weights choice: ``imagenet`` or a digest of the file's identity."""
     if not weights_path:
-        return "imagenet"
+        return CacheKey.IMAGENET
     st = os.stat(weights_path)
     ident = "%s|%d|%d" % (os.path.abspath(weights_path), st.st_size, int(st.st_mtime))
     return "file-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
@@ -109,10 +107,10 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
     graph = freeze_function(fn, [tf.TensorSpec([None, spec.height, spec.width, 3], tf.float32, name=INPUT)])
     step(EXPORT_STEPS[2])
     meta = {
-        "modelName": model_name, "height": spec.height, "width": spec.width,
+        Key.MODEL_NAME: model_name, Key.KIND: Kind.IMAGE, Key.HEIGHT: spec.height, Key.WIDTH: spec.width,
         "featureSize": spec.feature_size, "numClasses": 1000,
-        "inputTensor": INPUT + ":0", "featuresTensor": FEATURES + ":0",
-        "predictionsTensor": PREDICTIONS + ":0", "graphSha256": graph.sha256,
+        Key.INPUT_TENSOR: INPUT + ":0", Key.FEATURES_TENSOR: FEATURES + ":0",
+        Key.PREDICTIONS_TENSOR: PREDICTIONS + ":0", Key.GRAPH_SHA256: graph.sha256,
         "weights": os.path.abspath(weights_path) if weights_path else "imagenet",
         "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
@@ -128,12 +126,12 @@ def require_tensorflow(model_name: str) -> Any:
             "Exporting %s needs TensorFlow, which this environment lacks (%s). Install sparkdl with its tf extra "
             "(`pip install \".[spark,tf]\"` from a clone), or use an export made where TensorFlow is: `python -m "
             "sparkdl.models export --model %s --out DIR`, then modelDir=DIR on the stage (or the Spark conf %s)."
-            % (model_name, e, model_name, MODEL_DIR_CONF), name="tensorflow") from None
+            % (model_name, e, model_name, Conf.MODEL_DIR), name="tensorflow") from None
     return tf
 
 
 def write_export(out_dir: str, name: str, graph_def: bytes, meta: Dict[str, Any],
-                 copies: Optional[Dict[str, str]] = None, model_file: str = "graph.pb") -> str:
+                 copies: Optional[Dict[str, str]] = None, model_file: str = Files.GRAPH) -> str:
     """Writes ``out_dir/<name>/`` (the model as ``model_file``: ``graph.pb``, or ``model.onnx``;
     ``model.json``, and ``copies``: {file name: source path}) all at once: into a temporary folder
     beside it, which then replaces any older export. Returns the folder."""
@@ -145,7 +143,7 @@ def write_export(out_dir: str, name: str, graph_def: bytes, meta: Dict[str, Any]
             g.write(graph_def)
         for file, source in (copies or {}).items():
             shutil.copy(source, os.path.join(tmp, file))
-        with open(os.path.join(tmp, "model.json"), "w") as f:
+        with open(os.path.join(tmp, Files.MODEL_JSON), "w") as f:
             json.dump(meta, f, indent=2)
         if os.path.isdir(target):
             shutil.rmtree(target)
@@ -170,13 +168,13 @@ def conf_export_holds(spark: Any, model_name: str) -> bool:
 
     from sparkdl._session import is_connect
 
-    conf_dir = spark.conf.get(MODEL_DIR_CONF, None)
+    conf_dir = spark.conf.get(Conf.MODEL_DIR, None)
     if not conf_dir:
         return False
     url = urlparse(conf_dir)
     if url.scheme not in ("", "file") or is_connect(spark):  # not a folder of this machine
         return True
-    return os.path.isfile(os.path.join(url.path if url.scheme else conf_dir, model_name, "model.json"))
+    return os.path.isfile(os.path.join(url.path if url.scheme else conf_dir, model_name, Files.MODEL_JSON))
 
 
 def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str:
@@ -186,7 +184,7 @@ def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str
     """
     get_spec(model_name)
     root = os.path.join(cache_root(), weights_key(weights_path))
-    exists = os.path.isfile(os.path.join(root, model_name, "model.json"))
+    exists = os.path.isfile(os.path.join(root, model_name, Files.MODEL_JSON))
     damage = _damage(os.path.join(root, model_name)) if exists else None
     if damage:
         _say("sparkdl: the cached export of %s at %s is damaged (%s): exporting it again"
@@ -208,16 +206,16 @@ def _damage(export: str) -> Optional[str]:
     """Why a cached export cannot be used (unreadable model.json, graph.pb or model.onnx missing or
     not the bytes exported), or None. Each model file is hashed once per process."""
     try:
-        with open(os.path.join(export, "model.json")) as f:
+        with open(os.path.join(export, Files.MODEL_JSON)) as f:
             meta = json.load(f)
-        model_file = "model.onnx" if meta.get("engine") == "onnx" else "graph.pb"
+        model_file = Files.ONNX if meta.get(Key.ENGINE) == Engine.ONNX else Files.GRAPH
         pb = os.path.join(export, model_file)
         stat = os.stat(pb)
         key = (pb, stat.st_size, stat.st_mtime)
         if key not in _checked:
             with open(pb, "rb") as g:
                 digest = hashlib.sha256(g.read()).hexdigest()
-            if meta.get("graphSha256") not in (None, digest):
+            if meta.get(Key.GRAPH_SHA256) not in (None, digest):
                 return "%s does not match the SHA-256 recorded at export: truncated or changed" % model_file
             _checked[key] = True
         return None

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from sparkdl.models.contract import CacheKey, Engine, Files, Key, Kind
+
 if TYPE_CHECKING:
     import numpy.typing as npt
 
@@ -343,9 +345,9 @@ def read_settings(folder: str, architecture: bool = True) -> Dict[str, Any]:
         "heads": int(config.get("num_attention_heads", 0)), "eps": float(config.get("layer_norm_eps", 1e-12)),
         "maxPositions": max_positions,
         "pooling": mode, "normalize": any(t.endswith("Normalize") for t in module_types),
-        "maxLength": int(min(st.get("max_seq_length", 512), max_positions - offset)),
-        "lowercase": lower, "stripAccents": lower if strip is None else bool(strip),
-        "chineseChars": bool(tok.get("tokenize_chinese_chars", True)),
+        Key.MAX_LENGTH: int(min(st.get("max_seq_length", 512), max_positions - offset)),
+        Key.LOWERCASE: lower, Key.STRIP_ACCENTS: lower if strip is None else bool(strip),
+        Key.CHINESE_CHARS: bool(tok.get("tokenize_chinese_chars", True)),
     }
 
 
@@ -471,7 +473,7 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
     folder = onnx_model[1] if onnx_model else model_folder(name_or_folder)
     settings = read_settings(folder, architecture=not onnx_model)
     tokenizer_name, tokenizer_source = tokenizer_file(folder)
-    settings["tokenizer"] = tokenizer_name
+    settings[Key.TOKENIZER] = tokenizer_name
     name = export_name or (name_or_folder if name_or_folder in text_model_names()
                            else os.path.basename(os.path.normpath(name_or_folder)))
     step(EXPORT_STEPS[0])
@@ -480,13 +482,13 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
 
         data, output, type_ids = pooled_onnx(onnx_model[0], settings)
         step(EXPORT_STEPS[2])
-        meta = dict(settings, modelName=name, kind="text", engine="onnx", inputIdsTensor=INPUT_IDS,
-                    attentionMaskTensor=ATTENTION_MASK, embeddingTensor=output,
-                    graphSha256=hashlib.sha256(data).hexdigest(), source=os.path.abspath(onnx_model[0]),
-                    tokenizerSource=os.path.abspath(folder))
+        meta = dict(settings, **{Key.MODEL_NAME: name, Key.KIND: Kind.TEXT, Key.ENGINE: Engine.ONNX,
+                                 Key.INPUT_IDS_TENSOR: INPUT_IDS, Key.ATTENTION_MASK_TENSOR: ATTENTION_MASK,
+                                 Key.EMBEDDING_TENSOR: output, Key.GRAPH_SHA256: hashlib.sha256(data).hexdigest()},
+                    source=os.path.abspath(onnx_model[0]), tokenizerSource=os.path.abspath(folder))
         if type_ids:
-            meta["tokenTypeIdsTensor"] = TOKEN_TYPE_IDS
-        return write_export(out_dir, name, data, meta, {tokenizer_name: tokenizer_source}, model_file="model.onnx")
+            meta[Key.TOKEN_TYPE_IDS_TENSOR] = TOKEN_TYPE_IDS
+        return write_export(out_dir, name, data, meta, {tokenizer_name: tokenizer_source}, model_file=Files.ONNX)
     weights = load_weights(folder)
     step(EXPORT_STEPS[1])
     graph = freeze_function(encoder(weights, settings),
@@ -494,9 +496,9 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
                              tf.TensorSpec([None, None], tf.int32, name=ATTENTION_MASK)],
                             output_names=[EMBEDDING])
     step(EXPORT_STEPS[2])
-    meta = dict(settings, modelName=name, kind="text", inputIdsTensor=INPUT_IDS + ":0",
-                attentionMaskTensor=ATTENTION_MASK + ":0", embeddingTensor=EMBEDDING + ":0",
-                graphSha256=graph.sha256, source=os.path.abspath(folder))
+    meta = dict(settings, **{Key.MODEL_NAME: name, Key.KIND: Kind.TEXT, Key.INPUT_IDS_TENSOR: INPUT_IDS + ":0",
+                             Key.ATTENTION_MASK_TENSOR: ATTENTION_MASK + ":0", Key.EMBEDDING_TENSOR: EMBEDDING + ":0",
+                             Key.GRAPH_SHA256: graph.sha256}, source=os.path.abspath(folder))
     return write_export(out_dir, name, graph.graph_def, meta, {tokenizer_name: tokenizer_source})
 
 
@@ -509,7 +511,7 @@ def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
 
     if name_or_folder in text_model_names():
         onnx_source(name_or_folder)  # a clear error now when its package is missing
-        name, key = name_or_folder, "text"
+        name, key = name_or_folder, CacheKey.TEXT
     else:
         onnx_model = onnx_source(name_or_folder)
         folder = model_folder(name_or_folder)
@@ -520,8 +522,8 @@ def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
         key = "text-" + hashlib.sha256(ident.encode()).hexdigest()[:16]
     root = os.path.join(cache_root(), key)
     export = os.path.join(root, name)
-    exists = os.path.isfile(os.path.join(export, "model.json")) and any(
-        os.path.isfile(os.path.join(export, f)) for f in ("vocab.txt", "tokenizer.json"))
+    exists = os.path.isfile(os.path.join(export, Files.MODEL_JSON)) and any(
+        os.path.isfile(os.path.join(export, f)) for f in (Files.VOCAB, Files.TOKENIZER))
     damage = _damage(export) if exists else None
     if not exists or damage:
         from sparkdl._progress import Progress

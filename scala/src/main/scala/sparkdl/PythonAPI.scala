@@ -31,6 +31,9 @@ private[sparkdl] object PythonAPI {
 
   def namedModelNames(): java.util.List[String] = NamedImageModels.names.asJava
 
+  /** The export contract ([[sparkdl.models.ExportFolder.contract]]): Python's must equal it (a test compares). */
+  def exportContract(): java.util.Map[String, String] = sparkdl.models.ExportFolder.contract.asJava
+
   /**
    * {executor id: models loaded by its JVM since it started} (tests: each model loads once per
    * JVM), from enough one-row tasks that every executor runs some.

@@ -3,7 +3,7 @@ package sparkdl.inference
 import java.util.concurrent.atomic.AtomicReference
 
 import org.apache.spark.{SparkEnv, TaskContext}
-import org.json4s.JString
+import org.json4s.{JArray, JBool, JInt, JNull, JObject, JString, JValue}
 import org.json4s.jackson.JsonMethods.compact
 import org.slf4j.LoggerFactory
 
@@ -91,13 +91,18 @@ final case class Placement(gpu: Option[String], localMode: Boolean) {
    */
   def describe(providers: Set[String], cudaFailure: Option[String] = None): String = {
     val tf = tensorflow
-    val tfJson = s"""{"visible_device_list": "${tf.visibleDeviceList}", "gpu_count": ${tf.gpuCount
-        .fold("null")(_.toString)}, "allow_growth": ${tf.allowGrowth}}"""
-    val ort = onnxCudaDevice(providers).filter(_ => cudaFailure.isEmpty).fold("\"CPU\"")(d => s""""CUDA:$d"""")
-    s"""{"gpu": ${gpu.fold("null")(g => s""""$g"""")}, "localMode": $localMode, "tensorflow": $tfJson, """ +
-      s""""onnxruntime": $ort, "onnxruntimeProviders": ${providers.toSeq.sorted.map(p => s""""$p"""")
-          .mkString(
-            "[", ", ", "]")}, "onnxruntimeCudaFailure": ${cudaFailure.fold("null")(m => compact(JString(m)))}}"""
+    val ort = onnxCudaDevice(providers).filter(_ => cudaFailure.isEmpty).fold("CPU")(d => s"CUDA:$d")
+    def orNull(value: Option[JValue]): JValue = value.getOrElse(JNull)
+    compact(JObject(
+        "gpu" -> orNull(gpu.map(JString(_))),
+        "localMode" -> JBool(localMode),
+        "tensorflow" -> JObject(
+          "visible_device_list" -> JString(tf.visibleDeviceList),
+          "gpu_count" -> orNull(tf.gpuCount.map(JInt(_))),
+          "allow_growth" -> JBool(tf.allowGrowth)),
+        "onnxruntime" -> JString(ort),
+        "onnxruntimeProviders" -> JArray(providers.toList.sorted.map(JString(_))),
+        "onnxruntimeCudaFailure" -> orNull(cudaFailure.map(JString(_)))))
   }
 }
 

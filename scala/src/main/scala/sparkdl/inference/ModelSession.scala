@@ -140,6 +140,12 @@ object Feed {
       s"Batch for '${f.tensor}' has ${f.length} ${f.dtype} values but shape ${f.shape.mkString("[", ",", "]")} " +
         s"needs $expected")
   }
+
+  /** What a failed run says, for every engine: which engine and model, the inputs' shapes, the outputs and why. */
+  def runFailure(engine: String, model: Any, feeds: Seq[Feed], outputs: Seq[String], cause: Exception): String =
+    s"$engine failed running $model on inputs " +
+      feeds.map(f => s"${f.tensor} ${f.shape.mkString("[", ",", "]")}").mkString(", ") +
+      s", fetching ${outputs.mkString("[", ", ", "]")}: ${cause.getMessage}"
 }
 
 /** Raised when a model cannot be used as asked: unknown tensor, wrong dtype or shape, engine failure. */

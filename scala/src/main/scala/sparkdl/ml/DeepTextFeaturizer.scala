@@ -8,7 +8,9 @@ import org.apache.spark.sql.types.{StringType, StructType}
 
 import sparkdl.inference.{BatchOutput, OutputFormat}
 import sparkdl.onnx.OnnxModel
-import sparkdl.text.{TextModels, TokenizerFiles, TokenizerJson}
+import sparkdl.models.ExportFolder
+import sparkdl.models.ExportFolder.Files
+import sparkdl.text.{TextModels, TokenizerJson}
 
 /**
  * Sentence embeddings: each string of `inputCol` tokenized in the executor (the export's
@@ -37,7 +39,8 @@ class DeepTextFeaturizer(override val uid: String) extends Transformer with HasI
 
   final val modelDir: Param[String] = new Param[String](this, "modelDir",
     "directory written by `python -m sparkdl.models export` holding <modelName>/ (a loaded stage: the export " +
-      "saved with it). Default: the Spark conf spark.sparkdl.modelDir; from Python, an automatic cached export")
+      s"saved with it). Default: the Spark conf ${ExportFolder.Conf.ModelDir}; from Python, an automatic " +
+      "cached export")
 
   final val maxLength: IntParam = new IntParam(this, "maxLength",
     "tokens per text, [CLS] and [SEP] included; longer texts are truncated. 0 (default): the model's own " +
@@ -47,13 +50,14 @@ class DeepTextFeaturizer(override val uid: String) extends Transformer with HasI
 
   /** The export's files: its metadata, tokenizer and model (a frozen graph, or an ONNX model). */
   def exportFiles: Seq[String] = {
-    val m = TextModels.load(TextModels.resolveDir($(modelName), get(modelDir)), $(modelName))
-    Seq("model.json",
+    val m = TextModels.load($(modelName), get(modelDir))
+    Seq(Files.ModelJson,
       m.tokenizer match {
-        case _: TokenizerJson => TokenizerFiles.FileName
-        case _ => "vocab.txt"
-      }, if (m.model.isInstanceOf[OnnxModel]) "model.onnx" else "graph.pb")
+        case _: TokenizerJson => Files.Tokenizer
+        case _ => Files.Vocab
+      }, if (m.model.isInstanceOf[OnnxModel]) Files.Onnx else Files.Graph)
   }
+  def exportDir: String = TextModels.resolveDir($(modelName), get(modelDir))
   def getModelDir: String = $(modelDir)
   def getMaxLength: Int = $(maxLength)
   def setModelName(value: String): this.type = set(modelName, value)
@@ -69,7 +73,7 @@ class DeepTextFeaturizer(override val uid: String) extends Transformer with HasI
 
   override def transform(dataset: Dataset[_]): DataFrame = {
     transformSchema(dataset.schema, logging = true)
-    val model = TextModels.load(TextModels.resolveDir($(modelName), get(modelDir)), $(modelName), $(maxLength))
+    val model = TextModels.load($(modelName), get(modelDir), $(maxLength))
     val input = model.input($(inputCol))
     BatchTransform(dataset.toDF(), "DeepTextFeaturizer", $(modelName), model.model, Seq(input),
       Seq(BatchOutput(model.embeddingTensor, OutputFormat.forMode($(outputMode)))), Seq($(outputCol)), $(batchSize),

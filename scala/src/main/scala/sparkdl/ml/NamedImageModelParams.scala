@@ -6,7 +6,7 @@ import org.apache.spark.sql.types.{DataType, StructType}
 
 import sparkdl.image.{ImageInput, ImageInputSpec}
 import sparkdl.inference.{BatchOutput, OutputFormat}
-import sparkdl.models.{ExportedModel, NamedImageModels}
+import sparkdl.models.{ExportFolder, ExportedModel, NamedImageModels}
 
 /** Params shared by [[DeepImageFeaturizer]] and [[DeepImagePredictor]], and how both run. */
 trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchSize with HasHandleInvalid
@@ -19,7 +19,7 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
   final val modelDir: Param[String] = new Param[String](this, "modelDir",
     "directory written by `python -m sparkdl.models export` holding <modelName>/graph.pb (a loaded " +
       "stage: the export saved with it). " +
-      s"Default: the Spark conf ${NamedImageModels.ModelDirConf}; from Python, an automatic cached export")
+      s"Default: the Spark conf ${ExportFolder.Conf.ModelDir}; from Python, an automatic cached export")
 
   final val weightsPath: Param[String] = new Param[String](this, "weightsPath",
     "local Keras weights file for the architecture, used when the model is exported " +
@@ -27,7 +27,8 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
 
   setDefault(inputCol -> "image", batchSize -> 0)
 
-  def exportFiles: Seq[String] = Seq("model.json", "graph.pb")
+  def exportFiles: Seq[String] = Seq(ExportFolder.Files.ModelJson, ExportFolder.Files.Graph)
+  def exportDir: String = NamedImageModels.resolveDir($(modelName), get(modelDir))
   def getModelDir: String = $(modelDir)
   def getWeightsPath: String = $(weightsPath)
 
@@ -52,7 +53,7 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
   /** Runs the exported graph over `dataset`, fetching `tensor(model)` and formatting it as `format`. */
   protected def runExported(dataset: Dataset[_], tensor: ExportedModel => String,
                             format: OutputFormat): DataFrame = {
-    val model = NamedImageModels.load(NamedImageModels.resolveDir($(modelName), get(modelDir)), $(modelName))
+    val model = NamedImageModels.load($(modelName), get(modelDir))
     val input = ImageInput($(inputCol), model.inputTensor, ImageInputSpec(model.height, model.width, 3, "RGB"),
       imageDecoding)
     BatchTransform(dataset.toDF(), getClass.getSimpleName, $(modelName), model.graph, Seq(input),

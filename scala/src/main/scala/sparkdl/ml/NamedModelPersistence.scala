@@ -5,7 +5,7 @@ import org.apache.spark.ml.sparkdl.StageMetadata
 import org.apache.spark.ml.util.{MLReader, MLWriter}
 
 import sparkdl.io.HadoopFiles
-import sparkdl.models.NamedImageModels
+import sparkdl.models.ExportFolder
 
 /** A stage that runs an exported model: `modelName` in the export directory `modelDir`. */
 trait ExportedModelParams extends org.apache.spark.ml.param.Params {
@@ -15,6 +15,9 @@ trait ExportedModelParams extends org.apache.spark.ml.param.Params {
   /** The files of one model's export folder. */
   def exportFiles: Seq[String]
 
+  /** The export directory holding `modelName`, found by the stage's registry of models. */
+  def exportDir: String
+
   final def getModelName: String = $(modelName)
   def setModelDir(value: String): this.type
 }
@@ -22,14 +25,14 @@ trait ExportedModelParams extends org.apache.spark.ml.param.Params {
 /**
  * Writes a named-model stage so that it is self-contained: params as Spark ML metadata
  * (without `modelDir`, which names a place on the machine that saved it), and the model's
- * export (`export/<modelName>/model.json` and `graph.pb`, as `python -m sparkdl.models export`
- * writes them) beside it. Loading and scoring it needs neither TensorFlow in Python nor the
- * original export.
+ * export (`export/<modelName>/`: its `model.json`, model and tokenizer files, as `python -m
+ * sparkdl.models export` writes them) beside it. Loading and scoring it needs neither
+ * TensorFlow in Python nor the original export.
  */
 private[ml] class NamedModelWriter(stage: ExportedModelParams) extends MLWriter {
   override protected def saveImpl(path: String): Unit = {
     val name = StageSchema.required(stage, stage.modelName)
-    val source = new Path(NamedImageModels.resolveDir(name, stage.get(stage.modelDir)), name)
+    val source = new Path(stage.exportDir, name)
     val target = new Path(new Path(path, NamedModelWriter.ExportDir), name)
     for (file <- stage.exportFiles) {
       val from = new Path(source, file)
@@ -56,7 +59,7 @@ private[ml] class NamedModelReader[T <: ExportedModelParams](className: String, 
     val (stage, _) = StageMetadata.load(path, sparkSession, className, make, exclude = Set.empty)
     val saved = new Path(path, NamedModelWriter.ExportDir)
     if (stage.isDefined(stage.modelName) &&
-        HadoopFiles.exists(new Path(new Path(saved, stage.getModelName), "model.json"), sparkSession)) {
+        HadoopFiles.exists(ExportFolder.modelJson(saved.toString, stage.getModelName), sparkSession)) {
       stage.setModelDir(saved.toString)
     }
     stage

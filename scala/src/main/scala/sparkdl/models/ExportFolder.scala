@@ -25,18 +25,91 @@ import sparkdl.io.ConnectArtifacts
  */
 object ExportFolder {
 
-  /** Spark conf: an export directory looked in before Python's export cache. */
-  val ModelDirConf = "spark.sparkdl.modelDir"
+  /** The Spark confs of exports (Python's `sparkdl.models.contract.Conf`). */
+  object Conf {
 
-  /** Spark conf: Python's export cache, when not the default (Python's `$SPARKDL_MODEL_CACHE`). */
-  val ModelCacheConf = "spark.sparkdl.modelCache"
+    /** An export directory looked in before Python's export cache. */
+    val ModelDir = "spark.sparkdl.modelDir"
 
-  /** The weights keys of the cache's sub-folders: named image models' default weights, built-in text models. */
-  val ImageNetKey = "imagenet"
-  val TextKey = "text"
+    /** Python's export cache, when not the default (Python's `$SPARKDL_MODEL_CACHE`). */
+    val ModelCache = "spark.sparkdl.modelCache"
+  }
+
+  /** The sub-folders of Python's export cache, by weights: named image models' default weights, text models. */
+  object CacheKey {
+    val ImageNet = "imagenet"
+    val Text = "text"
+  }
+
+  /** The files of an export, in `<dir>/<modelName>/`. */
+  object Files {
+    val ModelJson = "model.json"
+    val Graph = "graph.pb"
+    val Onnx = "model.onnx"
+    val Vocab = "vocab.txt"
+    val Tokenizer = "tokenizer.json"
+  }
+
+  /** The keys of `model.json`. */
+  object Key {
+    val ModelName = "modelName"
+    val Kind = "kind"
+    val Engine = "engine"
+    val GraphSha256 = "graphSha256"
+    // a named image model: its input size and tensors
+    val Height = "height"
+    val Width = "width"
+    val InputTensor = "inputTensor"
+    val FeaturesTensor = "featuresTensor"
+    val PredictionsTensor = "predictionsTensor"
+    // a text model: its tensors, token limit and tokenizer
+    val InputIdsTensor = "inputIdsTensor"
+    val AttentionMaskTensor = "attentionMaskTensor"
+    val TokenTypeIdsTensor = "tokenTypeIdsTensor"
+    val EmbeddingTensor = "embeddingTensor"
+    val MaxLength = "maxLength"
+    val Tokenizer = "tokenizer"
+    val Lowercase = "lowercase"
+    val StripAccents = "stripAccents"
+    val ChineseChars = "chineseChars"
+  }
+
+  /** The values of `model.json`'s `kind` (an image export written before kinds has none). */
+  object Kind {
+    val Image = "image"
+    val Text = "text"
+  }
+
+  /** The values of `model.json`'s `engine` (none: a TensorFlow frozen graph). */
+  object Engine {
+    val TensorFlow = "tf"
+    val Onnx = "onnx"
+  }
+
+  /**
+   * Every name above by its place (`"Key.InputTensor" -> "inputTensor"`): Python's
+   * `sparkdl.models.contract` holds the same, which a test compares.
+   */
+  val contract: Map[String, String] = Map(
+    "Conf.ModelDir" -> Conf.ModelDir, "Conf.ModelCache" -> Conf.ModelCache,
+    "CacheKey.ImageNet" -> CacheKey.ImageNet, "CacheKey.Text" -> CacheKey.Text,
+    "Files.ModelJson" -> Files.ModelJson, "Files.Graph" -> Files.Graph, "Files.Onnx" -> Files.Onnx,
+    "Files.Vocab" -> Files.Vocab, "Files.Tokenizer" -> Files.Tokenizer,
+    "Key.ModelName" -> Key.ModelName, "Key.Kind" -> Key.Kind, "Key.Engine" -> Key.Engine,
+    "Key.GraphSha256" -> Key.GraphSha256, "Key.Height" -> Key.Height, "Key.Width" -> Key.Width,
+    "Key.InputTensor" -> Key.InputTensor, "Key.FeaturesTensor" -> Key.FeaturesTensor,
+    "Key.PredictionsTensor" -> Key.PredictionsTensor, "Key.InputIdsTensor" -> Key.InputIdsTensor,
+    "Key.AttentionMaskTensor" -> Key.AttentionMaskTensor, "Key.TokenTypeIdsTensor" -> Key.TokenTypeIdsTensor,
+    "Key.EmbeddingTensor" -> Key.EmbeddingTensor, "Key.MaxLength" -> Key.MaxLength,
+    "Key.Tokenizer" -> Key.Tokenizer, "Key.Lowercase" -> Key.Lowercase, "Key.StripAccents" -> Key.StripAccents,
+    "Key.ChineseChars" -> Key.ChineseChars, "Kind.Image" -> Kind.Image, "Kind.Text" -> Kind.Text,
+    "Engine.TensorFlow" -> Engine.TensorFlow, "Engine.Onnx" -> Engine.Onnx)
 
   /** The name prefix of an export a Spark Connect client uploads (Python's `upload_export`). */
   private def uploadPrefix(modelName: String) = s"sparkdl-model-$modelName-"
+
+  /** `<dir>/<modelName>/model.json`. */
+  def modelJson(dir: String, modelName: String): Path = new Path(new Path(dir, modelName), Files.ModelJson)
 
   /**
    * The export directory holding `modelName`, looked for as the object's documentation says; an
@@ -63,7 +136,7 @@ object ExportFolder {
     case Some(dir) => local(dir)
     case None =>
       val spark = SparkSession.getActiveSession
-      val conf = spark.flatMap(_.conf.getOption(ModelDirConf)).filter(_.trim.nonEmpty).map(local)
+      val conf = spark.flatMap(_.conf.getOption(Conf.ModelDir)).filter(_.trim.nonEmpty).map(local)
       val cache = new File(cacheRoot(spark), cacheKey).getPath
       val candidates = conf.toSeq ++ uploaded(modelName, spark).toSeq :+ cache
       candidates.find(dir => spark.forall(s => Try(holds(dir, modelName, s)).getOrElse(false))).getOrElse {
@@ -71,13 +144,13 @@ object ExportFolder {
           s"No export of $modelName was found (looked in ${candidates.map(d => s"'$d'").mkString(", ")}). " +
             s"From Python, a stage using it exports it once into the cache; for Scala or a server, write one with " +
             s"`python -m sparkdl.models export --model $modelName --out DIR` and set the stage's modelDir (or " +
-            s"the Spark conf $ModelDirConf) to DIR.")
+            s"the Spark conf ${Conf.ModelDir}) to DIR.")
       }
   }
 
   /** Python's export cache, as Python finds it (`$HOME`, not Java's `user.home`, which ignores it). */
   def cacheRoot(spark: Option[SparkSession]): String =
-    spark.flatMap(_.conf.getOption(ModelCacheConf)).filter(_.trim.nonEmpty)
+    spark.flatMap(_.conf.getOption(Conf.ModelCache)).filter(_.trim.nonEmpty)
       .orElse(sys.env.get("SPARKDL_MODEL_CACHE").filter(_.nonEmpty))
       .getOrElse(new File(sys.env.getOrElse("HOME", System.getProperty("user.home")), ".cache/sparkdl/models").getPath)
 
@@ -94,7 +167,8 @@ object ExportFolder {
       val root = new File(SparkFiles.getRootDirectory())
       val folders = root +: spark.map(s => new File(root, SessionHooks.sessionUUID(s))).toSeq
       folders.flatMap(f => Option(f.listFiles()).toSeq.flatten)
-        .filter(d => d.getName.startsWith(uploadPrefix(modelName)) && new File(d, s"$modelName/model.json").isFile)
+        .filter(d =>
+          d.getName.startsWith(uploadPrefix(modelName)) && new File(new File(d, modelName), Files.ModelJson).isFile)
         .sortBy(-_.lastModified()).headOption.map(_.getAbsolutePath)
   }
 
@@ -126,7 +200,7 @@ object ExportFolder {
   }
 
   private def holds(dir: String, modelName: String, spark: SparkSession): Boolean = {
-    val meta = new Path(new Path(dir, modelName), "model.json")
+    val meta = modelJson(dir, modelName)
     meta.getFileSystem(spark.sparkContext.hadoopConfiguration).exists(meta)
   }
 
@@ -135,12 +209,11 @@ object ExportFolder {
    * to write it), and a key that changes when the file does (its length and modification time).
    */
   def metadata(dir: String, modelName: String, spark: SparkSession): (Path, String) = {
-    checkName(modelName)
-    val metaPath = new Path(new Path(dir, modelName), "model.json")
+    val metaPath = modelJson(dir, modelName)
     val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
     if (!fs.exists(metaPath)) {
       val held = Try(fs.listStatus(new Path(dir)).toSeq.filter(_.isDirectory).map(_.getPath.getName)
-          .filter(n => fs.exists(new Path(new Path(new Path(dir), n), "model.json"))).sorted).getOrElse(Nil)
+          .filter(n => fs.exists(modelJson(dir, n))).sorted).getOrElse(Nil)
       throw new IllegalArgumentException(
         s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName" +
           (if (held.isEmpty) "" else s" (it holds ${held.mkString(", ")}${didYouMean(modelName, held)})") +

@@ -8,9 +8,7 @@ import scala.io.Source
  * needs no download.
  */
 final class ImageNetLabels private (val ids: IndexedSeq[String], val descriptions: IndexedSeq[String])
-  extends Serializable {
-  def size: Int = ids.length
-}
+  extends Serializable
 
 object ImageNetLabels {
   private val Resource = "/sparkdl/models/imagenet_classes.tsv"

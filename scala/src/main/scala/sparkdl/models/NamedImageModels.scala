@@ -5,6 +5,7 @@ import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
 
 import sparkdl.io.{FileCache, ModelFiles}
+import sparkdl.models.ExportFolder.{Files, Key, Kind}
 import sparkdl.tf.FrozenGraph
 
 /**
@@ -28,9 +29,6 @@ object NamedImageModels {
   val names: Seq[String] = Seq("InceptionV3", "Xception", "ResNet50", "VGG16", "VGG19", "MobileNetV2",
     "EfficientNetB0", "EfficientNetLite0")
 
-  /** Spark conf naming an export directory looked in before Python's export cache ([[ExportFolder]]). */
-  val ModelDirConf: String = ExportFolder.ModelDirConf
-
   def checkName(name: String): Unit =
     if (!names.contains(name)) {
       throw new IllegalArgumentException(
@@ -44,13 +42,16 @@ object NamedImageModels {
    * Connect client uploaded (unpacked where the session reads its artifacts).
    */
   def resolveDir(modelName: String, modelDir: Option[String]): String =
-    ExportFolder.resolve(modelName, modelDir, ExportFolder.ImageNetKey)
+    ExportFolder.resolve(modelName, modelDir, ExportFolder.CacheKey.ImageNet)
 
   private val loaded = new FileCache[ExportedModel]
 
-  /** Loads `<dir>/<modelName>/{model.json, graph.pb}`; cached per JVM ([[FileCache]]) until model.json changes. */
-  def load(dir: String, modelName: String): ExportedModel = {
-    checkName(modelName)
+  /**
+   * The export of `modelName` (a name [[checkName]] accepts), found by [[resolveDir]]: loads
+   * `<dir>/<modelName>/{model.json, graph.pb}`; cached per JVM ([[FileCache]]) until model.json changes.
+   */
+  def load(modelName: String, modelDir: Option[String]): ExportedModel = {
+    val dir = resolveDir(modelName, modelDir)
     val spark = SparkSession.active
     val (metaPath, version) = ExportFolder.metadata(dir, modelName, spark)
     val base = metaPath.getParent
@@ -58,13 +59,17 @@ object NamedImageModels {
       implicit val formats: Formats = DefaultFormats
       def str(f: String) = (json \ f).extract[String]
       def int(f: String) = (json \ f).extract[Int]
-      if (str("modelName") != modelName) {
-        throw new IllegalArgumentException(s"$metaPath describes ${str("modelName")}, not $modelName")
+      if (str(Key.ModelName) != modelName) {
+        throw new IllegalArgumentException(s"$metaPath describes ${str(Key.ModelName)}, not $modelName")
       }
-      val graph = FrozenGraph(ModelFiles.read(new Path(base, "graph.pb"), spark),
-        Seq(str("inputTensor")), Seq(str("featuresTensor"), str("predictionsTensor")))
-      ExportedModel(modelName, int("height"), int("width"), str("inputTensor"), str("featuresTensor"),
-        str("predictionsTensor"), graph)
+      val kind = (json \ Key.Kind).extractOpt[String].getOrElse(Kind.Image)
+      if (kind != Kind.Image) {
+        throw new IllegalArgumentException(s"$metaPath is the export of a $kind model, not of a named image model")
+      }
+      val graph = FrozenGraph(ModelFiles.read(new Path(base, Files.Graph), spark),
+        Seq(str(Key.InputTensor)), Seq(str(Key.FeaturesTensor), str(Key.PredictionsTensor)))
+      ExportedModel(modelName, int(Key.Height), int(Key.Width), str(Key.InputTensor), str(Key.FeaturesTensor),
+        str(Key.PredictionsTensor), graph)
     })
   }
 }

@@ -90,10 +90,7 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
       val result = try session.run(tensors.asJava, outputs.toSet.asJava, options)
       catch {
         case e: Exception =>
-          throw new ModelException(
-            s"ONNX Runtime failed running $model on inputs " +
-              feeds.map(f => s"${f.tensor} ${f.shape.mkString("[", ",", "]")}").mkString(", ") +
-              s", fetching ${outputs.mkString("[", ", ", "]")}: ${e.getMessage}", e)
+          throw new ModelException(Feed.runFailure("ONNX Runtime", model, feeds, outputs, e), e)
       } finally options.close()
       Using.resource(result) { r =>
         outputs.map { name =>

@@ -98,7 +98,7 @@ object ModelFunctions {
     }
     val (graph, inputTensor, outputTensor) =
       if (NamedImageModels.names.contains(model)) {
-        val exported = NamedImageModels.load(NamedImageModels.resolveDir(model, None), model)
+        val exported = NamedImageModels.load(model, None)
         (exported.graph, exported.inputTensor,
           if (features) exported.featuresTensor else exported.predictionsTensor)
       } else if (features) {
@@ -143,7 +143,7 @@ object ModelFunctions {
     val (model, text) = twoArgs(Embed, args, "text")
     if (text.dataType != StringType)
       fail(Embed, s"the second argument must be a string, got ${text.dataType.simpleString}")
-    val m = guarded(Embed, model)(TextModels.load(TextModels.resolveDir(model, None), model))
+    val m = guarded(Embed, model)(TextModels.load(model, None))
     call(Embed, model, text, m.model, m.input(Embed),
       m.embeddingTensor)
   }

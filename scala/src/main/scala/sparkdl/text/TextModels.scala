@@ -7,6 +7,7 @@ import org.json4s.{DefaultFormats, Formats}
 import sparkdl.inference.Model
 import sparkdl.io.{FileCache, HadoopFiles, ModelFiles}
 import sparkdl.models.ExportFolder
+import sparkdl.models.ExportFolder.{Engine, Files, Key, Kind}
 import sparkdl.onnx.OnnxModel
 import sparkdl.tf.FrozenGraph
 
@@ -22,7 +23,6 @@ final case class TextModel(
     inputIdsTensor: String,
     attentionMaskTensor: String,
     embeddingTensor: String,
-    embeddingSize: Int,
     typeIdsTensor: Option[String] = None) {
 
   /** The model's input from a string column. */
@@ -39,10 +39,12 @@ object TextModels {
   private val loaded = new FileCache[TextModel]
 
   /**
-   * Loads `<dir>/<modelName>/{model.json, graph.pb or model.onnx, vocab.txt or tokenizer.json}` (any Hadoop file system); cached
-   * per JVM until model.json changes. `maxLength` (> 0) overrides the export's token limit.
+   * The export of `modelName`, found by [[resolveDir]]: loads `<dir>/<modelName>/{model.json, graph.pb or
+   * model.onnx, vocab.txt or tokenizer.json}` (any Hadoop file system); cached per JVM until model.json
+   * changes. `maxLength` (> 0) overrides the export's token limit.
    */
-  def load(dir: String, modelName: String, maxLength: Int = 0): TextModel = {
+  def load(modelName: String, modelDir: Option[String], maxLength: Int = 0): TextModel = {
+    val dir = resolveDir(modelName, modelDir)
     val spark = SparkSession.active
     val (metaPath, version) = ExportFolder.metadata(dir, modelName, spark)
     val base = metaPath.getParent
@@ -50,29 +52,29 @@ object TextModels {
       implicit val formats: Formats = DefaultFormats
       def str(f: String) = (json \ f).extract[String]
       def bool(f: String) = (json \ f).extract[Boolean]
-      if ((json \ "kind").extractOpt[String].getOrElse("") != "text") {
+      if (!(json \ Key.Kind).extractOpt[String].contains(Kind.Text)) {
         throw new IllegalArgumentException(s"$metaPath is not a text model export (no \"kind\": \"text\")")
       }
-      val limit = (json \ "maxLength").extract[Int]
+      val limit = (json \ Key.MaxLength).extract[Int]
       val tokenizer: Tokenizer = tokenizerFile(json) match {
-        case TokenizerFiles.FileName =>
-          val file = new Path(base, TokenizerFiles.FileName)
+        case Files.Tokenizer =>
+          val file = new Path(base, Files.Tokenizer)
           TokenizerJson.fromBytes(ModelFiles.read(file, spark), file.toString, limit)
         case _ =>
-          val vocab = new String(HadoopFiles.read(new Path(base, "vocab.txt"), spark), "UTF-8")
+          val vocab = new String(HadoopFiles.read(new Path(base, Files.Vocab), spark), "UTF-8")
           val lines = vocab.split("\n", -1)
-          WordPieceTokenizer.fromVocab((if (lines.last.isEmpty) lines.init else lines).iterator, bool("lowercase"),
-            bool("stripAccents"), bool("chineseChars"), limit)
+          WordPieceTokenizer.fromVocab((if (lines.last.isEmpty) lines.init else lines).iterator, bool(Key.Lowercase),
+            bool(Key.StripAccents), bool(Key.ChineseChars), limit)
       }
-      val typeIds = (json \ "tokenTypeIdsTensor").extractOpt[String]
-      val inputs = Seq(str("inputIdsTensor"), str("attentionMaskTensor")) ++ typeIds
+      val typeIds = (json \ Key.TokenTypeIdsTensor).extractOpt[String]
+      val inputs = Seq(str(Key.InputIdsTensor), str(Key.AttentionMaskTensor)) ++ typeIds
       val model =
-        if ((json \ "engine").extractOpt[String].contains("onnx")) {
-          new OnnxModel(ModelFiles.read(new Path(base, "model.onnx"), spark), inputs, Seq(str("embeddingTensor")),
-            new Path(base, "model.onnx").toString)
-        } else FrozenGraph(ModelFiles.read(new Path(base, "graph.pb"), spark), inputs, Seq(str("embeddingTensor")))
-      TextModel(modelName, model, tokenizer, str("inputIdsTensor"), str("attentionMaskTensor"),
-        str("embeddingTensor"), (json \ "hidden").extract[Int], typeIds)
+        if ((json \ Key.Engine).extractOpt[String].contains(Engine.Onnx)) {
+          val file = new Path(base, Files.Onnx)
+          new OnnxModel(ModelFiles.read(file, spark), inputs, Seq(str(Key.EmbeddingTensor)), file.toString)
+        } else FrozenGraph(ModelFiles.read(new Path(base, Files.Graph), spark), inputs, Seq(str(Key.EmbeddingTensor)))
+      TextModel(modelName, model, tokenizer, str(Key.InputIdsTensor), str(Key.AttentionMaskTensor),
+        str(Key.EmbeddingTensor), typeIds)
     })
     if (maxLength <= 0 || maxLength == model.tokenizer.maxLength) model
     else model.copy(tokenizer = model.tokenizer.withMaxLength(maxLength))
@@ -81,7 +83,7 @@ object TextModels {
   /** The export's tokenizer file: `tokenizer.json` (Hugging Face tokenizers) or `vocab.txt` (WordPiece, the default). */
   def tokenizerFile(modelJson: org.json4s.JValue): String = {
     implicit val formats: Formats = DefaultFormats
-    (modelJson \ "tokenizer").extractOpt[String].getOrElse("vocab.txt")
+    (modelJson \ Key.Tokenizer).extractOpt[String].getOrElse(Files.Vocab)
   }
 
   /**
@@ -89,7 +91,7 @@ object TextModels {
    * `spark.sparkdl.modelDir`, a Spark Connect client's upload, Python's export cache), else an error.
    */
   def resolveDir(modelName: String, modelDir: Option[String]): String =
-    try ExportFolder.resolve(modelName, modelDir, ExportFolder.TextKey)
+    try ExportFolder.resolve(modelName, modelDir, ExportFolder.CacheKey.Text)
     catch {
       case e: IllegalArgumentException if !names.contains(modelName) =>
         throw new IllegalArgumentException(

@@ -95,12 +95,6 @@ final class WordPieceTokenizer(
   override def withMaxLength(n: Int): WordPieceTokenizer =
     new WordPieceTokenizer(vocab, lowercase, stripAccents, chineseChars, n, cls, sep, unk, specials)
 
-  /** The pieces of `text` as strings (for tests and debugging). */
-  def pieces(text: String): Seq[String] = {
-    val byId = vocab.map(_.swap)
-    encode(text).toSeq.map(byId)
-  }
-
   private[text] def normalize(text: String): String = {
     val out = new java.lang.StringBuilder(text.length + 8)
     text.codePoints().forEach { cp =>

@@ -139,10 +139,7 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
       val result = try runner.run()
       catch {
         case e: Exception =>
-          throw new GraphException(
-            s"TensorFlow failed running $frozen on inputs " +
-              feeds.map(f => s"${f.tensor} ${f.shape.mkString("[", ",", "]")}").mkString(", ") +
-              s", fetching ${outputs.mkString("[", ", ", "]")}: ${e.getMessage}", e)
+          throw new GraphException(Feed.runFailure("TensorFlow", frozen, feeds, outputs, e), e)
       }
       Using.resource(result) { r =>
         outputs.indices.map { i =>

@@ -24,8 +24,7 @@ object TFConfig {
    * `spark.sparkdl.tf.threads` (or the JVM property `sparkdl.tf.threads`), else the cores Spark
    * gives each task (`spark.task.cpus`, default 1). Spark already runs one task per core, each
    * streaming its own batches: splitting every op over all cores as well makes the tasks fight
-   * for them. Measured on 2 cores, MobileNetV2, local[2]: 100-115 img/s with 2 intra-op threads,
-   * 136-145 with 1 (docs/PERFORMANCE.md).
+   * for them (the measurements: docs/PERFORMANCE.md, "TensorFlow threads").
    */
   def defaultThreads: Int =
     setting("spark.sparkdl.tf.threads")

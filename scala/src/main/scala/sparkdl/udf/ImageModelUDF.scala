@@ -45,8 +45,8 @@ object ImageModelUDF {
    */
   def registerNamedModel(spark: SparkSession, name: String, modelName: String, modelDir: String,
                          features: Boolean): Unit = {
-    val dir = NamedImageModels.resolveDir(modelName, Option(modelDir))
-    val model = NamedImageModels.load(dir, modelName)
+    NamedImageModels.checkName(modelName)
+    val model = NamedImageModels.load(modelName, Option(modelDir))
     register(spark, name, model.graph, model.inputTensor,
       if (features) model.featuresTensor else model.predictionsTensor, "RGB")
   }

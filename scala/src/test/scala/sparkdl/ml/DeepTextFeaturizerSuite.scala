@@ -84,7 +84,7 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
   }
 
   test("a tokenizer.json export streams too: 100,000 strings, one sort window held, ids from the Rust library") {
-    val tokenizer = sparkdl.text.TextModels.load(jsonExportDir.toString, "counts").tokenizer
+    val tokenizer = sparkdl.text.TextModels.load("counts", Some(jsonExportDir.toString)).tokenizer
     assert(tokenizer.isInstanceOf[sparkdl.text.TokenizerJson] &&
       !tokenizer.asInstanceOf[sparkdl.text.TokenizerJson].runsInScala)
     // <s>, k ids 4, </s>: a mask sum of k + 2, an id sum of 4k + 2

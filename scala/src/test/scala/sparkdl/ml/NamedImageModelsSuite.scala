@@ -76,7 +76,7 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
   }
 
   test("Pipeline(featurizer, LogisticRegression): fit, save, load, same predictions") {
-    spark.conf.set(NamedImageModels.ModelDirConf, modelDir) // modelDir from the Spark conf
+    spark.conf.set(ExportFolder.Conf.ModelDir, modelDir) // modelDir from the Spark conf
     try {
       val data = ImageReader.readImages(spark, new File(fixtures, "shapes").getAbsolutePath, true, 2)
         .withColumn("label", when(col("filePath").contains("/red/"), 0.0).otherwise(1.0))
@@ -91,7 +91,7 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
       assert(loaded.stages(0).isInstanceOf[DeepImageFeaturizer])
       def preds(m: PipelineModel) = m.transform(data).orderBy("filePath").select("probability").collect().toSeq
       assert(preds(loaded) == preds(model))
-    } finally spark.conf.unset(NamedImageModels.ModelDirConf)
+    } finally spark.conf.unset(ExportFolder.Conf.ModelDir)
   }
 
   test("no modelDir: the export Python wrote into its cache is found, as by a SQL function; a conf without it too") {
@@ -102,8 +102,8 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
       Files.copy(new File(modelDir, s"EfficientNetLite0/$f").toPath, new File(exported, f).toPath)
     }
     val elsewhere = Files.createTempDirectory("other-exports").toString // a conf dir holding other models only
-    spark.conf.set(ExportFolder.ModelCacheConf, cache.getAbsolutePath)
-    spark.conf.set(ExportFolder.ModelDirConf, elsewhere)
+    spark.conf.set(ExportFolder.Conf.ModelCache, cache.getAbsolutePath)
+    spark.conf.set(ExportFolder.Conf.ModelDir, elsewhere)
     try {
       val featurizer = new DeepImageFeaturizer().setOutputCol("f").setModelName("EfficientNetLite0")
       val byStage = featurizer.transform(images).orderBy("filePath").select("f").collect().map(_.getAs[Vector](0))
@@ -119,8 +119,8 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
       assert(missing.getMessage.contains(s"'$elsewhere'") && missing.getMessage.contains(s"${cache.getPath}/imagenet"),
         missing.getMessage)
     } finally {
-      spark.conf.unset(ExportFolder.ModelCacheConf)
-      spark.conf.unset(ExportFolder.ModelDirConf)
+      spark.conf.unset(ExportFolder.Conf.ModelCache)
+      spark.conf.unset(ExportFolder.Conf.ModelDir)
     }
   }
 
@@ -129,10 +129,10 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
     assert(e.getMessage.contains("ResNet51") && e.getMessage.contains("InceptionV3"))
     val near = intercept[IllegalArgumentException](new DeepImageFeaturizer().setModelName("EfficientNetLite"))
     assert(near.getMessage.contains("(did you mean 'EfficientNetLite0'?)"), near.getMessage)
-    spark.conf.set(ExportFolder.ModelCacheConf, Files.createTempDirectory("empty-cache").toString)
+    spark.conf.set(ExportFolder.Conf.ModelCache, Files.createTempDirectory("empty-cache").toString)
     val noDir = try intercept[IllegalArgumentException](
         new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").transform(images))
-    finally spark.conf.unset(ExportFolder.ModelCacheConf)
+    finally spark.conf.unset(ExportFolder.Conf.ModelCache)
     assert(noDir.getMessage.contains("python -m sparkdl.models export --model ResNet50"))
     val wrongDir = intercept[IllegalArgumentException](
       new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").setModelDir(modelDir).transform(images))

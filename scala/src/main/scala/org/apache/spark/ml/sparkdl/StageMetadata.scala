@@ -18,11 +18,10 @@ object StageMetadata {
            exclude: Set[String], extra: Option[JObject] = None): Unit = {
     val kept: Seq[ParamPair[_]] = instance.extractParamMap().toSeq
       .filter(pp => instance.isSet(pp.param) && !exclude.contains(pp.param.name))
-    val json: JValue = parse(
-      kept.map { case ParamPair(p, v) =>
-        s"\"${p.name}\":${p.asInstanceOf[org.apache.spark.ml.param.Param[Any]].jsonEncode(v)}"
-      }
-        .mkString("{", ",", "}"))
+    // each param's own JSON encoding (Param.jsonEncode), as Spark's DefaultParamsWriter stores it
+    val json: JValue = JObject(kept.map { case ParamPair(p, v) =>
+      p.name -> parse(p.asInstanceOf[org.apache.spark.ml.param.Param[Any]].jsonEncode(v))
+    }.toList)
     DefaultParamsWriter.saveMetadata(instance, path, spark, extra, Some(json))
   }
 
