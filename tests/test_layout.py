@@ -90,6 +90,7 @@ def test_importing_sparkdl_imports_neither_tensorflow_nor_keras():
     import subprocess
     import sys
 
-    code = "import sys, sparkdl, sparkdl.ml, sparkdl.training; print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
+    code = ("import sys, sparkdl, sparkdl.ml, sparkdl.training\n"
+            "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"

@@ -12,8 +12,9 @@ STAGES = sorted((c for c in (getattr(sparkdl, n) for n in sparkdl.__all__)
 
 def test_the_stage_list_is_the_packages():
     assert [c.__name__ for c in STAGES] == [
-        "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "KerasImageFileTransformer",
-        "KerasTransformer", "ONNXTransformer", "TFImageTransformer", "TFTransformer", "TextTokenizer"]
+        "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "ImageModelTransformer",
+        "KerasImageFileTransformer", "KerasTransformer", "ONNXTransformer", "TFImageTransformer", "TFTransformer",
+        "TensorModelTransformer", "TextTokenizer"]
 
 
 @pytest.mark.parametrize("cls", STAGES, ids=lambda c: c.__name__)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sparkdl.image.imageIO import imageArrayToStruct
+from tests.support.fixtures import onnx_with_local_functions
 
 HUGE = [None, 40000, 40000, 3]  # 4.8e9 floats: 19 GB for one row
 
@@ -423,22 +424,6 @@ def test_onnx_runtimes_own_com_microsoft_operators_run_without_an_opt_in(spark, 
     np.testing.assert_allclose(row.y, [v * 0.5 * (1 + erf(v / sqrt(2))) for v in (-1.0, 0.5, 2.0)], atol=1e-6)
 
 
-def _with_local_functions(path, functions, top):
-    """An ONNX model whose graph is one node `top` of domain pkg.local, over model-local functions (as
-    PyTorch's exporter writes models): `functions` maps a name to the op its body calls."""
-    from onnx import TensorProto, helper, save
-
-    opsets = [helper.make_opsetid("", 18), helper.make_opsetid("pkg.local", 1)]
-    bodies = [helper.make_function("pkg.local", name, ["x"], ["y"],
-                                   [helper.make_node(op, ["x"], ["y"], domain=domain)], opsets)
-              for name, (op, domain) in functions.items()]
-    graph = helper.make_graph([helper.make_node(top, ["x"], ["y"], domain="pkg.local")], "local",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
-    save(helper.make_model(graph, functions=bodies, opset_imports=opsets), path)
-    return path
-
-
 def test_model_local_functions_are_the_models_own_nodes_and_recursion_among_them_is_refused(spark, tmp_path):
     """A domain its own functions define is not a custom operator library: such a model runs without an
     opt-in. Functions that call each other would recurse without end: ONNX Runtime refuses the model at
@@ -451,17 +436,17 @@ def test_model_local_functions_are_the_models_own_nodes_and_recursion_among_them
         stage = ONNXTransformer(modelPath=path, inputMapping={"x": "x"}, outputMapping={"y": "y"})
         return stage.transform(values).collect()
 
-    fine = _with_local_functions(str(tmp_path / "fine.onnx"), {"Outer": ("Inner", "pkg.local"),
+    fine = onnx_with_local_functions(str(tmp_path / "fine.onnx"), {"Outer": ("Inner", "pkg.local"),
                                                                "Inner": ("Relu", "")}, "Outer")
     assert run(fine)[0].y == [0.0, 0.5, 2.0]
-    cycle = _with_local_functions(str(tmp_path / "cycle.onnx"), {"A": ("B", "pkg.local"),
+    cycle = onnx_with_local_functions(str(tmp_path / "cycle.onnx"), {"A": ("B", "pkg.local"),
                                                                  "B": ("A", "pkg.local")}, "A")
     with pytest.raises(Exception) as e:
         run(cycle)
     assert "cycle.onnx" in str(e.value) and "must not be recursive" in str(e.value), str(e.value)[:800]
     _session_survives(spark)
     # a node of that domain which no function defines is a custom operator again: refused by ONNX Runtime
-    unknown = _with_local_functions(str(tmp_path / "unknown.onnx"), {"A": ("Relu", "")}, "Missing")
+    unknown = onnx_with_local_functions(str(tmp_path / "unknown.onnx"), {"A": ("Relu", "")}, "Missing")
     with pytest.raises(Exception) as e:
         run(unknown)
     assert "Missing" in str(e.value), str(e.value)[:800]

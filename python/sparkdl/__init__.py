@@ -20,10 +20,12 @@ from sparkdl.ml import (  # noqa: E402
     DeepImageFeaturizer,
     DeepImagePredictor,
     DeepTextFeaturizer,
+    ImageModelTransformer,
     KerasImageFileEstimator,
     KerasImageFileTransformer,
     KerasTransformer,
     ONNXTransformer,
+    TensorModelTransformer,
     TextTokenizer,
     TFImageTransformer,
     TFTransformer,
@@ -31,6 +33,7 @@ from sparkdl.ml import (  # noqa: E402
 from sparkdl.udf import registerKerasImageUDF, registerKerasUDF  # noqa: E402
 
 __all__ = ["jar_path", "spark_session", "submit_args", "SparkdlJarMissingError", "readImages",
+           "ImageModelTransformer", "TensorModelTransformer",
            "KerasImageFileEstimator", "KerasImageFileTransformer", "KerasTransformer", "TFImageTransformer",
            "TFTransformer",
            "DeepImageFeaturizer", "DeepImagePredictor", "DeepTextFeaturizer", "ONNXTransformer", "TextTokenizer",

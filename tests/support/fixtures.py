@@ -305,3 +305,19 @@ def readme_block(title):
         text = f.read()
     section = text[text.index("\n## %s\n" % title):]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+def onnx_with_local_functions(path, functions, top):
+    """An ONNX model whose graph is one node `top` of domain pkg.local, over model-local functions (as
+    PyTorch's exporter writes models): `functions` maps a name to the op its body calls."""
+    from onnx import TensorProto, helper, save
+
+    opsets = [helper.make_opsetid("", 18), helper.make_opsetid("pkg.local", 1)]
+    bodies = [helper.make_function("pkg.local", name, ["x"], ["y"],
+                                   [helper.make_node(op, ["x"], ["y"], domain=domain)], opsets)
+              for name, (op, domain) in functions.items()]
+    graph = helper.make_graph([helper.make_node(top, ["x"], ["y"], domain="pkg.local")], "local",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    save(helper.make_model(graph, functions=bodies, opset_imports=opsets), path)
+    return path

@@ -4,6 +4,8 @@
   <out>/images/                     chelsea.png, coffee.png, camera_gray.png (real photos)
   <out>/shapes/{red,blue}/          a small labelled set for a Pipeline
   <out>/expected.json               Keras' features and top-5 predictions for images/, computed here
+  <out>/onnx/                       ONNX models (an MLP, one of model-local functions, one importing a custom
+                                    domain) and expected.json: ONNX Runtime Python's outputs for the MLP
   <out>/tokenizers/                 tokenizer.json files of each family (fixtures.write_tokenizers), MiniLM's
                                     vocab.txt, and expected.json: Python tokenizers' ids for varied texts
 """
@@ -23,6 +25,7 @@ def main(out):
     from tests.support.fixtures import write_shapes
 
     write_tokenizer_fixtures(os.path.join(out, "tokenizers"))
+    write_onnx_fixtures(os.path.join(out, "onnx"))
 
     subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",
                            "--out", os.path.join(out, "models")])
@@ -50,6 +53,28 @@ def main(out):
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f)
     print("wrote", out)
+
+
+def write_onnx_fixtures(out):
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, save
+
+    from tests.support.fixtures import mlp, onnx_with_local_functions
+
+    os.makedirs(out, exist_ok=True)
+    path = mlp(os.path.join(out, "mlp.onnx"))
+    x = (np.arange(12, dtype=np.float32).reshape(3, 4) - 5) / 3
+    y, s = ort.InferenceSession(path).run(["y", "s"], {"x": x})
+    onnx_with_local_functions(os.path.join(out, "local_functions.onnx"),
+                              {"Outer": ("Inner", "pkg.local"), "Inner": ("Relu", "")}, "Outer")
+    graph = helper.make_graph([helper.make_node("Evil", ["x"], ["y"], domain="com.example.native")], "custom",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18),
+                                                 helper.make_opsetid("com.example.native", 1)]),
+         os.path.join(out, "custom_domain.onnx"))
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump({"x": x.tolist(), "y": y.tolist(), "s": s.tolist()}, f)
 
 
 #: texts that write special tokens literally (each tokenizer matches its own added tokens whole)

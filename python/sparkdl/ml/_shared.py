@@ -277,6 +277,42 @@ class HasModelFile(Params):
     getModelFile, setModelFile = accessors("modelFile", str)
 
 
+class HasModelPath(SparkdlJavaStage):
+    """Mixin for param modelPath: a model file of either engine, the engine read from the file
+    (Scala's ``HasModelPath``)."""
+
+    modelPath = Param(Params._dummy(), "modelPath",
+                      "the model file: an ONNX model (.onnx, run by ONNX Runtime) or a frozen TensorFlow graph "
+                      "(graph.pb with graph.json beside it), a path on any Hadoop file system (a local file on "
+                      "Spark Connect is uploaded); saved with the stage", typeConverter=TypeConverters.toString)
+    getModelPath = accessors("modelPath", str)[0]
+
+    if TYPE_CHECKING:  # from the Params class every stage mixes this into
+        def _set(self, **kwargs: Any) -> Self: ...
+
+    def setModelPath(self, path: str) -> Self:
+        """The model file; on Spark Connect a local file is uploaded to the session first (a frozen graph
+        with the ``graph.json`` beside it)."""
+        if self._on_connect and os.path.isfile(path):
+            from sparkdl._session import active_session
+            from sparkdl.graph import artifacts
+
+            spark = cast("ConnectSparkSession", active_session("setModelPath"))
+            if path.lower().endswith(".onnx"):
+                path = artifacts.upload_model_file(spark, path)
+            else:  # a frozen graph: its tensor names are in the .json of the same name beside it
+                import json
+
+                from sparkdl.graph.frozen import FrozenGraph
+
+                with open(os.path.splitext(path)[0] + ".json") as f:
+                    names = json.load(f)
+                with open(path, "rb") as f:
+                    graph = FrozenGraph(f.read(), names["inputs"], names["outputs"])
+                path = artifacts.upload_graph(spark, graph)
+        return self._set(modelPath=path)
+
+
 class HasFrozenGraph(SparkdlJavaStage):
     """A frozen graph: on a classic session it lives on the JVM stage (it can be large); on Spark
     Connect it travels as an artifact file named by ``graphPath`` (a param cannot carry it)."""

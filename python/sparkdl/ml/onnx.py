@@ -1,25 +1,22 @@
-"""ONNXTransformer: an ONNX model over non-image columns, run by ONNX Runtime in the JVM."""
+"""TensorModelTransformer: a model file of either engine over non-image columns, run in the JVM; and
+ONNXTransformer, its name for ONNX models only."""
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, cast
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 from pyspark import keyword_only
-from pyspark.ml.param import Param, Params, TypeConverters
 
-from sparkdl.ml._base import SparkdlJavaStage, SparkdlTransformer
-from sparkdl.ml._shared import HasTensorMapping, accessors
+from sparkdl.ml._base import SparkdlTransformer
+from sparkdl.ml._shared import HasModelPath, HasTensorMapping
 
 if TYPE_CHECKING:
-    from pyspark.sql.connect.session import SparkSession as ConnectSparkSession
     from typing_extensions import Self
 
-__all__ = ["ONNXTransformer"]
+__all__ = ["ONNXTransformer", "TensorModelTransformer"]
 
 
-class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasTensorMapping):
-    """Applies an ONNX model (``torch.onnx.export``, Hugging Face ``optimum``, ...) to non-image
-    columns with ONNX Runtime in the executor JVMs: no Python worker, no PyTorch.
+class _TensorModelStage(SparkdlTransformer, HasModelPath, HasTensorMapping):
+    """A model file over non-image columns (Scala's ``TensorModelStage``).
 
     ``inputMapping`` maps input columns to the model's input names, ``outputMapping`` its output
     names to output columns. Inputs may be float, double, int32 or int64 (numbers are fed exactly,
@@ -27,20 +24,14 @@ class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasTensorMapping):
     input's shape without its batch dimension. Outputs are float32 with the batch first:
     ``array<float>`` columns (a ``float`` for an output of shape ``[batch]``). A null input gives
     null outputs. The model file is saved with the stage.
-
-    >>> t = ONNXTransformer(modelPath="model.onnx", inputMapping={"x": "input"},
-    ...                     outputMapping={"logits": "y"})  # doctest: +SKIP
     """
 
-    modelPath = Param(Params._dummy(), "modelPath",
-                      "the ONNX model file (.onnx): a path on any Hadoop file system (a local file on Spark "
-                      "Connect is uploaded); saved with the stage", typeConverter=TypeConverters.toString)
     _input_kwargs: Dict[str, Any]
 
     @keyword_only
     def __init__(self, modelPath: Optional[str] = None, inputMapping: Optional[Mapping[str, str]] = None,
                  outputMapping: Optional[Mapping[str, str]] = None, batchSize: int = 0) -> None:
-        super(ONNXTransformer, self).__init__()
+        super(_TensorModelStage, self).__init__()
         self._java_obj = self._new_stage()
         self._setDefault(batchSize=0)
         self.setParams(**self._input_kwargs)
@@ -53,13 +44,29 @@ class ONNXTransformer(SparkdlTransformer, SparkdlJavaStage, HasTensorMapping):
             self.setModelPath(kwargs.pop("modelPath"))
         return self._set(**kwargs)
 
-    def setModelPath(self, path: str) -> Self:
-        """The ``.onnx`` file; on Spark Connect a local file is uploaded to the session first."""
-        if self._on_connect and os.path.isfile(path):
-            from sparkdl._session import active_session
-            from sparkdl.graph.artifacts import upload_model_file
 
-            path = upload_model_file(cast("ConnectSparkSession", active_session("setModelPath")), path)
-        return self._set(modelPath=path)
+class TensorModelTransformer(_TensorModelStage):
+    """Applies a model file to non-image columns in the executor JVMs, the engine read from the file: an
+    ONNX model (``.onnx``: ``torch.onnx.export``, Hugging Face ``optimum``, ``tf2onnx``...) run by ONNX
+    Runtime, or a frozen TensorFlow graph (``graph.pb`` with its ``graph.json``) run by TensorFlow Java; no
+    Python worker, no PyTorch.
 
-    getModelPath = accessors("modelPath", str)[0]
+    ``inputMapping`` maps input columns to the model's input names, ``outputMapping`` its output
+    names to output columns. Inputs may be float, double, int32 or int64 (numbers are fed exactly,
+    or the row fails); input columns are numeric arrays, ``Vector`` or numbers, reshaped to the
+    input's shape without its batch dimension. Outputs are float32 with the batch first:
+    ``array<float>`` columns (a ``float`` for an output of shape ``[batch]``). A null input gives
+    null outputs. The model file is saved with the stage.
+
+    >>> t = TensorModelTransformer(modelPath="model.onnx", inputMapping={"x": "input"},
+    ...                            outputMapping={"logits": "y"})  # doctest: +SKIP
+    """
+
+
+class ONNXTransformer(_TensorModelStage):
+    """:class:`TensorModelTransformer` for ONNX models only (``modelPath`` a ``.onnx`` file), run by ONNX
+    Runtime in the executor JVMs.
+
+    >>> t = ONNXTransformer(modelPath="model.onnx", inputMapping={"x": "input"},
+    ...                     outputMapping={"logits": "y"})  # doctest: +SKIP
+    """

@@ -1,23 +1,13 @@
-"""TFImageTransformer: any frozen graph over an image column, run in the JVM."""
+"""TFImageTransformer: a frozen graph (or an ONNX model) over an image column, run in the JVM: the original
+library's name for :class:`sparkdl.ml.ImageModelTransformer` given a graph object."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, Optional, Union, cast
+from typing import TYPE_CHECKING, Any, Dict, Optional, Union
 
 from pyspark import keyword_only
-from pyspark.ml.param import Param, Params, TypeConverters
 
-from sparkdl.ml._base import SparkdlTransformer
-from sparkdl.ml._shared import (
-    HasBatchSize,
-    HasFrozenGraph,
-    HasHandleInvalid,
-    HasInputCol,
-    HasOutputCol,
-    HasOutputMode,
-    ImageDecodingParams,
-    accessors,
-    one_of,
-)
+from sparkdl.ml._shared import HasFrozenGraph
+from sparkdl.ml.image_model import ImageModelStage
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -27,8 +17,7 @@ if TYPE_CHECKING:
 __all__ = ["TFImageTransformer"]
 
 
-class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasOutputMode, HasBatchSize,
-                         HasHandleInvalid, ImageDecodingParams):
+class TFImageTransformer(ImageModelStage, HasFrozenGraph):
     """Applies a TensorFlow graph (or an ONNX model) to a column of images: Spark image structs, encoded
     image bytes (``binary``, as ``binaryFile``'s ``content``) or ``struct<bytes, path>`` (a Hugging Face
     Image column), bytes decoded in the model's batch loop as ``readImages`` decodes files.
@@ -53,20 +42,6 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
     >>> t = sparkdl.TFImageTransformer(inputCol="image", outputCol="features", graph=model)
     >>> t.transform(sparkdl.readImages("/data/images")).select("filePath", "features")  # doctest: +SKIP
     """
-
-    inputTensor = Param(Params._dummy(), "inputTensor",
-                        "name of the graph's image placeholder [batch, height, width, channels]",
-                        typeConverter=TypeConverters.toString)
-    outputTensor = Param(Params._dummy(), "outputTensor", "name of the graph tensor to output",
-                         typeConverter=TypeConverters.toString)
-    outputMode = Param(Params._dummy(), "outputMode",
-                       "output column type: vector (MLlib DenseVector), array (array<float>), or image (an image "
-                       "struct of float32 pixels, mode CV_32FC1/3/4, channels in Spark's BGR order, for a graph "
-                       "whose output is an image [batch, height, width, channels])",
-                       typeConverter=one_of("outputMode", ["vector", "array", "image"]))
-    channelOrder = Param(Params._dummy(), "channelOrder",
-                         "channel order the graph expects: RGB, BGR, or L for 1-channel graphs",
-                         typeConverter=one_of("channelOrder", ["RGB", "BGR", "L"]))
 
     _input_kwargs: Dict[str, Any]
 
@@ -93,24 +68,3 @@ class TFImageTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOut
             self.setGraph(graph)
         return self._set(**kwargs)
 
-    setInputTensor = accessors("inputTensor", str)[1]
-    setOutputTensor = accessors("outputTensor", str)[1]
-
-    def getInputTensor(self) -> str:
-        """The input tensor: as set, else the graph's first input."""
-        return self._tensor(self.inputTensor, "inputs", "input:0")
-
-    def getOutputTensor(self) -> str:
-        """The output tensor: as set, else the graph's first output."""
-        return self._tensor(self.outputTensor, "outputs", "output:0")
-
-    def _tensor(self, param: Param[str], side: str, default: str) -> str:
-        if not self._on_connect:  # classic: the JVM stage knows its graph
-            self._transfer_params_to_java()
-            return cast(str, getattr(self._java_obj, "get" + param.name[0].upper() + param.name[1:])())
-        if self.isSet(param):
-            return self.getOrDefault(param)
-        names = getattr(getattr(self, "_graph", None), side, None)
-        return names[0] if names else default
-
-    getChannelOrder, setChannelOrder = accessors("channelOrder", str)

@@ -44,19 +44,6 @@ object Devices {
       fixed.get
     }
   }
-
-  /** Why ONNX Runtime's CUDA provider failed to start in this JVM (no CUDA on the host...), if it did. */
-  val onnxCudaFailure = new AtomicReference[String]()
-
-  /** This JVM's placement as JSON (the `sparkdl_device()` SQL function). */
-  def describe(): String = placement().describe(onnxProviders, Option(onnxCudaFailure.get))
-
-  /** ONNX Runtime's execution providers in this build (CUDA only in the GPU build). */
-  lazy val onnxProviders: Set[String] = {
-    import scala.jdk.CollectionConverters._
-    scala.util.Try(ai.onnxruntime.OrtEnvironment.getAvailableProviders.asScala.map(_.name).toSet[String])
-      .getOrElse(Set.empty[String])
-  }
 }
 
 /**

@@ -140,10 +140,32 @@ trait HasFrozenGraph extends Params {
    * The model this stage runs: `graph`, else the file at `graphPath`: an ONNX model when its
    * name ends in `.onnx` (run by ONNX Runtime), a frozen graph otherwise.
    */
-  final def getModel: Model = get(graph).orElse(get(graphPath).map { p =>
-    if (OnnxFiles.isOnnx(p)) OnnxFiles.model(p) else GraphFiles.load(p)
-  }).getOrElse(throw new IllegalArgumentException(s"$uid: param 'graph' is not set (nor graphPath, a model file)"))
+  final def getModel: Model = get(graph).orElse(get(graphPath).map(ModelFile.load))
+    .getOrElse(throw new IllegalArgumentException(s"$uid: param 'graph' is not set (nor graphPath, a model file)"))
   final def getGraphPath: String = $(graphPath)
   def setGraph(value: FrozenGraph): this.type = set(graph, value)
   def setGraphPath(value: String): this.type = set(graphPath, value)
+}
+
+/**
+ * A model file, of either engine: the engine is read from the file ([[ModelFile.load]]). Persisted
+ * beside the stage's metadata ([[ModelPathPersistence]]).
+ */
+trait HasModelPath extends Params {
+  final val modelPath: Param[String] = new Param[String](this, "modelPath",
+    "the model file: an ONNX model (.onnx, run by ONNX Runtime) or a frozen TensorFlow graph (graph.pb, its " +
+      "tensor names in graph.json beside it, run by TensorFlow), a path on any Hadoop file system or a Spark " +
+      "Connect artifact name; saved with the stage; no default")
+  final def getModelPath: String = $(modelPath)
+  def setModelPath(value: String): this.type = set(modelPath, value)
+
+  /** The model at `modelPath`, read once per JVM while its file is unchanged. */
+  def getModel: Model = ModelFile.load(StageSchema.required(this, modelPath))
+}
+
+/** Model files of either engine. */
+object ModelFile {
+
+  /** The model at `path` (or Spark Connect artifact name): ONNX when its name ends in `.onnx`, else a frozen graph. */
+  def load(path: String): Model = if (OnnxFiles.isOnnx(path)) OnnxFiles.model(path) else GraphFiles.load(path)
 }

@@ -17,10 +17,8 @@ object OnnxFiles {
   /** The model at `pathOrArtifact`, its default inputs and outputs all of the model's, in its order. */
   def model(pathOrArtifact: String): OnnxModel = {
     val bytes = read(pathOrArtifact)
-    val (ins, outs) = SessionCache.withSession(new OnnxModel(bytes, Nil, Nil, pathOrArtifact)) {
-      case s: OnnxSession => (s.inputNames, s.outputNames)
-      case _ => (Nil, Nil)
-    }
+    val (ins, outs) = SessionCache.withSession(new OnnxModel(bytes, Nil, Nil, pathOrArtifact))(s =>
+      (s.inputNames, s.outputNames))
     new OnnxModel(bytes, ins, outs, pathOrArtifact)
   }
 

@@ -32,10 +32,7 @@ final class OnnxModel(val bytes: Array[Byte], val inputs: Seq[String], val outpu
 
   /** ONNX Runtime needs every input of the model fed, whatever is fetched. */
   override def inputsNeeded(outputs: Seq[String]): Option[Seq[String]] =
-    Some(SessionCache.withSession(this) {
-      case s: OnnxSession => s.inputNames
-      case _ => Nil
-    })
+    Some(SessionCache.withSession(this)(_.inputNames))
 
   override def equals(other: Any): Boolean = other match {
     case m: OnnxModel => m.hash == hash && m.inputs == inputs && m.outputs == outputs

@@ -10,15 +10,14 @@ import ai.onnxruntime.{
   TensorInfo => OrtTensorInfo
 }
 
-import sparkdl.inference.{Devices, Feed, ModelException, ModelSession, Placement, RunControl, TensorInfo}
-import sparkdl.tf.TFConfig
+import sparkdl.inference.{Devices, Feed, ModelException, ModelSession, Placement, RunControl, TensorInfo, Threads}
 
 /**
  * One ONNX model loaded into one ONNX Runtime session: on the CUDA device of the GPU Spark
  * assigned to this executor when the build has ONNX Runtime's CUDA provider ([[Devices]]), else
  * on the CPU. Thread-safe: ONNX Runtime allows
  * concurrent `run` calls on a session, so every task of a JVM shares one. Threads as for
- * TensorFlow ([[TFConfig]]): one intra-op thread per task by default. Obtain instances through
+ * TensorFlow ([[sparkdl.inference.Threads]]): one intra-op thread per task by default. Obtain instances through
  * [[sparkdl.inference.SessionCache]].
  */
 final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSession {
@@ -26,21 +25,21 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
   private val env = OrtEnvironment.getEnvironment()
   private val session: OrtSession =
     try Using.resource(new OrtSession.SessionOptions()) { options =>
-        options.setIntraOpNumThreads(TFConfig.defaultThreads)
+        options.setIntraOpNumThreads(Threads.intraOp)
         options.setInterOpNumThreads(1)
         val placement = Devices.placement()
-        placement.onnxCudaDevice(Devices.onnxProviders) match {
+        placement.onnxCudaDevice(OnnxSession.providers) match {
           case Some(device) =>
             // the CUDA provider of the GPU build needs CUDA and cuDNN on the host: without them, the CPU
             try options.addCUDA(device)
             catch {
               case e: OrtException =>
-                Devices.onnxCudaFailure.compareAndSet(null, e.getMessage)
+                OnnxSession.cudaFailure.compareAndSet(null, e.getMessage)
                 OnnxSession.warnNoCuda(placement, s"CUDA failed: ${e.getMessage}")
             }
           case None if placement.gpu.nonEmpty =>
             OnnxSession.warnNoCuda(
-              placement, s"no CUDA provider in this build (${Devices.onnxProviders.mkString(", ")})")
+              placement, s"no CUDA provider in this build (${OnnxSession.providers.mkString(", ")})")
           case None =>
         }
         env.createSession(model.bytes, options)
@@ -70,10 +69,10 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
       s"Output '$name' is not an output of the ONNX model. Its outputs are: ${list(outputInfos)}"))
 
   /** Every input of the model, in its order: ONNX Runtime needs them all fed. */
-  def inputNames: Seq[String] = session.getInputNames.asScala.toSeq
+  override def inputNames: Seq[String] = session.getInputNames.asScala.toSeq
 
   /** Every output of the model, in its order. */
-  def outputNames: Seq[String] = session.getOutputNames.asScala.toSeq
+  override def outputNames: Seq[String] = session.getOutputNames.asScala.toSeq
 
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])] =
     run(feeds, outputs, new RunControl)
@@ -128,6 +127,17 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
 }
 
 object OnnxSession {
+
+  /** ONNX Runtime's execution providers in this build (CUDA only in the GPU build). */
+  lazy val providers: Set[String] =
+    scala.util.Try(ai.onnxruntime.OrtEnvironment.getAvailableProviders.asScala.map(_.name).toSet[String])
+      .getOrElse(Set.empty[String])
+
+  /** Why ONNX Runtime's CUDA provider failed to start in this JVM (no CUDA on the host...), if it did. */
+  val cudaFailure = new java.util.concurrent.atomic.AtomicReference[String]()
+
+  /** This JVM's placement as JSON, with ONNX Runtime's providers (the `sparkdl_device()` SQL function). */
+  def describePlacement(): String = Devices.placement().describe(providers, Option(cudaFailure.get))
 
   private val warned = new java.util.concurrent.atomic.AtomicBoolean()
 

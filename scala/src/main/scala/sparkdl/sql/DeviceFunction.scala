@@ -6,7 +6,7 @@ import org.apache.spark.sql.catalyst.expressions.codegen.CodegenFallback
 import org.apache.spark.sql.types.{DataType, StringType}
 import org.apache.spark.unsafe.types.UTF8String
 
-import sparkdl.inference.Devices
+import sparkdl.onnx.OnnxSession
 
 /**
  * `sparkdl_device()`: where the models of the JVM evaluating it run, as JSON: the GPU address
@@ -25,7 +25,7 @@ final case class DeviceFunction() extends LeafExpression with Nondeterministic w
   override protected def initializeInternal(partitionIndex: Int): Unit = ()
 
   override protected def evalInternal(input: InternalRow): Any =
-    UTF8String.fromString(Devices.describe())
+    UTF8String.fromString(OnnxSession.describePlacement())
 }
 
 object DeviceFunction {

@@ -52,6 +52,10 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
   /** The graph's placeholders: the tensors it can be fed. */
   def placeholders: Seq[TensorInfo] = tensors.placeholders
 
+  def inputNames: Seq[String] = placeholders.map(_.name)
+
+  def outputNames: Seq[String] = frozen.outputs
+
   def inputInfo(name: String): TensorInfo = tensors.inputInfo(name)
 
   def outputInfo(name: String): TensorInfo = tensors.outputInfo(name)

@@ -43,6 +43,6 @@ class DevicesSuite extends AnyFunSuite {
   test("outside any task (the driver) nothing is fixed, and this build's ONNX Runtime has the CPU provider") {
     assert(Devices.assignedToTask().isEmpty)
     assert(Devices.placement().gpu.isEmpty)
-    assert(Devices.onnxProviders.contains("CPU"))
+    assert(sparkdl.onnx.OnnxSession.providers.contains("CPU"))
   }
 }

@@ -15,7 +15,7 @@ import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.SparkSessionFixture
 import sparkdl.image.ImageReader
-import sparkdl.models.{ExportFolder, ImageNetLabels, NamedImageModels}
+import sparkdl.models.{ExportFolder, ImageNetLabels}
 
 /**
  * The named-model stages from Scala, on an export made by `python -m sparkdl.models export`
