@@ -158,8 +158,8 @@ def test_num_workers_trains_one_model_on_barrier_tasks(labelled, model_files):
 
     from pyspark import cloudpickle
 
-    # executors of local-cluster cannot import this test module: its loader travels by value
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    # executors of local-cluster cannot import the tests package: the loader travels by value
+    cloudpickle.register_pickle_by_value(sys.modules[load_image.__module__])
     train, test = labelled.randomSplit([0.7, 0.3], seed=3)
     n_train = train.count()
     estimator = KerasImageFileEstimator(inputCol="uri", outputCol="probs", labelCol="one_hot", imageLoader=load_image,

@@ -34,9 +34,14 @@ private[sparkdl] object HadoopFiles {
   }
 
   def read(path: Path, conf: Configuration): Array[Byte] = {
-    val in = path.getFileSystem(conf).open(path)
-    try IOUtils.toByteArray(in)
-    finally in.close()
+    val fs = path.getFileSystem(conf)
+    if (fs.getScheme == "file") { // Hadoop's checksummed local FS chokes on ':' in a name (its .crc's path)
+      java.nio.file.Files.readAllBytes(java.nio.file.Paths.get(fs.makeQualified(path).toUri))
+    } else {
+      val in = fs.open(path)
+      try IOUtils.toByteArray(in)
+      finally in.close()
+    }
   }
 }
 

@@ -1,6 +1,6 @@
 package sparkdl.io
 
-import java.nio.file.{Files, Paths}
+import java.nio.file.Files
 
 import org.apache.hadoop.fs.Path
 import org.scalatest.funsuite.AnyFunSuite
@@ -9,14 +9,16 @@ import sparkdl.SparkSessionFixture
 
 class FilesSuite extends AnyFunSuite with SparkSessionFixture {
 
-  test("whole files round-trip on a Hadoop file system; a name with ':' or '%' stays literal") {
+  test("whole files round-trip on a Hadoop file system; a listed name with ':' or '%' is read literally") {
     val dir = Files.createTempDirectory("sparkdl-io")
-    val path = HadoopFiles.pathOf(s"file:$dir/12:30:00 %20.bin")
+    val path = new Path(dir.toUri.toString, "model.bin")
     val bytes = Array.tabulate[Byte](70000)(i => (i * 31).toByte)
     HadoopFiles.write(bytes, path, spark)
     assert(HadoopFiles.exists(path, spark) && !HadoopFiles.exists(new Path(dir.toString, "other"), spark))
     assert(HadoopFiles.read(path, spark).sameElements(bytes))
-    assert(Files.size(Paths.get(dir.toString, "12:30:00 %20.bin")) == bytes.length)
+    Files.write(dir.resolve("12:30:00 %20.jpg"), Array[Byte](9, 8, 7))
+    val listed = HadoopFiles.pathOf(s"file:$dir/12:30:00 %20.jpg") // as Path.toString prints a listed file
+    assert(HadoopFiles.read(listed, spark).toSeq == Seq[Byte](9, 8, 7))
   }
 
   test("a file cache reads a file again only when it changed, and names the param when it is no file") {

@@ -61,7 +61,8 @@ class ExportFolderSuite extends AnyFunSuite with SparkSessionFixture {
 
   test("a text export is not loaded as a named image model") {
     val dir = Files.createTempDirectory("kinds")
-    writeExport(dir, "ResNet50", s"""{"modelName": "ResNet50", "${ExportFolder.Key.Kind}": "${ExportFolder.Kind.Text}"}""")
+    writeExport(
+      dir, "ResNet50", s"""{"modelName": "ResNet50", "${ExportFolder.Key.Kind}": "${ExportFolder.Kind.Text}"}""")
     val e = intercept[IllegalArgumentException](NamedImageModels.load("ResNet50", Some(dir.toString)))
     assert(e.getMessage.contains("the export of a text model, not of a named image model"), e.getMessage)
   }

@@ -24,6 +24,11 @@ class OnnxSuite extends AnyFunSuite with SparkSessionFixture {
 
   private def file(name: String): String = new File(dir, name).getAbsolutePath
 
+  override def beforeAll(): Unit = {
+    super.beforeAll()
+    spark // the session model files are read with
+  }
+
   test("a model file's inputs and outputs are the model's; a run equals ONNX Runtime Python's") {
     implicit val formats: Formats = DefaultFormats
     val expected = parse(new String(Files.readAllBytes(new File(dir, "expected.json").toPath), "UTF-8"))
