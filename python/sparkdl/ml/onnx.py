@@ -16,15 +16,7 @@ __all__ = ["ONNXTransformer", "TensorModelTransformer"]
 
 
 class _TensorModelStage(SparkdlTransformer, HasModelPath, HasTensorMapping):
-    """A model file over non-image columns (Scala's ``TensorModelStage``).
-
-    ``inputMapping`` maps input columns to the model's input names, ``outputMapping`` its output
-    names to output columns. Inputs may be float, double, int32 or int64 (numbers are fed exactly,
-    or the row fails); input columns are numeric arrays, ``Vector`` or numbers, reshaped to the
-    input's shape without its batch dimension. Outputs are float32 with the batch first:
-    ``array<float>`` columns (a ``float`` for an output of shape ``[batch]``). A null input gives
-    null outputs. The model file is saved with the stage.
-    """
+    """What :class:`TensorModelTransformer` and :class:`ONNXTransformer` share (Scala's ``TensorModelStage``)."""
 
     _input_kwargs: Dict[str, Any]
 
