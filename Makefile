@@ -101,7 +101,7 @@ $(GPU_JAR): $(SCALA_SOURCES)
 SCALA_FIXTURES := target/scala-fixtures
 
 # The Scala suites compare against Keras outputs and use an export made by the CLI.
-$(SCALA_FIXTURES)/expected.json: tests/support/make_scala_fixtures.py $(VENV)/.installed $(wildcard python/sparkdl/models/*.py)
+$(SCALA_FIXTURES)/expected.json: tests/support/make_scala_fixtures.py tests/support/fixtures.py $(VENV)/.installed $(wildcard python/sparkdl/models/*.py)
 	rm -rf $(SCALA_FIXTURES)
 	$(PY) tests/support/make_scala_fixtures.py $(SCALA_FIXTURES)
 

@@ -684,3 +684,48 @@ def test_text_tokenizer_over_connect_uploads_the_file_and_equals_python_tokenize
     bpe = Tokenizer.from_file(files["bpe_roberta"])
     bpe.enable_truncation(512)
     assert got["function"] == [e.ids for e in bpe.encode_batch(texts)]
+
+
+MODEL_FILES = '''
+import sparkdl
+
+images = sparkdl.readImages(args["images"]).filter("image IS NOT NULL").orderBy("filePath")
+image_stage = sparkdl.ImageModelTransformer(modelPath=args["cnn"], outputCol="f", outputMode="array")
+rows = spark.createDataFrame([(i, x) for i, x in enumerate(args["x"])], "id int, x array<float>")
+tensor_stage = sparkdl.TensorModelTransformer(modelPath=args["graph"], inputMapping={"x": args["input"]},
+                                              outputMapping={args["output"]: "t"})
+tensor_stage.write().overwrite().save(args["saved"])
+result = {"image": [[float(v) for v in r.f] for r in image_stage.transform(images).collect()],
+          "tensor": [[float(v) for v in r.t] for r in tensor_stage.transform(rows).orderBy("id").collect()]}
+'''
+
+
+def test_model_file_stages_over_connect_upload_either_engine_and_equal_classic(spark, server, image_dir, tmp_path):
+    """ImageModelTransformer over an ONNX file and TensorModelTransformer over a frozen graph file, both on
+    the client's disk (uploaded, the graph with its tensor names), from a client with no JVM and no
+    TensorFlow: equal to classic mode and to NumPy; the stage the client saved loads here."""
+    import tensorflow as tf
+
+    from sparkdl.graph import freeze_function
+    from tests.support.fixtures import small_onnx_cnn
+
+    client = tmp_path / "client"
+    client.mkdir()
+    cnn = small_onnx_cnn(client / "cnn.onnx")
+    rng = np.random.default_rng(11)
+    w = rng.normal(size=(4, 3)).astype(np.float32)
+    graph = freeze_function(lambda v: tf.nn.relu(tf.matmul(v, w)), [tf.TensorSpec([None, 4], tf.float32, name="v")])
+    graph.save(str(client / "g"))
+    x = rng.normal(size=(6, 4)).astype(np.float32)
+    got = run_client(server.url, MODEL_FILES, {"images": image_dir, "cnn": cnn, "graph": str(client / "g" / "graph.pb"),
+                                               "input": graph.inputs[0], "output": graph.outputs[0], "x": x.tolist(),
+                                               "saved": str(tmp_path / "saved")})
+    images = sparkdl.readImages(image_dir).filter("image IS NOT NULL").orderBy("filePath")
+    want = [r.f for r in sparkdl.ImageModelTransformer(modelPath=cnn, outputCol="f", outputMode="array")
+            .transform(images).collect()]
+    assert len(want) >= 8
+    np.testing.assert_allclose(got["image"], want, atol=1e-6)
+    np.testing.assert_allclose(got["tensor"], np.maximum(x @ w, 0), atol=1e-5)
+    rows = spark.createDataFrame([(i, v.tolist()) for i, v in enumerate(x)], "id int, x array<float>")
+    loaded = sparkdl.TensorModelTransformer.load(str(tmp_path / "saved")).transform(rows).orderBy("id").collect()
+    np.testing.assert_allclose([r.t for r in loaded], got["tensor"], atol=1e-6)

@@ -19,7 +19,7 @@ ls -l "$WORK/dist"
 import os, re, sys
 sys.path.insert(0, os.getcwd())
 work = sys.argv[1]
-from tests.fixtures import write_shapes
+from tests.support.fixtures import write_shapes
 images = write_shapes(os.path.join(work, "images"), n_per_class=15, seed=9, task="colour")
 text = open("README.md").read()
 code = re.search(r"```python\n(.*?)```", text[text.index("\n## Quickstart\n"):], re.S).group(1)

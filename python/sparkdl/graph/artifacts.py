@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from sparkdl.graph.frozen import FrozenGraph
 
-__all__ = ["graph_name", "upload_graph", "upload_export"]
+__all__ = ["graph_name", "upload_graph", "upload_export", "upload_model_file", "upload_model_path"]
 
 _uploaded: Set[Tuple[str, str]] = set()  # (session id, artifact name)
 
@@ -81,6 +81,16 @@ def upload_model_file(spark: ConnectSparkSession, path: str) -> str:
 
     _upload_once(spark, name, files, file=True)
     return name
+
+
+def upload_model_path(spark: ConnectSparkSession, path: str, onnx_only: bool = False) -> str:
+    """Uploads the model file at ``path``: an ONNX model as it is (any file with ``onnx_only``), a frozen
+    graph file with its tensor names; returns the name the server's stages read it by."""
+    if onnx_only or path.lower().endswith(".onnx"):
+        return upload_model_file(spark, path)
+    from sparkdl.graph.frozen import FrozenGraph
+
+    return upload_graph(spark, FrozenGraph.load_file(path))
 
 
 def _upload_once(spark: ConnectSparkSession, name: str, files: Callable[[str], List[str]], **kind: bool) -> None:

@@ -41,9 +41,20 @@ class FrozenGraph(object):
 
     @classmethod
     def load(cls, directory: Union[str, os.PathLike[str]]) -> Self:
-        with open(os.path.join(directory, "graph.json")) as f:
+        """The graph :meth:`save` wrote into ``directory``."""
+        return cls.load_file(os.path.join(directory, "graph.pb"))
+
+    @classmethod
+    def load_file(cls, path: Union[str, os.PathLike[str]]) -> Self:
+        """The graph in the file ``path`` (``graph.pb``), its tensor names from the ``.json`` of the same name
+        beside it (``graph.json``), as the JVM reads a graph file."""
+        names = os.path.splitext(os.fspath(path))[0] + ".json"
+        if not os.path.isfile(names):
+            raise ValueError("%s has no %s beside it: a frozen graph file needs its tensor names (FrozenGraph.save "
+                             "writes both)" % (os.fspath(path), os.path.basename(names)))
+        with open(names) as f:
             meta = json.load(f)
-        with open(os.path.join(directory, "graph.pb"), "rb") as f:
+        with open(path, "rb") as f:
             return cls(f.read(), meta["inputs"], meta["outputs"])
 
     @classmethod

@@ -282,9 +282,10 @@ class HasModelPath(SparkdlJavaStage):
     (Scala's ``HasModelPath``)."""
 
     modelPath = Param(Params._dummy(), "modelPath",
-                      "the model file: an ONNX model (.onnx, run by ONNX Runtime) or a frozen TensorFlow graph "
-                      "(graph.pb with graph.json beside it), a path on any Hadoop file system (a local file on "
-                      "Spark Connect is uploaded); saved with the stage", typeConverter=TypeConverters.toString)
+                      "the model file: an ONNX model (.onnx, run by ONNX Runtime) or, except for ONNXTransformer, "
+                      "a frozen TensorFlow graph (graph.pb with graph.json beside it), a path on any Hadoop file "
+                      "system (a local file on Spark Connect is uploaded); saved with the stage",
+                      typeConverter=TypeConverters.toString)
     getModelPath = accessors("modelPath", str)[0]
 
     if TYPE_CHECKING:  # from the Params class every stage mixes this into
@@ -292,25 +293,17 @@ class HasModelPath(SparkdlJavaStage):
 
     def setModelPath(self, path: str) -> Self:
         """The model file; on Spark Connect a local file is uploaded to the session first (a frozen graph
-        with the ``graph.json`` beside it)."""
+        with the ``.json`` of its tensor names beside it)."""
         if self._on_connect and os.path.isfile(path):
             from sparkdl._session import active_session
-            from sparkdl.graph import artifacts
+            from sparkdl.graph.artifacts import upload_model_path
 
-            spark = cast("ConnectSparkSession", active_session("setModelPath"))
-            if path.lower().endswith(".onnx"):
-                path = artifacts.upload_model_file(spark, path)
-            else:  # a frozen graph: its tensor names are in the .json of the same name beside it
-                import json
-
-                from sparkdl.graph.frozen import FrozenGraph
-
-                with open(os.path.splitext(path)[0] + ".json") as f:
-                    names = json.load(f)
-                with open(path, "rb") as f:
-                    graph = FrozenGraph(f.read(), names["inputs"], names["outputs"])
-                path = artifacts.upload_graph(spark, graph)
+            path = upload_model_path(cast("ConnectSparkSession", active_session("setModelPath")), path,
+                                     onnx_only=self._onnx_only)
         return self._set(modelPath=path)
+
+    #: whether the stage takes ONNX models only (ONNXTransformer)
+    _onnx_only = False
 
 
 class HasFrozenGraph(SparkdlJavaStage):
@@ -348,9 +341,9 @@ class HasFrozenGraph(SparkdlJavaStage):
             self._graph = None
             if self._on_connect and os.path.isfile(path):
                 from sparkdl._session import active_session
-                from sparkdl.graph.artifacts import upload_model_file
+                from sparkdl.graph.artifacts import upload_model_path
 
-                path = upload_model_file(cast("ConnectSparkSession", active_session("setGraph")), path)
+                path = upload_model_path(cast("ConnectSparkSession", active_session("setGraph")), path)
             return self._set(graphPath=path)
         if not isinstance(graph, FrozenGraph):
             graph = _freeze(graph)

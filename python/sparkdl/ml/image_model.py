@@ -47,12 +47,18 @@ class ImageModelStage(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutp
     setInputTensor = accessors("inputTensor", str)[1]
     setOutputTensor = accessors("outputTensor", str)[1]
 
+    def __init__(self) -> None:
+        super(ImageModelStage, self).__init__()
+        self._java_obj = self._new_stage()
+        self._setDefault(inputCol="image", channelOrder="RGB", batchSize=0)
+
     def getInputTensor(self) -> str:
-        """The input tensor: as set, else the model's first input."""
+        """The input tensor: as set, else the model's first input (on Spark Connect the client knows that only
+        for a graph object set in this process; otherwise it says ``input:0``, and the server uses the first)."""
         return self._tensor(self.inputTensor, "inputs", "input:0")
 
     def getOutputTensor(self) -> str:
-        """The output tensor: as set, else the model's first output."""
+        """The output tensor: as set, else the model's first output (on Spark Connect as for the input)."""
         return self._tensor(self.outputTensor, "outputs", "output:0")
 
     def _tensor(self, param: Param[str], side: str, default: str) -> str:
@@ -92,8 +98,6 @@ class ImageModelTransformer(ImageModelStage, HasModelPath):
                  outputMode: str = "vector", batchSize: int = 0, handleInvalid: str = "error",
                  maxPixels: int = 100000000, applyExifOrientation: bool = False, draftDecode: bool = False) -> None:
         super(ImageModelTransformer, self).__init__()
-        self._java_obj = self._new_stage()
-        self._setDefault(inputCol="image", channelOrder="RGB", batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only

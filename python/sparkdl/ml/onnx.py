@@ -62,3 +62,5 @@ class ONNXTransformer(_TensorModelStage):
     >>> t = ONNXTransformer(modelPath="model.onnx", inputMapping={"x": "input"},
     ...                     outputMapping={"logits": "y"})  # doctest: +SKIP
     """
+
+    _onnx_only = True

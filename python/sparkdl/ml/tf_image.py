@@ -52,8 +52,6 @@ class TFImageTransformer(ImageModelStage, HasFrozenGraph):
                  batchSize: int = 0, handleInvalid: str = "error", maxPixels: int = 100000000,
                  applyExifOrientation: bool = False, draftDecode: bool = False) -> None:
         super(TFImageTransformer, self).__init__()
-        self._java_obj = self._new_stage()
-        self._setDefault(inputCol="image", channelOrder="RGB", batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only

@@ -31,11 +31,6 @@ class TrainingSpec:
     image_loader: Optional[Callable[[str], Any]] = None
 
     @property
-    def model_name(self) -> str:
-        """The model file's name (a copy of it is loaded under that name)."""
-        return os.path.basename(self.model_file)
-
-    @property
     def data_key(self) -> Tuple[Any, str, str]:
         """Specs with equal keys train on the same loaded rows."""
         return self.image_loader, self.input_col, self.label_col

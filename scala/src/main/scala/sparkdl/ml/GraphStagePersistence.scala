@@ -35,9 +35,9 @@ private[ml] class ModelStageWriter(stage: Params, model: () => Model, modelParam
 
 private[ml] object ModelStageWriter {
 
-  /** Where a stage's model is saved, beside its metadata: an ONNX model, or a frozen graph. */
-  val OnnxFile = "model.onnx"
-  val GraphFile = "graph.pb"
+  /** Where a stage's model is saved, beside its metadata: an ONNX model, or a frozen graph (as exports are). */
+  val OnnxFile: String = sparkdl.models.ExportFolder.Files.Onnx
+  val GraphFile: String = sparkdl.models.ExportFolder.Files.Graph
 }
 
 /**
@@ -81,7 +81,7 @@ private[ml] class GraphStageReader[T <: HasFrozenGraph](className: String, make:
 
 /** [[ModelStageWriter]] and reader for a [[HasModelPath]] stage: its `modelPath` is the saved model file. */
 private[ml] object ModelPathPersistence {
-  def writer(stage: HasModelPath): MLWriter = new ModelStageWriter(stage, () => stage.getModel, Set("modelPath"))
+  def writer(stage: HasModelPath): MLWriter = new ModelStageWriter(stage, () => stage.modelToSave, Set("modelPath"))
 
   def reader[T <: HasModelPath](className: String, make: String => T): MLReader[T] =
     new ModelStageReader[T](className, make, Set("modelPath"), (s, p) => s.setModelPath(p))

@@ -6,8 +6,7 @@ import org.apache.spark.ml.util._
 import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.StructType
 
-import sparkdl.inference.Model
-import sparkdl.onnx.OnnxFiles
+import sparkdl.onnx.{OnnxFiles, OnnxModel}
 
 /**
  * Applies a model file to non-image columns, in the executor JVMs: each input column feeds a
@@ -63,7 +62,12 @@ class ONNXTransformer(uid: String) extends TensorModelStage(uid) {
 
   def this() = this(Identifiable.randomUID("ONNXTransformer"))
 
-  override def getModel: Model = OnnxFiles.model(StageSchema.required(this, modelPath))
+  override def getModel: OnnxModel = OnnxFiles.model(StageSchema.required(this, modelPath))
+
+  override private[ml] def modelToSave: OnnxModel = {
+    val path = StageSchema.required(this, modelPath)
+    new OnnxModel(OnnxFiles.read(path), Nil, Nil, path)
+  }
 
   override def copy(extra: ParamMap): ONNXTransformer = defaultCopy(extra)
 }

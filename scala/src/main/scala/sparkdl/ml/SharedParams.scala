@@ -4,7 +4,7 @@ import org.apache.spark.ml.param._
 
 import sparkdl.image.{ImageDecoder, ImageDecoding}
 import sparkdl.inference.{Model, OutputFormat}
-import sparkdl.onnx.OnnxFiles
+import sparkdl.onnx.{OnnxFiles, OnnxModel}
 import sparkdl.tf.{FrozenGraph, GraphFiles}
 
 // One trait per param shared by several stages (Spark's `sharedParams` shape), each with its
@@ -57,7 +57,7 @@ trait HasOutputMode extends Params {
   protected def outputModes: Seq[String] = OutputFormat.Modes.keys.toSeq.sorted
 
   final val outputMode: Param[String] = new Param[String](this, "outputMode",
-    "output column type: vector (MLlib DenseVector) or array (array<float>); TFImageTransformer also takes " +
+    "output column type: vector (MLlib DenseVector) or array (array<float>); the image model stages also take " +
       "image (an image struct of float32 pixels, for image outputs). Default: vector",
     (value: String) => outputModes.contains(value))
   setDefault(outputMode -> "vector")
@@ -153,14 +153,17 @@ trait HasFrozenGraph extends Params {
  */
 trait HasModelPath extends Params {
   final val modelPath: Param[String] = new Param[String](this, "modelPath",
-    "the model file: an ONNX model (.onnx, run by ONNX Runtime) or a frozen TensorFlow graph (graph.pb, its " +
-      "tensor names in graph.json beside it, run by TensorFlow), a path on any Hadoop file system or a Spark " +
-      "Connect artifact name; saved with the stage; no default")
+    "the model file: an ONNX model (.onnx, run by ONNX Runtime) or, except for ONNXTransformer, a frozen " +
+      "TensorFlow graph (graph.pb, its tensor names in graph.json beside it), a path on any Hadoop file system " +
+      "or a Spark Connect artifact name; saved with the stage; no default")
   final def getModelPath: String = $(modelPath)
   def setModelPath(value: String): this.type = set(modelPath, value)
 
   /** The model at `modelPath`, read once per JVM while its file is unchanged. */
   def getModel: Model = ModelFile.load(StageSchema.required(this, modelPath))
+
+  /** The model as saving needs it: the file's content, without loading it into an engine. */
+  private[ml] def modelToSave: Model = ModelFile.read(StageSchema.required(this, modelPath))
 }
 
 /** Model files of either engine. */
@@ -168,4 +171,8 @@ object ModelFile {
 
   /** The model at `path` (or Spark Connect artifact name): ONNX when its name ends in `.onnx`, else a frozen graph. */
   def load(path: String): Model = if (OnnxFiles.isOnnx(path)) OnnxFiles.model(path) else GraphFiles.load(path)
+
+  /** [[load]] without opening an engine session: an ONNX model's bytes, its inputs and outputs not read. */
+  def read(path: String): Model =
+    if (OnnxFiles.isOnnx(path)) new OnnxModel(OnnxFiles.read(path), Nil, Nil, path) else GraphFiles.load(path)
 }

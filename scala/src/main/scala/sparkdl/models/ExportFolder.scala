@@ -208,7 +208,7 @@ object ExportFolder {
    * `<dir>/<modelName>/model.json` (any Hadoop file system), checked to exist (the error says how
    * to write it), and a key that changes when the file does (its length and modification time).
    */
-  def metadata(dir: String, modelName: String, spark: SparkSession): (Path, String) = {
+  private[sparkdl] def metadata(dir: String, modelName: String, spark: SparkSession): (Path, String) = {
     val metaPath = modelJson(dir, modelName)
     val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
     if (!fs.exists(metaPath)) {
