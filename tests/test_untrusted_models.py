@@ -445,12 +445,34 @@ def test_model_local_functions_are_the_models_own_nodes_and_recursion_among_them
         run(cycle)
     assert "cycle.onnx" in str(e.value) and "must not be recursive" in str(e.value), str(e.value)[:800]
     _session_survives(spark)
-    # a node of that domain which no function defines is a custom operator again: refused by ONNX Runtime
+    # an op of that domain which no function defines is a custom operator again: refused before ONNX Runtime
+    # sees the model, where the graph calls it and where only a subgraph (an If's branch) does
     unknown = onnx_with_local_functions(str(tmp_path / "unknown.onnx"), {"A": ("Relu", "")}, "Missing")
-    with pytest.raises(Exception) as e:
-        run(unknown)
-    assert "Missing" in str(e.value), str(e.value)[:800]
-    _session_survives(spark)
+    nested = _if_calling(onnx_with_local_functions(str(tmp_path / "nested.onnx"), {"A": ("Relu", "")}, "A"),
+                         ("Missing", "pkg.local"))
+    for path in (unknown, nested):
+        with pytest.raises(Exception) as e:
+            run(path)
+        assert "outside the standard ones (pkg.local)" in str(e.value), str(e.value)[:800]
+        _session_survives(spark)
+
+
+def _if_calling(path, call):
+    """The model at ``path`` with its graph wrapped in an If whose then-branch calls ``call`` (op, domain)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.load(path)
+    then_branch = helper.make_graph([helper.make_node(call[0], ["x"], ["t"], domain=call[1])], "then", [],
+                                    [helper.make_tensor_value_info("t", TensorProto.FLOAT, ["N", 3])])
+    else_branch = helper.make_graph(list(model.graph.node), "else", [],
+                                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    cond = helper.make_node("Constant", [], ["c"], value=helper.make_tensor("c", TensorProto.BOOL, [], [False]))
+    branch = helper.make_node("If", ["c"], ["y"], then_branch=then_branch, else_branch=else_branch)
+    del model.graph.node[:]
+    model.graph.node.extend([cond, branch])
+    onnx.save(model, path)
+    return path
 
 
 def test_an_animated_gif_decodes_its_first_frame_only_and_says_so(spark, tmp_path):

@@ -19,29 +19,70 @@ object OnnxDomains {
   /** The standard ONNX domains and ONNX Runtime's built-in contrib ops. */
   val Standard: Set[String] = Set("", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training", "com.microsoft")
 
+  private val ModelGraph = 7 // ModelProto.graph
   private val ModelOpsetImport = 8 // ModelProto.opset_import
   private val ModelFunctions = 25 // ModelProto.functions
   private val OpsetDomain = 1 // OperatorSetIdProto.domain
+  private val GraphNode = 1 // GraphProto.node
+  private val NodeOpType = 4 // NodeProto.op_type
+  private val NodeAttribute = 5 // NodeProto.attribute
+  private val NodeDomain = 7 // NodeProto.domain
+  private val AttributeGraph = 6 // AttributeProto.g (If's branches, Loop's and Scan's bodies)
+  private val AttributeGraphs = 11 // AttributeProto.graphs
+  private val FunctionName = 1 // FunctionProto.name
+  private val FunctionNode = 7 // FunctionProto.node
   private val FunctionOpsetImport = 9 // FunctionProto.opset_import
   private val FunctionDomain = 10 // FunctionProto.domain
 
+  /** Graphs nested deeper than this (subgraphs of subgraphs...) are refused rather than read. */
+  private val MaxDepth = 64
+
   /**
    * The domains `bytes` (a `ModelProto`) imports, at the top and inside its model-local functions,
-   * less the domains those functions define: a function is ONNX nodes the model carries (as
-   * PyTorch's exporter writes them), not native code.
+   * less those its functions define: a function is ONNX nodes the model carries (as PyTorch's
+   * exporter writes them), not native code. A domain stays custom where a node of the graph, a
+   * subgraph or a function calls an op of it that no function defines.
    */
   def of(bytes: Array[Byte]): Seq[String] = {
     val imported = scala.collection.mutable.ArrayBuffer.empty[String]
-    val defined = scala.collection.mutable.Set.empty[String]
+    val functions = scala.collection.mutable.Set.empty[(String, String)]
+    val calls = scala.collection.mutable.Set.empty[(String, String)]
     fields(CodedInputStream.newInstance(bytes)) {
       case (ModelOpsetImport, in) => imported += domainOf(in.readByteArray())
+      case (ModelGraph, in) => nodes(in.readByteArray(), GraphNode, 0, calls)
       case (ModelFunctions, in) =>
-        fields(CodedInputStream.newInstance(in.readByteArray())) {
+        var (name, domain) = ("", "")
+        val body = in.readByteArray()
+        fields(CodedInputStream.newInstance(body)) {
           case (FunctionOpsetImport, f) => imported += domainOf(f.readByteArray())
-          case (FunctionDomain, f) => defined += f.readString()
+          case (FunctionDomain, f) => domain = f.readString()
+          case (FunctionName, f) => name = f.readString()
         }
+        functions += ((domain, name))
+        nodes(body, FunctionNode, 0, calls)
     }
-    imported.filterNot(defined.contains).distinct.toSeq
+    val local = functions.map(_._1).toSet
+    val undefinedCalls = calls.filter { case (d, _) => local.contains(d) }.diff(functions).map(_._1)
+    (imported ++ undefinedCalls).filterNot(d => local.contains(d) && !undefinedCalls.contains(d)).distinct.toSeq
+  }
+
+  /** Adds the (domain, op type) of every node under field `field` of `message`, subgraphs included. */
+  private def nodes(message: Array[Byte], field: Int, depth: Int,
+                    calls: scala.collection.mutable.Set[(String, String)]): Unit = {
+    if (depth > MaxDepth) throw new ModelException(s"The ONNX model nests graphs more than $MaxDepth deep: refused")
+    fields(CodedInputStream.newInstance(message)) {
+      case (`field`, in) =>
+        var (op, domain) = ("", "")
+        fields(CodedInputStream.newInstance(in.readByteArray())) {
+          case (NodeOpType, n) => op = n.readString()
+          case (NodeDomain, n) => domain = n.readString()
+          case (NodeAttribute, n) =>
+            fields(CodedInputStream.newInstance(n.readByteArray())) {
+              case (AttributeGraph | AttributeGraphs, a) => nodes(a.readByteArray(), GraphNode, depth + 1, calls)
+            }
+        }
+        calls += ((domain, op))
+    }
   }
 
   private def domainOf(opset: Array[Byte]): String = {
