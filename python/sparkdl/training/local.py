@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Tuple
 import numpy as np
 
 from sparkdl.training.checks import null_labels_error
-from sparkdl.training.spec import TrainingSpec, input_shape, load_keras_bytes
+from sparkdl.training.spec import TrainingSpec, input_shape, load_keras_bytes, training_model
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -38,7 +38,7 @@ def load_rows(dataset: DataFrame, spec: TrainingSpec) -> Tuple[npt.NDArray[np.fl
     nulls = sum(1 for r in rows if r.y is None)
     if nulls:
         raise null_labels_error(spec.label_col, nulls)
-    shape = input_shape(load_keras_bytes(spec.read_model(), spec.model_file))
+    shape = input_shape(training_model(spec.model_file, spec.model_file))  # the file is here: no copy
     x = np.array([r.x for r in rows], dtype=np.float32).reshape((len(rows),) + shape)
     y = np.array([r.y.toArray() if hasattr(r.y, "toArray") else r.y for r in rows])
     return x, y

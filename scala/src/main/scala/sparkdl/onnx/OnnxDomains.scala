@@ -63,7 +63,7 @@ object OnnxDomains {
     }
     val local = functions.map(_._1).toSet
     val undefinedCalls = calls.filter { case (d, _) => local.contains(d) }.diff(functions).map(_._1)
-    (imported ++ undefinedCalls).filterNot(d => local.contains(d) && !undefinedCalls.contains(d)).distinct.toSeq
+    (imported.filterNot(local.contains) ++ undefinedCalls).distinct.toSeq
   }
 
   /** Adds the (domain, op type) of every node under field `field` of `message`, subgraphs included. */
