@@ -70,7 +70,8 @@ setup(
     package_dir={"": "python"},
     packages=find_packages(where="python"),
     # the Spark package's repository; never the assembly jar a source checkout may hold in sparkdl/jars
-    package_data={"sparkdl": [os.path.join("maven", MAVEN_DIR, "*"), "py.typed"]},
+    package_data={"sparkdl": [os.path.join("maven", MAVEN_DIR, "*"), "py.typed",
+                             os.path.join("models", "*.json")]},
     python_requires=">=3.10",
     # Spark itself comes with an extra, as platforms and notebooks bring their own: "spark" for a
     # classic (py4j) session, "connect" for a JVM-free Spark Connect client.

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 _T = TypeVar("_T")
 
 __all__ = ["accessors", "one_of", "int_at_least", "int_in_range", "HasInputCol", "HasOutputCol", "HasBatchSize",
-           "HasHandleInvalid", "HasOutputMode", "HasModelFile", "HasFrozenGraph", "HasMaxPixels",
+           "HasHandleInvalid", "HasOutputMode", "HasModelFile", "HasFrozenGraph", "HasKerasModelFile", "HasMaxPixels",
            "HasApplyExifOrientation", "HasDraftDecode", "ImageDecodingParams"]
 
 
@@ -144,6 +144,10 @@ class HasBatchSize(Params):
                       "default): auto, the fastest size measured on the first batches, per model and executor JVM",
                       typeConverter=int_at_least("batchSize", 0))
     getBatchSize, setBatchSize = accessors("batchSize", int)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super(HasBatchSize, self).__init__(*args, **kwargs)
+        self._setDefault(batchSize=0)
 
 
 class HasHandleInvalid(_spark_shared.HasHandleInvalid):
@@ -370,12 +374,32 @@ class HasFrozenGraph(SparkdlJavaStage):
             return graph
         return FrozenGraph._from_java(self._java_obj.getGraph())
 
-    def _set_keras_file(self, model_file: str, custom_objects: Optional[Dict[str, Any]], allow_unsafe: bool) -> Self:
-        """Loads a Keras file (safe mode), freezes it, records the file name."""
+
+
+class HasKerasModelFile(HasFrozenGraph, HasModelFile):
+    """A stage that runs a saved Keras model, loaded in this process (Keras' ``safe_mode``), frozen,
+    and run in the JVM. ``kerasCustomObjects`` and ``allowUnsafeDeserialization`` are keyword
+    arguments of the constructor and ``setParams``, not params: they serve loading only."""
+
+    def setModelFile(self, value: str, kerasCustomObjects: Optional[Dict[str, Any]] = None,
+                     allowUnsafeDeserialization: bool = False) -> Self:
+        """Loads the Keras file (safe mode: models carrying Python ``Lambda`` code are refused unless
+        ``allowUnsafeDeserialization=True``), freezes it and hands the graph to the JVM stage."""
         from sparkdl.graph.keras_io import load_keras_model
 
-        self.setGraph(load_keras_model(model_file, custom_objects, allow_unsafe))
-        return self._set(modelFile=model_file)
+        self.setGraph(load_keras_model(value, kerasCustomObjects, allowUnsafeDeserialization))
+        return self._set(modelFile=value)
+
+    def _set_with_model_file(self, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        """``setParams``' keywords: loads ``modelFile`` with the loading options among them, and
+        returns the others (params to set)."""
+        kwargs = dict(kwargs)
+        custom = kwargs.pop("kerasCustomObjects", None)
+        unsafe = kwargs.pop("allowUnsafeDeserialization", False)
+        model_file = kwargs.pop("modelFile", None)
+        if model_file is not None:
+            self.setModelFile(model_file, kerasCustomObjects=custom, allowUnsafeDeserialization=unsafe)
+        return kwargs
 
 
 def _freeze(model: Any) -> FrozenGraph:

@@ -50,7 +50,7 @@ class ImageModelStage(SparkdlTransformer, SparkdlJavaStage, HasInputCol, HasOutp
     def __init__(self) -> None:
         super(ImageModelStage, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(inputCol="image", channelOrder="RGB", batchSize=0)
+        self._setDefault(inputCol="image", channelOrder="RGB")
 
     def getInputTensor(self) -> str:
         """The input tensor: as set, else the model's first input (on Spark Connect the client knows that only

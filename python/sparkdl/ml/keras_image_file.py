@@ -11,9 +11,8 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from sparkdl.ml._base import SparkdlTransformer
 from sparkdl.ml._shared import (
     HasBatchSize,
-    HasFrozenGraph,
     HasInputCol,
-    HasModelFile,
+    HasKerasModelFile,
     HasOutputCol,
     HasOutputMode,
     accessors,
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["KerasImageFileTransformer"]
 
 
-class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasModelFile,
+class KerasImageFileTransformer(SparkdlTransformer, HasKerasModelFile, HasInputCol, HasOutputCol,
                                 HasOutputMode, HasBatchSize):
     """Applies a Keras image model to files named in ``inputCol`` (URIs).
 
@@ -66,7 +65,6 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
                  allowUnsafeDeserialization: bool = False) -> None:
         super(KerasImageFileTransformer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
@@ -74,21 +72,11 @@ class KerasImageFileTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol,
                   modelFile: Optional[str] = None, imageLoader: Optional[Callable[[str], Any]] = None,
                   outputMode: str = "vector", batchSize: int = 0, kerasCustomObjects: Optional[Dict[str, Any]] = None,
                   allowUnsafeDeserialization: bool = False) -> Self:
-        kwargs = dict(self._input_kwargs)
-        custom = kwargs.pop("kerasCustomObjects", None)
-        unsafe = kwargs.pop("allowUnsafeDeserialization", False)
-        model_file = kwargs.pop("modelFile", None)
+        kwargs = self._set_with_model_file(self._input_kwargs)
         loader = kwargs.pop("imageLoader", None)
-        if model_file is not None:
-            self.setModelFile(model_file, kerasCustomObjects=custom, allowUnsafeDeserialization=unsafe)
         if loader is not None:
             self.setImageLoader(loader)
         return self._set(**kwargs)
-
-    def setModelFile(self, value: str, kerasCustomObjects: Optional[Dict[str, Any]] = None,
-                     allowUnsafeDeserialization: bool = False) -> Self:
-        """Loads the Keras file (safe mode) and hands its frozen graph to the JVM stage."""
-        return self._set_keras_file(value, kerasCustomObjects, allowUnsafeDeserialization)
 
     def setImageLoader(self, loader: Callable[[str], Any]) -> Self:
         from pyspark import cloudpickle

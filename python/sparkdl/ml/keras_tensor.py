@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 from pyspark import keyword_only
 
 from sparkdl.ml._base import SparkdlTransformer
-from sparkdl.ml._shared import HasBatchSize, HasFrozenGraph, HasInputCol, HasModelFile, HasOutputCol
+from sparkdl.ml._shared import HasBatchSize, HasInputCol, HasKerasModelFile, HasOutputCol
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["KerasTransformer"]
 
 
-class KerasTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutputCol, HasModelFile, HasBatchSize):
+class KerasTransformer(SparkdlTransformer, HasKerasModelFile, HasInputCol, HasOutputCol, HasBatchSize):
     """Applies a saved Keras model (``.keras``, or ``.h5`` where Keras 3 reads it) to a column.
 
     Each row of ``inputCol`` (``array<float>``, ``array<double>``, ``Vector``) is reshaped to
@@ -35,7 +35,6 @@ class KerasTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutpu
                  allowUnsafeDeserialization: bool = False) -> None:
         super(KerasTransformer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only
@@ -43,15 +42,4 @@ class KerasTransformer(SparkdlTransformer, HasFrozenGraph, HasInputCol, HasOutpu
                   modelFile: Optional[str] = None, batchSize: int = 0,
                   kerasCustomObjects: Optional[Dict[str, Any]] = None,
                   allowUnsafeDeserialization: bool = False) -> Self:
-        kwargs = dict(self._input_kwargs)
-        custom = kwargs.pop("kerasCustomObjects", None)
-        unsafe = kwargs.pop("allowUnsafeDeserialization", False)
-        model_file = kwargs.pop("modelFile", None)
-        if model_file is not None:
-            self.setModelFile(model_file, kerasCustomObjects=custom, allowUnsafeDeserialization=unsafe)
-        return self._set(**kwargs)
-
-    def setModelFile(self, value: str, kerasCustomObjects: Optional[Dict[str, Any]] = None,
-                     allowUnsafeDeserialization: bool = False) -> Self:
-        """Loads the Keras file (safe mode), freezes it and hands the graph to the JVM stage."""
-        return self._set_keras_file(value, kerasCustomObjects, allowUnsafeDeserialization)
+        return self._set(**self._set_with_model_file(self._input_kwargs))

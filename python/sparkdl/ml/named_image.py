@@ -64,7 +64,7 @@ class _NamedImageModel(ExportedModelStage, HasInputCol, HasOutputCol, HasBatchSi
     def __init__(self) -> None:
         super(_NamedImageModel, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(inputCol="image", batchSize=0)
+        self._setDefault(inputCol="image")
 
     def _check_model(self) -> None:
         from sparkdl.models.registry import get_spec

@@ -25,7 +25,6 @@ class _TensorModelStage(SparkdlTransformer, HasModelPath, HasTensorMapping):
                  outputMapping: Optional[Mapping[str, str]] = None, batchSize: int = 0) -> None:
         super(_TensorModelStage, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only

@@ -67,7 +67,7 @@ class DeepTextFeaturizer(ExportedModelStage, HasInputCol, HasOutputCol, HasOutpu
                  outputMode: str = "vector", batchSize: int = 0, handleInvalid: str = "error") -> None:
         super(DeepTextFeaturizer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(inputCol="text", modelName="all-MiniLM-L6-v2", maxLength=0, batchSize=0)
+        self._setDefault(inputCol="text", modelName="all-MiniLM-L6-v2", maxLength=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only

@@ -41,7 +41,6 @@ class TFTransformer(SparkdlTransformer, HasFrozenGraph, HasTensorMapping):
                  batchSize: int = 0, tfInputGraph: Optional[Union[FrozenGraph, Any]] = None) -> None:
         super(TFTransformer, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(batchSize=0)
         self.setParams(**self._input_kwargs)
 
     @keyword_only

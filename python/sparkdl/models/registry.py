@@ -9,6 +9,8 @@ its ImageNet weights under.
 from __future__ import annotations
 
 import collections
+import json
+import os
 from typing import Any, Iterable, List
 
 __all__ = ["ModelSpec", "MODELS", "model_names", "get_spec"]
@@ -22,26 +24,15 @@ ModelSpec = collections.namedtuple("ModelSpec", [
     "keras_weights_file",  # file Keras looks for in ~/.keras/models (None: not a Keras application)
 ])
 
-_APPS = "keras.applications."
 
-MODELS: collections.OrderedDict[str, ModelSpec] = collections.OrderedDict((spec.name, spec) for spec in [
-    ModelSpec("InceptionV3", _APPS + "inception_v3:InceptionV3", _APPS + "inception_v3:preprocess_input",
-              299, 299, 2048, "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"),
-    ModelSpec("Xception", _APPS + "xception:Xception", _APPS + "xception:preprocess_input",
-              299, 299, 2048, "xception_weights_tf_dim_ordering_tf_kernels.h5"),
-    ModelSpec("ResNet50", _APPS + "resnet50:ResNet50", _APPS + "resnet50:preprocess_input",
-              224, 224, 2048, "resnet50_weights_tf_dim_ordering_tf_kernels.h5"),
-    ModelSpec("VGG16", _APPS + "vgg16:VGG16", _APPS + "vgg16:preprocess_input",
-              224, 224, 4096, "vgg16_weights_tf_dim_ordering_tf_kernels.h5"),
-    ModelSpec("VGG19", _APPS + "vgg19:VGG19", _APPS + "vgg19:preprocess_input",
-              224, 224, 4096, "vgg19_weights_tf_dim_ordering_tf_kernels.h5"),
-    ModelSpec("MobileNetV2", _APPS + "mobilenet_v2:MobileNetV2", _APPS + "mobilenet_v2:preprocess_input",
-              224, 224, 1280, "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5"),
-    ModelSpec("EfficientNetB0", _APPS + "efficientnet:EfficientNetB0", _APPS + "efficientnet:preprocess_input",
-              224, 224, 1280, "efficientnetb0.h5"),
-    ModelSpec("EfficientNetLite0", "sparkdl.models.efficientnet_lite0:efficientnet_lite0",
-              "sparkdl.models.efficientnet_lite0:preprocess_input", 224, 224, 1280, None),
-])
+def _read_table() -> collections.OrderedDict[str, ModelSpec]:
+    with open(os.path.join(os.path.dirname(__file__), "image_models.json"), encoding="utf-8") as f:
+        return collections.OrderedDict((row["name"], ModelSpec(**row)) for row in json.load(f))
+
+
+#: The table itself is data: ``image_models.json`` beside this module (in the order of Scala's
+#: ``NamedImageModels.names``, which a test checks).
+MODELS = _read_table()
 
 
 def model_names() -> List[str]:
