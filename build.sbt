@@ -12,7 +12,8 @@ lazy val versions: Map[String, String] = {
   IO.reader(file("version.properties"))(r => props.load(r))
   props.stringPropertyNames.toArray(Array.empty[String]).map(k => k -> props.getProperty(k)).toMap
 }
-val sparkVersion = settingKey[String]("Spark version (version.properties); pyspark is pinned to the same")
+val sparkVersion =
+  settingKey[String]("Spark version (version.properties); pyspark is pinned to the same")
 val tfJavaVersion = versions("tensorflow-java.version")
 // `make jar-gpu` (SPARKDL_GPU=1): TensorFlow Java's GPU native and ONNX Runtime's CUDA build
 // instead of the CPU ones (CUDA 12 and cuDNN 9 come from the executors' hosts, not the jar).
@@ -72,9 +73,9 @@ lazy val root = (project in file("."))
       "com.google.protobuf" % "protobuf-java" % protobufVersion,
       "com.microsoft.onnxruntime" % (if (gpuBuild) "onnxruntime_gpu" else "onnxruntime") %
         versions("onnxruntime.version"),
-      // tokenizer.json read by Hugging Face's own Rust library (its JNI binding, natives inside the jar);
-      // DJL's engine API is needed only for its exception class: JNA, Gson and commons-compress stay
-      // out, and Spark brings SLF4J
+      // tokenizer.json read by Hugging Face's own Rust library (its JNI binding,
+      // natives inside the jar); DJL's engine API is needed only for its exception
+      // class: JNA, Gson and commons-compress stay out, and Spark brings SLF4J
       ("ai.djl.huggingface" % "tokenizers" % versions("djl-tokenizers.version"))
         .exclude("net.java.dev.jna", "jna").exclude("com.google.code.gson", "gson")
         .exclude("org.apache.commons", "commons-compress").exclude("org.slf4j", "slf4j-api"),
@@ -84,7 +85,8 @@ lazy val root = (project in file("."))
     // Spark brings Scala: the POM lists it as provided, so --packages never adds a second copy
     autoScalaLibrary := false,
     // `make maven`: the Spark package, into a Maven-layout repository (republished in place)
-    publishTo := Some(MavenCache("sparkdl-maven", (ThisBuild / baseDirectory).value / "target" / "maven")),
+    publishTo :=
+      Some(MavenCache("sparkdl-maven", (ThisBuild / baseDirectory).value / "target" / "maven")),
     publishConfiguration := publishConfiguration.value.withOverwrite(true),
     Compile / packageDoc / publishArtifact := false,
     Compile / packageSrc / publishArtifact := false,
@@ -96,26 +98,32 @@ lazy val root = (project in file("."))
     Test / javaOptions ++= sparkJavaOptions ++ Seq("-Xms2g", "-Xmx3g", "-XX:+AlwaysPreTouch"),
     Test / parallelExecution := false,
     // Keras outputs and a CLI export to compare against: written by `make test-scala`.
-    Test / javaOptions += s"-Dsparkdl.test.fixtures=${baseDirectory.value / "target" / "scala-fixtures"}",
+    Test / javaOptions +=
+      s"-Dsparkdl.test.fixtures=${baseDirectory.value / "target" / "scala-fixtures"}",
     Test / testOptions += Tests.Argument(TestFrameworks.ScalaTest, "-oD"),
     // The assembly: sparkdl + TensorFlow Java (+ natives). Spark and Scala come
     // from the cluster and stay out.
-    assembly / assemblyJarName := s"sparkdl-${if (gpuBuild) "gpu-" else ""}assembly-${version.value}.jar",
+    assembly / assemblyJarName :=
+      s"sparkdl-${if (gpuBuild) "gpu-" else ""}assembly-${version.value}.jar",
     assembly / assemblyOption ~= { _.withIncludeScala(false) },
     assembly / test := {},
     // protobuf-java 3.21 (TensorFlow Java's) travels unshaded: Spark 4.2 ships no unshaded
     // protobuf-java of its own. Shading is not an option here: sbt-assembly's shader
     // loads every entry of a shaded jar into memory, and TF's native jar holds a 630 MB .so.
     assembly / assemblyMergeStrategy := {
-      // ONNX Runtime's jar carries natives for every platform; the assembly keeps linux-x64's, as TF's
-      case PathList("ai", "onnxruntime", "native", platform, _*) if platform != "linux-x64" => MergeStrategy.discard
+      // ONNX Runtime's jar carries natives for every
+      // platform; the assembly keeps linux-x64's, as TF's
+      case PathList("ai", "onnxruntime", "native", platform, _*) if platform != "linux-x64" =>
+        MergeStrategy.discard
       // and the tokenizers jar carries them too (linux, macOS, Windows): linux-x86_64's stays
-      case PathList("native", "lib", platform, _*) if platform != "linux-x86_64" => MergeStrategy.discard
+      case PathList("native", "lib", platform, _*) if platform != "linux-x86_64" =>
+        MergeStrategy.discard
       case PathList("META-INF", "versions", _, "module-info.class") => MergeStrategy.discard
       case "module-info.class" => MergeStrategy.discard
       case PathList("META-INF", "MANIFEST.MF") => MergeStrategy.discard
       case PathList("META-INF", xs @ _*)
-          if xs.lastOption.exists(n => n.endsWith(".SF") || n.endsWith(".DSA") || n.endsWith(".RSA")) =>
+          if xs.lastOption.exists(n =>
+            n.endsWith(".SF") || n.endsWith(".DSA") || n.endsWith(".RSA")) =>
         MergeStrategy.discard
       case PathList("META-INF", "services", _*) => MergeStrategy.concat
       case PathList("META-INF", _*) => MergeStrategy.first

@@ -17,8 +17,8 @@ libraryDependencies ++= Seq(
 )
 
 // sparkdl itself: compile against the assembly; at run time spark-submit --jars ships it.
-Compile / unmanagedJars += Attributed.blank(
-  baseDirectory.value / ".." / ".." / "target" / "scala-2.13" / s"sparkdl-assembly-${version.value}.jar")
+Compile / unmanagedJars += Attributed.blank(baseDirectory.value / ".." / ".." / "target" /
+  "scala-2.13" / s"sparkdl-assembly-${version.value}.jar")
 
 // The README's Scala block, compiled as it is written (its example paths become arguments):
 // `spark-submit --class ReadmeExample ... IMAGES MODEL_DIR SAVE_DIR`.
@@ -28,9 +28,12 @@ Compile / sourceGenerators += Def.task {
     .getOrElse(sys.error("README.md has no scala block"))
   val paths = Seq("\"/data/flowers\"" -> "args(0)", "\"/models/sparkdl\"" -> "args(1)",
     "\"/models/flowers\"" -> "args(2)")
-  paths.foreach { case (p, _) => if (!block.contains(p)) sys.error(s"README's scala block lost $p") }
+  paths.foreach { case (p, _) =>
+    if (!block.contains(p)) sys.error(s"README's scala block lost $p")
+  }
   val body = paths.foldLeft(block) { case (b, (p, arg)) => b.replace(p, arg) }
   val out = (Compile / sourceManaged).value / "ReadmeExample.scala"
-  IO.write(out, s"object ReadmeExample {\n  def main(args: Array[String]): Unit = {\n$body\n  }\n}\n")
+  IO.write(out,
+    s"object ReadmeExample {\n  def main(args: Array[String]): Unit = {\n$body\n  }\n}\n")
   Seq(out)
 }.taskValue

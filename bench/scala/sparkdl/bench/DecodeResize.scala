@@ -5,16 +5,17 @@ import java.nio.file.{Files, Paths}
 import sparkdl.image.{ImageDecoder, ImageInputSpec, ImageToTensor}
 
 /**
- * The JVM half of `make bench`'s decode+resize row: decodes files and resizes them to
- * `size` x `size` RGB floats on one thread, as executors do per image. Returns images/s.
- * With `draft`, JPEGs are decoded at the DCT scale that keeps them at least `size` large
+ * The JVM half of `make bench`'s decode+resize row: decodes files and resizes them to `size` x
+ * `size` RGB floats on one thread, as executors do per image. Returns images/s. With `draft`, JPEGs
+ * are decoded at the DCT scale that keeps them at least `size` large
  * (`readImages(draftSize=size)`).
  */
 object DecodeResize {
   def imagesPerSecond(files: java.util.List[String], size: Int, draft: Boolean): Double = {
     val spec = ImageInputSpec(size, size, 3, "RGB")
     val buffer = new Array[Float](spec.size)
-    val bytes = scala.jdk.CollectionConverters.ListHasAsScala(files).asScala.map(f => Files.readAllBytes(Paths.get(f)))
+    val bytes = scala.jdk.CollectionConverters.ListHasAsScala(files).asScala.map(f =>
+      Files.readAllBytes(Paths.get(f)))
     val start = System.nanoTime()
     bytes.foreach { b =>
       val img = ImageDecoder.decode(b, draft = if (draft) (size, size) else (0, 0)).fold(

@@ -7,10 +7,9 @@ import sparkdl.onnx.OnnxModel
 import sparkdl.tf.FrozenGraph
 
 /**
- * The JVM's compute limit for `make bench`: runs a frozen graph through TF Java (or a `.onnx`
- * file through ONNX Runtime) on a
- * constant batch (no decoding, no Spark) from `callers` threads at once, as executor
- * tasks share one session. Returns images/s over `batches` batches per caller.
+ * The JVM's compute limit for `make bench`: runs a frozen graph through TF Java (or a `.onnx` file
+ * through ONNX Runtime) on a constant batch (no decoding, no Spark) from `callers` threads at once,
+ * as executor tasks share one session. Returns images/s over `batches` batches per caller.
  */
 object ModelCompute {
   def imagesPerSecond(graphFile: String, input: String, output: String,
@@ -25,7 +24,8 @@ object ModelCompute {
       session.run(input, shape, data, Seq(output)) // warm-up: first run compiles kernels
       val start = System.nanoTime()
       val threads = (0 until callers).map { _ =>
-        val t = new Thread(() => (0 until batches).foreach(_ => session.run(input, shape, data, Seq(output))))
+        val t = new Thread(() =>
+          (0 until batches).foreach(_ => session.run(input, shape, data, Seq(output))))
         t.start()
         t
       }

@@ -13,12 +13,15 @@ import sparkdl.text.{TokenizerJson, WordPieceTokenizer}
  * (native, wordPiece).
  */
 object TokenizeRate {
-  def textsPerSecond(tokenizerJson: String, vocabTxt: String, texts: java.util.List[String]): Array[Double] = {
+  def textsPerSecond(tokenizerJson: String, vocabTxt: String, texts: java.util.List[String])
+      : Array[Double] = {
     val all = texts.asScala.toIndexedSeq
-    val json = TokenizerJson.fromBytes(Files.readAllBytes(Paths.get(tokenizerJson)), tokenizerJson, 512)
+    val json =
+      TokenizerJson.fromBytes(Files.readAllBytes(Paths.get(tokenizerJson)), tokenizerJson, 512)
     val source = scala.io.Source.fromFile(vocabTxt, "UTF-8")
     val wordPiece =
-      try WordPieceTokenizer.fromVocab(source.getLines(), lowercase = true, stripAccents = true, chineseChars = true,
+      try WordPieceTokenizer.fromVocab(
+          source.getLines(), lowercase = true, stripAccents = true, chineseChars = true,
           512)
       finally source.close()
     def rate(encode: String => Array[Int]): Double = {

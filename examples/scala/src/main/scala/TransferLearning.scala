@@ -35,8 +35,10 @@ object TransferLearning {
     new Pipeline().setStages(Array(featurizer, lr)).fit(data).write.overwrite().save(modelOut)
 
     val predictions = PipelineModel.load(modelOut).transform(data)
-    predictions.select("filePath", "label", "prediction").write.mode("overwrite").json(predictionsOut)
-    val accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(predictions)
+    predictions.select("filePath", "label", "prediction")
+      .write.mode("overwrite").json(predictionsOut)
+    val accuracy =
+      new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(predictions)
     println(f"classes=${classes.mkString(",")} images=${data.count()} accuracy=$accuracy%.4f")
     spark.stop()
   }

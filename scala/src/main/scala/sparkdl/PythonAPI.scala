@@ -10,19 +10,23 @@ import sparkdl.sql.SparkdlExtensions
 import sparkdl.tf.FrozenGraph
 
 /**
- * The entry points only the Python package calls (through py4j): Java collections and
- * byte arrays in, positional arguments only. Scala and Java users have the typed API.
+ * The entry points only the Python package calls (through py4j): Java collections and byte arrays
+ * in, positional arguments only. Scala and Java users have the typed API.
  */
 private[sparkdl] object PythonAPI {
 
-  private def graph(graphDef: Array[Byte], inputs: java.util.List[String], outputs: java.util.List[String]) =
+  private def graph(graphDef: Array[Byte], inputs: java.util.List[String],
+                    outputs: java.util.List[String]) =
     FrozenGraph(graphDef, inputs.asScala.toSeq, outputs.asScala.toSeq)
 
   def setGraph(stage: HasFrozenGraph, graphDef: Array[Byte], inputs: java.util.List[String],
                outputs: java.util.List[String]): HasFrozenGraph =
     stage.setGraph(graph(graphDef, inputs, outputs))
 
-  /** sparkdl's SQL functions and batched planning in a session started without the jar ([[SparkdlExtensions]]). */
+  /**
+   * sparkdl's SQL functions and batched planning in a session started without the jar
+   * ([[SparkdlExtensions]]).
+   */
   def installSql(spark: SparkSession): Unit = SparkdlExtensions.install(spark)
 
   def registerGraph(name: String, graphDef: Array[Byte], inputs: java.util.List[String],
@@ -31,7 +35,10 @@ private[sparkdl] object PythonAPI {
 
   def namedModelNames(): java.util.List[String] = NamedImageModels.names.asJava
 
-  /** The export contract ([[sparkdl.models.ExportFolder.contract]]): Python's must equal it (a test compares). */
+  /**
+   * The export contract ([[sparkdl.models.ExportFolder.contract]]): Python's must equal it (a test
+   * compares).
+   */
   def exportContract(): java.util.Map[String, String] = sparkdl.models.ExportFolder.contract.asJava
 
   /**
@@ -42,16 +49,22 @@ private[sparkdl] object PythonAPI {
     val n = spark.sparkContext.defaultParallelism * 8
     spark.sparkContext.parallelize(0 until n, n)
       .mapPartitions(_ =>
-        Iterator(org.apache.spark.SparkEnv.get.executorId -> sparkdl.inference.SessionCache.loadCount))
+        Iterator(
+          org.apache.spark.SparkEnv.get.executorId -> sparkdl.inference.SessionCache.loadCount))
       .collect().toMap.map { case (k, v) => k -> java.lang.Long.valueOf(v) }.asJava
   }
 
-  /** Token ids of each text, one line of space-separated ids per text (tests compare them with Hugging Face's). */
-  def tokenize(vocabFile: String, lowercase: Boolean, stripAccents: Boolean, chineseChars: Boolean, maxLength: Int,
+  /**
+   * Token ids of each text, one line of space-separated ids per text (tests compare them with
+   * Hugging Face's).
+   */
+  def tokenize(vocabFile: String, lowercase: Boolean, stripAccents: Boolean, chineseChars: Boolean,
+               maxLength: Int,
                texts: java.util.List[String]): String = {
     val source = scala.io.Source.fromFile(vocabFile, "UTF-8")
     val tokenizer =
-      try sparkdl.text.WordPieceTokenizer.fromVocab(source.getLines(), lowercase, stripAccents, chineseChars, maxLength)
+      try sparkdl.text.WordPieceTokenizer.fromVocab(
+          source.getLines(), lowercase, stripAccents, chineseChars, maxLength)
       finally source.close()
     texts.asScala.map(t => tokenizer.encode(t).mkString(" ")).mkString("\n")
   }

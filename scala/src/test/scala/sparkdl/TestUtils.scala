@@ -57,7 +57,8 @@ object TestGraphs {
   def counting: FrozenGraph = Using.resource(new Graph()) { g =>
     val tf = Ops.create(g)
     val x = tf.withName("input").placeholder(classOf[TFloat32], Placeholder.shape(Shape.of(-1, 3)))
-    val limit = tf.withName("limit").placeholder(classOf[TFloat32], Placeholder.shape(Shape.scalar()))
+    val limit =
+      tf.withName("limit").placeholder(classOf[TFloat32], Placeholder.shape(Shape.scalar()))
     def float(o: Output[_]) = o.asInstanceOf[Output[TFloat32]]
     val counted = g.whileLoop(Array[Output[_]](tf.constant(0f).asOutput(), limit.asOutput()),
       (cg, in, out) => out(0) = Ops.create(cg).math.less(float(in(0)), float(in(1))).asOutput(),
@@ -71,25 +72,28 @@ object TestGraphs {
   }
 
   /**
-   * Per-channel mean and max over an image batch [batch, h, w, c]:
-   * output = concat(mean over (h, w), max over (h, w)) -> [batch, 2c].
+   * Per-channel mean and max over an image batch [batch, h, w, c]: output = concat(mean over (h,
+   * w), max over (h, w)) -> [batch, 2c].
    */
   def channelStats(h: Int, w: Int, c: Int): FrozenGraph = build { tf =>
-    val x = tf.withName("image").placeholder(classOf[TFloat32], Placeholder.shape(Shape.of(-1, h, w, c)))
+    val x =
+      tf.withName("image").placeholder(classOf[TFloat32], Placeholder.shape(Shape.of(-1, h, w, c)))
     val axes = tf.constant(Array(1, 2))
-    val parts = java.util.Arrays.asList[org.tensorflow.Operand[TFloat32]](tf.math.mean(x, axes), tf.max(x, axes))
+    val parts = java.util.Arrays.asList[org.tensorflow.Operand[TFloat32]](
+      tf.math.mean(x, axes), tf.max(x, axes))
     tf.withName("stats").concat(parts, tf.constant(1))
   }
 
   /**
-   * output = input + 1 (float [batch, 1]) in a graph that also holds an unused float constant
-   * of `bytes` bytes: as large to load as a big model, written straight as a GraphDef.
+   * output = input + 1 (float [batch, 1]) in a graph that also holds an unused float constant of
+   * `bytes` bytes: as large to load as a big model, written straight as a GraphDef.
    */
   def large(bytes: Int): FrozenGraph = {
     def attr(f: AttrValue.Builder => AttrValue.Builder) = f(AttrValue.newBuilder()).build()
     val float = attr(_.setType(DataType.DT_FLOAT))
     val weights = TensorProto.newBuilder().setDtype(DataType.DT_FLOAT)
-      .setTensorShape(TensorShapeProto.newBuilder().addDim(TensorShapeProto.Dim.newBuilder().setSize(bytes / 4)))
+      .setTensorShape(
+        TensorShapeProto.newBuilder().addDim(TensorShapeProto.Dim.newBuilder().setSize(bytes / 4)))
       .setTensorContent(ByteString.copyFrom(new Array[Byte](bytes / 4 * 4))).build()
     val one = TensorProto.newBuilder().setDtype(DataType.DT_FLOAT).addFloatVal(1f).build()
     val shape = TensorShapeProto.newBuilder().addDim(TensorShapeProto.Dim.newBuilder().setSize(-1))
@@ -101,7 +105,8 @@ object TestGraphs {
         .putAttr("value", attr(_.setTensor(weights))),
       NodeDef.newBuilder().setName("one").setOp("Const").putAttr("dtype", float).putAttr(
         "value", attr(_.setTensor(one))),
-      NodeDef.newBuilder().setName("output").setOp("AddV2").addInput("input").addInput("one").putAttr("T", float))
+      NodeDef.newBuilder().setName("output").setOp("AddV2").addInput("input").addInput("one")
+        .putAttr("T", float))
     val graphDef = nodes.foldLeft(GraphDef.newBuilder())((g, n) => g.addNode(n)).build().toByteArray
     FrozenGraph(graphDef, Seq("input:0"), Seq("output:0"))
   }
@@ -118,18 +123,22 @@ object TestGraphs {
       def rowSum(x: org.tensorflow.Operand[TInt32]) =
         tf.dtypes.cast(tf.reduceSum(x, tf.constant(1), ReduceSum.keepDims(true)), classOf[TFloat32])
       val parts =
-        java.util.Arrays.asList[org.tensorflow.Operand[TFloat32]](rowSum(mask), rowSum(tf.math.mul(ids, mask)))
+        java.util.Arrays.asList[org.tensorflow.Operand[TFloat32]](
+          rowSum(mask), rowSum(tf.math.mul(ids, mask)))
       tf.withName("embedding").concat(parts, tf.constant(1))
     },
     Seq("input_ids:0", "attention_mask:0"), Seq("embedding:0"))
 
-  private def build(body: Ops => Any, inputs: Seq[String] = Nil, outputs: Seq[String] = Nil): FrozenGraph =
+  private def build(body: Ops => Any, inputs: Seq[String] = Nil, outputs: Seq[String] = Nil)
+      : FrozenGraph =
     Using.resource(new Graph()) { g =>
       val tf = Ops.create(g)
       body(tf)
-      val names = scala.jdk.CollectionConverters.IteratorHasAsScala(g.operations()).asScala.map(_.name()).toSeq
+      val names = scala.jdk.CollectionConverters.IteratorHasAsScala(g.operations()).asScala
+        .map(_.name()).toSeq
       def first(candidates: String*) = Seq(s"${names.find(candidates.contains).get}:0")
-      FrozenGraph(g.toGraphDef.toByteArray, if (inputs.nonEmpty) inputs else first("input", "image"),
+      FrozenGraph(
+        g.toGraphDef.toByteArray, if (inputs.nonEmpty) inputs else first("input", "image"),
         if (outputs.nonEmpty) outputs else first("output", "stats"))
     }
 }

@@ -16,17 +16,20 @@ private[image] object CameraRaw {
     if (!little && !big) return None
     if (bytes(8) == 'C' && bytes(9) == 'R') return Some("Canon CR2")
     def u16(at: Int): Int =
-      if (little) (bytes(at) & 0xff) | (bytes(at + 1) & 0xff) << 8 else (bytes(at) & 0xff) << 8 | (bytes(at + 1) & 0xff)
+      if (little) (bytes(at) & 0xff) | (bytes(at + 1) & 0xff) << 8
+      else (bytes(at) & 0xff) << 8 | (bytes(at + 1) & 0xff)
     def u32(at: Int): Long =
       if (little) (u16(at) | u16(at + 2).toLong << 16) & 0xffffffffL
       else (u16(at).toLong << 16 | u16(at + 2)) & 0xffffffffL
     val ifd = u32(4)
     if (ifd < 8 || ifd + 2 > bytes.length) return None
     val entries = u16(ifd.toInt)
-    val tags = (0 until entries).iterator.map(i => ifd.toInt + 2 + 12 * i).takeWhile(_ + 12 <= bytes.length)
+    val tags = (0 until entries).iterator.map(i => ifd.toInt + 2 + 12 * i)
+      .takeWhile(_ + 12 <= bytes.length)
       .map(at => u16(at) -> (if (u16(at + 2) == 3) u16(at + 8).toLong else u32(at + 8))).toMap
     if (tags.contains(DngVersion)) Some("DNG")
-    else if (tags.get(NewSubfileType).exists(t => (t & 1) == 1)) Some("a RAW whose first image is a preview")
+    else if (tags.get(NewSubfileType).exists(t => (t & 1) == 1))
+      Some("a RAW whose first image is a preview")
     else None
   }
 
@@ -35,6 +38,6 @@ private[image] object CameraRaw {
 
   /** The row's reason for a camera RAW file of `kind`. */
   def reason(kind: String): String =
-    s"camera RAW ($kind), not a recognized image format: its TIFF image is a preview, not the photo " +
-      "(convert RAW files to TIFF or JPEG first)"
+    s"camera RAW ($kind), not a recognized image format: its TIFF image " +
+      "is a preview, not the photo (convert RAW files to TIFF or JPEG first)"
 }

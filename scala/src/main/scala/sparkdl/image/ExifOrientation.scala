@@ -7,7 +7,10 @@ package sparkdl.image
  */
 object ExifOrientation {
 
-  /** The orientation (1-8) a JPEG's EXIF declares, or None (no EXIF, not a JPEG, a value out of range). */
+  /**
+   * The orientation (1-8) a JPEG's EXIF declares, or None (no EXIF, not a JPEG, a value out of
+   * range).
+   */
   def of(bytes: Array[Byte]): Option[Int] = {
     def u8(i: Int) = bytes(i) & 0xff
     def be16(i: Int) = u8(i) << 8 | u8(i + 1)
@@ -18,7 +21,8 @@ object ExifOrientation {
       if (marker == 0xda || marker == 0xd9) return None // image data: no EXIF before it
       val length = be16(at + 2)
       val body = at + 4
-      if (marker == 0xe1 && body + 14 <= bytes.length && new String(bytes, body, 4, "ISO-8859-1") == "Exif") {
+      if (marker == 0xe1 && body + 14 <= bytes.length &&
+          new String(bytes, body, 4, "ISO-8859-1") == "Exif") {
         return tiffOrientation(bytes, body + 6, math.min(bytes.length, at + 2 + length))
       }
       at += 2 + length
@@ -30,8 +34,10 @@ object ExifOrientation {
   private def tiffOrientation(bytes: Array[Byte], tiff: Int, end: Int): Option[Int] = {
     val little = bytes(tiff) == 'I'
     def u16(i: Int) =
-      if (little) (bytes(i) & 0xff) | (bytes(i + 1) & 0xff) << 8 else (bytes(i) & 0xff) << 8 | (bytes(i + 1) & 0xff)
-    def u32(i: Int) = if (little) u16(i).toLong | u16(i + 2).toLong << 16 else u16(i).toLong << 16 | u16(i + 2)
+      if (little) (bytes(i) & 0xff) | (bytes(i + 1) & 0xff) << 8
+      else (bytes(i) & 0xff) << 8 | (bytes(i + 1) & 0xff)
+    def u32(i: Int) =
+      if (little) u16(i).toLong | u16(i + 2).toLong << 16 else u16(i).toLong << 16 | u16(i + 2)
     if (tiff + 8 > end || u16(tiff + 2) != 42) return None
     val ifd = tiff + u32(tiff + 4).toInt
     if (ifd < tiff || ifd + 2 > end) return None
@@ -41,7 +47,10 @@ object ExifOrientation {
       .filter(o => o >= 1 && o <= 8)
   }
 
-  /** `img` turned upright for `orientation` (1: as is; 2-8: the mirrorings and quarter turns EXIF names). */
+  /**
+   * `img` turned upright for `orientation` (1: as is; 2-8: the mirrorings and quarter turns EXIF
+   * names).
+   */
   def apply(img: DecodedImage, orientation: Int): DecodedImage = {
     if (orientation <= 1 || orientation > 8) return img
     val (h, w, c) = (img.height, img.width, img.nChannels)

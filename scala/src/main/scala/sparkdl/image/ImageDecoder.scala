@@ -8,10 +8,9 @@ import javax.imageio.ImageIO
 import scala.util.control.NonFatal
 
 /**
- * Decodes compressed image bytes (JPEG, PNG, BMP, GIF...) into Spark's image layout.
- * Grayscale stays 1 channel (16-bit gray is scaled to 8 bits), images with alpha
- * become BGRA, everything else BGR. Failures are returned as a reason, not thrown,
- * so one bad file never fails a job.
+ * Decodes compressed image bytes (JPEG, PNG, BMP, GIF...) into Spark's image layout. Grayscale
+ * stays 1 channel (16-bit gray is scaled to 8 bits), images with alpha become BGRA, everything else
+ * BGR. Failures are returned as a reason, not thrown, so one bad file never fails a job.
  */
 object ImageDecoder {
 
@@ -19,15 +18,16 @@ object ImageDecoder {
    * Decode with TensorFlow's ops where the format allows (default), or only with ImageIO
    * (`-Dsparkdl.image.decoder=imageio`).
    */
-  val UseTensorFlow: Boolean = System.getProperty("sparkdl.image.decoder", "tensorflow") != "imageio"
+  val UseTensorFlow: Boolean =
+    System.getProperty("sparkdl.image.decoder", "tensorflow") != "imageio"
 
   /** Default limit on declared pixels; larger images are refused before decoding. */
   val DefaultMaxPixels: Long = 100L * 1000 * 1000
 
   /**
-   * The largest libjpeg scaling ratio (1, 2, 4 or 8) that keeps a `height` x `width` JPEG at
-   * least `draft` (height, width) large: libjpeg decodes at 1/r to ceil(height / r) x
-   * ceil(width / r). `draft` = (0, 0): full size.
+   * The largest libjpeg scaling ratio (1, 2, 4 or 8) that keeps a `height` x `width` JPEG at least
+   * `draft` (height, width) large: libjpeg decodes at 1/r to ceil(height / r) x ceil(width / r).
+   * `draft` = (0, 0): full size.
    */
   def jpegRatio(height: Long, width: Long, draft: (Int, Int)): Int =
     if (draft._1 <= 0 && draft._2 <= 0) 1
@@ -36,23 +36,25 @@ object ImageDecoder {
     }.maxOption.getOrElse(1)
 
   /**
-   * @param maxPixels images declaring more pixels are refused before decoding
-   * @param draft     (height, width) the caller needs at least, as Pillow's `Image.draft`: a JPEG
-   *                  is decoded directly at the smallest DCT scale (1/2, 1/4, 1/8) that keeps it at
-   *                  least that large (faster than a full decode, and more so at 1/4 and 1/8);
-   *                  other formats, and JPEGs TensorFlow refuses, decode at full size.
-   *                  (0, 0), the default: always full size.
-   * @param exifOrientation turn a JPEG upright as its EXIF orientation says (Pillow's
-   *                  `ImageOps.exif_transpose`); default false: the pixels as stored, as Keras'
-   *                  `load_img` and Pillow's `open` give them.
+   * @param maxPixels
+   *   images declaring more pixels are refused before decoding
+   * @param draft
+   *   (height, width) the caller needs at least, as Pillow's `Image.draft`: a JPEG is decoded
+   *   directly at the smallest DCT scale (1/2, 1/4, 1/8) that keeps it at least that large (faster
+   *   than a full decode, and more so at 1/4 and 1/8); other formats, and JPEGs TensorFlow refuses,
+   *   decode at full size. (0, 0), the default: always full size.
+   * @param exifOrientation
+   *   turn a JPEG upright as its EXIF orientation says (Pillow's `ImageOps.exif_transpose`);
+   *   default false: the pixels as stored, as Keras' `load_img` and Pillow's `open` give them.
    */
-  def decode(bytes: Array[Byte], maxPixels: Long = DefaultMaxPixels,
-             draft: (Int, Int) = (0, 0), exifOrientation: Boolean = false): Either[String, DecodedImage] =
+  def decode(bytes: Array[Byte], maxPixels: Long = DefaultMaxPixels, draft: (Int, Int) = (0, 0),
+             exifOrientation: Boolean = false): Either[String, DecodedImage] =
     decodeAsStored(bytes, maxPixels, draft).map { img =>
       if (exifOrientation) ExifOrientation.of(bytes).fold(img)(ExifOrientation(img, _)) else img
     }
 
-  private def decodeAsStored(bytes: Array[Byte], maxPixels: Long, draft: (Int, Int)): Either[String, DecodedImage] = {
+  private def decodeAsStored(bytes: Array[Byte], maxPixels: Long, draft: (Int, Int))
+      : Either[String, DecodedImage] = {
     if (bytes == null || bytes.isEmpty) return Left("empty file")
     CameraRaw.of(bytes).foreach(kind => return Left(CameraRaw.reason(kind)))
     try {
@@ -67,16 +69,19 @@ object ImageDecoder {
           // A truncated or damaged file often decodes "successfully" with a warning and
           // grey filler pixels: treat any warning as a failure, never as an image.
           val warnings = scala.collection.mutable.ArrayBuffer.empty[String]
-          reader.addIIOReadWarningListener((_: javax.imageio.ImageReader, warning: String) => warnings += warning)
+          reader.addIIOReadWarningListener((_: javax.imageio.ImageReader, warning: String) =>
+            warnings += warning)
           val w = reader.getWidth(0).toLong
           val h = reader.getHeight(0).toLong
           if (w <= 0 || h <= 0) return Left(s"image declares an empty size, $w wide x $h high")
           if (w * h > maxPixels)
-            return Left(s"image declares $w wide x $h high = ${w * h} pixels, more than the limit of $maxPixels")
+            return Left(
+              s"image declares $w wide x $h high = ${w * h} " +
+                s"pixels, more than the limit of $maxPixels")
           val format = reader.getFormatName.toLowerCase
-          // An animated GIF: TensorFlow's GIF op decodes every frame (3,000 frames of 2000 x 2000 are 36 GB)
-          // even when it returns the first; ImageIO decodes the first frame alone. Counting frames reads the
-          // file's block structure, not its pixels.
+          // An animated GIF: TensorFlow's GIF op decodes every frame (3,000 frames of 2000
+          // x 2000 are 36 GB) even when it returns the first; ImageIO decodes the first
+          // frame alone. Counting frames reads the file's block structure, not its pixels.
           val frames = if (format == "gif") gifFrames(bytes) else 1
           DecodeBudget.withBytes(DecodeBudget.bytesFor(w, h)) {
             val fast =
@@ -91,17 +96,22 @@ object ImageDecoder {
               if (warnings.nonEmpty) Left(s"damaged image: ${warnings.mkString("; ")}")
               else if (sampleType == java.awt.image.DataBuffer.TYPE_FLOAT ||
                   sampleType == java.awt.image.DataBuffer.TYPE_DOUBLE) {
-                // no range to map to 0-255 (0-1? raw measurements?): a reason, never made-up or zero pixels
-                Left(s"$format with floating-point pixels: sparkdl reads 8- and 16-bit images; convert it to one " +
-                  "(the float values have no fixed range to map to 0-255)")
+                // no range to map to 0-255 (0-1? raw measurements?):
+                // a reason, never made-up or zero pixels
+                Left(
+                  s"$format with floating-point pixels: sparkdl reads 8- and 16-bit images; " +
+                    "convert it to one (the float values have no fixed range to map to 0-255)")
               } else Right(toSparkLayout(img))
             }.map(img => if (format == "bmp") bmpWithoutPadding(bytes, img) else img)
-              .map(img => if (frames > 1) img.copy(note = Some(s"animated GIF: its first frame of $frames")) else img)
+              .map(img =>
+                if (frames > 1) img.copy(note = Some(s"animated GIF: its first frame of $frames"))
+                else img)
           }
         } finally reader.dispose()
       } finally in.close()
     } catch {
-      case NonFatal(e) => Left(s"cannot decode image (${e.getClass.getSimpleName}: ${e.getMessage})")
+      case NonFatal(e) =>
+        Left(s"cannot decode image (${e.getClass.getSimpleName}: ${e.getMessage})")
     }
   }
 
@@ -118,15 +128,16 @@ object ImageDecoder {
   }
 
   /**
-   * A 32-bit BMP without an alpha mask (BI_RGB, as Windows writes them) stores its pixels as
-   * BGRX: the 4th byte is padding, usually 0, not alpha. Decoders that read it as alpha give a
-   * fully transparent picture; Pillow and Windows give 3 channels. So do we.
+   * A 32-bit BMP without an alpha mask (BI_RGB, as Windows writes them) stores its pixels as BGRX:
+   * the 4th byte is padding, usually 0, not alpha. Decoders that read it as alpha give a fully
+   * transparent picture; Pillow and Windows give 3 channels. So do we.
    */
   private def bmpWithoutPadding(bytes: Array[Byte], img: DecodedImage): DecodedImage = {
     def u16(at: Int) = (bytes(at) & 0xff) | (bytes(at + 1) & 0xff) << 8
     def u32(at: Int) = u16(at).toLong | u16(at + 2).toLong << 16
     val headerSize = if (bytes.length >= 18) u32(14) else 0L
-    val rgbOnly = bytes.length >= 34 && headerSize >= 40 && u16(28) == 32 && u32(30) == 0 // bpp 32, BI_RGB
+    // bpp 32, BI_RGB
+    val rgbOnly = bytes.length >= 34 && headerSize >= 40 && u16(28) == 32 && u32(30) == 0
     if (img.nChannels != 4 || !rgbOnly) img
     else {
       val n = img.height * img.width
@@ -143,9 +154,9 @@ object ImageDecoder {
   }
 
   /**
-   * Why a file that starts with `header` is not decoded, from those bytes alone: not a format
-   * the decoder knows, or a declared size above `maxPixels`. None: read on (also when the
-   * header is too short to hold the size, e.g. a JPEG with a large EXIF block first).
+   * Why a file that starts with `header` is not decoded, from those bytes alone: not a format the
+   * decoder knows, or a declared size above `maxPixels`. None: read on (also when the header is too
+   * short to hold the size, e.g. a JPEG with a large EXIF block first).
    */
   def checkHeader(header: Array[Byte], maxPixels: Long): Option[String] =
     CameraRaw.of(header).map(CameraRaw.reason).orElse(try {
@@ -157,9 +168,11 @@ object ImageDecoder {
           val reader = readers.next()
           try {
             reader.setInput(in, true, true)
-            scala.util.Try((reader.getWidth(0).toLong, reader.getHeight(0).toLong)).toOption.collect {
+            scala.util.Try((reader.getWidth(0).toLong,
+                reader.getHeight(0).toLong)).toOption.collect {
               case (w, h) if w * h > maxPixels =>
-                s"image declares $w wide x $h high = ${w * h} pixels, more than the limit of $maxPixels"
+                s"image declares $w wide x $h high = ${w * h} " +
+                  s"pixels, more than the limit of $maxPixels"
             }
           } finally reader.dispose()
         }
@@ -182,7 +195,8 @@ object ImageDecoder {
         raster.getSamples(0, y, w, 1, 0, row)
         var x = 0
         while (x < w) {
-          val v = if (bits > 8) row(x) >>> (bits - 8) else if (bits < 8) row(x) * 255 / ((1 << bits) - 1) else row(x)
+          val v = if (bits > 8) row(x) >>> (bits - 8)
+          else if (bits < 8) row(x) * 255 / ((1 << bits) - 1) else row(x)
           out(y * w + x) = v.toByte
           x += 1
         }
@@ -216,11 +230,11 @@ object ImageDecoder {
 }
 
 /**
- * The memory decoding may hold at once in this JVM, shared by its tasks: half the maximum heap
- * (or `-Dsparkdl.decodeBudget=BYTES`). A decode reserves what it may need before it starts and
- * waits while other decodes hold the budget, so two huge images in one executor decode one
- * after the other instead of running it out of memory; an image that alone needs more than the
- * budget is refused with a reason that says what to raise.
+ * The memory decoding may hold at once in this JVM, shared by its tasks: half the maximum heap (or
+ * `-Dsparkdl.decodeBudget=BYTES`). A decode reserves what it may need before it starts and waits
+ * while other decodes hold the budget, so two huge images in one executor decode one after the
+ * other instead of running it out of memory; an image that alone needs more than the budget is
+ * refused with a reason that says what to raise.
  */
 object DecodeBudget {
 
@@ -228,15 +242,17 @@ object DecodeBudget {
 
   private var used = 0L // guarded by this
 
-  /** What decoding `w` x `h` pixels may hold: the decoder's pixels and Spark's copy, 4 bytes each. */
+  /**
+   * What decoding `w` x `h` pixels may hold: the decoder's pixels and Spark's copy, 4 bytes each.
+   */
   def bytesFor(w: Long, h: Long): Long = w * h * 8
 
   /** Runs `decode` holding `bytes` of the budget, or refuses when `bytes` exceeds all of it. */
   def withBytes[T](bytes: Long)(decode: => Either[String, T]): Either[String, T] =
     if (bytes > total) {
-      Left(s"decoding needs about ${bytes >> 20} MiB, more than this JVM's image decode budget of ${total >> 20} " +
-        "MiB (half its heap): raise spark.executor.memory (spark.driver.memory in local mode), or lower " +
-        "maxPixels to refuse such images")
+      Left(s"decoding needs about ${bytes >> 20} MiB, more than this JVM's image decode " +
+        s"budget of ${total >> 20} MiB (half its heap): raise spark.executor.memory " +
+        "(spark.driver.memory in local mode), or lower maxPixels to refuse such images")
     } else {
       synchronized {
         while (used + bytes > total) wait()

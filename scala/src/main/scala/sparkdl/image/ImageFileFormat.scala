@@ -7,7 +7,8 @@ import org.apache.spark.sql.SparkSession
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.Expression
 import org.apache.spark.sql.execution.datasources.{
-  FileFormat, FileIndex, FileStatusWithMetadata, HadoopFsRelation, OutputWriterFactory, PartitionDirectory,
+  FileFormat, FileIndex, FileStatusWithMetadata, HadoopFsRelation, OutputWriterFactory,
+  PartitionDirectory,
   PartitionedFile, PartitioningAwareFileIndex
 }
 import org.apache.spark.sql.internal.SQLConf
@@ -18,13 +19,13 @@ import org.apache.spark.unsafe.types.UTF8String
 import sparkdl.io.SerializableHadoopConf
 
 /**
- * Image files as a Spark file format: each file one row of [[ImageReader.schema]] (`filePath, image,
- * imageError`), read and decoded by the same code as `readImages` ([[ImageReader.decodeFile]]) only
- * when `image` or `imageError` is read: a query of `filePath`, partition columns or `_metadata` opens
- * no file. Files are never split. With `ignoreCorruptFiles` (the option, or Spark's conf) a file that
- * does not decode gives no row (so every query decodes, a count too); otherwise a row with a null
- * image and the reason. Read-only.
- * Spark's file index lists the files ([[ImageDataSource]] registers the format as `sparkdl.image`).
+ * Image files as a Spark file format: each file one row of [[ImageReader.schema]] (`filePath,
+ * image, imageError`), read and decoded by the same code as `readImages`
+ * ([[ImageReader.decodeFile]]) only when `image` or `imageError` is read: a query of `filePath`,
+ * partition columns or `_metadata` opens no file. Files are never split. With `ignoreCorruptFiles`
+ * (the option, or Spark's conf) a file that does not decode gives no row (so every query decodes, a
+ * count too); otherwise a row with a null image and the reason. Read-only. Spark's file index lists
+ * the files ([[ImageDataSource]] registers the format as `sparkdl.image`).
  */
 class ImageFileFormat extends FileFormat with Serializable {
 
@@ -34,15 +35,20 @@ class ImageFileFormat extends FileFormat with Serializable {
   override def prepareWrite(spark: SparkSession, job: Job, options: Map[String, String],
                             dataSchema: StructType): OutputWriterFactory =
     throw new UnsupportedOperationException(
-      s"${ImageDataSource.Format} is read-only: write images with binaryFile's bytes, e.g. to Parquet")
+      s"${ImageDataSource.Format} is read-only: write " +
+        "images with binaryFile's bytes, e.g. to Parquet")
 
-  override def isSplitable(spark: SparkSession, options: Map[String, String], path: Path): Boolean = false
+  override def isSplitable(spark: SparkSession, options: Map[String, String], path: Path): Boolean =
+    false
 
   override def buildReader(spark: SparkSession, dataSchema: StructType, partitionSchema: StructType,
-                           requiredSchema: StructType, filters: Seq[Filter], options: Map[String, String],
+                           requiredSchema: StructType, filters: Seq[Filter],
+                           options: Map[String, String],
                            hadoopConf: Configuration): PartitionedFile => Iterator[InternalRow] = {
     val decoding = ImageReadOptions.parse(options, needsPath = false)
-    val skipCorrupt = options.collectFirst { case (k, v) if k.equalsIgnoreCase("ignoreCorruptFiles") => v.toBoolean }
+    val skipCorrupt = options.collectFirst {
+      case (k, v) if k.equalsIgnoreCase("ignoreCorruptFiles") => v.toBoolean
+    }
       .getOrElse(spark.sessionState.conf.getConf(SQLConf.IGNORE_CORRUPT_FILES))
     val conf = spark.sparkContext.broadcast(new SerializableHadoopConf(hadoopConf))
     val fields = requiredSchema.fieldNames.toSeq
@@ -54,7 +60,8 @@ class ImageFileFormat extends FileFormat with Serializable {
       if (!decode) Iterator.single(InternalRow.fromSeq(fields.map(_ => path)))
       else {
         val (image, error) = ImageReader.decodeFile(name, conf.value.value, decoding) match {
-          case Right(img) => (ImageFields.internalRow(name, img), img.note.map(UTF8String.fromString).orNull)
+          case Right(img) =>
+            (ImageFields.internalRow(name, img), img.note.map(UTF8String.fromString).orNull)
           case Left(reason) => (null, UTF8String.fromString(reason))
         }
         if (image == null && skipCorrupt) Iterator.empty
@@ -69,12 +76,16 @@ class ImageFileFormat extends FileFormat with Serializable {
     }
   }
 
-  /** Spark's `_metadata` fields, with an empty file's true size ([[EmptyFilesKept]] plans it as 1 byte). */
+  /**
+   * Spark's `_metadata` fields, with an empty file's true size ([[EmptyFilesKept]] plans it as 1
+   * byte).
+   */
   override def fileConstantMetadataExtractors: Map[String, PartitionedFile => Any] = {
     val base = super.fileConstantMetadataExtractors
     val size = base(FileFormat.FILE_SIZE)
     base.updated(FileFormat.FILE_SIZE,
-      (f: PartitionedFile) => f.otherConstantMetadataColumnValues.getOrElse(EmptyFilesKept.TrueSize, size(f)))
+      (f: PartitionedFile) =>
+        f.otherConstantMetadataColumnValues.getOrElse(EmptyFilesKept.TrueSize, size(f)))
   }
 
   override def toString: String = ImageDataSource.Format
@@ -83,10 +94,10 @@ class ImageFileFormat extends FileFormat with Serializable {
 /**
  * Spark's file index as the image source lists with it, except that an empty file is kept: Spark's
  * file scan leaves zero-length files out (no row at all, as `binaryFile` does), but an empty
- * `photo.jpg` is a broken image that gets its row and reason. Such a file is planned as 1 byte long;
- * its `_metadata.file_size` stays 0 ([[ImageFileFormat.fileConstantMetadataExtractors]]). Filters on
- * `_metadata` that Spark pushed into the listing do not apply to the files added back here: Spark
- * still evaluates them above the scan.
+ * `photo.jpg` is a broken image that gets its row and reason. Such a file is planned as 1 byte
+ * long; its `_metadata.file_size` stays 0 ([[ImageFileFormat.fileConstantMetadataExtractors]]).
+ * Filters on `_metadata` that Spark pushed into the listing do not apply to the files added back
+ * here: Spark still evaluates them above the scan.
  */
 private[image] final class EmptyFilesKept(underlying: FileIndex) extends FileIndex {
   override def rootPaths: Seq[Path] = underlying.rootPaths
@@ -96,9 +107,11 @@ private[image] final class EmptyFilesKept(underlying: FileIndex) extends FileInd
   override def partitionSchema: StructType = underlying.partitionSchema
   override def metadataOpsTimeNs: Option[Long] = underlying.metadataOpsTimeNs
 
-  // Spark's listFiles leaves zero-length files out: they come back here from allFiles, each into its
-  // partition's directory (a partition of empty files only, when no partition filter was pushed)
-  override def listFiles(partitionFilters: Seq[Expression], dataFilters: Seq[Expression]): Seq[PartitionDirectory] = {
+  // Spark's listFiles leaves zero-length files out: they come back here
+  // from allFiles, each into its partition's directory (a partition of
+  // empty files only, when no partition filter was pushed)
+  override def listFiles(partitionFilters: Seq[Expression], dataFilters: Seq[Expression])
+      : Seq[PartitionDirectory] = {
     val listed = underlying.listFiles(partitionFilters, dataFilters)
     underlying match {
       case index: PartitioningAwareFileIndex =>
@@ -106,11 +119,13 @@ private[image] final class EmptyFilesKept(underlying: FileIndex) extends FileInd
         if (empty.isEmpty) listed
         else {
           def planned(s: FileStatus) = FileStatusWithMetadata(
-            new FileStatus(1L, false, s.getReplication, s.getBlockSize, s.getModificationTime, s.getPath),
+            new FileStatus(
+              1L, false, s.getReplication, s.getBlockSize, s.getModificationTime, s.getPath),
             Map(EmptyFilesKept.TrueSize -> 0L))
           if (partitionSchema.isEmpty) {
             val dir =
-              listed.headOption.getOrElse(PartitionDirectory(InternalRow.empty, Seq.empty[FileStatusWithMetadata]))
+              listed.headOption.getOrElse(PartitionDirectory(InternalRow.empty,
+                  Seq.empty[FileStatusWithMetadata]))
             PartitionDirectory(dir.values, dir.files ++ empty.map(planned)) +: listed.drop(1)
           } else {
             val byParent = empty.groupBy(_.getPath.getParent)
@@ -124,7 +139,8 @@ private[image] final class EmptyFilesKept(underlying: FileIndex) extends FileInd
               if (partitionFilters.nonEmpty) Nil
               else index.partitionSpec().partitions.filter(p =>
                 byParent.contains(p.path) &&
-                  !parents.contains(Some(p.path))).map(p => PartitionDirectory(p.values, byParent(p.path).map(planned)))
+                  !parents.contains(Some(p.path))).map(p =>
+                PartitionDirectory(p.values, byParent(p.path).map(planned)))
             extended ++ onlyEmpty
           }
         }

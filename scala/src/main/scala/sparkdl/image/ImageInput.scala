@@ -5,8 +5,8 @@ import org.apache.spark.sql.Row
 import sparkdl.inference.{BatchInput, Model, ModelException}
 
 /**
- * How a model input decodes encoded image files (the same guards and rules as `readImages`):
- * images declaring more than `maxPixels` and cells longer than `maxBytes` are refused (a row-level
+ * How a model input decodes encoded image files (the same guards and rules as `readImages`): images
+ * declaring more than `maxPixels` and cells longer than `maxBytes` are refused (a row-level
  * reason); `applyExifOrientation` turns JPEGs upright; `draft` decodes a JPEG at the smallest DCT
  * scale (1/2, 1/4, 1/8) that keeps it at least the model's input size (faster, not equal to the
  * exact path: off by default).
@@ -19,14 +19,14 @@ final case class ImageDecoding(maxPixels: Long = ImageDecoder.DefaultMaxPixels,
 }
 
 /**
- * A model input fed from a column of images, each resized to `spec` ([[ImageToTensor]]): Spark image
- * structs, or encoded files ([[ImageFields.EncodedSchema]]: JPEG, PNG, GIF, BMP bytes with an optional
- * path) decoded here, inside the batch loop, by the decoder `readImages` uses and straight into the
- * model's input: no full-size image row is built, and a cell that does not decode is a row-level
- * problem (`handleInvalid`) whose message names its path. Which of the two a cell is follows from
- * its struct ([[ImageFields.normalizeInput]] made it one or the other). An encoded batch holds its
- * decoded floats until the batch buffer is filled: twice the buffer [[BatchMemory]] budgets (a
- * quarter of the heap per task), so at most half the heap.
+ * A model input fed from a column of images, each resized to `spec` ([[ImageToTensor]]): Spark
+ * image structs, or encoded files ([[ImageFields.EncodedSchema]]: JPEG, PNG, GIF, BMP bytes with an
+ * optional path) decoded here, inside the batch loop, by the decoder `readImages` uses and straight
+ * into the model's input: no full-size image row is built, and a cell that does not decode is a
+ * row-level problem (`handleInvalid`) whose message names its path. Which of the two a cell is
+ * follows from its struct ([[ImageFields.normalizeInput]] made it one or the other). An encoded
+ * batch holds its decoded floats until the batch buffer is filled: twice the buffer [[BatchMemory]]
+ * budgets (a quarter of the heap per task), so at most half the heap.
  */
 final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec,
                             decoding: ImageDecoding = ImageDecoding()) extends BatchInput {
@@ -47,8 +47,10 @@ final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec
     }
     if (nulls.nonEmpty) Some(s"image struct has null ${nulls.mkString(", ")}")
     else {
-      ImageToTensor.incompatibility(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
-        img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx).length, spec)
+      ImageToTensor.incompatibility(
+        img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
+        img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx).length,
+        spec)
     }
   }
 
@@ -60,21 +62,25 @@ final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec
       Left(s"${bytes.length} bytes, more than maxBytes=${decoding.maxBytes}: not decoded")
     } else {
       val draft = if (decoding.draft) (spec.height, spec.width) else (0, 0)
-      ImageDecoder.decode(bytes, decoding.maxPixels, draft, decoding.applyExifOrientation).flatMap { img =>
-        ImageToTensor.incompatibility(img.height, img.width, img.nChannels, img.data.length, spec).toLeft {
-          val floats = new Array[Float](spec.size)
-          ImageToTensor.write(img.height, img.width, img.nChannels, img.data, spec, floats, 0)
-          ImageInput.decoded.incrementAndGet()
-          floats
-        }
+      ImageDecoder.decode(bytes, decoding.maxPixels, draft, decoding.applyExifOrientation).flatMap {
+        img =>
+          ImageToTensor.incompatibility(
+            img.height, img.width, img.nChannels, img.data.length, spec).toLeft {
+            val floats = new Array[Float](spec.size)
+            ImageToTensor.write(img.height, img.width, img.nChannels, img.data, spec, floats, 0)
+            ImageInput.decoded.incrementAndGet()
+            floats
+          }
       }
     }
   }
 
   override def describe(value: Any): String = value match {
     case file: Row if file.length == ImageFields.EncodedSchema.length =>
-      Option(file.getString(1)).map(p => s"image '$p'").getOrElse(
-        s"image bytes (${Option(file.getAs[Array[Byte]](0)).fold("null")(b => s"${b.length} bytes")}, no path)")
+      Option(file.getString(1)).map(p => s"image '$p'").getOrElse {
+        val size = Option(file.getAs[Array[Byte]](0)).fold("null")(b => s"${b.length} bytes")
+        s"image bytes ($size, no path)"
+      }
     case img: Row => s"image '${img.getString(ImageFields.OriginIdx)}'"
   }
 
@@ -82,42 +88,51 @@ final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec
     case floats: Array[Float] => System.arraycopy(floats, 0, dst, offset, floats.length)
     case img: Row =>
       ImageToTensor.write(img.getInt(ImageFields.HeightIdx), img.getInt(ImageFields.WidthIdx),
-        img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx), spec, dst, offset)
+        img.getInt(ImageFields.NChannelsIdx), img.getAs[Array[Byte]](ImageFields.DataIdx), spec,
+        dst, offset)
   }
 }
 
 object ImageInput {
 
-  /** Encoded files this JVM decoded straight into a model's input (tests check no image row was built). */
+  /**
+   * Encoded files this JVM decoded straight into a model's input (tests check no image row was
+   * built).
+   */
   val decoded = new java.util.concurrent.atomic.AtomicLong
 
   /**
-   * What an image model's `inputTensor` takes (fixed height and width, 1 or 3 channels,
-   * float32), read from the model on the driver after checking that `outputTensor` exists:
-   * `[batch, height, width, channels]` (TensorFlow's layout), or `[batch, channels, height,
-   * width]` (PyTorch's, as ONNX exports have it) when the last dimension is not a channel count.
+   * What an image model's `inputTensor` takes (fixed height and width, 1 or 3 channels, float32),
+   * read from the model on the driver after checking that `outputTensor` exists:
+   * `[batch, height, width, channels]` (TensorFlow's layout), or `[batch, channels, height, width]`
+   * (PyTorch's, as ONNX exports have it) when the last dimension is not a channel count.
    * `channelOrder` applies to 3-channel inputs; 1-channel inputs take "L".
    */
-  def spec(model: Model, inputTensor: String, outputTensor: String, channelOrder: String): ImageInputSpec = {
+  def spec(model: Model, inputTensor: String, outputTensor: String, channelOrder: String)
+      : ImageInputSpec = {
     model.checkOutput(outputTensor)
     val in = model.inputInfo(inputTensor)
     if (in.dtype != "float") {
-      throw new ModelException(s"Input tensor '${in.name}' is ${in.dtype}; images are fed as float32")
+      throw new ModelException(
+        s"Input tensor '${in.name}' is ${in.dtype}; images are fed as float32")
     }
     def spec(h: Long, w: Long, c: Long, first: Boolean): ImageInputSpec = {
       if (c == 3 && channelOrder == "L") {
-        throw new ModelException(s"channelOrder is L but input tensor '${in.name}' takes 3 channels")
+        throw new ModelException(
+          s"channelOrder is L but input tensor '${in.name}' takes 3 channels")
       }
       ImageInputSpec(h.toInt, w.toInt, c.toInt, if (c == 1) "L" else channelOrder, first)
     }
     in.shape match {
-      case Some(Seq(_, h, w, c)) if h > 0 && w > 0 && (c == 1 || c == 3) => spec(h, w, c, first = false)
-      case Some(Seq(_, c, h, w)) if h > 0 && w > 0 && (c == 1 || c == 3) => spec(h, w, c, first = true)
+      case Some(Seq(_, h, w, c)) if h > 0 && w > 0 && (c == 1 || c == 3) =>
+        spec(h, w, c, first = false)
+      case Some(Seq(_, c, h, w)) if h > 0 && w > 0 && (c == 1 || c == 3) =>
+        spec(h, w, c, first = true)
       case _ =>
         throw new ModelException(
-          s"Input tensor '${in.name}' has shape ${in.shapeString}; an image model needs " +
-            "[batch, height, width, channels] or [batch, channels, height, width] with a fixed height and width " +
-            "and 1 or 3 channels")
+          s"Input tensor '${in.name}' has shape ${in.shapeString}; an image " +
+            "model needs [batch, height, width, channels] or [batch, channels, " +
+            "height, width] with a fixed height and width and 1 or 3 channels")
     }
   }
 }

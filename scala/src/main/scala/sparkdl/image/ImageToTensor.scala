@@ -1,23 +1,27 @@
 package sparkdl.image
 
 /**
- * How a model wants its image input: a fixed height x width x channels tensor of
- * float pixel values 0-255, channels in `channelOrder` ("RGB" or "BGR"; 1-channel
- * models take "L").
+ * How a model wants its image input: a fixed height x width x channels tensor of float pixel values
+ * 0-255, channels in `channelOrder` ("RGB" or "BGR"; 1-channel models take "L").
  */
 final case class ImageInputSpec(height: Int, width: Int, channels: Int, channelOrder: String,
                                 channelsFirst: Boolean = false) {
   require(height > 0 && width > 0, s"Model input size must be positive, got ${height}x$width")
   require(channels == 1 || channels == 3, s"Models must take 1 or 3 channels, got $channels")
   require(ImageInputSpec.ChannelOrders.contains(channelOrder),
-    s"channelOrder must be one of ${ImageInputSpec.ChannelOrders.mkString(", ")}, got '$channelOrder'")
+    "channelOrder must be one of " +
+      s"${ImageInputSpec.ChannelOrders.mkString(", ")}, got '$channelOrder'")
   require(channels == 1 || channelOrder != "L", "channelOrder 'L' needs a 1-channel model input")
-  require(channels == 3 || channelOrder == "L", s"A 1-channel model input needs channelOrder 'L', got '$channelOrder'")
+  require(channels == 3 || channelOrder == "L",
+    s"A 1-channel model input needs channelOrder 'L', got '$channelOrder'")
 
   /** Floats per image. */
   val size: Int = height * width * channels
 
-  /** Shape of one image as the model takes it: [h, w, c], or [c, h, w] channels first (PyTorch's layout). */
+  /**
+   * Shape of one image as the model takes it: [h, w, c], or [c, h, w] channels first (PyTorch's
+   * layout).
+   */
   def dims: Array[Long] =
     if (channelsFirst) Array(channels.toLong, height.toLong, width.toLong)
     else Array(height.toLong, width.toLong, channels.toLong)
@@ -28,21 +32,24 @@ object ImageInputSpec {
 }
 
 /**
- * Writes one Spark image (8-bit BGR/BGRA/gray bytes) into a float buffer as a
- * model input: bilinear resize with half-pixel centres and no antialiasing (the
- * arithmetic of `tf.image.resize(method="bilinear", antialias=False)`), channel
- * reordering, grayscale replicated to 3 channels, alpha dropped.
+ * Writes one Spark image (8-bit BGR/BGRA/gray bytes) into a float buffer as a model input: bilinear
+ * resize with half-pixel centres and no antialiasing (the arithmetic of
+ * `tf.image.resize(method="bilinear", antialias=False)`), channel reordering, grayscale replicated
+ * to 3 channels, alpha dropped.
  */
 object ImageToTensor {
 
   /** Why an image cannot feed `spec`, or None when it can. */
-  def incompatibility(height: Int, width: Int, nChannels: Int, dataLength: Int, spec: ImageInputSpec)
+  def incompatibility(height: Int, width: Int, nChannels: Int, dataLength: Int,
+                      spec: ImageInputSpec)
       : Option[String] = {
     if (height < 1 || width < 1) Some(s"image has no pixels (${height}x$width)")
-    else if (!Seq(1, 3, 4).contains(nChannels)) Some(s"unsupported channel count $nChannels (expected 1, 3 or 4)")
+    else if (!Seq(1, 3, 4).contains(nChannels))
+      Some(s"unsupported channel count $nChannels (expected 1, 3 or 4)")
     else if (dataLength.toLong != height.toLong * width * nChannels)
       Some(
-        s"image data has $dataLength bytes, but ${height}x${width}x$nChannels needs ${height.toLong * width * nChannels}")
+        s"image data has $dataLength bytes, but ${height}x${width}x$nChannels needs " +
+          s"${height.toLong * width * nChannels}")
     else if (spec.channels == 1 && nChannels != 1)
       Some(s"model takes 1 channel (grayscale) but the image has $nChannels")
     else None
@@ -75,7 +82,8 @@ object ImageToTensor {
       x += 1
     }
     val rowStride = width * nChannels
-    // Where output pixel (y, x) channel c goes: offset + (y * outW + x) * pixelStride + c * channelStride.
+    // Where output pixel (y, x) channel c goes: offset +
+    // (y * outW + x) * pixelStride + c * channelStride.
     val (pixelStride, channelStride) = if (spec.channelsFirst) (1, outH * outW) else (outC, 1)
     val c1 = channelStride
     val c2 = 2 * channelStride
@@ -96,8 +104,10 @@ object ImageToTensor {
           val r = right(x)
           val lx = xl(x)
           dst(o) = lerp2(data, top + l + s0, top + r + s0, bottom + l + s0, bottom + r + s0, lx, ly)
-          dst(o + c1) = lerp2(data, top + l + s1, top + r + s1, bottom + l + s1, bottom + r + s1, lx, ly)
-          dst(o + c2) = lerp2(data, top + l + s2, top + r + s2, bottom + l + s2, bottom + r + s2, lx, ly)
+          dst(o + c1) =
+            lerp2(data, top + l + s1, top + r + s1, bottom + l + s1, bottom + r + s1, lx, ly)
+          dst(o + c2) =
+            lerp2(data, top + l + s2, top + r + s2, bottom + l + s2, bottom + r + s2, lx, ly)
           o += pixelStride
           x += 1
         }
@@ -110,7 +120,8 @@ object ImageToTensor {
           var c = 0
           while (c < outC) {
             val s = srcChannel(c)
-            dst(o + c * channelStride) = lerp2(data, top + l + s, top + r + s, bottom + l + s, bottom + r + s, lx, ly)
+            dst(o + c * channelStride) =
+              lerp2(data, top + l + s, top + r + s, bottom + l + s, bottom + r + s, lx, ly)
             c += 1
           }
           o += pixelStride
@@ -121,8 +132,12 @@ object ImageToTensor {
     }
   }
 
-  /** Bilinear value from four source bytes: along x on both rows first, then along y (TensorFlow's order). */
-  @inline private def lerp2(data: Array[Byte], tlI: Int, trI: Int, blI: Int, brI: Int, lx: Float, ly: Float): Float = {
+  /**
+   * Bilinear value from four source bytes: along x on both rows first, then along y (TensorFlow's
+   * order).
+   */
+  @inline private def lerp2(data: Array[Byte], tlI: Int, trI: Int, blI: Int, brI: Int, lx: Float,
+                            ly: Float): Float = {
     val tl = (data(tlI) & 0xff).toFloat
     val tr = (data(trI) & 0xff).toFloat
     val bl = (data(blI) & 0xff).toFloat
@@ -133,9 +148,9 @@ object ImageToTensor {
   }
 
   /**
-   * Interpolation along one axis, as TensorFlow computes it for half-pixel centres:
-   * source = (i + 0.5) * in / out - 0.5; lower = max(floor, 0); upper = min(ceil, in - 1);
-   * weight = source - floor(source).
+   * Interpolation along one axis, as TensorFlow computes it for half-pixel centres: source = (i +
+   * 0.5) * in / out - 0.5; lower = max(floor, 0); upper = min(ceil, in - 1); weight = source -
+   * floor(source).
    */
   private[image] def axis(in: Int, out: Int): (Array[Int], Array[Int], Array[Float]) = {
     val scale = in.toFloat / out.toFloat

@@ -13,11 +13,11 @@ import org.tensorflow.types.{TString, TUint8}
 import sparkdl.tf.TFConfig
 
 /**
- * Decodes JPEG, PNG, GIF and BMP with TensorFlow's own `DecodeImage` op (libjpeg-turbo and
- * libpng inside the TensorFlow native library the jar already carries), faster than
- * `javax.imageio` (docs/PERFORMANCE.md). One small graph and session per JVM; each call decodes on
- * the calling task's thread's behalf (decode ops are single-threaded; tasks run in parallel).
- * Output in Spark's layout: BGR, BGRA or gray bytes.
+ * Decodes JPEG, PNG, GIF and BMP with TensorFlow's own `DecodeImage` op (libjpeg-turbo and libpng
+ * inside the TensorFlow native library the jar already carries), faster than `javax.imageio`
+ * (docs/PERFORMANCE.md). One small graph and session per JVM; each call decodes on the calling
+ * task's thread's behalf (decode ops are single-threaded; tasks run in parallel). Output in Spark's
+ * layout: BGR, BGRA or gray bytes.
  */
 object TFImageDecoder {
 
@@ -32,13 +32,16 @@ object TFImageDecoder {
     val tf = Ops.create(g)
     val contents = tf.withName("contents").placeholder(classOf[TString])
     tf.withName("pixels").image.decodeImage(contents, classOf[TUint8],
-      DecodeImage.channels(java.lang.Long.valueOf(0L)), DecodeImage.expandAnimations(java.lang.Boolean.FALSE))
+      DecodeImage.channels(java.lang.Long.valueOf(0L)),
+      DecodeImage.expandAnimations(java.lang.Boolean.FALSE))
     // JPEG on its own ops, one per scaling ratio: DecodeImage uses libjpeg's fast, less accurate
     // integer IDCT; the accurate one matches what Pillow and other libjpeg users produce.
     // (RGB -> BGR stays in the JVM, where it measured faster than TensorFlow's ReverseV2.)
     JpegRatios.foreach { r =>
-      tf.withName(s"jpeg_pixels_$r").image.decodeJpeg(contents, DecodeJpeg.channels(java.lang.Long.valueOf(0L)),
-        DecodeJpeg.dctMethod("INTEGER_ACCURATE"), DecodeJpeg.ratio(java.lang.Long.valueOf(r.toLong)))
+      tf.withName(s"jpeg_pixels_$r").image.decodeJpeg(
+        contents, DecodeJpeg.channels(java.lang.Long.valueOf(0L)),
+        DecodeJpeg.dctMethod("INTEGER_ACCURATE"),
+        DecodeJpeg.ratio(java.lang.Long.valueOf(r.toLong)))
     }
     val s = new Session(g, TFConfig.sessionConfig) // same thread pools as the model sessions
     sys.addShutdownHook { s.close(); g.close() }
@@ -46,13 +49,15 @@ object TFImageDecoder {
   }
 
   /**
-   * The image in Spark's layout, or why TensorFlow could not decode it; `format` as ImageIO
-   * names it. A JPEG is decoded at 1/`jpegRatio` of its size (one of [[JpegRatios]]) by
-   * libjpeg's DCT scaling; other formats always at full size.
+   * The image in Spark's layout, or why TensorFlow could not decode it; `format` as ImageIO names
+   * it. A JPEG is decoded at 1/`jpegRatio` of its size (one of [[JpegRatios]]) by libjpeg's DCT
+   * scaling; other formats always at full size.
    */
-  def decode(bytes: Array[Byte], format: String, jpegRatio: Int = 1): Either[String, DecodedImage] = {
+  def decode(bytes: Array[Byte], format: String, jpegRatio: Int = 1)
+      : Either[String, DecodedImage] = {
     // A caller's mistake, not a bad image: thrown, never turned into a silent full-size fallback.
-    require(JpegRatios.contains(jpegRatio), s"jpegRatio must be one of ${JpegRatios.mkString(", ")}, got $jpegRatio")
+    require(JpegRatios.contains(jpegRatio),
+      s"jpegRatio must be one of ${JpegRatios.mkString(", ")}, got $jpegRatio")
     try {
       val jpeg = format == "jpeg" || format == "jpg"
       val op = if (jpeg) s"jpeg_pixels_$jpegRatio" else "pixels"
@@ -67,7 +72,8 @@ object TFImageDecoder {
         }
       }
     } catch {
-      case NonFatal(e) => Left(s"cannot decode image (${e.getMessage.linesIterator.nextOption().getOrElse("")})")
+      case NonFatal(e) =>
+        Left(s"cannot decode image (${e.getMessage.linesIterator.nextOption().getOrElse("")})")
     }
   }
 

@@ -7,18 +7,19 @@ import scala.collection.mutable
 import org.slf4j.LoggerFactory
 
 /**
- * Batch size `auto`: per model and JVM, the number of rows per model run is chosen by
- * measuring the first batches of real input, not by habit. On a CPU with several tasks
- * sharing one session, large batches are often slower per row (activations leave the caches);
- * on a GPU the opposite. So every JVM finds out for itself.
+ * Batch size `auto`: per model and JVM, the number of rows per model run is chosen by measuring the
+ * first batches of real input, not by habit. On a CPU with several tasks sharing one session, large
+ * batches are often slower per row (activations leave the caches); on a GPU the opposite. So every
+ * JVM finds out for itself.
  *
- * How: candidate sizes are tried in increasing order ([[Candidates]]), each for at least
- * [[Runs]] timed model runs and [[MinRows]] rows, after one untimed run at that size (first runs
- * pay for allocations); the time per row at a size is the median of its runs. The search stops
- * once two sizes in a row are more than [[Tolerance]] slower per row than the best so far (one
- * could be noise: tasks share the cores), or after the last candidate, and keeps the fastest. Every row of the warm-up is real work: its results are used. Concurrent tasks
- * of the JVM share the measurement (they share the session and the cores, as they will after
- * it). The choice is logged once and kept for the life of the JVM ([[chosen]]).
+ * How: candidate sizes are tried in increasing order ([[Candidates]]), each for at least [[Runs]]
+ * timed model runs and [[MinRows]] rows, after one untimed run at that size (first runs pay for
+ * allocations); the time per row at a size is the median of its runs. The search stops once two
+ * sizes in a row are more than [[Tolerance]] slower per row than the best so far (one could be
+ * noise: tasks share the cores), or after the last candidate, and keeps the fastest. Every row of
+ * the warm-up is real work: its results are used. Concurrent tasks of the JVM share the measurement
+ * (they share the session and the cores, as they will after it). The choice is logged once and kept
+ * for the life of the JVM ([[chosen]]).
  */
 object AutoBatchSize {
 
@@ -31,11 +32,12 @@ object AutoBatchSize {
   private val tuners = new ConcurrentHashMap[String, Tuner]()
 
   /**
-   * The tuner of `model` in this JVM; `label` names the model in the log line. `interleaved`:
-   * the rows come sorted by cost (texts by length), so sizes are tried in turn, a batch each,
-   * round after round (see [[Tuner]]).
+   * The tuner of `model` in this JVM; `label` names the model in the log line. `interleaved`: the
+   * rows come sorted by cost (texts by length), so sizes are tried in turn, a batch each, round
+   * after round (see [[Tuner]]).
    */
-  def forModel(model: Model, label: String, interleaved: Boolean = false, maxSize: Int = Int.MaxValue): Tuner =
+  def forModel(model: Model, label: String, interleaved: Boolean = false,
+               maxSize: Int = Int.MaxValue): Tuner =
     tuners.computeIfAbsent(model.hash,
       _ => new Tuner(label, interleaved, Candidates.filter(_ <= maxSize).padTo(1, 1)))
 
@@ -48,14 +50,15 @@ object AutoBatchSize {
   /**
    * Where the batch size of one model stands in this JVM. Thread-safe.
    *
-   * In order (the default), each size is measured in turn until done. Interleaved (rows sorted
-   * by cost, so each batch costs more per row than the one before), the sizes take turns, one
-   * batch each, round after round, until every size has its runs: consecutive batches see rows
-   * of about the same cost, so no size is measured only on the cheap rows at the start of a
-   * sorted window; every size is tried ([[Runs]] timed batches each, after an untimed one: four
-   * rounds, 508 rows), the fastest per row kept.
+   * In order (the default), each size is measured in turn until done. Interleaved (rows sorted by
+   * cost, so each batch costs more per row than the one before), the sizes take turns, one batch
+   * each, round after round, until every size has its runs: consecutive batches see rows of about
+   * the same cost, so no size is measured only on the cheap rows at the start of a sorted window;
+   * every size is tried ([[Runs]] timed batches each, after an untimed one: four rounds, 508 rows),
+   * the fastest per row kept.
    */
-  final class Tuner private[AutoBatchSize] (label: String, interleaved: Boolean, sizes: IndexedSeq[Int]) {
+  final class Tuner private[AutoBatchSize] (label: String, interleaved: Boolean,
+                                            sizes: IndexedSeq[Int]) {
     private var step = 0 // index into Candidates being measured
     private val untimed = mutable.Set[Int]() // sizes that have had their untimed run
     private var worse = 0 // consecutive sizes measured slower than the best by more than Tolerance
@@ -67,8 +70,12 @@ object AutoBatchSize {
     /** The size of the next batch. */
     def next(): Int = decided.getOrElse(synchronized(decided.getOrElse(sizes(step))))
 
-    /** Timed runs a size needs: [[Runs]] and [[MinRows]] rows; interleaved, [[Runs]] (rounds stay whole). */
-    private def runsNeeded(size: Int): Int = if (interleaved) Runs else math.max(Runs, (MinRows + size - 1) / size)
+    /**
+     * Timed runs a size needs: [[Runs]] and [[MinRows]] rows; interleaved, [[Runs]] (rounds stay
+     * whole).
+     */
+    private def runsNeeded(size: Int): Int =
+      if (interleaved) Runs else math.max(Runs, (MinRows + size - 1) / size)
 
     private def done(size: Int): Boolean = perRow.get(size).exists(_.length >= runsNeeded(size))
 

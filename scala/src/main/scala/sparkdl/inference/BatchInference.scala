@@ -18,10 +18,16 @@ trait BatchInput extends Serializable {
   /** Shape of one row's value, without the batch dimension. */
   def dims: Array[Long]
 
-  /** Floats per row (within [[BatchMemory]]'s budget: checked on the driver before any batch is built). */
+  /**
+   * Floats per row (within [[BatchMemory]]'s budget: checked on the driver before any batch is
+   * built).
+   */
   final def size: Int = dims.product.toInt
 
-  /** Bytes one row's values take in the batch buffers, from the declared dimensions ([[BatchMemory]]). */
+  /**
+   * Bytes one row's values take in the batch buffers, from the declared dimensions
+   * ([[BatchMemory]]).
+   */
   def rowBytes: Long = BatchMemory.rowBytes(this)
 
   /** Why `value` cannot feed the model (a row-level problem, see `handleInvalid`), or None. */
@@ -36,13 +42,16 @@ trait BatchInput extends Serializable {
   /** Names an invalid cell in messages, e.g. `image 'a.jpg'`. */
   def describe(value: Any): String = "value"
 
-  /** Writes the floats of a [[prepare]]d `value` at `dst(offset until offset + size)`; fails on a caller's error. */
+  /**
+   * Writes the floats of a [[prepare]]d `value` at `dst(offset until offset + size)`; fails on a
+   * caller's error.
+   */
   def write(value: Any, dst: Array[Float], offset: Int): Unit
 
   /**
-   * The model's feeds for a batch of [[prepare]]d values: by default one float tensor
-   * `[n] ++ dims` filled by [[write]]. An input may feed several tensors of its own making
-   * (text: token ids and a mask, padded to the batch's longest row).
+   * The model's feeds for a batch of [[prepare]]d values: by default one float tensor `[n] ++ dims`
+   * filled by [[write]]. An input may feed several tensors of its own making (text: token ids and a
+   * mask, padded to the batch's longest row).
    */
   def feeds(values: IndexedSeq[Any]): Seq[Feed] = {
     val buffer = new Array[Float](values.length * size)
@@ -54,7 +63,10 @@ trait BatchInput extends Serializable {
     Seq(Feed(tensor, values.length.toLong +: dims, buffer))
   }
 
-  /** Whether rows should be sorted by [[cost]] into batches (inputs padded per batch, such as texts). */
+  /**
+   * Whether rows should be sorted by [[cost]] into batches (inputs padded per batch, such as
+   * texts).
+   */
   def sortsByCost: Boolean = false
 
   /** A cheap measure of what feeding `value` costs (texts: their length). */
@@ -65,16 +77,16 @@ trait BatchInput extends Serializable {
 final case class BatchOutput(tensor: String, format: OutputFormat)
 
 /**
- * The one executor-side batching core, for every stage and SQL function and any engine:
- * rows -> one float buffer per input -> one run of the model's session ([[SessionCache]]) ->
- * one output cell per row and output. Serializable and free of any stage, so closures never
- * capture one; at most one batch of rows and its buffers are held at a time.
+ * The one executor-side batching core, for every stage and SQL function and any engine: rows -> one
+ * float buffer per input -> one run of the model's session ([[SessionCache]]) -> one output cell
+ * per row and output. Serializable and free of any stage, so closures never capture one; at most
+ * one batch of rows and its buffers are held at a time.
  *
  * Row policy: a null in any input is not fed: the row gets null outputs, or is dropped under
- * `handleInvalid = "skip"` (MLlib's meaning: skip drops every row the model cannot score). A
- * value an input finds invalid fails the task under "error" (the message names the column,
- * the value and the reason, followed by `invalidHint`), gives null outputs under "keep", and
- * drops the row under "skip".
+ * `handleInvalid = "skip"` (MLlib's meaning: skip drops every row the model cannot score). A value
+ * an input finds invalid fails the task under "error" (the message names the column, the value and
+ * the reason, followed by `invalidHint`), gives null outputs under "keep", and drops the row under
+ * "skip".
  */
 final case class BatchInference(
     model: Broadcast[_ <: Model],
@@ -91,11 +103,19 @@ final case class BatchInference(
   model.value.checkAllowed()
   model.value.checkRun(inputs.flatMap(_.tensors), outputs.map(_.tensor))
 
-  /** `spark.sparkdl.runTimeout` of the query's session, in ms (0: none): a longer model run is stopped. */
-  val runTimeoutMs: Long = SparkSession.getActiveSession.flatMap(_.conf.getOption(RunWatch.TimeoutConf))
-    .filter(_.trim.nonEmpty).map(org.apache.spark.network.util.JavaUtils.timeStringAsMs).getOrElse(0L)
+  /**
+   * `spark.sparkdl.runTimeout` of the query's session, in ms (0: none): a longer model run is
+   * stopped.
+   */
+  val runTimeoutMs: Long =
+    SparkSession.getActiveSession.flatMap(_.conf.getOption(RunWatch.TimeoutConf))
+      .filter(_.trim.nonEmpty).map(org.apache.spark.network.util.JavaUtils.timeStringAsMs)
+      .getOrElse(0L)
 
-  /** The most rows one batch may hold ([[BatchMemory]]): a model whose single row cannot fit fails here. */
+  /**
+   * The most rows one batch may hold ([[BatchMemory]]): a model whose single row cannot fit fails
+   * here.
+   */
   val maxBatchRows: Int =
     BatchMemory.maxRows(inputs, BatchMemory.budget(SparkSession.getActiveSession), "The model")
 
@@ -131,15 +151,18 @@ final case class BatchInference(
       i += 1
     }
     if (m > 0) {
-      val feeds = inputs.zipWithIndex.flatMap { case (in, k) => in.feeds((0 until m).map(j => prepared(j)(k))) }
+      val feeds = inputs.zipWithIndex.flatMap { case (in, k) =>
+        in.feeds((0 until m).map(j => prepared(j)(k)))
+      }
       val results = RunWatch("The model run", runTimeoutMs) { control =>
         SessionCache.withSession(model.value)(_.run(feeds, outputs.map(_.tensor), control))
       }
       BatchInference.runs.incrementAndGet()
       results.zip(outputs).zipWithIndex.foreach { case (((shape, out), output), k) =>
         if (shape.isEmpty || shape(0) != m) {
-          throw new IllegalStateException(s"Output '${output.tensor}' has shape ${shape.mkString("[", ",", "]")} " +
-            s"for a batch of $m rows; its first dimension must be the batch")
+          throw new IllegalStateException(
+            s"Output '${output.tensor}' has shape ${shape.mkString("[", ",", "]")} " +
+              s"for a batch of $m rows; its first dimension must be the batch")
         }
         val per = out.length / m
         var j = 0
@@ -152,7 +175,10 @@ final case class BatchInference(
     cells
   }
 
-  /** The row's values as the inputs write them, or the message for the first input that finds its value invalid. */
+  /**
+   * The row's values as the inputs write them, or the message for the first input that finds its
+   * value invalid.
+   */
   private def prepare(row: Seq[Any]): Either[String, Seq[Any]] = {
     val ready = new Array[Any](inputs.length)
     var k = 0
@@ -160,8 +186,9 @@ final case class BatchInference(
       inputs(k).prepare(row(k)) match {
         case Right(v) => ready(k) = v
         case Left(reason) =>
-          return Left(s"Column '${inputs(k).column}': ${inputs(k).describe(row(k))} cannot feed the model " +
-            s"(${inputs(k).dims.mkString("x")}): $reason")
+          return Left(
+            s"Column '${inputs(k).column}': ${inputs(k).describe(row(k))} cannot feed the model " +
+              s"(${inputs(k).dims.mkString("x")}): $reason")
       }
       k += 1
     }

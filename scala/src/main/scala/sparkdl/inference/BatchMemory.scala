@@ -11,8 +11,8 @@ import org.apache.spark.sql.SparkSession
  * size capped so that a batch fits (the auto batch size tries only sizes that fit).
  *
  * The budget of one batch: the Spark conf `spark.sparkdl.batchMemory` (bytes, `512m` style), else a
- * quarter of an executor's heap (`spark.executor.memory`; the driver's heap in local mode) divided by
- * the tasks an executor runs at once (`spark.executor.cores`; the local threads in local mode).
+ * quarter of an executor's heap (`spark.executor.memory`; the driver's heap in local mode) divided
+ * by the tasks an executor runs at once (`spark.executor.cores`; the local threads in local mode).
  */
 object BatchMemory {
 
@@ -25,7 +25,8 @@ object BatchMemory {
       val local = spark.exists(_.sparkContext.isLocal)
       val heap =
         if (local || spark.isEmpty) Runtime.getRuntime.maxMemory
-        else JavaUtils.byteStringAsBytes(conf.flatMap(_.getOption("spark.executor.memory")).getOrElse("1g"))
+        else JavaUtils.byteStringAsBytes(
+          conf.flatMap(_.getOption("spark.executor.memory")).getOrElse("1g"))
       val tasks =
         if (local) spark.map(_.sparkContext.defaultParallelism).getOrElse(1)
         else conf.flatMap(_.getOption("spark.executor.cores")).map(_.toInt).getOrElse(1)
@@ -37,7 +38,10 @@ object BatchMemory {
   private def times(a: Long, b: Long): Long =
     if (a != 0 && b > Long.MaxValue / a) Long.MaxValue else a * b
 
-  /** The bytes of one row of `input`: its declared dimensions (dynamic ones left out) x `bytesPerValue`. */
+  /**
+   * The bytes of one row of `input`: its declared dimensions (dynamic ones left out) x
+   * `bytesPerValue`.
+   */
   def rowBytes(input: BatchInput, bytesPerValue: Int = 4): Long =
     input.dims.filter(_ > 0).foldLeft(bytesPerValue.toLong)(times)
 
@@ -47,15 +51,17 @@ object BatchMemory {
    */
   def maxRows(inputs: Seq[BatchInput], budget: Long, what: String): Int = {
     val perInput = inputs.map(in => in -> in.rowBytes)
-    val row = perInput.map(_._2).foldLeft(0L)((a, b) => if (Long.MaxValue - a < b) Long.MaxValue else a + b)
+    val row =
+      perInput.map(_._2).foldLeft(0L)((a, b) => if (Long.MaxValue - a < b) Long.MaxValue else a + b)
     if (row > budget) {
       val (largest, bytes) = perInput.maxBy(_._2)
       throw new ModelException(
-        s"$what: input '${largest.tensor}' (column '${largest.column}') declares ${largest.dims.map(d =>
-            if (d < 0) "?" else d.toString).mkString("[?, ", ", ", "]")} per row: ${human(bytes)} for one row, " +
-          s"more than the ${human(budget)} one batch may take in an executor (a quarter of its heap per task; " +
-          s"the Spark conf $Conf sets it). The model cannot run here: raise spark.executor.memory " +
-          "(spark.driver.memory in local mode) or that setting, or use a model with a smaller input.")
+        s"$what: input '${largest.tensor}' (column '${largest.column}') declares " +
+          s"${largest.dims.map(d => if (d < 0) "?" else d.toString).mkString("[?, ", ", ", "]")} " +
+          s"per row: ${human(bytes)} for one row, more than the ${human(budget)} one batch may " +
+          s"take in an executor (a quarter of its heap per task; the Spark conf $Conf sets it). " +
+          "The model cannot run here: raise spark.executor.memory (spark.driver.memory in local " +
+          "mode) or that setting, or use a model with a smaller input.")
     }
     math.max(1L, math.min(Int.MaxValue.toLong, budget / math.max(1L, row))).toInt
   }

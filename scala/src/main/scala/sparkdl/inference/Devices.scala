@@ -9,14 +9,14 @@ import org.slf4j.LoggerFactory
 
 /**
  * Where a JVM's model sessions run, from Spark's resource scheduling: with
- * `spark.executor.resource.gpu.amount=1` (and `spark.task.resource.gpu.amount`), each executor
- * JVM uses the GPU address Spark assigned to it; an executor assigned none uses the CPU, so it
- * never takes a GPU that Spark gave another executor of the host. In local mode (one JVM, no
- * assignment) the engines keep their own defaults.
+ * `spark.executor.resource.gpu.amount=1` (and `spark.task.resource.gpu.amount`), each executor JVM
+ * uses the GPU address Spark assigned to it; an executor assigned none uses the CPU, so it never
+ * takes a GPU that Spark gave another executor of the host. In local mode (one JVM, no assignment)
+ * the engines keep their own defaults.
  *
  * TensorFlow maps devices once per process (`visible_device_list` cannot differ between the
- * sessions of one JVM), so the JVM's device is fixed by the first task that asks, and kept:
- * with one GPU per executor, every task of the executor is assigned the same address.
+ * sessions of one JVM), so the JVM's device is fixed by the first task that asks, and kept: with
+ * one GPU per executor, every task of the executor is assigned the same address.
  */
 object Devices {
 
@@ -32,41 +32,44 @@ object Devices {
     Option(TaskContext.get()).flatMap(_.resources().get(Gpu)).flatMap(_.addresses.headOption)
 
   /**
-   * This JVM's placement: fixed by the first call from a task; a call outside any task (the
-   * driver) before that gets the placement it would have, without fixing it.
+   * This JVM's placement: fixed by the first call from a task; a call outside any task (the driver)
+   * before that gets the placement it would have, without fixing it.
    */
   def placement(): Placement = Option(fixed.get).getOrElse {
     val localMode = Option(SparkEnv.get).forall(_.executorId == "driver")
     val p = Placement(assignedToTask(), localMode)
     if (TaskContext.get() == null) p
     else {
-      if (fixed.compareAndSet(null, p)) p.gpu.foreach(g => log.info(s"sparkdl: this executor's models run on GPU $g"))
+      if (fixed.compareAndSet(null, p))
+        p.gpu.foreach(g => log.info(s"sparkdl: this executor's models run on GPU $g"))
       fixed.get
     }
   }
 }
 
 /**
- * A JVM's device: `gpu` is the GPU address Spark assigned (None: none assigned); `localMode`
- * when the JVM is Spark's local mode (driver and executor in one).
+ * A JVM's device: `gpu` is the GPU address Spark assigned (None: none assigned); `localMode` when
+ * the JVM is Spark's local mode (driver and executor in one).
  */
 final case class Placement(gpu: Option[String], localMode: Boolean) {
 
   /**
-   * TensorFlow's GPU settings: the assigned GPU alone, memory allocated as needed
-   * (`allow_growth`, so the image decoder's session and the models' share it); no GPU at all
-   * when an executor was assigned none; TensorFlow's default devices in local mode.
+   * TensorFlow's GPU settings: the assigned GPU alone, memory allocated as needed (`allow_growth`,
+   * so the image decoder's session and the models' share it); no GPU at all when an executor was
+   * assigned none; TensorFlow's default devices in local mode.
    */
   def tensorflow: TensorFlowDevices = gpu match {
-    case Some(address) => TensorFlowDevices(visibleDeviceList = address, gpuCount = None, allowGrowth = true)
-    case None if localMode => TensorFlowDevices(visibleDeviceList = "", gpuCount = None, allowGrowth = true)
+    case Some(address) =>
+      TensorFlowDevices(visibleDeviceList = address, gpuCount = None, allowGrowth = true)
+    case None if localMode =>
+      TensorFlowDevices(visibleDeviceList = "", gpuCount = None, allowGrowth = true)
     case None => TensorFlowDevices(visibleDeviceList = "", gpuCount = Some(0), allowGrowth = true)
   }
 
   /**
-   * The CUDA device ONNX Runtime sessions use, given the execution providers of this build:
-   * the assigned GPU (device 0 in local mode), or None (CPU) when none was assigned or the build
-   * has no CUDA provider.
+   * The CUDA device ONNX Runtime sessions use, given the execution providers of this build: the
+   * assigned GPU (device 0 in local mode), or None (CPU) when none was assigned or the build has no
+   * CUDA provider.
    */
   def onnxCudaDevice(providers: Set[String]): Option[Int] =
     if (!providers.contains("CUDA")) None
@@ -78,7 +81,8 @@ final case class Placement(gpu: Option[String], localMode: Boolean) {
    */
   def describe(providers: Set[String], cudaFailure: Option[String] = None): String = {
     val tf = tensorflow
-    val ort = onnxCudaDevice(providers).filter(_ => cudaFailure.isEmpty).fold("CPU")(d => s"CUDA:$d")
+    val ort =
+      onnxCudaDevice(providers).filter(_ => cudaFailure.isEmpty).fold("CPU")(d => s"CUDA:$d")
     def orNull(value: Option[JValue]): JValue = value.getOrElse(JNull)
     compact(JObject(
         "gpu" -> orNull(gpu.map(JString(_))),
@@ -93,5 +97,8 @@ final case class Placement(gpu: Option[String], localMode: Boolean) {
   }
 }
 
-/** TensorFlow's device settings: `gpuCount` Some(0) hides every GPU; None keeps TensorFlow's count. */
-final case class TensorFlowDevices(visibleDeviceList: String, gpuCount: Option[Int], allowGrowth: Boolean)
+/**
+ * TensorFlow's device settings: `gpuCount` Some(0) hides every GPU; None keeps TensorFlow's count.
+ */
+final case class TensorFlowDevices(visibleDeviceList: String, gpuCount: Option[Int],
+                                   allowGrowth: Boolean)

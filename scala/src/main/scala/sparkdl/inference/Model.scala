@@ -1,9 +1,9 @@
 package sparkdl.inference
 
 /**
- * A model as the executors receive it: immutable, serializable bytes that an engine turns
- * into a [[ModelSession]]. Identified in every JVM by `hash`, so [[SessionCache]] loads each
- * model once per JVM whatever object carries it.
+ * A model as the executors receive it: immutable, serializable bytes that an engine turns into a
+ * [[ModelSession]]. Identified in every JVM by `hash`, so [[SessionCache]] loads each model once
+ * per JVM whatever object carries it.
  */
 trait Model extends Serializable {
 
@@ -23,7 +23,9 @@ trait Model extends Serializable {
   /** Describes the input `name`, or fails naming it and listing the model's inputs. */
   def inputInfo(name: String): TensorInfo = SessionCache.withSession(this)(_.inputInfo(name))
 
-  /** Describes the output `name` (with its static shape), or fails naming it and listing candidates. */
+  /**
+   * Describes the output `name` (with its static shape), or fails naming it and listing candidates.
+   */
   def outputInfo(name: String): TensorInfo = SessionCache.withSession(this)(_.outputInfo(name))
 
   /** Fails, naming it and listing candidates, unless `name` is an output of the model. */
@@ -36,30 +38,36 @@ trait Model extends Serializable {
    */
   def checkAllowed(): Unit = ()
 
-  /** The inputs computing `outputs` reads (all must be fed), where the engine can tell without running. */
+  /**
+   * The inputs computing `outputs` reads (all must be fed), where the engine can tell without
+   * running.
+   */
   def inputsNeeded(outputs: Seq[String]): Option[Seq[String]] = None
 
   /** Whether two names denote one tensor (TensorFlow: `x` is `x:0`). */
   def sameTensor(a: String, b: String): Boolean = a == b
 
   /**
-   * Checks on the driver, before any job, what would otherwise fail in every task: feeding
-   * `fed` and fetching `fetched` must feed every input the outputs read, and each output must
-   * be float32 with the batch as its first dimension. The messages are those a task would give.
+   * Checks on the driver, before any job, what would otherwise fail in every task: feeding `fed`
+   * and fetching `fetched` must feed every input the outputs read, and each output must be float32
+   * with the batch as its first dimension. The messages are those a task would give.
    */
   def checkRun(fed: Seq[String], fetched: Seq[String]): Unit = {
-    inputsNeeded(fetched).getOrElse(Nil).filterNot(n => fed.exists(sameTensor(_, n))).headOption.foreach { n =>
+    inputsNeeded(fetched).getOrElse(Nil).filterNot(n =>
+      fed.exists(sameTensor(_, n))).headOption.foreach { n =>
       val in = inputInfo(n)
       throw new ModelException(
-        s"You must feed a value for input '${in.name}' (${in.dtype} ${in.shapeString}): the outputs " +
-          s"${fetched.mkString("[", ", ", "]")} read it, but only ${fed.mkString("[", ", ", "]")} " +
-          "are fed. A model given to this stage must take exactly the inputs the stage feeds.")
+        s"You must feed a value for input '${in.name}' (${in.dtype} " +
+          s"${in.shapeString}): the outputs ${fetched.mkString("[", ", ", "]")} " +
+          s"read it, but only ${fed.mkString("[", ", ", "]")} are fed. A model " +
+          "given to this stage must take exactly the inputs the stage feeds.")
     }
     lazy val batchFirst = fed.forall(f => inputInfo(f).shape.forall(_.headOption.forall(_ < 0)))
     fetched.foreach { name =>
       val out = outputInfo(name)
       if (out.dtype != "float") {
-        throw new ModelException(s"Output '$name' is ${out.dtype}, only float32 outputs are supported")
+        throw new ModelException(
+          s"Output '$name' is ${out.dtype}, only float32 outputs are supported")
       }
       if (out.shape.exists(s => s.isEmpty || (s.head >= 0 && batchFirst))) {
         throw new ModelException(

@@ -1,8 +1,8 @@
 package sparkdl.inference
 
 /**
- * A model loaded into one engine session. Thread-safe: every task of a JVM shares one
- * (obtained through [[SessionCache]], which owns its lifetime).
+ * A model loaded into one engine session. Thread-safe: every task of a JVM shares one (obtained
+ * through [[SessionCache]], which owns its lifetime).
  */
 trait ModelSession extends AutoCloseable {
 
@@ -17,8 +17,8 @@ trait ModelSession extends AutoCloseable {
   def outputNames: Seq[String]
 
   /**
-   * Runs the model once and fetches `outputs`: one flat float array per
-   * output with its shape. Every native buffer is released before this returns, also on failure.
+   * Runs the model once and fetches `outputs`: one flat float array per output with its shape.
+   * Every native buffer is released before this returns, also on failure.
    */
   def run(feeds: Seq[Feed], outputs: Seq[String]): Seq[(Array[Long], Array[Float])]
 
@@ -26,7 +26,8 @@ trait ModelSession extends AutoCloseable {
    * [[run]], stoppable through `control` where the session can end a run in progress (ONNX Runtime,
    * TensorFlow graphs with loops); by default it cannot, and `control` is not used.
    */
-  def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl): Seq[(Array[Long], Array[Float])] =
+  def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl)
+      : Seq[(Array[Long], Array[Float])] =
     run(feeds, outputs)
 
   /** Runs the model once with a single input (row-major `data` of `shape`). */

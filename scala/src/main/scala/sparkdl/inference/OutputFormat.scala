@@ -35,8 +35,10 @@ object OutputFormat {
   /** array<float>. */
   case object FloatArrayOutput extends OutputFormat {
     val dataType: DataType = ArrayType(FloatType, containsNull = false)
-    def cell(out: Array[Float], from: Int, len: Int): Any = // one copy (`toSeq` would make a second)
-      scala.collection.immutable.ArraySeq.unsafeWrapArray(java.util.Arrays.copyOfRange(out, from, from + len))
+    // one copy (`toSeq` would make a second)
+    def cell(out: Array[Float], from: Int, len: Int): Any =
+      scala.collection.immutable.ArraySeq.unsafeWrapArray(
+        java.util.Arrays.copyOfRange(out, from, from + len))
   }
 
   val PredictionStruct: StructType = StructType(Seq(
@@ -53,7 +55,8 @@ object OutputFormat {
     require(classes.length == descriptions.length, "one description per class")
     val dataType: DataType = ArrayType(PredictionStruct, containsNull = false)
     def cell(out: Array[Float], from: Int, len: Int): Any = {
-      require(len == classes.length, s"predictions have $len classes but there are ${classes.length} labels")
+      require(len == classes.length,
+        s"predictions have $len classes but there are ${classes.length} labels")
       // Stable: ties keep the lower class index first.
       val order = (0 until len).sortBy(i => (-out(from + i), i)).take(k)
       order.map(i => Row(classes(i), descriptions(i), out(from + i)))
@@ -63,17 +66,20 @@ object OutputFormat {
   /**
    * An image struct (Spark's `ImageSchema.columnSchema`) of float32 pixels, for a model whose
    * output is an image (`[batch, height, width, channels]`, or `[batch, channels, height, width]`
-   * when `channelsFirst`): mode `CV_32FC1`, `CV_32FC3` or `CV_32FC4`, `data` row-major
-   * `[h, w, c]` little-endian float32, channels in Spark's image order (BGR, BGRA): `fromRgb`
-   * says the model's channels are RGB(A) and are reversed. `origin` is empty.
+   * when `channelsFirst`): mode `CV_32FC1`, `CV_32FC3` or `CV_32FC4`, `data` row-major `[h, w, c]`
+   * little-endian float32, channels in Spark's image order (BGR, BGRA): `fromRgb` says the model's
+   * channels are RGB(A) and are reversed. `origin` is empty.
    */
-  final case class ImageOutput(height: Int, width: Int, channels: Int, channelsFirst: Boolean, fromRgb: Boolean)
+  final case class ImageOutput(height: Int, width: Int, channels: Int, channelsFirst: Boolean,
+                               fromRgb: Boolean)
     extends OutputFormat {
-    require(ImageOutput.Modes.contains(channels), s"an image output has 1, 3 or 4 channels, not $channels")
+    require(ImageOutput.Modes.contains(channels),
+      s"an image output has 1, 3 or 4 channels, not $channels")
     val dataType: DataType = org.apache.spark.ml.image.ImageSchema.columnSchema
     def cell(out: Array[Float], from: Int, len: Int): Any = {
       require(len == height * width * channels,
-        s"an image output of ${height}x${width}x$channels needs ${height * width * channels} values, got $len")
+        s"an image output of ${height}x${width}x$channels " +
+          s"needs ${height * width * channels} values, got $len")
       val data = java.nio.ByteBuffer.allocate(len * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN)
       val floats = data.asFloatBuffer()
       val plane = height * width
@@ -110,9 +116,10 @@ object OutputFormat {
         case Some(Seq(_, h, w, c)) if fits(h, w, c) => image(h, w, c, first = false)
         case Some(Seq(_, c, h, w)) if fits(h, w, c) => image(h, w, c, first = true)
         case _ => throw new IllegalArgumentException(
-            s"outputMode 'image' needs an image output: [batch, height, width, channels] (or channels first) " +
-              s"with a known height and width and 1, 3 or 4 channels; output '${info.name}' is ${info.dtype} " +
-              s"${info.shapeString}. Use outputMode 'vector' or 'array' for other outputs")
+            "outputMode 'image' needs an image output: [batch, height, width, channels] " +
+              "(or channels first) with a known height and width and 1, 3 or 4 " +
+              s"channels; output '${info.name}' is ${info.dtype} ${info.shapeString}. " +
+              "Use outputMode 'vector' or 'array' for other outputs")
       }
     }
   }
@@ -121,5 +128,6 @@ object OutputFormat {
   val Modes: Map[String, OutputFormat] = Map("vector" -> VectorOutput, "array" -> FloatArrayOutput)
 
   def forMode(mode: String): OutputFormat =
-    Modes.getOrElse(mode, throw new IllegalArgumentException(s"Unknown output mode '$mode' (vector or array)"))
+    Modes.getOrElse(
+      mode, throw new IllegalArgumentException(s"Unknown output mode '$mode' (vector or array)"))
 }

@@ -5,8 +5,8 @@ import java.util.concurrent.{Executors, ScheduledExecutorService, ThreadFactory,
 import org.apache.spark.{SparkThrowable, TaskContext}
 
 /**
- * How a model run in progress is ended early. The engine registers its way to stop ([[onStop]]: ONNX
- * Runtime's terminate flag; for a TensorFlow graph with loops, the flag its loops check,
+ * How a model run in progress is ended early. The engine registers its way to stop ([[onStop]]:
+ * ONNX Runtime's terminate flag; for a TensorFlow graph with loops, the flag its loops check,
  * [[sparkdl.tf.LoopGuard]]); [[RunWatch]] calls it once. A run that registers none is not stopped.
  */
 final class RunControl {
@@ -25,7 +25,10 @@ final class RunControl {
   }
 }
 
-/** A model run ended early: its task was killed (a cancelled job) or it ran past `spark.sparkdl.runTimeout`. */
+/**
+ * A model run ended early: its task was killed (a cancelled job) or it ran past
+ * `spark.sparkdl.runTimeout`.
+ */
 final class ModelRunStoppedException(message: String, cause: Throwable)
   extends RuntimeException(message, cause) with SparkThrowable {
   override def getCondition: String = "SPARKDL_MODEL_RUN_STOPPED"
@@ -45,15 +48,18 @@ object RunWatch {
 
   val TimeoutConf = "spark.sparkdl.runTimeout"
 
-  private lazy val ticker: ScheduledExecutorService = Executors.newSingleThreadScheduledExecutor(new ThreadFactory {
-    override def newThread(r: Runnable): Thread = {
-      val t = new Thread(r, "sparkdl-run-watch")
-      t.setDaemon(true)
-      t
-    }
-  })
+  private lazy val ticker: ScheduledExecutorService =
+    Executors.newSingleThreadScheduledExecutor(new ThreadFactory {
+      override def newThread(r: Runnable): Thread = {
+        val t = new Thread(r, "sparkdl-run-watch")
+        t.setDaemon(true)
+        t
+      }
+    })
 
-  /** `run(control)`, stopped through `control` when its task is killed or after `timeoutMs` (> 0). */
+  /**
+   * `run(control)`, stopped through `control` when its task is killed or after `timeoutMs` (> 0).
+   */
   def apply[T](what: String, timeoutMs: Long)(run: RunControl => T): T = {
     val task = TaskContext.get() // null on the driver: no task to be killed
     if (task == null && timeoutMs <= 0) return run(new RunControl)

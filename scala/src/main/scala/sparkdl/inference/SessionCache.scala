@@ -5,12 +5,12 @@ import java.util.concurrent.atomic.AtomicLong
 import scala.collection.mutable
 
 /**
- * The JVM-wide cache of loaded models: one [[ModelSession]] per model hash, shared by every
- * task and thread of the JVM (driver or executor), whatever the engine. Bounded: beyond
- * `capacity` models or `maxBytes` of them, the least recently used model leaves the cache,
- * and its session is closed as soon as no caller is using it ([[withSession]] holds a lease
- * for the duration of the call), so eviction never pulls a session from under a running
- * task. Every session is closed when the JVM shuts down.
+ * The JVM-wide cache of loaded models: one [[ModelSession]] per model hash, shared by every task
+ * and thread of the JVM (driver or executor), whatever the engine. Bounded: beyond `capacity`
+ * models or `maxBytes` of them, the least recently used model leaves the cache, and its session is
+ * closed as soon as no caller is using it ([[withSession]] holds a lease for the duration of the
+ * call), so eviction never pulls a session from under a running task. Every session is closed when
+ * the JVM shuts down.
  *
  * Loading happens outside the cache's lock: a model being loaded (a large graph takes seconds)
  * delays only the callers that need that model, never the callers of models already loaded.
@@ -21,10 +21,10 @@ object SessionCache {
   val capacity: Int = Integer.getInteger("sparkdl.sessionCache.capacity", 4)
 
   /**
-   * Model bytes kept loaded at once (`-Dsparkdl.sessionCache.maxBytes=N`, default 1 GiB): a
-   * loaded graph takes many times its size in memory (VGG19's constants peak at many GB
-   * resident on first run), so two such graphs are not kept side by side. The model
-   * being loaded always stays, whatever its size.
+   * Model bytes kept loaded at once (`-Dsparkdl.sessionCache.maxBytes=N`, default 1 GiB): a loaded
+   * graph takes many times its size in memory (VGG19's constants peak at many GB resident on first
+   * run), so two such graphs are not kept side by side. The model being loaded always stays,
+   * whatever its size.
    */
   def maxBytes: Long = java.lang.Long.getLong("sparkdl.sessionCache.maxBytes", 1L << 30)
 
@@ -56,8 +56,8 @@ object SessionCache {
   sys.addShutdownHook(clear())
 
   /**
-   * Runs `f` with the session for `model`, loading it on first use in this JVM. The session
-   * stays open until `f` returns, even if other models push it out of the cache meanwhile.
+   * Runs `f` with the session for `model`, loading it on first use in this JVM. The session stays
+   * open until `f` returns, even if other models push it out of the cache meanwhile.
    */
   def withSession[T](model: Model)(f: ModelSession => T): T = {
     val entry = acquire(model)

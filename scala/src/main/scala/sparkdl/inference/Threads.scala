@@ -12,16 +12,17 @@ object Threads {
       .orElse(Option(System.getProperty(sparkKey.stripPrefix("spark."))))
 
   private def executorCores: Int =
-    Option(org.apache.spark.SparkEnv.get).flatMap(_.conf.getOption("spark.executor.cores")).map(_.toInt)
+    Option(org.apache.spark.SparkEnv.get).flatMap(_.conf.getOption("spark.executor.cores"))
+      .map(_.toInt)
       .getOrElse(Runtime.getRuntime.availableProcessors()).max(1)
 
   /**
    * Intra-op threads (the threads one op may split its work over), for TensorFlow and ONNX Runtime
    * alike: the Spark conf `spark.sparkdl.tf.threads` (or the JVM property `sparkdl.tf.threads`,
-   * named when TensorFlow was the one engine), else the cores Spark
-   * gives each task (`spark.task.cpus`, default 1). Spark already runs one task per core, each
-   * streaming its own batches: splitting every op over all cores as well makes the tasks fight
-   * for them (the measurements: docs/PERFORMANCE.md, "TensorFlow threads").
+   * named when TensorFlow was the one engine), else the cores Spark gives each task
+   * (`spark.task.cpus`, default 1). Spark already runs one task per core, each streaming its own
+   * batches: splitting every op over all cores as well makes the tasks fight for them (the
+   * measurements: docs/PERFORMANCE.md, "TensorFlow threads").
    */
   def intraOp: Int =
     setting("spark.sparkdl.tf.threads")
@@ -31,11 +32,12 @@ object Threads {
       .max(1)
 
   /**
-   * TensorFlow's inter-op threads (the threads that run ops, and so concurrent `Session.run`
-   * calls, side by side; ONNX Runtime sessions get one, as the calling task's thread runs a model's
-   * ops in order): `spark.sparkdl.tf.interOpThreads` (or `sparkdl.tf.interOpThreads`), else the
-   * executor's cores (`spark.executor.cores`, else the cores the JVM sees): one per
-   * task that may run at once. With a single one, the runs of two tasks queue behind each other.
+   * TensorFlow's inter-op threads (the threads that run ops, and so concurrent `Session.run` calls,
+   * side by side; ONNX Runtime sessions get one, as the calling task's thread runs a model's ops in
+   * order): `spark.sparkdl.tf.interOpThreads` (or `sparkdl.tf.interOpThreads`), else the executor's
+   * cores (`spark.executor.cores`, else the cores the JVM sees): one per task that may run at once.
+   * With a single one, the runs of two tasks queue behind each other.
    */
-  def interOp: Int = setting("spark.sparkdl.tf.interOpThreads").map(_.toInt).getOrElse(executorCores).max(1)
+  def interOp: Int =
+    setting("spark.sparkdl.tf.interOpThreads").map(_.toInt).getOrElse(executorCores).max(1)
 }

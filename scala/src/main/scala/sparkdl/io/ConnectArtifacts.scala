@@ -6,8 +6,8 @@ import org.apache.spark.{SparkEnv, SparkFiles}
 
 /**
  * Files and archives a Spark Connect client uploaded (`spark.addArtifacts(..., file=True)` or
- * `archive=True`), found by name where the session's tasks and driver read them (`SparkFiles`).
- * A name with `/` or `:` is a path, never an artifact.
+ * `archive=True`), found by name where the session's tasks and driver read them (`SparkFiles`). A
+ * name with `/` or `:` is a path, never an artifact.
  */
 object ConnectArtifacts {
 

@@ -9,9 +9,9 @@ import org.apache.spark.sql.SparkSession
 
 /**
  * What a JVM has read from files (model exports, graph files), kept while the file is unchanged
- * (`stamp`: its size and modification time) and while memory allows: values are held softly,
- * so a driver that has used several large models drops the older ones before it runs out of
- * heap, and reads them again if they are needed again.
+ * (`stamp`: its size and modification time) and while memory allows: values are held softly, so a
+ * driver that has used several large models drops the older ones before it runs out of heap, and
+ * reads them again if they are needed again.
  */
 private[sparkdl] final class FileCache[V <: AnyRef] {
 
@@ -25,21 +25,25 @@ private[sparkdl] final class FileCache[V <: AnyRef] {
     }
 
   /**
-   * What `read` makes of the file named by `pathOrArtifact` (a Spark Connect artifact name of
-   * this session, or a path on any Hadoop file system), read again only when the file changed;
-   * an error naming `param` and where it was looked for when it is not a file.
+   * What `read` makes of the file named by `pathOrArtifact` (a Spark Connect artifact name of this
+   * session, or a path on any Hadoop file system), read again only when the file changed; an error
+   * naming `param` and where it was looked for when it is not a file.
    */
-  def getOrLoadFile(param: String, pathOrArtifact: String)(read: (FileSystem, Path, Configuration) => V): V = {
+  def getOrLoadFile(param: String, pathOrArtifact: String)(
+      read: (FileSystem, Path, Configuration) => V): V = {
     val spark = SparkSession.active
     val conf = spark.sparkContext.hadoopConfiguration
-    val path = ConnectArtifacts.file(pathOrArtifact).map(f => new Path(f.toURI)).getOrElse(new Path(pathOrArtifact))
+    val path = ConnectArtifacts.file(pathOrArtifact).map(f => new Path(f.toURI))
+      .getOrElse(new Path(pathOrArtifact))
     val fs = path.getFileSystem(conf)
     if (!fs.isFile(path)) {
       throw new IllegalArgumentException(
-        s"$param '$pathOrArtifact' is neither a Spark Connect artifact of this session nor a file ($path)")
+        s"$param '$pathOrArtifact' is neither a Spark Connect " +
+          s"artifact of this session nor a file ($path)")
     }
     val status = fs.getFileStatus(path)
     ModelFiles.checkSize(s"$param '$pathOrArtifact'", status.getLen, spark)
-    getOrLoad(path.toString, s"${status.getLen}:${status.getModificationTime}")(read(fs, path, conf))
+    getOrLoad(
+      path.toString, s"${status.getLen}:${status.getModificationTime}")(read(fs, path, conf))
   }
 }

@@ -17,7 +17,8 @@ private[sparkdl] object HadoopFiles {
     finally out.close()
   }
 
-  def read(path: Path, spark: SparkSession): Array[Byte] = read(path, spark.sparkContext.hadoopConfiguration)
+  def read(path: Path, spark: SparkSession): Array[Byte] =
+    read(path, spark.sparkContext.hadoopConfiguration)
 
   def exists(path: Path, spark: SparkSession): Boolean =
     path.getFileSystem(spark.sparkContext.hadoopConfiguration).isFile(path)
@@ -35,7 +36,8 @@ private[sparkdl] object HadoopFiles {
 
   def read(path: Path, conf: Configuration): Array[Byte] = {
     val fs = path.getFileSystem(conf)
-    if (fs.getScheme == "file") { // Hadoop's checksummed local FS chokes on ':' in a name (its .crc's path)
+    // Hadoop's checksummed local FS chokes on ':' in a name (its .crc's path)
+    if (fs.getScheme == "file") {
       java.nio.file.Files.readAllBytes(java.nio.file.Paths.get(fs.makeQualified(path).toUri))
     } else {
       val in = fs.open(path)

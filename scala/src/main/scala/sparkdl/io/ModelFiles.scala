@@ -5,10 +5,10 @@ import org.apache.spark.network.util.JavaUtils
 import org.apache.spark.sql.SparkSession
 
 /**
- * Model files (ONNX models, frozen graphs, exports' `graph.pb`) are read whole on the driver and sent
- * to every executor, so their size is checked first: a file larger than `spark.sparkdl.maxModelBytes`
- * (default a quarter of the driver's heap, at most 2 GiB, protobuf's own limit) is refused from its
- * size alone, before a byte is read.
+ * Model files (ONNX models, frozen graphs, exports' `graph.pb`) are read whole on the driver and
+ * sent to every executor, so their size is checked first: a file larger than
+ * `spark.sparkdl.maxModelBytes` (default a quarter of the driver's heap, at most 2 GiB, protobuf's
+ * own limit) is refused from its size alone, before a byte is read.
  */
 private[sparkdl] object ModelFiles {
 
@@ -22,14 +22,16 @@ private[sparkdl] object ModelFiles {
     spark.conf.getOption(MaxBytesConf).filter(_.trim.nonEmpty).map(JavaUtils.byteStringAsBytes)
       .getOrElse(math.min(ProtobufMax, Runtime.getRuntime.maxMemory / 4))
 
-  /** Fails, naming `what` and the setting, when a model file of `length` bytes is over the limit. */
+  /**
+   * Fails, naming `what` and the setting, when a model file of `length` bytes is over the limit.
+   */
   def checkSize(what: String, length: Long, spark: SparkSession): Unit = {
     val limit = maxBytes(spark)
     if (length > limit) {
       throw new IllegalArgumentException(
-        s"$what is $length bytes, more than the $limit a model file may have here: a model is read whole on the " +
-          s"driver and sent to every executor (the limit: $MaxBytesConf, default a quarter of the driver's heap, " +
-          "at most 2 GiB, protobuf's own limit). Not read.")
+        s"$what is $length bytes, more than the $limit a model file may have here: a model is " +
+          s"read whole on the driver and sent to every executor (the limit: $MaxBytesConf, " +
+          "default a quarter of the driver's heap, at most 2 GiB, protobuf's own limit). Not read.")
     }
   }
 

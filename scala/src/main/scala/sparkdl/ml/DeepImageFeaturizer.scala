@@ -9,10 +9,10 @@ import org.apache.spark.sql.types.StructType
 import sparkdl.inference.OutputFormat
 
 /**
- * Turns images into features with a pre-trained model: the values just before the
- * model's ImageNet classifier (e.g. 2048 pooled values for ResNet50 and InceptionV3,
- * 1280 for MobileNetV2 and the EfficientNets, fc2's 4096 for VGG), as an MLlib Vector.
- * Any image size: images are resized bilinearly to the model's input.
+ * Turns images into features with a pre-trained model: the values just before the model's ImageNet
+ * classifier (e.g. 2048 pooled values for ResNet50 and InceptionV3, 1280 for MobileNetV2 and the
+ * EfficientNets, fc2's 4096 for VGG), as an MLlib Vector. Any image size: images are resized
+ * bilinearly to the model's input.
  *
  * {{{
  * val featurizer = new DeepImageFeaturizer().setInputCol("image").setOutputCol("features")

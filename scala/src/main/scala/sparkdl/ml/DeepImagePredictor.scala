@@ -10,10 +10,9 @@ import sparkdl.inference.OutputFormat
 import sparkdl.models.ImageNetLabels
 
 /**
- * Classifies images into the 1000 ImageNet classes with a pre-trained model. Output:
- * an MLlib Vector of the 1000 probabilities, or with `decodePredictions` the `topK`
- * most probable classes, highest first, as
- * `array<struct<class: string, description: string, probability: float>>`
+ * Classifies images into the 1000 ImageNet classes with a pre-trained model. Output: an MLlib
+ * Vector of the 1000 probabilities, or with `decodePredictions` the `topK` most probable classes,
+ * highest first, as `array<struct<class: string, description: string, probability: float>>`
  * (`class` is the WordNet id, e.g. `n02124075`, `description` e.g. `Egyptian cat`).
  */
 class DeepImagePredictor(override val uid: String)
@@ -37,7 +36,8 @@ class DeepImagePredictor(override val uid: String)
 
   private def format: OutputFormat =
     if ($(decodePredictions))
-      OutputFormat.TopKOutput($(topK), ImageNetLabels.imagenet1k.ids, ImageNetLabels.imagenet1k.descriptions)
+      OutputFormat.TopKOutput(
+        $(topK), ImageNetLabels.imagenet1k.ids, ImageNetLabels.imagenet1k.descriptions)
     else OutputFormat.VectorOutput
 
   override def transformSchema(schema: StructType): StructType =

@@ -17,7 +17,8 @@ import sparkdl.tf.{FrozenGraph, GraphFiles}
  * its tensor names in `graph.json` (the layout of Python's `FrozenGraph.save`; the names are also
  * in the metadata), an ONNX model as `model.onnx`, the file as it came.
  */
-private[ml] class ModelStageWriter(stage: Params, model: () => Model, modelParams: Set[String]) extends MLWriter {
+private[ml] class ModelStageWriter(stage: Params, model: () => Model, modelParams: Set[String])
+  extends MLWriter {
   override protected def saveImpl(path: String): Unit = model() match {
     case onnx: OnnxModel =>
       StageMetadata.save(stage, path, sparkSession, exclude = modelParams)
@@ -35,18 +36,22 @@ private[ml] class ModelStageWriter(stage: Params, model: () => Model, modelParam
 
 private[ml] object ModelStageWriter {
 
-  /** Where a stage's model is saved, beside its metadata: an ONNX model, or a frozen graph (as exports are). */
+  /**
+   * Where a stage's model is saved, beside its metadata: an ONNX model, or a frozen graph (as
+   * exports are).
+   */
   val OnnxFile: String = sparkdl.models.ExportFolder.Files.Onnx
   val GraphFile: String = sparkdl.models.ExportFolder.Files.Graph
 }
 
 /**
- * Reads what [[ModelStageWriter]] wrote into a new stage made by `make(uid)`: `setPath` points it at
- * the saved model file (read once per JVM, when first needed), so the loaded stage holds only
+ * Reads what [[ModelStageWriter]] wrote into a new stage made by `make(uid)`: `setPath` points it
+ * at the saved model file (read once per JVM, when first needed), so the loaded stage holds only
  * literal params and also travels through Spark Connect. A graph stage saved before `graph.json`
  * existed gets its graph as an object (`setGraph`).
  */
-private[ml] class ModelStageReader[T <: Params](className: String, make: String => T, modelParams: Set[String],
+private[ml] class ModelStageReader[T <: Params](className: String, make: String => T,
+                                                modelParams: Set[String],
                                                 setPath: (T, String) => T,
                                                 setGraph: Option[(T, FrozenGraph) => T] = None)
   extends MLReader[T] {
@@ -76,12 +81,17 @@ private[ml] object GraphStageWriter {
 
 /** [[ModelStageReader]] for a [[HasFrozenGraph]] stage: its `graphPath` is the saved model file. */
 private[ml] class GraphStageReader[T <: HasFrozenGraph](className: String, make: String => T)
-  extends ModelStageReader[T](className, make, GraphStageWriter.ModelParams, (s, p) => s.setGraphPath(p),
+  extends ModelStageReader[T](
+    className, make, GraphStageWriter.ModelParams, (s, p) => s.setGraphPath(p),
     Some((s, g) => s.setGraph(g)))
 
-/** [[ModelStageWriter]] and reader for a [[HasModelPath]] stage: its `modelPath` is the saved model file. */
+/**
+ * [[ModelStageWriter]] and reader for a [[HasModelPath]] stage: its `modelPath` is the saved model
+ * file.
+ */
 private[ml] object ModelPathPersistence {
-  def writer(stage: HasModelPath): MLWriter = new ModelStageWriter(stage, () => stage.modelToSave, Set("modelPath"))
+  def writer(stage: HasModelPath): MLWriter =
+    new ModelStageWriter(stage, () => stage.modelToSave, Set("modelPath"))
 
   def reader[T <: HasModelPath](className: String, make: String => T): MLReader[T] =
     new ModelStageReader[T](className, make, Set("modelPath"), (s, p) => s.setModelPath(p))

@@ -9,22 +9,25 @@ import org.apache.spark.sql.types.StructType
 import sparkdl.image.{ImageInput, ImageInputSpec}
 import sparkdl.inference.{BatchOutput, Model, OutputFormat}
 
-/** Params of the stages that apply one model to a column of images, whatever gives them the model. */
+/**
+ * Params of the stages that apply one model to a column of images, whatever gives them the model.
+ */
 trait ImageModelParams extends HasInputCol with HasOutputCol with HasOutputMode with HasBatchSize
   with HasHandleInvalid with ImageDecodingParams {
 
   final val inputTensor: Param[String] = new Param[String](this, "inputTensor",
-    "name of the model's image input, shape [batch, height, width, channels] (or [batch, channels, height, " +
-      "width]). Default: the model's first input")
+    "name of the model's image input, shape [batch, height, width, channels] " +
+      "(or [batch, channels, height, width]). Default: the model's first input")
 
   final val outputTensor: Param[String] = new Param[String](this, "outputTensor",
-    "name of the model output to fetch, first dimension the batch. Default: the model's first output")
+    "name of the model output to fetch, first dimension " +
+      "the batch. Default: the model's first output")
 
   final val channelOrder: Param[String] = new Param[String](this, "channelOrder",
     "channel order the model expects: RGB, BGR, or L for 1-channel models. Default: RGB",
     ParamValidators.inArray(ImageInputSpec.ChannelOrders.toArray))
 
-  setDefault(inputCol -> "image", channelOrder -> "RGB", batchSize -> 0)
+  setDefault(inputCol -> "image", channelOrder -> "RGB")
 
   override protected def outputModes: Seq[String] = super.outputModes :+ "image"
 
@@ -34,7 +37,8 @@ trait ImageModelParams extends HasInputCol with HasOutputCol with HasOutputMode 
   /** Whether the stage has its model yet (the tensor names default to the model's first). */
   protected def hasModel: Boolean
 
-  def getInputTensor: String = get(inputTensor).orElse(givenModel.flatMap(_.inputs.headOption)).getOrElse("input:0")
+  def getInputTensor: String =
+    get(inputTensor).orElse(givenModel.flatMap(_.inputs.headOption)).getOrElse("input:0")
   def getOutputTensor: String =
     get(outputTensor).orElse(givenModel.flatMap(_.outputs.headOption)).getOrElse("output:0")
 
@@ -53,7 +57,8 @@ trait ImageModelParams extends HasInputCol with HasOutputCol with HasOutputMode 
  * [[sparkdl.inference.OutputFormat.ImageOutput]]). The model travels to executors once per
  * transform (broadcast) and is loaded once per executor JVM ([[sparkdl.inference.SessionCache]]).
  */
-abstract class ImageModelStage(override val uid: String) extends Transformer with ImageModelParams with MLWritable {
+abstract class ImageModelStage(override val uid: String) extends Transformer with ImageModelParams
+  with MLWritable {
 
   def setInputTensor(value: String): this.type = set(inputTensor, value)
   def setOutputTensor(value: String): this.type = set(outputTensor, value)
@@ -67,13 +72,15 @@ abstract class ImageModelStage(override val uid: String) extends Transformer wit
   private def outputFormat: OutputFormat =
     if ($(outputMode) == "image") {
       val spec = inputSpec
-      OutputFormat.ImageOutput.forTensor(getModel.outputInfo(getOutputTensor), spec.channelOrder, spec.channelsFirst)
+      OutputFormat.ImageOutput.forTensor(
+        getModel.outputInfo(getOutputTensor), spec.channelOrder, spec.channelsFirst)
     } else OutputFormat.forMode($(outputMode))
 
   override def transformSchema(schema: StructType): StructType = {
     val out = StageSchema.required(this, outputCol)
-    val result = StageSchema.validateAndTransformSchema(schema, Seq(StageSchema.imageInput($(inputCol))),
-      Seq(out -> outputFormat.dataType))
+    val result =
+      StageSchema.validateAndTransformSchema(schema, Seq(StageSchema.imageInput($(inputCol))),
+        Seq(out -> outputFormat.dataType))
     inputSpec
     result
   }
@@ -111,7 +118,8 @@ class ImageModelTransformer(uid: String) extends ImageModelStage(uid) with HasMo
 object ImageModelTransformer extends MLReadable[ImageModelTransformer] {
 
   override def read: MLReader[ImageModelTransformer] =
-    ModelPathPersistence.reader(classOf[ImageModelTransformer].getName, new ImageModelTransformer(_))
+    ModelPathPersistence.reader(
+      classOf[ImageModelTransformer].getName, new ImageModelTransformer(_))
 
   override def load(path: String): ImageModelTransformer = super.load(path)
 }

@@ -11,34 +11,36 @@ import sparkdl.inference.OutputFormat
 import sparkdl.tf.FrozenGraph
 
 /**
- * A saved Keras model applied to a 1-D array column. The Keras file is read and frozen
- * on the Python side (`sparkdl.KerasTransformer(modelFile=...)`); this stage holds the
- * frozen graph, so a saved stage loads and runs in Scala without Python or the file.
- * Each row's values are reshaped to the model's input shape; the output is array<float>.
+ * A saved Keras model applied to a 1-D array column. The Keras file is read and frozen on the
+ * Python side (`sparkdl.KerasTransformer(modelFile=...)`); this stage holds the frozen graph, so a
+ * saved stage loads and runs in Scala without Python or the file. Each row's values are reshaped to
+ * the model's input shape; the output is array<float>.
  */
-class KerasTransformer(override val uid: String) extends Transformer with HasFrozenGraph with HasInputCol
-  with HasOutputCol with HasModelFile with HasBatchSize with MLWritable {
+class KerasTransformer(override val uid: String)
+  extends Transformer with HasFrozenGraph with HasInputCol with HasOutputCol with HasModelFile
+  with HasBatchSize with MLWritable {
 
   def this() = this(Identifiable.randomUID("KerasTransformer"))
-
-  setDefault(batchSize -> 0)
 
   /** The equivalent TFTransformer: one input, one output. */
   private def delegate: TFTransformer = {
     val g = KerasTransformer.frozenModel(this)
     if (g.inputs.size != 1 || g.outputs.size != 1) {
       throw new IllegalArgumentException(
-        s"KerasTransformer takes models with one input and one output; this graph has inputs " +
-          s"${g.inputs.mkString("[", ", ", "]")} and outputs ${g.outputs.mkString("[", ", ", "]")}: use TFTransformer")
+        "KerasTransformer takes models with one input and one output; this " +
+          s"graph has inputs ${g.inputs.mkString("[", ", ", "]")} and " +
+          s"outputs ${g.outputs.mkString("[", ", ", "]")}: use TFTransformer")
     }
     new TFTransformer(uid).setGraph(g).setBatchSize($(batchSize))
-      .setInputMapping(Seq($(inputCol) -> g.inputs.head)).setOutputMapping(Seq(g.outputs.head -> $(outputCol)))
+      .setInputMapping(Seq($(inputCol) -> g.inputs.head))
+      .setOutputMapping(Seq(g.outputs.head -> $(outputCol)))
   }
 
   override def transformSchema(schema: StructType): StructType = {
     val out = delegate.transformSchema(schema)
     // a per-row scalar output is still returned as a 1-element array, like Keras' predict
-    StructType(out.fields.init :+ StructField($(outputCol), OutputFormat.FloatArrayOutput.dataType, nullable = true))
+    StructType(out.fields.init :+ StructField($(outputCol), OutputFormat.FloatArrayOutput.dataType,
+      nullable = true))
   }
 
   override def transform(dataset: Dataset[_]): DataFrame = {

@@ -9,7 +9,8 @@ import sparkdl.inference.{BatchOutput, OutputFormat}
 import sparkdl.models.{ExportFolder, ExportedModel, NamedImageModels}
 
 /** Params shared by [[DeepImageFeaturizer]] and [[DeepImagePredictor]], and how both run. */
-trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchSize with HasHandleInvalid
+trait NamedImageModelParams
+  extends HasInputCol with HasOutputCol with HasBatchSize with HasHandleInvalid
   with ImageDecodingParams with ExportedModelParams {
 
   final val modelName: Param[String] = new Param[String](this, "modelName",
@@ -17,15 +18,15 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
       "Checked by the setter and transformSchema, so the error lists the valid names")
 
   final val modelDir: Param[String] = new Param[String](this, "modelDir",
-    "directory written by `python -m sparkdl.models export` holding <modelName>/graph.pb (a loaded " +
-      "stage: the export saved with it). " +
-      s"Default: the Spark conf ${ExportFolder.Conf.ModelDir}; from Python, an automatic cached export")
+    "directory written by `python -m sparkdl.models export` holding " +
+      "<modelName>/graph.pb (a loaded stage: the export saved with it). Default: the " +
+      s"Spark conf ${ExportFolder.Conf.ModelDir}; from Python, an automatic cached export")
 
   final val weightsPath: Param[String] = new Param[String](this, "weightsPath",
     "local Keras weights file for the architecture, used when the model is exported " +
       "(from Python). Default: Keras' ImageNet weights")
 
-  setDefault(inputCol -> "image", batchSize -> 0)
+  setDefault(inputCol -> "image")
 
   def exportFiles: Seq[String] = Seq(ExportFolder.Files.ModelJson, ExportFolder.Files.Graph)
   def exportDir: String = NamedImageModels.resolveDir($(modelName), get(modelDir))
@@ -39,22 +40,30 @@ trait NamedImageModelParams extends HasInputCol with HasOutputCol with HasBatchS
   def setModelDir(value: String): this.type = set(modelDir, value)
   def setWeightsPath(value: String): this.type = set(weightsPath, value)
 
-  /** Checks the input column and params on the driver; returns the schema with `outputType` appended. */
+  /**
+   * Checks the input column and params on the driver; returns the schema with `outputType`
+   * appended.
+   */
   protected def validateAndTransformSchema(schema: StructType, outputType: DataType): StructType = {
     if (!isDefined(modelName)) {
       throw new IllegalArgumentException(
-        s"$uid: param 'modelName' is not set. Valid names: ${NamedImageModels.names.mkString(", ")}")
+        s"$uid: param 'modelName' is not set. Valid " +
+          s"names: ${NamedImageModels.names.mkString(", ")}")
     }
     NamedImageModels.checkName($(modelName))
     val out = StageSchema.required(this, outputCol)
-    StageSchema.validateAndTransformSchema(schema, Seq(StageSchema.imageInput($(inputCol))), Seq(out -> outputType))
+    StageSchema.validateAndTransformSchema(
+      schema, Seq(StageSchema.imageInput($(inputCol))), Seq(out -> outputType))
   }
 
-  /** Runs the exported graph over `dataset`, fetching `tensor(model)` and formatting it as `format`. */
+  /**
+   * Runs the exported graph over `dataset`, fetching `tensor(model)` and formatting it as `format`.
+   */
   protected def runExported(dataset: Dataset[_], tensor: ExportedModel => String,
                             format: OutputFormat): DataFrame = {
     val model = NamedImageModels.load($(modelName), get(modelDir))
-    val input = ImageInput($(inputCol), model.inputTensor, ImageInputSpec(model.height, model.width, 3, "RGB"),
+    val input = ImageInput(
+      $(inputCol), model.inputTensor, ImageInputSpec(model.height, model.width, 3, "RGB"),
       imageDecoding)
     BatchTransform(dataset.toDF(), getClass.getSimpleName, $(modelName), model.graph, Seq(input),
       Seq(BatchOutput(tensor(model), format)), Seq($(outputCol)), $(batchSize), $(handleInvalid),

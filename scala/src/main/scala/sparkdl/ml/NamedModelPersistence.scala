@@ -23,11 +23,11 @@ trait ExportedModelParams extends org.apache.spark.ml.param.Params {
 }
 
 /**
- * Writes a named-model stage so that it is self-contained: params as Spark ML metadata
- * (without `modelDir`, which names a place on the machine that saved it), and the model's
- * export (`export/<modelName>/`: its `model.json`, model and tokenizer files, as `python -m
- * sparkdl.models export` writes them) beside it. Loading and scoring it needs neither
- * TensorFlow in Python nor the original export.
+ * Writes a named-model stage so that it is self-contained: params as Spark ML metadata (without
+ * `modelDir`, which names a place on the machine that saved it), and the model's export
+ * (`export/<modelName>/`: its `model.json`, model and tokenizer files, as `python -m sparkdl.models
+ * export` writes them) beside it. Loading and scoring it needs neither TensorFlow in Python nor the
+ * original export.
  */
 private[ml] class NamedModelWriter(stage: ExportedModelParams) extends MLWriter {
   override protected def saveImpl(path: String): Unit = {
@@ -50,8 +50,8 @@ private[ml] object NamedModelWriter {
 }
 
 /**
- * Reads what [[NamedModelWriter]] wrote: the stage's `modelDir` is the saved `export` folder.
- * (A stage saved before exports were written keeps the params it was saved with.)
+ * Reads what [[NamedModelWriter]] wrote: the stage's `modelDir` is the saved `export` folder. (A
+ * stage saved before exports were written keeps the params it was saved with.)
  */
 private[ml] class NamedModelReader[T <: ExportedModelParams](className: String, make: String => T)
   extends MLReader[T] {
@@ -59,7 +59,8 @@ private[ml] class NamedModelReader[T <: ExportedModelParams](className: String, 
     val (stage, _) = StageMetadata.load(path, sparkSession, className, make, exclude = Set.empty)
     val saved = new Path(path, NamedModelWriter.ExportDir)
     if (stage.isDefined(stage.modelName) &&
-        HadoopFiles.exists(ExportFolder.modelJson(saved.toString, stage.getModelName), sparkSession)) {
+        HadoopFiles.exists(
+          ExportFolder.modelJson(saved.toString, stage.getModelName), sparkSession)) {
       stage.setModelDir(saved.toString)
     }
     stage

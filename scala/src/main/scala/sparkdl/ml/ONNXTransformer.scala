@@ -9,12 +9,12 @@ import org.apache.spark.sql.types.StructType
 import sparkdl.onnx.{OnnxFiles, OnnxModel}
 
 /**
- * Applies a model file to non-image columns, in the executor JVMs: each input column feeds a
- * model input (`inputMapping`: column -> input name), each output fills a column
- * (`outputMapping`: output name -> column). Inputs may be float, double, int32 or int64 (a
- * column's numbers are fed exactly, or the row fails); outputs are float32, their first dimension
- * the batch (dynamic). As [[TFTransformer]] otherwise: rows reshaped to the input's static shape,
- * nulls give nulls, batched, lazy. The model file is saved with the stage.
+ * Applies a model file to non-image columns, in the executor JVMs: each input column feeds a model
+ * input (`inputMapping`: column -> input name), each output fills a column (`outputMapping`: output
+ * name -> column). Inputs may be float, double, int32 or int64 (a column's numbers are fed exactly,
+ * or the row fails); outputs are float32, their first dimension the batch (dynamic). As
+ * [[TFTransformer]] otherwise: rows reshaped to the input's static shape, nulls give nulls,
+ * batched, lazy. The model file is saved with the stage.
  */
 abstract class TensorModelStage(override val uid: String)
   extends Transformer with TensorMappingParams with HasModelPath with MLWritable {
@@ -52,12 +52,16 @@ class TensorModelTransformer(uid: String) extends TensorModelStage(uid) {
 object TensorModelTransformer extends MLReadable[TensorModelTransformer] {
 
   override def read: MLReader[TensorModelTransformer] =
-    ModelPathPersistence.reader(classOf[TensorModelTransformer].getName, new TensorModelTransformer(_))
+    ModelPathPersistence.reader(
+      classOf[TensorModelTransformer].getName, new TensorModelTransformer(_))
 
   override def load(path: String): TensorModelTransformer = super.load(path)
 }
 
-/** [[TensorModelStage]] for ONNX models only (`modelPath` a `.onnx` file): the name it was first given. */
+/**
+ * [[TensorModelStage]] for ONNX models only (`modelPath` a `.onnx` file): the name it was first
+ * given.
+ */
 class ONNXTransformer(uid: String) extends TensorModelStage(uid) {
 
   def this() = this(Identifiable.randomUID("ONNXTransformer"))

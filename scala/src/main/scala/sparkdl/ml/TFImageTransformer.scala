@@ -9,10 +9,10 @@ trait TFImageTransformerParams extends HasFrozenGraph with ImageModelParams {
 }
 
 /**
- * The image stage of the original library's name: [[ImageModelStage]] over a frozen TensorFlow graph
- * given as an object (`graph`: what Python's `TFImageTransformer(graph=...)` sets from a Keras model
- * or a `tf.function`) or as a file (`graphPath`, which may also name an `.onnx` model). Its
- * engine-neutral form, taking a model file of either engine, is [[ImageModelTransformer]].
+ * The image stage of the original library's name: [[ImageModelStage]] over a frozen TensorFlow
+ * graph given as an object (`graph`: what Python's `TFImageTransformer(graph=...)` sets from a
+ * Keras model or a `tf.function`) or as a file (`graphPath`, which may also name an `.onnx` model).
+ * Its engine-neutral form, taking a model file of either engine, is [[ImageModelTransformer]].
  */
 class TFImageTransformer(uid: String) extends ImageModelStage(uid) with TFImageTransformerParams {
 

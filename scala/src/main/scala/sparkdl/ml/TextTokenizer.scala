@@ -15,13 +15,13 @@ import sparkdl.sql.TokenizeFunction
 import sparkdl.text.{TokenizerFiles, TokenizerJson}
 
 /**
- * Token ids of a string column from any Hugging Face `tokenizer.json` (WordPiece, BPE,
- * byte-level BPE, Unigram; every normalizer, pre-tokenizer and post-processor), run by
- * Hugging Face's own Rust library in the executor JVM: `outputCol` is
+ * Token ids of a string column from any Hugging Face `tokenizer.json` (WordPiece, BPE, byte-level
+ * BPE, Unigram; every normalizer, pre-tokenizer and post-processor), run by Hugging Face's own Rust
+ * library in the executor JVM: `outputCol` is
  * `struct<input_ids: array<bigint>, attention_mask: array<bigint>>`, equal to Python's
- * `Tokenizer.from_file(f).encode(text)` with truncation at `maxLength` (special tokens
- * included) and no padding, or padded to `maxLength` with `padding = "max_length"`. A null
- * text gives null. The tokenizer file is saved with the stage.
+ * `Tokenizer.from_file(f).encode(text)` with truncation at `maxLength` (special tokens included)
+ * and no padding, or padded to `maxLength` with `padding = "max_length"`. A null text gives null.
+ * The tokenizer file is saved with the stage.
  *
  * {{{
  * new TextTokenizer().setInputCol("text").setOutputCol("tokens")
@@ -34,16 +34,18 @@ class TextTokenizer(override val uid: String) extends Transformer with HasInputC
   def this() = this(Identifiable.randomUID("TextTokenizer"))
 
   final val tokenizer: Param[String] = new Param[String](this, "tokenizer",
-    "a Hugging Face tokenizer.json, or a folder holding one: a path on any Hadoop file system or a Spark Connect " +
-      "artifact name; saved with the stage; no default")
+    "a Hugging Face tokenizer.json, or a folder holding one: a path on any Hadoop " +
+      "file system or a Spark Connect artifact name; saved with the stage; no default")
 
   final val maxLength: IntParam = new IntParam(this, "maxLength",
-    "most token ids per text, special tokens included; longer texts are truncated. 0 (default): the file's " +
-      s"truncation length, else ${TokenizerJson.DefaultMaxLength}", ParamValidators.gtEq(0))
+    "most token ids per text, special tokens included; longer texts " +
+      "are truncated. 0 (default): the file's truncation length, else " +
+      s"${TokenizerJson.DefaultMaxLength}", ParamValidators.gtEq(0))
 
   final val padding: Param[String] = new Param[String](this, "padding",
-    "none (default: each text its own length) or max_length (every text maxLength ids, the file's pad id after " +
-      "the text, attention_mask 0 there)", ParamValidators.inArray(TokenizeFunction.Paddings.toArray))
+    "none (default: each text its own length) or max_length (every text " +
+      "maxLength ids, the file's pad id after the text, attention_mask 0 there)",
+    ParamValidators.inArray(TokenizeFunction.Paddings.toArray))
 
   setDefault(inputCol -> "text", maxLength -> 0, padding -> "none")
 
@@ -56,7 +58,8 @@ class TextTokenizer(override val uid: String) extends Transformer with HasInputC
 
   /** The tokenizer, read once per JVM while its file is unchanged, with this stage's limit. */
   def getTokenizerJson: TokenizerJson =
-    TokenizeFunction.tokenizer(StageSchema.required(this, tokenizer), $(maxLength), $(padding), "TextTokenizer")
+    TokenizeFunction.tokenizer(
+      StageSchema.required(this, tokenizer), $(maxLength), $(padding), "TextTokenizer")
 
   override def transformSchema(schema: StructType): StructType = {
     val out = StageSchema.required(this, outputCol)
@@ -78,7 +81,8 @@ class TextTokenizer(override val uid: String) extends Transformer with HasInputC
   override def write: MLWriter = new MLWriter {
     override protected def saveImpl(path: String): Unit = {
       StageMetadata.save(TextTokenizer.this, path, sparkSession, exclude = Set("tokenizer"))
-      HadoopFiles.write(getTokenizerJson.json.getBytes("UTF-8"), new Path(path, TokenizerFiles.FileName), sparkSession)
+      HadoopFiles.write(getTokenizerJson.json.getBytes("UTF-8"),
+        new Path(path, TokenizerFiles.FileName), sparkSession)
     }
   }
 }

@@ -15,12 +15,14 @@ import sparkdl.io.ConnectArtifacts
  * Export directories, as `python -m sparkdl.models export` and Python's automatic export write
  * them: `<dir>/<modelName>/model.json` beside the model file. Where a named model's export is
  * looked for, in order:
- *  1. the stage's `modelDir` (or a SQL function's registration), the only place looked at when set;
- *  1. the Spark conf `spark.sparkdl.modelDir`, when it holds an export of the model;
- *  1. an export a Spark Connect client uploaded to this session (the archive a Python stage sends);
- *  1. Python's export cache: the conf `spark.sparkdl.modelCache`, else `$SPARKDL_MODEL_CACHE`,
- *     else `$HOME/.cache/sparkdl/models`, each under its weights key (`imagenet` for the named
- *     image models' default weights, `text` for the built-in text models), as Python writes it.
+ *   1. the stage's `modelDir` (or a SQL function's registration), the only place looked at when
+ *      set;
+ *   1. the Spark conf `spark.sparkdl.modelDir`, when it holds an export of the model;
+ *   1. an export a Spark Connect client uploaded to this session (the archive a Python stage
+ *      sends);
+ *   1. Python's export cache: the conf `spark.sparkdl.modelCache`, else `$SPARKDL_MODEL_CACHE`,
+ *      else `$HOME/.cache/sparkdl/models`, each under its weights key (`imagenet` for the named
+ *      image models' default weights, `text` for the built-in text models), as Python writes it.
  * So a SQL function finds what a Python stage of the same machine exported, with no setting.
  */
 object ExportFolder {
@@ -35,7 +37,10 @@ object ExportFolder {
     val ModelCache = "spark.sparkdl.modelCache"
   }
 
-  /** The sub-folders of Python's export cache, by weights: named image models' default weights, text models. */
+  /**
+   * The sub-folders of Python's export cache, by weights: named image models' default weights, text
+   * models.
+   */
   object CacheKey {
     val ImageNet = "imagenet"
     val Text = "text"
@@ -99,9 +104,11 @@ object ExportFolder {
     "Key.GraphSha256" -> Key.GraphSha256, "Key.Height" -> Key.Height, "Key.Width" -> Key.Width,
     "Key.InputTensor" -> Key.InputTensor, "Key.FeaturesTensor" -> Key.FeaturesTensor,
     "Key.PredictionsTensor" -> Key.PredictionsTensor, "Key.InputIdsTensor" -> Key.InputIdsTensor,
-    "Key.AttentionMaskTensor" -> Key.AttentionMaskTensor, "Key.TokenTypeIdsTensor" -> Key.TokenTypeIdsTensor,
+    "Key.AttentionMaskTensor" -> Key.AttentionMaskTensor,
+    "Key.TokenTypeIdsTensor" -> Key.TokenTypeIdsTensor,
     "Key.EmbeddingTensor" -> Key.EmbeddingTensor, "Key.MaxLength" -> Key.MaxLength,
-    "Key.Tokenizer" -> Key.Tokenizer, "Key.Lowercase" -> Key.Lowercase, "Key.StripAccents" -> Key.StripAccents,
+    "Key.Tokenizer" -> Key.Tokenizer, "Key.Lowercase" -> Key.Lowercase,
+    "Key.StripAccents" -> Key.StripAccents,
     "Key.ChineseChars" -> Key.ChineseChars, "Kind.Image" -> Kind.Image, "Kind.Text" -> Kind.Text,
     "Engine.TensorFlow" -> Engine.TensorFlow, "Engine.Onnx" -> Engine.Onnx)
 
@@ -109,7 +116,8 @@ object ExportFolder {
   private def uploadPrefix(modelName: String) = s"sparkdl-model-$modelName-"
 
   /** `<dir>/<modelName>/model.json`. */
-  def modelJson(dir: String, modelName: String): Path = new Path(new Path(dir, modelName), Files.ModelJson)
+  def modelJson(dir: String, modelName: String): Path =
+    new Path(new Path(dir, modelName), Files.ModelJson)
 
   /**
    * The export directory holding `modelName`, looked for as the object's documentation says; an
@@ -122,60 +130,73 @@ object ExportFolder {
 
   /**
    * A model name is a folder's name inside an export directory, never a path: no `/`, `\`, `:`, and
-   * not `.` or `..`, so a SQL call or a saved stage naming `../../x` or `/etc/x` cannot load an export
-   * from outside the export directory (a folder elsewhere is given as `modelDir`).
+   * not `.` or `..`, so a SQL call or a saved stage naming `../../x` or `/etc/x` cannot load an
+   * export from outside the export directory (a folder elsewhere is given as `modelDir`).
    */
   def checkName(modelName: String): Unit =
-    if (modelName.isEmpty || modelName == "." || modelName == ".." || modelName.exists(c => "/\\:\u0000".contains(c))) {
+    if (modelName.isEmpty || modelName == "." || modelName == ".." ||
+        modelName.exists(c => "/\\:\u0000".contains(c))) {
       throw new IllegalArgumentException(
-        s"'$modelName' is not a model name: a name is a folder inside an export directory (no '/', '\\', ':', " +
-          "'..'). To use an export elsewhere, give its directory as modelDir and the model's folder name as the name.")
+        s"'$modelName' is not a model name: a name is a folder inside an export " +
+          "directory (no '/', '\\', ':', '..'). To use an export elsewhere, give " +
+          "its directory as modelDir and the model's folder name as the name.")
     }
 
-  private def resolveChecked(modelName: String, modelDir: Option[String], cacheKey: String): String = modelDir match {
+  private def resolveChecked(modelName: String, modelDir: Option[String], cacheKey: String)
+      : String = modelDir match {
     case Some(dir) => local(dir)
     case None =>
       val spark = SparkSession.getActiveSession
       val conf = spark.flatMap(_.conf.getOption(Conf.ModelDir)).filter(_.trim.nonEmpty).map(local)
       val cache = new File(cacheRoot(spark), cacheKey).getPath
       val candidates = conf.toSeq ++ uploaded(modelName, spark).toSeq :+ cache
-      candidates.find(dir => spark.forall(s => Try(holds(dir, modelName, s)).getOrElse(false))).getOrElse {
+      candidates.find(dir =>
+        spark.forall(s => Try(holds(dir, modelName, s)).getOrElse(false))).getOrElse {
         throw new IllegalArgumentException(
-          s"No export of $modelName was found (looked in ${candidates.map(d => s"'$d'").mkString(", ")}). " +
-            s"From Python, a stage using it exports it once into the cache; for Scala or a server, write one with " +
-            s"`python -m sparkdl.models export --model $modelName --out DIR` and set the stage's modelDir (or " +
-            s"the Spark conf ${Conf.ModelDir}) to DIR.")
+          s"No export of $modelName was found (looked in " +
+            s"${candidates.map(d => s"'$d'").mkString(", ")}). From Python, a stage " +
+            "using it exports it once into the cache; for Scala or a server, write " +
+            s"one with `python -m sparkdl.models export --model $modelName --out DIR` " +
+            s"and set the stage's modelDir (or the Spark conf ${Conf.ModelDir}) to DIR.")
       }
   }
 
-  /** Python's export cache, as Python finds it (`$HOME`, not Java's `user.home`, which ignores it). */
+  /**
+   * Python's export cache, as Python finds it (`$HOME`, not Java's `user.home`, which ignores it).
+   */
   def cacheRoot(spark: Option[SparkSession]): String =
     spark.flatMap(_.conf.getOption(Conf.ModelCache)).filter(_.trim.nonEmpty)
       .orElse(sys.env.get("SPARKDL_MODEL_CACHE").filter(_.nonEmpty))
-      .getOrElse(new File(sys.env.getOrElse("HOME", System.getProperty("user.home")), ".cache/sparkdl/models").getPath)
+      .getOrElse {
+        val home = sys.env.getOrElse("HOME", System.getProperty("user.home"))
+        new File(home, ".cache/sparkdl/models").getPath
+      }
 
   /** A directory as given, or the unpacked archive of that name a Spark Connect client uploaded. */
-  private def local(dir: String): String = ConnectArtifacts.directory(dir).map(_.getAbsolutePath).getOrElse(dir)
+  private def local(dir: String): String =
+    ConnectArtifacts.directory(dir).map(_.getAbsolutePath).getOrElse(dir)
 
   /**
-   * The newest export of `modelName` a Spark Connect client uploaded to this session, if any: in the
-   * folder of the session's artifacts (`SparkFiles`' root, then its sub-folder named by the session's
-   * id, where a SQL command's analysis finds them: it runs outside the session's artifact scope).
+   * The newest export of `modelName` a Spark Connect client uploaded to this session, if any: in
+   * the folder of the session's artifacts (`SparkFiles`' root, then its sub-folder named by the
+   * session's id, where a SQL command's analysis finds them: it runs outside the session's artifact
+   * scope).
    */
-  private def uploaded(modelName: String, spark: Option[SparkSession]): Option[String] = Option(SparkEnv.get).flatMap {
-    _ =>
+  private def uploaded(modelName: String, spark: Option[SparkSession]): Option[String] =
+    Option(SparkEnv.get).flatMap { _ =>
       val root = new File(SparkFiles.getRootDirectory())
       val folders = root +: spark.map(s => new File(root, SessionHooks.sessionUUID(s))).toSeq
       folders.flatMap(f => Option(f.listFiles()).toSeq.flatten)
         .filter(d =>
-          d.getName.startsWith(uploadPrefix(modelName)) && new File(new File(d, modelName), Files.ModelJson).isFile)
+          d.getName.startsWith(uploadPrefix(modelName)) &&
+            new File(new File(d, modelName), Files.ModelJson).isFile)
         .sortBy(-_.lastModified()).headOption.map(_.getAbsolutePath)
-  }
+    }
 
   /**
-   * `" (did you mean 'X'?)"` for the one valid name `name` is most likely a slip of (its case, the only
-   * name it is a prefix of, or at most 2 letters off and no more than a quarter of the name), else "".
-   * The same rule as Python's `did_you_mean`.
+   * `" (did you mean 'X'?)"` for the one valid name `name` is most likely a slip of (its case, the
+   * only name it is a prefix of, or at most 2 letters off and no more than a quarter of the name),
+   * else "". The same rule as Python's `did_you_mean`.
    */
   def didYouMean(name: String, valid: Seq[String]): String = {
     val lower = name.toLowerCase
@@ -186,7 +207,8 @@ object ExportFolder {
         row(0) = i
         for (j <- 1 to b.length) {
           val above = row(j)
-          row(j) = math.min(math.min(row(j) + 1, row(j - 1) + 1), diagonal + (if (a(i - 1) == b(j - 1)) 0 else 1))
+          row(j) = math.min(
+            math.min(row(j) + 1, row(j - 1) + 1), diagonal + (if (a(i - 1) == b(j - 1)) 0 else 1))
           diagonal = above
         }
       }
@@ -208,7 +230,8 @@ object ExportFolder {
    * `<dir>/<modelName>/model.json` (any Hadoop file system), checked to exist (the error says how
    * to write it), and a key that changes when the file does (its length and modification time).
    */
-  private[sparkdl] def metadata(dir: String, modelName: String, spark: SparkSession): (Path, String) = {
+  private[sparkdl] def metadata(dir: String, modelName: String, spark: SparkSession)
+      : (Path, String) = {
     val metaPath = modelJson(dir, modelName)
     val fs = metaPath.getFileSystem(spark.sparkContext.hadoopConfiguration)
     if (!fs.exists(metaPath)) {
@@ -216,7 +239,8 @@ object ExportFolder {
           .filter(n => fs.exists(modelJson(dir, n))).sorted).getOrElse(Nil)
       throw new IllegalArgumentException(
         s"$metaPath does not exist: modelDir '$dir' holds no export of $modelName" +
-          (if (held.isEmpty) "" else s" (it holds ${held.mkString(", ")}${didYouMean(modelName, held)})") +
+          (if (held.isEmpty) ""
+           else s" (it holds ${held.mkString(", ")}${didYouMean(modelName, held)})") +
           s". Write one with `python -m sparkdl.models export --model $modelName --out $dir`")
     }
     val status = fs.getFileStatus(metaPath)
@@ -225,14 +249,15 @@ object ExportFolder {
 
   /**
    * `read` over the JSON of the export's `model.json` at `metaPath`. A file that is not JSON, or
-   * lacks a key or holds a value of another type than `read` asks for (a damaged or planted file), is
-   * refused naming it, instead of the parser's message.
+   * lacks a key or holds a value of another type than `read` asks for (a damaged or planted file),
+   * is refused naming it, instead of the parser's message.
    */
   def readMetadata[T](metaPath: Path, spark: SparkSession)(read: org.json4s.JValue => T): T = {
     val text = new String(sparkdl.io.HadoopFiles.read(metaPath, spark), "UTF-8")
     try read(org.json4s.jackson.JsonMethods.parse(text))
     catch {
-      case e @ (_: org.json4s.MappingException | _: com.fasterxml.jackson.core.JsonProcessingException) =>
+      case e @ (_: org.json4s.MappingException |
+          _: com.fasterxml.jackson.core.JsonProcessingException) =>
         val why = Option(e.getMessage).getOrElse(e.toString).linesIterator.take(2).mkString(" ")
         throw new IllegalArgumentException(
           s"$metaPath is not an export's model.json ($why). Export the model again with " +

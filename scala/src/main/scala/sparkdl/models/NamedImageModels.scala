@@ -9,9 +9,9 @@ import sparkdl.models.ExportFolder.{Files, Key, Kind}
 import sparkdl.tf.FrozenGraph
 
 /**
- * A named model as exported by `python -m sparkdl.models export`: one frozen graph
- * taking RGB pixels 0-255 (`inputTensor`, Keras preprocessing inside) with two outputs,
- * the featurizer cut and the 1000 ImageNet probabilities.
+ * A named model as exported by `python -m sparkdl.models export`: one frozen graph taking RGB
+ * pixels 0-255 (`inputTensor`, Keras preprocessing inside) with two outputs, the featurizer cut and
+ * the 1000 ImageNet probabilities.
  */
 final case class ExportedModel(
     modelName: String,
@@ -26,19 +26,21 @@ final case class ExportedModel(
 object NamedImageModels {
 
   /** Same list, same order, as Python's `sparkdl.models.registry.MODELS`. */
-  val names: Seq[String] = Seq("InceptionV3", "Xception", "ResNet50", "VGG16", "VGG19", "MobileNetV2",
-    "EfficientNetB0", "EfficientNetLite0")
+  val names: Seq[String] =
+    Seq("InceptionV3", "Xception", "ResNet50", "VGG16", "VGG19", "MobileNetV2",
+      "EfficientNetB0", "EfficientNetLite0")
 
   def checkName(name: String): Unit =
     if (!names.contains(name)) {
       throw new IllegalArgumentException(
-        s"Unknown modelName '$name'${ExportFolder.didYouMean(name, names)}. Valid names: ${names.mkString(", ")}")
+        s"Unknown modelName '$name'${ExportFolder.didYouMean(name, names)}. " +
+          s"Valid names: ${names.mkString(", ")}")
     }
 
   /**
-   * The export directory: the stage's `modelDir`, else where [[ExportFolder.resolve]] finds one (the
-   * Spark conf, a Spark Connect client's upload, Python's export cache), else an error saying what
-   * to do. A directory is a path on any Hadoop file system, or the name of an archive a Spark
+   * The export directory: the stage's `modelDir`, else where [[ExportFolder.resolve]] finds one
+   * (the Spark conf, a Spark Connect client's upload, Python's export cache), else an error saying
+   * what to do. A directory is a path on any Hadoop file system, or the name of an archive a Spark
    * Connect client uploaded (unpacked where the session reads its artifacts).
    */
   def resolveDir(modelName: String, modelDir: Option[String]): String =
@@ -48,28 +50,33 @@ object NamedImageModels {
 
   /**
    * The export of `modelName` (a name [[checkName]] accepts), found by [[resolveDir]]: loads
-   * `<dir>/<modelName>/{model.json, graph.pb}`; cached per JVM ([[FileCache]]) until model.json changes.
+   * `<dir>/<modelName>/{model.json, graph.pb}`; cached per JVM ([[FileCache]]) until model.json
+   * changes.
    */
   def load(modelName: String, modelDir: Option[String]): ExportedModel = {
     val dir = resolveDir(modelName, modelDir)
     val spark = SparkSession.active
     val (metaPath, version) = ExportFolder.metadata(dir, modelName, spark)
     val base = metaPath.getParent
-    loaded.getOrLoad(metaPath.toString, version)(ExportFolder.readMetadata(metaPath, spark) { json =>
-      implicit val formats: Formats = DefaultFormats
-      def str(f: String) = (json \ f).extract[String]
-      def int(f: String) = (json \ f).extract[Int]
-      if (str(Key.ModelName) != modelName) {
-        throw new IllegalArgumentException(s"$metaPath describes ${str(Key.ModelName)}, not $modelName")
-      }
-      val kind = (json \ Key.Kind).extractOpt[String].getOrElse(Kind.Image)
-      if (kind != Kind.Image) {
-        throw new IllegalArgumentException(s"$metaPath is the export of a $kind model, not of a named image model")
-      }
-      val graph = FrozenGraph(ModelFiles.read(new Path(base, Files.Graph), spark),
-        Seq(str(Key.InputTensor)), Seq(str(Key.FeaturesTensor), str(Key.PredictionsTensor)))
-      ExportedModel(modelName, int(Key.Height), int(Key.Width), str(Key.InputTensor), str(Key.FeaturesTensor),
-        str(Key.PredictionsTensor), graph)
+    loaded.getOrLoad(metaPath.toString, version)(ExportFolder.readMetadata(metaPath, spark) {
+      json =>
+        implicit val formats: Formats = DefaultFormats
+        def str(f: String) = (json \ f).extract[String]
+        def int(f: String) = (json \ f).extract[Int]
+        if (str(Key.ModelName) != modelName) {
+          throw new IllegalArgumentException(
+            s"$metaPath describes ${str(Key.ModelName)}, not $modelName")
+        }
+        val kind = (json \ Key.Kind).extractOpt[String].getOrElse(Kind.Image)
+        if (kind != Kind.Image) {
+          throw new IllegalArgumentException(
+            s"$metaPath is the export of a $kind model, not of a named image model")
+        }
+        val graph = FrozenGraph(ModelFiles.read(new Path(base, Files.Graph), spark),
+          Seq(str(Key.InputTensor)), Seq(str(Key.FeaturesTensor), str(Key.PredictionsTensor)))
+        ExportedModel(
+          modelName, int(Key.Height), int(Key.Width), str(Key.InputTensor), str(Key.FeaturesTensor),
+          str(Key.PredictionsTensor), graph)
     })
   }
 }

@@ -17,7 +17,8 @@ object OnnxDomains {
   val AllowDomainsConf = "spark.sparkdl.onnx.allowDomains"
 
   /** The standard ONNX domains and ONNX Runtime's built-in contrib ops. */
-  val Standard: Set[String] = Set("", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training", "com.microsoft")
+  val Standard: Set[String] =
+    Set("", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training", "com.microsoft")
 
   private val ModelGraph = 7 // ModelProto.graph
   private val ModelOpsetImport = 8 // ModelProto.opset_import
@@ -66,10 +67,13 @@ object OnnxDomains {
     (imported.filterNot(local.contains) ++ undefinedCalls).distinct.toSeq
   }
 
-  /** Adds the (domain, op type) of every node under field `field` of `message`, subgraphs included. */
+  /**
+   * Adds the (domain, op type) of every node under field `field` of `message`, subgraphs included.
+   */
   private def nodes(message: Array[Byte], field: Int, depth: Int,
                     calls: scala.collection.mutable.Set[(String, String)]): Unit = {
-    if (depth > MaxDepth) throw new ModelException(s"The ONNX model nests graphs more than $MaxDepth deep: refused")
+    if (depth > MaxDepth)
+      throw new ModelException(s"The ONNX model nests graphs more than $MaxDepth deep: refused")
     fields(CodedInputStream.newInstance(message)) {
       case (`field`, in) =>
         var (op, domain) = ("", "")
@@ -78,7 +82,8 @@ object OnnxDomains {
           case (NodeDomain, n) => domain = n.readString()
           case (NodeAttribute, n) =>
             fields(CodedInputStream.newInstance(n.readByteArray())) {
-              case (AttributeGraph | AttributeGraphs, a) => nodes(a.readByteArray(), GraphNode, depth + 1, calls)
+              case (AttributeGraph | AttributeGraphs, a) =>
+                nodes(a.readByteArray(), GraphNode, depth + 1, calls)
             }
         }
         calls += ((domain, op))
@@ -87,17 +92,21 @@ object OnnxDomains {
 
   private def domainOf(opset: Array[Byte]): String = {
     var domain = ""
-    fields(CodedInputStream.newInstance(opset)) { case (OpsetDomain, in) => domain = in.readString() }
+    fields(CodedInputStream.newInstance(opset)) { case (OpsetDomain, in) =>
+      domain = in.readString()
+    }
     domain
   }
 
   /** Reads each length-delimited field `read` takes; skips every other field. */
-  private def fields(in: CodedInputStream)(read: PartialFunction[(Int, CodedInputStream), Unit]): Unit = {
+  private def fields(in: CodedInputStream)(
+      read: PartialFunction[(Int, CodedInputStream), Unit]): Unit = {
     in.setSizeLimit(Int.MaxValue)
     var tag = in.readTag()
     while (tag != 0) {
       val field = WireFormat.getTagFieldNumber(tag)
-      if (WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED && read.isDefinedAt((field, in)))
+      if (WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED &&
+          read.isDefinedAt((field, in)))
         read((field, in))
       else in.skipField(tag)
       tag = in.readTag()
@@ -106,19 +115,22 @@ object OnnxDomains {
 
   /** Fails, naming each domain outside [[Standard]] the active session does not allow. */
   def check(bytes: Array[Byte], what: String): Unit = {
-    // bytes that do not parse are left to ONNX Runtime, whose load error says so with the file's name
+    // bytes that do not parse are left to ONNX Runtime,
+    // whose load error says so with the file's name
     val imported = try of(bytes)
     catch { case _: java.io.IOException => Nil }
     val custom = imported.filterNot(Standard.contains).distinct.sorted
     if (custom.nonEmpty) {
-      val allowed = org.apache.spark.sql.SparkSession.getActiveSession.flatMap(_.conf.getOption(AllowDomainsConf))
+      val allowed = org.apache.spark.sql.SparkSession.getActiveSession
+        .flatMap(_.conf.getOption(AllowDomainsConf))
         .toSeq.flatMap(_.split(",")).map(_.trim).toSet
       val left = if (allowed.contains("*")) Nil else custom.filterNot(allowed.contains)
       if (left.nonEmpty) {
         throw new ModelException(
-          s"$what imports ONNX operator domains outside the standard ones (${left.mkString(", ")}): custom operators " +
-            "are native code from outside ONNX Runtime, and sparkdl loads no custom operator library. Refused. If you " +
-            s"trust this model, allow them with the Spark conf $AllowDomainsConf=${left.mkString(",")}.")
+          s"$what imports ONNX operator domains outside the standard ones " +
+            s"(${left.mkString(", ")}): custom operators are native code from outside ONNX " +
+            "Runtime, and sparkdl loads no custom operator library. Refused. If you trust this " +
+            s"model, allow them with the Spark conf $AllowDomainsConf=${left.mkString(",")}.")
       }
     }
   }

@@ -10,15 +10,16 @@ import ai.onnxruntime.{
   TensorInfo => OrtTensorInfo
 }
 
-import sparkdl.inference.{Devices, Feed, ModelException, ModelSession, Placement, RunControl, TensorInfo, Threads}
+import sparkdl.inference.{
+  Devices, Feed, ModelException, ModelSession, Placement, RunControl, TensorInfo, Threads
+}
 
 /**
- * One ONNX model loaded into one ONNX Runtime session: on the CUDA device of the GPU Spark
- * assigned to this executor when the build has ONNX Runtime's CUDA provider ([[Devices]]), else
- * on the CPU. Thread-safe: ONNX Runtime allows
- * concurrent `run` calls on a session, so every task of a JVM shares one. Threads as for
- * TensorFlow ([[sparkdl.inference.Threads]]): one intra-op thread per task by default. Obtain instances through
- * [[sparkdl.inference.SessionCache]].
+ * One ONNX model loaded into one ONNX Runtime session: on the CUDA device of the GPU Spark assigned
+ * to this executor when the build has ONNX Runtime's CUDA provider ([[Devices]]), else on the CPU.
+ * Thread-safe: ONNX Runtime allows concurrent `run` calls on a session, so every task of a JVM
+ * shares one. Threads as for TensorFlow ([[sparkdl.inference.Threads]]): one intra-op thread per
+ * task by default. Obtain instances through [[sparkdl.inference.SessionCache]].
  */
 final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSession {
 
@@ -30,7 +31,8 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
         val placement = Devices.placement()
         placement.onnxCudaDevice(OnnxSession.providers) match {
           case Some(device) =>
-            // the CUDA provider of the GPU build needs CUDA and cuDNN on the host: without them, the CPU
+            // the CUDA provider of the GPU build needs CUDA
+            // and cuDNN on the host: without them, the CPU
             try options.addCUDA(device)
             catch {
               case e: OrtException =>
@@ -39,13 +41,15 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
             }
           case None if placement.gpu.nonEmpty =>
             OnnxSession.warnNoCuda(
-              placement, s"no CUDA provider in this build (${OnnxSession.providers.mkString(", ")})")
+              placement,
+              s"no CUDA provider in this build (${OnnxSession.providers.mkString(", ")})")
           case None =>
         }
         env.createSession(model.bytes, options)
       }
     catch {
-      case e: Exception => throw new ModelException(s"Could not load $model into ONNX Runtime: ${e.getMessage}", e)
+      case e: Exception =>
+        throw new ModelException(s"Could not load $model into ONNX Runtime: ${e.getMessage}", e)
     }
 
   @volatile private var closed = false
@@ -56,16 +60,20 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
   private lazy val outputInfos: Map[String, NodeInfo] = session.getOutputInfo.asScala.toMap
 
   private def info(node: NodeInfo): TensorInfo = node.getInfo match {
-    case t: OrtTensorInfo => TensorInfo(node.getName, OnnxSession.dtype(t.`type`), Some(t.getShape.toSeq))
+    case t: OrtTensorInfo =>
+      TensorInfo(node.getName, OnnxSession.dtype(t.`type`), Some(t.getShape.toSeq))
     case other => TensorInfo(node.getName, other.toString, None)
   }
 
-  private def list(infos: Map[String, NodeInfo]): String = infos.values.map(info).toSeq.sortBy(_.name).mkString(", ")
+  private def list(infos: Map[String, NodeInfo]): String =
+    infos.values.map(info).toSeq.sortBy(_.name).mkString(", ")
 
-  def inputInfo(name: String): TensorInfo = inputInfos.get(name).map(info).getOrElse(throw new ModelException(
+  def inputInfo(name: String): TensorInfo = inputInfos.get(name).map(info).getOrElse(
+    throw new ModelException(
       s"Input '$name' is not an input of the ONNX model. Its inputs are: ${list(inputInfos)}"))
 
-  def outputInfo(name: String): TensorInfo = outputInfos.get(name).map(info).getOrElse(throw new ModelException(
+  def outputInfo(name: String): TensorInfo = outputInfos.get(name).map(info).getOrElse(
+    throw new ModelException(
       s"Output '$name' is not an output of the ONNX model. Its outputs are: ${list(outputInfos)}"))
 
   /** Every input of the model, in its order: ONNX Runtime needs them all fed. */
@@ -78,7 +86,8 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
     run(feeds, outputs, new RunControl)
 
   /** Stoppable: `control` sets ONNX Runtime's terminate flag on this run's options. */
-  override def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl): Seq[(Array[Long], Array[Float])] = {
+  override def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl)
+      : Seq[(Array[Long], Array[Float])] = {
     if (closed) throw new IllegalStateException(s"Session for $model is closed")
     Feed.checkSizes(feeds)
     val tensors = scala.collection.mutable.LinkedHashMap.empty[String, OnnxTensor]
@@ -107,15 +116,21 @@ final class OnnxSession private[onnx] (val model: OnnxModel) extends ModelSessio
     } finally tensors.values.foreach(_.close())
   }
 
-  /** The feed as the input's declared type: the same type, or an exact widening (int32 to int64, float to double). */
+  /**
+   * The feed as the input's declared type: the same type, or an exact widening (int32 to int64,
+   * float to double).
+   */
   private def tensor(f: Feed, want: String): OnnxTensor = (f.values, want) match {
     case (v: Array[Float], "float") => OnnxTensor.createTensor(env, FloatBuffer.wrap(v), f.shape)
     case (v: Array[Double], "double") => OnnxTensor.createTensor(env, DoubleBuffer.wrap(v), f.shape)
     case (v: Array[Int], "int32") => OnnxTensor.createTensor(env, IntBuffer.wrap(v), f.shape)
     case (v: Array[Long], "int64") => OnnxTensor.createTensor(env, LongBuffer.wrap(v), f.shape)
-    case (v: Array[Int], "int64") => OnnxTensor.createTensor(env, LongBuffer.wrap(v.map(_.toLong)), f.shape)
-    case (v: Array[Float], "double") => OnnxTensor.createTensor(env, DoubleBuffer.wrap(v.map(_.toDouble)), f.shape)
-    case _ => throw new ModelException(s"Input '${f.tensor}' of $model takes $want, but is fed ${f.dtype}")
+    case (v: Array[Int], "int64") =>
+      OnnxTensor.createTensor(env, LongBuffer.wrap(v.map(_.toLong)), f.shape)
+    case (v: Array[Float], "double") =>
+      OnnxTensor.createTensor(env, DoubleBuffer.wrap(v.map(_.toDouble)), f.shape)
+    case _ =>
+      throw new ModelException(s"Input '${f.tensor}' of $model takes $want, but is fed ${f.dtype}")
   }
 
   override def close(): Unit = synchronized {
@@ -130,13 +145,20 @@ object OnnxSession {
 
   /** ONNX Runtime's execution providers in this build (CUDA only in the GPU build). */
   lazy val providers: Set[String] =
-    scala.util.Try(ai.onnxruntime.OrtEnvironment.getAvailableProviders.asScala.map(_.name).toSet[String])
+    scala.util.Try(
+      ai.onnxruntime.OrtEnvironment.getAvailableProviders.asScala.map(_.name).toSet[String])
       .getOrElse(Set.empty[String])
 
-  /** Why ONNX Runtime's CUDA provider failed to start in this JVM (no CUDA on the host...), if it did. */
+  /**
+   * Why ONNX Runtime's CUDA provider failed to start in this JVM (no CUDA on the host...), if it
+   * did.
+   */
   val cudaFailure = new java.util.concurrent.atomic.AtomicReference[String]()
 
-  /** This JVM's placement as JSON, with ONNX Runtime's providers (the `sparkdl_device()` SQL function). */
+  /**
+   * This JVM's placement as JSON, with ONNX Runtime's providers (the `sparkdl_device()` SQL
+   * function).
+   */
   def describePlacement(): String = Devices.placement().describe(providers, Option(cudaFailure.get))
 
   private val warned = new java.util.concurrent.atomic.AtomicBoolean()

@@ -16,9 +16,11 @@ import sparkdl.image.{ImageDecoder, ImageFields}
  * image). `path` (a string) names the row in place of the struct's own. For users who want the
  * decoded image itself (to display, filter by size or cache); a model takes the bytes directly.
  */
-final case class DecodeImageFunction(children: Seq[Expression]) extends Expression with CodegenFallback {
+final case class DecodeImageFunction(children: Seq[Expression]) extends Expression
+  with CodegenFallback {
 
-  require(children.length == 1 || children.length == 2, s"${DecodeImageFunction.Name} takes 1 or 2 arguments")
+  require(children.length == 1 || children.length == 2,
+    s"${DecodeImageFunction.Name} takes 1 or 2 arguments")
 
   override def dataType: DataType = DecodeImageFunction.ResultType
 
@@ -30,7 +32,8 @@ final case class DecodeImageFunction(children: Seq[Expression]) extends Expressi
     val file = children.head.eval(input).asInstanceOf[InternalRow]
     if (file == null) null
     else {
-      val path = children.lift(1).map(_.eval(input)).getOrElse(if (file.isNullAt(1)) null else file.getUTF8String(1))
+      val path = children.lift(1).map(_.eval(input)).getOrElse(
+        if (file.isNullAt(1)) null else file.getUTF8String(1))
       val bytes = if (file.isNullAt(0)) null else file.getBinary(0)
       if (bytes == null) InternalRow(null, UTF8String.fromString("no image bytes (null)"))
       else {
@@ -44,7 +47,8 @@ final case class DecodeImageFunction(children: Seq[Expression]) extends Expressi
     }
   }
 
-  override protected def withNewChildrenInternal(newChildren: IndexedSeq[Expression]): DecodeImageFunction =
+  override protected def withNewChildrenInternal(
+      newChildren: IndexedSeq[Expression]): DecodeImageFunction =
     copy(children = newChildren)
 }
 
@@ -63,8 +67,8 @@ object DecodeImageFunction {
       case Seq(file, rest @ _*) if rest.length <= 1 =>
         if (!ImageFields.isEncodedLike(file.dataType)) {
           fail(
-            s"the first argument must be encoded image bytes (binary) or ${ImageFields.EncodedSchema.simpleString}, " +
-              s"got ${file.dataType.simpleString}")
+            "the first argument must be encoded image bytes (binary) or " +
+              s"${ImageFields.EncodedSchema.simpleString}, got ${file.dataType.simpleString}")
         }
         rest.headOption.filter(_.dataType != StringType).foreach(p =>
           fail(s"the second argument (the path) must be a string, got ${p.dataType.simpleString}"))

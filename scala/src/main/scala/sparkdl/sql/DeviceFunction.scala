@@ -9,12 +9,13 @@ import org.apache.spark.unsafe.types.UTF8String
 import sparkdl.onnx.OnnxSession
 
 /**
- * `sparkdl_device()`: where the models of the JVM evaluating it run, as JSON: the GPU address
- * Spark assigned (or null), TensorFlow's device settings and ONNX Runtime's device
+ * `sparkdl_device()`: where the models of the JVM evaluating it run, as JSON: the GPU address Spark
+ * assigned (or null), TensorFlow's device settings and ONNX Runtime's device
  * ([[sparkdl.inference.Placement.describe]]). Evaluated in the tasks, so
  * `SELECT DISTINCT sparkdl_device() FROM range(100)` shows every executor's.
  */
-final case class DeviceFunction() extends LeafExpression with Nondeterministic with CodegenFallback {
+final case class DeviceFunction() extends LeafExpression with Nondeterministic
+  with CodegenFallback {
 
   override def dataType: DataType = StringType
 

@@ -11,15 +11,15 @@ import org.apache.spark.sql.types.{DataType, StructField, StructType}
 import sparkdl.inference.{BatchInference, OutputFormat}
 
 /**
- * A model applied to columns inside a query: what sparkdl's SQL functions and stages evaluate
- * to. Input `k` of `inference` is fed from `children(k)`; the value is the one output's cell,
- * or with several outputs a struct with one field per output (`fieldNames`). A null input
- * gives null; an input the model cannot take fails or gives null per `inference.handleInvalid`
- * ("skip" is a filter before the call: [[ModelInputValid]]).
+ * A model applied to columns inside a query: what sparkdl's SQL functions and stages evaluate to.
+ * Input `k` of `inference` is fed from `children(k)`; the value is the one output's cell, or with
+ * several outputs a struct with one field per output (`fieldNames`). A null input gives null; an
+ * input the model cannot take fails or gives null per `inference.handleInvalid` ("skip" is a filter
+ * before the call: [[ModelInputValid]]).
  *
- * Inside a `Project`, [[ExtractModelCalls]] evaluates the calls in batches ([[ModelEvalExec]])
- * of `batchSize` rows (None: the session's `spark.sparkdl.sql.batchSize`; 0: auto). Elsewhere,
- * or in a session without sparkdl's planning, each row is one model run.
+ * Inside a `Project`, [[ExtractModelCalls]] evaluates the calls in batches ([[ModelEvalExec]]) of
+ * `batchSize` rows (None: the session's `spark.sparkdl.sql.batchSize`; 0: auto). Elsewhere, or in a
+ * session without sparkdl's planning, each row is one model run.
  */
 final case class ModelCall(
     functionName: String,
@@ -40,11 +40,14 @@ final case class ModelCall(
 
   override def dataType: DataType =
     if (formats.length == 1) formats.head.dataType
-    else StructType(fieldNames.zip(formats).map { case (n, f) => StructField(n, f.dataType, nullable = true) })
+    else StructType(fieldNames.zip(formats).map { case (n, f) =>
+      StructField(n, f.dataType, nullable = true)
+    })
 
   override def nullable: Boolean = true
 
-  @transient private lazy val toScala = children.map(c => CatalystTypeConverters.createToScalaConverter(c.dataType))
+  @transient private lazy val toScala =
+    children.map(c => CatalystTypeConverters.createToScalaConverter(c.dataType))
   @transient private lazy val toCatalyst = formats.map(ModelCall.converter)
 
   /** Row `row`'s model inputs as the inference takes them (external values, null for null). */
@@ -59,7 +62,8 @@ final case class ModelCall(
     else if (cells.length == 1) toCatalyst(0)(cells(0))
     else InternalRow.fromSeq(cells.indices.map(k => toCatalyst(k)(cells(k))))
 
-  override def eval(row: InternalRow): Any = result(inference.run(IndexedSeq(inputs(row, children)))(0))
+  override def eval(row: InternalRow): Any =
+    result(inference.run(IndexedSeq(inputs(row, children)))(0))
 
   override protected def withNewChildrenInternal(newChildren: IndexedSeq[Expression]): ModelCall =
     copy(children = newChildren)
@@ -73,11 +77,16 @@ final case class ModelCall(
 
 object ModelCall {
 
-  /** A float-array output cell ([[sparkdl.inference.OutputFormat.FloatArrayOutput]]) as Catalyst data. */
+  /**
+   * A float-array output cell ([[sparkdl.inference.OutputFormat.FloatArrayOutput]]) as Catalyst
+   * data.
+   */
   def toCatalyst(cell: Any): ArrayData = cell match {
     case null => null
-    case floats: ArraySeq.ofFloat => UnsafeArrayData.fromPrimitiveArray(floats.unsafeArray) // no further copy
-    case floats: Seq[_] => UnsafeArrayData.fromPrimitiveArray(floats.asInstanceOf[Seq[Float]].toArray)
+    case floats: ArraySeq.ofFloat =>
+      UnsafeArrayData.fromPrimitiveArray(floats.unsafeArray) // no further copy
+    case floats: Seq[_] =>
+      UnsafeArrayData.fromPrimitiveArray(floats.asInstanceOf[Seq[Float]].toArray)
   }
 
   /** How cells of `format` become Catalyst values. */

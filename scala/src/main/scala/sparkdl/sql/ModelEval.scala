@@ -3,8 +3,8 @@ package sparkdl.sql
 import org.apache.spark.rdd.RDD
 import org.apache.spark.sql.catalyst.InternalRow
 import org.apache.spark.sql.catalyst.expressions.{
-  Attribute, AttributeReference, AttributeSet, BindReferences, Expression, JoinedRow, NamedExpression,
-  UnsafeProjection, UnsafeRow
+  Attribute, AttributeReference, AttributeSet, BindReferences, Expression, JoinedRow,
+  NamedExpression, UnsafeProjection, UnsafeRow
 }
 import org.apache.spark.sql.catalyst.plans.logical.{Filter, LogicalPlan, Project, UnaryNode}
 import org.apache.spark.sql.catalyst.rules.Rule
@@ -16,23 +16,24 @@ import sparkdl.inference.AutoBatchSize
 
 /**
  * The model calls of a query, evaluated in batches of `batchSize` rows (0: auto): of each of
- * `child`'s rows, the columns read above (`passThrough`) and one column per call
- * (`resultAttrs`). Planned as [[ModelEvalExec]].
+ * `child`'s rows, the columns read above (`passThrough`) and one column per call (`resultAttrs`).
+ * Planned as [[ModelEvalExec]].
  */
 final case class ModelEval(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], batchSize: Int,
                            passThrough: Seq[Attribute], child: LogicalPlan)
   extends UnaryNode {
   override def output: Seq[Attribute] = passThrough ++ resultAttrs
   override def producedAttributes: AttributeSet = AttributeSet(resultAttrs)
-  override protected def withNewChildInternal(newChild: LogicalPlan): ModelEval = copy(child = newChild)
+  override protected def withNewChildInternal(newChild: LogicalPlan): ModelEval =
+    copy(child = newChild)
 }
 
 /**
- * Pulls the model calls out of each `Project` and `Filter` into [[ModelEval]] nodes under it,
- * as Spark does for Python UDFs. Runs after the operator optimizations (a pre-CBO rule), so
- * filters and column pruning have already reached the scan (a call whose column nobody reads
- * is gone by then). Calls elsewhere (an aggregate, a join condition) stay row-at-a-time
- * expressions. A call that takes another call's result gets its own node above the other's.
+ * Pulls the model calls out of each `Project` and `Filter` into [[ModelEval]] nodes under it, as
+ * Spark does for Python UDFs. Runs after the operator optimizations (a pre-CBO rule), so filters
+ * and column pruning have already reached the scan (a call whose column nobody reads is gone by
+ * then). Calls elsewhere (an aggregate, a join condition) stay row-at-a-time expressions. A call
+ * that takes another call's result gets its own node above the other's.
  */
 object ExtractModelCalls extends Rule[LogicalPlan] {
 
@@ -45,7 +46,8 @@ object ExtractModelCalls extends Rule[LogicalPlan] {
       Project(child.output, Filter(rewritten, evaluated))
   }
 
-  private def hasCall(exprs: Seq[Expression]): Boolean = exprs.exists(_.exists(_.isInstanceOf[ModelCall]))
+  private def hasCall(exprs: Seq[Expression]): Boolean =
+    exprs.exists(_.exists(_.isInstanceOf[ModelCall]))
 
   /** The calls' rows per run: a stage's own, else the session's (0 = auto). */
   private def sizeOf(call: ModelCall): Int =
@@ -53,8 +55,8 @@ object ExtractModelCalls extends Rule[LogicalPlan] {
 
   /**
    * `exprs` with each call replaced by its result column, and the nodes that compute them over
-   * `child`. Each node passes on only the columns read above it (by `exprs`, the calls of the
-   * nodes above, and `alsoNeeded`): a model's input image is not copied on if nothing reads it.
+   * `child`. Each node passes on only the columns read above it (by `exprs`, the calls of the nodes
+   * above, and `alsoNeeded`): a model's input image is not copied on if nothing reads it.
    */
   private def extract(exprs: Seq[Expression], child: LogicalPlan,
                       alsoNeeded: AttributeSet): (Seq[Expression], LogicalPlan) = {
@@ -65,14 +67,20 @@ object ExtractModelCalls extends Rule[LogicalPlan] {
         case c: ModelCall if !hasCall(c.children) => c
       }).distinct
       // one node per batch size; under auto, one per call (each model measures its own)
-      val groups = innermost.groupBy(c => if (sizeOf(c) == 0) Left(c) else Right(sizeOf(c))).values.toSeq
-      val attrs = groups.map(_.map(c => AttributeReference(c.functionName, c.dataType, nullable = true)()))
+      val groups =
+        innermost.groupBy(c => if (sizeOf(c) == 0) Left(c) else Right(sizeOf(c))).values.toSeq
+      val attrs =
+        groups.map(_.map(c => AttributeReference(c.functionName, c.dataType, nullable = true)()))
       val replaced: Map[Expression, Expression] = groups.flatten.zip(attrs.flatten).toMap
-      current = current.map(_.transformUp { case c: ModelCall if replaced.contains(c) => replaced(c) })
+      current = current.map(_.transformUp {
+        case c: ModelCall if replaced.contains(c) => replaced(c)
+      })
       groups.indices.foreach { g =>
         val needed = alsoNeeded ++ AttributeSet(current.flatMap(_.references)) ++
-          AttributeSet(groups.drop(g + 1).flatten.flatMap(_.references)) ++ AttributeSet(attrs.take(g).flatten)
-        plan = ModelEval(groups(g), attrs(g), sizeOf(groups(g).head), plan.output.filter(needed.contains), plan)
+          AttributeSet(groups.drop(g + 1).flatten.flatMap(_.references)) ++
+          AttributeSet(attrs.take(g).flatten)
+        plan = ModelEval(
+          groups(g), attrs(g), sizeOf(groups(g).head), plan.output.filter(needed.contains), plan)
       }
     }
     (current, plan)
@@ -88,9 +96,9 @@ object ModelEvalStrategy extends SparkStrategy {
 }
 
 /**
- * Streams each partition through the models in batches: per batch and call, one model run for
- * the batch's non-null inputs. Rows stay `InternalRow`s; only a call's input columns are
- * converted. Memory: one batch of rows. `batchSize` 0 is auto ([[AutoBatchSize]]).
+ * Streams each partition through the models in batches: per batch and call, one model run for the
+ * batch's non-null inputs. Rows stay `InternalRow`s; only a call's input columns are converted.
+ * Memory: one batch of rows. `batchSize` 0 is auto ([[AutoBatchSize]]).
  */
 final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute], batchSize: Int,
                                passThrough: Seq[Attribute], child: SparkPlan)
@@ -100,39 +108,49 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
   override def output: Seq[Attribute] = passThrough ++ resultAttrs
   override def producedAttributes: AttributeSet = AttributeSet(resultAttrs)
   override def simpleString(maxFields: Int): String =
-    s"$nodeName [${calls.map(_.sql).mkString(", ")}] batchSize=${if (batchSize == 0) "auto" else batchSize}"
+    s"$nodeName [${calls.map(_.sql).mkString(", ")}] " +
+      s"batchSize=${if (batchSize == 0) "auto" else batchSize}"
 
   override lazy val metrics: Map[String, SQLMetric] = Map(
     "modelRuns" -> SQLMetrics.createMetric(sparkContext, "number of model runs"),
-    "batchSize" -> SQLMetrics.createAverageMetric(sparkContext, "rows per model run (last batch of each task)"),
+    "batchSize" ->
+      SQLMetrics.createAverageMetric(sparkContext, "rows per model run (last batch of each task)"),
     "numOutputRows" -> SQLMetrics.createMetric(sparkContext, "number of output rows"))
 
   override protected def doExecute(): RDD[InternalRow] = {
     require(batchSize >= 0, s"batch size must be >= 1, or 0 for auto; got $batchSize")
     val inputs = calls.map(c => c.children.map(BindReferences.bindReference(_, child.output)))
-    val (runs, sizes, rowsOut) = (longMetric("modelRuns"), longMetric("batchSize"), longMetric("numOutputRows"))
-    // a batch never holds more rows than fit in an executor's batch memory (BatchMemory), whatever the size asked
+    val (runs, sizes, rowsOut) =
+      (longMetric("modelRuns"), longMetric("batchSize"), longMetric("numOutputRows"))
+    // a batch never holds more rows than fit in an executor's
+    // batch memory (BatchMemory), whatever the size asked
     val cap = calls.map(_.inference.maxBatchRows).min
-    val (fixed, theCalls, window) = (math.min(batchSize, cap), calls, ModelEvalExec.sortWindow(conf))
+    val (fixed, theCalls, window) =
+      (math.min(batchSize, cap), calls, ModelEvalExec.sortWindow(conf))
     val (kept, joinedSchema) = (output, child.output ++ resultAttrs)
     child.execute().mapPartitions { rows =>
       // Inputs of uneven cost (texts) are scored in blocks of `window` rows, sorted by cost into
       // batches so a batch pads to rows of its own length; the rows still leave in their order.
-      val sorting = window > 0 && theCalls.size == 1 && theCalls.head.inference.inputs.exists(_.sortsByCost)
+      val sorting = window > 0 && theCalls.size == 1 &&
+        theCalls.head.inference.inputs.exists(_.sortsByCost)
       val tuner = if (fixed > 0) None
-      else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value, theCalls.head.sql, interleaved = sorting,
+      else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value, theCalls.head.sql,
+          interleaved = sorting,
           maxSize = cap))
       val joined = new JoinedRow
-      val project = UnsafeProjection.create(kept, joinedSchema) // the pass-through columns and the results
+      // the pass-through columns and the results
+      val project = UnsafeProjection.create(kept, joinedSchema)
 
       /**
        * Runs the calls on the rows `order` picks (one batch of at most `size`), each row's results
        * into `out`. `converted`: the first call's inputs of every row, when already converted.
        */
-      def runBatch(rows: scala.collection.IndexedSeq[InternalRow], order: IndexedSeq[Int], size: Int,
+      def runBatch(rows: scala.collection.IndexedSeq[InternalRow], order: IndexedSeq[Int],
+                   size: Int,
                    out: Array[Seq[Any]], converted: IndexedSeq[Seq[Any]]): Unit = {
         val start = System.nanoTime()
-        var fed = 0 // rows of the batch the (first) model ran on: a batch of nulls is no measurement
+        // rows of the batch the (first) model ran on: a batch of nulls is no measurement
+        var fed = 0
         val results = theCalls.indices.map { k =>
           val values =
             if (k == 0 && converted != null) order.map(converted)
@@ -143,7 +161,8 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
           theCalls(k).inference.run(values).map(theCalls(k).result)
         }
         tuner.foreach(_.record(size, fed, System.nanoTime() - start))
-        sizes.set(size.toLong * 10) // Spark shows an average metric's values divided by 10 (one decimal)
+        // Spark shows an average metric's values divided by 10 (one decimal)
+        sizes.set(size.toLong * 10)
         order.indices.foreach(j => out(order(j)) = results.map(_(j)))
       }
 
@@ -151,19 +170,24 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
         val first = tuner.map(_.next()).getOrElse(fixed)
         val limit = if (sorting) math.max(window, first) else first
         val block = new scala.collection.mutable.ArrayBuffer[InternalRow](math.min(limit, 4096))
-        var bytes = 0L // a sort window also stops at SortWindowMaxBytes of rows (long texts, wide rows)
-        while (block.length < limit && rows.hasNext && (!sorting || bytes < ModelEvalExec.SortWindowMaxBytes)) {
+        // a sort window also stops at SortWindowMaxBytes of rows (long texts, wide rows)
+        var bytes = 0L
+        while (block.length < limit && rows.hasNext &&
+            (!sorting || bytes < ModelEvalExec.SortWindowMaxBytes)) {
           val row = rows.next().copy()
           bytes += (row match { case u: UnsafeRow => u.getSizeInBytes.toLong; case _ => 0L })
           block += row
         }
         // sorting: the inputs are converted once, for the costs and for the runs
-        val converted = if (sorting) block.map(row => theCalls.head.inputs(row, inputs.head)).toIndexedSeq else null
+        val converted = if (sorting)
+          block.map(row => theCalls.head.inputs(row, inputs.head)).toIndexedSeq
+        else null
         val order =
           if (!sorting) block.indices
           else {
             val in = theCalls.head.inference.inputs.indexWhere(_.sortsByCost)
-            val costs = converted.map(v => if (v(in) == null) 0 else theCalls.head.inference.inputs(in).cost(v(in)))
+            val costs = converted.map(v =>
+              if (v(in) == null) 0 else theCalls.head.inference.inputs(in).cost(v(in)))
             block.indices.sortBy(costs)
           }
         val out = new Array[Seq[Any]](block.length)
@@ -176,12 +200,15 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
           size = tuner.map(_.next()).getOrElse(fixed)
         }
         rowsOut += block.length
-        block.iterator.zipWithIndex.map { case (row, i) => project(joined(row, InternalRow.fromSeq(out(i)))) }
+        block.iterator.zipWithIndex.map { case (row, i) =>
+          project(joined(row, InternalRow.fromSeq(out(i))))
+        }
       }
 
       new Iterator[InternalRow] {
         private var current: Iterator[InternalRow] = Iterator.empty
-        override def hasNext: Boolean = current.hasNext || (rows.hasNext && { current = nextBlock(); current.hasNext })
+        override def hasNext: Boolean = current.hasNext ||
+          (rows.hasNext && { current = nextBlock(); current.hasNext })
         override def next(): InternalRow = {
           if (!hasNext) throw new NoSuchElementException("end of partition")
           current.next()
@@ -190,7 +217,8 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
     }
   }
 
-  override protected def withNewChildInternal(newChild: SparkPlan): ModelEvalExec = copy(child = newChild)
+  override protected def withNewChildInternal(newChild: SparkPlan): ModelEvalExec =
+    copy(child = newChild)
 }
 
 object ModelEvalExec {
@@ -217,11 +245,12 @@ object ModelEvalExec {
   }
 
   /** The session's batch size, 0 for auto. */
-  def sessionBatchSize(conf: SQLConf): Int = conf.getConfString(BatchSizeConf, "auto").trim.toLowerCase match {
-    case "auto" => 0
-    case s =>
-      val n = scala.util.Try(s.toInt).getOrElse(-1)
-      require(n >= 1, s"$BatchSizeConf must be a number >= 1 or 'auto', got '$s'")
-      n
-  }
+  def sessionBatchSize(conf: SQLConf): Int =
+    conf.getConfString(BatchSizeConf, "auto").trim.toLowerCase match {
+      case "auto" => 0
+      case s =>
+        val n = scala.util.Try(s.toInt).getOrElse(-1)
+        require(n >= 1, s"$BatchSizeConf must be a number >= 1 or 'auto', got '$s'")
+        n
+    }
 }

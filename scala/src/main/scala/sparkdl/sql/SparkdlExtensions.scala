@@ -5,8 +5,8 @@ import org.apache.spark.sql.sparkdl.SessionHooks
 
 /**
  * Adds sparkdl's SQL functions ([[ModelFunctions]]) and their batched evaluation
- * ([[ExtractModelCalls]], [[ModelEvalExec]]) to every SparkSession created while the jar is on
- * the driver's classpath: Spark finds this class through `META-INF/services` (or name it in
+ * ([[ExtractModelCalls]], [[ModelEvalExec]]) to every SparkSession created while the jar is on the
+ * driver's classpath: Spark finds this class through `META-INF/services` (or name it in
  * `spark.sql.extensions`). A Spark Connect server must have the jar at start (`--jars`).
  */
 class SparkdlExtensions extends SparkSessionExtensionsProvider {
@@ -20,14 +20,16 @@ class SparkdlExtensions extends SparkSessionExtensionsProvider {
 object SparkdlExtensions {
 
   /**
-   * Makes sure `spark` has what [[SparkdlExtensions]] adds, for a session started before the
-   * jar was on its classpath (a notebook's session with the jar attached later): the functions
-   * go into its registry and the planning into its `experimental` rules and strategies. A
-   * no-op for sessions that have them. Every stage's `transform` calls this.
+   * Makes sure `spark` has what [[SparkdlExtensions]] adds, for a session started before the jar
+   * was on its classpath (a notebook's session with the jar attached later): the functions go into
+   * its registry and the planning into its `experimental` rules and strategies. A no-op for
+   * sessions that have them. Every stage's `transform` calls this.
    */
   def install(spark: SparkSession): Unit = {
     if (!SessionHooks.functionExists(spark, ModelFunctions.Predict)) {
-      ModelFunctions.all.foreach { case (id, info, builder) => SessionHooks.registerFunction(spark, id, info, builder) }
+      ModelFunctions.all.foreach { case (id, info, builder) =>
+        SessionHooks.registerFunction(spark, id, info, builder)
+      }
     }
     SessionHooks.addPlanning(spark, ExtractModelCalls, ModelEvalStrategy)
   }

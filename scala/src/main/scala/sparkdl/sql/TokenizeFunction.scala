@@ -7,17 +7,19 @@ import org.apache.spark.sql.catalyst.expressions.{Expression, UnaryExpression}
 import org.apache.spark.sql.catalyst.expressions.codegen.CodegenFallback
 import org.apache.spark.sql.catalyst.expressions.Literal
 import org.apache.spark.sql.catalyst.util.ArrayData
-import org.apache.spark.sql.types.{ArrayType, DataType, IntegerType, LongType, StringType, StructField, StructType}
+import org.apache.spark.sql.types.{
+  ArrayType, DataType, IntegerType, LongType, StringType, StructField, StructType
+}
 import org.apache.spark.unsafe.types.UTF8String
 
 import sparkdl.text.{TokenizerFiles, TokenizerJson}
 
 /**
- * A string's token ids and attention mask from a Hugging Face `tokenizer.json`
- * ([[TokenizerJson]]): `struct<input_ids: array<bigint>, attention_mask: array<bigint>>`, special
- * tokens added, truncated at the tokenizer's `maxLength`; with `padToMax`, padded to `maxLength`
- * with the tokenizer's pad id (mask 0 there). A null text gives null. The stage
- * [[sparkdl.ml.TextTokenizer]] and the SQL function `sparkdl_tokenize` are this expression.
+ * A string's token ids and attention mask from a Hugging Face `tokenizer.json` ([[TokenizerJson]]):
+ * `struct<input_ids: array<bigint>, attention_mask: array<bigint>>`, special tokens added,
+ * truncated at the tokenizer's `maxLength`; with `padToMax`, padded to `maxLength` with the
+ * tokenizer's pad id (mask 0 there). A null text gives null. The stage [[sparkdl.ml.TextTokenizer]]
+ * and the SQL function `sparkdl_tokenize` are this expression.
  */
 final case class TokenizeFunction(child: Expression, tokenizer: TokenizerJson, padToMax: Boolean)
   extends UnaryExpression with CodegenFallback {
@@ -42,14 +44,17 @@ final case class TokenizeFunction(child: Expression, tokenizer: TokenizerJson, p
     InternalRow(ArrayData.toArrayData(out), ArrayData.toArrayData(mask))
   }
 
-  override protected def withNewChildInternal(newChild: Expression): TokenizeFunction = copy(child = newChild)
+  override protected def withNewChildInternal(newChild: Expression): TokenizeFunction =
+    copy(child = newChild)
 }
 
 object TokenizeFunction {
 
   val Name = "sparkdl_tokenize"
 
-  /** The padding modes: none (each text its own length), max_length (every text `maxLength` ids). */
+  /**
+   * The padding modes: none (each text its own length), max_length (every text `maxLength` ids).
+   */
   val Paddings: Seq[String] = Seq("none", "max_length")
 
   val ResultType: StructType = StructType(Seq(
@@ -62,17 +67,22 @@ object TokenizeFunction {
       throw new IllegalArgumentException(
         s"$what: padding '$padding' is not valid. Valid values: ${Paddings.mkString(", ")}")
     }
-    if (maxLength < 0) throw new IllegalArgumentException(s"$what: maxLength must be >= 0, got $maxLength")
+    if (maxLength < 0)
+      throw new IllegalArgumentException(s"$what: maxLength must be >= 0, got $maxLength")
     val tokenizer = TokenizerFiles.read(path, maxLength)
     if (padding == "max_length" && !tokenizer.hasPadToken) {
-      throw new IllegalArgumentException(s"$what: padding 'max_length' needs a pad token, and ${tokenizer.source} " +
-        "declares no padding and has none of the tokens [PAD], <pad>, <|pad|>, <|padding|>; use padding 'none' " +
-        "(a model's batch pads itself)")
+      throw new IllegalArgumentException(
+        s"$what: padding 'max_length' needs a pad token, and ${tokenizer.source} " +
+          "declares no padding and has none of the tokens [PAD], <pad>, <|pad|>, " +
+          "<|padding|>; use padding 'none' (a model's batch pads itself)")
     }
     tokenizer
   }
 
-  /** `sparkdl_tokenize(tokenizer, text [, maxLength [, padding]])`: checked when the query is analysed. */
+  /**
+   * `sparkdl_tokenize(tokenizer, text [, maxLength [, padding]])`: checked when the query is
+   * analysed.
+   */
   def build(args: Seq[Expression]): TokenizeFunction = {
     def fail(message: String) = throw new IllegalArgumentException(s"$Name: $message")
     def constant(e: Expression, what: String): Any = {
@@ -80,15 +90,19 @@ object TokenizeFunction {
       e.eval()
     }
     if (args.length < 2 || args.length > 4) {
-      fail(s"takes 2 to 4 arguments (tokenizer, text [, maxLength [, padding]]), got ${args.length}")
+      fail(
+        s"takes 2 to 4 arguments (tokenizer, text [, maxLength [, padding]]), got ${args.length}")
     }
     val path = args.head match {
       case e if e.foldable && e.dataType == StringType && e.eval() != null => e.eval().toString
       case e =>
-        fail(s"the tokenizer must be a constant string (a tokenizer.json or a folder holding one), got ${e.sql}")
+        fail(
+          "the tokenizer must be a constant string (a " +
+            s"tokenizer.json or a folder holding one), got ${e.sql}")
     }
     val text = args(1)
-    if (text.dataType != StringType) fail(s"the text must be a string, got ${text.dataType.simpleString}")
+    if (text.dataType != StringType)
+      fail(s"the text must be a string, got ${text.dataType.simpleString}")
     val maxLength = args.lift(2).map {
       case e if e.dataType == IntegerType || e.dataType == LongType =>
         val n = Option(constant(e, "maxLength")).map(_.asInstanceOf[Number].longValue).getOrElse(0L)
@@ -97,8 +111,10 @@ object TokenizeFunction {
       case e => fail(s"maxLength must be an integer constant, got ${e.dataType.simpleString}")
     }.getOrElse(0)
     val padding = args.lift(3).map {
-      case e @ Literal(_, StringType) => Option(constant(e, "padding")).map(_.toString).getOrElse("none")
-      case e => fail(s"padding must be a constant string (${Paddings.mkString(" or ")}), got ${e.sql}")
+      case e @ Literal(_, StringType) =>
+        Option(constant(e, "padding")).map(_.toString).getOrElse("none")
+      case e =>
+        fail(s"padding must be a constant string (${Paddings.mkString(" or ")}), got ${e.sql}")
     }.getOrElse("none").toLowerCase(Locale.ROOT)
     TokenizeFunction(text, tokenizer(path, maxLength, padding, Name), padding == "max_length")
   }

@@ -3,13 +3,14 @@ package sparkdl.text
 import sparkdl.inference.{BatchInput, BatchMemory, Feed}
 
 /**
- * A model input fed from a string column: each text tokenized ([[Tokenizer]]) in the
- * executor, the batch padded to its own longest row, fed as token ids (`idsTensor`) and an
- * attention mask (`maskTensor`), both int32 `[batch, longest]` (an engine widens them to the
- * int64 a model may declare), and zeros as token type ids when the model takes them
- * (`typeIdsTensor`: one segment, as for a single sentence).
+ * A model input fed from a string column: each text tokenized ([[Tokenizer]]) in the executor, the
+ * batch padded to its own longest row, fed as token ids (`idsTensor`) and an attention mask
+ * (`maskTensor`), both int32 `[batch, longest]` (an engine widens them to the int64 a model may
+ * declare), and zeros as token type ids when the model takes them (`typeIdsTensor`: one segment, as
+ * for a single sentence).
  */
-final case class TextInput(column: String, tokenizer: Tokenizer, idsTensor: String, maskTensor: String,
+final case class TextInput(column: String, tokenizer: Tokenizer, idsTensor: String,
+                           maskTensor: String,
                            typeIdsTensor: Option[String] = None)
   extends BatchInput {
 
@@ -23,7 +24,8 @@ final case class TextInput(column: String, tokenizer: Tokenizer, idsTensor: Stri
   /** Token ids, mask (and type ids): int64 each. */
   override def rowBytes: Long = BatchMemory.rowBytes(this, 8) * tensors.size
 
-  override def describe(value: Any): String = s"text of ${value.asInstanceOf[String].length} characters"
+  override def describe(value: Any): String =
+    s"text of ${value.asInstanceOf[String].length} characters"
 
   override def write(value: Any, dst: Array[Float], offset: Int): Unit =
     throw new UnsupportedOperationException("text feeds int32 token ids (feeds)")

@@ -6,9 +6,9 @@ import org.apache.spark.sql.SparkSession
 import sparkdl.io.{ConnectArtifacts, FileCache, HadoopFiles}
 
 /**
- * `tokenizer.json` files named by a path on any Hadoop file system or a Spark Connect artifact
- * name (a file the client uploaded), or by a folder holding one (a Hugging Face model folder);
- * read and parsed once per JVM while the file is unchanged.
+ * `tokenizer.json` files named by a path on any Hadoop file system or a Spark Connect artifact name
+ * (a file the client uploaded), or by a folder holding one (a Hugging Face model folder); read and
+ * parsed once per JVM while the file is unchanged.
  */
 object TokenizerFiles {
 
@@ -17,10 +17,11 @@ object TokenizerFiles {
   private val cache = new FileCache[TokenizerJson]
 
   /**
-   * The tokenizer at `pathOrArtifact` (`param` names it in errors); `maxLength` > 0 sets its
-   * token limit, 0 keeps the file's (else [[TokenizerJson.DefaultMaxLength]]).
+   * The tokenizer at `pathOrArtifact` (`param` names it in errors); `maxLength` > 0 sets its token
+   * limit, 0 keeps the file's (else [[TokenizerJson.DefaultMaxLength]]).
    */
-  def read(pathOrArtifact: String, maxLength: Int = 0, param: String = "tokenizer"): TokenizerJson = {
+  def read(pathOrArtifact: String, maxLength: Int = 0, param: String = "tokenizer")
+      : TokenizerJson = {
     val tokenizer = cache.getOrLoadFile(param, file(pathOrArtifact)) { (_, path, conf) =>
       TokenizerJson.fromBytes(HadoopFiles.read(path, conf), path.toString)
     }
@@ -29,13 +30,14 @@ object TokenizerFiles {
 
   /** `pathOrArtifact`, or the `tokenizer.json` inside it when it names a folder. */
   def file(pathOrArtifact: String): String =
-    ConnectArtifacts.directory(pathOrArtifact).map(d => new java.io.File(d, FileName).toURI.toString).getOrElse {
-      if (ConnectArtifacts.file(pathOrArtifact).isDefined) pathOrArtifact
-      else {
-        val path = new Path(pathOrArtifact)
-        val fs = path.getFileSystem(SparkSession.active.sparkContext.hadoopConfiguration)
-        val folder = scala.util.Try(fs.getFileStatus(path).isDirectory).getOrElse(false)
-        if (folder) new Path(path, FileName).toString else pathOrArtifact
+    ConnectArtifacts.directory(pathOrArtifact)
+      .map(d => new java.io.File(d, FileName).toURI.toString).getOrElse {
+        if (ConnectArtifacts.file(pathOrArtifact).isDefined) pathOrArtifact
+        else {
+          val path = new Path(pathOrArtifact)
+          val fs = path.getFileSystem(SparkSession.active.sparkContext.hadoopConfiguration)
+          val folder = scala.util.Try(fs.getFileStatus(path).isDirectory).getOrElse(false)
+          if (folder) new Path(path, FileName).toString else pathOrArtifact
+        }
       }
-    }
 }

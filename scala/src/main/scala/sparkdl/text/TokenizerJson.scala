@@ -18,15 +18,22 @@ import sparkdl.io.FileCache
  * The file's text travels with the tokenizer (it is small beside a model); each JVM builds the
  * native tokenizer once per (file, `maxLength`) and frees it when no tokenizer uses it.
  *
- * @param json      the file's text
- * @param source    where it was read from (for messages)
- * @param maxLength most ids per text, special tokens included
- * @param padId     the id after a text's tokens in a padded batch: the file's padding id, else
- *                  its `[PAD]` / `<pad>` token, else 0 (a mask hides padded positions)
- * @param padLeft   the file pads on the left
+ * @param json
+ *   the file's text
+ * @param source
+ *   where it was read from (for messages)
+ * @param maxLength
+ *   most ids per text, special tokens included
+ * @param padId
+ *   the id after a text's tokens in a padded batch: the file's padding id, else its `[PAD]` /
+ *   `<pad>` token, else 0 (a mask hides padded positions)
+ * @param padLeft
+ *   the file pads on the left
  */
-final class TokenizerJson private (val json: String, val source: String, override val maxLength: Int,
-                                   override val padId: Int, val padLeft: Boolean, val hasPadToken: Boolean)
+final class TokenizerJson private (val json: String, val source: String,
+                                   override val maxLength: Int,
+                                   override val padId: Int, val padLeft: Boolean,
+                                   val hasPadToken: Boolean)
   extends Tokenizer {
 
   require(maxLength >= 1, s"maxLength must be >= 1, got $maxLength")
@@ -83,9 +90,13 @@ object TokenizerJson {
     implicit val formats: Formats = DefaultFormats
     val doc =
       try parse(json)
-      catch { case e: Exception => throw new IllegalArgumentException(s"$source is not JSON: ${e.getMessage}", e) }
+      catch {
+        case e: Exception =>
+          throw new IllegalArgumentException(s"$source is not JSON: ${e.getMessage}", e)
+      }
     if ((doc \ "model") == JNothing) {
-      throw new IllegalArgumentException(s"$source is not a Hugging Face tokenizer.json (it has no \"model\")")
+      throw new IllegalArgumentException(
+        s"$source is not a Hugging Face tokenizer.json (it has no \"model\")")
     }
     val padding = doc \ "padding"
     val added = (doc \ "added_tokens") match {
@@ -98,10 +109,12 @@ object TokenizerJson {
     }
     val padId = nonNull(padding).flatMap(p => (p \ "pad_id").extractOpt[Int])
       .orElse(PadTokens.flatMap(t => added.find(_._1 == t).map(_._2)).headOption)
-    val padLeft = nonNull(padding).flatMap(p => (p \ "direction").extractOpt[String]).contains("Left")
+    val padLeft =
+      nonNull(padding).flatMap(p => (p \ "direction").extractOpt[String]).contains("Left")
     val fileMax = nonNull(doc \ "truncation").flatMap(t => (t \ "max_length").extractOpt[Int])
     val limit = if (maxLength > 0) maxLength else fileMax.getOrElse(DefaultMaxLength)
-    val tokenizer = new TokenizerJson(json, source, limit, padId.getOrElse(0), padLeft, padId.isDefined)
+    val tokenizer =
+      new TokenizerJson(json, source, limit, padId.getOrElse(0), padLeft, padId.isDefined)
     native(tokenizer, Some(doc)) // built now: a file the library refuses fails here, named
     tokenizer
   }
@@ -128,17 +141,20 @@ object TokenizerJson {
     def pair(f: String) = (processor \ f).extractOpt[(String, Int)]
     val around: Option[(String, String)] = str(processor, "type") match {
       case Some("BertProcessing") | Some("RobertaProcessing") =>
-        for ((c, ci) <- pair("cls"); (s, si) <- pair("sep") if vocab.get(c).contains(ci) && vocab.get(s).contains(si))
+        for ((c, ci) <- pair("cls"); (s, si) <- pair("sep") if vocab.get(c).contains(ci) &&
+            vocab.get(s).contains(si))
           yield (c, s)
       case Some("TemplateProcessing") =>
         (processor \ "single").extractOpt[List[Map[String, Map[String, JValue]]]] match {
           case Some(List(first, middle, last)) =>
-            def special(m: Map[String, Map[String, JValue]]) = m.get("SpecialToken").flatMap(_.get("id"))
-              .flatMap(_.extractOpt[String]).filter { t =>
-                (processor \ "special_tokens" \ t \ "ids").extractOpt[List[Int]].exists(ids =>
-                  vocab.get(t).toList == ids)
-              }
-            val sequenceA = middle.get("Sequence").flatMap(_.get("id")).flatMap(_.extractOpt[String]).contains("A")
+            def special(m: Map[String, Map[String, JValue]]) =
+              m.get("SpecialToken").flatMap(_.get("id")).flatMap(_.extractOpt[String])
+                .filter { t =>
+                  (processor \ "special_tokens" \ t \ "ids").extractOpt[List[Int]].exists(ids =>
+                    vocab.get(t).toList == ids)
+                }
+            val sequenceA = middle.get("Sequence").flatMap(_.get("id"))
+              .flatMap(_.extractOpt[String]).contains("A")
             for (c <- special(first); s <- special(last) if sequenceA) yield (c, s)
           case _ => None
         }
@@ -153,15 +169,19 @@ object TokenizerJson {
     }
     val bert = str(model, "type").contains("WordPiece") &&
       str(model, "continuing_subword_prefix").forall(_ == "##") &&
-      (model \ "max_input_chars_per_word").extractOpt[Int].forall(_ == WordPieceTokenizer.MaxCharsPerWord) &&
+      (model \ "max_input_chars_per_word").extractOpt[Int].forall(
+        _ == WordPieceTokenizer.MaxCharsPerWord) &&
       str(model, "unk_token").exists(vocab.contains) &&
-      str(normalizer, "type").contains("BertNormalizer") && flag(normalizer, "clean_text").getOrElse(true) &&
+      str(normalizer, "type").contains("BertNormalizer") &&
+      flag(normalizer, "clean_text").getOrElse(true) &&
       str(doc \ "pre_tokenizer", "type").contains("BertPreTokenizer") &&
       nonNull(doc \ "truncation").forall(t => str(t, "direction").forall(_ == "Right")) && addedOk
     around.filter(_ => bert).map { case (cls, sep) =>
       val lowercase = flag(normalizer, "lowercase").getOrElse(true)
-      new WordPieceTokenizer(vocab, lowercase, flag(normalizer, "strip_accents").getOrElse(lowercase),
-        flag(normalizer, "handle_chinese_chars").getOrElse(true), maxLength, cls, sep, str(model, "unk_token").get,
+      new WordPieceTokenizer(
+        vocab, lowercase, flag(normalizer, "strip_accents").getOrElse(lowercase),
+        flag(normalizer, "handle_chinese_chars").getOrElse(true), maxLength, cls, sep,
+        str(model, "unk_token").get,
         added.flatMap(t => str(t, "content")))
     }
   }
@@ -174,15 +194,18 @@ object TokenizerJson {
   private def sha256(s: String): String =
     MessageDigest.getInstance("SHA-256").digest(s.getBytes(UTF_8)).map("%02x".format(_)).mkString
 
-  /** A native tokenizer, freed when nothing refers to it any more, and the Scala one when the file is BERT's. */
+  /**
+   * A native tokenizer, freed when nothing refers to it any more, and the Scala one when the file
+   * is BERT's.
+   */
   private final class Native(val handle: Long, val wordPiece: Option[WordPieceTokenizer])
 
   private val cleaner = Cleaner.create()
   private val natives = new FileCache[Native]
 
   /**
-   * The JVM's native tokenizer for `t`'s file and limit: built from the JSON, padding off (a
-   * batch pads itself), truncation at `maxLength` (Rust keeps room for the special tokens).
+   * The JVM's native tokenizer for `t`'s file and limit: built from the JSON, padding off (a batch
+   * pads itself), truncation at `maxLength` (Rust keeps room for the special tokens).
    */
   private def native(t: TokenizerJson, doc: Option[JValue] = None): Native =
     natives.getOrLoad(s"${t.hash}:${t.maxLength}", "") {
@@ -191,13 +214,15 @@ object TokenizerJson {
         try lib.createTokenizerFromString(t.json)
         catch {
           case e: RuntimeException =>
-            throw new IllegalArgumentException(s"${t.source} is not a tokenizer Hugging Face tokenizers can read: " +
+            throw new IllegalArgumentException(
+              s"${t.source} is not a tokenizer Hugging Face tokenizers can read: " +
                 e.getMessage, e)
         }
       lib.disablePadding(handle)
       lib.setTruncation(handle, t.maxLength, "LONGEST_FIRST", 0)
       val n =
-        new Native(handle, if (t.maxLength >= 2) bertWordPiece(doc.getOrElse(parse(t.json)), t.maxLength) else None)
+        new Native(handle,
+          if (t.maxLength >= 2) bertWordPiece(doc.getOrElse(parse(t.json)), t.maxLength) else None)
       cleaner.register(n, () => lib.deleteTokenizer(handle))
       n
     }

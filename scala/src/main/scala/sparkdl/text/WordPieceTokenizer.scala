@@ -10,23 +10,27 @@ import scala.collection.mutable.ArrayBuffer
  * `BertPreTokenizer`, `WordPiece`, the `[CLS] ... [SEP]` template), in plain Scala: no native
  * library, so it runs in any executor.
  *
- *  1. Normalize: drop NUL, U+FFFD and control/format/unassigned code points, turn every
- *     whitespace into a space; put spaces around CJK ideographs (`chineseChars`); with
- *     `stripAccents`, decompose (NFD) and drop non-spacing marks; with `lowercase`, lower-case
- *     each code point on its own (as Rust's `char::to_lowercase`).
- *  2. Pre-tokenize: split on whitespace, and make every punctuation code point (ASCII
- *     punctuation or a Unicode `P*` category) a word of its own.
- *  3. WordPiece: each word becomes the longest vocabulary piece from its start, then `##`
- *     continuations; a word with no split, or longer than 100 code points, is `[UNK]`.
- *  4. `[CLS]` + pieces (the first `maxLength - 2`) + `[SEP]`.
+ *   1. Normalize: drop NUL, U+FFFD and control/format/unassigned code points, turn every whitespace
+ *      into a space; put spaces around CJK ideographs (`chineseChars`); with `stripAccents`,
+ *      decompose (NFD) and drop non-spacing marks; with `lowercase`, lower-case each code point on
+ *      its own (as Rust's `char::to_lowercase`).
+ *   2. Pre-tokenize: split on whitespace, and make every punctuation code point (ASCII punctuation
+ *      or a Unicode `P*` category) a word of its own.
+ *   3. WordPiece: each word becomes the longest vocabulary piece from its start, then `##`
+ *      continuations; a word with no split, or longer than 100 code points, is `[UNK]`.
+ *   4. `[CLS]` + pieces (the first `maxLength - 2`) + `[SEP]`.
  *
- * Special tokens written in the text (`[MASK]`, `[SEP]`, ...: the `specials`) are their own ids,
- * as Hugging Face matches its added tokens in the raw text before normalizing the rest.
+ * Special tokens written in the text (`[MASK]`, `[SEP]`, ...: the `specials`) are their own ids, as
+ * Hugging Face matches its added tokens in the raw text before normalizing the rest.
  *
- * @param vocab    piece -> id (the line number in `vocab.txt`)
- * @param cls      the token before the text (`[CLS]`; `<s>` for MPNet)
- * @param sep      the token after it (`[SEP]`; `</s>`)
- * @param specials tokens matched whole in the raw text
+ * @param vocab
+ *   piece -> id (the line number in `vocab.txt`)
+ * @param cls
+ *   the token before the text (`[CLS]`; `<s>` for MPNet)
+ * @param sep
+ *   the token after it (`[SEP]`; `</s>`)
+ * @param specials
+ *   tokens matched whole in the raw text
  */
 final class WordPieceTokenizer(
     vocab: Map[String, Int],
@@ -49,7 +53,10 @@ final class WordPieceTokenizer(
   val unkId: Int = id(unk)
   override val padId: Int = vocab.getOrElse("[PAD]", vocab.getOrElse("<pad>", 0))
 
-  /** The specials the vocabulary has, longest first (the longest match wins where two start at one place). */
+  /**
+   * The specials the vocabulary has, longest first (the longest match wins where two start at one
+   * place).
+   */
   private val specialIds: Seq[(String, Int)] =
     specials.distinct.flatMap(t => vocab.get(t).map(t -> _)).sortBy(-_._1.length)
 
@@ -72,7 +79,10 @@ final class WordPieceTokenizer(
     ids.toArray
   }
 
-  /** `text` cut at the special tokens written in it: their ids (Left) between plain stretches (Right). */
+  /**
+   * `text` cut at the special tokens written in it: their ids (Left) between plain stretches
+   * (Right).
+   */
   private def segments(text: String): Seq[Either[Int, String]] = {
     if (specialIds.isEmpty || !specialIds.exists(t => text.contains(t._1))) return Seq(Right(text))
     val out = new ArrayBuffer[Either[Int, String]]()
@@ -100,14 +110,16 @@ final class WordPieceTokenizer(
     text.codePoints().forEach { cp =>
       if (cp == 0 || cp == 0xfffd || WordPieceTokenizer.isControl(cp)) ()
       else if (WordPieceTokenizer.isWhitespace(cp)) out.append(' ')
-      else if (chineseChars && WordPieceTokenizer.isChinese(cp)) out.append(' ').appendCodePoint(cp).append(' ')
+      else if (chineseChars && WordPieceTokenizer.isChinese(cp))
+        out.append(' ').appendCodePoint(cp).append(' ')
       else out.appendCodePoint(cp)
     }
     var s = out.toString
     if (stripAccents) {
       val nfd = Normalizer.normalize(s, Normalizer.Form.NFD)
       val kept = new java.lang.StringBuilder(nfd.length)
-      nfd.codePoints().forEach(cp => if (Character.getType(cp) != Character.NON_SPACING_MARK) kept.appendCodePoint(cp))
+      nfd.codePoints().forEach(cp =>
+        if (Character.getType(cp) != Character.NON_SPACING_MARK) kept.appendCodePoint(cp))
       s = kept.toString
     }
     if (lowercase) {
@@ -122,7 +134,10 @@ final class WordPieceTokenizer(
     s
   }
 
-  /** Words: whitespace-separated, every punctuation code point a word of its own; as code point arrays. */
+  /**
+   * Words: whitespace-separated, every punctuation code point a word of its own; as code point
+   * arrays.
+   */
   private[text] def preTokenize(text: String): Seq[Array[Int]] = {
     val words = new ArrayBuffer[Array[Int]]()
     val current = new ArrayBuffer[Int]()
@@ -163,24 +178,35 @@ object WordPieceTokenizer {
 
   val MaxCharsPerWord = 100
 
-  /** BERT's special tokens, which its tokenizer.json lists as added tokens matched in the raw text. */
+  /**
+   * BERT's special tokens, which its tokenizer.json lists as added tokens matched in the raw text.
+   */
   val BertSpecials: Seq[String] = Seq("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
   /** A tokenizer over `vocab.txt` (one piece per line; the id is the line number). */
-  def fromVocab(lines: Iterator[String], lowercase: Boolean, stripAccents: Boolean, chineseChars: Boolean,
+  def fromVocab(lines: Iterator[String], lowercase: Boolean, stripAccents: Boolean,
+                chineseChars: Boolean,
                 maxLength: Int): WordPieceTokenizer = {
     val vocab = lines.zipWithIndex.map { case (line, i) => line.stripLineEnd -> i }
-      .foldLeft(Map.empty[String, Int]) { case (m, (k, v)) => if (m.contains(k)) m else m.updated(k, v) }
+      .foldLeft(Map.empty[String, Int]) { case (m, (k, v)) =>
+        if (m.contains(k)) m else m.updated(k, v)
+      }
     new WordPieceTokenizer(vocab, lowercase, stripAccents, chineseChars, maxLength)
   }
 
-  /** Unicode White_Space (Rust's `char::is_whitespace`), which Java's `isWhitespace` does not quite match. */
+  /**
+   * Unicode White_Space (Rust's `char::is_whitespace`), which Java's `isWhitespace` does not quite
+   * match.
+   */
   private[text] def isWhitespace(cp: Int): Boolean =
     (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
-      (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f || cp == 0x205f ||
+      (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+      cp == 0x205f ||
       cp == 0x3000
 
-  /** Control, format, unassigned, private-use and surrogate code points, except tab and newlines. */
+  /**
+   * Control, format, unassigned, private-use and surrogate code points, except tab and newlines.
+   */
   private[text] def isControl(cp: Int): Boolean =
     if (cp == '\t' || cp == '\n' || cp == '\r') false
     else
@@ -208,8 +234,9 @@ object WordPieceTokenizer {
       (cp >= 91 && cp <= 96) ||
       (cp >= 123 && cp <= 126) ||
       (Character.getType(cp) match {
-        case Character.CONNECTOR_PUNCTUATION | Character.DASH_PUNCTUATION | Character.END_PUNCTUATION |
-            Character.FINAL_QUOTE_PUNCTUATION | Character.INITIAL_QUOTE_PUNCTUATION | Character.OTHER_PUNCTUATION |
+        case Character.CONNECTOR_PUNCTUATION | Character.DASH_PUNCTUATION |
+            Character.END_PUNCTUATION | Character.FINAL_QUOTE_PUNCTUATION |
+            Character.INITIAL_QUOTE_PUNCTUATION | Character.OTHER_PUNCTUATION |
             Character.START_PUNCTUATION => true
         case _ => false
       })

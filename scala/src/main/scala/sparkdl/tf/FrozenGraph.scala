@@ -5,16 +5,18 @@ import java.security.MessageDigest
 import sparkdl.inference.{Model, ModelSession, TensorInfo}
 
 /**
- * A TensorFlow graph with every variable folded into a constant (a "frozen"
- * GraphDef), plus the names of the tensors a caller feeds and fetches.
+ * A TensorFlow graph with every variable folded into a constant (a "frozen" GraphDef), plus the
+ * names of the tensors a caller feeds and fetches.
  *
- * Instances are immutable and serializable, so they travel to executors by
- * broadcast. Equality and the session cache key are the SHA-256 of the bytes. TensorFlow
- * Java runs it ([[GraphSession]]).
+ * Instances are immutable and serializable, so they travel to executors by broadcast. Equality and
+ * the session cache key are the SHA-256 of the bytes. TensorFlow Java runs it ([[GraphSession]]).
  *
- * @param graphDef serialized `tensorflow.GraphDef`
- * @param inputs   names of the tensors fed (e.g. `input:0`)
- * @param outputs  names of the tensors fetched (e.g. `output:0`)
+ * @param graphDef
+ *   serialized `tensorflow.GraphDef`
+ * @param inputs
+ *   names of the tensors fed (e.g. `input:0`)
+ * @param outputs
+ *   names of the tensors fetched (e.g. `output:0`)
  */
 final class FrozenGraph(
     val graphDef: Array[Byte],
@@ -31,26 +33,42 @@ final class FrozenGraph(
 
   private[sparkdl] def open(): ModelSession = new GraphSession(this, TFConfig.sessionConfig)
 
-  /** Placeholders and operations read from the bytes: the driver checks tensors without a session. */
+  /**
+   * Placeholders and operations read from the bytes: the driver checks tensors without a session.
+   */
   @transient private[tf] lazy val signature = GraphSignature(graphDef)
 
-  // before anything can run it: compute ops only (GraphSafety). Deserialized copies (executors) skip this.
+  // before anything can run it: compute ops only
+  // (GraphSafety). Deserialized copies (executors) skip this.
   checkAllowed()
 
-  /** [[GraphSafety]] with the active session's conf: when built, and for every query (a cached graph too). */
-  override def checkAllowed(): Unit = GraphSafety.check(signature, s"The graph (sha256 ${hash.take(12)})")
+  /**
+   * [[GraphSafety]] with the active session's conf: when built, and for every query (a cached graph
+   * too).
+   */
+  override def checkAllowed(): Unit =
+    GraphSafety.check(signature, s"The graph (sha256 ${hash.take(12)})")
 
-  /** From the GraphDef alone; a name it does not know goes to a session, whose error lists the placeholders. */
-  override def inputInfo(name: String): TensorInfo = signature.placeholder(name).getOrElse(super.inputInfo(name))
+  /**
+   * From the GraphDef alone; a name it does not know goes to a session, whose error lists the
+   * placeholders.
+   */
+  override def inputInfo(name: String): TensorInfo =
+    signature.placeholder(name).getOrElse(super.inputInfo(name))
 
-  override def checkOutput(name: String): Unit = if (!signature.hasOutput(name)) super.checkOutput(name)
+  override def checkOutput(name: String): Unit =
+    if (!signature.hasOutput(name)) super.checkOutput(name)
 
-  /** By TensorFlow's shape inference on a graph imported for the purpose (no session, nothing kept). */
+  /**
+   * By TensorFlow's shape inference on a graph imported for the purpose (no session, nothing kept).
+   */
   override def outputInfo(name: String): TensorInfo = GraphTensors.outputInfo(this, name)
 
-  override def inputsNeeded(outputs: Seq[String]): Option[Seq[String]] = Some(signature.placeholdersNeeded(outputs))
+  override def inputsNeeded(outputs: Seq[String]): Option[Seq[String]] =
+    Some(signature.placeholdersNeeded(outputs))
 
-  override def sameTensor(a: String, b: String): Boolean = FrozenGraph.tensorName(a) == FrozenGraph.tensorName(b)
+  override def sameTensor(a: String, b: String): Boolean =
+    FrozenGraph.tensorName(a) == FrozenGraph.tensorName(b)
 
   override def equals(other: Any): Boolean = other match {
     case g: FrozenGraph => g.hash == hash && g.inputs == inputs && g.outputs == outputs
@@ -76,7 +94,8 @@ object FrozenGraph {
     val full = tensorName(name)
     val i = full.lastIndexOf(':')
     val idx = full.substring(i + 1)
-    require(idx.nonEmpty && idx.forall(_.isDigit), s"'$name' is not a tensor name of the form op:index")
+    require(
+      idx.nonEmpty && idx.forall(_.isDigit), s"'$name' is not a tensor name of the form op:index")
     (full.substring(0, i), idx.toInt)
   }
 }

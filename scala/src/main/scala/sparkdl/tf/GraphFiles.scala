@@ -8,12 +8,12 @@ import org.json4s.jackson.JsonMethods.{compact, parse, render}
 import sparkdl.io.{FileCache, HadoopFiles}
 
 /**
- * Frozen graphs stored as files: `graph.pb` (GraphDef bytes) with its tensor names in a JSON
- * file beside it (`graph.json`: `{"inputs": [...], "outputs": [...]}`), as Python's
- * `FrozenGraph.save` writes them. A file is named by a Spark Connect artifact name (a file the
- * client uploaded with `spark.addArtifacts(..., file=True)`) or a path on any Hadoop file
- * system. Read once per driver JVM while the file is unchanged ([[FileCache]]), so the stage
- * instances a Spark Connect server creates for every plan do not read it again.
+ * Frozen graphs stored as files: `graph.pb` (GraphDef bytes) with its tensor names in a JSON file
+ * beside it (`graph.json`: `{"inputs": [...], "outputs": [...]}`), as Python's `FrozenGraph.save`
+ * writes them. A file is named by a Spark Connect artifact name (a file the client uploaded with
+ * `spark.addArtifacts(..., file=True)`) or a path on any Hadoop file system. Read once per driver
+ * JVM while the file is unchanged ([[FileCache]]), so the stage instances a Spark Connect server
+ * creates for every plan do not read it again.
  */
 object GraphFiles {
 
@@ -48,10 +48,13 @@ object GraphFiles {
             (listed("inputs"), listed("outputs"))
           } catch {
             case e: Exception => // Jackson's parse errors are IOExceptions too
+              val firstLine =
+                Option(e.getMessage).getOrElse(e.toString).linesIterator.nextOption().getOrElse("")
               throw new GraphException(
-                s"$names is not a graph's tensor names (a JSON object with \"inputs\" and \"outputs\", lists of " +
-                  s"tensor names such as \"input:0\", as FrozenGraph.save writes it): " +
-                  s"${Option(e.getMessage).getOrElse(e.toString).linesIterator.nextOption().getOrElse("")}", e)
+                s"$names is not a graph's tensor names (a JSON object with \"inputs\" and " +
+                  "\"outputs\", lists of tensor names such as \"input:0\", as FrozenGraph.save " +
+                  s"writes it): $firstLine",
+                e)
           }
         }
       FrozenGraph(HadoopFiles.read(path, conf), inputs, outputs)

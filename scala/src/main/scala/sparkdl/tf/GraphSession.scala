@@ -11,11 +11,12 @@ import org.tensorflow.types.{TBool, TFloat32, TFloat64, TInt32, TInt64}
 import sparkdl.inference.{Feed, ModelSession, RunControl, TensorInfo}
 
 /**
- * One frozen graph loaded into one TensorFlow session. Thread-safe: TensorFlow's
- * `Session.run` may be called concurrently, so every task of a JVM shares one.
- * Obtain instances through [[sparkdl.inference.SessionCache]], which owns their lifetime.
+ * One frozen graph loaded into one TensorFlow session. Thread-safe: TensorFlow's `Session.run` may
+ * be called concurrently, so every task of a JVM shares one. Obtain instances through
+ * [[sparkdl.inference.SessionCache]], which owns their lifetime.
  */
-final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigProto) extends ModelSession {
+final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigProto)
+  extends ModelSession {
 
   private val graph = new Graph()
 
@@ -67,11 +68,16 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
   // set from the caller's thread: TensorFlow's inter-op threads may all be spinning in loops
   private val InCallerThread = RunOptions.newBuilder().setInterOpThreadPool(-1).build()
 
-  private def setFlag(s: Session, loopsMayRun: Boolean): Unit = Using.resource(TBool.scalarOf(loopsMayRun)) { v =>
-    s.runner().feed(LoopGuard.ValueName, v).addTarget(LoopGuard.SetTarget).setOptions(InCallerThread).run().close()
-  }
+  private def setFlag(s: Session, loopsMayRun: Boolean): Unit =
+    Using.resource(TBool.scalarOf(loopsMayRun)) { v =>
+      s.runner().feed(LoopGuard.ValueName, v).addTarget(LoopGuard.SetTarget)
+        .setOptions(InCallerThread).run().close()
+    }
 
-  /** Stops every loop of the session's runs at their next iteration, until [[releaseLoops]] is called as often. */
+  /**
+   * Stops every loop of the session's runs at their next iteration, until [[releaseLoops]] is
+   * called as often.
+   */
   private[tf] def stopLoops(): Unit = stops.synchronized {
     stopsInProgress += 1
     if (stopsInProgress == 1) setFlag(session, loopsMayRun = false)
@@ -87,10 +93,12 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
 
   /**
    * Stoppable when the graph has loops: `control` stops the session's loops until this run has
-   * returned, so its loop fails at the next iteration. Other runs of the session that were in a loop
-   * then fail the same way; they did not ask to stop, so each runs again once no stop is in progress.
+   * returned, so its loop fails at the next iteration. Other runs of the session that were in a
+   * loop then fail the same way; they did not ask to stop, so each runs again once no stop is in
+   * progress.
    */
-  override def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl): Seq[(Array[Long], Array[Float])] = {
+  override def run(feeds: Seq[Feed], outputs: Seq[String], control: RunControl)
+      : Seq[(Array[Long], Array[Float])] = {
     if (!stoppable) return run(feeds, outputs)
     var result: Option[Seq[(Array[Long], Array[Float])]] = None
     while (result.isEmpty) {
@@ -107,7 +115,8 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
           result = Some(run(feeds, outputs))
           false
         } catch {
-          case e: GraphException if e.getMessage.contains(LoopGuard.StoppedMarker) && !stops.synchronized(stopped) =>
+          case e: GraphException
+              if e.getMessage.contains(LoopGuard.StoppedMarker) && !stops.synchronized(stopped) =>
             true
         } finally stops.synchronized {
             done = true
@@ -130,10 +139,14 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
       feeds.foreach { f =>
         tensors +=
           (f.values match {
-            case v: Array[Float] => TFloat32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
-            case v: Array[Int] => TInt32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
-            case v: Array[Long] => TInt64.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
-            case v: Array[Double] => TFloat64.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
+            case v: Array[Float] =>
+              TFloat32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
+            case v: Array[Int] =>
+              TInt32.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
+            case v: Array[Long] =>
+              TInt64.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
+            case v: Array[Double] =>
+              TFloat64.tensorOf(Shape.of(f.shape: _*), DataBuffers.of(v, true, false))
             case _ => throw new GraphException(s"Feed '${f.tensor}': unsupported values ${f.dtype}")
           })
       }
@@ -154,7 +167,8 @@ final class GraphSession private[tf] (val frozen: FrozenGraph, config: ConfigPro
               (t.shape().asArray(), out)
             case t =>
               throw new GraphException(
-                s"Output '${outputs(i)}' of $frozen is ${t.dataType()}, only float32 outputs are supported")
+                s"Output '${outputs(i)}' of $frozen is " +
+                  s"${t.dataType()}, only float32 outputs are supported")
           }
         }
       }

@@ -8,9 +8,9 @@ import org.tensorflow.proto.{AttrValue, GraphDef, NodeDef}
 import sparkdl.inference.TensorInfo
 
 /**
- * What a GraphDef declares, read from its bytes without TensorFlow's runtime: its
- * placeholders (name, dtype, static shape) and which operations it holds. Enough for the
- * driver to check a stage's tensors; anything it cannot tell is left to a session.
+ * What a GraphDef declares, read from its bytes without TensorFlow's runtime: its placeholders
+ * (name, dtype, static shape) and which operations it holds. Enough for the driver to check a
+ * stage's tensors; anything it cannot tell is left to a session.
  */
 private[tf] final class GraphSignature private (
     placeholders: Map[String, TensorInfo],
@@ -21,8 +21,8 @@ private[tf] final class GraphSignature private (
     val callCycle: Option[Seq[String]]) {
 
   /**
-   * The placeholders (`op:0`) that computing `outputs` reads, through data and control
-   * inputs: all of them must be fed for a run to succeed.
+   * The placeholders (`op:0`) that computing `outputs` reads, through data and control inputs: all
+   * of them must be fed for a run to succeed.
    */
   def placeholdersNeeded(outputs: Seq[String]): Seq[String] = {
     val seen = scala.collection.mutable.Set.empty[String]
@@ -41,7 +41,9 @@ private[tf] final class GraphSignature private (
     if (index == 0) placeholders.get(op) else None
   }
 
-  /** True when `name` is surely an output of the graph: output 0 of an operation that has outputs. */
+  /**
+   * True when `name` is surely an output of the graph: output 0 of an operation that has outputs.
+   */
   def hasOutput(name: String): Boolean = {
     val (op, index) = FrozenGraph.splitTensorName(name)
     index == 0 && ops.get(op).exists(_ != "NoOp")
@@ -60,28 +62,32 @@ private[tf] object GraphSignature {
     val nodes = parsed.getNodeList.asScala
     val placeholders = nodes.filter(_.getOp == "Placeholder").map { n =>
       val attrs = n.getAttrMap
-      val dtype = Option(attrs.get("dtype")).map(_.getType.name().stripPrefix("DT_").toLowerCase).getOrElse("unknown")
+      val dtype = Option(attrs.get("dtype"))
+        .map(_.getType.name().stripPrefix("DT_").toLowerCase).getOrElse("unknown")
       n.getName -> TensorInfo(s"${n.getName}:0", dtype, Option(attrs.get("shape")).flatMap(shape))
     }
     val functionNodes = parsed.getLibrary.getFunctionList.asScala.flatMap(_.getNodeDefList.asScala)
     // every op type, in the graph and in its function library, with one node that uses it
     val opNodes = (nodes ++ functionNodes).reverseIterator.map(n => n.getOp -> n.getName).toMap
     // a node's inputs are "op", "op:1" or "^op" (control); only the op matters here
-    val inputsOf = nodes.map(n => n.getName -> n.getInputList.asScala.map(_.stripPrefix("^").takeWhile(_ != ':')).toSeq)
-    new GraphSignature(placeholders.toMap, nodes.map(n => n.getName -> n.getOp).toMap, inputsOf.toMap, opNodes,
+    val inputsOf = nodes.map(n =>
+      n.getName -> n.getInputList.asScala.map(_.stripPrefix("^").takeWhile(_ != ':')).toSeq)
+    new GraphSignature(
+      placeholders.toMap, nodes.map(n => n.getName -> n.getOp).toMap, inputsOf.toMap, opNodes,
       skeletonOf(parsed), callCycle(parsed))
   }
 
   /**
    * Functions of the library that call themselves, directly or through others (`f -> g -> f`), by a
-   * node's op or a function-valued attribute (`PartitionedCall`'s `f`, `While`'s `cond` and `body`):
-   * TensorFlow has no recursion, it instantiates calls until the process dies.
+   * node's op or a function-valued attribute (`PartitionedCall`'s `f`, `While`'s `cond` and
+   * `body`): TensorFlow has no recursion, it instantiates calls until the process dies.
    */
   private def callCycle(parsed: GraphDef): Option[Seq[String]] = {
     val functions = parsed.getLibrary.getFunctionList.asScala
     val names = functions.map(_.getSignature.getName).toSet
     def called(attr: AttrValue): Seq[String] =
-      (if (attr.hasFunc) Seq(attr.getFunc.getName) else Nil) ++ attr.getList.getFuncList.asScala.map(_.getName)
+      (if (attr.hasFunc) Seq(attr.getFunc.getName) else Nil) ++
+        attr.getList.getFuncList.asScala.map(_.getName)
     val calls = functions.map { f =>
       f.getSignature.getName -> f.getNodeDefList.asScala.flatMap { n =>
         (n.getOp +: n.getAttrMap.values.asScala.toSeq.flatMap(called)).filter(names.contains)
@@ -93,7 +99,8 @@ private[tf] object GraphSignature {
       if (path.contains(f)) Some((f :: path.takeWhile(_ != f) ::: List(f)).reverse)
       else if (done.contains(f)) None
       else {
-        val found = calls.getOrElse(f, Nil).iterator.map(visit(_, f :: path)).collectFirst { case Some(c) => c }
+        val found = calls.getOrElse(f, Nil).iterator.map(visit(_, f :: path))
+          .collectFirst { case Some(c) => c }
         done += f
         found
       }
@@ -101,9 +108,9 @@ private[tf] object GraphSignature {
   }
 
   /**
-   * The graph with every large constant replaced by a placeholder of its dtype and shape: the
-   * same static shapes and dtypes under TensorFlow's shape inference (shapes that depend on
-   * values come from small constants, which stay), a few KB to import on the driver.
+   * The graph with every large constant replaced by a placeholder of its dtype and shape: the same
+   * static shapes and dtypes under TensorFlow's shape inference (shapes that depend on values come
+   * from small constants, which stay), a few KB to import on the driver.
    */
   private def skeletonOf(parsed: GraphDef): Array[Byte] = {
     val b = parsed.toBuilder
@@ -114,7 +121,8 @@ private[tf] object GraphSignature {
         b.setNode(i,
           NodeDef.newBuilder().setName(n.getName).setOp("Placeholder").setDevice(n.getDevice)
             .putAttr("dtype", AttrValue.newBuilder().setType(value.getTensor.getDtype).build())
-            .putAttr("shape", AttrValue.newBuilder().setShape(value.getTensor.getTensorShape).build())
+            .putAttr(
+              "shape", AttrValue.newBuilder().setShape(value.getTensor.getTensorShape).build())
             .build())
       }
     }

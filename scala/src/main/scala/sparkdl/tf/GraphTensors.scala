@@ -11,14 +11,15 @@ import org.tensorflow.proto.GraphDef
 import sparkdl.inference.TensorInfo
 
 /**
- * Names, dtypes and static shapes of the tensors of `frozen` imported into `graph`, as
- * TensorFlow's shape inference gives them, with one set of messages for unknown names.
+ * Names, dtypes and static shapes of the tensors of `frozen` imported into `graph`, as TensorFlow's
+ * shape inference gives them, with one set of messages for unknown names.
  */
 private[tf] final class GraphTensors(graph: Graph, frozen: FrozenGraph) {
 
   /** The graph's placeholders: the tensors it can be fed. */
   lazy val placeholders: Seq[TensorInfo] =
-    graph.operations().asScala.filter(_.`type`() == "Placeholder").map(op => info(op, 0)).toSeq.sortBy(_.name)
+    graph.operations().asScala.filter(_.`type`() == "Placeholder").map(op => info(op, 0))
+      .toSeq.sortBy(_.name)
 
   private def info(op: GraphOperation, index: Int): TensorInfo = {
     val out = op.output[org.tensorflow.types.family.TType](index)
@@ -57,7 +58,10 @@ private[tf] final class GraphTensors(graph: Graph, frozen: FrozenGraph) {
 
 private[tf] object GraphTensors {
 
-  /** Imports `frozen` (or the `bytes` of a graph standing for it) into `graph`, failing with a message naming it. */
+  /**
+   * Imports `frozen` (or the `bytes` of a graph standing for it) into `graph`, failing with a
+   * message naming it.
+   */
   def importInto(graph: Graph, frozen: FrozenGraph, bytes: Array[Byte] = null): Unit =
     importInto(graph, frozen, parse(frozen, bytes))
 
@@ -65,23 +69,25 @@ private[tf] object GraphTensors {
   def importInto(graph: Graph, frozen: FrozenGraph, definition: GraphDef): Unit =
     try graph.importGraphDef(definition)
     catch {
-      case e: Exception => throw new GraphException(s"Could not load $frozen into TensorFlow: ${e.getMessage}", e)
+      case e: Exception =>
+        throw new GraphException(s"Could not load $frozen into TensorFlow: ${e.getMessage}", e)
     }
 
   /** `bytes` (default: `frozen`'s) as a GraphDef. */
   def parse(frozen: FrozenGraph, bytes: Array[Byte] = null): GraphDef =
     try GraphDef.parseFrom(Option(bytes).getOrElse(frozen.graphDef))
     catch {
-      case e: Exception => throw new GraphException(s"Could not load $frozen into TensorFlow: ${e.getMessage}", e)
+      case e: Exception =>
+        throw new GraphException(s"Could not load $frozen into TensorFlow: ${e.getMessage}", e)
     }
 
   private val outputs = new ConcurrentHashMap[(String, String), TensorInfo]()
 
   /**
    * The output `name` of `frozen` as shape inference sees it, without a session: the graph's
-   * skeleton (its weights replaced by placeholders of their shapes, [[GraphSignature]]) is
-   * imported on the driver, read and closed. Remembered per graph hash and name for the life of
-   * the JVM (a few bytes each).
+   * skeleton (its weights replaced by placeholders of their shapes, [[GraphSignature]]) is imported
+   * on the driver, read and closed. Remembered per graph hash and name for the life of the JVM (a
+   * few bytes each).
    */
   def outputInfo(frozen: FrozenGraph, name: String): TensorInfo = {
     val key = (frozen.hash, FrozenGraph.tensorName(name))

@@ -11,18 +11,18 @@ import sparkdl.sql.{ModelCall, SparkdlExtensions}
 import sparkdl.tf.FrozenGraph
 
 /**
- * Registers models as temporary Spark SQL functions of a session, usable from any language
- * and in Structured Streaming: `SELECT image, my_fn(image) AS objects FROM t`. A thin layer
- * over sparkdl's built-in functions (`sparkdl_predict`, `sparkdl_tensor`): the function is a
- * model call, evaluated in batches like them (`spark.sparkdl.sql.batchSize`, auto by default).
- * The graph is broadcast once at registration and loaded once per executor JVM.
+ * Registers models as temporary Spark SQL functions of a session, usable from any language and in
+ * Structured Streaming: `SELECT image, my_fn(image) AS objects FROM t`. A thin layer over sparkdl's
+ * built-in functions (`sparkdl_predict`, `sparkdl_tensor`): the function is a model call, evaluated
+ * in batches like them (`spark.sparkdl.sql.batchSize`, auto by default). The graph is broadcast
+ * once at registration and loaded once per executor JVM.
  */
 object ImageModelUDF {
 
   /**
-   * `name(image) -> array<float>`: the image (Spark image struct) resized bilinearly to the
-   * graph's input, as float pixels 0-255 in `channelOrder` (grayscale expanded, alpha
-   * dropped), through the graph; `outputTensor`'s row is the result. A null image gives null.
+   * `name(image) -> array<float>`: the image (Spark image struct) resized bilinearly to the graph's
+   * input, as float pixels 0-255 in `channelOrder` (grayscale expanded, alpha dropped), through the
+   * graph; `outputTensor`'s row is the result. A null image gives null.
    */
   def register(spark: SparkSession, name: String, graph: FrozenGraph, inputTensor: String,
                outputTensor: String, channelOrder: String): Unit = {
@@ -40,8 +40,8 @@ object ImageModelUDF {
 
   /**
    * `name(image)` for a named model exported to `modelDir` (null: the Spark conf
-   * `spark.sparkdl.modelDir`): the 1000 ImageNet probabilities, or with `features` the
-   * featurizer's values.
+   * `spark.sparkdl.modelDir`): the 1000 ImageNet probabilities, or with `features` the featurizer's
+   * values.
    */
   def registerNamedModel(spark: SparkSession, name: String, modelName: String, modelDir: String,
                          features: Boolean): Unit = {
@@ -55,7 +55,8 @@ object ImageModelUDF {
    * `name(values) -> array<float>` over a numeric array/vector column: the values reshaped to
    * `inputTensor`'s static shape, through the graph. Used after a preprocessing function.
    */
-  def registerTensorModel(spark: SparkSession, name: String, graph: FrozenGraph, inputTensor: String,
+  def registerTensorModel(spark: SparkSession, name: String, graph: FrozenGraph,
+                          inputTensor: String,
                           outputTensor: String): Unit = {
     graph.checkOutput(outputTensor)
     val input = TensorColumnInput.forTensor(name, graph.inputInfo(inputTensor), name)
@@ -66,7 +67,8 @@ object ImageModelUDF {
   }
 
   /** Registers `name(value)` as a model call; `check` says why an argument does not fit. */
-  private def registerFunction(spark: SparkSession, name: String, graph: FrozenGraph, input: BatchInput,
+  private def registerFunction(spark: SparkSession, name: String, graph: FrozenGraph,
+                               input: BatchInput,
                                outputTensor: String, check: Expression => Option[String]): Unit = {
     val normalizeArg: Expression => Expression =
       if (input.isInstanceOf[ImageInput]) ImageFields.normalizeInput else identity
@@ -78,7 +80,8 @@ object ImageModelUDF {
         case Seq(arg) =>
           check(arg).foreach(reason => throw new IllegalArgumentException(s"$name: $reason"))
           ModelCall(name, s"graph-${graph.hash.take(12)}", Seq(normalizeArg(arg)), inference)
-        case args => throw new IllegalArgumentException(s"$name: takes 1 argument, got ${args.length}")
+        case args =>
+          throw new IllegalArgumentException(s"$name: takes 1 argument, got ${args.length}")
       })
   }
 }

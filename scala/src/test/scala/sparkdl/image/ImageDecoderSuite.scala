@@ -80,7 +80,8 @@ class ImageDecoderSuite extends AnyFunSuite {
 
   test("bad bytes give a reason, never an exception") {
     assert(ImageDecoder.decode(Array.emptyByteArray).left.toOption.get.contains("empty"))
-    assert(ImageDecoder.decode("not an image at all".getBytes).left.toOption.get.contains("not a recognized"))
+    assert(ImageDecoder.decode("not an image at all".getBytes).left.toOption.get
+        .contains("not a recognized"))
     val good = png(new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB))
     val truncated = java.util.Arrays.copyOf(good, good.length / 2)
     assert(ImageDecoder.decode(truncated).isLeft)
@@ -96,22 +97,29 @@ class ImageDecoderSuite extends AnyFunSuite {
       .putInt(13).put(ihdr).putInt(crc.getValue.toInt).array()
     val reason = ImageDecoder.decode(bytes).left.toOption.get
     assert(reason.contains("60000 wide x 60000 high") && reason.contains("limit"), reason)
-    assert(ImageDecoder.decode(png(new BufferedImage(20, 10, BufferedImage.TYPE_INT_RGB)), maxPixels = 100)
+    assert(ImageDecoder.decode(png(new BufferedImage(20, 10, BufferedImage.TYPE_INT_RGB)),
+        maxPixels = 100)
         .left.toOption.get.contains("20 wide x 10 high"))
   }
 
   test("TensorFlow's decoder and ImageIO agree: PNG exactly, JPEG within rounding") {
     val img = new BufferedImage(37, 23, BufferedImage.TYPE_INT_RGB)
-    for (y <- 0 until 23; x <- 0 until 37) img.setRGB(x, y, (x * 7 << 16) | (y * 11 << 8) | ((x + y) * 3))
+    for (y <- 0 until 23; x <- 0 until 37)
+      img.setRGB(x, y, (x * 7 << 16) | (y * 11 << 8) | ((x + y) * 3))
     val viaImageIO = ImageDecoder.toSparkLayout(img)
     val fromPng = TFImageDecoder.decode(png(img), "png").toOption.get
     assert(fromPng.nChannels == 3 && fromPng.data.sameElements(viaImageIO.data))
-    val jpeg = { val out = new ByteArrayOutputStream(); ImageIO.write(img, "jpeg", out); out.toByteArray }
+    val jpeg = {
+      val out = new ByteArrayOutputStream(); ImageIO.write(img, "jpeg", out); out.toByteArray
+    }
     val a = TFImageDecoder.decode(jpeg, "jpeg").toOption.get.data.map(_ & 0xff)
-    val b = ImageDecoder.toSparkLayout(ImageIO.read(new java.io.ByteArrayInputStream(jpeg))).data.map(_ & 0xff)
+    val b = ImageDecoder.toSparkLayout(
+      ImageIO.read(new java.io.ByteArrayInputStream(jpeg))).data.map(_ & 0xff)
     val diffs = a.zip(b).map { case (x, y) => math.abs(x - y) }
-    // two JPEG decoders (ImageIO has no fancy chroma upsampling): close, but not equal; a channel mix-up is far
-    assert(diffs.sum.toDouble / diffs.length < 2.0 && diffs.max <= 16, s"mean ${diffs.sum.toDouble / diffs.length}")
+    // two JPEG decoders (ImageIO has no fancy chroma
+    // upsampling): close, but not equal; a channel mix-up is far
+    assert(diffs.sum.toDouble / diffs.length < 2.0 && diffs.max <= 16,
+      s"mean ${diffs.sum.toDouble / diffs.length}")
     assert(TFImageDecoder.decode("junk".getBytes, "png").isLeft)
   }
 
@@ -126,12 +134,15 @@ class ImageDecoderSuite extends AnyFunSuite {
     assert(ImageDecoder.jpegRatio(480, 640, (224, 224)) == 2)
     assert(ImageDecoder.jpegRatio(480, 640, (120, 120)) == 4)
     assert(ImageDecoder.jpegRatio(480, 640, (121, 120)) == 2)
-    assert(ImageDecoder.jpegRatio(483, 641, (61, 81)) == 8) // ceil(483 / 8) = 61, ceil(641 / 8) = 81
+    // ceil(483 / 8) = 61, ceil(641 / 8) = 81
+    assert(ImageDecoder.jpegRatio(483, 641, (61, 81)) == 8)
     assert(ImageDecoder.jpegRatio(483, 641, (61, 82)) == 4)
     assert(ImageDecoder.jpegRatio(200, 300, (224, 224)) == 1)
   }
 
-  test("draft decoding: a JPEG comes out DCT-scaled, close to block means of the full decode; PNG stays full") {
+  test(
+    "draft decoding: a JPEG comes out DCT-scaled, close " +
+      "to block means of the full decode; PNG stays full") {
     val (h, w) = (483, 641)
     val img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB)
     for (y <- 0 until h; x <- 0 until w) img.setRGB(x, y,
@@ -151,7 +162,8 @@ class ImageDecoderSuite extends AnyFunSuite {
       var n = 0
       for (y <- 0 until h / r; x <- 0 until w / r; c <- 0 until 3) {
         var block = 0.0
-        for (dy <- 0 until r; dx <- 0 until r) block += full.data(((y * r + dy) * w + x * r + dx) * 3 + c) & 0xff
+        for (dy <- 0 until r; dx <- 0 until r) block +=
+          full.data(((y * r + dy) * w + x * r + dx) * 3 + c) & 0xff
         sum += math.abs((small.data((y * sw + x) * 3 + c) & 0xff) - block / (r * r))
         n += 1
       }
@@ -184,7 +196,9 @@ class ImageDecoderSuite extends AnyFunSuite {
     val before = sparkdl.Rss.kib()
     (1 to 4).foreach(_ => round())
     val grownMiB = (sparkdl.Rss.kib() - before) / 1024.0
-    info(f"resident memory grew by $grownMiB%.1f MiB over 6,000 decodes of a 640x480 JPEG (900 KiB of pixels each)")
+    info(
+      f"resident memory grew by $grownMiB%.1f MiB over 6,000 " +
+        "decodes of a 640x480 JPEG (900 KiB of pixels each)")
     // The allocator moves the RSS by +-15 MiB from round to round; leaking the pixels (900 KiB)
     // or the JPEG bytes (~250 KiB) of each decode would add GiBs, 11 KiB each would add 64 MiB.
     assert(grownMiB < 64, f"resident memory grew by $grownMiB%.1f MiB over 6,000 decodes")

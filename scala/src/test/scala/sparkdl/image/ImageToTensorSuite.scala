@@ -29,7 +29,8 @@ class ImageToTensorSuite extends AnyFunSuite {
     val px = Array.tabulate(16)(i => i * 10)
     val out = new Array[Float](4)
     ImageToTensor.write(4, 4, 1, px.map(_.toByte), ImageInputSpec(2, 2, 1, "L"), out, 0)
-    // value(y, x) = 10 * (4y + x) is linear, so bilinear sampling at (0.5, 0.5) gives 10 * (2 + 0.5) = 25
+    // value(y, x) = 10 * (4y + x) is linear, so bilinear
+    // sampling at (0.5, 0.5) gives 10 * (2 + 0.5) = 25
     assert(out.toSeq == Seq(25f, 45f, 105f, 125f))
   }
 
@@ -59,23 +60,28 @@ class ImageToTensorSuite extends AnyFunSuite {
     assert(ImageToTensor.incompatibility(0, 5, 3, 0, spec).get.contains("no pixels"))
     assert(ImageToTensor.incompatibility(2, 2, 2, 8, spec).get.contains("channel count 2"))
     assert(ImageToTensor.incompatibility(2, 2, 3, 11, spec).get.contains("11 bytes"))
-    assert(ImageToTensor.incompatibility(2, 2, 3, 12, ImageInputSpec(2, 2, 1, "L")).get.contains("1 channel"))
+    assert(ImageToTensor.incompatibility(2, 2, 3, 12, ImageInputSpec(2, 2, 1, "L")).get
+        .contains("1 channel"))
     assert(ImageToTensor.incompatibility(2, 2, 4, 16, spec).isEmpty)
   }
 
   test("channels first ([c, h, w], ONNX's layout) holds the same values as [h, w, c], transposed") {
     val rng = new scala.util.Random(7)
     val (h, w) = (5, 3)
-    for ((channels, order, nChannels) <- Seq((3, "RGB", 3), (3, "BGR", 4), (1, "L", 1), (3, "RGB", 1))) {
+    for ((channels, order, nChannels) <-
+        Seq((3, "RGB", 3), (3, "BGR", 4), (1, "L", 1), (3, "RGB", 1))) {
       val data = Array.fill(h * w * nChannels)(rng.nextInt(256).toByte)
       val (outH, outW) = (4, 6)
       val hwc = new Array[Float](outH * outW * channels + 2)
       val chw = new Array[Float](outH * outW * channels + 2)
-      ImageToTensor.write(h, w, nChannels, data, ImageInputSpec(outH, outW, channels, order), hwc, 2)
-      ImageToTensor.write(h, w, nChannels, data, ImageInputSpec(outH, outW, channels, order, channelsFirst = true),
+      ImageToTensor.write(
+        h, w, nChannels, data, ImageInputSpec(outH, outW, channels, order), hwc, 2)
+      ImageToTensor.write(
+        h, w, nChannels, data, ImageInputSpec(outH, outW, channels, order, channelsFirst = true),
         chw, 2)
       for (y <- 0 until outH; x <- 0 until outW; c <- 0 until channels) {
-        assert(chw(2 + (c * outH + y) * outW + x) == hwc(2 + (y * outW + x) * channels + c), s"($y, $x, $c)")
+        assert(chw(2 + (c * outH + y) * outW + x) == hwc(2 + (y * outW + x) * channels + c),
+          s"($y, $x, $c)")
       }
     }
   }

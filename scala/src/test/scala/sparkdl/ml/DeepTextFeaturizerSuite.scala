@@ -37,8 +37,9 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
     StreamCounters.reset()
     val source = spark.range(0, 100000, 1, 1).select(pull(col("id")).as("id"))
       .selectExpr("id", "trim(repeat('Words ', int(id % 37))) AS text")
-    val stage = new DeepTextFeaturizer().setInputCol("text").setOutputCol("e").setOutputMode("array")
-      .setModelName("counts").setModelDir(dir.toString).setBatchSize(32)
+    val stage =
+      new DeepTextFeaturizer().setInputCol("text").setOutputCol("e").setOutputMode("array")
+        .setModelName("counts").setModelDir(dir.toString).setBatchSize(32)
     val out = stage.transform(source).select(emit(col("id")).as("id"), col("e"))
     var n = 0L
     out.toLocalIterator().forEachRemaining { r =>
@@ -47,12 +48,16 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
       n += 1
     }
     assert(n == 100000 && StreamCounters.emitted.get() == 100000)
-    assert(StreamCounters.maxAhead.get() <= 4096, s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
+    assert(StreamCounters.maxAhead.get() <= 4096,
+      s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
     out
   }
 
-  test("a partition of 100,000 strings streams: at most one sort window of rows held, output in input order") {
-    // each "Words" is two pieces (word ##s, ids 4 and 5) between [CLS] and [SEP]: mask sum 2k + 2, ids 9k + 5
+  test(
+    "a partition of 100,000 strings streams: at most one " +
+      "sort window of rows held, output in input order") {
+    // each "Words" is two pieces (word ##s, ids 4 and 5)
+    // between [CLS] and [SEP]: mask sum 2k + 2, ids 9k + 5
     val out = streams(exportDir, k => Seq(k * 2f + 2, k * (4 + 5) + 2 + 3f))
     val exec = out.queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
     assert(exec.map(_.metrics("modelRuns").value) == Seq(3125)) // 100000 / 32
@@ -67,23 +72,27 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
     val dir = Files.createDirectories(root.resolve("counts"))
     Files.write(dir.resolve("graph.pb"), TestGraphs.tokenCounts.graphDef)
     def added(id: Int, token: String) =
-      s"""{"id": $id, "content": "$token", "single_word": false, "lstrip": false, "rstrip": false, """ +
-        """"normalized": false, "special": true}"""
+      s"""{"id": $id, "content": "$token", "single_word": false, "lstrip": false, """ +
+        """"rstrip": false, "normalized": false, "special": true}"""
     Files.write(dir.resolve("tokenizer.json"),
       ("""{"version": "1.0", "truncation": null, "padding": null, "added_tokens": [""" +
         Seq(added(0, "<s>"), added(1, "<pad>"), added(2, "</s>")).mkString(", ") + "], " +
-        """"normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": {"type": """ +
-        """"RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0], "trim_offsets": true, """ +
-        """"add_prefix_space": true}, "decoder": null, "model": {"type": "WordLevel", "vocab": {"<s>": 0, """ +
-        """"<pad>": 1, "</s>": 2, "<unk>": 3, "Words": 4}, "unk_token": "<unk>"}}""").getBytes(UTF_8))
+        """"normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, """ +
+        """"post_processor": {"type": "RobertaProcessing", "sep": ["</s>", 2], """ +
+        """"cls": ["<s>", 0], "trim_offsets": true, "add_prefix_space": true}, """ +
+        """"decoder": null, "model": {"type": "WordLevel", "vocab": {"<s>": 0, "<pad>": 1, """ +
+        """"</s>": 2, "<unk>": 3, "Words": 4}, "unk_token": "<unk>"}}""").getBytes(UTF_8))
     Files.write(dir.resolve("model.json"),
-      ("""{"kind": "text", "modelName": "counts", "hidden": 2, "maxLength": 128, "tokenizer": "tokenizer.json", """ +
+      ("""{"kind": "text", "modelName": "counts", "hidden": 2, "maxLength": 128, """ +
+        """"tokenizer": "tokenizer.json", """ +
         """"inputIdsTensor": "input_ids:0", "attentionMaskTensor": "attention_mask:0", """ +
         """"embeddingTensor": "embedding:0"}""").getBytes(UTF_8))
     root
   }
 
-  test("a tokenizer.json export streams too: 100,000 strings, one sort window held, ids from the Rust library") {
+  test(
+    "a tokenizer.json export streams too: 100,000 strings, " +
+      "one sort window held, ids from the Rust library") {
     val tokenizer = sparkdl.text.TextModels.load("counts", Some(jsonExportDir.toString)).tokenizer
     assert(tokenizer.isInstanceOf[sparkdl.text.TokenizerJson] &&
       !tokenizer.asInstanceOf[sparkdl.text.TokenizerJson].runsInScala)
@@ -94,16 +103,20 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
   test("a sort window of wide rows stops at 64 MiB, whatever its row count") {
     import StreamCounters.{emit, pull}
     StreamCounters.reset()
-    // 3,000 rows of a 64 KiB pass-through column read from a file (so the rows reaching the model hold it):
-    // 64 MiB hold about 1,000 of them, not the 4,096 rows of a window
+    // 3,000 rows of a 64 KiB pass-through column read from a file (so the rows reaching
+    // the model hold it): 64 MiB hold about 1,000 of them, not the 4,096 rows of a window
     val file = Files.createTempDirectory("wide").resolve("rows.parquet").toString
-    spark.range(0, 3000, 1, 1).selectExpr("id", "repeat('x', 65536) AS payload", "'Words words' AS text")
+    spark.range(0, 3000, 1, 1).selectExpr(
+      "id", "repeat('x', 65536) AS payload", "'Words words' AS text")
       .write.parquet(file)
-    val source = spark.read.parquet(file).select(pull(col("id")).as("id"), col("payload"), col("text"))
-    val stage = new DeepTextFeaturizer().setInputCol("text").setOutputCol("e").setOutputMode("array")
-      .setModelName("counts").setModelDir(exportDir.toString).setBatchSize(32)
+    val source =
+      spark.read.parquet(file).select(pull(col("id")).as("id"), col("payload"), col("text"))
+    val stage =
+      new DeepTextFeaturizer().setInputCol("text").setOutputCol("e").setOutputMode("array")
+        .setModelName("counts").setModelDir(exportDir.toString).setBatchSize(32)
     var n = 0L
-    stage.transform(source).select(emit(col("id")).as("id"), col("e"), col("payload")).toLocalIterator()
+    stage.transform(source).select(emit(col("id")).as("id"), col("e"), col("payload"))
+      .toLocalIterator()
       .forEachRemaining { r =>
         assert(r.getLong(0) == n && r.getString(2).length == 65536)
         n += 1

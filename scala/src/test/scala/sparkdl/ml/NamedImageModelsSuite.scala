@@ -19,22 +19,24 @@ import sparkdl.models.{ExportFolder, ImageNetLabels}
 
 /**
  * The named-model stages from Scala, on an export made by `python -m sparkdl.models export`
- * (EfficientNet-Lite0 with its real ImageNet weights), against Keras outputs computed in
- * Python on the same images (`tests/support/make_scala_fixtures.py`, run by `make test-scala`).
+ * (EfficientNet-Lite0 with its real ImageNet weights), against Keras outputs computed in Python on
+ * the same images (`tests/support/make_scala_fixtures.py`, run by `make test-scala`).
  */
 class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
 
   private lazy val fixtures: File = {
     val dir = new File(System.getProperty("sparkdl.test.fixtures", "target/scala-fixtures"))
     assert(new File(dir, "expected.json").isFile,
-      s"$dir/expected.json is missing: run `make test-scala` (it exports the model and computes Keras outputs)")
+      s"$dir/expected.json is missing: run `make test-scala` " +
+        "(it exports the model and computes Keras outputs)")
     dir
   }
   private lazy val modelDir = new File(fixtures, "models").getAbsolutePath
 
   private lazy val expected: Map[String, (Array[Double], Seq[Int], Seq[Double])] = {
     implicit val formats: Formats = DefaultFormats
-    val json = parse(new String(Files.readAllBytes(new File(fixtures, "expected.json").toPath), "UTF-8"))
+    val json =
+      parse(new String(Files.readAllBytes(new File(fixtures, "expected.json").toPath), "UTF-8"))
     json.extract[Map[String, Map[String, List[Double]]]].map { case (name, m) =>
       name -> (m("features").toArray, m("topIndices").map(_.toInt), m("topProbabilities"))
     }
@@ -69,7 +71,9 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
       val got = r.getSeq[Row](1)
       assert(got.map(_.getString(0)) == topIdx.map(labels.ids(_)))
       assert(got.map(_.getString(1)) == topIdx.map(labels.descriptions(_)))
-      got.map(_.getFloat(2).toDouble).zip(topProb).foreach { case (a, b) => assert(math.abs(a - b) <= 1e-4 * b + 1e-6) }
+      got.map(_.getFloat(2).toDouble).zip(topProb).foreach { case (a, b) =>
+        assert(math.abs(a - b) <= 1e-4 * b + 1e-6)
+      }
     }
     val cat = rows.find(r => r.getString(0).endsWith("chelsea.png")).get.getSeq[Row](1).head
     assert(cat.getString(0) == "n02124075" && cat.getString(1) == "Egyptian cat")
@@ -78,45 +82,59 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
   test("Pipeline(featurizer, LogisticRegression): fit, save, load, same predictions") {
     spark.conf.set(ExportFolder.Conf.ModelDir, modelDir) // modelDir from the Spark conf
     try {
-      val data = ImageReader.readImages(spark, new File(fixtures, "shapes").getAbsolutePath, true, 2)
-        .withColumn("label", when(col("filePath").contains("/red/"), 0.0).otherwise(1.0))
-      val featurizer = new DeepImageFeaturizer().setOutputCol("features").setModelName("EfficientNetLite0")
-      val model = new Pipeline().setStages(Array(featurizer, new LogisticRegression().setMaxIter(30))).fit(data)
+      val data =
+        ImageReader.readImages(spark, new File(fixtures, "shapes").getAbsolutePath, true, 2)
+          .withColumn("label", when(col("filePath").contains("/red/"), 0.0).otherwise(1.0))
+      val featurizer =
+        new DeepImageFeaturizer().setOutputCol("features").setModelName("EfficientNetLite0")
+      val model =
+        new Pipeline().setStages(Array(featurizer, new LogisticRegression().setMaxIter(30)))
+          .fit(data)
       val predicted = model.transform(data)
-      val accuracy = new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(predicted)
+      val accuracy =
+        new MulticlassClassificationEvaluator().setMetricName("accuracy").evaluate(predicted)
       assert(accuracy > 0.9, s"training accuracy $accuracy")
       val path = Files.createTempDirectory("pipeline").resolve("model").toString
       model.write.overwrite().save(path)
       val loaded = PipelineModel.load(path)
       assert(loaded.stages(0).isInstanceOf[DeepImageFeaturizer])
-      def preds(m: PipelineModel) = m.transform(data).orderBy("filePath").select("probability").collect().toSeq
+      def preds(m: PipelineModel) =
+        m.transform(data).orderBy("filePath").select("probability").collect().toSeq
       assert(preds(loaded) == preds(model))
     } finally spark.conf.unset(ExportFolder.Conf.ModelDir)
   }
 
-  test("no modelDir: the export Python wrote into its cache is found, as by a SQL function; a conf without it too") {
+  test(
+    "no modelDir: the export Python wrote into its cache is " +
+      "found, as by a SQL function; a conf without it too") {
     val cache = Files.createTempDirectory("sparkdl-cache").toFile
     val exported = new File(cache, "imagenet/EfficientNetLite0")
     exported.mkdirs()
     Seq("model.json", "graph.pb").foreach { f =>
       Files.copy(new File(modelDir, s"EfficientNetLite0/$f").toPath, new File(exported, f).toPath)
     }
-    val elsewhere = Files.createTempDirectory("other-exports").toString // a conf dir holding other models only
+    // a conf dir holding other models only
+    val elsewhere = Files.createTempDirectory("other-exports").toString
     spark.conf.set(ExportFolder.Conf.ModelCache, cache.getAbsolutePath)
     spark.conf.set(ExportFolder.Conf.ModelDir, elsewhere)
     try {
       val featurizer = new DeepImageFeaturizer().setOutputCol("f").setModelName("EfficientNetLite0")
-      val byStage = featurizer.transform(images).orderBy("filePath").select("f").collect().map(_.getAs[Vector](0))
+      val byStage = featurizer.transform(images).orderBy("filePath").select("f").collect().map(
+        _.getAs[Vector](0))
       images.createOrReplaceTempView("cached_photos")
-      val bySql = spark.sql("SELECT sparkdl_features('EfficientNetLite0', image) FROM cached_photos ORDER BY filePath")
+      val bySql = spark.sql(
+        "SELECT sparkdl_features('EfficientNetLite0', image) FROM cached_photos ORDER BY filePath")
         .collect().map(_.getSeq[Float](0))
       assert(byStage.length == images.count() && byStage.length == bySql.length)
       byStage.zip(bySql).foreach { case (v, s) =>
-        v.toArray.zip(s).foreach { case (a, b) => assert(math.abs(a - b) <= 1e-5 * math.max(1.0, math.abs(a))) }
+        v.toArray.zip(s).foreach { case (a, b) =>
+          assert(math.abs(a - b) <= 1e-5 * math.max(1.0, math.abs(a)))
+        }
       }
       val missing = intercept[IllegalArgumentException](
         new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").transform(images))
-      assert(missing.getMessage.contains(s"'$elsewhere'") && missing.getMessage.contains(s"${cache.getPath}/imagenet"),
+      assert(missing.getMessage.contains(s"'$elsewhere'") &&
+          missing.getMessage.contains(s"${cache.getPath}/imagenet"),
         missing.getMessage)
     } finally {
       spark.conf.unset(ExportFolder.Conf.ModelCache)
@@ -127,7 +145,8 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
   test("errors: unknown model lists the valid names; no modelDir says how to export") {
     val e = intercept[IllegalArgumentException](new DeepImageFeaturizer().setModelName("ResNet51"))
     assert(e.getMessage.contains("ResNet51") && e.getMessage.contains("InceptionV3"))
-    val near = intercept[IllegalArgumentException](new DeepImageFeaturizer().setModelName("EfficientNetLite"))
+    val near = intercept[IllegalArgumentException](
+      new DeepImageFeaturizer().setModelName("EfficientNetLite"))
     assert(near.getMessage.contains("(did you mean 'EfficientNetLite0'?)"), near.getMessage)
     spark.conf.set(ExportFolder.Conf.ModelCache, Files.createTempDirectory("empty-cache").toString)
     val noDir = try intercept[IllegalArgumentException](
@@ -135,7 +154,8 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
     finally spark.conf.unset(ExportFolder.Conf.ModelCache)
     assert(noDir.getMessage.contains("python -m sparkdl.models export --model ResNet50"))
     val wrongDir = intercept[IllegalArgumentException](
-      new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50").setModelDir(modelDir).transform(images))
+      new DeepImageFeaturizer().setOutputCol("f").setModelName("ResNet50")
+        .setModelDir(modelDir).transform(images))
     assert(wrongDir.getMessage.contains("holds no export of ResNet50"))
   }
 }

@@ -17,7 +17,9 @@ object StreamCounters {
   def reset(): Unit = Seq(pulled, emitted, maxAhead).foreach(_.set(0))
 
   /** Identity on a long column, counting the rows read. */
-  val pull: UserDefinedFunction = udf((i: Long) => { pulled.incrementAndGet(); i }).asNondeterministic()
+  val pull: UserDefinedFunction = udf((i: Long) => {
+    pulled.incrementAndGet(); i
+  }).asNondeterministic()
 
   /** Identity on a long column, counting the rows written and recording how far reads ran ahead. */
   val emit: UserDefinedFunction = udf { (i: Long) =>

@@ -20,10 +20,12 @@ class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
   private def image(h: Int, w: Int, c: Int)(f: Int => Int): Row =
     ImageFields.row(s"mem://$h-$w-$c", h, w, c, Array.tabulate(h * w * c)(i => f(i).toByte))
 
-  private def df(rows: Row*): DataFrame = spark.createDataFrame(spark.sparkContext.parallelize(rows, 2), schema)
+  private def df(rows: Row*): DataFrame =
+    spark.createDataFrame(spark.sparkContext.parallelize(rows, 2), schema)
 
   private def stage(): TFImageTransformer =
-    new TFImageTransformer().setGraph(TestGraphs.channelStats(4, 4, 3)).setOutputCol("stats").setBatchSize(2)
+    new TFImageTransformer().setGraph(TestGraphs.channelStats(4, 4, 3)).setOutputCol("stats")
+      .setBatchSize(2)
 
   /** Per-channel mean and max of a 4x4 image given in BGR(A)/gray bytes, in RGB order. */
   private def expected(img: Row): Seq[Double] = {
@@ -43,19 +45,23 @@ class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     assert(out.map(_.getInt(0)).toSeq == Seq(1, 2, 3, 4))
     out.zip(Seq(bgr, bgra, gray, bgr)).foreach { case (r, img) =>
       val got = r.getAs[Vector]("stats").toArray.toSeq
-      got.zip(expected(img)).foreach { case (g, e) => assert(math.abs(g - e) < 1e-4, s"$got vs ${expected(img)}") }
+      got.zip(expected(img)).foreach { case (g, e) =>
+        assert(math.abs(g - e) < 1e-4, s"$got vs ${expected(img)}")
+      }
     }
   }
 
   test("resizes any image size to the graph's input (a constant image stays constant)") {
     val small = image(2, 3, 1)(_ => 77)
     val big = image(9, 5, 3)(_ => 200)
-    val out = stage().setOutputMode("array").transform(df(Row(1, small), Row(2, big))).orderBy("id").collect()
+    val out = stage().setOutputMode("array").transform(df(Row(1, small), Row(2, big)))
+      .orderBy("id").collect()
     assert(out(0).getSeq[Float](2).forall(_ == 77f))
     assert(out(1).getSeq[Float](2).forall(_ == 200f))
   }
 
-  test("null images give null outputs, or are dropped by skip; unusable images follow handleInvalid") {
+  test(
+    "null images give null outputs, or are dropped by skip; unusable images follow handleInvalid") {
     val good = image(4, 4, 3)(_ => 1)
     val twoChannels = ImageFields.row("mem://bad", 4, 4, 3, new Array[Byte](48))
     val broken = Row("mem://bad", 4, 4, 2, 24, new Array[Byte](32))
@@ -76,7 +82,8 @@ class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     val e = intercept[IllegalArgumentException](stage().transformSchema(strings.schema))
     assert(e.getMessage.contains("'image'") && e.getMessage.contains("string") &&
       e.getMessage.contains("struct<origin:string"))
-    val missing = intercept[IllegalArgumentException](stage().setInputCol("img").transformSchema(schema))
+    val missing =
+      intercept[IllegalArgumentException](stage().setInputCol("img").transformSchema(schema))
     assert(missing.getMessage.contains("'img'") && missing.getMessage.contains("id, image"))
   }
 
@@ -92,9 +99,11 @@ class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     val loaded = TFImageTransformer.load(dir)
     assert(loaded.uid == t.uid)
     assert(loaded.getGraph == t.getGraph)
-    assert(loaded.getBatchSize == 3 && loaded.getOutputMode == "array" && loaded.getOutputCol == "stats")
+    assert(
+      loaded.getBatchSize == 3 && loaded.getOutputMode == "array" && loaded.getOutputCol == "stats")
     val data = df((1 to 5).map(i => Row(i, image(4 + i, 3, 3)(j => (i * j) % 256))): _*)
-    assert(loaded.transform(data).orderBy("id").collect().toSeq == t.transform(data).orderBy("id").collect().toSeq)
+    assert(loaded.transform(data).orderBy("id").collect().toSeq ==
+      t.transform(data).orderBy("id").collect().toSeq)
   }
 
   test("transformSchema reads the graph's tensors from the GraphDef: no session is loaded") {
@@ -113,6 +122,7 @@ class TFImageTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     val uris = spark.createDataFrame(spark.sparkContext.parallelize(Seq(Row("/a.png"))),
       StructType(Seq(StructField("uri", StringType))))
     val e = intercept[UnsupportedOperationException](loaded.transform(uris))
-    assert(e.getMessage.contains("Python imageLoader") && e.getMessage.contains("KerasImageFileTransformer.load"))
+    assert(e.getMessage.contains("Python imageLoader") &&
+      e.getMessage.contains("KerasImageFileTransformer.load"))
   }
 }

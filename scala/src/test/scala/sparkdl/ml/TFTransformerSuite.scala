@@ -26,7 +26,9 @@ class TFTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     assert(rows(2).getSeq[Float](2) == Seq(-2f, 1f, 1.5f))
   }
 
-  test("a partition streams in batches: never more than one batch of rows held, one model run per batch") {
+  test(
+    "a partition streams in batches: never more than one " +
+      "batch of rows held, one model run per batch") {
     import org.apache.spark.sql.functions.col
     import StreamCounters.{emit, pull}
     StreamCounters.reset()
@@ -36,22 +38,27 @@ class TFTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     val rows = out.collect()
     assert(rows.length == 10000 && StreamCounters.emitted.get() == 10000)
     assert(rows.forall(r => r.getSeq[Float](1) == Seq(r.getLong(0) * 2f + 1, 3f, 5f)))
-    assert(StreamCounters.maxAhead.get() < 16, s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
+    assert(StreamCounters.maxAhead.get() < 16,
+      s"${StreamCounters.maxAhead.get()} rows pulled ahead of the output")
     val exec = out.queryExecution.executedPlan.collect { case e: sparkdl.sql.ModelEvalExec => e }
     assert(exec.map(_.metrics("modelRuns").value) == Seq(625)) // ceil(10000 / 16)
   }
 
   test("vector columns feed too; sizes that disagree name both shapes") {
-    val vecs = spark.createDataFrame(Seq((1, Vectors.dense(1, 1, 1)), (2, Vectors.dense(1, 2)))).toDF("id", "x")
+    val vecs =
+      spark.createDataFrame(Seq((1, Vectors.dense(1, 1, 1)), (2, Vectors.dense(1, 2))))
+        .toDF("id", "x")
     val e = intercept[Exception](stage.transform(vecs).collect())
-    assert(e.getMessage.contains("Column 'x' has a row of 2 values") && e.getMessage.contains("[?,3] takes 3"))
+    assert(e.getMessage.contains("Column 'x' has a row of 2 values") &&
+      e.getMessage.contains("[?,3] takes 3"))
   }
 
   test("schema checks happen before any job") {
     val strings = spark.createDataFrame(Seq((1, "a"))).toDF("id", "x")
     val e = intercept[IllegalArgumentException](stage.transformSchema(strings.schema))
     assert(e.getMessage.contains("'x'") && e.getMessage.contains("string"))
-    val g = intercept[GraphException](stage.setInputMapping(Seq("x" -> "in:0")).transformSchema(data.schema))
+    val g = intercept[GraphException](
+      stage.setInputMapping(Seq("x" -> "in:0")).transformSchema(data.schema))
     assert(g.getMessage.contains("'in:0'") && g.getMessage.contains("input:0 float [?,3]"))
   }
 
@@ -59,7 +66,9 @@ class TFTransformerSuite extends AnyFunSuite with SparkSessionFixture {
     val dir = Files.createTempDirectory("tft").resolve("stage").toString
     stage.write.overwrite().save(dir)
     val loaded = TFTransformer.load(dir)
-    assert(loaded.getInputMapping == Map("x" -> "input:0") && loaded.getOutputMapping == Map("output:0" -> "y"))
-    assert(loaded.transform(data).orderBy("id").collect().toSeq == stage.transform(data).orderBy("id").collect().toSeq)
+    assert(loaded.getInputMapping == Map("x" -> "input:0") &&
+      loaded.getOutputMapping == Map("output:0" -> "y"))
+    assert(loaded.transform(data).orderBy("id").collect().toSeq ==
+      stage.transform(data).orderBy("id").collect().toSeq)
   }
 }

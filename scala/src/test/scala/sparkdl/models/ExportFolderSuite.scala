@@ -30,16 +30,20 @@ class ExportFolderSuite extends AnyFunSuite with SparkSessionFixture {
     assert(ExportFolder.didYouMean("BERT", names) == "")
   }
 
-  test("an export is found in the stage's modelDir, else in the conf's folder, else the error lists the places") {
+  test(
+    "an export is found in the stage's modelDir, else in " +
+      "the conf's folder, else the error lists the places") {
     val stageDir = Files.createTempDirectory("given")
     val conf = Files.createTempDirectory("conf")
     writeExport(conf, "m", """{"modelName": "m"}""")
-    assert(ExportFolder.resolve("m", Some(stageDir.toString), ExportFolder.CacheKey.Text) == stageDir.toString)
+    assert(ExportFolder.resolve("m", Some(stageDir.toString), ExportFolder.CacheKey.Text) ==
+      stageDir.toString)
     spark.conf.set(ExportFolder.Conf.ModelDir, conf.toString)
     spark.conf.set(ExportFolder.Conf.ModelCache, Files.createTempDirectory("cache").toString)
     try {
       assert(ExportFolder.resolve("m", None, ExportFolder.CacheKey.Text) == conf.toString)
-      val e = intercept[IllegalArgumentException](ExportFolder.resolve("other", None, ExportFolder.CacheKey.Text))
+      val e = intercept[IllegalArgumentException](ExportFolder.resolve("other", None,
+          ExportFolder.CacheKey.Text))
       assert(e.getMessage.contains("No export of other") && e.getMessage.contains(conf.toString) &&
         e.getMessage.contains(ExportFolder.Conf.ModelDir))
     } finally {
@@ -51,20 +55,26 @@ class ExportFolderSuite extends AnyFunSuite with SparkSessionFixture {
   test("a folder without the model names the exports it holds; a damaged model.json is named") {
     val dir = Files.createTempDirectory("exports")
     writeExport(dir, "ResNet50", """{"modelName": "ResNet50"}""")
-    val e = intercept[IllegalArgumentException](ExportFolder.metadata(dir.toString, "resnet50", spark))
+    val e =
+      intercept[IllegalArgumentException](ExportFolder.metadata(dir.toString, "resnet50", spark))
     assert(e.getMessage.contains("it holds ResNet50 (did you mean 'ResNet50'?)"), e.getMessage)
     writeExport(dir, "Cut", """{"modelName": "Cu""")
     val (meta, _) = ExportFolder.metadata(dir.toString, "Cut", spark)
-    val damaged = intercept[IllegalArgumentException](ExportFolder.readMetadata(meta, spark)(identity))
-    assert(damaged.getMessage.contains(meta.toString) && damaged.getMessage.contains("is not an export's model.json"))
+    val damaged =
+      intercept[IllegalArgumentException](ExportFolder.readMetadata(meta, spark)(identity))
+    assert(damaged.getMessage.contains(meta.toString) &&
+      damaged.getMessage.contains("is not an export's model.json"))
   }
 
   test("a text export is not loaded as a named image model") {
     val dir = Files.createTempDirectory("kinds")
     writeExport(
-      dir, "ResNet50", s"""{"modelName": "ResNet50", "${ExportFolder.Key.Kind}": "${ExportFolder.Kind.Text}"}""")
-    val e = intercept[IllegalArgumentException](NamedImageModels.load("ResNet50", Some(dir.toString)))
-    assert(e.getMessage.contains("the export of a text model, not of a named image model"), e.getMessage)
+      dir, "ResNet50",
+      s"""{"modelName": "ResNet50", "${ExportFolder.Key.Kind}": "${ExportFolder.Kind.Text}"}""")
+    val e =
+      intercept[IllegalArgumentException](NamedImageModels.load("ResNet50", Some(dir.toString)))
+    assert(
+      e.getMessage.contains("the export of a text model, not of a named image model"), e.getMessage)
   }
 
   test("the contract names each value once within its group") {

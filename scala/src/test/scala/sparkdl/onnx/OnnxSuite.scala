@@ -31,7 +31,8 @@ class OnnxSuite extends AnyFunSuite with SparkSessionFixture {
 
   test("a model file's inputs and outputs are the model's; a run equals ONNX Runtime Python's") {
     implicit val formats: Formats = DefaultFormats
-    val expected = parse(new String(Files.readAllBytes(new File(dir, "expected.json").toPath), "UTF-8"))
+    val expected =
+      parse(new String(Files.readAllBytes(new File(dir, "expected.json").toPath), "UTF-8"))
     val x = (expected \ "x").extract[Seq[Seq[Float]]]
     val model = OnnxFiles.model(file("mlp.onnx"))
     assert(model.inputs == Seq("x") && model.outputs == Seq("y", "s"))
@@ -39,20 +40,27 @@ class OnnxSuite extends AnyFunSuite with SparkSessionFixture {
     val Seq((yShape, y), (sShape, s)) = SessionCache.withSession(model)(
       _.run(Seq(Feed("x", Array(x.size.toLong, 4L), x.flatten.toArray)), Seq("y", "s")))
     assert(yShape.toSeq == Seq(3L, 3L) && sShape.toSeq == Seq(3L))
-    y.zip((expected \ "y").extract[Seq[Seq[Float]]].flatten).foreach { case (a, b) => assert(math.abs(a - b) <= 1e-5) }
-    s.zip((expected \ "s").extract[Seq[Float]]).foreach { case (a, b) => assert(math.abs(a - b) <= 1e-5) }
+    y.zip((expected \ "y").extract[Seq[Seq[Float]]].flatten).foreach { case (a, b) =>
+      assert(math.abs(a - b) <= 1e-5)
+    }
+    s.zip((expected \ "s").extract[Seq[Float]]).foreach { case (a, b) =>
+      assert(math.abs(a - b) <= 1e-5)
+    }
     val e = intercept[ModelException](model.inputInfo("nope"))
     assert(e.getMessage.contains("Its inputs are: x float [?,4]"))
   }
 
-  test("operator domains: standard and model-local ones pass, a custom one is refused unless the conf allows it") {
+  test(
+    "operator domains: standard and model-local ones pass, " +
+      "a custom one is refused unless the conf allows it") {
     val local = Files.readAllBytes(new File(dir, "local_functions.onnx").toPath)
     assert(OnnxDomains.of(local) == Seq("")) // pkg.local is defined by the model's own functions
     OnnxDomains.check(local, "local")
     val custom = Files.readAllBytes(new File(dir, "custom_domain.onnx").toPath)
     assert(OnnxDomains.of(custom).sorted == Seq("", "com.example.native"))
     val e = intercept[ModelException](OnnxDomains.check(custom, "The custom model"))
-    assert(e.getMessage.contains("(com.example.native)") && e.getMessage.contains(OnnxDomains.AllowDomainsConf))
+    assert(e.getMessage.contains("(com.example.native)") &&
+      e.getMessage.contains(OnnxDomains.AllowDomainsConf))
     spark.conf.set(OnnxDomains.AllowDomainsConf, "com.example.native")
     try OnnxDomains.check(custom, "The custom model")
     finally spark.conf.unset(OnnxDomains.AllowDomainsConf)
@@ -62,6 +70,7 @@ class OnnxSuite extends AnyFunSuite with SparkSessionFixture {
     val f = Files.createTempFile("not-a-model", ".onnx")
     Files.write(f, "{\"inputs\": []}".getBytes("UTF-8"))
     val e = intercept[IllegalArgumentException](OnnxFiles.read(f.toString))
-    assert(e.getMessage.contains(f.getFileName.toString) && e.getMessage.contains("is not an ONNX model"))
+    assert(e.getMessage.contains(f.getFileName.toString) &&
+      e.getMessage.contains("is not an ONNX model"))
   }
 }

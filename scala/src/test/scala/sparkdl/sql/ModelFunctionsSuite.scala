@@ -26,7 +26,8 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     pb.toString
   }
 
-  private def error(query: String): String = intercept[Exception](spark.sql(query).collect()).getMessage
+  private def error(query: String): String =
+    intercept[Exception](spark.sql(query).collect()).getMessage
 
   test("the functions exist without any registration call") {
     val names = spark.sql("SHOW FUNCTIONS LIKE 'sparkdl_*'").collect().map(_.getString(0)).toSet
@@ -35,10 +36,13 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
 
   test("sparkdl_tensor: a graph file over an array column; null in, null out") {
     val path = save(TestGraphs.affine(3), "affine")
-    val schema = StructType(Seq(StructField("id", IntegerType), StructField("a", ArrayType(FloatType))))
-    spark.createDataFrame(spark.sparkContext.parallelize(Seq(Row(1, Seq(1f, 2f, 3f)), Row(2, null))), schema)
+    val schema =
+      StructType(Seq(StructField("id", IntegerType), StructField("a", ArrayType(FloatType))))
+    spark.createDataFrame(
+      spark.sparkContext.parallelize(Seq(Row(1, Seq(1f, 2f, 3f)), Row(2, null))), schema)
       .createOrReplaceTempView("arrays")
-    val rows = spark.sql(s"SELECT id, sparkdl_tensor('$path', a) AS out FROM arrays ORDER BY id").collect()
+    val rows =
+      spark.sql(s"SELECT id, sparkdl_tensor('$path', a) AS out FROM arrays ORDER BY id").collect()
     assert(rows(0).getSeq[Float](1) == Seq(3f, 5f, 7f))
     assert(rows(1).isNullAt(1))
   }
@@ -46,13 +50,16 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
   test("sparkdl_predict: a graph file over image structs, RGB 0-255 as Keras users feed it") {
     val path = save(TestGraphs.channelStats(2, 2, 3), "stats")
     val bgr = Array.tabulate(12)(i => (i * 20).toByte)
-    val schema = StructType(Seq(StructField("id", IntegerType), StructField("image", ImageFields.schema)))
+    val schema =
+      StructType(Seq(StructField("id", IntegerType), StructField("image", ImageFields.schema)))
     spark.createDataFrame(spark.sparkContext.parallelize(
         Seq(Row(1, ImageFields.row("a", 2, 2, 3, bgr)), Row(2, null))), schema)
       .createOrReplaceTempView("tiny")
-    val rows = spark.sql(s"SELECT id, sparkdl_predict('$path', image) FROM tiny ORDER BY id").collect()
+    val rows =
+      spark.sql(s"SELECT id, sparkdl_predict('$path', image) FROM tiny ORDER BY id").collect()
     val px = bgr.map(_ & 0xff).grouped(3).toSeq
-    val expected = Seq(2, 1, 0).map(c => px.map(_(c)).sum / 4f) ++ Seq(2, 1, 0).map(c => px.map(_(c)).max.toFloat)
+    val expected = Seq(2, 1, 0).map(c => px.map(_(c)).sum / 4f) ++
+      Seq(2, 1, 0).map(c => px.map(_(c)).max.toFloat)
     assert(rows(0).getSeq[Float](1).zip(expected).forall { case (a, b) => math.abs(a - b) < 1e-4 })
     assert(rows(1).isNullAt(1))
   }
@@ -73,8 +80,9 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     withModelDir {
       val images = ImageReader.readImages(spark, new File(fixtures, "images").getAbsolutePath)
       images.createOrReplaceTempView("photos")
-      val sql = spark.sql("SELECT filePath, sparkdl_features('EfficientNetLite0', image) AS f FROM photos")
-        .collect().map(r => r.getString(0) -> Option(r.getSeq[Float](1))).toMap
+      val sql =
+        spark.sql("SELECT filePath, sparkdl_features('EfficientNetLite0', image) AS f FROM photos")
+          .collect().map(r => r.getString(0) -> Option(r.getSeq[Float](1))).toMap
       val stage = new DeepImageFeaturizer().setModelName("EfficientNetLite0").setInputCol("image")
         .setOutputCol("f").setHandleInvalid("keep")
       val want = stage.transform(images).select("filePath", "f").collect()
@@ -91,41 +99,51 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     }
   }
 
-  test("encoded files (binaryFile's content) feed the model as readImages' structs do, no image row built") {
+  test(
+    "encoded files (binaryFile's content) feed the model " +
+      "as readImages' structs do, no image row built") {
     withModelDir {
       val folder = new File(fixtures, "images").getAbsolutePath
       ImageReader.readImages(spark, folder).createOrReplaceTempView("decoded")
       spark.read.format("binaryFile").load(folder).createOrReplaceTempView("files")
-      val want = spark.sql("SELECT filePath, sparkdl_features('EfficientNetLite0', image) AS f FROM decoded " +
-        "WHERE image IS NOT NULL").collect().map(r => r.getString(0) -> r.getSeq[Float](1)).toMap
+      val want = spark.sql(
+        "SELECT filePath, sparkdl_features('EfficientNetLite0', image) AS f FROM decoded " +
+          "WHERE image IS NOT NULL").collect().map(r => r.getString(0) -> r.getSeq[Float](1)).toMap
       val (built, decoded) = (ImageFields.rowsBuilt.get, sparkdl.image.ImageInput.decoded.get)
       spark.conf.set(ModelFunctions.HandleInvalidConf, "keep")
       val got = try {
-        spark.sql("SELECT path, sparkdl_features('EfficientNetLite0', content) AS f FROM files").collect()
+        spark.sql(
+          "SELECT path, sparkdl_features('EfficientNetLite0', content) AS f FROM files").collect()
       } finally spark.conf.unset(ModelFunctions.HandleInvalidConf)
       assert(ImageFields.rowsBuilt.get == built, "a model fed bytes built image rows")
       assert(sparkdl.image.ImageInput.decoded.get - decoded == want.size)
       assert(want.size >= 2 && got.count(!_.isNullAt(1)) == want.size)
       got.filterNot(_.isNullAt(1)).foreach { r =>
         val w = want(r.getString(0))
-        assert(r.getSeq[Float](1).zip(w).forall { case (a, b) => math.abs(a - b) < 1e-5 }, r.getString(0))
+        assert(r.getSeq[Float](1).zip(w).forall { case (a, b) => math.abs(a - b) < 1e-5 },
+          r.getString(0))
       }
       // sparkdl_decode_image gives readImages' image (origin: the path) or its reason
       val images = spark.sql("SELECT filePath, image, imageError FROM decoded").collect()
         .map(r => r.getString(0) -> r).toMap
-      spark.sql("SELECT path, sparkdl_decode_image(content, path) AS d FROM files").collect().foreach { r =>
+      spark.sql(
+        "SELECT path, sparkdl_decode_image(content, path) AS d FROM files").collect().foreach { r =>
         val (d, expected) = (r.getStruct(1), images(r.getString(0)))
         if (expected.isNullAt(1)) assert(d.isNullAt(0) && d.getString(1) == expected.getString(2))
         else {
           val (a, b) = (d.getStruct(0), expected.getStruct(1))
-          assert(a.getString(0) == r.getString(0) && (1 to 4).forall(i => a.getInt(i) == b.getInt(i)))
-          assert(java.util.Arrays.equals(a.getAs[Array[Byte]](5), b.getAs[Array[Byte]](5)), r.getString(0))
+          assert(
+            a.getString(0) == r.getString(0) && (1 to 4).forall(i => a.getInt(i) == b.getInt(i)))
+          assert(java.util.Arrays.equals(a.getAs[Array[Byte]](5), b.getAs[Array[Byte]](5)),
+            r.getString(0))
         }
       }
     }
   }
 
-  test("a query's model calls run in batches: ceil(rows / batchSize) runs per partition, shown in explain") {
+  test(
+    "a query's model calls run in batches: ceil(rows / " +
+      "batchSize) runs per partition, shown in explain") {
     val path = save(TestGraphs.affine(2), "affine-batched")
     spark.conf.set(ModelEvalExec.BatchSizeConf, "4")
     try {
@@ -135,8 +153,10 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
       assert(rows.map(r => r.getSeq[Float](1)).toSeq == (0 until 22).map(i => Seq(i * 2f + 1, 3f)))
       val exec = df.queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
       assert(exec.size == 1, df.queryExecution.executedPlan.treeString)
-      assert(exec.head.metrics("modelRuns").value == 6) // two partitions of 11 rows: 3 + 3 batches of <= 4
-      assert(df.queryExecution.explainString(org.apache.spark.sql.execution.SimpleMode).contains("SparkdlModelEval"))
+      // two partitions of 11 rows: 3 + 3 batches of <= 4
+      assert(exec.head.metrics("modelRuns").value == 6)
+      val explained = df.queryExecution.explainString(org.apache.spark.sql.execution.SimpleMode)
+      assert(explained.contains("SparkdlModelEval"))
     } finally spark.conf.unset(ModelEvalExec.BatchSizeConf)
   }
 
@@ -148,15 +168,20 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
         .where(s"sparkdl_tensor('$path', a)[0] > 20").select("id")
       assert(df.collect().map(_.getLong(0)).sorted.toSeq == (10 until 20))
       val exec = df.queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
-      assert(exec.size == 1 && exec.head.metrics("modelRuns").value == 4, df.queryExecution.executedPlan)
+      assert(
+        exec.size == 1 && exec.head.metrics("modelRuns").value == 4, df.queryExecution.executedPlan)
     } finally spark.conf.unset(ModelEvalExec.BatchSizeConf)
   }
 
-  test("sparkdl_predict with topK: the K most probable ImageNet classes with labels, as the predictor gives them") {
+  test(
+    "sparkdl_predict with topK: the K most probable ImageNet " +
+      "classes with labels, as the predictor gives them") {
     withModelDir {
-      ImageReader.readImages(spark, new File(fixtures, "images").getAbsolutePath).createOrReplaceTempView("photos")
-      val top = spark.sql("SELECT sparkdl_predict('EfficientNetLite0', image, 3) AS top FROM photos " +
-        "WHERE filePath LIKE '%chelsea%'").head().getSeq[Row](0)
+      ImageReader.readImages(
+        spark, new File(fixtures, "images").getAbsolutePath).createOrReplaceTempView("photos")
+      val top =
+        spark.sql("SELECT sparkdl_predict('EfficientNetLite0', image, 3) AS top FROM photos " +
+          "WHERE filePath LIKE '%chelsea%'").head().getSeq[Row](0)
       val probs = spark.sql("SELECT sparkdl_predict('EfficientNetLite0', image) FROM photos " +
         "WHERE filePath LIKE '%chelsea%'").head().getSeq[Float](0)
       assert(top.length == 3 && top.head.getString(1) == "Egyptian cat")
@@ -166,16 +191,20 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     }
   }
 
-  test("an image the model cannot take fails the query naming it, or gives null with handleInvalid=keep") {
+  test(
+    "an image the model cannot take fails the query " +
+      "naming it, or gives null with handleInvalid=keep") {
     val path = save(TestGraphs.channelStats(2, 2, 3), "stats-invalid")
-    val schema = StructType(Seq(StructField("id", IntegerType), StructField("image", ImageFields.schema)))
+    val schema =
+      StructType(Seq(StructField("id", IntegerType), StructField("image", ImageFields.schema)))
     spark.createDataFrame(spark.sparkContext.parallelize(Seq(
           Row(1, ImageFields.row("ok", 2, 2, 3, new Array[Byte](12))),
           Row(2, Row("two-channels", 2, 2, 2, 0, new Array[Byte](8))))), schema)
       .createOrReplaceTempView("mixed")
     val query = s"SELECT id, sparkdl_predict('$path', image) AS p FROM mixed ORDER BY id"
     val e = error(query)
-    assert(e.contains("image 'two-channels'") && e.contains("spark.sparkdl.sql.handleInvalid=keep"), e)
+    assert(
+      e.contains("image 'two-channels'") && e.contains("spark.sparkdl.sql.handleInvalid=keep"), e)
     spark.conf.set(ModelFunctions.HandleInvalidConf, "keep")
     try {
       val rows = spark.sql(query).collect()
@@ -183,23 +212,27 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     } finally spark.conf.unset(ModelFunctions.HandleInvalidConf)
   }
 
-  test("Structured Streaming: a watched folder scored by sparkdl_predict, every file exactly once") {
+  test(
+    "Structured Streaming: a watched folder scored by sparkdl_predict, every file exactly once") {
     withModelDir {
       val files = new File(fixtures, "images").listFiles().filter(f =>
         ImageReader.readFile(f.toURI.toString, spark.sparkContext.hadoopConfiguration, 100000000L)
           .flatMap(ImageDecoder.decode(_)).isRight).sortBy(_.getName)
       assert(files.length >= 2)
       val watched = Files.createTempDirectory("sparkdl-stream").toFile
-      def drop(f: File): Unit = { // written elsewhere, then moved in: the source never sees half a file
+      // written elsewhere, then moved in: the source never sees half a file
+      def drop(f: File): Unit = {
         val tmp = new File(dir, f.getName)
         Files.copy(f.toPath, tmp.toPath, java.nio.file.StandardCopyOption.REPLACE_EXISTING)
         Files.move(tmp.toPath, new File(watched, f.getName).toPath)
       }
-      val stream = spark.readStream.format("image").schema(StructType(Seq(StructField("image", ImageFields.schema))))
+      val stream = spark.readStream.format("image")
+        .schema(StructType(Seq(StructField("image", ImageFields.schema))))
         .load(watched.getAbsolutePath)
       stream.createOrReplaceTempView("incoming")
-      val query = spark.sql("SELECT image.origin AS origin, sparkdl_predict('EfficientNetLite0', image) AS p " +
-        "FROM incoming").writeStream.format("memory").queryName("scored").start()
+      val query = spark.sql(
+        "SELECT image.origin AS origin, sparkdl_predict('EfficientNetLite0', image) AS p " +
+          "FROM incoming").writeStream.format("memory").queryName("scored").start()
       try {
         drop(files.head)
         query.processAllAvailable()
@@ -212,7 +245,9 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
           .selectExpr("image.origin", "sparkdl_predict('EfficientNetLite0', image)").collect()
           .map(r => r.getString(0) -> r.getSeq[Float](1)).toMap
         got.foreach { r =>
-          assert(r.getSeq[Float](1).zip(batch(r.getString(0))).forall { case (a, b) => math.abs(a - b) < 1e-5 })
+          assert(r.getSeq[Float](1).zip(batch(r.getString(0))).forall { case (a, b) =>
+            math.abs(a - b) < 1e-5
+          })
         }
       } finally query.stop()
     }
@@ -220,9 +255,12 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
 
   test("bad calls fail at analysis, naming the function and what it takes") {
     val path = save(TestGraphs.affine(3), "affine2")
-    spark.sql(s"SELECT 1 AS one, array(1.0f, 2.0f, 3.0f) AS a, CAST(NULL AS ${ImageFields.schema.sql}) AS image")
+    spark.sql(
+      "SELECT 1 AS one, array(1.0f, 2.0f, 3.0f) AS a, " +
+        s"CAST(NULL AS ${ImageFields.schema.sql}) AS image")
       .createOrReplaceTempView("one")
-    assert(error("SELECT sparkdl_tensor(a) FROM one").contains("sparkdl_tensor: takes 2 arguments (model, values)"))
+    assert(error("SELECT sparkdl_tensor(a) FROM one").contains(
+        "sparkdl_tensor: takes 2 arguments (model, values)"))
     assert(error("SELECT sparkdl_tensor(cast(one AS string), a) FROM one")
         .contains("sparkdl_tensor: the first argument must be a constant string"))
     assert(error(s"SELECT sparkdl_predict('$path', a) FROM one")
@@ -230,10 +268,13 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     assert(error("SELECT sparkdl_decode_image(a) FROM one")
         .contains("sparkdl_decode_image: the first argument must be encoded image bytes (binary)"))
     assert(error("SELECT sparkdl_features('ResNet', image) FROM one")
-        .contains("sparkdl_features: 'ResNet' is not a named model (InceptionV3, Xception, ResNet50"))
+        .contains(
+          "sparkdl_features: 'ResNet' is not a named model (InceptionV3, Xception, ResNet50"))
     assert(error("SELECT sparkdl_tensor('/no/such/graph.pb', a) FROM one")
-        .contains("sparkdl_tensor: model '/no/such/graph.pb': graphPath '/no/such/graph.pb' is neither"))
+        .contains(
+          "sparkdl_tensor: model '/no/such/graph.pb': graphPath '/no/such/graph.pb' is neither"))
     assert(error(s"SELECT sparkdl_tensor('$path', one) FROM one")
-        .contains("sparkdl_tensor: the second argument must be a numeric array or a vector, got int"))
+        .contains(
+          "sparkdl_tensor: the second argument must be a numeric array or a vector, got int"))
   }
 }

@@ -20,7 +20,8 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
   }
 
   private def featurizer = new DeepImageFeaturizer().setModelName("EfficientNetLite0")
-    .setModelDir(new File(fixtures, "models").getAbsolutePath).setOutputCol("features").setHandleInvalid("keep")
+    .setModelDir(new File(fixtures, "models").getAbsolutePath)
+    .setOutputCol("features").setHandleInvalid("keep")
 
   private def images = ImageReader.readImages(spark, new File(fixtures, "images").getAbsolutePath)
 
@@ -31,7 +32,8 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
     finally spark.sparkContext.clearJobGroup()
     assert(tracker.getJobIdsForGroup("lazy-transform").isEmpty, "transform ran a job")
     val plan = out.queryExecution.explainString(org.apache.spark.sql.execution.SimpleMode)
-    assert(plan.contains("SparkdlModelEval [DeepImageFeaturizer('EfficientNetLite0', image)] batchSize=auto"), plan)
+    assert(plan.contains(
+        "SparkdlModelEval [DeepImageFeaturizer('EfficientNetLite0', image)] batchSize=auto"), plan)
     assert(!plan.contains("ExistingRDD"), plan)
   }
 
@@ -39,20 +41,28 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
     val out = featurizer.transform(images)
     val before = BatchInference.runs.get()
     val paths = out.select("filePath").collect()
-    assert(paths.length > 0 && BatchInference.runs.get() == before, "the model ran for an unread column")
-    assert(out.select("filePath").queryExecution.executedPlan.collect { case e: ModelEvalExec => e }.isEmpty)
+    assert(
+      paths.length > 0 && BatchInference.runs.get() == before, "the model ran for an unread column")
+    assert(out.select("filePath").queryExecution.executedPlan.collect { case e: ModelEvalExec =>
+      e
+    }.isEmpty)
     out.select("features").collect()
     assert(BatchInference.runs.get() > before)
     // the model's input image is read but not carried past the model when nothing above reads it
-    val exec = out.select("filePath", "features").queryExecution.executedPlan.collect { case e: ModelEvalExec => e }
+    val exec = out.select("filePath", "features").queryExecution.executedPlan.collect {
+      case e: ModelEvalExec => e
+    }
     assert(exec.map(_.output.map(_.name)) == Seq(Seq("filePath", "DeepImageFeaturizer")), exec)
   }
 
-  test("handleInvalid=skip drops the rows the model cannot score; the stage's batchSize wins over the session's") {
+  test(
+    "handleInvalid=skip drops the rows the model cannot " +
+      "score; the stage's batchSize wins over the session's") {
     spark.conf.set(ModelEvalExec.BatchSizeConf, "2")
     try {
       val some =
-        images.withColumn("image", when(col("filePath").contains("chelsea"), lit(null)).otherwise(col("image")))
+        images.withColumn(
+          "image", when(col("filePath").contains("chelsea"), lit(null)).otherwise(col("image")))
       val valid = some.filter(col("image").isNotNull).count()
       assert(valid > 0 && valid < some.count())
       val scored = featurizer.setHandleInvalid("skip").setBatchSize(4).transform(some)
@@ -88,17 +98,22 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
       tuner.record(size, size - 1, 1L) // a partial batch (end of a partition) is not a measurement
     }
     assert(tuner.chosen.contains(4))
-    assert(sizesTried.distinct == Seq(1, 2, 4, 8, 16)) // 8 and 16 are > 10% slower than 4: no larger size tried
-    assert(sizesTried.count(_ == 4) == 1 + AutoBatchSize.MinRows / 4) // one untimed run, then >= 32 rows
+    // 8 and 16 are > 10% slower than 4: no larger size tried
+    assert(sizesTried.distinct == Seq(1, 2, 4, 8, 16))
+    // one untimed run, then >= 32 rows
+    assert(sizesTried.count(_ == 4) == 1 + AutoBatchSize.MinRows / 4)
     assert(sizesTried.count(_ == 16) == 1 + AutoBatchSize.Runs)
     assert(tuner.next() == 4 && AutoBatchSize.chosen(model.hash).contains(4))
   }
 
-  test("auto batch size on rows sorted by cost: the sizes take turns, so the growing cost favours none") {
+  test(
+    "auto batch size on rows sorted by cost: the sizes " +
+      "take turns, so the growing cost favours none") {
     AutoBatchSize.reset()
     val model = TestGraphs.affine(6)
     val tuner = AutoBatchSize.forModel(model, "sorted", interleaved = true)
-    // per-row cost at each size (best: 16), times a cost that grows with every row fed, as along a sorted window
+    // per-row cost at each size (best: 16), times a cost that
+    // grows with every row fed, as along a sorted window
     val perRowMs = Map(1 -> 4.0, 2 -> 3.0, 4 -> 2.4, 8 -> 2.1, 16 -> 2.0, 32 -> 2.3, 64 -> 2.6)
     var fed = 0
     var sizesTried = Seq.empty[Int]
@@ -110,8 +125,10 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
       fed += size
     }
     assert(tuner.chosen.contains(16), sizesTried)
-    assert(sizesTried == Seq.fill(1 + AutoBatchSize.Runs)(AutoBatchSize.Candidates).flatten, "rounds of one batch each")
-    // measured one size after another instead, the cost grown by the time 16 is reached makes a small size win
+    assert(sizesTried == Seq.fill(1 + AutoBatchSize.Runs)(AutoBatchSize.Candidates).flatten,
+      "rounds of one batch each")
+    // measured one size after another instead, the cost
+    // grown by the time 16 is reached makes a small size win
     AutoBatchSize.reset()
     val sequential = AutoBatchSize.forModel(model, "sorted, in order")
     fed = 0

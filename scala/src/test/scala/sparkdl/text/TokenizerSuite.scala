@@ -21,30 +21,37 @@ class TokenizerSuite extends AnyFunSuite with SparkSessionFixture {
   private implicit val formats: Formats = DefaultFormats
 
   private lazy val dir = {
-    val f = new File(System.getProperty("sparkdl.test.fixtures", "target/scala-fixtures"), "tokenizers")
+    val f =
+      new File(System.getProperty("sparkdl.test.fixtures", "target/scala-fixtures"), "tokenizers")
     assert(new File(f, "expected.json").isFile, "run `make test-scala` to write the fixtures")
     f
   }
 
-  private lazy val expected = parse(new String(Files.readAllBytes(new File(dir, "expected.json").toPath), "UTF-8"))
+  private lazy val expected =
+    parse(new String(Files.readAllBytes(new File(dir, "expected.json").toPath), "UTF-8"))
 
   private lazy val texts = (expected \ "texts").extract[Seq[String]]
 
-  private def ids(name: String, limit: Int): Seq[Seq[Int]] = (expected \ name \ limit.toString).extract[Seq[Seq[Int]]]
+  private def ids(name: String, limit: Int): Seq[Seq[Int]] =
+    (expected \ name \ limit.toString).extract[Seq[Seq[Int]]]
 
   private def file(name: String) = new File(dir, s"$name.json")
 
-  for (name <- Seq("minilm", "bpe_roberta", "unigram_nfkc_metaspace", "wordpiece_cased", "bpe_no_pad")) {
+  for (name <-
+      Seq("minilm", "bpe_roberta", "unigram_nfkc_metaspace", "wordpiece_cased", "bpe_no_pad")) {
     test(s"TokenizerJson equals Python tokenizers: $name, whole and truncated at 16") {
       val t = TokenizerJson.fromBytes(Files.readAllBytes(file(name).toPath), name)
-      // BERT's pipeline runs in Scala, every other through the Rust library: both equal Python's ids
+      // BERT's pipeline runs in Scala, every other
+      // through the Rust library: both equal Python's ids
       assert(t.runsInScala == Set("minilm", "wordpiece_cased").contains(name))
       for (limit <- Seq(512, 16); native <- Seq(false, true)) {
         val sized = t.withMaxLength(limit)
-        val got = texts.map(text => (if (native) sized.encodeNative(text) else sized.encode(text)).toSeq)
+        val got =
+          texts.map(text => (if (native) sized.encodeNative(text) else sized.encode(text)).toSeq)
         val bad = texts.indices.filter(i => got(i) != ids(name, limit)(i))
         assert(bad.isEmpty,
-          s"$name at $limit (native $native): ${bad.take(3).map(i => (texts(i), got(i), ids(name, limit)(i)))}")
+          s"$name at $limit (native $native): " +
+            s"${bad.take(3).map(i => (texts(i), got(i), ids(name, limit)(i)))}")
       }
     }
   }
@@ -72,7 +79,8 @@ class TokenizerSuite extends AnyFunSuite with SparkSessionFixture {
     Files.delete(copy)
     val loaded = PipelineModel.load(tmp.resolve("saved").toString)
     val rows = loaded.transform(df).select("t.input_ids", "t.attention_mask").collect()
-    assert(rows.map(_.getSeq[Long](0).map(_.toInt)).toSeq == ids("unigram_nfkc_metaspace", 16).take(50))
+    assert(
+      rows.map(_.getSeq[Long](0).map(_.toInt)).toSeq == ids("unigram_nfkc_metaspace", 16).take(50))
     assert(rows.forall(r => r.getSeq[Long](1).forall(_ == 1L)))
   }
 }

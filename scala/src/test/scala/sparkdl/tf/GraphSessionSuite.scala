@@ -10,7 +10,8 @@ class GraphSessionSuite extends AnyFunSuite {
   test("runs a graph built with TensorFlow Java ops") {
     val g = TestGraphs.affine(3)
     val data = Array(0f, 1f, 2f, -1f, 0.5f, 10f)
-    val Seq((shape, out)) = SessionCache.withSession(g)(_.run("input:0", Array(2L, 3L), data, Seq("output:0")))
+    val Seq((shape, out)) =
+      SessionCache.withSession(g)(_.run("input:0", Array(2L, 3L), data, Seq("output:0")))
     assert(shape.toSeq == Seq(2L, 3L))
     assert(out.toSeq == data.map(_ * 2 + 1).toSeq)
   }
@@ -38,7 +39,8 @@ class GraphSessionSuite extends AnyFunSuite {
   }
 
   test("a batch whose size disagrees with its shape fails before TensorFlow runs") {
-    val e = intercept[IllegalArgumentException](SessionCache.withSession(TestGraphs.affine(3))(_.run("input:0",
+    val e = intercept[IllegalArgumentException](
+      SessionCache.withSession(TestGraphs.affine(3))(_.run("input:0",
           Array(2L, 3L), new Array[Float](5), Seq("output:0"))))
     assert(e.getMessage.contains("5 float values") && e.getMessage.contains("[2,3]"))
   }
@@ -50,7 +52,8 @@ class GraphSessionSuite extends AnyFunSuite {
     val g = TestGraphs.affine(n)
     val data = Array.tabulate(n)(_.toFloat)
     def batch(): Unit = {
-      val Seq((_, out)) = SessionCache.withSession(g)(_.run("input:0", Array(1L, n.toLong), data, Seq("output:0")))
+      val Seq((_, out)) =
+        SessionCache.withSession(g)(_.run("input:0", Array(1L, n.toLong), data, Seq("output:0")))
       assert(out(7) == 15f)
     }
     (1 to 100).foreach(_ => batch())
@@ -68,7 +71,8 @@ class GraphSessionSuite extends AnyFunSuite {
     val data = Array(1f, 2f)
     val session = SessionCache.withSession(held) { s =>
       // Load more graphs than the cache keeps while `held` is in use: it is evicted...
-      (1 to SessionCache.capacity + 1).foreach(i => SessionCache.withSession(TestGraphs.affine(100 + i))(identity))
+      (1 to SessionCache.capacity + 1).foreach(i =>
+        SessionCache.withSession(TestGraphs.affine(100 + i))(identity))
       assert(!SessionCache.loaded.contains(held.hash))
       // ...but the caller still holding it can run it.
       assert(!s.isClosed)
@@ -84,7 +88,8 @@ class GraphSessionSuite extends AnyFunSuite {
     assert(again == Seq(3f, 5f))
     // Without a caller, eviction closes at once.
     val idle = SessionCache.withSession(TestGraphs.affine(3))(identity)
-    (1 to SessionCache.capacity).foreach(i => SessionCache.withSession(TestGraphs.affine(200 + i))(identity))
+    (1 to SessionCache.capacity).foreach(i =>
+      SessionCache.withSession(TestGraphs.affine(200 + i))(identity))
     assert(idle.isClosed)
   }
 
@@ -103,13 +108,16 @@ class GraphSessionSuite extends AnyFunSuite {
       assert(SessionCache.loaded.contains(b.hash) && !SessionCache.loaded.contains(a.hash))
     }
     withMaxBytes(1) { // a graph larger than the budget on its own still loads and runs
-      val out = SessionCache.withSession(a)(_.run("input:0", Array(1L, 301L), new Array[Float](301), Seq("output:0")))
+      val out = SessionCache.withSession(a)(_.run("input:0", Array(1L, 301L), new Array[Float](301),
+          Seq("output:0")))
       assert(out.head._2.forall(_ == 1f))
       assert(SessionCache.loaded == Seq(a.hash))
     }
   }
 
-  test("thread settings: intra-op from sparkdl.tf.threads else one per task, inter-op one per core unless set") {
+  test(
+    "thread settings: intra-op from sparkdl.tf.threads " +
+      "else one per task, inter-op one per core unless set") {
     def withProps(props: (String, String)*)(check: => Unit): Unit = {
       props.foreach { case (k, v) => System.setProperty(k, v) }
       try check
@@ -129,17 +137,20 @@ class GraphSessionSuite extends AnyFunSuite {
     }
   }
 
-  test("loading a 500 MB graph in one thread does not hold up callers of a loaded graph in another") {
+  test(
+    "loading a 500 MB graph in one thread does not hold up callers of a loaded graph in another") {
     val small = TestGraphs.affine(2)
     def runSmall(): Unit =
-      assert(SessionCache.withSession(small)(_.run("input:0", Array(1L, 2L), Array(1f, 2f), Seq("output:0"))).head._2
+      assert(SessionCache.withSession(small)(_.run("input:0", Array(1L, 2L), Array(1f, 2f),
+          Seq("output:0"))).head._2
         .toSeq == Seq(3f, 5f))
     runSmall() // loaded, and its kernels warm
     val big = TestGraphs.large(500 * 1000 * 1000)
     @volatile var loadSeconds = 0.0
     val loader = new Thread(() => {
       val start = System.nanoTime()
-      val out = SessionCache.withSession(big)(_.run("input:0", Array(1L, 1L), Array(41f), Seq("output:0")))
+      val out =
+        SessionCache.withSession(big)(_.run("input:0", Array(1L, 1L), Array(41f), Seq("output:0")))
       assert(out.head._2.toSeq == Seq(42f))
       loadSeconds = (System.nanoTime() - start) / 1e9
     })
@@ -153,11 +164,14 @@ class GraphSessionSuite extends AnyFunSuite {
       Thread.sleep(20)
     }
     loader.join()
-    info(f"500 MB graph loaded and run in $loadSeconds%.1f s; meanwhile ${waits.size} calls of a loaded graph, " +
-      f"the slowest ${waits.max}%.1f ms")
+    info(
+      f"500 MB graph loaded and run in $loadSeconds%.1f s; meanwhile " +
+        f"${waits.size} calls of a loaded graph, the slowest ${waits.max}%.1f ms")
     assert(loadSeconds > 0.5, "the large graph loaded too fast to show anything")
-    assert(waits.size >= 5, s"only ${waits.size} calls of the loaded graph completed during the load")
-    assert(waits.max < 2000, f"a call of a loaded graph waited ${waits.max}%.1f ms during another graph's load")
+    assert(
+      waits.size >= 5, s"only ${waits.size} calls of the loaded graph completed during the load")
+    assert(waits.max < 2000,
+      f"a call of a loaded graph waited ${waits.max}%.1f ms during another graph's load")
     SessionCache.clear() // the 500 MB graph leaves this JVM
   }
 }

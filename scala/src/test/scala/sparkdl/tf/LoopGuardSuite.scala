@@ -14,9 +14,11 @@ class LoopGuardSuite extends AnyFunSuite {
 
   /** `counting` on x = [1, 2, 3] with `limit`, stopped after `timeoutMs` (0: never): its output. */
   private def count(limit: Float, timeoutMs: Long = 0): Seq[Float] = {
-    val feeds = Seq(Feed("input:0", Array(1L, 3L), Array(1f, 2f, 3f)), Feed("limit:0", Array.empty[Long], Array(limit)))
+    val feeds = Seq(Feed("input:0", Array(1L, 3L), Array(1f, 2f, 3f)),
+      Feed("limit:0", Array.empty[Long], Array(limit)))
     RunWatch(
-      "The run", timeoutMs)(control => SessionCache.withSession(counting)(_.run(feeds, Seq("output:0"), control)))
+      "The run", timeoutMs)(control =>
+      SessionCache.withSession(counting)(_.run(feeds, Seq("output:0"), control)))
       .head._2.toSeq
   }
 
@@ -32,10 +34,12 @@ class LoopGuardSuite extends AnyFunSuite {
     val Seq(loop) = guarded.filter(_.getOp == "LoopCond").toSeq
     val Seq(check) = guarded.filter(_.getOp == "Assert").toSeq
     assert(loop.getInputList.asScala.contains("^" + check.getName))
-    assert(guarded.count(n => n.getOp == "VarHandleOp") == 2) // the check's handle and the one the flag is set by
+    // the check's handle and the one the flag is set by
+    assert(guarded.count(n => n.getOp == "VarHandleOp") == 2)
     assert(guarded.exists(_.getName == LoopGuard.SetTarget))
     // in the loop's frame: four small nodes per iteration, each after the loop's condition
-    val inFrame = guarded.filter(_.getInputList.asScala.contains("^" + loop.getInput(0).split(':').head))
+    val inFrame =
+      guarded.filter(_.getInputList.asScala.contains("^" + loop.getInput(0).split(':').head))
     assert(inFrame.map(_.getOp).sorted == Seq("Const", "VarHandleOp"))
     val added = guarded.drop(parsed.getNodeCount).filterNot(n =>
       n.getName.startsWith(LoopGuard.FlagName + "/set") ||
@@ -59,7 +63,8 @@ class LoopGuardSuite extends AnyFunSuite {
     val thread = new Thread(() => long = count(2e6f)) // seconds of iterations
     thread.start()
     Thread.sleep(1000) // in its loop
-    // as a stopped run does: the session's loops stop until the stopped run has returned (here, 0.5 s)
+    // as a stopped run does: the session's loops stop
+    // until the stopped run has returned (here, 0.5 s)
     val session = SessionCache.withSession(counting)(_.asInstanceOf[GraphSession])
     session.stopLoops()
     try Thread.sleep(500)

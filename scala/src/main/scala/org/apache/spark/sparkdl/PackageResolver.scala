@@ -23,7 +23,8 @@ object PackageResolver {
    * spark-submit's, only when `verbose`; otherwise it is kept, and its last lines end the error
    * message when the resolution fails.
    */
-  def resolve(coordinates: String, repositories: String, verbose: Boolean): java.util.List[String] = {
+  def resolve(coordinates: String, repositories: String, verbose: Boolean)
+      : java.util.List[String] = {
     val buffer = new ByteArrayOutputStream()
     implicit val out: PrintStream =
       if (verbose) System.err else new PrintStream(buffer, true, StandardCharsets.UTF_8.name())
@@ -38,7 +39,8 @@ object PackageResolver {
       MavenUtils.resolveMavenCoordinates(coordinates, settings, transitive = true).asJava
     } catch {
       case e: Exception if !verbose =>
-        val report = buffer.toString(StandardCharsets.UTF_8.name()).linesIterator.toSeq.takeRight(15)
+        val report =
+          buffer.toString(StandardCharsets.UTF_8.name()).linesIterator.toSeq.takeRight(15)
         throw new RuntimeException(s"${e.getMessage}; Ivy said:\n${report.mkString("\n")}", e)
     }
   }

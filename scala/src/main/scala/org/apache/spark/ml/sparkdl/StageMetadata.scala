@@ -7,9 +7,9 @@ import org.json4s.{JObject, JValue}
 import org.json4s.jackson.JsonMethods.parse
 
 /**
- * The one place sparkdl touches Spark ML's package-private persistence helpers:
- * stage metadata (class, uid, params as JSON) is written and read exactly as
- * Spark's own stages do, so `Pipeline.load` and PySpark's loader understand it.
+ * The one place sparkdl touches Spark ML's package-private persistence helpers: stage metadata
+ * (class, uid, params as JSON) is written and read exactly as Spark's own stages do, so
+ * `Pipeline.load` and PySpark's loader understand it.
  */
 object StageMetadata {
 
@@ -26,8 +26,8 @@ object StageMetadata {
   }
 
   /**
-   * Reads the metadata at `path`, checks the class name and sets every stored param
-   * on `make(uid)`, skipping `exclude`. Returns the stage and the whole metadata JSON.
+   * Reads the metadata at `path`, checks the class name and sets every stored param on `make(uid)`,
+   * skipping `exclude`. Returns the stage and the whole metadata JSON.
    */
   def load[T <: Params](path: String, spark: SparkSession, className: String,
                         make: String => T, exclude: Set[String]): (T, JValue) = {

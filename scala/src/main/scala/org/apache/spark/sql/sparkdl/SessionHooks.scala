@@ -12,8 +12,8 @@ import org.apache.spark.sql.classic.ExpressionUtils
 import org.apache.spark.sql.execution.SparkStrategy
 
 /**
- * The few session internals sparkdl touches (Spark keeps them `private[sql]`): Catalyst
- * expressions as Columns, the function registry, and planning added to a running session.
+ * The few session internals sparkdl touches (Spark keeps them `private[sql]`): Catalyst expressions
+ * as Columns, the function registry, and planning added to a running session.
  */
 object SessionHooks {
 
@@ -23,15 +23,20 @@ object SessionHooks {
 
   private def classicSession(spark: SparkSession): classic.SparkSession = spark match {
     case s: classic.SparkSession => s
-    case other => throw new IllegalArgumentException(s"sparkdl runs in a classic Spark session, not ${other.getClass}")
+    case other => throw new IllegalArgumentException(
+        s"sparkdl runs in a classic Spark session, not ${other.getClass}")
   }
 
-  /** The session's id, which names the folder of its Spark Connect artifacts under `SparkFiles`' root. */
+  /**
+   * The session's id, which names the folder of its Spark Connect artifacts under `SparkFiles`'
+   * root.
+   */
   def sessionUUID(spark: SparkSession): String = classicSession(spark).sessionUUID
 
   /** Whether `name` is a built-in function of the session (one an extension added included). */
   def functionExists(spark: SparkSession, name: String): Boolean =
-    classicSession(spark).sessionState.functionRegistry.functionExists(FunctionRegistry.builtinFunctionIdentifier(name))
+    classicSession(spark).sessionState.functionRegistry.functionExists(
+      FunctionRegistry.builtinFunctionIdentifier(name))
 
   /** Adds a built-in function to the session, as an extension's `injectFunction` does. */
   def registerFunction(spark: SparkSession, id: FunctionIdentifier, info: ExpressionInfo,
@@ -41,20 +46,21 @@ object SessionHooks {
 
   /** A temporary function of the session, as `spark.udf.register` makes one. */
   def registerTempFunction(spark: SparkSession, name: String, builder: FunctionBuilder): Unit =
-    classicSession(spark).sessionState.functionRegistry.createOrReplaceTempFunction(name, builder, "scala_udf")
+    classicSession(spark).sessionState.functionRegistry.createOrReplaceTempFunction(
+      name, builder, "scala_udf")
 
   /**
-   * Adds `rule` and `strategy` to a running session that lacks them (one started before
-   * sparkdl's jar was on the classpath, so its extensions were not found). Returns whether
-   * it added them.
+   * Adds `rule` and `strategy` to a running session that lacks them (one started before sparkdl's
+   * jar was on the classpath, so its extensions were not found). Returns whether it added them.
    */
-  def addPlanning(spark: SparkSession, rule: Rule[LogicalPlan], strategy: SparkStrategy): Boolean = synchronized {
-    val s = classicSession(spark)
-    if (s.sessionState.planner.strategies.contains(strategy)) false
-    else {
-      s.experimental.extraOptimizations = s.experimental.extraOptimizations :+ rule
-      s.experimental.extraStrategies = s.experimental.extraStrategies :+ strategy
-      true
+  def addPlanning(spark: SparkSession, rule: Rule[LogicalPlan], strategy: SparkStrategy): Boolean =
+    synchronized {
+      val s = classicSession(spark)
+      if (s.sessionState.planner.strategies.contains(strategy)) false
+      else {
+        s.experimental.extraOptimizations = s.experimental.extraOptimizations :+ rule
+        s.experimental.extraStrategies = s.experimental.extraStrategies :+ strategy
+        true
+      }
     }
-  }
 }
