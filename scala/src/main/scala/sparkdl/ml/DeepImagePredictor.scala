@@ -43,10 +43,11 @@ class DeepImagePredictor(override val uid: String)
   override def transformSchema(schema: StructType): StructType =
     validateAndTransformSchema(schema, format.dataType)
 
-  override def transform(dataset: Dataset[_]): DataFrame = {
-    transformSchema(dataset.schema, logging = true)
-    runExported(dataset, _.predictionsTensor, format)
-  }
+  override def transform(dataset: Dataset[_]): DataFrame =
+    BatchTransform.withActive(dataset.sparkSession) {
+      transformSchema(dataset.schema, logging = true)
+      runExported(dataset, _.predictionsTensor, format)
+    }
 
   override def copy(extra: ParamMap): DeepImagePredictor = defaultCopy(extra)
 

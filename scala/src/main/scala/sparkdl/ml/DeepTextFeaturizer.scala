@@ -72,15 +72,15 @@ class DeepTextFeaturizer(override val uid: String)
       Seq(out -> OutputFormat.forMode($(outputMode)).dataType))
   }
 
-  override def transform(dataset: Dataset[_]): DataFrame = {
-    transformSchema(dataset.schema, logging = true)
-    val model = TextModels.load($(modelName), get(modelDir), $(maxLength))
-    val input = model.input($(inputCol))
-    BatchTransform(dataset.toDF(), "DeepTextFeaturizer", $(modelName), model.model, Seq(input),
-      Seq(BatchOutput(model.embeddingTensor, OutputFormat.forMode($(outputMode)))),
-      Seq($(outputCol)), $(batchSize),
-      $(handleInvalid))
-  }
+  override def transform(dataset: Dataset[_]): DataFrame =
+    BatchTransform.withActive(dataset.sparkSession) {
+      transformSchema(dataset.schema, logging = true)
+      val model = TextModels.load($(modelName), get(modelDir), $(maxLength))
+      val input = model.input($(inputCol))
+      BatchTransform(dataset.toDF(), "DeepTextFeaturizer", $(modelName), model.model, Seq(input),
+        Seq(BatchOutput(model.embeddingTensor, OutputFormat.forMode($(outputMode)))),
+        Seq($(outputCol)), $(batchSize), $(handleInvalid))
+    }
 
   override def copy(extra: ParamMap): DeepTextFeaturizer = defaultCopy(extra)
 

@@ -85,14 +85,15 @@ abstract class ImageModelStage(override val uid: String) extends Transformer wit
     result
   }
 
-  override def transform(dataset: Dataset[_]): DataFrame = {
-    transformSchema(dataset.schema, logging = true)
-    val model = getModel
-    BatchTransform(dataset.toDF(), getClass.getSimpleName, s"model-${model.hash.take(12)}", model,
-      Seq(ImageInput($(inputCol), getInputTensor, inputSpec, imageDecoding)),
-      Seq(BatchOutput(getOutputTensor, outputFormat)), Seq($(outputCol)), $(batchSize),
-      $(handleInvalid), BatchTransform.InvalidImageHint)
-  }
+  override def transform(dataset: Dataset[_]): DataFrame =
+    BatchTransform.withActive(dataset.sparkSession) {
+      transformSchema(dataset.schema, logging = true)
+      val model = getModel
+      BatchTransform(dataset.toDF(), getClass.getSimpleName, s"model-${model.hash.take(12)}", model,
+        Seq(ImageInput($(inputCol), getInputTensor, inputSpec, imageDecoding)),
+        Seq(BatchOutput(getOutputTensor, outputFormat)), Seq($(outputCol)), $(batchSize),
+        $(handleInvalid), BatchTransform.InvalidImageHint)
+    }
 }
 
 /**

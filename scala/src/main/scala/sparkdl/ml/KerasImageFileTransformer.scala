@@ -65,7 +65,9 @@ class KerasImageFileTransformer(override val uid: String)
    * only.
    */
   override def transform(dataset: Dataset[_]): DataFrame =
-    if (isDefined(loadedCol)) transformLoaded(dataset, $(loadedCol)) else transformFiles(dataset)
+    BatchTransform.withActive(dataset.sparkSession) {
+      if (isDefined(loadedCol)) transformLoaded(dataset, $(loadedCol)) else transformFiles(dataset)
+    }
 
   private def transformFiles(dataset: Dataset[_]): DataFrame = {
     if (isDefined(imageLoaderPickle)) {

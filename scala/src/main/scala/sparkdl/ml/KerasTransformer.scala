@@ -43,15 +43,16 @@ class KerasTransformer(override val uid: String)
       nullable = true))
   }
 
-  override def transform(dataset: Dataset[_]): DataFrame = {
-    val schema = transformSchema(dataset.schema, logging = true)
-    val df = delegate.transform(dataset)
-    if (df.schema($(outputCol)).dataType == schema($(outputCol)).dataType) df
-    else {
-      val c = df($(outputCol))
-      df.withColumn($(outputCol), when(c.isNull, lit(null)).otherwise(array(c)))
+  override def transform(dataset: Dataset[_]): DataFrame =
+    BatchTransform.withActive(dataset.sparkSession) {
+      val schema = transformSchema(dataset.schema, logging = true)
+      val df = delegate.transform(dataset)
+      if (df.schema($(outputCol)).dataType == schema($(outputCol)).dataType) df
+      else {
+        val c = df($(outputCol))
+        df.withColumn($(outputCol), when(c.isNull, lit(null)).otherwise(array(c)))
+      }
     }
-  }
 
   override def copy(extra: ParamMap): KerasTransformer = defaultCopy(extra)
 

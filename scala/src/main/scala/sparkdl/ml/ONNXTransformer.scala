@@ -24,10 +24,11 @@ abstract class TensorModelStage(override val uid: String)
     tensorSchema(schema, ins, outs)
   }
 
-  override def transform(dataset: Dataset[_]): DataFrame = {
-    val model = getModel
-    transformTensors(dataset, model, getClass.getSimpleName, s"model-${model.hash.take(12)}")
-  }
+  override def transform(dataset: Dataset[_]): DataFrame =
+    BatchTransform.withActive(dataset.sparkSession) {
+      val model = getModel
+      transformTensors(dataset, model, getClass.getSimpleName, s"model-${model.hash.take(12)}")
+    }
 
   override def write: MLWriter = ModelPathPersistence.writer(this)
 }

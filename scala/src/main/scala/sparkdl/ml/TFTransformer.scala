@@ -137,7 +137,9 @@ class TFTransformer(override val uid: String) extends Transformer with TFTransfo
   }
 
   override def transform(dataset: Dataset[_]): DataFrame =
-    transformTensors(dataset, getGraph, "TFTransformer", s"graph-${getGraph.hash.take(12)}")
+    BatchTransform.withActive(dataset.sparkSession) {
+      transformTensors(dataset, getGraph, "TFTransformer", s"graph-${getGraph.hash.take(12)}")
+    }
 
   override def copy(extra: ParamMap): TFTransformer = defaultCopy(extra)
 

@@ -68,12 +68,13 @@ class TextTokenizer(override val uid: String) extends Transformer with HasInputC
       Seq(out -> TokenizeFunction.ResultType))
   }
 
-  override def transform(dataset: Dataset[_]): DataFrame = {
-    transformSchema(dataset.schema, logging = true)
-    val text = SessionHooks.expression(col("`" + $(inputCol).replace("`", "``") + "`"))
-    dataset.toDF().withColumn($(outputCol),
-      SessionHooks.column(TokenizeFunction(text, getTokenizerJson, $(padding) == "max_length")))
-  }
+  override def transform(dataset: Dataset[_]): DataFrame =
+    BatchTransform.withActive(dataset.sparkSession) {
+      transformSchema(dataset.schema, logging = true)
+      val text = SessionHooks.expression(col("`" + $(inputCol).replace("`", "``") + "`"))
+      dataset.toDF().withColumn($(outputCol),
+        SessionHooks.column(TokenizeFunction(text, getTokenizerJson, $(padding) == "max_length")))
+    }
 
   override def copy(extra: ParamMap): TextTokenizer = defaultCopy(extra)
 

@@ -125,4 +125,20 @@ class DeepTextFeaturizerSuite extends AnyFunSuite with SparkSessionFixture {
     val ahead = StreamCounters.maxAhead.get()
     assert(ahead >= 900 && ahead <= 1100, s"$ahead rows pulled ahead of the output")
   }
+
+  test("a DataFrame's own session finds the export (its modelDir conf), whichever is active") {
+    val other = spark.newSession()
+    other.conf.set(sparkdl.models.ExportFolder.Conf.ModelDir, exportDir.toString)
+    val stage = new DeepTextFeaturizer().setInputCol("text").setOutputCol("e")
+      .setOutputMode("array").setModelName("counts")
+    val texts = "SELECT 'Words' AS text"
+    org.apache.spark.sql.SparkSession.setActiveSession(spark) // holds no modelDir conf
+    try {
+      val e = intercept[IllegalArgumentException](stage.transform(spark.sql(texts)))
+      assert(e.getMessage.contains("counts"), e.getMessage)
+      // [CLS] word ##s [SEP]: mask sum 4, ids 2 + 4 + 5 + 3
+      assert(stage.transform(other.sql(texts)).head().getSeq[Float](1) == Seq(4f, 14f))
+      assert(org.apache.spark.sql.SparkSession.active eq spark, "the active session is restored")
+    } finally org.apache.spark.sql.SparkSession.setActiveSession(spark)
+  }
 }
