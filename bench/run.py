@@ -502,6 +502,41 @@ def bench_listing(spark, work, n_files, folders=1000):
     return {"files": per * folders, "folders": folders, "best": best, "jobs": jobs}
 
 
+def bench_decoding(spark, files):
+    """Decode + resize to 224x224 RGB floats on one thread, images/second, each the best of 3: the JVM's
+    two paths (through Spark's image rows, as readImages feeds a stage; straight from the decoder, as
+    encoded bytes do) beside Pillow (libjpeg-turbo) decoding and resizing, and libjpeg-turbo decoding
+    alone (Pillow; TensorFlow's own op, the JVM's decoder, called from Python): the decoders' bound."""
+    import io
+
+    import tensorflow as tf
+    from PIL import Image
+
+    decode = spark.sparkContext._jvm.sparkdl.bench.DecodeResize
+    for rows in (True, False):
+        decode.imagesPerSecond(files[:300], 224, False, rows)  # warm the JIT first
+    data = [open(f, "rb").read() for f in files]
+    decode_jpeg = tf.function(lambda b: tf.io.decode_jpeg(b, dct_method="INTEGER_ACCURATE"))
+    decode_jpeg(tf.constant(data[0]))
+
+    def best(fn):
+        return max(len(files) / timed(fn)[0] for _ in range(3))
+    rates = {"jvm_rows": max(decode.imagesPerSecond(files, 224, False, True) for _ in range(3)),
+             "jvm_tensor": max(decode.imagesPerSecond(files, 224, False, False) for _ in range(3)),
+             "pil": best(lambda: [pil_load(f, 224) for f in files]),
+             "pil_decode": best(lambda: [Image.open(io.BytesIO(b)).load() for b in data]),
+             "tf_decode": best(lambda: [decode_jpeg(tf.constant(b)).numpy() for b in data])}
+    print("\ndecoding %d JPEGs 640x480 -> 224x224 RGB floats, one thread, images/second:" % len(files))
+    print("  sparkdl JVM, through Spark image rows (readImages)     %6.0f" % rates["jvm_rows"])
+    print("  sparkdl JVM, decoder straight to the tensor (bytes)    %6.0f   %.2fx the rows" % (
+        rates["jvm_tensor"], rates["jvm_tensor"] / rates["jvm_rows"]))
+    print("  Pillow (libjpeg-turbo) decode + resize                 %6.0f" % rates["pil"])
+    print("  Pillow (libjpeg-turbo) decode only                     %6.0f   the decoder's own bound" % (
+        rates["pil_decode"]))
+    print("  TensorFlow decode_jpeg only (the JVM's decoder)        %6.0f" % rates["tf_decode"], flush=True)
+    return rates
+
+
 def print_images(rows, files, cores, jvm_rate, pil_rate):
     print("\nsparkdl benchmark: %d JPEGs 640x480, local[2], %d cores, images/second (higher is better)\n"
           % (len(files), cores))
@@ -605,10 +640,8 @@ def main():
         print("  text %s done: %s" % (name, texts[-1][1]), flush=True)
 
     # decode + resize alone, one thread: what shares the cores with the model end to end
-    decode = spark.sparkContext._jvm.sparkdl.bench.DecodeResize
-    decode.imagesPerSecond(files[:300], 224, False)  # warm the JIT first
-    jvm_rate = decode.imagesPerSecond(files, 224, False)
-    pil_rate = len(files) / timed(lambda: [pil_load(f, 224) for f in files])[0]
+    decoding = bench_decoding(spark, files)
+    jvm_rate, pil_rate = decoding["jvm_rows"], decoding["pil"]
 
     cores = os.cpu_count()
     if rows:

@@ -304,11 +304,14 @@ def test_the_command_line_exports_an_onnx_encoder_folder_in_int8_with_its_accura
 
     safetensors = tmp_path / "bert"
     shutil.copytree(minilm_source, str(safetensors))
-    with pytest.raises(ValueError, match="precision int8 applies to ONNX encoders"):
-        main(["export", "--model", str(safetensors), "--out", str(out / "no"), "--precision", "int8"])
-    with pytest.raises(SystemExit):
-        main(["export", "--model", "ResNet-50", "--out", str(out / "no")])
-    assert "not a model name" in capsys.readouterr().err
+    refused = {("--model", str(safetensors), "--precision", "int8"): "precision int8 applies to ONNX encoders",
+               ("--model", "ResNet50", "--precision", "int8"): "--precision applies to text models",
+               ("--model", str(folder), "--model", "ResNet-50"): "not a model name"}
+    for words, message in refused.items():
+        with pytest.raises(SystemExit):
+            main(["export", *words, "--out", str(out / "no")])
+        assert message in capsys.readouterr().err
+    assert not (out / "no").exists()  # every name is checked before anything is exported
 
 
 def test_a_safetensors_folder_of_another_architecture_is_refused_naming_the_onnx_route(spark, tokenizer_files,

@@ -10,7 +10,13 @@ from typing import Optional, Sequence
 from sparkdl.models.export import WeightsUnavailableError, export_model
 from sparkdl.models.quantize import PRECISIONS
 from sparkdl.models.registry import model_names
-from sparkdl.models.text import export_text_model, fetch_text_model, fetchable_text_models, text_model_names
+from sparkdl.models.text import (
+    export_precision,
+    export_text_model,
+    fetch_text_model,
+    fetchable_text_models,
+    text_model_names,
+)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -39,13 +45,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "list":
         print("\n".join(model_names() + text_model_names()))
         return 0
-    for name in args.model:
-        if name in text_model_names() or os.path.isfile(os.path.join(name, "config.json")):
-            print(export_text_model(name, args.out, precision=args.precision))
-            continue
-        if name not in model_names():
+    def is_text(name: str) -> bool:
+        return name in text_model_names() or os.path.isfile(os.path.join(name, "config.json"))
+    for name in args.model:  # every name checked before anything is exported
+        if not is_text(name) and name not in model_names():
             parser.error("--model %r: not a model name (%s) nor a folder with config.json"
                          % (name, ", ".join(model_names() + text_model_names())))
+        if args.precision and not is_text(name):
+            parser.error("--precision applies to text models; %s is an image model" % name)
+        if args.precision:
+            try:
+                export_precision(name, args.precision)
+            except ValueError as e:
+                parser.error(str(e))
+    for name in args.model:
+        if is_text(name):
+            print(export_text_model(name, args.out, precision=args.precision))
+            continue
         try:
             print(export_model(name, args.out, args.weights))
         except WeightsUnavailableError as e:

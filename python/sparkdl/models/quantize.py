@@ -5,17 +5,18 @@ before its ``MatMul`` (weight-only quantization: a smaller file, the same float 
 gain in speed). :func:`int8_matmuls` makes the arithmetic itself int8: every ``MatMul`` with a
 constant weight becomes ONNX Runtime's ``MatMulInteger`` (weights int8 per output channel,
 activations quantized per run), which uses the CPU's int8 dot-product instructions (AVX-512 VNNI,
-AVX-VNNI, ARM dot products). Measured here (2 cores with AVX-512 VNNI, all-MiniLM-L6-v2, one
-thread): 2.0-2.2x the float model.
+AVX-VNNI, ARM dot products). Measured here (AVX-512 VNNI, all-MiniLM-L6-v2): 2.0-2.5x the float
+model on one thread, 2.4x its compute bound on 2 cores (docs/PERFORMANCE.md).
 
 Activations are quantized with one scale per run, so an int8 output depends slightly on the
-other rows of its batch; :func:`cosine_agreement` measures the cost against the float model.
+other rows of its batch; :func:`cosine_agreement` measures the cost against the source model
+computed in float.
 """
 from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Set, Tuple
 
 import numpy as np
 
@@ -56,12 +57,24 @@ def int8_matmuls(model: bytes) -> bytes:
 
 
 def _used_domains_only(model: bytes) -> bytes:
-    """``model`` importing only the operator domains its nodes use: ONNX Runtime's writers import
-    every domain it knows, which sparkdl refuses by default (``spark.sparkdl.onnx.allowDomains``)."""
+    """``model`` importing only the operator domains its nodes use (in the graph, its subgraphs and
+    the model's functions): ONNX Runtime's writer imports every domain it knows, which sparkdl
+    refuses by default (``spark.sparkdl.onnx.allowDomains``)."""
     import onnx
 
+    def domains(nodes: Iterable[Any]) -> Set[str]:
+        found: Set[str] = set()
+        for node in nodes:
+            found.add(node.domain or "")
+            for attribute in node.attribute:
+                for graph in ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs):
+                    found |= domains(graph.node)
+        return found
+
     proto = onnx.load_from_string(model)
-    used = {n.domain or "" for n in proto.graph.node} | {"", "ai.onnx"}
+    used = domains(proto.graph.node) | {"", "ai.onnx"} | {f.domain for f in proto.functions}
+    for function in proto.functions:
+        used |= domains(function.node)
     kept = [o for o in proto.opset_import if (o.domain or "") in used]
     del proto.opset_import[:]
     proto.opset_import.extend(kept)

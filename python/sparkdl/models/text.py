@@ -493,7 +493,11 @@ def agreement_feeds(folder: str, tokenizer: Tuple[str, str], settings: Dict[str,
         tok = tokenizers.Tokenizer.from_file(source)
     tok.no_padding()
     tok.enable_truncation(max_length=settings[Key.MAX_LENGTH])
-    words = sorted(w for w in (v.lstrip("\u0120\u2581") for v in tok.get_vocab()) if w.isalpha() and w.islower())
+    vocab = tok.get_vocab()
+    words = sorted(w for w in (v.lstrip("\u0120\u2581") for v in vocab) if w.isalpha() and w.islower()) or sorted(
+        v for v in vocab if v.strip() and not v.startswith(("[", "<")))
+    if not words:
+        raise ValueError("%s: the vocabulary has no tokens to make sentences of for the int8 measure" % source)
     rng = np.random.default_rng(0)
     sentences = []
     for _ in range(texts):
@@ -519,7 +523,8 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
     or ``tokenizer.json``; ``model.json``); returns that directory. ``step`` is told each of
     :data:`sparkdl.models.export.EXPORT_STEPS` as it starts. ``precision="int8"`` (an ONNX encoder's
     option, the int8 MiniLM's default) runs its matrix products in int8 (:mod:`sparkdl.models.quantize`);
-    the cosine of its embeddings to float32's is measured at export, printed and kept in ``model.json``."""
+    the cosine of its embeddings to the source model's computed in float is measured at export, printed
+    and kept in ``model.json``."""
     from sparkdl.models.export import EXPORT_STEPS, _say, require_tensorflow, write_export
 
     chosen = export_precision(name_or_folder, precision)
@@ -540,6 +545,13 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
         data, output, type_ids = pooled_onnx(onnx_model[0], settings)
         agreement: Dict[str, Any] = {}
         if chosen == "int8":
+            try:
+                import onnxruntime  # noqa: F401
+                import tokenizers  # noqa: F401
+            except ImportError as e:
+                raise ImportError("exporting %s in int8 needs Python onnxruntime (the quantizer) and tokenizers "
+                                  "(the accuracy measure): the onnx extra, or pip install onnxruntime tokenizers"
+                                  % name) from e
             from sparkdl.models.quantize import cosine_agreement, float_weights, int8_matmuls
 
             reference = float_weights(data)
@@ -547,8 +559,8 @@ def export_text_model(name_or_folder: str, out_dir: str, export_name: Optional[s
             low, mean, rows = cosine_agreement(reference, data, agreement_feeds(
                 folder, (tokenizer_name, tokenizer_source), settings, type_ids), output)
             agreement = {"int8CosineMin": low, "int8CosineMean": mean, "int8AgreementTexts": rows}
-            _say("sparkdl: %s runs its matrix products in int8; its embeddings' cosine to float32's over %d "
-                 "texts: lowest %.4f, mean %.4f" % (name, rows, low, mean))
+            _say("sparkdl: %s runs its matrix products in int8; its embeddings' cosine to the source model's "
+                 "computed in float, over %d texts: lowest %.4f, mean %.4f" % (name, rows, low, mean))
         step(EXPORT_STEPS[2])
         meta = dict(settings, **{Key.MODEL_NAME: name, Key.KIND: Kind.TEXT, Key.ENGINE: Engine.ONNX,
                                  Key.INPUT_IDS_TENSOR: INPUT_IDS, Key.ATTENTION_MASK_TENSOR: ATTENTION_MASK,

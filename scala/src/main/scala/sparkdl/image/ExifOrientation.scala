@@ -75,6 +75,6 @@ object ExifOrientation {
       }
       y += 1
     }
-    DecodedImage(oh, ow, c, out)
+    img.copy(height = oh, width = ow, data = out)
   }
 }

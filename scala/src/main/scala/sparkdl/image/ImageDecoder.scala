@@ -48,15 +48,47 @@ object ImageDecoder {
    *   default false: the pixels as stored, as Keras' `load_img` and Pillow's `open` give them.
    */
   def decode(bytes: Array[Byte], maxPixels: Long = DefaultMaxPixels, draft: (Int, Int) = (0, 0),
-             exifOrientation: Boolean = false): Either[String, DecodedImage] =
-    decodeAsStored(bytes, maxPixels, draft).map { img =>
+             exifOrientation: Boolean = false, sparkLayout: Boolean = true)
+      : Either[String, DecodedImage] =
+    decodeAsStored(bytes, maxPixels, draft, sparkLayout).map { img =>
       if (exifOrientation) ExifOrientation.of(bytes).fold(img)(ExifOrientation(img, _)) else img
     }
 
-  private def decodeAsStored(bytes: Array[Byte], maxPixels: Long, draft: (Int, Int))
-      : Either[String, DecodedImage] = {
+  /** Why an image declaring `w` x `h` pixels is not decoded, if it is not. */
+  private def sizeRefusal(w: Long, h: Long, maxPixels: Long): Option[String] =
+    if (w <= 0 || h <= 0) Some(s"image declares an empty size, $w wide x $h high")
+    else if (w * h > maxPixels) {
+      Some(s"image declares $w wide x $h high = ${w * h} pixels, more than the limit of $maxPixels")
+    } else None
+
+  /**
+   * A JPEG or PNG whose header [[ImageHeader]] reads, decoded by TensorFlow without ImageIO: the
+   * image, a refusal (its size, the decode budget), or None when TensorFlow could not decode it (a
+   * CMYK JPEG, a damaged file: ImageIO then reads it, and says why it cannot).
+   */
+  private def decodeByHeader(bytes: Array[Byte], header: (String, Long, Long), maxPixels: Long,
+                             draft: (Int, Int), sparkLayout: Boolean)
+      : Option[Either[String, DecodedImage]] = {
+    val (format, w, h) = header
+    sizeRefusal(w, h, maxPixels).map(Left(_)).orElse {
+      val ratio = if (format == "jpeg") jpegRatio(h, w, draft) else 1
+      DecodeBudget.withBytes(DecodeBudget.bytesFor(w, h)) {
+        Right(TFImageDecoder.decode(bytes, format, ratio, sparkLayout))
+      } match {
+        case Left(refused) => Some(Left(refused))
+        case Right(Right(img)) => Some(Right(img))
+        case Right(Left(_)) => None
+      }
+    }
+  }
+
+  private def decodeAsStored(bytes: Array[Byte], maxPixels: Long, draft: (Int, Int),
+                             sparkLayout: Boolean): Either[String, DecodedImage] = {
     if (bytes == null || bytes.isEmpty) return Left("empty file")
     CameraRaw.of(bytes).foreach(kind => return Left(CameraRaw.reason(kind)))
+    val header = if (UseTensorFlow) ImageHeader.of(bytes) else None
+    header.flatMap(decodeByHeader(bytes, _, maxPixels, draft, sparkLayout)).foreach(return _)
+    val tensorFlowTried = header.isDefined
     try {
       val in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))
       if (in == null) return Left("cannot open image stream")
@@ -73,11 +105,7 @@ object ImageDecoder {
             warnings += warning)
           val w = reader.getWidth(0).toLong
           val h = reader.getHeight(0).toLong
-          if (w <= 0 || h <= 0) return Left(s"image declares an empty size, $w wide x $h high")
-          if (w * h > maxPixels)
-            return Left(
-              s"image declares $w wide x $h high = ${w * h} " +
-                s"pixels, more than the limit of $maxPixels")
+          sizeRefusal(w, h, maxPixels).foreach(refused => return Left(refused))
           val format = reader.getFormatName.toLowerCase
           // An animated GIF: TensorFlow's GIF op decodes every frame (3,000 frames of 2000
           // x 2000 are 36 GB) even when it returns the first; ImageIO decodes the first
@@ -85,10 +113,11 @@ object ImageDecoder {
           val frames = if (format == "gif") gifFrames(bytes) else 1
           DecodeBudget.withBytes(DecodeBudget.bytesFor(w, h)) {
             val fast =
-              if (UseTensorFlow && TFImageDecoder.Formats.contains(format) && frames <= 1) {
+              if (UseTensorFlow && !tensorFlowTried && TFImageDecoder.Formats.contains(format) &&
+                  frames <= 1) {
                 // Fast path; anything TensorFlow refuses (e.g. CMYK JPEG) goes on to ImageIO below.
                 val ratio = if (format == "jpeg" || format == "jpg") jpegRatio(h, w, draft) else 1
-                TFImageDecoder.decode(bytes, format, ratio).toOption
+                TFImageDecoder.decode(bytes, format, ratio, sparkLayout).toOption
               } else None
             fast.map(Right(_)).getOrElse {
               val img = reader.read(0)

@@ -62,15 +62,17 @@ final case class ImageInput(column: String, tensor: String, spec: ImageInputSpec
       Left(s"${bytes.length} bytes, more than maxBytes=${decoding.maxBytes}: not decoded")
     } else {
       val draft = if (decoding.draft) (spec.height, spec.width) else (0, 0)
-      ImageDecoder.decode(bytes, decoding.maxPixels, draft, decoding.applyExifOrientation).flatMap {
-        img =>
-          ImageToTensor.incompatibility(
-            img.height, img.width, img.nChannels, img.data.length, spec).toLeft {
-            val floats = new Array[Float](spec.size)
-            ImageToTensor.write(img.height, img.width, img.nChannels, img.data, spec, floats, 0)
-            ImageInput.decoded.incrementAndGet()
-            floats
-          }
+      // the pixels as decoded (RGB): only resized into the tensor, never a Spark image row
+      ImageDecoder.decode(bytes, decoding.maxPixels, draft, decoding.applyExifOrientation,
+        sparkLayout = false).flatMap { img =>
+        ImageToTensor.incompatibility(
+          img.height, img.width, img.nChannels, img.data.length, spec).toLeft {
+          val floats = new Array[Float](spec.size)
+          ImageToTensor.write(
+            img.height, img.width, img.nChannels, img.data, spec, floats, 0, img.rgb)
+          ImageInput.decoded.incrementAndGet()
+          floats
+        }
       }
     }
   }

@@ -51,11 +51,10 @@ object ImageReader {
    *   also list dot-files and dot-folders (`.x`, macOS `._x`)
    */
   def readImages(spark: SparkSession, path: String, recursive: Boolean = false,
-                 numPartitions: Int = 0,
-                 maxPixels: Long = ImageDecoder.DefaultMaxPixels, draftHeight: Int = 0,
-                 draftWidth: Int = 0, includeHidden: Boolean = false,
-                 maxBytes: Long = DefaultMaxBytes,
-                 applyExifOrientation: Boolean = false): DataFrame = {
+                 numPartitions: Int = 0, maxPixels: Long = ImageDecoder.DefaultMaxPixels,
+                 draftHeight: Int = 0, draftWidth: Int = 0, includeHidden: Boolean = false,
+                 maxBytes: Long = DefaultMaxBytes, applyExifOrientation: Boolean = false)
+      : DataFrame = {
     require(draftHeight >= 0 && draftWidth >= 0,
       s"readImages: draft size must not be negative, got ${draftHeight}x$draftWidth")
     val reader = spark.read.format(ImageDataSource.Format).option("recursive", recursive)

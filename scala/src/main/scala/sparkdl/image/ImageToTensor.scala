@@ -60,14 +60,16 @@ object ImageToTensor {
    * `[c, h, w]` when `spec.channelsFirst`. The caller checked [[incompatibility]] first.
    */
   def write(height: Int, width: Int, nChannels: Int, data: Array[Byte],
-            spec: ImageInputSpec, dst: Array[Float], offset: Int): Unit = {
+            spec: ImageInputSpec, dst: Array[Float], offset: Int, rgbSource: Boolean = false)
+      : Unit = {
     val outH = spec.height
     val outW = spec.width
     val outC = spec.channels
-    // Source channel for each destination channel (image bytes are BGR(A) or gray).
+    // Source channel for each destination channel (image bytes are BGR(A), RGB(A) when
+    // `rgbSource`, or gray).
     val srcChannel: Array[Int] =
       if (nChannels == 1) Array.fill(outC)(0)
-      else if (spec.channelOrder == "RGB") Array(2, 1, 0)
+      else if ((spec.channelOrder == "RGB") != rgbSource) Array(2, 1, 0)
       else Array(0, 1, 2)
 
     val (x0, x1, xl) = axis(width, outW)

@@ -17,7 +17,8 @@ import sparkdl.tf.TFConfig
  * inside the TensorFlow native library the jar already carries), faster than `javax.imageio`
  * (docs/PERFORMANCE.md). One small graph and session per JVM; each call decodes on the calling
  * task's thread's behalf (decode ops are single-threaded; tasks run in parallel). Output in Spark's
- * layout: BGR, BGRA or gray bytes.
+ * layout (BGR, BGRA or gray bytes), or as decoded (RGB, RGBA or gray) for a caller that only
+ * resizes the pixels into a tensor.
  */
 object TFImageDecoder {
 
@@ -53,7 +54,7 @@ object TFImageDecoder {
    * it. A JPEG is decoded at 1/`jpegRatio` of its size (one of [[JpegRatios]]) by libjpeg's DCT
    * scaling; other formats always at full size.
    */
-  def decode(bytes: Array[Byte], format: String, jpegRatio: Int = 1)
+  def decode(bytes: Array[Byte], format: String, jpegRatio: Int = 1, sparkLayout: Boolean = true)
       : Either[String, DecodedImage] = {
     // A caller's mistake, not a bad image: thrown, never turned into a silent full-size fallback.
     require(JpegRatios.contains(jpegRatio),
@@ -68,7 +69,7 @@ object TFImageDecoder {
           val (h, w, c) = (shape(0).toInt, shape(1).toInt, shape(2).toInt)
           val px = new Array[Byte](h * w * c)
           t.copyTo(DataBuffers.of(px, false, false))
-          Right(toSparkLayout(h, w, c, px))
+          Right(if (sparkLayout) toSparkLayout(h, w, c, px) else asDecoded(h, w, c, px))
         }
       }
     } catch {
@@ -79,7 +80,6 @@ object TFImageDecoder {
 
   /** RGB -> BGR, RGBA -> BGRA, gray+alpha -> BGRA; gray stays gray. */
   private def toSparkLayout(h: Int, w: Int, c: Int, px: Array[Byte]): DecodedImage = c match {
-    case 1 => DecodedImage(h, w, 1, px)
     case 3 | 4 =>
       var i = 0
       while (i < px.length) {
@@ -87,6 +87,16 @@ object TFImageDecoder {
         i += c
       }
       DecodedImage(h, w, c, px)
+    case _ => asDecoded(h, w, c, px)
+  }
+
+  /**
+   * The pixels in TensorFlow's order, RGB(A) (for a caller that only resizes them into a tensor,
+   * which reads either order); gray+alpha -> RGBA (the same bytes as BGRA); gray stays gray.
+   */
+  private def asDecoded(h: Int, w: Int, c: Int, px: Array[Byte]): DecodedImage = c match {
+    case 1 => DecodedImage(h, w, 1, px)
+    case 3 | 4 => DecodedImage(h, w, c, px, rgb = true)
     case 2 =>
       val out = new Array[Byte](h * w * 4)
       var i = 0

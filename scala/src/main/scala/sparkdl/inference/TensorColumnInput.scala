@@ -116,11 +116,13 @@ final case class TensorColumnInput(column: String, tensor: String, dims: Array[L
         case a: Array[Double] =>
           foreachValue(values(j), per)((i, x) => a(base + i) = exactDouble(x))
         case a: Array[Int] =>
-          foreachValue(
-            values(j), per)((i, x) => a(base + i) = integral(x, Int.MinValue, Int.MaxValue).toInt)
+          foreachValue(values(j), per) { (i, x) =>
+            a(base + i) = integral(x, Int.MinValue, Int.MaxValue).toInt
+          }
         case a: Array[Long] =>
-          foreachValue(
-            values(j), per)((i, x) => a(base + i) = integral(x, Long.MinValue, Long.MaxValue))
+          foreachValue(values(j), per) { (i, x) =>
+            a(base + i) = integral(x, Long.MinValue, Long.MaxValue)
+          }
         case _ =>
       }
     }

@@ -50,10 +50,9 @@ private[ml] object ModelStageWriter {
  * literal params and also travels through Spark Connect. A graph stage saved before `graph.json`
  * existed gets its graph as an object (`setGraph`).
  */
-private[ml] class ModelStageReader[T <: Params](className: String, make: String => T,
-                                                modelParams: Set[String],
-                                                setPath: (T, String) => T,
-                                                setGraph: Option[(T, FrozenGraph) => T] = None)
+private[ml] class ModelStageReader[T <: Params](
+    className: String, make: String => T, modelParams: Set[String], setPath: (T, String) => T,
+    setGraph: Option[(T, FrozenGraph) => T] = None)
   extends MLReader[T] {
   override def load(path: String): T = {
     val (stage, md) = StageMetadata.load(path, sparkSession, className, make, exclude = modelParams)

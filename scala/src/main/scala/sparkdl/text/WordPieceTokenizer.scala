@@ -185,8 +185,7 @@ object WordPieceTokenizer {
 
   /** A tokenizer over `vocab.txt` (one piece per line; the id is the line number). */
   def fromVocab(lines: Iterator[String], lowercase: Boolean, stripAccents: Boolean,
-                chineseChars: Boolean,
-                maxLength: Int): WordPieceTokenizer = {
+                chineseChars: Boolean, maxLength: Int): WordPieceTokenizer = {
     val vocab = lines.zipWithIndex.map { case (line, i) => line.stripLineEnd -> i }
       .foldLeft(Map.empty[String, Int]) { case (m, (k, v)) =>
         if (m.contains(k)) m else m.updated(k, v)

@@ -129,6 +129,63 @@ class ImageDecoderSuite extends AnyFunSuite {
     out.toByteArray
   }
 
+  test("ImageHeader reads the format and size ImageIO reads; other bytes are left to ImageIO") {
+    val img = new BufferedImage(37, 23, BufferedImage.TYPE_INT_RGB)
+    val progressive = {
+      val writer = ImageIO.getImageWritersByFormatName("jpeg").next()
+      val param = writer.getDefaultWriteParam
+      param.setProgressiveMode(javax.imageio.ImageWriteParam.MODE_DEFAULT)
+      val out = new ByteArrayOutputStream()
+      writer.setOutput(ImageIO.createImageOutputStream(out))
+      writer.write(null, new javax.imageio.IIOImage(img, null, null), param)
+      writer.dispose()
+      out.toByteArray
+    }
+    val gray = new BufferedImage(5, 9, BufferedImage.TYPE_BYTE_GRAY)
+    for ((bytes, format) <- Seq(jpeg(img) -> "jpeg", progressive -> "jpeg", png(img) -> "png",
+        png(gray) -> "png", jpeg(gray) -> "jpeg")) {
+      val reader = ImageIO.getImageReaders(
+        ImageIO.createImageInputStream(new java.io.ByteArrayInputStream(bytes))).next()
+      reader.setInput(ImageIO.createImageInputStream(new java.io.ByteArrayInputStream(bytes)))
+      assert(ImageHeader.of(bytes).contains(
+          (format, reader.getWidth(0).toLong, reader.getHeight(0).toLong)))
+    }
+    val sof = jpeg(img).indexWhere(_ == 0xc0.toByte) - 1 // the baseline frame header's marker
+    val noHeight = jpeg(img).updated(sof + 5, 0.toByte).updated(sof + 6, 0.toByte)
+    for (bytes <- Seq("junk".getBytes, jpeg(img).take(sof), noHeight, Array[Byte](-1, -40)))
+      assert(ImageHeader.of(bytes).isEmpty)
+  }
+
+  test("straight to the tensor, the decoder's RGB gives the floats of the image-row path") {
+    val rgb = new BufferedImage(37, 23, BufferedImage.TYPE_INT_RGB)
+    val argb = new BufferedImage(37, 23, BufferedImage.TYPE_INT_ARGB)
+    val gray = new BufferedImage(37, 23, BufferedImage.TYPE_BYTE_GRAY)
+    for (y <- 0 until 23; x <- 0 until 37) {
+      rgb.setRGB(x, y, (x * 7 << 16) | (y * 11 << 8) | ((x + y) * 3))
+      argb.setRGB(x, y,
+        (x * 6 << 24) |
+          (y * 9 << 16) |
+          (x * 5 << 8) |
+          (x * y % 256))
+      gray.getRaster.setSample(x, y, 0, (x * y) % 256)
+    }
+    val files = Seq("jpeg" -> jpeg(rgb), "png" -> png(rgb), "rgba png" -> png(argb),
+      "gray png" -> png(gray), "gray jpeg" -> jpeg(gray))
+    for ((name, bytes) <- files; draft <- Seq((0, 0), (8, 8)); order <- Seq("RGB", "BGR")) {
+      val spec = ImageInputSpec(11, 13, 3, order)
+      def floats(sparkLayout: Boolean): (Array[Float], Boolean) = {
+        val img = ImageDecoder.decode(bytes, draft = draft, sparkLayout = sparkLayout).toOption.get
+        val out = new Array[Float](spec.size)
+        ImageToTensor.write(img.height, img.width, img.nChannels, img.data, spec, out, 0, img.rgb)
+        (out, img.rgb)
+      }
+      val (rows, rowsRgb) = floats(sparkLayout = true)
+      val (direct, directRgb) = floats(sparkLayout = false)
+      assert(!rowsRgb && directRgb == !name.startsWith("gray"), name)
+      assert(direct.sameElements(rows), s"$name, draft $draft, $order")
+    }
+  }
+
   test("jpegRatio: the largest DCT scale that keeps the draft size, ceil(side / r)") {
     assert(ImageDecoder.jpegRatio(480, 640, (0, 0)) == 1) // no draft: full size
     assert(ImageDecoder.jpegRatio(480, 640, (224, 224)) == 2)
