@@ -537,7 +537,7 @@ def bench_decoding(spark, files):
     return rates
 
 
-def print_images(rows, files, cores, jvm_rate, pil_rate):
+def print_images(rows, files, cores, jvm_rate):
     print("\nsparkdl benchmark: %d JPEGs 640x480, local[2], %d cores, images/second (higher is better)\n"
           % (len(files), cores))
     print("%-18s %11s %11s %11s %11s %11s %5s %12s %12s %12s %12s" % (
@@ -566,9 +566,8 @@ def print_images(rows, files, cores, jvm_rate, pil_rate):
                   ("bytes vs transformer", r["bytes"] / r["transformer"], 1.0)]
         missed = ["%s %.2fx < %.2fx" % (label, v, target) for label, v, target in checks if v < target]
         print("  %-18s %s" % (name, "all met" if not missed else "missed: " + "; ".join(missed)))
-    print("\ndecode+resize 640x480 -> 224x224, one thread: sparkdl JVM %.0f img/s, Pillow %.0f img/s" % (
-        jvm_rate, pil_rate))
-    print("what bounds end to end: the model and decode+resize share the %d cores, so at best" % cores)
+    print("\nwhat bounds end to end: the model and decode+resize (sparkdl JVM %.0f img/s, one thread, above) "
+          "share the %d cores, so at best" % (jvm_rate, cores))
     for name, r in rows:
         best = 1 / (1 / r["limit"] + 1 / (cores * jvm_rate))
         print("  %-18s %6.1f img/s = %.2fx limit (measured: transformer %.2fx, sql %.2fx)" % (
@@ -645,7 +644,7 @@ def main():
 
     cores = os.cpu_count()
     if rows:
-        print_images(rows, files, cores, jvm_rate, pil_rate)
+        print_images(rows, files, cores, jvm_rate)
     if onnx_rows:
         print("\nimage models as ONNX (tf2onnx, preprocessing inside), ONNX Runtime, images/second:")
         print("%-18s %11s %11s %11s %12s %12s" % ("model", "transformer", "pbudf", "limit", "vs pbudf", "vs limit"))

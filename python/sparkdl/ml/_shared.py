@@ -375,7 +375,6 @@ class HasFrozenGraph(SparkdlJavaStage):
         return FrozenGraph._from_java(self._java_obj.getGraph())
 
 
-
 class HasKerasModelFile(HasFrozenGraph, HasModelFile):
     """A stage that runs a saved Keras model, loaded in this process (Keras' ``safe_mode``), frozen,
     and run in the JVM. ``kerasCustomObjects`` and ``allowUnsafeDeserialization`` are keyword
