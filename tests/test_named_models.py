@@ -12,7 +12,7 @@ from sparkdl.models import get_spec, model_names
 from sparkdl.models.registry import load_symbol
 from tests.support.fixtures import keras_inputs
 
-DEFAULT_SUITE = ["ResNet50", "InceptionV3", "MobileNetV2"]
+DEFAULT_SUITE = ["ResNet50", "InceptionV3", "MobileNetV2", "EfficientNetLite0"]
 SLOW_SUITE = ["Xception", "VGG16", "VGG19", "EfficientNetB0"]
 
 
@@ -58,16 +58,39 @@ def assert_close_relative(got, expected, rel=1e-4):
     assert err <= rel * scale, "max abs error %.3g > %.1g x scale %.3g" % (err, rel, scale)
 
 
+def runs_by_engine(df):
+    """{engine: model runs} of a DataFrame that has run (its plan's model node metrics)."""
+    from sparkdl._jvm import python_api
+
+    return dict(python_api().modelRunsByEngine(df._jdf))
+
+
 def check_parity(name, photos, tmp_path):
+    """Each engine (TensorFlow's frozen graph, ONNX Runtime's form of it) and the choice between them equal
+    Keras on the same pixels; the plan's metrics show which engine ran."""
     model, weights = random_weights_file(name, str(tmp_path))
     rows = photos.orderBy("filePath").collect()
     exp_features, exp_probs = expected_outputs(model, name, [r.image for r in rows])
-    featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=name,
-                                     weightsPath=weights, batchSize=3)
-    got = featurizer.transform(photos).orderBy("filePath").collect()
-    features = np.array([r.features.toArray() for r in got])
-    assert features.shape == (len(rows), get_spec(name).feature_size)
-    assert_close_relative(features, exp_features)
+    copies = 12  # auto: enough rows at 3 a batch to measure both engines (12 batches each) and go on
+    many = photos.crossJoin(photos.sparkSession.range(copies).withColumnRenamed("id", "copy"))
+    for engine in ["tf", "onnx", None]:
+        featurizer = DeepImageFeaturizer(inputCol="image", outputCol="features", modelName=name,
+                                         weightsPath=weights, batchSize=3)
+        if engine:
+            featurizer.setEngine(engine)
+        scored = featurizer.transform(photos if engine else many).orderBy("filePath", *([] if engine else ["copy"]))
+        got = scored.collect()
+        features = np.array([r.features.toArray() for r in got])
+        expected = exp_features if engine else np.repeat(exp_features, copies, axis=0)
+        assert features.shape == (len(expected), get_spec(name).feature_size)
+        assert_close_relative(features, expected)
+        runs = runs_by_engine(scored)
+        if engine:
+            assert runs[engine] > 0 and sum(runs.values()) == runs[engine], (engine, runs)
+        else:  # auto: each engine measured (12 runs: 1 untimed, 11 timed; +1 a task may have in flight), then
+            # every further run on the one chosen
+            lo, hi = sorted(runs.values())
+            assert featurizer.getEngine() == "auto" and 12 <= lo <= 14 and hi > lo, runs
     predictor = DeepImagePredictor(inputCol="image", outputCol="probs", modelName=name, weightsPath=weights)
     probs = np.array([r.probs.toArray() for r in predictor.transform(photos).orderBy("filePath").collect()])
     assert probs.shape == (len(rows), 1000)

@@ -27,6 +27,7 @@ from sparkdl.ml._shared import (
     accessors,
     int_in_range,
 )
+from sparkdl.models.contract import Conf
 from sparkdl.models.export import conf_export_holds
 from sparkdl.models.registry import model_names
 
@@ -48,6 +49,18 @@ def _model_name(value: object) -> str:
     return value
 
 
+#: Values of ``engine`` (Scala's ``Engines.Values``).
+ENGINES = ("auto", "tf", "onnx")
+
+
+def _engine(value: object) -> str:
+    """engine's converter: one of :data:`ENGINES`."""
+    value = TypeConverters.toString(value)
+    if value not in ENGINES:
+        raise ValueError("engine must be one of %s; got '%s'" % (", ".join(ENGINES), value))
+    return value
+
+
 class _NamedImageModel(ExportedModelStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid,
                        ImageDecodingParams):
     """Params and export handling shared by the two named-model stages."""
@@ -60,6 +73,11 @@ class _NamedImageModel(ExportedModelStage, HasInputCol, HasOutputCol, HasBatchSi
     weightsPath = Param(Params._dummy(), "weightsPath",
                         "local Keras weights file for the architecture (default: Keras' ImageNet weights)",
                         typeConverter=TypeConverters.toString)
+    engine = Param(Params._dummy(), "engine",
+                   "engine that runs the model: tf (TensorFlow, the export's frozen graph), onnx (ONNX Runtime, its "
+                   "ONNX form) or auto (the faster of the two, measured on the first batches in each executor JVM "
+                   "together with the batch size). Default: the Spark conf %s, else auto" % Conf.ENGINE,
+                   typeConverter=_engine)
 
     def __init__(self) -> None:
         super(_NamedImageModel, self).__init__()
@@ -113,6 +131,16 @@ class _NamedImageModel(ExportedModelStage, HasInputCol, HasOutputCol, HasBatchSi
     getModelName, setModelName = accessors("modelName", str)
     getModelDir, setModelDir = accessors("modelDir", str)
     getWeightsPath, setWeightsPath = accessors("weightsPath", str)
+    setEngine = accessors("engine", str)[1]
+
+    def getEngine(self) -> str:
+        """The engine set, else the active session's Spark conf ``spark.sparkdl.engine``, else ``auto``."""
+        if self.isSet(self.engine):
+            return self.getOrDefault(self.engine)
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()
+        return _engine(spark.conf.get(Conf.ENGINE, None) or "auto") if spark is not None else "auto"
 
 
 class DeepImageFeaturizer(_NamedImageModel):
@@ -128,7 +156,7 @@ class DeepImageFeaturizer(_NamedImageModel):
     def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                  modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 0,
                  handleInvalid: str = "error", maxPixels: int = 100000000, applyExifOrientation: bool = False,
-                 draftDecode: bool = False) -> None:
+                 draftDecode: bool = False, engine: Optional[str] = None) -> None:
         super(DeepImageFeaturizer, self).__init__()
         self.setParams(**self._input_kwargs)
 
@@ -136,7 +164,7 @@ class DeepImageFeaturizer(_NamedImageModel):
     def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                   modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 0,
                   handleInvalid: str = "error", maxPixels: int = 100000000, applyExifOrientation: bool = False,
-                  draftDecode: bool = False) -> Self:
+                  draftDecode: bool = False, engine: Optional[str] = None) -> Self:
         return self._set(**self._input_kwargs)
 
 
@@ -162,7 +190,8 @@ class DeepImagePredictor(_NamedImageModel):
     def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                  decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
                  weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error",
-                 maxPixels: int = 100000000, applyExifOrientation: bool = False, draftDecode: bool = False) -> None:
+                 maxPixels: int = 100000000, applyExifOrientation: bool = False, draftDecode: bool = False,
+                 engine: Optional[str] = None) -> None:
         super(DeepImagePredictor, self).__init__()
         self._setDefault(decodePredictions=False, topK=5)
         self.setParams(**self._input_kwargs)
@@ -171,7 +200,8 @@ class DeepImagePredictor(_NamedImageModel):
     def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                   decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
                   weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error",
-                  maxPixels: int = 100000000, applyExifOrientation: bool = False, draftDecode: bool = False) -> Self:
+                  maxPixels: int = 100000000, applyExifOrientation: bool = False, draftDecode: bool = False,
+                  engine: Optional[str] = None) -> Self:
         return self._set(**self._input_kwargs)
 
     getDecodePredictions, setDecodePredictions = accessors("decodePredictions", bool)

@@ -17,6 +17,8 @@ class Conf:
     MODEL_DIR = "spark.sparkdl.modelDir"
     #: the export cache, for the JVM, when not the default (Python's is ``$SPARKDL_MODEL_CACHE``)
     MODEL_CACHE = "spark.sparkdl.modelCache"
+    #: the engine of named image models when a stage sets none: tf, onnx or auto (the default)
+    ENGINE = "spark.sparkdl.engine"
 
 
 class CacheKey:
@@ -49,6 +51,11 @@ class Key:
     INPUT_TENSOR = "inputTensor"
     FEATURES_TENSOR = "featuresTensor"
     PREDICTIONS_TENSOR = "predictionsTensor"
+    # a named image model's ONNX form: its digest (written only when it equals Keras' outputs), the largest
+    # difference measured, or why there is none
+    ONNX_SHA256 = "onnxSha256"
+    ONNX_MAX_ERROR = "onnxMaxError"
+    ONNX_REFUSED = "onnxRefused"
     # a text model: its tensors, token limit and tokenizer
     INPUT_IDS_TENSOR = "inputIdsTensor"
     ATTENTION_MASK_TENSOR = "attentionMaskTensor"

@@ -3,7 +3,9 @@
 An export directory holds, per model, ``<ModelName>/graph.pb`` (one frozen graph with
 two outputs: ``features:0``, the featurizer cut, and ``predictions:0``, the 1000
 ImageNet probabilities; input ``input:0`` takes RGB pixels 0-255 at the model's input
-size, Keras' ``preprocess_input`` is inside the graph) and ``<ModelName>/model.json``.
+size, Keras' ``preprocess_input`` is inside the graph), ``<ModelName>/model.onnx`` (the
+same graph for ONNX Runtime, same tensor names, written when it equals Keras' outputs:
+:mod:`sparkdl.models.onnx_form`) and ``<ModelName>/model.json``.
 """
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ def features_model(model: Any) -> Any:
 
 
 #: The steps of an export, as progress shows them.
-EXPORT_STEPS = ("reading the weights", "freezing the graph", "writing the export")
+EXPORT_STEPS = ("reading the weights", "freezing the graph", "converting it to ONNX", "writing the export")
 
 
 def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = None,
@@ -106,6 +108,16 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
     step(EXPORT_STEPS[1])
     graph = freeze_function(fn, [tf.TensorSpec([None, spec.height, spec.width, 3], tf.float32, name=INPUT)])
     step(EXPORT_STEPS[2])
+    from sparkdl.models.onnx_form import onnx_form
+
+    def keras_outputs(images: Any) -> Tuple[Any, Any]:
+        out = fn(tf.constant(images))
+        return out[FEATURES].numpy(), out[PREDICTIONS].numpy()
+
+    tensors = [FEATURES + ":0", PREDICTIONS + ":0"]
+    onnx_model, onnx_meta = onnx_form(graph.graph_def, [INPUT + ":0"], tensors, keras_outputs, spec.height,
+                                      spec.width)
+    step(EXPORT_STEPS[3])
     meta = {
         Key.MODEL_NAME: model_name, Key.KIND: Kind.IMAGE, Key.HEIGHT: spec.height, Key.WIDTH: spec.width,
         "featureSize": spec.feature_size, "numClasses": 1000,
@@ -113,8 +125,10 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
         Key.PREDICTIONS_TENSOR: PREDICTIONS + ":0", Key.GRAPH_SHA256: graph.sha256,
         "weights": os.path.abspath(weights_path) if weights_path else "imagenet",
         "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **onnx_meta,
     }
-    return write_export(out_dir, model_name, graph.graph_def, meta)
+    return write_export(out_dir, model_name, graph.graph_def, meta,
+                        written={Files.ONNX: onnx_model} if onnx_model else None)
 
 
 def require_tensorflow(model_name: str) -> Any:
@@ -131,10 +145,12 @@ def require_tensorflow(model_name: str) -> Any:
 
 
 def write_export(out_dir: str, name: str, graph_def: bytes, meta: Dict[str, Any],
-                 copies: Optional[Dict[str, str]] = None, model_file: str = Files.GRAPH) -> str:
+                 copies: Optional[Dict[str, str]] = None, model_file: str = Files.GRAPH,
+                 written: Optional[Dict[str, bytes]] = None) -> str:
     """Writes ``out_dir/<name>/`` (the model as ``model_file``: ``graph.pb``, or ``model.onnx``;
-    ``model.json``, and ``copies``: {file name: source path}) all at once: into a temporary folder
-    beside it, which then replaces any older export. Returns the folder."""
+    ``model.json``, ``copies``: {file name: source path}, and ``written``: {file name: bytes}) all
+    at once: into a temporary folder beside it, which then replaces any older export. Returns the
+    folder."""
     target = os.path.join(out_dir, name)
     os.makedirs(out_dir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="." + name + "-", dir=out_dir)
@@ -143,6 +159,9 @@ def write_export(out_dir: str, name: str, graph_def: bytes, meta: Dict[str, Any]
             g.write(graph_def)
         for file, source in (copies or {}).items():
             shutil.copy(source, os.path.join(tmp, file))
+        for file, data in (written or {}).items():
+            with open(os.path.join(tmp, file), "wb") as w:
+                w.write(data)
         with open(os.path.join(tmp, Files.MODEL_JSON), "w") as f:
             json.dump(meta, f, indent=2)
         if os.path.isdir(target):
@@ -189,6 +208,10 @@ def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str
     if damage:
         _say("sparkdl: the cached export of %s at %s is damaged (%s): exporting it again"
              % (model_name, root, damage))
+    elif exists and _without_onnx_form(os.path.join(root, model_name)):
+        _say("sparkdl: the cached export of %s at %s predates ONNX forms: exporting it again to add one"
+             % (model_name, root))
+        damage = "no ONNX form"
     if not exists or damage:
         from sparkdl._progress import Progress
 
@@ -199,7 +222,16 @@ def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str
     return root
 
 
-_checked: Dict[Tuple[str, int, float], bool] = {}  # graph.pb (path, size, mtime) found intact in this process
+_checked: Dict[Tuple[str, int, float], bool] = {}  # model files (path, size, mtime) found intact in this process
+
+
+def _without_onnx_form(export: str) -> bool:
+    """Whether a named image model's export was written before exports carried an ONNX form (its
+    model.json says neither the form's digest nor why there is none)."""
+    with open(os.path.join(export, Files.MODEL_JSON)) as f:
+        meta = json.load(f)
+    return meta.get(Key.KIND, Kind.IMAGE) == Kind.IMAGE and Key.ONNX_SHA256 not in meta and \
+        Key.ONNX_REFUSED not in meta
 
 
 def _damage(export: str) -> Optional[str]:
@@ -209,15 +241,19 @@ def _damage(export: str) -> Optional[str]:
         with open(os.path.join(export, Files.MODEL_JSON)) as f:
             meta = json.load(f)
         model_file = Files.ONNX if meta.get(Key.ENGINE) == Engine.ONNX else Files.GRAPH
-        pb = os.path.join(export, model_file)
-        stat = os.stat(pb)
-        key = (pb, stat.st_size, stat.st_mtime)
-        if key not in _checked:
-            with open(pb, "rb") as g:
-                digest = hashlib.sha256(g.read()).hexdigest()
-            if meta.get(Key.GRAPH_SHA256) not in (None, digest):
-                return "%s does not match the SHA-256 recorded at export: truncated or changed" % model_file
-            _checked[key] = True
+        files = [(model_file, meta.get(Key.GRAPH_SHA256))]
+        if model_file == Files.GRAPH and Key.ONNX_SHA256 in meta:  # a named image model's ONNX form
+            files.append((Files.ONNX, meta[Key.ONNX_SHA256]))
+        for name, recorded in files:
+            path = os.path.join(export, name)
+            stat = os.stat(path)
+            key = (path, stat.st_size, stat.st_mtime)
+            if key not in _checked:
+                with open(path, "rb") as g:
+                    digest = hashlib.sha256(g.read()).hexdigest()
+                if recorded not in (None, digest):
+                    return "%s does not match the SHA-256 recorded at export: truncated or changed" % name
+                _checked[key] = True
         return None
     except (OSError, ValueError) as e:
         return "%s: %s" % (type(e).__name__, e)

@@ -42,6 +42,25 @@ private[sparkdl] object PythonAPI {
   def exportContract(): java.util.Map[String, String] = sparkdl.models.ExportFolder.contract.asJava
 
   /**
+   * {engine: model runs} of a DataFrame's model nodes once it has run
+   * ([[sparkdl.sql.ModelEvalExec]]'s metrics).
+   */
+  def modelRunsByEngine(df: org.apache.spark.sql.DataFrame): java.util.Map[String, java.lang.Long] =
+    sparkdl.sql.ModelEvalExec.runsByEngine(df.queryExecution.executedPlan)
+      .map { case (k, v) => k -> java.lang.Long.valueOf(v) }.asJava
+
+  /**
+   * Every engine and batch size chosen in this JVM, one line each: `label<TAB>engine<TAB>size<TAB>`
+   * then `engine:size=ms per row` of each candidate measured, space-separated.
+   */
+  def autoChoices(): java.util.List[String] =
+    sparkdl.inference.AutoBatchSize.choices.map { case (label, engine, size, measured) =>
+      s"$label\t$engine\t$size\t" + measured.toSeq.sorted.map { case ((e, s), ms) =>
+        f"$e:$s=$ms%.3f"
+      }.mkString(" ")
+    }.asJava
+
+  /**
    * {executor id: models loaded by its JVM since it started} (tests: each model loads once per
    * JVM), from enough one-row tasks that every executor runs some.
    */

@@ -44,10 +44,10 @@ object Rss {
 /** Small graphs built with TensorFlow Java ops, with outputs easy to compute by hand. */
 object TestGraphs {
 
-  /** output = input * 2 + 1, input float [batch, n]. */
-  def affine(n: Int): FrozenGraph = build { tf =>
+  /** output = input * `scale` + 1, input float [batch, n]. */
+  def affine(n: Int, scale: Float = 2f): FrozenGraph = build { tf =>
     val x = tf.withName("input").placeholder(classOf[TFloat32], Placeholder.shape(Shape.of(-1, n)))
-    tf.withName("output").math.add(tf.math.mul(x, tf.constant(2f)), tf.constant(1f))
+    tf.withName("output").math.add(tf.math.mul(x, tf.constant(scale)), tf.constant(1f))
   }
 
   /**

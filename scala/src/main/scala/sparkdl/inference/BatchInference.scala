@@ -120,10 +120,11 @@ final case class BatchInference(
     BatchMemory.maxRows(inputs, BatchMemory.budget(SparkSession.getActiveSession), "The model")
 
   /**
-   * Runs one batch: `values(i)(k)` is row `i`'s value for input `k`. Returns, per row, its output
-   * cells (nulls for a row not fed), or null for a row dropped under "skip".
+   * Runs one batch: `values(i)(k)` is row `i`'s value for input `k`, on the model's form `engine`
+   * (an index into `model.engines`). Returns, per row, its output cells (nulls for a row not fed),
+   * or null for a row dropped under "skip".
    */
-  def run(values: IndexedSeq[Seq[Any]]): Array[Array[Any]] = {
+  def run(values: IndexedSeq[Seq[Any]], engine: Int = 0): Array[Array[Any]] = {
     val n = values.length
     val cells = Array.fill[Array[Any]](n)(new Array[Any](outputs.length))
     val fed = new Array[Int](n)
@@ -155,7 +156,8 @@ final case class BatchInference(
         in.feeds((0 until m).map(j => prepared(j)(k)))
       }
       val results = RunWatch("The model run", runTimeoutMs) { control =>
-        SessionCache.withSession(model.value)(_.run(feeds, outputs.map(_.tensor), control))
+        SessionCache.withSession(model.value)(
+          _.runOn(engine, feeds, outputs.map(_.tensor), control))
       }
       BatchInference.runs.incrementAndGet()
       results.zip(outputs).zipWithIndex.foreach { case (((shape, out), output), k) =>

@@ -13,6 +13,12 @@ trait Model extends Serializable {
   /** Size of the serialized model: what the session cache budgets by. */
   def sizeInBytes: Long
 
+  /**
+   * The engines that can run the model, one per form ([[Engines]]: `tf`, `onnx`); several for an
+   * [[EngineChoice]], whose batches [[ModelSession.runOn]] sends to one of them.
+   */
+  def engines: Seq[String]
+
   /** The inputs a caller feeds and the outputs it fetches unless told otherwise. */
   def inputs: Seq[String]
   def outputs: Seq[String]

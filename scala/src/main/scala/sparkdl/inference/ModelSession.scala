@@ -30,6 +30,20 @@ trait ModelSession extends AutoCloseable {
       : Seq[(Array[Long], Array[Float])] =
     run(feeds, outputs)
 
+  /**
+   * [[run]] on the model's form `engine` (an index into its `Model.engines`): a session of a model
+   * with one form runs everything itself.
+   */
+  def runOn(engine: Int, feeds: Seq[Feed], outputs: Seq[String], control: RunControl)
+      : Seq[(Array[Long], Array[Float])] =
+    run(feeds, outputs, control)
+
+  /**
+   * The engine `engine` was chosen ([[AutoBatchSize]]): a session holding several forms may free
+   * the others. A session of one form has nothing to free.
+   */
+  def keepEngine(engine: Int): Unit = ()
+
   /** Runs the model once with a single input (row-major `data` of `shape`). */
   final def run(input: String, shape: Array[Long], data: Array[Float], outputs: Seq[String])
       : Seq[(Array[Long], Array[Float])] =

@@ -5,7 +5,7 @@ import org.apache.spark.sql.{DataFrame, Dataset}
 import org.apache.spark.sql.types.{DataType, StructType}
 
 import sparkdl.image.{ImageInput, ImageInputSpec}
-import sparkdl.inference.{BatchOutput, OutputFormat}
+import sparkdl.inference.{BatchOutput, Engines, OutputFormat}
 import sparkdl.models.{ExportFolder, ExportedModel, NamedImageModels}
 
 /** Params shared by [[DeepImageFeaturizer]] and [[DeepImagePredictor]], and how both run. */
@@ -26,9 +26,17 @@ trait NamedImageModelParams
     "local Keras weights file for the architecture, used when the model is exported " +
       "(from Python). Default: Keras' ImageNet weights")
 
+  final val engine: Param[String] = new Param[String](this, "engine",
+    "engine that runs the model: tf (TensorFlow, the export's frozen graph), onnx (ONNX Runtime, " +
+      "its ONNX form) or auto (the faster of the two, measured on the first batches in each " +
+      "executor JVM together with the batch size; TensorFlow where the export has no ONNX form). " +
+      s"Default: the Spark conf ${Engines.Conf}, else auto",
+    ParamValidators.inArray(Engines.Values.toArray))
+
   setDefault(inputCol -> "image")
 
   def exportFiles: Seq[String] = Seq(ExportFolder.Files.ModelJson, ExportFolder.Files.Graph)
+  override def optionalExportFiles: Seq[String] = Seq(ExportFolder.Files.Onnx)
   def exportDir: String = NamedImageModels.resolveDir($(modelName), get(modelDir))
   def getModelDir: String = $(modelDir)
   def getWeightsPath: String = $(weightsPath)
@@ -39,6 +47,10 @@ trait NamedImageModelParams
   }
   def setModelDir(value: String): this.type = set(modelDir, value)
   def setWeightsPath(value: String): this.type = set(weightsPath, value)
+  def setEngine(value: String): this.type = set(engine, value)
+
+  /** The engine set, else the active session's conf [[Engines.Conf]], else `auto`. */
+  def getEngine: String = get(engine).getOrElse(Engines.fromConf())
 
   /**
    * Checks the input column and params on the driver; returns the schema with `outputType`
@@ -65,7 +77,8 @@ trait NamedImageModelParams
     val input = ImageInput(
       $(inputCol), model.inputTensor, ImageInputSpec(model.height, model.width, 3, "RGB"),
       imageDecoding)
-    BatchTransform(dataset.toDF(), getClass.getSimpleName, $(modelName), model.graph, Seq(input),
+    BatchTransform(dataset.toDF(), getClass.getSimpleName, $(modelName), model.forEngine(getEngine),
+      Seq(input),
       Seq(BatchOutput(tensor(model), format)), Seq($(outputCol)), $(batchSize), $(handleInvalid),
       BatchTransform.InvalidImageHint)
   }

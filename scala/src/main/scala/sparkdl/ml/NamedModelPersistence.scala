@@ -15,6 +15,9 @@ trait ExportedModelParams extends org.apache.spark.ml.param.Params {
   /** The files of one model's export folder. */
   def exportFiles: Seq[String]
 
+  /** Files an export may hold beside those (a named image model's ONNX form): saved when there. */
+  def optionalExportFiles: Seq[String] = Nil
+
   /** The export directory holding `modelName`, found by the stage's registry of models. */
   def exportDir: String
 
@@ -40,6 +43,13 @@ private[ml] class NamedModelWriter(stage: ExportedModelParams) extends MLWriter 
         throw new IllegalArgumentException(s"${stage.uid}: cannot save $name: $from does not exist")
       }
       HadoopFiles.write(HadoopFiles.read(from, sparkSession), new Path(target, file), sparkSession)
+    }
+    for (file <- stage.optionalExportFiles) {
+      val from = new Path(source, file)
+      if (HadoopFiles.exists(from, sparkSession)) {
+        HadoopFiles.write(
+          HadoopFiles.read(from, sparkSession), new Path(target, file), sparkSession)
+      }
     }
     StageMetadata.save(stage, path, sparkSession, exclude = Set("modelDir"))
   }

@@ -35,6 +35,9 @@ object ExportFolder {
 
     /** Python's export cache, when not the default (Python's `$SPARKDL_MODEL_CACHE`). */
     val ModelCache = "spark.sparkdl.modelCache"
+
+    /** The engine of named image models when a stage does not set one. */
+    val Engine: String = sparkdl.inference.Engines.Conf
   }
 
   /**
@@ -67,6 +70,11 @@ object ExportFolder {
     val InputTensor = "inputTensor"
     val FeaturesTensor = "featuresTensor"
     val PredictionsTensor = "predictionsTensor"
+    // a named image model's ONNX form: its digest (written only when it equals Keras' outputs),
+    // the largest difference measured, or why there is none
+    val OnnxSha256 = "onnxSha256"
+    val OnnxMaxError = "onnxMaxError"
+    val OnnxRefused = "onnxRefused"
     // a text model: its tensors, token limit and tokenizer
     val InputIdsTensor = "inputIdsTensor"
     val AttentionMaskTensor = "attentionMaskTensor"
@@ -87,8 +95,8 @@ object ExportFolder {
 
   /** The values of `model.json`'s `engine` (none: a TensorFlow frozen graph). */
   object Engine {
-    val TensorFlow = "tf"
-    val Onnx = "onnx"
+    val TensorFlow: String = sparkdl.inference.Engines.TensorFlow
+    val Onnx: String = sparkdl.inference.Engines.Onnx
   }
 
   /**
@@ -97,13 +105,16 @@ object ExportFolder {
    */
   val contract: Map[String, String] = Map(
     "Conf.ModelDir" -> Conf.ModelDir, "Conf.ModelCache" -> Conf.ModelCache,
+    "Conf.Engine" -> Conf.Engine,
     "CacheKey.ImageNet" -> CacheKey.ImageNet, "CacheKey.Text" -> CacheKey.Text,
     "Files.ModelJson" -> Files.ModelJson, "Files.Graph" -> Files.Graph, "Files.Onnx" -> Files.Onnx,
     "Files.Vocab" -> Files.Vocab, "Files.Tokenizer" -> Files.Tokenizer,
     "Key.ModelName" -> Key.ModelName, "Key.Kind" -> Key.Kind, "Key.Engine" -> Key.Engine,
     "Key.GraphSha256" -> Key.GraphSha256, "Key.Height" -> Key.Height, "Key.Width" -> Key.Width,
     "Key.InputTensor" -> Key.InputTensor, "Key.FeaturesTensor" -> Key.FeaturesTensor,
-    "Key.PredictionsTensor" -> Key.PredictionsTensor, "Key.InputIdsTensor" -> Key.InputIdsTensor,
+    "Key.PredictionsTensor" -> Key.PredictionsTensor, "Key.OnnxSha256" -> Key.OnnxSha256,
+    "Key.OnnxMaxError" -> Key.OnnxMaxError, "Key.OnnxRefused" -> Key.OnnxRefused,
+    "Key.InputIdsTensor" -> Key.InputIdsTensor,
     "Key.AttentionMaskTensor" -> Key.AttentionMaskTensor,
     "Key.TokenTypeIdsTensor" -> Key.TokenTypeIdsTensor,
     "Key.EmbeddingTensor" -> Key.EmbeddingTensor, "Key.MaxLength" -> Key.MaxLength,

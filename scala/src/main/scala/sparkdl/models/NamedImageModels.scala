@@ -4,14 +4,17 @@ import org.apache.hadoop.fs.Path
 import org.apache.spark.sql.SparkSession
 import org.json4s.{DefaultFormats, Formats}
 
+import sparkdl.inference.{EngineChoice, Engines, Model}
 import sparkdl.io.{FileCache, ModelFiles}
 import sparkdl.models.ExportFolder.{Files, Key, Kind}
+import sparkdl.onnx.OnnxModel
 import sparkdl.tf.FrozenGraph
 
 /**
  * A named model as exported by `python -m sparkdl.models export`: one frozen graph taking RGB
  * pixels 0-255 (`inputTensor`, Keras preprocessing inside) with two outputs, the featurizer cut and
- * the 1000 ImageNet probabilities.
+ * the 1000 ImageNet probabilities; and, where its conversion held to Keras' outputs, the same model
+ * as ONNX for ONNX Runtime, with the same tensor names.
  */
 final case class ExportedModel(
     modelName: String,
@@ -20,7 +23,30 @@ final case class ExportedModel(
     inputTensor: String,
     featuresTensor: String,
     predictionsTensor: String,
-    graph: FrozenGraph)
+    graph: FrozenGraph,
+    onnxForm: Either[String, () => OnnxModel] = Left("exported without one")) {
+
+  /**
+   * The ONNX form (`model.onnx`, the same tensors, checked equal to Keras at export), read on first
+   * use; or why the export has none.
+   */
+  lazy val onnx: Either[String, OnnxModel] = onnxForm.map(_())
+
+  /**
+   * The model `engine` runs ([[Engines.Values]]): the frozen graph (`tf`), the ONNX form (`onnx`),
+   * or with `auto` both, the faster measured per JVM ([[EngineChoice]]; the graph alone when the
+   * export has no ONNX form).
+   */
+  def forEngine(engine: String): Model = engine match {
+    case Engines.TensorFlow => graph
+    case Engines.Onnx => onnx.fold(why =>
+          throw new IllegalArgumentException(
+            s"engine 'onnx': the export of $modelName has no ONNX form ($why). Use engine " +
+              s"'tf' or 'auto', or export the model again with a sparkdl that writes one."),
+        identity)
+    case _ => onnx.fold[Model](_ => graph, o => new EngineChoice(Seq(graph, o)))
+  }
+}
 
 /** The model names sparkdl knows, and loading their exports from a `modelDir`. */
 object NamedImageModels {
@@ -74,9 +100,18 @@ object NamedImageModels {
         }
         val graph = FrozenGraph(ModelFiles.read(new Path(base, Files.Graph), spark),
           Seq(str(Key.InputTensor)), Seq(str(Key.FeaturesTensor), str(Key.PredictionsTensor)))
+        val onnxPath = new Path(base, Files.Onnx)
+        val onnxForm = (json \ Key.OnnxSha256).extractOpt[String] match {
+          case Some(_) =>
+            Right(() =>
+              new OnnxModel(ModelFiles.read(onnxPath, spark), graph.inputs, graph.outputs,
+                onnxPath.toString))
+          case None => Left((json \ Key.OnnxRefused).extractOpt[String]
+                .getOrElse("exported by a sparkdl that wrote none"))
+        }
         ExportedModel(
           modelName, int(Key.Height), int(Key.Width), str(Key.InputTensor), str(Key.FeaturesTensor),
-          str(Key.PredictionsTensor), graph)
+          str(Key.PredictionsTensor), graph, onnxForm)
     })
   }
 }

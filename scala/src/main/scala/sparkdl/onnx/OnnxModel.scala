@@ -21,6 +21,8 @@ final class OnnxModel(val bytes: Array[Byte], val inputs: Seq[String], val outpu
   lazy val hash: String =
     MessageDigest.getInstance("SHA-256").digest(bytes).map(b => f"$b%02x").mkString
 
+  def engines: Seq[String] = Seq(sparkdl.inference.Engines.Onnx)
+
   def sizeInBytes: Long = bytes.length.toLong
 
   private[sparkdl] def open(): ModelSession = new OnnxSession(this)

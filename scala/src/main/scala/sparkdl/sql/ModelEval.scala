@@ -12,7 +12,7 @@ import org.apache.spark.sql.execution.{SparkPlan, SparkStrategy, UnaryExecNode}
 import org.apache.spark.sql.execution.metric.{SQLMetric, SQLMetrics}
 import org.apache.spark.sql.internal.SQLConf
 
-import sparkdl.inference.AutoBatchSize
+import sparkdl.inference.{AutoBatchSize, Engines}
 
 /**
  * The model calls of a query, evaluated in batches of `batchSize` rows (0: auto): of each of
@@ -109,13 +109,20 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
   override def producedAttributes: AttributeSet = AttributeSet(resultAttrs)
   override def simpleString(maxFields: Int): String =
     s"$nodeName [${calls.map(_.sql).mkString(", ")}] " +
-      s"batchSize=${if (batchSize == 0) "auto" else batchSize}"
+      s"batchSize=${if (batchSize == 0) "auto" else batchSize} " +
+      s"engine=${calls.head.inference.model.value.engines match {
+          case Seq(one) => one
+          case _ => Engines.Auto
+        }}"
 
   override lazy val metrics: Map[String, SQLMetric] = Map(
     "modelRuns" -> SQLMetrics.createMetric(sparkContext, "number of model runs"),
     "batchSize" ->
       SQLMetrics.createAverageMetric(sparkContext, "rows per model run (last batch of each task)"),
-    "numOutputRows" -> SQLMetrics.createMetric(sparkContext, "number of output rows"))
+    "numOutputRows" -> SQLMetrics.createMetric(sparkContext, "number of output rows")) ++
+    ModelEvalExec.EngineMetrics.map { case (engine, key) =>
+      key -> SQLMetrics.createMetric(sparkContext, s"model runs on ${Engines.describe(engine)}")
+    }
 
   override protected def doExecute(): RDD[InternalRow] = {
     require(batchSize >= 0, s"batch size must be >= 1, or 0 for auto; got $batchSize")
@@ -133,10 +140,14 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
       // batches so a batch pads to rows of its own length; the rows still leave in their order.
       val sorting = window > 0 && theCalls.size == 1 &&
         theCalls.head.inference.inputs.exists(_.sortsByCost)
-      val tuner = if (fixed > 0) None
-      else Some(AutoBatchSize.forModel(theCalls.head.inference.model.value, theCalls.head.sql,
-          interleaved = sorting,
-          maxSize = cap))
+      // batch size auto, or a model with several engines: measured ([[AutoBatchSize]])
+      val model = theCalls.head.inference.model.value
+      val tuner = if (fixed > 0 && model.engines.length == 1) None
+      else Some(AutoBatchSize.forModel(model, theCalls.head.sql, interleaved = sorting,
+          maxSize = cap, fixedSize = fixed))
+      val engineRuns = theCalls.map(_.inference.model.value.engines.map(e =>
+          longMetric(ModelEvalExec.EngineMetrics(e))))
+      val fixedChoice = AutoBatchSize.Choice(0, fixed)
       val joined = new JoinedRow
       // the pass-through columns and the results
       val project = UnsafeProjection.create(kept, joinedSchema)
@@ -146,7 +157,7 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
        * into `out`. `converted`: the first call's inputs of every row, when already converted.
        */
       def runBatch(rows: scala.collection.IndexedSeq[InternalRow], order: IndexedSeq[Int],
-                   size: Int,
+                   choice: AutoBatchSize.Choice,
                    out: Array[Seq[Any]], converted: IndexedSeq[Seq[Any]]): Unit = {
         val start = System.nanoTime()
         // rows of the batch the (first) model ran on: a batch of nulls is no measurement
@@ -157,18 +168,23 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
             else order.map(i => theCalls(k).inputs(rows(i), inputs(k)))
           val nonNull = values.count(!_.contains(null))
           if (k == 0) fed = nonNull
-          if (nonNull > 0) runs += 1
-          theCalls(k).inference.run(values).map(theCalls(k).result)
+          // the first call's batches go to the engine measured or chosen, the others' to their own
+          val engine = if (k == 0) choice.engine else 0
+          if (nonNull > 0) {
+            runs += 1
+            engineRuns(k)(engine) += 1
+          }
+          theCalls(k).inference.run(values, engine).map(theCalls(k).result)
         }
-        tuner.foreach(_.record(size, fed, System.nanoTime() - start))
+        tuner.foreach(_.record(choice, fed, System.nanoTime() - start))
         // Spark shows an average metric's values divided by 10 (one decimal)
-        sizes.set(size.toLong * 10)
+        sizes.set(choice.size.toLong * 10)
         order.indices.foreach(j => out(order(j)) = results.map(_(j)))
       }
 
       def nextBlock(): Iterator[InternalRow] = {
-        val first = tuner.map(_.next()).getOrElse(fixed)
-        val limit = if (sorting) math.max(window, first) else first
+        val first = tuner.map(_.next()).getOrElse(fixedChoice)
+        val limit = if (sorting) math.max(window, first.size) else first.size
         val block = new scala.collection.mutable.ArrayBuffer[InternalRow](math.min(limit, 4096))
         // a sort window also stops at SortWindowMaxBytes of rows (long texts, wide rows)
         var bytes = 0L
@@ -192,12 +208,12 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
           }
         val out = new Array[Seq[Any]](block.length)
         var at = 0
-        var size = first
+        var choice = first
         while (at < block.length) {
-          val chunk = order.slice(at, at + size)
-          runBatch(block, chunk, size, out, converted)
+          val chunk = order.slice(at, at + choice.size)
+          runBatch(block, chunk, choice, out, converted)
           at += chunk.length
-          size = tuner.map(_.next()).getOrElse(fixed)
+          choice = tuner.map(_.next()).getOrElse(fixedChoice)
         }
         rowsOut += block.length
         block.iterator.zipWithIndex.map { case (row, i) =>
@@ -222,6 +238,24 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
 }
 
 object ModelEvalExec {
+
+  /** The node's metric of model runs per engine, by engine. */
+  val EngineMetrics: Map[String, String] =
+    Map(Engines.TensorFlow -> "tfRuns", Engines.Onnx -> "onnxRuns")
+
+  /**
+   * Model runs per engine (`tf`, `onnx`) of every model node of an executed plan (adaptive plans:
+   * their final plan), as the SQL tab of Spark's UI shows them.
+   */
+  def runsByEngine(plan: SparkPlan): Map[String, Long] = {
+    def nodes(p: SparkPlan): Seq[SparkPlan] = p match {
+      case a: org.apache.spark.sql.execution.adaptive.AdaptiveSparkPlanExec => nodes(a.executedPlan)
+      case q: org.apache.spark.sql.execution.adaptive.QueryStageExec => nodes(q.plan)
+      case other => other +: other.children.flatMap(nodes)
+    }
+    val evals = nodes(plan).collect { case e: ModelEvalExec => e }
+    EngineMetrics.map { case (engine, key) => engine -> evals.map(_.metrics(key).value).sum }
+  }
 
   /** Rows per model run in SQL queries: a number, or `auto` (the default). */
   val BatchSizeConf = "spark.sparkdl.sql.batchSize"

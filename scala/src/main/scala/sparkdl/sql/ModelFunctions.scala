@@ -10,7 +10,7 @@ import org.apache.spark.sql.types.{
 
 import sparkdl.image.{ImageFields, ImageInput}
 import sparkdl.inference.{
-  BatchInference, BatchInput, BatchOutput, Model, OutputFormat, TensorColumnInput
+  BatchInference, BatchInput, BatchOutput, Engines, Model, OutputFormat, TensorColumnInput
 }
 import sparkdl.models.{ImageNetLabels, NamedImageModels}
 import sparkdl.text.TextModels
@@ -111,7 +111,8 @@ object ModelFunctions {
     val (graph, inputTensor, outputTensor) =
       if (NamedImageModels.names.contains(model)) {
         val exported = NamedImageModels.load(model, None)
-        (exported.graph, exported.inputTensor,
+        // the engine of the session's conf spark.sparkdl.engine, else auto (measured)
+        (exported.forEngine(Engines.fromConf()), exported.inputTensor,
           if (features) exported.featuresTensor else exported.predictionsTensor)
       } else if (features) {
         fail(name,

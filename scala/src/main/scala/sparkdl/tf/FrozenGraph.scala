@@ -29,6 +29,8 @@ final class FrozenGraph(
   lazy val hash: String =
     MessageDigest.getInstance("SHA-256").digest(graphDef).map(b => f"$b%02x").mkString
 
+  def engines: Seq[String] = Seq(sparkdl.inference.Engines.TensorFlow)
+
   def sizeInBytes: Long = graphDef.length.toLong
 
   private[sparkdl] def open(): ModelSession = new GraphSession(this, TFConfig.sessionConfig)

@@ -7,7 +7,7 @@ import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.{SparkSessionFixture, TestGraphs}
 import sparkdl.image.ImageReader
-import sparkdl.inference.{AutoBatchSize, BatchInference}
+import sparkdl.inference.{AutoBatchSize, BatchInference, EngineChoice}
 import sparkdl.ml.{DeepImageFeaturizer, TFTransformer}
 
 /** The stages run on the batched Catalyst path of the SQL functions: lazy, visible, pruned. */
@@ -92,18 +92,19 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
     val perRowMs = Map(1 -> 10.0, 2 -> 6.0, 4 -> 5.0, 8 -> 5.8, 16 -> 7.0, 32 -> 1.0, 64 -> 1.0)
     var sizesTried = Seq.empty[Int]
     while (tuner.chosen.isEmpty) {
-      val size = tuner.next()
+      val size = tuner.next().size
       sizesTried :+= size
-      tuner.record(size, size, (perRowMs(size) * 1e6 * size).toLong)
-      tuner.record(size, size - 1, 1L) // a partial batch (end of a partition) is not a measurement
+      tuner.record(AutoBatchSize.Choice(0, size), size, (perRowMs(size) * 1e6 * size).toLong)
+      tuner.record(AutoBatchSize.Choice(0, size), size - 1,
+        1L) // a partial batch (end of a partition) is not a measurement
     }
-    assert(tuner.chosen.contains(4))
+    assert(tuner.chosen.map(_.size).contains(4))
     // 8 and 16 are > 10% slower than 4: no larger size tried
     assert(sizesTried.distinct == Seq(1, 2, 4, 8, 16))
     // one untimed run, then >= 32 rows
     assert(sizesTried.count(_ == 4) == 1 + AutoBatchSize.MinRows / 4)
     assert(sizesTried.count(_ == 16) == 1 + AutoBatchSize.Runs)
-    assert(tuner.next() == 4 && AutoBatchSize.chosen(model.hash).contains(4))
+    assert(tuner.next().size == 4 && AutoBatchSize.chosen(model.hash).contains(4))
   }
 
   test(
@@ -118,13 +119,14 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
     var fed = 0
     var sizesTried = Seq.empty[Int]
     while (tuner.chosen.isEmpty) {
-      val size = tuner.next()
+      val size = tuner.next().size
       sizesTried :+= size
       val growth = 1.0 + fed / 200.0
-      tuner.record(size, size, (perRowMs(size) * growth * 1e6 * size).toLong)
+      tuner.record(
+        AutoBatchSize.Choice(0, size), size, (perRowMs(size) * growth * 1e6 * size).toLong)
       fed += size
     }
-    assert(tuner.chosen.contains(16), sizesTried)
+    assert(tuner.chosen.map(_.size).contains(16), sizesTried)
     assert(sizesTried == Seq.fill(1 + AutoBatchSize.Runs)(AutoBatchSize.Candidates).flatten,
       "rounds of one batch each")
     // measured one size after another instead, the cost
@@ -133,10 +135,58 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
     val sequential = AutoBatchSize.forModel(model, "sorted, in order")
     fed = 0
     while (sequential.chosen.isEmpty) {
-      val size = sequential.next()
-      sequential.record(size, size, (perRowMs(size) * (1.0 + fed / 200.0) * 1e6 * size).toLong)
+      val size = sequential.next().size
+      sequential.record(AutoBatchSize.Choice(0, size), size,
+        (perRowMs(size) * (1.0 + fed / 200.0) * 1e6 * size).toLong)
       fed += size
     }
-    assert(sequential.chosen.exists(_ < 16))
+    assert(sequential.chosen.exists(_.size < 16))
+  }
+
+  test("engine auto: each engine's sizes are measured in turn, the fastest engine and size kept, " +
+    "the other engine's session closed") {
+    AutoBatchSize.reset()
+    val model = new EngineChoice(Seq(TestGraphs.affine(7), TestGraphs.affine(8)))
+    val tuner = AutoBatchSize.forModel(model, "two engines")
+    // engine 0 is best at 4, engine 1 at 8 and faster overall
+    val perRowMs = Map(
+      0 -> Map(1 -> 10.0, 2 -> 6.0, 4 -> 5.0, 8 -> 5.8, 16 -> 7.0, 32 -> 1.0, 64 -> 1.0),
+      1 -> Map(1 -> 9.0, 2 -> 5.0, 4 -> 4.0, 8 -> 3.0, 16 -> 3.5, 32 -> 4.0, 64 -> 0.5))
+    var tried = Seq.empty[AutoBatchSize.Choice]
+    while (tuner.chosen.isEmpty) {
+      val c = tuner.next()
+      tried :+= c
+      tuner.record(c, c.size, (perRowMs(c.engine)(c.size) * 1e6 * c.size).toLong)
+    }
+    assert(tuner.chosen.contains(AutoBatchSize.Choice(1, 8)), tried.distinct)
+    // engine after engine, each stopping after two sizes clearly slower than its best
+    assert(tried.distinct == Seq(1, 2, 4, 8, 16).map(AutoBatchSize.Choice(0, _)) ++
+      Seq(1, 2, 4, 8, 16, 32).map(AutoBatchSize.Choice(1, _)))
+    assert(AutoBatchSize.chosenEngine(model.hash).contains("tf") &&
+      AutoBatchSize.chosen(model.hash).contains(8))
+    // a size the user fixed: only the engines are measured
+    val fixed = AutoBatchSize.forModel(model, "fixed", fixedSize = 5)
+    while (fixed.chosen.isEmpty) {
+      val c = fixed.next()
+      assert(c.size == 5)
+      fixed.record(c, c.size, ((if (c.engine == 0) 2.0 else 3.0) * 1e6 * c.size).toLong)
+    }
+    assert(fixed.chosen.contains(AutoBatchSize.Choice(0, 5)))
+  }
+
+  test("an EngineChoice session runs each form, and after keepEngine only the kept one") {
+    val model = new EngineChoice(Seq(TestGraphs.affine(2), TestGraphs.affine(2, scale = 3f)))
+    val session = model.open()
+    try {
+      val feed = Seq(sparkdl.inference.Feed("input:0", Array(1L, 2L), Array(1f, 2f)))
+      def run(engine: Int) =
+        session.runOn(engine, feed, Seq("output:0"), new sparkdl.inference.RunControl).head._2.toSeq
+      val (first, second) = (run(0), run(1))
+      assert(first == Seq(1f * 2 + 1, 2f * 2 + 1) && second == Seq(1f * 3 + 1, 2f * 3 + 1))
+      session.keepEngine(1)
+      // a batch measured for the other engine before the choice runs on the kept one
+      assert(run(0) == second && run(1) == second)
+    } finally session.close()
+    assert(session.isClosed)
   }
 }
