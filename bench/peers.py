@@ -11,10 +11,32 @@ import numpy as np
 _models = {}
 
 
+def _model_of(key):
+    """The model an entry was built for: a Keras model's name, the folder of an ONNX file (an export's folder,
+    which a text encoder's entry names too)."""
+    import os
+
+    return os.path.dirname(key[1]) if key[0] == "onnx" else key[1]
+
+
+def forget(path):
+    """Drops the sessions built for the ONNX file ``path``."""
+    for key in [k for k in _models if k[:2] == ("onnx", path)]:
+        del _models[key]
+
+
+def _keep_only(model):
+    """Drops what was built for other models (a worker serves every model of the run in turn: keeping all of
+    them, ResNet50's included, took the machine out of memory), keeping every setting of ``model``."""
+    for key in [k for k in _models if _model_of(k) != model]:
+        del _models[key]
+
+
 def keras_features(name, weights):
     """The named model's featurizer cut as a tf.function, built once per process."""
-    key = (name, weights)
+    key = ("keras", name, weights)
     if key not in _models:
+        _keep_only(_model_of(key))
         import tensorflow as tf
 
         from sparkdl.models.export import features_model
@@ -51,6 +73,7 @@ def onnx_session(path, threads=0):
     cores), built once per process."""
     key = ("onnx", path, threads)
     if key not in _models:
+        _keep_only(_model_of(key))
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -81,6 +104,7 @@ def text_encoder(export_dir, threads=0):
     truncating as the export says; built once per process."""
     key = ("text", export_dir, threads)
     if key not in _models:
+        _keep_only(_model_of(key))
         import json
         import os
 

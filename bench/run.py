@@ -242,6 +242,8 @@ def bench_model(spark, name, files, directory, weights_file, work):
         onnx_limit[bs] = reps * bs / timed(lambda chunk=chunk, reps=reps: [
             session.run([meta["featuresTensor"]], {meta["inputTensor"]: chunk}) for _ in range(reps)])[0]
 
+    peers.forget(onnx_path)  # this process measures one model at a time too
+    fn = wrapped = session = None  # noqa: F841 (the graph and the session freed before the next model)
     return {"transformer": n / t_stage, "bytes": n / t_bytes, "sql": n / t_sql, "pbudf": n / t_pbudf,
             "limit": limit[limit_size],
             "auto": int(choice[0][2]) if choice else None, "pbudf_size": pbudf_size, "limit_size": limit_size,

@@ -219,9 +219,16 @@ def test_transfer_learning_pipeline_saves_and_loads(shapes, tmp_path):
     metadata = [os.path.join(d, f) for d, _, files in os.walk(path) for f in files
                 if d.endswith("metadata") and f.startswith("part-")]
     assert metadata and not any(cache_root() in open(m).read() for m in metadata)
-    before = [r.probability for r in predictions.orderBy("filePath").collect()]
-    after = [r.probability for r in loaded.transform(test).orderBy("filePath").collect()]
-    assert after == before
+    # both engines' forms travel with it (engine auto: rows measured on either engine agree within 1e-4 of the
+    # features' scale, so the probabilities within 1e-5)
+    assert {"graph.pb", "model.onnx", "model.json"} <= set(os.listdir(os.path.join(stage.getModelDir(),
+                                                                                   "EfficientNetLite0")))
+    before = [r.probability.toArray() for r in predictions.orderBy("filePath").collect()]
+    after = [r.probability.toArray() for r in loaded.transform(test).orderBy("filePath").collect()]
+    np.testing.assert_allclose(after, before, atol=1e-5)
+    on_onnx = [r.probability.toArray() for r in loaded.stages[0].copy({stage.engine: "onnx"}).transform(test)
+               .transform(lambda df: loaded.stages[1].transform(df)).orderBy("filePath").collect()]
+    np.testing.assert_allclose(on_onnx, before, atol=1e-5)
     # ... so a scoring environment without TensorFlow (and without the export cache) runs it
     script = tmp_path / "score.py"
     script.write_text(NO_TENSORFLOW_SCORING)
@@ -231,7 +238,7 @@ def test_transfer_learning_pipeline_saves_and_loads(shapes, tmp_path):
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT:")]
     assert lines, out.stderr[-3000:]
     first = predictions.orderBy("filePath").first()
-    np.testing.assert_allclose(json.loads(lines[0][len("RESULT:"):]), first.probability.toArray(), atol=1e-6)
+    np.testing.assert_allclose(json.loads(lines[0][len("RESULT:"):]), first.probability.toArray(), atol=1e-5)
 
 
 NO_TENSORFLOW_SCORING = """
@@ -330,3 +337,60 @@ def test_a_wrong_input_column_is_reported_before_the_model_is_exported(spark, mo
     with pytest.raises(ValueError, match="Input column 'img' does not exist. Available columns: image"):
         featurizer.setInputCol("img").transform(df)
     assert not os.path.exists(str(tmp_path / "cache")), "the model was exported before the input was checked"
+
+
+def test_the_onnx_form_is_written_only_within_tolerance_of_keras(monkeypatch):
+    import hashlib
+
+    import tensorflow as tf
+
+    from sparkdl.graph import freeze_function
+    from sparkdl.models import onnx_form
+    from sparkdl.models.contract import Key
+
+    def fn(x):
+        return {"features": tf.reduce_mean(x, axis=[1, 2]) * 0.5,
+                "predictions": tf.nn.softmax(tf.reduce_sum(x, axis=[1, 2]) / 1e4)}
+    graph = freeze_function(fn, [tf.TensorSpec([None, 8, 8, 3], tf.float32, name="input")])
+    inputs, outputs = ["input:0"], ["features:0", "predictions:0"]
+
+    def reference(images):
+        out = fn(tf.constant(images))
+        return out["features"].numpy(), out["predictions"].numpy()
+    model, meta = onnx_form.onnx_form(graph.graph_def, inputs, outputs, reference, 8, 8)
+    assert model and meta[Key.ONNX_SHA256] == hashlib.sha256(model).hexdigest(), meta
+    assert meta[Key.ONNX_MAX_ERROR] <= 1e-6 and Key.ONNX_REFUSED not in meta
+    # a form that does not compute what the reference does (0.1% off) is not written, and model.json says why
+    model, meta = onnx_form.onnx_form(graph.graph_def, inputs, outputs,
+                                      lambda images: [a * 1.001 for a in reference(images)], 8, 8)
+    assert model is None and "differ from Keras' by 0.000999 of their scale" in meta[Key.ONNX_REFUSED], meta
+    monkeypatch.setattr(onnx_form, "MAX_GRAPH_BYTES", 100)
+    model, meta = onnx_form.onnx_form(graph.graph_def, inputs, outputs, reference, 8, 8)
+    assert model is None and "more than the 0 MB converted" in meta[Key.ONNX_REFUSED], meta
+
+
+def test_an_export_without_onnx_form_runs_on_tensorflow_and_refuses_onnx_naming_why(spark, photos, tmp_path):
+    import shutil
+
+    from sparkdl.models.contract import Key
+    from sparkdl.models.export import cached_model_dir
+
+    export = tmp_path / "exports"
+    shutil.copytree(os.path.join(cached_model_dir("EfficientNetLite0"), "EfficientNetLite0"),
+                    export / "EfficientNetLite0", ignore=shutil.ignore_patterns("model.onnx"))
+    meta_file = export / "EfficientNetLite0" / "model.json"
+    meta = json.loads(meta_file.read_text())
+    meta.pop(Key.ONNX_SHA256)
+    meta[Key.ONNX_REFUSED] = "a reason written at export"
+    meta_file.write_text(json.dumps(meta))
+    featurizer = DeepImageFeaturizer(outputCol="f", modelName="EfficientNetLite0", modelDir=str(export))
+    scored = featurizer.transform(photos).select("f")
+    rows = scored.collect()
+    assert len(rows) == photos.count() and all(r.f is not None for r in rows)
+    runs = runs_by_engine(scored)
+    assert runs["tf"] > 0 and runs["onnx"] == 0, runs
+    with pytest.raises(Exception, match="engine 'onnx': the export of EfficientNetLite0 has no ONNX form "
+                                        r"\(a reason written at export\)"):
+        featurizer.copy({featurizer.engine: "onnx"}).transform(photos).collect()
+    with pytest.raises(ValueError, match="engine must be one of auto, tf, onnx; got 'gpu'"):
+        featurizer.setEngine("gpu")

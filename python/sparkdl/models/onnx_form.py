@@ -9,6 +9,11 @@ generated images and compared with the Keras model the graph was frozen from. On
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -48,15 +53,38 @@ def relative_error(got: Any, expected: Any) -> float:
 
 
 def convert(graph_def: bytes, inputs: Sequence[str], outputs: Sequence[str]) -> bytes:
-    """The frozen graph as an ONNX model with the same input and output names."""
+    """The frozen graph as an ONNX model with the same input and output names, converted in a child
+    process (:func:`_convert_here`), so the memory the conversion takes (ResNet50's 98 MB graph: a 4 GB
+    peak) is given back to the system when it ends, not kept by this one."""
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+    with tempfile.TemporaryDirectory(prefix="sparkdl-onnx-") as tmp:
+        graph_file, onnx_file = os.path.join(tmp, "graph.pb"), os.path.join(tmp, "model.onnx")
+        with open(graph_file, "wb") as f:
+            f.write(graph_def)
+        done = subprocess.run([sys.executable, "-m", "sparkdl.models.onnx_form", graph_file, onnx_file,
+                               json.dumps(list(inputs)), json.dumps(list(outputs))],
+                              capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            raise RuntimeError(lines[-1] if lines else "the converter exited with %d" % done.returncode)
+        with open(onnx_file, "rb") as f:
+            return f.read()
+
+
+def _convert_here(graph_file: str, onnx_file: str, inputs: Sequence[str], outputs: Sequence[str]) -> None:
+    """tf2onnx on a frozen graph file. Without tf2onnx's rollback of each graph optimizer that fails
+    (``TF2ONNX_CATCH_ERRORS=FALSE``: it deep-copies the graph, constants included, before every one), a failure
+    ends the conversion instead, and the peak memory halves (ResNet50: 8.6 -> 4.2 GB)."""
+    os.environ["TF2ONNX_CATCH_ERRORS"] = "FALSE"
     import tensorflow as tf
     import tf2onnx
 
     parsed = tf.compat.v1.GraphDef()
-    parsed.ParseFromString(graph_def)
-    proto, _ = tf2onnx.convert.from_graph_def(parsed, input_names=list(inputs), output_names=list(outputs),
-                                              opset=OPSET)
-    return bytes(proto.SerializeToString())
+    with open(graph_file, "rb") as f:
+        parsed.ParseFromString(f.read())
+    tf2onnx.convert.from_graph_def(parsed, input_names=list(inputs), output_names=list(outputs), opset=OPSET,
+                                   output_path=onnx_file)
 
 
 def onnx_form(graph_def: bytes, inputs: Sequence[str], outputs: Sequence[str],
@@ -79,9 +107,8 @@ def onnx_form(graph_def: bytes, inputs: Sequence[str], outputs: Sequence[str],
                                                                               MAX_GRAPH_BYTES >> 20)}
     try:
         model = convert(graph_def, inputs, outputs)
-    except Exception as e:  # tf2onnx raises whatever its converters raise
-        return None, {Key.ONNX_REFUSED: "tf2onnx could not convert the graph: %s: %s"
-                                        % (type(e).__name__, str(e).splitlines()[0][:300] if str(e) else "")}
+    except (RuntimeError, OSError) as e:  # the child's last line: whatever tf2onnx raised
+        return None, {Key.ONNX_REFUSED: "tf2onnx could not convert the graph: %s" % str(e)[:300]}
     images = sample_images(height, width)
     session = onnxruntime.InferenceSession(model, providers=["CPUExecutionProvider"])
     got = session.run(list(outputs), {inputs[0]: images})
@@ -92,3 +119,7 @@ def onnx_form(graph_def: bytes, inputs: Sequence[str], outputs: Sequence[str],
                       Key.ONNX_REFUSED: "its outputs differ from Keras' by %.3g of their scale (more than %g)"
                                         % (error, TOLERANCE)}
     return model, {Key.ONNX_SHA256: hashlib.sha256(model).hexdigest(), Key.ONNX_MAX_ERROR: error}
+
+
+if __name__ == "__main__":  # convert(): GRAPH_FILE ONNX_FILE INPUTS_JSON OUTPUTS_JSON
+    _convert_here(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]))

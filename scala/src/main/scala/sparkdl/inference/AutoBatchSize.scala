@@ -18,12 +18,15 @@ import org.slf4j.LoggerFactory
  * How: a candidate is an engine and a batch size ([[Choice]]). Per engine, sizes are tried in
  * increasing order ([[Candidates]], or the one size the user fixed), each for at least [[Runs]]
  * timed model runs and [[MinRows]] rows, after one untimed run at that size (first runs pay for
- * allocations); the time per row of a candidate is the median of its runs. An engine's search stops
- * once two sizes in a row are more than [[Tolerance]] slower per row than its best so far (one
- * could be noise: tasks share the cores), or after its last size; then the next engine is measured
- * the same way, and the fastest candidate of all is kept. Every row of the warm-up is real work:
- * its results are used. Concurrent tasks of the JVM share the measurement (they share the sessions
- * and the cores, as they will after it). The choice is logged once and kept for the life of the JVM
+ * allocations); the time per row of a candidate is the median of its runs, each timed from the
+ * first row of its batch read to its last result (rows in their order; for rows sorted by cost, the
+ * model call alone), so it counts what a batch costs end to end: reading and decoding the rows, and
+ * what an engine's threads take from the task decoding beside it. An engine's search stops once two
+ * sizes in a row are more than [[Tolerance]] slower per row than its best so far (one could be
+ * noise: tasks share the cores), or after its last size; then the next engine is measured the same
+ * way, and the fastest candidate of all is kept. Every row of the warm-up is real work: its results
+ * are used. Concurrent tasks of the JVM share the measurement (they share the sessions and the
+ * cores, as they will after it). The choice is logged once and kept for the life of the JVM
  * ([[chosen]], [[chosenEngine]]).
  */
 object AutoBatchSize {

@@ -102,6 +102,8 @@ object NamedImageModels {
           Seq(str(Key.InputTensor)), Seq(str(Key.FeaturesTensor), str(Key.PredictionsTensor)))
         val onnxPath = new Path(base, Files.Onnx)
         val onnxForm = (json \ Key.OnnxSha256).extractOpt[String] match {
+          case Some(_) if !sparkdl.io.HadoopFiles.exists(onnxPath, spark) =>
+            Left(s"$onnxPath is missing: copied without it?")
           case Some(_) =>
             Right(() =>
               new OnnxModel(ModelFiles.read(onnxPath, spark), graph.inputs, graph.outputs,

@@ -155,11 +155,15 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
       /**
        * Runs the calls on the rows `order` picks (one batch of at most `size`), each row's results
        * into `out`. `converted`: the first call's inputs of every row, when already converted.
+       * `since`: when the batch's rows began to be read (0: now), so the time measured for batch
+       * size and engine auto is what the batch costs end to end (reading and decoding the rows too,
+       * and what an engine's threads take from the task decoding beside it), not the model run
+       * alone.
        */
       def runBatch(rows: scala.collection.IndexedSeq[InternalRow], order: IndexedSeq[Int],
                    choice: AutoBatchSize.Choice,
-                   out: Array[Seq[Any]], converted: IndexedSeq[Seq[Any]]): Unit = {
-        val start = System.nanoTime()
+                   out: Array[Seq[Any]], converted: IndexedSeq[Seq[Any]], since: Long): Unit = {
+        val start = if (since > 0) since else System.nanoTime()
         // rows of the batch the (first) model ran on: a batch of nulls is no measurement
         var fed = 0
         val results = theCalls.indices.map { k =>
@@ -183,6 +187,7 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
       }
 
       def nextBlock(): Iterator[InternalRow] = {
+        val blockStart = System.nanoTime()
         val first = tuner.map(_.next()).getOrElse(fixedChoice)
         val limit = if (sorting) math.max(window, first.size) else first.size
         val block = new scala.collection.mutable.ArrayBuffer[InternalRow](math.min(limit, 4096))
@@ -211,7 +216,8 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
         var choice = first
         while (at < block.length) {
           val chunk = order.slice(at, at + choice.size)
-          runBatch(block, chunk, choice, out, converted)
+          // unsorted, a block is one batch: timed from its first row read
+          runBatch(block, chunk, choice, out, converted, if (sorting) 0L else blockStart)
           at += chunk.length
           choice = tuner.map(_.next()).getOrElse(fixedChoice)
         }
