@@ -35,6 +35,17 @@ def spark():
     session.stop()
 
 
+@pytest.fixture
+def one_engine(spark):
+    """Named image models on one engine (ONNX Runtime) for the test: engine auto, the default, may run
+    some batches on each engine while it measures, and the two agree within 1e-4 of scale only; tests
+    that compare two paths to the same features more tightly than that pin one (``spark.sparkdl.engine``,
+    which stages without an engine of their own and the SQL functions follow)."""
+    spark.conf.set("spark.sparkdl.engine", "onnx")
+    yield "onnx"
+    spark.conf.unset("spark.sparkdl.engine")
+
+
 @pytest.fixture(scope="session")
 def image_dir(tmp_path_factory):
     """Real photos as JPEG and PNG (RGB, gray, RGBA; several sizes) plus broken files."""

@@ -106,8 +106,9 @@ def test_sql_functions_find_the_export_python_made_with_no_conf(spark, image_dir
     rows = spark.sql("SELECT filePath, sparkdl_features('EfficientNetLite0', image) AS f, "
                      "sparkdl_predict('EfficientNetLite0', image, 3) AS top FROM first_contact_images").collect()
     assert len(rows) == len(by_stage) == len(fixtures.GOOD)
-    for r in rows:
-        np.testing.assert_allclose(r.f, by_stage[r.filePath], rtol=1e-5, atol=1e-6)
+    for r in rows:  # within what two engines agree on: engine auto, the default, may run either while it measures
+        want = by_stage[r.filePath]
+        np.testing.assert_allclose(r.f, want, rtol=0, atol=1e-4 * np.abs(want).max())
     top = DeepImagePredictor(inputCol="image", outputCol="top", modelName="EfficientNetLite0",
                              decodePredictions=True, topK=3).transform(images).collect()
     want = {r.filePath: [d["class"] for d in r.top] for r in top}

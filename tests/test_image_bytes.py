@@ -47,7 +47,7 @@ def by_name(rows, path_field, value):
     return {os.path.basename(getattr(r, path_field)): value(r) for r in rows}
 
 
-def test_features_of_bytes_equal_features_of_readimages_structs(spark, photo_dir, tmp_path):
+def test_features_of_bytes_equal_features_of_readimages_structs(spark, photo_dir, tmp_path, one_engine):
     """Done means 1: readImages -> stage, binaryFile -> stage(inputCol="content"), a Parquet struct<bytes, path>
     column -> stage, SELECT sparkdl_features(model, content): equal within 1e-5 for JPEG, PNG (RGB, L, RGBA),
     GIF and BMP; for a TensorFlow and an ONNX model."""
@@ -91,7 +91,7 @@ def test_a_model_fed_bytes_builds_no_image_row(spark, photo_dir):
     assert jvm.sparkdl.image.ImageInput.decoded() - decoded == n
 
 
-def test_a_pipeline_fits_on_a_hugging_face_table_with_a_junk_row_saves_loads_and_scores(spark, tmp_path):
+def test_a_pipeline_fits_on_a_hugging_face_table_with_a_junk_row_saves_loads_and_scores(spark, tmp_path, one_engine):
     """Done means 2: featurizer(handleInvalid="skip") + LogisticRegression on a Parquet table shaped as a
     Hugging Face export holding one row of junk bytes."""
     from pyspark.ml import Pipeline, PipelineModel
@@ -191,7 +191,7 @@ def test_decode_image_equals_readimages_and_keras_file_transformer_takes_bytes(s
         registerKerasImageUDF("cnn_bad", cnn, inputType="png", spark=spark)
 
 
-def test_decoding_params_apply_to_bytes_as_readimages_options_apply_to_files(spark, photo_dir):
+def test_decoding_params_apply_to_bytes_as_readimages_options_apply_to_files(spark, photo_dir, one_engine):
     """maxPixels refuses large images (a row reason), draftDecode decodes JPEGs at the DCT scale readImages'
     draftSize picks for the model's input size: the same features as that path."""
     files = spark.read.format("binaryFile").load(photo_dir)

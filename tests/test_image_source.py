@@ -94,7 +94,7 @@ def test_readimages_options_keep_their_own_listing(spark, labelled, tmp_path):
         spark.readStream.format("sparkdl.image").option("recursive", "true").load(str(d))
 
 
-def test_a_watched_folder_is_scored_in_two_steps_each_file_exactly_once(spark, image_dir, tmp_path):
+def test_a_watched_folder_is_scored_in_two_steps_each_file_exactly_once(spark, image_dir, tmp_path, one_engine):
     """readStream.format("sparkdl.image") needs no schema; a featurizer scores each new file once, with the
     features of a batch read of the same files."""
     watched, staging = tmp_path / "watched", tmp_path / "staging"

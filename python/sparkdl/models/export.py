@@ -208,11 +208,11 @@ def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str
     if damage:
         _say("sparkdl: the cached export of %s at %s is damaged (%s): exporting it again"
              % (model_name, root, damage))
-    elif exists and _without_onnx_form(os.path.join(root, model_name)):
+    stale = exists and not damage and _without_onnx_form(os.path.join(root, model_name))
+    if stale:
         _say("sparkdl: the cached export of %s at %s predates ONNX forms: exporting it again to add one"
              % (model_name, root))
-        damage = "no ONNX form"
-    if not exists or damage:
+    if not exists or damage or stale:
         from sparkdl._progress import Progress
 
         with Progress("sparkdl: exporting %s (weights: %s) to %s, once per model and weights"

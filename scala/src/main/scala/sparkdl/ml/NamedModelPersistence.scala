@@ -37,18 +37,13 @@ private[ml] class NamedModelWriter(stage: ExportedModelParams) extends MLWriter 
     val name = StageSchema.required(stage, stage.modelName)
     val source = new Path(stage.exportDir, name)
     val target = new Path(new Path(path, NamedModelWriter.ExportDir), name)
-    for (file <- stage.exportFiles) {
-      val from = new Path(source, file)
-      if (!HadoopFiles.exists(from, sparkSession)) {
-        throw new IllegalArgumentException(s"${stage.uid}: cannot save $name: $from does not exist")
-      }
-      HadoopFiles.write(HadoopFiles.read(from, sparkSession), new Path(target, file), sparkSession)
-    }
-    for (file <- stage.optionalExportFiles) {
+    for (file <- stage.exportFiles ++ stage.optionalExportFiles) {
       val from = new Path(source, file)
       if (HadoopFiles.exists(from, sparkSession)) {
         HadoopFiles.write(
           HadoopFiles.read(from, sparkSession), new Path(target, file), sparkSession)
+      } else if (stage.exportFiles.contains(file)) {
+        throw new IllegalArgumentException(s"${stage.uid}: cannot save $name: $from does not exist")
       }
     }
     StageMetadata.save(stage, path, sparkSession, exclude = Set("modelDir"))

@@ -24,7 +24,7 @@ final case class ExportedModel(
     featuresTensor: String,
     predictionsTensor: String,
     graph: FrozenGraph,
-    onnxForm: Either[String, () => OnnxModel] = Left("exported without one")) {
+    onnxForm: Either[String, () => OnnxModel]) {
 
   /**
    * The ONNX form (`model.onnx`, the same tensors, checked equal to Keras at export), read on first

@@ -15,6 +15,7 @@ import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.SparkSessionFixture
 import sparkdl.image.ImageReader
+import sparkdl.inference.Engines
 import sparkdl.models.{ExportFolder, ImageNetLabels}
 
 /**
@@ -79,14 +80,17 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
     assert(cat.getString(0) == "n02124075" && cat.getString(1) == "Egyptian cat")
   }
 
-  test("Pipeline(featurizer, LogisticRegression): fit, save, load, same predictions") {
+  test(
+    "Pipeline(featurizer, LogisticRegression): fit, save, load, same predictions, " +
+      "on the ONNX form the saved stage carries") {
     spark.conf.set(ExportFolder.Conf.ModelDir, modelDir) // modelDir from the Spark conf
     try {
       val data =
         ImageReader.readImages(spark, new File(fixtures, "shapes").getAbsolutePath, true, 2)
           .withColumn("label", when(col("filePath").contains("/red/"), 0.0).otherwise(1.0))
-      val featurizer =
-        new DeepImageFeaturizer().setOutputCol("features").setModelName("EfficientNetLite0")
+      // one engine, so that two runs give the same bits (auto may mix engines while it measures)
+      val featurizer = new DeepImageFeaturizer().setOutputCol("features")
+        .setModelName("EfficientNetLite0").setEngine(Engines.Onnx)
       val model =
         new Pipeline().setStages(Array(featurizer, new LogisticRegression().setMaxIter(30)))
           .fit(data)
@@ -97,7 +101,7 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
       val path = Files.createTempDirectory("pipeline").resolve("model").toString
       model.write.overwrite().save(path)
       val loaded = PipelineModel.load(path)
-      assert(loaded.stages(0).isInstanceOf[DeepImageFeaturizer])
+      assert(loaded.stages(0).asInstanceOf[DeepImageFeaturizer].getEngine == Engines.Onnx)
       def preds(m: PipelineModel) =
         m.transform(data).orderBy("filePath").select("probability").collect().toSeq
       assert(preds(loaded) == preds(model))

@@ -10,8 +10,10 @@ import org.scalatest.funsuite.AnyFunSuite
 
 import sparkdl.{SparkSessionFixture, TestGraphs}
 import sparkdl.image.{ImageDecoder, ImageFields, ImageReader}
+import sparkdl.inference.Engines
 import sparkdl.io.HadoopFiles
 import sparkdl.ml.DeepImageFeaturizer
+import sparkdl.models.ExportFolder
 import sparkdl.tf.{FrozenGraph, GraphFiles}
 
 /** sparkdl_predict / sparkdl_features / sparkdl_tensor: in every session through the extension. */
@@ -70,21 +72,35 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
     f
   }
 
-  private def withModelDir[T](body: => T): T = {
+  /**
+   * The fixtures' exports as the model folder. With an engine, every query and stage runs it:
+   * engine auto may run some batches on each engine while it measures, and the two agree within
+   * 1e-4 of scale only, so tests comparing two runs exactly pin one.
+   */
+  private def withModelDir[T](body: => T): T = withModelDir(None)(body)
+
+  private def withModelDir[T](engine: Option[String])(body: => T): T = {
     spark.conf.set("spark.sparkdl.modelDir", new File(fixtures, "models").getAbsolutePath)
+    engine.foreach(spark.conf.set(ExportFolder.Conf.Engine, _))
     try body
-    finally spark.conf.unset("spark.sparkdl.modelDir")
+    finally {
+      spark.conf.unset("spark.sparkdl.modelDir")
+      spark.conf.unset(ExportFolder.Conf.Engine)
+    }
   }
 
-  test("sparkdl_features equals DeepImageFeaturizer") {
-    withModelDir {
+  test("sparkdl_features equals DeepImageFeaturizer, on the engine the conf names") {
+    withModelDir(Some(Engines.Onnx)) {
       val images = ImageReader.readImages(spark, new File(fixtures, "images").getAbsolutePath)
       images.createOrReplaceTempView("photos")
-      val sql =
+      val query =
         spark.sql("SELECT filePath, sparkdl_features('EfficientNetLite0', image) AS f FROM photos")
-          .collect().map(r => r.getString(0) -> Option(r.getSeq[Float](1))).toMap
+      val sql = query.collect().map(r => r.getString(0) -> Option(r.getSeq[Float](1))).toMap
+      val runs = ModelEvalExec.runsByEngine(query.queryExecution.executedPlan)
+      assert(runs(Engines.Onnx) > 0 && runs(Engines.TensorFlow) == 0, runs)
       val stage = new DeepImageFeaturizer().setModelName("EfficientNetLite0").setInputCol("image")
         .setOutputCol("f").setHandleInvalid("keep")
+      assert(stage.getEngine == Engines.Onnx)
       val want = stage.transform(images).select("filePath", "f").collect()
       assert(want.length == sql.size && want.count(!_.isNullAt(1)) > 0)
       want.foreach { r =>
@@ -176,7 +192,7 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
   test(
     "sparkdl_predict with topK: the K most probable ImageNet " +
       "classes with labels, as the predictor gives them") {
-    withModelDir {
+    withModelDir(Some(Engines.TensorFlow)) {
       ImageReader.readImages(
         spark, new File(fixtures, "images").getAbsolutePath).createOrReplaceTempView("photos")
       val top =
