@@ -24,10 +24,14 @@ import org.slf4j.LoggerFactory
  * what an engine's threads take from the task decoding beside it. An engine's search stops once two
  * sizes in a row are more than [[Tolerance]] slower per row than its best so far (one could be
  * noise: tasks share the cores), or after its last size; then the next engine is measured the same
- * way, and the fastest candidate of all is kept. Every row of the warm-up is real work: its results
- * are used. Concurrent tasks of the JVM share the measurement (they share the sessions and the
- * cores, as they will after it). The choice is logged once and kept for the life of the JVM
- * ([[chosen]], [[chosenEngine]]).
+ * way. With several engines, the best size of each then runs again in a final round, in turns (a
+ * batch each, alternating, [[FinalRuns]] runs and [[FinalRows]] rows each), and the faster of those
+ * fresh, interleaved runs is kept: the searches ran one after the other, so a slowdown that lasted
+ * through one of them (the JIT compiling the decoding beside it, a collection, the other task's
+ * phase) would otherwise decide the engine. Every row of the warm-up is real work: its results are
+ * used. Concurrent tasks of the JVM share the measurement (they share the sessions and the cores,
+ * as they will after it). The choice is logged once and kept for the life of the JVM ([[chosen]],
+ * [[chosenEngine]]).
  */
 object AutoBatchSize {
 
@@ -35,6 +39,8 @@ object AutoBatchSize {
   val Runs = 3
   val MinRows = 32
   val Tolerance = 1.10
+  val FinalRuns = 6
+  val FinalRows = 64
 
   /**
    * One way to run a batch: the model's form `engine` (an index into `Model.engines`), `size` rows.
@@ -108,12 +114,17 @@ object AutoBatchSize {
     private val untimed = mutable.Set[Choice]() // candidates that have had their untimed run
     private var worse = 0 // consecutive sizes measured slower than the engine's best by Tolerance
     private val perRow = mutable.Map[Choice, mutable.ArrayBuffer[Double]]()
+    // the final round: each engine's best size, in turns
+    private var finalists = IndexedSeq.empty[Choice]
+    private var turn = 0 // index into finalists of the next batch
+    private val finalPerRow = mutable.Map[Choice, mutable.ArrayBuffer[Double]]()
     @volatile private var decided: Option[Choice] = None
 
     def chosen: Option[Choice] = decided
 
     /** The engine and size of the next batch. */
-    def next(): Choice = decided.getOrElse(synchronized(decided.getOrElse(order(step))))
+    def next(): Choice = decided.getOrElse(synchronized(decided.getOrElse(
+          if (finalists.nonEmpty) finalists(turn) else order(step))))
 
     /**
      * Timed runs a candidate needs: [[Runs]] and [[MinRows]] rows; in turns, [[Runs]] (rounds stay
@@ -124,10 +135,24 @@ object AutoBatchSize {
 
     private def done(c: Choice): Boolean = perRow.get(c).exists(_.length >= runsNeeded(c))
 
+    private def finalDone(c: Choice): Boolean = finalPerRow.get(c)
+      .exists(_.length >= math.max(FinalRuns, (FinalRows + c.size - 1) / c.size))
+
     /** Records one run of `rows` rows (a full batch of `choice`) that took `nanos`. */
     def record(choice: Choice, rows: Int, nanos: Long): Unit = {
       val decidedNow = synchronized {
-        if (decided.nonEmpty || rows != choice.size || choice != order(step)) false
+        if (decided.nonEmpty || rows != choice.size) false
+        else if (finalists.nonEmpty) {
+          // any finalist's full batch counts (tasks ask for the next batch concurrently); turns
+          // go on until every finalist has its runs
+          val at = finalists.indexOf(choice)
+          if (at >= 0) {
+            finalPerRow.getOrElseUpdate(choice, mutable.ArrayBuffer()) += nanos.toDouble / rows
+            turn = (at + 1) % finalists.length
+            if (finalists.forall(finalDone)) decide()
+          }
+          decided.nonEmpty
+        } else if (choice != order(step)) false
         else {
           if (!untimed(choice)) untimed += choice
           else perRow.getOrElseUpdate(choice, mutable.ArrayBuffer()) += nanos.toDouble / rows
@@ -141,13 +166,20 @@ object AutoBatchSize {
       if (decidedNow && engines.length > 1) keep(decided.get.engine)
     }
 
-    /** Median ms per row of each candidate measured so far, by engine and size. */
+    /**
+     * Median ms per row of each candidate measured so far, by engine and size: for the finalists,
+     * of their runs in the final round.
+     */
     def measured: Map[(String, Int), Double] = synchronized {
-      perRow.keys.filter(done).map(c => (engines(c.engine), c.size) -> median(c) / 1e6).toMap
+      (perRow.keys.filter(done).map(c => (engines(c.engine), c.size) -> median(c) / 1e6) ++
+        finalPerRow.keys.filter(finalDone)
+          .map(c => (engines(c.engine), c.size) -> median(finalPerRow(c)) / 1e6)).toMap
     }
 
-    private def median(c: Choice): Double = {
-      val s = perRow(c).sorted
+    private def median(c: Choice): Double = median(perRow(c))
+
+    private def median(runs: mutable.ArrayBuffer[Double]): Double = {
+      val s = runs.sorted
       s(s.length / 2)
     }
 
@@ -157,20 +189,27 @@ object AutoBatchSize {
       worse = if (median(current) > Tolerance * median(best)) worse + 1 else 0
       val engineDone = worse >= 2 || current.size == sizes.last
       if (!engineDone) step += 1
-      else if (current.engine == engines.length - 1) decide()
-      else {
+      else if (current.engine == engines.length - 1) {
+        if (engines.length == 1) decide()
+        else finalists = engines.indices.map(e => perRow.keys.filter(_.engine == e).minBy(median))
+      } else {
         worse = 0
         step = order.indexWhere(_.engine == current.engine + 1)
       }
     }
 
     private def decide(): Unit = {
-      val best = perRow.keys.minBy(median)
+      val best =
+        if (finalists.isEmpty) perRow.keys.minBy(median)
+        else finalists.minBy(c => median(finalPerRow(c)))
       decided = Some(best)
-      val measured = perRow.keys.toSeq.sortBy(c => (c.engine, c.size)).map { c =>
-        f"${if (engines.length > 1) engines(c.engine) + " " else ""}${c.size}: " +
-          f"${median(c) / 1e6}%.2f"
-      }.mkString(", ")
+      def listed(runs: mutable.Map[Choice, mutable.ArrayBuffer[Double]]) =
+        runs.keys.toSeq.sortBy(c => (c.engine, c.size)).map { c =>
+          f"${if (engines.length > 1) engines(c.engine) + " " else ""}${c.size}: " +
+            f"${median(runs(c)) / 1e6}%.2f"
+        }.mkString(", ")
+      val measured = listed(perRow) +
+        (if (finalists.isEmpty) "" else s"; then in turns: ${listed(finalPerRow)}")
       val what = if (engines.length > 1) "engine and batch size" else "batch size"
       val picked =
         if (engines.length > 1) s"${engines(best.engine)}, ${best.size}" else s"${best.size}"

@@ -186,8 +186,12 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
         order.indices.foreach(j => out(order(j)) = results.map(_(j)))
       }
 
-      def nextBlock(): Iterator[InternalRow] = {
-        val blockStart = System.nanoTime()
+      /**
+       * The next block of rows, their results joined. `blockStart`: when the caller began to ask
+       * for its first row: a scan reads and decodes that row in `hasNext`, before this is called,
+       * and a batch is timed from there.
+       */
+      def nextBlock(blockStart: Long): Iterator[InternalRow] = {
         val first = tuner.map(_.next()).getOrElse(fixedChoice)
         val limit = if (sorting) math.max(window, first.size) else first.size
         val block = new scala.collection.mutable.ArrayBuffer[InternalRow](math.min(limit, 4096))
@@ -229,8 +233,10 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
 
       new Iterator[InternalRow] {
         private var current: Iterator[InternalRow] = Iterator.empty
-        override def hasNext: Boolean = current.hasNext ||
-          (rows.hasNext && { current = nextBlock(); current.hasNext })
+        override def hasNext: Boolean = current.hasNext || {
+          val asked = System.nanoTime()
+          rows.hasNext && { current = nextBlock(asked); current.hasNext }
+        }
         override def next(): InternalRow = {
           if (!hasNext) throw new NoSuchElementException("end of partition")
           current.next()

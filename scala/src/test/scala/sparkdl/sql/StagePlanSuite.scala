@@ -174,6 +174,30 @@ class StagePlanSuite extends AnyFunSuite with SparkSessionFixture {
     assert(fixed.chosen.contains(AutoBatchSize.Choice(0, 5)))
   }
 
+  test("engine auto: the engines' best sizes run again in turns, so a slowdown during one " +
+    "engine's search does not decide the engine") {
+    AutoBatchSize.reset()
+    val model = new EngineChoice(Seq(TestGraphs.affine(9), TestGraphs.affine(10)))
+    val tuner = AutoBatchSize.forModel(model, "slowdown")
+    // engine 0 is faster (5 vs 6 ms per row at every size), but the first 700 rows run 1.5x
+    // slower (a JVM warming up): all of engine 0's search and the start of engine 1's
+    var fed = 0
+    var tried = Seq.empty[AutoBatchSize.Choice]
+    while (tuner.chosen.isEmpty) {
+      val c = tuner.next()
+      tried :+= c
+      val slowdown = if (fed < 700) 1.5 else 1.0
+      tuner.record(c, c.size, ((if (c.engine == 0) 5.0 else 6.0) * slowdown * 1e6 * c.size).toLong)
+      fed += c.size
+    }
+    assert(tuner.chosen.exists(_.engine == 0), tried)
+    // the final round alternates the two engines' best sizes, a batch each
+    val last = tried.takeRight(12)
+    assert(last.sliding(2).forall { case Seq(a, b) => a.engine != b.engine }, last)
+    val measured = AutoBatchSize.choices.find(_._1 == "slowdown").get._4
+    assert(measured.values.min == 5.0, measured)
+  }
+
   test("an EngineChoice session runs each form, and after keepEngine only the kept one") {
     val model = new EngineChoice(Seq(TestGraphs.affine(2), TestGraphs.affine(2, scale = 3f)))
     val session = model.open()
