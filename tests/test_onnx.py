@@ -66,6 +66,31 @@ def test_onnx_transformer_equals_onnx_runtime_python(spark, tmp_path):
     np.testing.assert_allclose([r.y for r in sorted(out.collect(), key=lambda r: r.id)], y, atol=1e-6)
 
 
+def test_two_float_inputs_in_batches_of_changing_size_are_each_fed_their_own_values(spark, tmp_path):
+    """Float inputs go through each task thread's direct buffers, one per input, kept from run to run:
+    two inputs of one run must not share one, and a smaller batch after a larger one must not see the
+    larger one's values."""
+    from sparkdl import ONNXTransformer
+
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["a", "b"], ["ab"]),
+         helper.make_node("Concat", ["ab", "a", "b"], ["y"], axis=1)],
+        "pair", [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["N", 2]),
+                 helper.make_tensor_value_info("b", TensorProto.FLOAT, ["N", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 6])])
+    path = save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "pair.onnx")
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(2, 61, 2)).astype(np.float32)
+    df = spark.createDataFrame([(i, a[i].tolist(), b[i].tolist()) for i in range(61)], ["id", "a", "b"]) \
+        .repartition(2)
+    (want,) = ort.InferenceSession(path).run(["y"], {"a": a, "b": b})
+    for size in (16, 5, 1):  # the last batch of a partition is smaller still
+        stage = ONNXTransformer(modelPath=path, inputMapping={"a": "a", "b": "b"}, outputMapping={"y": "y"},
+                                batchSize=size)
+        got = sorted(stage.transform(df).collect(), key=lambda r: r.id)
+        np.testing.assert_array_equal(np.array([r.y for r in got], np.float32), want, err_msg="batch %d" % size)
+
+
 def test_int64_double_and_int32_inputs_are_fed_exactly(spark, tmp_path):
     from sparkdl import ONNXTransformer
 
