@@ -188,8 +188,9 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
 
       /**
        * The next block of rows, their results joined. `blockStart`: when the caller began to ask
-       * for its first row: a scan reads and decodes that row in `hasNext`, before this is called,
-       * and a batch is timed from there.
+       * for its first row (a scan reads and decodes that row in `hasNext`, before this is called),
+       * and a batch is timed from there; for a partition's first block, from after its input was
+       * opened.
        */
       def nextBlock(blockStart: Long): Iterator[InternalRow] = {
         val first = tuner.map(_.next()).getOrElse(fixedChoice)
@@ -233,9 +234,16 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
 
       new Iterator[InternalRow] {
         private var current: Iterator[InternalRow] = Iterator.empty
+        private var started = false
         override def hasNext: Boolean = current.hasNext || {
-          val asked = System.nanoTime()
-          rows.hasNext && { current = nextBlock(asked); current.hasNext }
+          // the partition's first hasNext also opens its input (files, shuffle blocks, a sort of
+          // the whole partition): no batch's cost, so its first block is timed from after it
+          val asked = if (started) System.nanoTime() else 0L
+          rows.hasNext && {
+            started = true
+            current = nextBlock(if (asked > 0) asked else System.nanoTime())
+            current.hasNext
+          }
         }
         override def next(): InternalRow = {
           if (!hasNext) throw new NoSuchElementException("end of partition")
