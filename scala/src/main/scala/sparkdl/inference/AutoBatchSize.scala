@@ -40,7 +40,7 @@ object AutoBatchSize {
   val MinRows = 32
   val Tolerance = 1.10
   val FinalRuns = 6
-  val FinalRows = 64
+  val FinalRows = MinRows
 
   /**
    * One way to run a batch: the model's form `engine` (an index into `Model.engines`), `size` rows.
