@@ -41,9 +41,11 @@ def one_engine(spark):
     some batches on each engine while it measures, and the two agree within 1e-4 of scale only; tests
     that compare two paths to the same features more tightly than that pin one (``spark.sparkdl.engine``,
     which stages without an engine of their own and the SQL functions follow)."""
-    spark.conf.set("spark.sparkdl.engine", "onnx")
+    from sparkdl.models.contract import Conf
+
+    spark.conf.set(Conf.ENGINE, "onnx")
     yield "onnx"
-    spark.conf.unset("spark.sparkdl.engine")
+    spark.conf.unset(Conf.ENGINE)
 
 
 @pytest.fixture(scope="session")

@@ -155,15 +155,14 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
       /**
        * Runs the calls on the rows `order` picks (one batch of at most `size`), each row's results
        * into `out`. `converted`: the first call's inputs of every row, when already converted.
-       * `since`: when the batch's rows began to be read (0: now), so the time measured for batch
-       * size and engine auto is what the batch costs end to end (reading and decoding the rows too,
-       * and what an engine's threads take from the task decoding beside it), not the model run
-       * alone.
+       * `since`: when the batch's rows began to be read (`System.nanoTime`), so the time measured
+       * for batch size and engine auto is what the batch costs end to end (reading and decoding the
+       * rows too, and what an engine's threads take from the task decoding beside it), not the
+       * model run alone.
        */
       def runBatch(rows: scala.collection.IndexedSeq[InternalRow], order: IndexedSeq[Int],
                    choice: AutoBatchSize.Choice,
                    out: Array[Seq[Any]], converted: IndexedSeq[Seq[Any]], since: Long): Unit = {
-        val start = if (since > 0) since else System.nanoTime()
         // rows of the batch the (first) model ran on: a batch of nulls is no measurement
         var fed = 0
         val results = theCalls.indices.map { k =>
@@ -180,7 +179,7 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
           }
           theCalls(k).inference.run(values, engine).map(theCalls(k).result)
         }
-        tuner.foreach(_.record(choice, fed, System.nanoTime() - start))
+        tuner.foreach(_.record(choice, fed, System.nanoTime() - since))
         // Spark shows an average metric's values divided by 10 (one decimal)
         sizes.set(choice.size.toLong * 10)
         order.indices.foreach(j => out(order(j)) = results.map(_(j)))
@@ -222,7 +221,8 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
         while (at < block.length) {
           val chunk = order.slice(at, at + choice.size)
           // unsorted, a block is one batch: timed from its first row read
-          runBatch(block, chunk, choice, out, converted, if (sorting) 0L else blockStart)
+          runBatch(block, chunk, choice, out, converted,
+            if (sorting) System.nanoTime() else blockStart)
           at += chunk.length
           choice = tuner.map(_.next()).getOrElse(fixedChoice)
         }
@@ -238,10 +238,10 @@ final case class ModelEvalExec(calls: Seq[ModelCall], resultAttrs: Seq[Attribute
         override def hasNext: Boolean = current.hasNext || {
           // the partition's first hasNext also opens its input (files, shuffle blocks, a sort of
           // the whole partition): no batch's cost, so its first block is timed from after it
-          val asked = if (started) System.nanoTime() else 0L
+          val asked = System.nanoTime()
           rows.hasNext && {
+            current = nextBlock(if (started) asked else System.nanoTime())
             started = true
-            current = nextBlock(if (asked > 0) asked else System.nanoTime())
             current.hasNext
           }
         }

@@ -80,11 +80,11 @@ class ModelFunctionsSuite extends AnyFunSuite with SparkSessionFixture {
   private def withModelDir[T](body: => T): T = withModelDir(None)(body)
 
   private def withModelDir[T](engine: Option[String])(body: => T): T = {
-    spark.conf.set("spark.sparkdl.modelDir", new File(fixtures, "models").getAbsolutePath)
+    spark.conf.set(ExportFolder.Conf.ModelDir, new File(fixtures, "models").getAbsolutePath)
     engine.foreach(spark.conf.set(ExportFolder.Conf.Engine, _))
     try body
     finally {
-      spark.conf.unset("spark.sparkdl.modelDir")
+      spark.conf.unset(ExportFolder.Conf.ModelDir)
       spark.conf.unset(ExportFolder.Conf.Engine)
     }
   }
