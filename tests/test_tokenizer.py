@@ -305,7 +305,9 @@ def test_the_command_line_exports_an_onnx_encoder_folder_in_int8_with_its_accura
     safetensors = tmp_path / "bert"
     shutil.copytree(minilm_source, str(safetensors))
     refused = {("--model", str(safetensors), "--precision", "int8"): "precision int8 applies to ONNX encoders",
-               ("--model", "ResNet50", "--precision", "int8"): "--precision applies to text models",
+               ("--model", str(folder), "--precision", "int8", "--calibration", str(tmp_path)):
+                   "--calibration applies to image models",
+               ("--model", "ResNet50", "--calibration", str(tmp_path)): "give it with --precision int8",
                ("--model", str(folder), "--model", "ResNet-50"): "not a model name"}
     for words, message in refused.items():
         with pytest.raises(SystemExit):

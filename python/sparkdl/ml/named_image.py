@@ -61,6 +61,13 @@ def _engine(value: object) -> str:
     return value
 
 
+def _precision(value: object) -> str:
+    """precision's converter: one of :data:`sparkdl.models.export.PRECISIONS`."""
+    from sparkdl.models.export import check_precision
+
+    return check_precision(TypeConverters.toString(value))
+
+
 class _NamedImageModel(ExportedModelStage, HasInputCol, HasOutputCol, HasBatchSize, HasHandleInvalid,
                        ImageDecodingParams):
     """Params and export handling shared by the two named-model stages."""
@@ -79,10 +86,16 @@ class _NamedImageModel(ExportedModelStage, HasInputCol, HasOutputCol, HasBatchSi
                    "together with the batch size). Default: the Spark conf %s, else auto" % Conf.ENGINE,
                    typeConverter=_engine)
 
+    precision = Param(Params._dummy(), "precision",
+                      "what the model computes in: fp32 (as Keras), or int8 (its int8 form, on ONNX Runtime: "
+                      "convolutions and classifier in int8 arithmetic, with the accuracy it costs measured at "
+                      "export and kept in model.json; added to the cached export once). Default: fp32",
+                      typeConverter=_precision)
+
     def __init__(self) -> None:
         super(_NamedImageModel, self).__init__()
         self._java_obj = self._new_stage()
-        self._setDefault(inputCol="image")
+        self._setDefault(inputCol="image", precision="fp32")
 
     def _check_model(self) -> None:
         from sparkdl.models.registry import get_spec
@@ -116,7 +129,7 @@ class _NamedImageModel(ExportedModelStage, HasInputCol, HasOutputCol, HasBatchSi
         from sparkdl.models.export import cached_model_dir
 
         weights = self.getOrDefault(self.weightsPath) if self.isDefined(self.weightsPath) else None
-        return self.copy({self.modelDir: cached_model_dir(self.getModelName(), weights)})
+        return self.copy({self.modelDir: cached_model_dir(self.getModelName(), weights, self.getPrecision())})
 
     def _upload_export(self, spark: ConnectSparkSession) -> str:
         """On Spark Connect with TensorFlow here: exports the model here (once, cached) and uploads
@@ -126,12 +139,14 @@ class _NamedImageModel(ExportedModelStage, HasInputCol, HasOutputCol, HasBatchSi
         from sparkdl.models.export import cached_model_dir
 
         weights = self.getOrDefault(self.weightsPath) if self.isDefined(self.weightsPath) else None
-        return upload_export(spark, cached_model_dir(self.getModelName(), weights), self.getModelName())
+        return upload_export(spark, cached_model_dir(self.getModelName(), weights, self.getPrecision()),
+                             self.getModelName())
 
     getModelName, setModelName = accessors("modelName", str)
     getModelDir, setModelDir = accessors("modelDir", str)
     getWeightsPath, setWeightsPath = accessors("weightsPath", str)
     setEngine = accessors("engine", str)[1]
+    getPrecision, setPrecision = accessors("precision", str)
 
     def getEngine(self) -> str:
         """The engine set, else the active session's Spark conf ``spark.sparkdl.engine``, else ``auto``."""
@@ -156,7 +171,7 @@ class DeepImageFeaturizer(_NamedImageModel):
     def __init__(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                  modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 0,
                  handleInvalid: str = "error", maxPixels: int = 100000000, applyExifOrientation: bool = False,
-                 draftDecode: bool = False, engine: Optional[str] = None) -> None:
+                 draftDecode: bool = False, engine: Optional[str] = None, precision: str = "fp32") -> None:
         super(DeepImageFeaturizer, self).__init__()
         self.setParams(**self._input_kwargs)
 
@@ -164,7 +179,7 @@ class DeepImageFeaturizer(_NamedImageModel):
     def setParams(self, inputCol: str = "image", outputCol: Optional[str] = None, modelName: Optional[str] = None,
                   modelDir: Optional[str] = None, weightsPath: Optional[str] = None, batchSize: int = 0,
                   handleInvalid: str = "error", maxPixels: int = 100000000, applyExifOrientation: bool = False,
-                  draftDecode: bool = False, engine: Optional[str] = None) -> Self:
+                  draftDecode: bool = False, engine: Optional[str] = None, precision: str = "fp32") -> Self:
         return self._set(**self._input_kwargs)
 
 
@@ -191,7 +206,7 @@ class DeepImagePredictor(_NamedImageModel):
                  decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
                  weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error",
                  maxPixels: int = 100000000, applyExifOrientation: bool = False, draftDecode: bool = False,
-                 engine: Optional[str] = None) -> None:
+                 engine: Optional[str] = None, precision: str = "fp32") -> None:
         super(DeepImagePredictor, self).__init__()
         self._setDefault(decodePredictions=False, topK=5)
         self.setParams(**self._input_kwargs)
@@ -201,7 +216,7 @@ class DeepImagePredictor(_NamedImageModel):
                   decodePredictions: bool = False, topK: int = 5, modelDir: Optional[str] = None,
                   weightsPath: Optional[str] = None, batchSize: int = 0, handleInvalid: str = "error",
                   maxPixels: int = 100000000, applyExifOrientation: bool = False, draftDecode: bool = False,
-                  engine: Optional[str] = None) -> Self:
+                  engine: Optional[str] = None, precision: str = "fp32") -> Self:
         return self._set(**self._input_kwargs)
 
     getDecodePredictions, setDecodePredictions = accessors("decodePredictions", bool)

@@ -34,6 +34,7 @@ class Files:
     MODEL_JSON = "model.json"
     GRAPH = "graph.pb"
     ONNX = "model.onnx"
+    INT8_ONNX = "model.int8.onnx"
     VOCAB = "vocab.txt"
     TOKENIZER = "tokenizer.json"
 
@@ -56,6 +57,9 @@ class Key:
     ONNX_SHA256 = "onnxSha256"
     ONNX_MAX_ERROR = "onnxMaxError"
     ONNX_REFUSED = "onnxRefused"
+    # a named image model's int8 form (made from the ONNX form when asked for): its digest, or why there is none
+    INT8_SHA256 = "int8Sha256"
+    INT8_REFUSED = "int8Refused"
     # a text model: its tensors, token limit and tokenizer
     INPUT_IDS_TENSOR = "inputIdsTensor"
     ATTENTION_MASK_TENSOR = "attentionMaskTensor"

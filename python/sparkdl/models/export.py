@@ -5,7 +5,8 @@ two outputs: ``features:0``, the featurizer cut, and ``predictions:0``, the 1000
 ImageNet probabilities; input ``input:0`` takes RGB pixels 0-255 at the model's input
 size, Keras' ``preprocess_input`` is inside the graph), ``<ModelName>/model.onnx`` (the
 same graph for ONNX Runtime, same tensor names, written when it equals Keras' outputs:
-:mod:`sparkdl.models.onnx_form`) and ``<ModelName>/model.json``.
+:mod:`sparkdl.models.onnx_form`), ``<ModelName>/model.int8.onnx`` (when asked for: the ONNX form computed
+in int8, :mod:`sparkdl.models.image_int8`) and ``<ModelName>/model.json``.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ from typing import Any, Callable, Dict, Optional, Tuple, cast
 from sparkdl.models.contract import CacheKey, Conf, Engine, Files, Key, Kind
 from sparkdl.models.registry import get_spec, load_symbol
 
-__all__ = ["build_keras_model", "export_model", "cached_model_dir", "weights_key", "WeightsUnavailableError",
-           "conf_export_holds"]
+__all__ = ["build_keras_model", "export_model", "add_int8_form", "cached_model_dir", "weights_key",
+           "WeightsUnavailableError", "conf_export_holds", "PRECISIONS"]
 
 INPUT = "input"
 FEATURES = "features"
@@ -86,11 +87,27 @@ def features_model(model: Any) -> Any:
 #: The steps of an export, as progress shows them.
 EXPORT_STEPS = ("reading the weights", "freezing the graph", "converting it to ONNX", "writing the export")
 
+#: The step of an int8 export (``precision="int8"``), after the ONNX conversion.
+INT8_STEP = "quantizing it to int8"
+
+#: What a named image model's export may compute in: float32 only, or also int8 (:mod:`sparkdl.models.image_int8`).
+PRECISIONS = ("fp32", "int8")
+
+
+def check_precision(precision: str) -> str:
+    if precision not in PRECISIONS:
+        raise ValueError("precision must be one of %s, got %r" % (", ".join(PRECISIONS), precision))
+    return precision
+
 
 def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = None,
-                 step: Callable[[str], None] = lambda name: None) -> str:
+                 step: Callable[[str], None] = lambda name: None, precision: str = "fp32",
+                 calibration: Optional[str] = None) -> str:
     """Exports ``model_name`` into ``out_dir/<model_name>/``; returns that directory. ``step`` is
-    told each of :data:`EXPORT_STEPS` as it starts."""
+    told each of :data:`EXPORT_STEPS` (and :data:`INT8_STEP`) as it starts. ``precision="int8"`` also
+    writes the int8 form, calibrated on the images in the folder ``calibration`` (default: the photos of
+    :data:`sparkdl.models.image_int8.PHOTOS`)."""
+    check_precision(precision)
     tf = require_tensorflow(model_name)
 
     from sparkdl.graph.export import freeze_function
@@ -117,6 +134,13 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
     tensors = [FEATURES + ":0", PREDICTIONS + ":0"]
     onnx_model, onnx_meta = onnx_form(graph.graph_def, [INPUT + ":0"], tensors, keras_outputs, spec.height,
                                       spec.width)
+    written = {Files.ONNX: onnx_model} if onnx_model else {}
+    if precision == "int8":
+        step(INT8_STEP)
+        int8_model, int8_meta = _int8(onnx_model, onnx_meta, spec.height, spec.width, calibration)
+        onnx_meta.update(int8_meta)
+        if int8_model:
+            written[Files.INT8_ONNX] = int8_model
     step(EXPORT_STEPS[3])
     meta = {
         Key.MODEL_NAME: model_name, Key.KIND: Kind.IMAGE, Key.HEIGHT: spec.height, Key.WIDTH: spec.width,
@@ -127,8 +151,57 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
         "exportedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **onnx_meta,
     }
-    return write_export(out_dir, model_name, graph.graph_def, meta,
-                        written={Files.ONNX: onnx_model} if onnx_model else None)
+    return write_export(out_dir, model_name, graph.graph_def, meta, written=written)
+
+
+def _int8(onnx_model: Optional[bytes], meta: Dict[str, Any], height: int, width: int,
+          calibration: Optional[str]) -> Tuple[Optional[bytes], Dict[str, Any]]:
+    """(the int8 form or None, its ``model.json`` entries) of an export's ONNX form."""
+    if onnx_model is None:
+        return None, {Key.INT8_REFUSED: "the export has no ONNX form to quantize (%s)"
+                                        % meta.get(Key.ONNX_REFUSED, "none was written")}
+    from sparkdl.models.image_int8 import describe, int8_form
+
+    model, int8_meta = int8_form(onnx_model, INPUT + ":0", FEATURES + ":0", PREDICTIONS + ":0", height, width,
+                                 calibration)
+    _say("sparkdl: " + describe(int8_meta))
+    return model, int8_meta
+
+
+def add_int8_form(export: str, calibration: Optional[str] = None) -> str:
+    """Adds the int8 form to the export of a named image model in the folder ``export``
+    (``<dir>/<modelName>``), calibrated on the images in the folder ``calibration`` (default: the photos
+    of :data:`sparkdl.models.image_int8.PHOTOS`); an older int8 form is replaced. Returns ``export``."""
+    with open(os.path.join(export, Files.MODEL_JSON)) as f:
+        meta = json.load(f)
+    if meta.get(Key.KIND, Kind.IMAGE) != Kind.IMAGE:
+        raise ValueError("%s is the export of a %s model: int8 forms are made for named image models here "
+                         "(text models: `python -m sparkdl.models export --precision int8`)" % (export, meta[Key.KIND]))
+    onnx_model = None
+    if Key.ONNX_SHA256 in meta:
+        with open(os.path.join(export, Files.ONNX), "rb") as f:
+            onnx_model = f.read()
+    model, int8_meta = _int8(onnx_model, meta, meta[Key.HEIGHT], meta[Key.WIDTH], calibration)
+    for key in [k for k in meta if k.startswith("int8")]:
+        del meta[key]
+    meta.update(int8_meta)
+    if model is not None:
+        _replace(os.path.join(export, Files.INT8_ONNX), model)
+    _replace(os.path.join(export, Files.MODEL_JSON), json.dumps(meta, indent=2).encode())
+    return export
+
+
+def _replace(path: str, data: bytes) -> None:
+    """Writes ``path`` whole or not at all (a temporary file beside it, then renamed over it)."""
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + "-", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def require_tensorflow(model_name: str) -> Any:
@@ -196,12 +269,14 @@ def conf_export_holds(spark: Any, model_name: str) -> bool:
     return os.path.isfile(os.path.join(url.path if url.scheme else conf_dir, model_name, Files.MODEL_JSON))
 
 
-def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str:
-    """An export directory holding ``model_name`` for these weights; exports once, then reuses.
+def cached_model_dir(model_name: str, weights_path: Optional[str] = None, precision: str = "fp32") -> str:
+    """An export directory holding ``model_name`` for these weights; exports once, then reuses. With
+    ``precision="int8"``, the export also holds the int8 form (added once to a cached export without one).
 
     Returns the directory to give as ``modelDir`` (it contains ``<model_name>/``).
     """
     get_spec(model_name)
+    check_precision(precision)
     root = os.path.join(cache_root(), weights_key(weights_path))
     exists = os.path.isfile(os.path.join(root, model_name, Files.MODEL_JSON))
     damage = _damage(os.path.join(root, model_name)) if exists else None
@@ -218,7 +293,14 @@ def cached_model_dir(model_name: str, weights_path: Optional[str] = None) -> str
         with Progress("sparkdl: exporting %s (weights: %s) to %s, once per model and weights"
                       % (model_name, weights_path or "imagenet", root), EXPORT_STEPS,
                       done="sparkdl: exported %s" % model_name) as progress:
-            export_model(model_name, root, weights_path, progress.step)
+            export_model(model_name, root, weights_path, progress.step, precision)
+    elif precision == "int8" and _without_int8_form(os.path.join(root, model_name)):
+        from sparkdl._progress import Progress
+
+        with Progress("sparkdl: adding the int8 form of %s to its export at %s, once" % (model_name, root),
+                      [INT8_STEP], done="sparkdl: added the int8 form of %s" % model_name) as progress:
+            progress.step(INT8_STEP)
+            add_int8_form(os.path.join(root, model_name))
     return root
 
 
@@ -234,6 +316,13 @@ def _without_onnx_form(export: str) -> bool:
         Key.ONNX_REFUSED not in meta
 
 
+def _without_int8_form(export: str) -> bool:
+    """Whether an export says neither its int8 form's digest nor why it has none."""
+    with open(os.path.join(export, Files.MODEL_JSON)) as f:
+        meta = json.load(f)
+    return Key.INT8_SHA256 not in meta and Key.INT8_REFUSED not in meta
+
+
 def _damage(export: str) -> Optional[str]:
     """Why a cached export cannot be used (unreadable model.json, graph.pb or model.onnx missing or
     not the bytes exported), or None. Each model file is hashed once per process."""
@@ -244,6 +333,8 @@ def _damage(export: str) -> Optional[str]:
         files = [(model_file, meta.get(Key.GRAPH_SHA256))]
         if model_file == Files.GRAPH and Key.ONNX_SHA256 in meta:  # a named image model's ONNX form
             files.append((Files.ONNX, meta[Key.ONNX_SHA256]))
+        if Key.INT8_SHA256 in meta:  # and its int8 form
+            files.append((Files.INT8_ONNX, meta[Key.INT8_SHA256]))
         for name, recorded in files:
             path = os.path.join(export, name)
             stat = os.stat(path)

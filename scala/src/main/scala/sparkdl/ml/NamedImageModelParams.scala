@@ -33,10 +33,17 @@ trait NamedImageModelParams
       s"Default: the Spark conf ${Engines.Conf}, else auto",
     ParamValidators.inArray(Engines.Values.toArray))
 
-  setDefault(inputCol -> "image")
+  final val precision: Param[String] = new Param[String](this, "precision",
+    "what the model computes in: fp32 (as Keras), or int8 (its int8 form, on ONNX Runtime: " +
+      "convolutions and classifier in int8 arithmetic, with the accuracy it costs measured at " +
+      "export and kept in model.json; made from Python, once per export). Default: fp32",
+    ParamValidators.inArray(NamedImageModels.Precisions.toArray))
+
+  setDefault(inputCol -> "image", precision -> NamedImageModels.Fp32)
 
   def exportFiles: Seq[String] = Seq(ExportFolder.Files.ModelJson, ExportFolder.Files.Graph)
-  override def optionalExportFiles: Seq[String] = Seq(ExportFolder.Files.Onnx)
+  override def optionalExportFiles: Seq[String] =
+    Seq(ExportFolder.Files.Onnx, ExportFolder.Files.Int8Onnx)
   def exportDir: String = NamedImageModels.resolveDir($(modelName), get(modelDir))
   def getModelDir: String = $(modelDir)
   def getWeightsPath: String = $(weightsPath)
@@ -48,6 +55,8 @@ trait NamedImageModelParams
   def setModelDir(value: String): this.type = set(modelDir, value)
   def setWeightsPath(value: String): this.type = set(weightsPath, value)
   def setEngine(value: String): this.type = set(engine, value)
+  def getPrecision: String = $(precision)
+  def setPrecision(value: String): this.type = set(precision, value)
 
   /** The engine set, else the active session's conf [[Engines.Conf]], else `auto`. */
   def getEngine: String = get(engine).getOrElse(Engines.fromConf())
@@ -77,7 +86,10 @@ trait NamedImageModelParams
     val input = ImageInput(
       $(inputCol), model.inputTensor, ImageInputSpec(model.height, model.width, 3, "RGB"),
       imageDecoding)
-    BatchTransform(dataset.toDF(), getClass.getSimpleName, $(modelName), model.forEngine(getEngine),
+    val label = if ($(precision) == NamedImageModels.Fp32) $(modelName)
+    else s"${$(modelName)} (${$(precision)})"
+    BatchTransform(dataset.toDF(), getClass.getSimpleName, label,
+      model.forEngine(getEngine, $(precision)),
       Seq(input),
       Seq(BatchOutput(tensor(model), format)), Seq($(outputCol)), $(batchSize), $(handleInvalid),
       BatchTransform.InvalidImageHint)

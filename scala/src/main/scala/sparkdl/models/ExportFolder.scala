@@ -54,6 +54,7 @@ object ExportFolder {
     val ModelJson = "model.json"
     val Graph = "graph.pb"
     val Onnx = "model.onnx"
+    val Int8Onnx = "model.int8.onnx"
     val Vocab = "vocab.txt"
     val Tokenizer = "tokenizer.json"
   }
@@ -75,6 +76,10 @@ object ExportFolder {
     val OnnxSha256 = "onnxSha256"
     val OnnxMaxError = "onnxMaxError"
     val OnnxRefused = "onnxRefused"
+    // a named image model's int8 form (made from the ONNX form when asked for): its digest, or why
+    // there is none
+    val Int8Sha256 = "int8Sha256"
+    val Int8Refused = "int8Refused"
     // a text model: its tensors, token limit and tokenizer
     val InputIdsTensor = "inputIdsTensor"
     val AttentionMaskTensor = "attentionMaskTensor"
@@ -108,12 +113,14 @@ object ExportFolder {
     "Conf.Engine" -> Conf.Engine,
     "CacheKey.ImageNet" -> CacheKey.ImageNet, "CacheKey.Text" -> CacheKey.Text,
     "Files.ModelJson" -> Files.ModelJson, "Files.Graph" -> Files.Graph, "Files.Onnx" -> Files.Onnx,
+    "Files.Int8Onnx" -> Files.Int8Onnx,
     "Files.Vocab" -> Files.Vocab, "Files.Tokenizer" -> Files.Tokenizer,
     "Key.ModelName" -> Key.ModelName, "Key.Kind" -> Key.Kind, "Key.Engine" -> Key.Engine,
     "Key.GraphSha256" -> Key.GraphSha256, "Key.Height" -> Key.Height, "Key.Width" -> Key.Width,
     "Key.InputTensor" -> Key.InputTensor, "Key.FeaturesTensor" -> Key.FeaturesTensor,
     "Key.PredictionsTensor" -> Key.PredictionsTensor, "Key.OnnxSha256" -> Key.OnnxSha256,
     "Key.OnnxMaxError" -> Key.OnnxMaxError, "Key.OnnxRefused" -> Key.OnnxRefused,
+    "Key.Int8Sha256" -> Key.Int8Sha256, "Key.Int8Refused" -> Key.Int8Refused,
     "Key.InputIdsTensor" -> Key.InputIdsTensor,
     "Key.AttentionMaskTensor" -> Key.AttentionMaskTensor,
     "Key.TokenTypeIdsTensor" -> Key.TokenTypeIdsTensor,

@@ -13,8 +13,9 @@ import sparkdl.tf.FrozenGraph
 /**
  * A named model as exported by `python -m sparkdl.models export`: one frozen graph taking RGB
  * pixels 0-255 (`inputTensor`, Keras preprocessing inside) with two outputs, the featurizer cut and
- * the 1000 ImageNet probabilities; and, where its conversion held to Keras' outputs, the same model
- * as ONNX for ONNX Runtime, with the same tensor names.
+ * the 1000 ImageNet probabilities; where its conversion held to Keras' outputs, the same model as
+ * ONNX for ONNX Runtime, with the same tensor names; and, when an export asked for it, that ONNX
+ * form computed in int8 (`model.int8.onnx`, Python's `sparkdl.models.image_int8`).
  */
 final case class ExportedModel(
     modelName: String,
@@ -24,13 +25,17 @@ final case class ExportedModel(
     featuresTensor: String,
     predictionsTensor: String,
     graph: FrozenGraph,
-    onnxForm: Either[String, () => OnnxModel]) {
+    onnxForm: Either[String, () => OnnxModel],
+    int8Form: Either[String, () => OnnxModel] = Left("not asked for at export")) {
 
   /**
    * The ONNX form (`model.onnx`, the same tensors, checked equal to Keras at export), read on first
    * use; or why the export has none.
    */
   lazy val onnx: Either[String, OnnxModel] = onnxForm.map(_())
+
+  /** The int8 form (read on first use), or why the export has none. */
+  lazy val int8: Either[String, OnnxModel] = int8Form.map(_())
 
   /**
    * The model `engine` runs ([[Engines.Values]]): the frozen graph (`tf`), the ONNX form (`onnx`),
@@ -46,6 +51,28 @@ final case class ExportedModel(
         identity)
     case _ => onnx.fold[Model](_ => graph, o => new EngineChoice(Seq(graph, o)))
   }
+
+  /**
+   * The model `engine` runs in `precision` ([[NamedImageModels.Precisions]]): `fp32` as
+   * [[forEngine]]; `int8` the int8 form, on ONNX Runtime (engine `onnx` or `auto`).
+   */
+  def forEngine(engine: String, precision: String): Model = precision match {
+    case NamedImageModels.Fp32 => forEngine(engine)
+    case NamedImageModels.Int8 =>
+      if (engine == Engines.TensorFlow) {
+        throw new IllegalArgumentException(
+          s"precision 'int8' runs $modelName's int8 form on ONNX Runtime, not engine 'tf': set " +
+            "engine to 'onnx' or 'auto' (or precision to 'fp32').")
+      }
+      int8.fold(why =>
+          throw new IllegalArgumentException(
+            s"precision 'int8': the export of $modelName has no int8 form ($why). From Python a " +
+              "stage with precision='int8' adds it to its cached export; else write one with " +
+              s"`python -m sparkdl.models export --model $modelName --precision int8 --out DIR`."),
+        identity)
+    case other => throw new IllegalArgumentException(
+        s"precision must be one of ${NamedImageModels.Precisions.mkString(", ")}, got '$other'")
+  }
 }
 
 /** The model names sparkdl knows, and loading their exports from a `modelDir`. */
@@ -55,6 +82,11 @@ object NamedImageModels {
   val names: Seq[String] =
     Seq("InceptionV3", "Xception", "ResNet50", "VGG16", "VGG19", "MobileNetV2",
       "EfficientNetB0", "EfficientNetLite0")
+
+  /** What a named image model computes in: float32, or its int8 form (Python's `PRECISIONS`). */
+  val Fp32 = "fp32"
+  val Int8 = "int8"
+  val Precisions: Seq[String] = Seq(Fp32, Int8)
 
   def checkName(name: String): Unit =
     if (!names.contains(name)) {
@@ -111,9 +143,20 @@ object NamedImageModels {
           case None => Left((json \ Key.OnnxRefused).extractOpt[String]
                 .getOrElse("exported by a sparkdl that wrote none"))
         }
+        val int8Path = new Path(base, Files.Int8Onnx)
+        val int8Form = (json \ Key.Int8Sha256).extractOpt[String] match {
+          case Some(_) if !sparkdl.io.HadoopFiles.exists(int8Path, spark) =>
+            Left(s"$int8Path is missing: copied without it?")
+          case Some(_) =>
+            Right(() =>
+              new OnnxModel(ModelFiles.read(int8Path, spark), graph.inputs, graph.outputs,
+                int8Path.toString))
+          case None => Left((json \ Key.Int8Refused).extractOpt[String]
+                .getOrElse("not asked for at export"))
+        }
         ExportedModel(
           modelName, int(Key.Height), int(Key.Width), str(Key.InputTensor), str(Key.FeaturesTensor),
-          str(Key.PredictionsTensor), graph, onnxForm)
+          str(Key.PredictionsTensor), graph, onnxForm, int8Form)
     })
   }
 }
