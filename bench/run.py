@@ -11,7 +11,9 @@ Per model (MobileNetV2, EfficientNet-Lite0, ResNet50), on >= 1,000 640x480 JPEG 
      export's model.onnx in ONNX Runtime Python (best batch size and threads per op);
   4. limit: the same frozen graph in one TensorFlow Python process on pre-decoded arrays, both
      cores, at its best batch size (a sweep): the compute-only limit; the same for model.onnx in
-     ONNX Runtime.
+     ONNX Runtime;
+  5. int8: the transformer with precision int8 (the export's int8 form, ONNX Runtime), its compute-only
+     limit, and its accuracy against the float form as measured at export (--no-int8: skip).
 Printed: the rates, the ratios against the targets, the end-to-end bound (the faster engine's
 limit and the fastest decode+resize sharing the cores), and decode+resize rates. Optional:
 executor JVM memory over 1,000 and N images (--memory-images N).
@@ -130,7 +132,7 @@ def linked(files, folder):
     return folder
 
 
-def bench_model(spark, name, files, directory, weights_file, work):
+def bench_model(spark, name, files, directory, weights_file, work, with_int8=True):
     import json
 
     import peers
@@ -181,6 +183,17 @@ def bench_model(spark, name, files, directory, weights_file, work):
         engines[engine] = max(n / timed(forced_run)[0] for _ in range(2))
     choice = [line.split("\t") for line in spark.sparkContext._jvm.sparkdl.PythonAPI.autoChoices()
               if "'%s'" % name in line.split("\t")[0] and "tf:" in line and "onnx:" in line]
+
+    # 1d. precision int8: the export's int8 form (added to the cached export on first use, its accuracy
+    # printed then), on ONNX Runtime, after its own warm pass, best of 2
+    int8 = None
+    if with_int8:
+        quantized = featurizer.copy({featurizer.precision: "int8"})
+
+        def int8_run():
+            noop(quantized.transform(readImages(directory, numPartitions=8)).select("filePath", "features"))
+        noop(quantized.transform(readImages(warm, numPartitions=2)))
+        int8 = max(n / timed(int8_run)[0] for _ in range(2))
 
     # 2. the SQL function, default settings, the same export
     model_dir = cached_model_dir(name, weights_file)
@@ -242,6 +255,19 @@ def bench_model(spark, name, files, directory, weights_file, work):
         onnx_limit[bs] = reps * bs / timed(lambda chunk=chunk, reps=reps: [
             session.run([meta["featuresTensor"]], {meta["inputTensor"]: chunk}) for _ in range(reps)])[0]
 
+    int8_limit = {}
+    if with_int8:  # the int8 form's compute-only limit, as the float form's above
+        int8_path = os.path.join(export, "model.int8.onnx")
+        session = peers.onnx_session(int8_path)
+        for bs in (1, 4, 8, 16, 32, 64):
+            chunk = arrays[:bs]
+            session.run([meta["featuresTensor"]], {meta["inputTensor"]: chunk})
+            reps = max(2, 128 // bs)
+            int8_limit[bs] = reps * bs / timed(lambda chunk=chunk, reps=reps: [
+                session.run([meta["featuresTensor"]], {meta["inputTensor"]: chunk}) for _ in range(reps)])[0]
+        peers.forget(int8_path)
+        meta = json.load(open(os.path.join(export, "model.json")))  # with the int8 form's measures
+
     peers.forget(onnx_path)  # this process measures one model at a time too
     fn = wrapped = session = None  # noqa: F841 (the graph and the session freed before the next model)
     return {"transformer": n / t_stage, "bytes": n / t_bytes, "sql": n / t_sql, "pbudf": n / t_pbudf,
@@ -250,7 +276,9 @@ def bench_model(spark, name, files, directory, weights_file, work):
             "pbudf_sweep": sweep, "limit_sweep": limit,
             "engines": engines, "choice": choice[0][1:] if choice else None,
             "pbudf_onnx": n / t_pbudf_onnx, "pbudf_onnx_choice": onnx_pbudf_choice, "pbudf_onnx_sweep": onnx_sweep,
-            "limit_onnx": max(onnx_limit.values()), "limit_onnx_sweep": onnx_limit}
+            "limit_onnx": max(onnx_limit.values()), "limit_onnx_sweep": onnx_limit,
+            "int8": int8, "limit_int8": max(int8_limit.values()) if int8_limit else None,
+            "limit_int8_sweep": int8_limit, "int8_meta": {k: v for k, v in meta.items() if k.startswith("int8")}}
 
 
 def random_weights(name, work):
@@ -573,6 +601,27 @@ def print_engines(rows, cores, decoding):
         print("  %-18s %s" % (name, "all met" if not missed else "missed: " + "; ".join(missed)))
 
 
+def print_int8(rows):
+    """precision int8 against the float forms, forced, and the int8 form's accuracy measured at export."""
+    rows = [(name, r) for name, r in rows if r["int8"]]
+    if not rows:
+        return
+    print("\nprecision int8 (DeepImageFeaturizer, readImages, engine onnx: the export's model.int8.onnx), "
+          "images/second:")
+    print("%-18s %8s %8s %8s %11s %10s %10s %9s %9s %9s" % (
+        "model", "int8", "onnx", "tf", "vs faster", "limit i8", "limit ort", "cos min", "cos mean", "top-1"))
+    for name, r in rows:
+        e, m = r["engines"], r["int8_meta"]
+        print("%-18s %8.1f %8.1f %8.1f %10.2fx %10.1f %10.1f %9.4f %9.4f %8.0f%%" % (
+            name, r["int8"], e["onnx"], e["tf"], r["int8"] / max(e.values()), r["limit_int8"], r["limit_onnx"],
+            m.get("int8CosineMin", float("nan")), m.get("int8CosineMean", float("nan")),
+            100 * m.get("int8Top1Agreement", float("nan"))))
+    print("(vs faster: int8 over the faster float engine forced; cos, top-1: the int8 form's features and top "
+          "class against the float form's, measured at export on crops of photos the calibration did not see: %s)"
+          % rows[0][1]["int8_meta"].get("int8Calibration", "?"))
+    print("target: ResNet50 int8 >= 1.8x its float row")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=1000)
@@ -582,6 +631,7 @@ def main():
                         help="text models: the frozen graph (TensorFlow) and the int8 ONNX encoder (ONNX Runtime)")
     parser.add_argument("--listing-files", type=int, default=100000,
                         help="files (in 1,000 folders) for the listing rows, sparkdl.image vs binaryFile (0: skip)")
+    parser.add_argument("--no-int8", action="store_true", help="skip the precision int8 rows of the image models")
     parser.add_argument("--memory-images", type=int, default=0,
                         help="images for the executor memory check (0: skip it)")
     args = parser.parse_args()
@@ -616,7 +666,7 @@ def main():
     rows = []
     for name in models:
         weights = random_weights(name, work)
-        r = bench_model(spark, name, files, directory, weights, work)
+        r = bench_model(spark, name, files, directory, weights, work, not args.no_int8)
         rows.append((name, r))
         print("  %s done: %s" % (name, r), flush=True)
 
@@ -637,6 +687,7 @@ def main():
     if rows:
         print_images(rows, files, cores, jvm_rate)
         print_engines(rows, cores, decoding)
+        print_int8(rows)
     for name, text in texts:
         n = args.sentences
         engine = "ONNX Runtime" if name.endswith("int8") else "TensorFlow"

@@ -57,6 +57,8 @@ def test_precision_int8_adds_the_form_to_the_export_once_and_keeps_the_class_of_
     assert len(int8) < os.path.getsize(in_int8_cache / "model.onnx") / 2  # int8 weights
     assert 0.9 <= meta["int8CosineMin"] <= meta["int8CosineMean"] <= 1, meta
     assert 0.5 <= meta["int8Top1Agreement"] <= 1 and meta["int8Speedup"] > 0, meta
+    # where the float model is sure of a class (>= 30%), the int8 form names the same one
+    assert meta["int8SureCrops"] >= 8 and meta["int8Top1AgreementSure"] >= 0.9, meta
     assert "photos of skimage.data" in meta["int8Calibration"], meta
     predictor.transform(images).collect()
     assert "adding the int8 form" not in capfd.readouterr().err  # once per export
@@ -117,3 +119,10 @@ def test_a_saved_int8_stage_loads_with_its_form(spark, photos, in_int8_cache, tm
     stage = PipelineModel.load(str(tmp_path / "saved")).stages[0]
     assert type(stage) is DeepImageFeaturizer and stage.getPrecision() == "int8"
     assert [r.f for r in stage.transform(photos).collect()] == before
+
+
+def test_precisions_mirror_the_jvm(spark):
+    from sparkdl.models.export import PRECISIONS
+
+    jvm = spark.sparkContext._jvm
+    assert jvm.sparkdl.models.NamedImageModels.Precisions().mkString(",") == ",".join(PRECISIONS)
