@@ -1,9 +1,11 @@
 """Writes what the Scala suites compare against (run by `make test-scala`):
 
-  <out>/models/EfficientNetLite0/   the export, made by the real CLI (python -m sparkdl.models export)
+  <out>/models/EfficientNetLite0/   the export, made by the real CLI (python -m sparkdl.models export), with its
+                                    int8 form (--precision int8)
   <out>/images/                     chelsea.png, coffee.png, camera_gray.png (real photos)
   <out>/shapes/{red,blue}/          a small labelled set for a Pipeline
-  <out>/expected.json               Keras' features and top-5 predictions for images/, computed here
+  <out>/expected.json               Keras' features and top-5 predictions for images/, computed here, and the int8
+                                    form's features (ONNX Runtime Python on the same pixels)
   <out>/onnx/                       ONNX models (an MLP, one of model-local functions, one importing a custom
                                     domain) and expected.json: ONNX Runtime Python's outputs for the MLP
   <out>/tokenizers/                 tokenizer.json files of each family (fixtures.write_tokenizers), MiniLM's
@@ -28,7 +30,7 @@ def main(out):
     write_onnx_fixtures(os.path.join(out, "onnx"))
 
     subprocess.check_call([sys.executable, "-m", "sparkdl.models", "export", "--model", "EfficientNetLite0",
-                           "--out", os.path.join(out, "models")])
+                           "--out", os.path.join(out, "models"), "--precision", "int8"])
     images = os.path.join(out, "images")
     os.makedirs(images, exist_ok=True)
     arrays = {"chelsea.png": data.chelsea(), "coffee.png": data.coffee(), "camera_gray.png": data.camera()}
@@ -39,17 +41,23 @@ def main(out):
     import keras
     import tensorflow as tf
 
+    import onnxruntime as ort
+
     model = efficientnet_lite0(weights="imagenet")
     features = keras.Model(model.inputs, model.get_layer("predictions").input)
+    int8 = ort.InferenceSession(os.path.join(out, "models", "EfficientNetLite0", "model.int8.onnx"),
+                                providers=["CPUExecutionProvider"])
     expected = {}
     for name, arr in arrays.items():
         rgb = np.repeat(arr[:, :, None], 3, axis=2) if arr.ndim == 2 else arr
-        x = preprocess_input(tf.image.resize(rgb.astype(np.float32)[None], (224, 224), method="bilinear",
-                                             antialias=False).numpy())
+        pixels = tf.image.resize(rgb.astype(np.float32)[None], (224, 224), method="bilinear",
+                                 antialias=False).numpy()
+        x = preprocess_input(pixels.copy())
         probs = model.predict(x, verbose=0)[0]
         top = np.argsort(-probs, kind="stable")[:5]
         expected[name] = {"features": features.predict(x, verbose=0)[0].tolist(),
-                          "topIndices": top.tolist(), "topProbabilities": probs[top].tolist()}
+                          "topIndices": top.tolist(), "topProbabilities": probs[top].tolist(),
+                          "int8Features": int8.run(["features:0"], {"input:0": pixels})[0][0].tolist()}
     with open(os.path.join(out, "expected.json"), "w") as f:
         json.dump(expected, f)
     print("wrote", out)

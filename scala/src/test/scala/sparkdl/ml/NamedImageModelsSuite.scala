@@ -7,6 +7,7 @@ import org.apache.spark.ml.{Pipeline, PipelineModel}
 import org.apache.spark.ml.classification.LogisticRegression
 import org.apache.spark.ml.evaluation.MulticlassClassificationEvaluator
 import org.apache.spark.ml.linalg.Vector
+import org.apache.spark.ml.param.ParamMap
 import org.apache.spark.sql.Row
 import org.apache.spark.sql.functions.{col, when}
 import org.json4s.{DefaultFormats, Formats}
@@ -40,6 +41,16 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
       parse(new String(Files.readAllBytes(new File(fixtures, "expected.json").toPath), "UTF-8"))
     json.extract[Map[String, Map[String, List[Double]]]].map { case (name, m) =>
       name -> (m("features").toArray, m("topIndices").map(_.toInt), m("topProbabilities"))
+    }
+  }
+
+  /** The int8 form's features, from ONNX Runtime Python on the same pixels. */
+  private lazy val int8Expected: Map[String, Array[Double]] = {
+    implicit val formats: Formats = DefaultFormats
+    val json =
+      parse(new String(Files.readAllBytes(new File(fixtures, "expected.json").toPath), "UTF-8"))
+    json.extract[Map[String, Map[String, List[Double]]]].map { case (name, m) =>
+      name -> m("int8Features").toArray
     }
   }
 
@@ -78,6 +89,40 @@ class NamedImageModelsSuite extends AnyFunSuite with SparkSessionFixture {
     }
     val cat = rows.find(r => r.getString(0).endsWith("chelsea.png")).get.getSeq[Row](1).head
     assert(cat.getString(0) == "n02124075" && cat.getString(1) == "Egyptian cat")
+  }
+
+  test(
+    "precision int8: the export's int8 form on ONNX Runtime, as ONNX Runtime Python; saved and " +
+      "loaded with it; refused on TensorFlow") {
+    val f = new DeepImageFeaturizer().setOutputCol("features").setModelName("EfficientNetLite0")
+      .setModelDir(modelDir).setPrecision("int8")
+    def features(stage: DeepImageFeaturizer) =
+      stage.transform(images).select("filePath", "features").collect()
+        .map(r => fileName(r.getString(0)) -> r.getAs[Vector](1).toArray).toMap
+    val got = features(f)
+    assert(got.keySet == int8Expected.keySet)
+    got.foreach { case (name, values) =>
+      val want = int8Expected(name)
+      val scale = want.map(math.abs).max
+      val err = values.zip(want).map { case (a, b) => math.abs(a - b) }.max
+      assert(err <= 1e-4 * scale, s"$name: max error $err, scale $scale")
+      val float = expected(name)._1
+      val cosine = values.zip(float).map { case (a, b) => a * b }.sum /
+        math.sqrt(values.map(v => v * v).sum * float.map(v => v * v).sum)
+      assert(cosine > 0.9, s"$name: cosine $cosine to Keras' float features")
+    }
+    val path = Files.createTempDirectory("int8").resolve("stage").toString
+    f.write.overwrite().save(path)
+    val loaded = DeepImageFeaturizer.load(path)
+    assert(loaded.getPrecision == "int8" &&
+      new File(path, "export/EfficientNetLite0/model.int8.onnx").isFile)
+    assert(features(loaded).map { case (k, v) => k -> v.toSeq } == got.map { case (k, v) =>
+      k -> v.toSeq
+    })
+    val e = intercept[Exception](features(f.copy(ParamMap.empty).setEngine(Engines.TensorFlow)))
+    assert(Iterator.iterate[Throwable](e)(_.getCause).takeWhile(_ != null)
+        .exists(_.getMessage.contains("precision 'int8' runs EfficientNetLite0's int8 form on " +
+            "ONNX Runtime, not engine 'tf'")), e)
   }
 
   test(
