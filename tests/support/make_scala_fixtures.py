@@ -39,9 +39,8 @@ def main(out):
     write_shapes(os.path.join(out, "shapes"), n_per_class=20, seed=3)
 
     import keras
-    import tensorflow as tf
-
     import onnxruntime as ort
+    import tensorflow as tf
 
     model = efficientnet_lite0(weights="imagenet")
     features = keras.Model(model.inputs, model.get_layer("predictions").input)
