@@ -64,6 +64,22 @@ def test_precision_int8_adds_the_form_to_the_export_once_and_keeps_the_class_of_
     assert "adding the int8 form" not in capfd.readouterr().err  # once per export
 
 
+def test_a_first_export_with_precision_int8_shows_its_quantizing_step(tmp_path, monkeypatch, capfd):
+    from sparkdl.models.export import cached_model_dir
+
+    monkeypatch.setenv("SPARKDL_MODEL_CACHE", str(tmp_path))
+    monkeypatch.setenv("SPARKDL_PROGRESS", "lines")
+    root = cached_model_dir(NAME, precision="int8")
+    err = capfd.readouterr().err
+    steps = [line.strip() for line in err.splitlines() if line.strip().startswith("[")]
+    assert steps == ["[1/5] reading the weights...", "[2/5] freezing the graph...", "[3/5] converting it to ONNX...",
+                     "[4/5] quantizing it to int8...", "[5/5] writing the export..."], err
+    meta = json.loads(open(os.path.join(root, NAME, "model.json")).read())
+    assert meta["int8Sha256"] == hashlib.sha256(open(os.path.join(root, NAME, "model.int8.onnx"), "rb").read()
+                                                ).hexdigest()
+    assert cached_model_dir(NAME, precision="int8") == root and "exporting" not in capfd.readouterr().err
+
+
 def test_int8_features_equal_onnx_runtime_python_on_the_same_pixels(spark, photos, in_int8_cache):
     """The stage runs the int8 form on ONNX Runtime only; its features are ONNX Runtime Python's on the
     pixels the JVM feeds (static scales: a row's output does not depend on its batch), and near the float

@@ -94,6 +94,11 @@ INT8_STEP = "quantizing it to int8"
 PRECISIONS = ("fp32", "int8")
 
 
+def export_steps(precision: str) -> Tuple[str, ...]:
+    """The steps of an export in ``precision``, in order."""
+    return EXPORT_STEPS[:3] + ((INT8_STEP,) if precision == "int8" else ()) + EXPORT_STEPS[3:]
+
+
 def check_precision(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError("precision must be one of %s, got %r" % (", ".join(PRECISIONS), precision))
@@ -104,7 +109,7 @@ def export_model(model_name: str, out_dir: str, weights_path: Optional[str] = No
                  step: Callable[[str], None] = lambda name: None, precision: str = "fp32",
                  calibration: Optional[str] = None) -> str:
     """Exports ``model_name`` into ``out_dir/<model_name>/``; returns that directory. ``step`` is
-    told each of :data:`EXPORT_STEPS` (and :data:`INT8_STEP`) as it starts. ``precision="int8"`` also
+    told each of :func:`export_steps` as it starts. ``precision="int8"`` also
     writes the int8 form, calibrated on the images in the folder ``calibration`` (default: the photos of
     :data:`sparkdl.models.image_int8.PHOTOS`)."""
     check_precision(precision)
@@ -291,7 +296,7 @@ def cached_model_dir(model_name: str, weights_path: Optional[str] = None, precis
         from sparkdl._progress import Progress
 
         with Progress("sparkdl: exporting %s (weights: %s) to %s, once per model and weights"
-                      % (model_name, weights_path or "imagenet", root), EXPORT_STEPS,
+                      % (model_name, weights_path or "imagenet", root), export_steps(precision),
                       done="sparkdl: exported %s" % model_name) as progress:
             export_model(model_name, root, weights_path, progress.step, precision)
     elif precision == "int8" and _without_int8_form(os.path.join(root, model_name)):

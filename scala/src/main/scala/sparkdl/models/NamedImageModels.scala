@@ -26,7 +26,7 @@ final case class ExportedModel(
     predictionsTensor: String,
     graph: FrozenGraph,
     onnxForm: Either[String, () => OnnxModel],
-    int8Form: Either[String, () => OnnxModel] = Left("not asked for at export")) {
+    int8Form: Either[String, () => OnnxModel]) {
 
   /**
    * The ONNX form (`model.onnx`, the same tensors, checked equal to Keras at export), read on first
@@ -132,28 +132,24 @@ object NamedImageModels {
         }
         val graph = FrozenGraph(ModelFiles.read(new Path(base, Files.Graph), spark),
           Seq(str(Key.InputTensor)), Seq(str(Key.FeaturesTensor), str(Key.PredictionsTensor)))
-        val onnxPath = new Path(base, Files.Onnx)
-        val onnxForm = (json \ Key.OnnxSha256).extractOpt[String] match {
-          case Some(_) if !sparkdl.io.HadoopFiles.exists(onnxPath, spark) =>
-            Left(s"$onnxPath is missing: copied without it?")
-          case Some(_) =>
-            Right(() =>
-              new OnnxModel(ModelFiles.read(onnxPath, spark), graph.inputs, graph.outputs,
-                onnxPath.toString))
-          case None => Left((json \ Key.OnnxRefused).extractOpt[String]
-                .getOrElse("exported by a sparkdl that wrote none"))
+        // a form in ONNX (model.onnx, model.int8.onnx): read on first use; or why there is none
+        def form(file: String, digest: String, refused: String, none: String)
+            : Either[String, () => OnnxModel] = {
+          val path = new Path(base, file)
+          (json \ digest).extractOpt[String] match {
+            case Some(_) if !sparkdl.io.HadoopFiles.exists(path, spark) =>
+              Left(s"$path is missing: copied without it?")
+            case Some(_) =>
+              Right(() =>
+                new OnnxModel(ModelFiles.read(path, spark), graph.inputs, graph.outputs,
+                  path.toString))
+            case None => Left((json \ refused).extractOpt[String].getOrElse(none))
+          }
         }
-        val int8Path = new Path(base, Files.Int8Onnx)
-        val int8Form = (json \ Key.Int8Sha256).extractOpt[String] match {
-          case Some(_) if !sparkdl.io.HadoopFiles.exists(int8Path, spark) =>
-            Left(s"$int8Path is missing: copied without it?")
-          case Some(_) =>
-            Right(() =>
-              new OnnxModel(ModelFiles.read(int8Path, spark), graph.inputs, graph.outputs,
-                int8Path.toString))
-          case None => Left((json \ Key.Int8Refused).extractOpt[String]
-                .getOrElse("not asked for at export"))
-        }
+        val onnxForm = form(Files.Onnx, Key.OnnxSha256, Key.OnnxRefused,
+          "exported by a sparkdl that wrote none")
+        val int8Form =
+          form(Files.Int8Onnx, Key.Int8Sha256, Key.Int8Refused, "not asked for at export")
         ExportedModel(
           modelName, int(Key.Height), int(Key.Width), str(Key.InputTensor), str(Key.FeaturesTensor),
           str(Key.PredictionsTensor), graph, onnxForm, int8Form)
