@@ -8,8 +8,8 @@ models"):
 - batch normalization is folded into the convolution before it first (ONNX Runtime's basic graph
   optimizations). tf2onnx leaves the normalization of Keras' depthwise convolutions as a ``Mul`` and an
   ``Add`` after them; quantized there, the convolution's raw outputs share one scale across channels
-  whose ranges differ by orders of magnitude. EfficientNet-Lite0 with real weights: feature cosine to
-  float 0.57 without the fold, 0.986 with it.
+  whose ranges differ by orders of magnitude. EfficientNet-Lite0 with real weights, on its calibration
+  photos: feature cosine to float 0.53 lowest / 0.83 mean without the fold, 0.96 / 0.99 with it.
 - activation ranges are the 99.99th percentile of what the calibration photos produce, not the
   extremes.
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from sparkdl.models.contract import Key
 
-__all__ = ["PHOTOS", "int8_form", "photo_sets"]
+__all__ = ["PHOTOS", "describe", "int8_form", "photo_sets"]
 
 #: The photos of ``skimage.data`` (scikit-image, offline) a calibration uses when none are given.
 PHOTOS = ("astronaut", "camera", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry",
@@ -123,7 +123,7 @@ def _quantize(model: bytes, input_name: str, calibration: Any) -> bytes:
         quantize_static,
     )
 
-    from sparkdl.models.quantize import _used_domains_only, float_weights
+    from sparkdl.models.quantize import float_weights, used_domains_only
 
     class Batches(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -145,7 +145,7 @@ def _quantize(model: bytes, input_name: str, calibration: Any) -> bytes:
                             calibrate_method=CalibrationMethod.Percentile,
                             extra_options={"CalibPercentile": PERCENTILE})
         with open(target, "rb") as g:
-            return _used_domains_only(g.read())
+            return used_domains_only(g.read())
 
 
 @contextlib.contextmanager

@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterable, List, Set, Tuple
 
 import numpy as np
 
-__all__ = ["float_weights", "int8_matmuls", "cosine_agreement", "PRECISIONS"]
+__all__ = ["float_weights", "int8_matmuls", "cosine_agreement", "used_domains_only", "PRECISIONS"]
 
 #: what an export may run in: float32 as the source model computes, or int8 matrix products
 PRECISIONS = ("fp32", "int8")
@@ -38,7 +38,7 @@ def float_weights(model: bytes) -> bytes:
         options.optimized_model_filepath = folded
         ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
         with open(folded, "rb") as f:
-            return _used_domains_only(f.read())
+            return used_domains_only(f.read())
 
 
 def int8_matmuls(model: bytes) -> bytes:
@@ -53,10 +53,10 @@ def int8_matmuls(model: bytes) -> bytes:
         quantize_dynamic(source, target, weight_type=QuantType.QInt8, per_channel=True,
                          op_types_to_quantize=["MatMul"])
         with open(target, "rb") as f:
-            return _used_domains_only(f.read())
+            return used_domains_only(f.read())
 
 
-def _used_domains_only(model: bytes) -> bytes:
+def used_domains_only(model: bytes) -> bytes:
     """``model`` importing only the operator domains its nodes use (in the graph, its subgraphs and
     the model's functions): ONNX Runtime's writer imports every domain it knows, which sparkdl
     refuses by default (``spark.sparkdl.onnx.allowDomains``)."""
