@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sparkdl import DeepImageFeaturizer, DeepImagePredictor, readImages
-from tests.support.fixtures import keras_inputs
+from tests.support.fixtures import assert_close_relative, keras_inputs, runs_by_engine
 
 NAME = "EfficientNetLite0"  # the named model with real ImageNet weights installable here
 
@@ -85,8 +85,6 @@ def test_int8_features_equal_onnx_runtime_python_on_the_same_pixels(spark, photo
     pixels the JVM feeds (static scales: a row's output does not depend on its batch), and near the float
     model's."""
     import onnxruntime as ort
-
-    from tests.test_named_models import assert_close_relative, runs_by_engine
 
     featurizer = DeepImageFeaturizer(outputCol="f", modelName=NAME, precision="int8", batchSize=3)
     scored = featurizer.transform(photos)

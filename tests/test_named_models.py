@@ -10,7 +10,7 @@ import pytest
 from sparkdl import DeepImageFeaturizer, DeepImagePredictor, readImages
 from sparkdl.models import get_spec, model_names
 from sparkdl.models.registry import load_symbol
-from tests.support.fixtures import keras_inputs
+from tests.support.fixtures import assert_close_relative, keras_inputs, runs_by_engine
 
 DEFAULT_SUITE = ["ResNet50", "InceptionV3", "MobileNetV2", "EfficientNetLite0"]
 SLOW_SUITE = ["Xception", "VGG16", "VGG19", "EfficientNetB0"]
@@ -50,19 +50,6 @@ def expected_outputs(model, name, image_rows):
     x = load_symbol(spec.preprocessor)(keras_inputs(image_rows, spec.height, spec.width).copy())
     features = keras.Model(model.inputs, model.get_layer("predictions").input)
     return features.predict(x, verbose=0), model.predict(x, verbose=0)
-
-
-def assert_close_relative(got, expected, rel=1e-4):
-    scale = max(1e-6, float(np.abs(expected).max()))
-    err = float(np.abs(got - expected).max())
-    assert err <= rel * scale, "max abs error %.3g > %.1g x scale %.3g" % (err, rel, scale)
-
-
-def runs_by_engine(df):
-    """{engine: model runs} of a DataFrame that has run (its plan's model node metrics)."""
-    from sparkdl._jvm import python_api
-
-    return dict(python_api().modelRunsByEngine(df._jdf))
 
 
 def check_parity(name, photos, tmp_path):

@@ -64,6 +64,19 @@ def keras_inputs(image_rows, height, width):
     return np.stack(batch)
 
 
+def assert_close_relative(got, expected, rel=1e-4):
+    scale = max(1e-6, float(np.abs(expected).max()))
+    err = float(np.abs(got - expected).max())
+    assert err <= rel * scale, "max abs error %.3g > %.1g x scale %.3g" % (err, rel, scale)
+
+
+def runs_by_engine(df):
+    """{engine: model runs} of a DataFrame that has run (its plan's model node metrics)."""
+    from sparkdl._jvm import python_api
+
+    return dict(python_api().modelRunsByEngine(df._jdf))
+
+
 def image_rows(df):
     """``{file name: [[height, width, channels, sha256 of the pixels] or None, imageError]}`` of a
     readImages DataFrame (lists, so that it survives JSON from a Spark Connect client)."""
